@@ -1,0 +1,46 @@
+# Each target installs what it needs, so a fresh machine needs only `make run` or `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run serve test lint bench screenshots fuzz clean system-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Debian's redis-server and redis-tools: the reference the differential tests compare against.
+system-deps:
+	@if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; \
+			systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true; \
+		else echo "redis-server not found: install Debian's redis-server and redis-tools"; fi; \
+	fi
+
+run: $(STAMP)
+	$(BIN)/redistui launch
+
+serve: $(STAMP)
+	$(BIN)/python -m server --port 6379
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check server redistui tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check server redistui tests benchmarks
+
+bench: $(STAMP) system-deps
+	$(BIN)/python benchmarks/run.py
+
+screenshots: $(STAMP) system-deps
+	$(BIN)/python -m tests.tui.screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache
