@@ -1,0 +1,666 @@
+"""The explorer app: layout, bindings, command palette, connection life cycle and editors.
+
+Widgets never talk to each other directly: they post messages that bubble up to
+this app, which routes them (a selected key goes to the value view and the TTL
+panel; keyspace events go to both). All network I/O runs in workers. Editing
+actions ask through modal dialogs, confirm anything destructive, and turn server
+errors into notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select
+
+from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
+from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from redistui.widgets.collection_viewer import CollectionViewer
+from redistui.widgets.db_selector import DbSelector
+from redistui.widgets.header import ConnectionBanner, ServerHeader, keyspace_counts
+from redistui.widgets.key_browser import KeyBrowser
+from redistui.widgets.key_list import display
+from redistui.widgets.string_viewer import StringViewer
+from redistui.widgets.ttl_panel import TTLPanel
+from redistui.widgets.value_view import ValueView
+
+LOST = (RedisConnectionError, RedisTimeoutError, OSError)
+LIST_SENTINEL = b"__redistui_deleted_element__"
+
+# (palette title, help, action) — each also reachable through its key binding.
+PALETTE_ACTIONS = [
+    ("New key", "Create a key of any type", "new_key"),
+    ("Edit value", "Edit the string or the selected element", "edit"),
+    ("Add element", "Add an element to the selected collection", "add_element"),
+    ("Remove element", "Remove the selected element (asks first)", "remove_element"),
+    ("Rename key", "RENAME the selected key", "rename"),
+    ("Delete key", "UNLINK the selected key (asks first)", "delete_key"),
+    ("Set or remove TTL", "EXPIRE / PERSIST the selected key", "set_ttl"),
+    ("Pin key to TTL panel", "Pin or unpin the selected key", "pin"),
+    ("Rescan keys", "Start the SCAN again from cursor 0", "rescan"),
+    ("Load all keys", "SCAN until the end (esc stops)", "load_all"),
+    ("Stop scan", "Stop loading keys", "stop_scan"),
+    ("Toggle tree / flat list", "Group keys by delimiter or list them flat", "toggle_tree"),
+    ("Set tree delimiter", "The separator namespaces are split on", "set_delimiter"),
+    ("Filter keys by pattern", "Server-side SCAN MATCH glob", "focus_filter"),
+    ("Enable live updates", "CONFIG SET notify-keyspace-events KA", "enable_live"),
+    ("Cycle string format", "auto / text / JSON / hex", "cycle_format"),
+    ("Load more of the value", "Fetch the next GETRANGE chunk", "load_more_value"),
+    ("Toggle dark / light", "Switch between the dark and light theme", "toggle_dark"),
+]
+
+
+class RedisTUI(App[None]):
+    """Explore one Redis server (the bundled one or any other)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "redistui"
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("n", "new_key", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("a", "add_element", "Add"),
+        Binding("x", "remove_element", "Remove"),
+        Binding("r", "rename", "Rename"),
+        Binding("delete", "delete_key", "Delete"),
+        Binding("t", "set_ttl", "TTL"),
+        Binding("p", "pin", "Pin"),
+        Binding("v", "toggle_tree", "Tree/flat"),
+        Binding("f5", "rescan", "Rescan"),
+        Binding("ctrl+l", "load_all", "Load all", show=False),
+        Binding("escape", "stop_scan", "Stop scan", show=False),
+        Binding("f", "cycle_format", "Format", show=False),
+        Binding("m", "load_more_value", "More", show=False),
+        Binding("ctrl+e", "enable_live", "Live", show=False),
+        Binding("ctrl+t", "toggle_dark", "Theme", show=False),
+        Binding("tab", "focus_next", "Focus next", show=False),
+    ]
+
+    def __init__(self, spec: ConnectionSpec, embedded: bool = False) -> None:
+        super().__init__()
+        self.spec = spec
+        self.embedded = embedded
+        self.client = ExplorerClient(spec)
+        self.connected = False
+        self.reconnecting = False
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield ServerHeader(self.spec.address, self.embedded, id="header")
+            yield DbSelector(current=self.spec.db, id="db")
+        yield ConnectionBanner(id="banner")
+        with Horizontal(id="main"):
+            yield KeyBrowser(id="browser")
+            with Vertical(id="right"):
+                yield ValueView(id="value")
+                yield TTLPanel(id="ttl")
+        with Vertical(id="bottom"):
+            # Issue 8 mounts the command line and the pub/sub pane in #command-area;
+            # they stack with the Footer because they share this one docked container.
+            yield Container(id="command-area")
+            yield Footer()
+
+    @property
+    def browser(self) -> KeyBrowser:
+        return self.query_one(KeyBrowser)
+
+    @property
+    def value_view(self) -> ValueView:
+        return self.query_one(ValueView)
+
+    @property
+    def ttl_panel(self) -> TTLPanel:
+        return self.query_one(TTLPanel)
+
+    def on_mount(self) -> None:
+        self.query_one("#browser").border_title = "Keys"
+        self.query_one("#value").border_title = "Value"
+        self.query_one("#ttl").border_title = "TTL"
+        self.browser.key_list.focus()
+        self.connect()
+        self.set_interval(1.0, self.poll_info)
+
+    async def on_unmount(self) -> None:
+        try:
+            await self.client.close()
+        except (RedisError, OSError):
+            pass
+
+    # -- connection -----------------------------------------------------------------------------
+
+    @work(group="connect", exclusive=True)
+    async def connect(self) -> None:
+        try:
+            await self.client.ping()
+            databases = await self.client.database_count()
+        except LOST as error:
+            self.connection_lost(error)
+            return
+        except RedisError as error:
+            self.notify(f"cannot use this server: {error}", severity="error", timeout=10)
+            return
+        self.connected = True
+        self.query_one(DbSelector).update_counts({}, databases)
+        self.browser.start()
+        await self._check_live()
+        self.poll_info()
+
+    async def _check_live(self) -> None:
+        try:
+            await self.browser.check_live(enable=self.embedded)
+        except RedisError as error:
+            self.notify(f"keyspace notifications unavailable: {error}", severity="warning")
+
+    @work(group="info", exclusive=True)
+    async def poll_info(self) -> None:
+        """INFO once a second for the header, the db selector and the browser's DBSIZE."""
+        if self.reconnecting or not self.connected:
+            return
+        try:
+            info = await self.client.info()
+        except LOST as error:
+            self.connection_lost(error)
+            return
+        except RedisError:
+            return
+        self.query_one(ServerHeader).update_info(info, self.client.db)
+        counts = keyspace_counts(info)
+        self.query_one(DbSelector).update_counts(counts)
+        self.browser.set_dbsize(counts.get(self.client.db, 0))
+
+    def connection_lost(self, error: BaseException) -> None:
+        if not self.reconnecting:
+            self.reconnecting = True
+            self.connected = False
+            self._reconnect(str(error) or type(error).__name__)
+
+    @work(group="reconnect", exclusive=True)
+    async def _reconnect(self, reason: str) -> None:
+        """Retry PING with exponential backoff, then reload everything."""
+        banner = self.query_one(ConnectionBanner)
+        delay, attempt = 0.5, 1
+        while True:
+            banner.show_lost(reason, delay, attempt)
+            await asyncio.sleep(delay)
+            try:
+                await self.client.ping()
+                break
+            except LOST as error:
+                reason = str(error) or type(error).__name__
+            except RedisError as error:
+                reason = str(error)
+            delay, attempt = min(delay * 2, 10.0), attempt + 1
+        banner.hide()
+        self.reconnecting = False
+        self.connected = True
+        self.notify("Reconnected", severity="information")
+        self.browser.start()
+        await self._check_live()
+        self.value_view.reload()
+        self.ttl_panel.resync()
+
+    # -- routing messages between widgets ---------------------------------------------------------
+
+    @on(KeyBrowser.KeySelected)
+    def _key_selected(self, message: KeyBrowser.KeySelected) -> None:
+        if message.key != self.value_view.key:
+            self.value_view.show(message.key)
+            self.ttl_panel.track(message.key, message.meta)
+
+    @on(KeyBrowser.KeyspaceEvents)
+    def _keyspace_events(self, message: KeyBrowser.KeyspaceEvents) -> None:
+        self.ttl_panel.keys_touched(message.events)
+        if self.value_view.key in message.events:
+            self.value_view.reload()
+
+    @on(KeyBrowser.LiveUnavailable)
+    def _live_unavailable(self, message: KeyBrowser.LiveUnavailable) -> None:
+        if message.flags is None:
+            self.notify(
+                "This server refuses CONFIG GET: live updates may not work; F5 rescans.", severity="warning"
+            )
+        else:
+            self.notify(
+                f"Keyspace notifications are off (notify-keyspace-events={message.flags!r}). "
+                "Press ctrl+e to enable them (CONFIG SET), or F5 to rescan by hand.",
+                title="Live updates off",
+                timeout=8,
+            )
+
+    @on(Select.Changed, "#db")
+    def _db_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int) and event.value != self.client.db:
+            self.switch_db(event.value)
+
+    @work(group="connect", exclusive=True)
+    async def switch_db(self, db: int) -> None:
+        await self.client.select(db)
+        self.value_view.show(None)
+        self.ttl_panel.track(None)
+        self.browser.dbsize = None
+        self.browser.start()
+        await self._check_live()
+        self.poll_info()
+
+    # -- command palette and simple actions ----------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in PALETTE_ACTIONS:
+            yield SystemCommand(title, help_text, self._action_runner(action))
+
+    def _action_runner(self, action: str) -> Callable[[], Awaitable[Any]]:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#pattern", Input).focus()
+
+    def action_rescan(self) -> None:
+        self.browser.start()
+
+    def action_load_all(self) -> None:
+        self.browser.load_all()
+
+    def action_stop_scan(self) -> None:
+        if isinstance(self.focused, Input):
+            self.browser.key_list.focus()
+        self.browser.stop()
+
+    def action_toggle_tree(self) -> None:
+        self.browser.set_view(not self.browser.index.tree)
+
+    @work(group="edit")
+    async def action_set_delimiter(self) -> None:
+        current = self.browser.index.delimiter.decode(errors="replace")
+        answer = await self.push_screen_wait(
+            FormDialog(
+                "Tree delimiter", [Field("delimiter", "Split key names on (empty: flat list)", current)]
+            )
+        )
+        if answer is not None:
+            delimiter = answer["delimiter"]
+            self.browser.set_view(bool(delimiter), delimiter or None)
+
+    @work(group="edit")
+    async def action_enable_live(self) -> None:
+        try:
+            await self.browser.check_live(enable=True)
+        except RedisError as error:
+            self.notify(f"CONFIG SET refused: {error}", severity="error")
+            return
+        self.notify("Live updates on: keyspace notifications enabled")
+
+    def action_pin(self) -> None:
+        key = self.value_view.key
+        if key is None:
+            self.notify("Select a key first", severity="warning")
+            return
+        pinned = self.ttl_panel.toggle_pin(key)
+        self.notify(f"{'Pinned' if pinned else 'Unpinned'} {display(key)}")
+
+    def action_cycle_format(self) -> None:
+        viewer = self.value_view.viewer
+        if isinstance(viewer, StringViewer):
+            self.notify(f"format: {viewer.cycle_format()}")
+
+    def action_load_more_value(self) -> None:
+        viewer = self.value_view.viewer
+        if isinstance(viewer, StringViewer):
+            viewer.load_more()
+        elif isinstance(viewer, CollectionViewer):
+            viewer.load_page()
+
+    # -- editors ------------------------------------------------------------------------------------
+
+    async def _apply(self, what: str, call: Awaitable[Any]) -> bool:
+        """Await one server call; show errors as notifications. Returns True on success."""
+        try:
+            await call
+        except RedisError as error:
+            self.notify(f"{what}: {error}", title="Server error", severity="error", timeout=8)
+            if isinstance(error, LOST):
+                self.connection_lost(error)
+            return False
+        return True
+
+    def _changed(self, key: bytes) -> None:
+        """After an edit: refresh the row, the value and the countdown (events may be off)."""
+        self.browser.key_added(key)
+        self.browser.key_touched(key)
+        self.value_view.reload()
+        self.ttl_panel.resync()
+
+    def _selected_key(self) -> bytes | None:
+        key = self.value_view.key
+        if key is None:
+            self.notify("Select a key first", severity="warning")
+        return key
+
+    async def _confirm(self, question: str, label: str = "Yes") -> bool:
+        return bool(await self.push_screen_wait(ConfirmDialog(question, label)))
+
+    @work(group="edit")
+    async def action_new_key(self) -> None:
+        answer = await self.push_screen_wait(
+            FormDialog(
+                "New key",
+                [
+                    Field("type", "Type", "string", choices=KEY_TYPES),
+                    Field("key", "Key name", placeholder="e.g. user:42"),
+                    Field(
+                        "value",
+                        "Value — string: the text · list/set: one element per line · "
+                        "hash/stream: field=value per line · zset: score member per line",
+                        multiline=True,
+                    ),
+                    Field("ttl", "TTL in seconds (empty: none)", placeholder=""),
+                ],
+            )
+        )
+        if answer is None:
+            return
+        key = answer["key"].encode()
+        if not key:
+            self.notify("A key needs a name", severity="error")
+            return
+        try:
+            if await self.client.exists(key):
+                self.notify(f"{display(key)} already exists", severity="error")
+                return
+            args = creation_command(answer["type"], key, answer["value"])
+        except (ValueError, RedisError) as error:
+            self.notify(str(error), severity="error")
+            return
+        if not await self._apply("create", self.client.execute(*args)):
+            return
+        if answer["ttl"].strip():
+            await self._apply("expire", self.client.expire(key, int(answer["ttl"])))
+        self.browser.key_added(key)
+        self.browser.select_key(key)
+        self.value_view.show(key)
+        self.ttl_panel.track(key)
+        self.notify(f"Created {answer['type']} {display(key)}")
+
+    @work(group="edit")
+    async def action_edit(self) -> None:
+        key = self._selected_key()
+        viewer = self.value_view.viewer
+        if key is None or viewer is None:
+            return
+        if isinstance(viewer, StringViewer):
+            if not viewer.complete:
+                self.notify("Load the whole value (m) before editing it", severity="warning")
+                return
+            text = viewer.data.decode("utf-8", errors="surrogateescape")
+            answer = await self.push_screen_wait(
+                FormDialog(f"Set {display(key)}", [Field("value", "Value", text, multiline=True)])
+            )
+            if answer is not None and await self._apply(
+                "SET", self.client.set_string(key, answer["value"].encode("utf-8", errors="surrogateescape"))
+            ):
+                self._changed(key)
+            return
+        assert isinstance(viewer, CollectionViewer)
+        item = viewer.selected()
+        if item is None:
+            self.notify("Select an element first", severity="warning")
+            return
+        command = await self._edit_element(key, viewer.type, item)
+        if command is not None and await self._apply("edit", command):
+            self._changed(key)
+
+    async def _edit_element(self, key: bytes, type_: str, item: tuple[Any, ...]) -> Awaitable[Any] | None:
+        """Ask for the new value of one element; returns the server call to make, or None."""
+        client = self.client
+        if type_ == "list":
+            index, value = item
+            answer = await self.push_screen_wait(
+                FormDialog(
+                    f"LSET {display(key)} [{index}]",
+                    [Field("value", "Element", display(value), multiline=True)],
+                )
+            )
+            return None if answer is None else client.execute("LSET", key, index, answer["value"].encode())
+        if type_ == "hash":
+            field, value = item
+            answer = await self.push_screen_wait(
+                FormDialog(
+                    f"HSET {display(key)} {display(field)}",
+                    [Field("value", "Value", display(value), multiline=True)],
+                )
+            )
+            return None if answer is None else client.execute("HSET", key, field, answer["value"].encode())
+        if type_ == "zset":
+            _, member, score = item
+            answer = await self.push_screen_wait(
+                FormDialog(f"ZADD {display(key)} {display(member)}", [Field("score", "Score", f"{score:g}")])
+            )
+            return None if answer is None else client.execute("ZADD", key, answer["score"], member)
+        if type_ == "set":
+            (member,) = item
+            answer = await self.push_screen_wait(
+                FormDialog(f"Replace member of {display(key)}", [Field("member", "Member", display(member))])
+            )
+            if answer is None:
+                return None
+            return replace_set_member(client, key, member, answer["member"].encode())
+        self.notify("Stream entries cannot be edited; add a new entry instead", severity="warning")
+        return None
+
+    @work(group="edit")
+    async def action_add_element(self) -> None:
+        key = self._selected_key()
+        type_ = self.value_view.type
+        if key is None:
+            return
+        forms = {
+            "list": [
+                Field("value", "Element", multiline=True),
+                Field("end", "Push to", "tail", choices=("tail", "head")),
+            ],
+            "hash": [Field("field", "Field"), Field("value", "Value", multiline=True)],
+            "set": [Field("member", "Member")],
+            "zset": [Field("member", "Member"), Field("score", "Score", "0")],
+            "stream": [Field("fields", "field=value, one per line", multiline=True)],
+        }
+        if type_ not in forms:
+            self.notify("Add elements to a list, hash, set, sorted set or stream", severity="warning")
+            return
+        answer = await self.push_screen_wait(FormDialog(f"Add to {type_} {display(key)}", forms[type_]))
+        if answer is None:
+            return
+        try:
+            args = add_command(type_, key, answer)
+        except ValueError as error:
+            self.notify(str(error), severity="error")
+            return
+        if await self._apply("add", self.client.execute(*args)):
+            self._changed(key)
+
+    @work(group="edit")
+    async def action_remove_element(self) -> None:
+        key = self._selected_key()
+        viewer = self.value_view.viewer
+        if key is None or not isinstance(viewer, CollectionViewer):
+            self.notify("Select an element of a collection first", severity="warning")
+            return
+        item = viewer.selected()
+        if item is None:
+            return
+        label = display(item[1] if viewer.type in ("list", "zset") else item[0])
+        if not await self._confirm(f"Remove {label!r} from {display(key)}?", "Remove"):
+            return
+        if await self._apply("remove", remove_element(self.client, key, viewer.type, item)):
+            self._changed(key)
+
+    @work(group="edit")
+    async def action_rename(self) -> None:
+        key = self._selected_key()
+        if key is None:
+            return
+        answer = await self.push_screen_wait(
+            FormDialog(f"Rename {display(key)}", [Field("name", "New name", display(key))])
+        )
+        if answer is None or not answer["name"] or answer["name"].encode() == key:
+            return
+        new = answer["name"].encode()
+        try:
+            exists = await self.client.exists(new)
+        except RedisError as error:
+            self.notify(str(error), severity="error")
+            return
+        if exists and not await self._confirm(f"{display(new)} exists. Overwrite it?", "Overwrite"):
+            return
+        if await self._apply("rename", self.client.rename(key, new)):
+            self.browser.key_removed(key)
+            self.browser.key_added(new)
+            self.browser.select_key(new)
+            self.ttl_panel.pinned.pop(key, None)
+            self.value_view.show(new)
+            self.ttl_panel.track(new)
+
+    @work(group="edit")
+    async def action_delete_key(self) -> None:
+        key = self._selected_key()
+        if key is None or not await self._confirm(f"Delete {display(key)}?", "Delete"):
+            return
+        if await self._apply("delete", self.client.delete(key)):
+            self.browser.key_removed(key)
+            self.value_view.show(None)
+            self.ttl_panel.track(None)
+            self.notify(f"Deleted {display(key)}")
+
+    @work(group="edit")
+    async def action_set_ttl(self) -> None:
+        key = self._selected_key()
+        if key is None:
+            return
+        meta = self.ttl_panel.meta if self.ttl_panel.key == key else None
+        current = str(max(1, meta.remaining_ms() // 1000)) if meta and meta.pttl >= 0 else ""
+        answer = await self.push_screen_wait(
+            FormDialog(
+                f"TTL of {display(key)}", [Field("seconds", "Seconds (empty or -1 removes the TTL)", current)]
+            )
+        )
+        if answer is None:
+            return
+        text = answer["seconds"].strip()
+        try:
+            seconds = int(text) if text else -1
+        except ValueError:
+            self.notify(f"not a number of seconds: {text!r}", severity="error")
+            return
+        call = self.client.persist(key) if seconds < 0 else self.client.expire(key, seconds)
+        if await self._apply("TTL", call):
+            self._changed(key)
+
+
+# -- the commands editors send (pure functions, tested on their own) -----------------------------------
+
+
+def _pairs(text: str, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"{what}: expected field=value, got {line!r}")
+        pairs.append((name.strip(), value))
+    if not pairs:
+        raise ValueError(f"{what}: give at least one field=value line")
+    return pairs
+
+
+def creation_command(type_: str, key: bytes, value: str) -> list[Any]:
+    """The command that creates a new key of ``type_`` from the new-key form's text."""
+    lines = [line for line in value.splitlines() if line != ""]
+    if type_ == "string":
+        return ["SET", key, value.encode()]
+    if not lines:
+        raise ValueError(f"a new {type_} needs at least one element")
+    if type_ == "list":
+        return ["RPUSH", key, *(line.encode() for line in lines)]
+    if type_ == "set":
+        return ["SADD", key, *(line.encode() for line in lines)]
+    if type_ == "hash":
+        return ["HSET", key, *(part.encode() for pair in _pairs(value, "hash") for part in pair)]
+    if type_ == "stream":
+        return ["XADD", key, "*", *(part.encode() for pair in _pairs(value, "stream") for part in pair)]
+    if type_ == "zset":
+        args: list[Any] = ["ZADD", key]
+        for line in lines:
+            score, _, member = line.strip().partition(" ")
+            float(score)  # raises ValueError with the offending text
+            if not member:
+                raise ValueError(f"zset: expected 'score member', got {line!r}")
+            args += [score, member.encode()]
+        return args
+    raise ValueError(f"unknown type {type_!r}")
+
+
+def add_command(type_: str, key: bytes, answer: dict[str, str]) -> list[Any]:
+    """The command that adds the add-element form's element to a collection."""
+    if type_ == "list":
+        return ["RPUSH" if answer["end"] == "tail" else "LPUSH", key, answer["value"].encode()]
+    if type_ == "hash":
+        if not answer["field"]:
+            raise ValueError("a hash field needs a name")
+        return ["HSET", key, answer["field"].encode(), answer["value"].encode()]
+    if type_ == "set":
+        return ["SADD", key, answer["member"].encode()]
+    if type_ == "zset":
+        float(answer["score"])
+        return ["ZADD", key, answer["score"], answer["member"].encode()]
+    if type_ == "stream":
+        return [
+            "XADD",
+            key,
+            "*",
+            *(part.encode() for pair in _pairs(answer["fields"], "stream") for part in pair),
+        ]
+    raise ValueError(f"cannot add to a {type_}")
+
+
+async def replace_set_member(client: ExplorerClient, key: bytes, old: bytes, new: bytes) -> None:
+    """SREM old + SADD new in one MULTI."""
+    pipe = client.redis.pipeline(transaction=True)
+    pipe.srem(key, old)
+    pipe.sadd(key, new)
+    await pipe.execute()
+
+
+async def remove_element(client: ExplorerClient, key: bytes, type_: str, item: tuple[Any, ...]) -> None:
+    """Remove one element; list elements by index (LSET to a sentinel, then LREM it, in one MULTI)."""
+    if type_ == "list":
+        pipe = client.redis.pipeline(transaction=True)
+        pipe.lset(key, item[0], LIST_SENTINEL)
+        pipe.lrem(key, 1, LIST_SENTINEL)
+        await pipe.execute()
+    elif type_ == "hash":
+        await client.execute("HDEL", key, item[0])
+    elif type_ == "set":
+        await client.execute("SREM", key, item[0])
+    elif type_ == "zset":
+        await client.execute("ZREM", key, item[1])
+    elif type_ == "stream":
+        await client.execute("XDEL", key, item[0])

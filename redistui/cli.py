@@ -1,0 +1,141 @@
+"""The ``redistui`` command: ``launch`` (the explorer), ``serve`` (the bundled server), ``shell``.
+
+Connection flags follow redis-cli (``-h -p -a -n --user --tls -u/--url``). With no
+connection flag, ``launch`` starts the bundled server and explores it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from redistui.client import ConnectionSpec
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    """redis-cli's connection flags; shared by ``launch`` and ``shell``."""
+    group = parser.add_argument_group("connection (starts nothing when given)")
+    group.add_argument(
+        "-u", "--url", help="redis://[user:pass@]host:port/db, rediss://… (TLS) or unix://path"
+    )
+    group.add_argument("-h", "--host", dest="host", help="server hostname")
+    group.add_argument(
+        "-p", "--port", dest="port", type=int, help="server port (or the bundled server's port)"
+    )
+    group.add_argument("-a", "--password", dest="password", help="password (also REDISCLI_AUTH)")
+    group.add_argument("--user", dest="user", help="ACL username")
+    group.add_argument("-n", "--db", dest="db", type=int, default=None, help="database number")
+    group.add_argument("--tls", action="store_true", help="connect with TLS")
+    group.add_argument("-s", "--socket", dest="socket", help="unix socket path")
+
+
+def connection_spec(args: argparse.Namespace) -> ConnectionSpec | None:
+    """The server the user named, or None when they named none (launch then starts the bundled one)."""
+    password = args.password or os.environ.get("REDISCLI_AUTH")
+    if args.url:
+        spec = ConnectionSpec.from_url(args.url)
+        return spec.with_db(args.db) if args.db is not None and args.db != spec.db else spec
+    if not (args.host or args.socket or args.tls or args.user or args.password):
+        return None
+    return ConnectionSpec(
+        host=args.host or "127.0.0.1",
+        port=args.port or 6379,
+        db=args.db or 0,
+        username=args.user,
+        password=password,
+        tls=args.tls,
+        unix_socket=args.socket,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="redistui", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    launch = commands.add_parser(
+        "launch",
+        add_help=False,
+        help="open the explorer (starts the bundled server unless told where to connect)",
+    )
+    launch.add_argument("--help", action="help", help="show this help and exit")
+    add_connection_flags(launch)
+    bundled = launch.add_argument_group("bundled server")
+    bundled.add_argument("--dir", type=Path, help="data directory (default: a per-user data dir)")
+    bundled.add_argument(
+        "--keep-server", action="store_true", help="leave the bundled server running on exit"
+    )
+    launch.set_defaults(handler=run_launch)
+
+    serve = commands.add_parser("serve", help="run the bundled server in the foreground")
+    serve.add_argument("--port", type=int, default=6379)
+    serve.add_argument("--dir", type=Path, help="data directory (default: a per-user data dir)")
+    serve.add_argument("server_args", nargs=argparse.REMAINDER, help="more redis-server style options")
+    serve.set_defaults(handler=run_serve)
+
+    # `redistui shell` (issue 8) registers itself here, next to launch and serve.
+    return parser
+
+
+def run_launch(args: argparse.Namespace) -> int:
+    from redistui.app import RedisTUI
+    from redistui.embedded import EmbeddedServer, EmbeddedServerError
+
+    spec = connection_spec(args)
+    if spec is not None:
+        RedisTUI(spec).run()
+        return 0
+    server = EmbeddedServer(port=args.port, data_dir=args.dir)
+    print(
+        f"starting the bundled server on {server.host}:{server.port} (data in {server.data_dir}) …",
+        file=sys.stderr,
+    )
+    try:
+        server.start()
+    except EmbeddedServerError as error:
+        print(f"redistui: {error}", file=sys.stderr)
+        return 1
+    try:
+        spec = ConnectionSpec(host=server.host, port=server.port, db=args.db or 0)
+        RedisTUI(spec, embedded=True).run()
+    finally:
+        if args.keep_server:
+            print(f"the bundled server keeps running on {server.url}", file=sys.stderr)
+            server.detach()
+        else:
+            server.stop(save=True)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from redistui.embedded import default_data_dir
+
+    data_dir = args.dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "server",
+        "--port",
+        str(args.port),
+        "--dir",
+        str(data_dir),
+        *args.server_args,
+    ]
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover - execv does not return
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

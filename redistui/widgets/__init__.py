@@ -1,0 +1,1 @@
+"""The explorer's widgets, one file per thing shown on screen."""

@@ -1,0 +1,433 @@
+"""The key browser: filters, the key list, and the workers that feed it.
+
+A SCAN worker loads keys page by page (never KEYS), only as far as the user has
+scrolled or asked ("load all"), and can be stopped. Filters are server-side: the
+glob becomes SCAN MATCH and the type becomes SCAN TYPE. Types and TTLs are fetched
+for visible rows only, in one pipeline. A keyspace-notification listener keeps the
+list live; its events are coalesced and applied a few times per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Select, Static
+
+from redistui.client import KEY_TYPES, KeyMeta, glob_escape, glob_to_regex
+from redistui.key_index import KeyIndex
+from redistui.widgets.key_list import KeyList
+
+PAGE_TARGET = 2000  # keys loaded ahead of the user's scroll position
+SCAN_COUNT = 1000  # SCAN COUNT hint per round trip
+NAMESPACE_LIMIT = 5000  # keys fetched by MATCH prefix* when a namespace opens mid-scan
+META_CACHE_LIMIT = 20_000
+REMOVE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
+FLUSH_INTERVAL = 0.25  # seconds between applying batched keyspace events
+
+
+class KeyBrowser(Vertical):
+    """Pattern and type filters above a `KeyList`, with a scan status line below."""
+
+    DEFAULT_CSS = """
+    KeyBrowser {
+        #filters { height: 1; margin-bottom: 1; }
+        #pattern { width: 1fr; }
+        #type-filter { width: 14; }
+        KeyList { height: 1fr; }
+        #scan-status { height: 1; color: $text-muted; padding: 0 1; }
+    }
+    """
+
+    class KeySelected(Message):
+        """The user highlighted a key."""
+
+        def __init__(self, key: bytes, meta: KeyMeta | None) -> None:
+            super().__init__()
+            self.key = key
+            self.meta = meta
+
+    class KeyspaceEvents(Message):
+        """Batched keyspace notifications: key → last event name."""
+
+        def __init__(self, events: dict[bytes, bytes]) -> None:
+            super().__init__()
+            self.events = events
+
+    class LiveUnavailable(Message):
+        """The server has keyspace notifications off (or refuses CONFIG GET)."""
+
+        def __init__(self, flags: str | None) -> None:
+            super().__init__()
+            self.flags = flags
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.index = KeyIndex()
+        self.meta: dict[bytes, KeyMeta] = {}
+        self.pattern: bytes | None = None
+        self.type_filter: str | None = None
+        self.dbsize: int | None = None
+        self.live = False
+        self.scan_cursor = 0
+        self.scan_done = False
+        self.scan_pages = 0
+        self.scan_stopped = False
+        self._target = PAGE_TARGET
+        self._client_side_type = False
+        self._events: dict[bytes, bytes] = {}
+        self._rows_dirty = False
+        self._pattern_regex = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            yield Input(placeholder="MATCH glob, e.g. user:*", id="pattern", compact=True)
+            yield Select(
+                [(name, name) for name in KEY_TYPES], prompt="any type", id="type-filter", compact=True
+            )
+        yield KeyList(self.index, self.meta, id="key-list")
+        yield Static("", id="scan-status")
+
+    def on_mount(self) -> None:
+        self.set_interval(FLUSH_INTERVAL, self._flush)
+        self.set_interval(1.0, self._tick_ttls)
+
+    @property
+    def key_list(self) -> KeyList:
+        return self.query_one(KeyList)
+
+    @property
+    def client(self):  # noqa: ANN201 - the app's ExplorerClient
+        return self.app.client
+
+    # -- scanning ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """(Re)load from the first SCAN cursor with the current filters, and (re)start live updates."""
+        self.workers.cancel_group(self, "scan")
+        self.workers.cancel_group(self, "namespace")
+        self.index.clear()
+        self.meta.clear()
+        self.scan_cursor, self.scan_pages = 0, 0
+        self.scan_done = self.scan_stopped = False
+        self._client_side_type = False
+        self._target = PAGE_TARGET
+        self.key_list.rows_changed()
+        self.key_list.cursor = 0
+        self._scan()
+        self._listen()
+
+    def load_more(self, count: int = PAGE_TARGET) -> None:
+        if self.scan_done:
+            return
+        wanted = len(self.index) + count
+        if wanted > self._target or self.scan_stopped:
+            self._target = max(self._target, wanted)
+            self.scan_stopped = False
+            if not self._scanning:
+                self._scan()
+
+    def load_all(self) -> None:
+        self._target = math.inf
+        self.scan_stopped = False
+        if not self.scan_done and not self._scanning:
+            self._scan()
+
+    def stop(self) -> None:
+        """Stop the SCAN where it is (keys loaded so far stay)."""
+        self.workers.cancel_group(self, "scan")
+        self.scan_stopped = True
+        self._update_status()
+
+    @property
+    def _scanning(self) -> bool:
+        return any(w.group == "scan" and w.is_running for w in self.workers if w.node is self)
+
+    @work(group="scan", exclusive=True)
+    async def _scan(self) -> None:
+        client = self.client
+        try:
+            if self.dbsize is None:
+                self.dbsize = await client.dbsize()
+            while not self.scan_done and len(self.index) < self._target:
+                type_ = None if self._client_side_type else self.type_filter
+                try:
+                    page = await client.scan_page(self.scan_cursor, self.pattern, type_, SCAN_COUNT)
+                except ResponseError as error:
+                    if type_ is None:
+                        raise
+                    self._client_side_type = True  # the server lacks SCAN TYPE: filter here instead
+                    self.notify(
+                        f"SCAN TYPE unsupported ({error}); filtering types client-side", severity="warning"
+                    )
+                    continue
+                keys = page.keys
+                if self._client_side_type and self.type_filter and keys:
+                    types = await client.types_of(keys)
+                    keys = [key for key in keys if types.get(key) == self.type_filter]
+                first = len(self.index) == 0
+                self.index.add(keys)
+                self.scan_cursor = page.cursor
+                self.scan_pages += 1
+                self.scan_done = page.cursor == 0
+                if first and keys:
+                    self._apply_rows()  # the first keys show at once
+                else:
+                    self._rows_dirty = True
+                self._update_status()
+        except RedisError as error:
+            self._update_status(f"scan failed: {error}")
+            return
+        self._apply_rows()
+        self._update_status()
+
+    @work(group="namespace", exclusive=True)
+    async def _scan_namespace(self, namespace: bytes) -> None:
+        """Fill an opened namespace with MATCH prefix* when the main scan has not covered it yet."""
+        batch: list[bytes] = []
+        try:
+            async for key in self.client.scan_keys(
+                glob_escape(namespace) + b"*", NAMESPACE_LIMIT, self.type_filter
+            ):
+                batch.append(key)
+                if len(batch) >= SCAN_COUNT:
+                    self.index.add(batch)
+                    batch.clear()
+                    self._rows_dirty = True
+        except RedisError as error:
+            self.notify(f"loading {namespace!r}: {error}", severity="error")
+        self.index.add(batch)
+        self._apply_rows()
+
+    def _visited_estimate(self) -> int:
+        visited = self.scan_pages * SCAN_COUNT
+        if self.dbsize is not None:
+            visited = min(visited, self.dbsize)
+        return visited
+
+    def _update_status(self, extra: str = "") -> None:
+        loaded = len(self.index)
+        total = f"~{self.dbsize:,}" if self.dbsize is not None else "?"
+        if self.pattern or self.type_filter:
+            walked = self.dbsize if self.scan_done and self.dbsize is not None else self._visited_estimate()
+            text = f"{loaded:,} matched · scanned {walked:,} of {total}"
+        else:
+            text = f"scanned {loaded:,} of {total}"
+        if self.scan_done:
+            state = "complete"
+        elif self._scanning and not self.scan_stopped:
+            state = "scanning… (esc stops)"
+        elif self.scan_stopped:
+            state = "stopped (ctrl+l loads all)"
+        else:
+            state = "more on scroll"
+        live = "● live" if self.live else "○ live off"
+        self.query_one("#scan-status", Static).update(
+            f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
+        )
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _apply_rows(self) -> None:
+        self._rows_dirty = False
+        row = self.key_list.current_row
+        self.key_list.rows_changed(keep=row.key if row else None)
+
+    def _flush(self) -> None:
+        if self._events:
+            events, self._events = self._events, {}
+            self._apply_events(events)
+        if self._rows_dirty:
+            self._apply_rows()
+            self._update_status()
+
+    def _tick_ttls(self) -> None:
+        """Redraw once a second when a visible key has a TTL, so the column counts down."""
+        if any((meta := self.meta.get(key)) and meta.pttl >= 0 for key in self.key_list.visible_keys()):
+            self.key_list.refresh()
+
+    @on(KeyList.NeedMeta)
+    def _need_meta(self, message: KeyList.NeedMeta) -> None:
+        message.stop()
+        self._fetch_meta(message.keys)
+
+    @work(group="meta")
+    async def _fetch_meta(self, keys: list[bytes]) -> None:
+        try:
+            meta = await self.client.key_meta(keys)
+        except RedisError:
+            return
+        if len(self.meta) > META_CACHE_LIMIT:
+            self.meta.clear()
+        self.meta.update(meta)
+        gone = [key for key, value in meta.items() if value.type == "none"]
+        if gone:
+            self.index.discard(gone)
+            self._rows_dirty = True
+        self.key_list.refresh()
+
+    @on(KeyList.NearEnd)
+    def _near_end(self, message: KeyList.NearEnd) -> None:
+        message.stop()
+        if not self.scan_stopped:
+            self.load_more()
+
+    @on(KeyList.Toggled)
+    def _toggled(self, message: KeyList.Toggled) -> None:
+        message.stop()
+        if message.expanded and not self.scan_done and not self.pattern:
+            self._scan_namespace(message.namespace)
+
+    @on(KeyList.Highlighted)
+    def _highlighted(self, message: KeyList.Highlighted) -> None:
+        message.stop()
+        if not message.row.is_namespace:
+            self.post_message(self.KeySelected(message.row.key, self.meta.get(message.row.key)))
+
+    # -- filters and view ---------------------------------------------------------------------
+
+    @on(Input.Submitted, "#pattern")
+    def _pattern_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.set_pattern(event.value)
+        self.key_list.focus()
+
+    @on(Select.Changed, "#type-filter")
+    def _type_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = None if event.value is Select.BLANK else str(event.value)
+        if value != self.type_filter:
+            self.type_filter = value
+            self.start()
+
+    def set_pattern(self, pattern: str) -> None:
+        """Filter by a Redis glob (empty: everything) and rescan."""
+        raw = pattern.strip().encode() or None
+        if raw in (b"*",):
+            raw = None
+        self.pattern = raw
+        self._pattern_regex = glob_to_regex(raw) if raw else None
+        if self.query_one("#pattern", Input).value != pattern:
+            self.query_one("#pattern", Input).value = pattern
+        self.start()
+
+    def set_type_filter(self, type_: str | None) -> None:
+        self.query_one("#type-filter", Select).value = type_ if type_ else Select.BLANK
+
+    def set_view(self, tree: bool, delimiter: str | None = None) -> None:
+        row = self.key_list.current_row
+        self.index.set_mode(tree, delimiter.encode() if delimiter is not None else None)
+        if row is not None and not row.is_namespace:
+            self.index.expand_to(row.key)
+        self.key_list.rows_changed(keep=row.key if row else None)
+
+    def select_key(self, key: bytes) -> bool:
+        """Put the cursor on ``key`` (expanding its namespaces); False if it is not loaded."""
+        if key not in self.index:
+            return False
+        self.index.expand_to(key)
+        self.key_list.rows_changed()
+        row = self.index.row_of(key)
+        if row is None:
+            return False
+        self.key_list.move_to(row)
+        return True
+
+    # -- changes made by this app --------------------------------------------------------------
+
+    def key_added(self, key: bytes) -> None:
+        self.meta.pop(key, None)
+        if self._matches(key):
+            self.index.add([key])
+            self._apply_rows()
+
+    def key_removed(self, key: bytes) -> None:
+        self.meta.pop(key, None)
+        if self.index.discard([key]):
+            self._apply_rows()
+
+    def key_touched(self, key: bytes) -> None:
+        """Its type or TTL may have changed: fetch again when drawn."""
+        self.meta.pop(key, None)
+        self.key_list.refresh()
+
+    def _matches(self, key: bytes) -> bool:
+        return self._pattern_regex is None or bool(self._pattern_regex.match(key))
+
+    # -- live updates -----------------------------------------------------------------------------
+
+    async def check_live(self, enable: bool = False) -> bool:
+        """Whether keyspace notifications reach us; optionally turn them on with CONFIG SET."""
+        flags = await self.client.notify_flags()
+        if enable:
+            flags = await self.client.enable_keyspace_events()
+        self.live = flags is not None and "K" in flags and ("A" in flags or "g" in flags)
+        if not self.live:
+            self.post_message(self.LiveUnavailable(flags))
+        self._update_status()
+        return self.live
+
+    @work(group="listen", exclusive=True)
+    async def _listen(self) -> None:
+        """Receive ``__keyspace@<db>__:*`` messages and queue them for the next flush."""
+        channel = f"__keyspace@{self.client.db}__:*".encode()
+        prefix_len = len(channel) - 1
+        delay = 0.5
+        while True:
+            pubsub = self.client.pubsub()
+            try:
+                await pubsub.psubscribe(channel)
+                delay = 0.5
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    key = bytes(message["channel"][prefix_len:])
+                    self._events[key] = bytes(message["data"])
+            except (RedisConnectionError, OSError, asyncio.TimeoutError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            except RedisError:
+                return
+            finally:
+                try:
+                    await pubsub.aclose()
+                except (RedisError, OSError):
+                    pass
+
+    @work(group="events")
+    async def _apply_events(self, events: dict[bytes, bytes]) -> None:
+        removed = [key for key, event in events.items() if event in REMOVE_EVENTS]
+        added = [
+            key
+            for key, event in events.items()
+            if event not in REMOVE_EVENTS and key not in self.index and self._matches(key)
+        ]
+        for key in events:
+            self.meta.pop(key, None)
+        if added and self.type_filter:
+            try:
+                types = await self.client.types_of(added)
+            except RedisError:
+                types = {}
+            added = [key for key in added if types.get(key) == self.type_filter]
+        changed = self.index.discard(removed) + self.index.add(added)
+        if changed:
+            self._apply_rows()
+            if self.dbsize is not None:
+                self.dbsize = max(0, self.dbsize + len(added) - len(removed))
+            self._update_status()
+        else:
+            self.key_list.refresh()
+        self.post_message(self.KeyspaceEvents(events))
+
+    def set_dbsize(self, dbsize: int) -> None:
+        if dbsize != self.dbsize:
+            self.dbsize = dbsize
+            self._update_status()

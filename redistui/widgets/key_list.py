@@ -1,0 +1,310 @@
+"""The list of keys: a Line-API `ScrollView` that draws only the rows on screen.
+
+It holds no widget per key. Each visible line is drawn from a `KeyIndex` row plus
+the key's cached `KeyMeta` (type badge and TTL); rows whose metadata is unknown are
+reported with one `NeedMeta` message per frame so the browser can fetch exactly
+those keys in one pipeline. A million keys cost a million bytes objects, not a
+million widgets.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from redistui.client import KeyMeta
+from redistui.key_index import KeyIndex, Row
+
+BADGES: dict[str, tuple[str, str]] = {
+    "string": ("STR ", "bold #2ecc71"),
+    "list": ("LIST", "bold #3498db"),
+    "hash": ("HASH", "bold #c678dd"),
+    "set": ("SET ", "bold #e5c07b"),
+    "zset": ("ZSET", "bold #56b6c2"),
+    "stream": ("STRM", "bold #e06c75"),
+    "none": ("GONE", "dim"),
+}
+
+
+def display(name: bytes) -> str:
+    """Key bytes as text: UTF-8 where valid, ``\\xNN`` escapes elsewhere."""
+    return name.decode("utf-8", errors="backslashreplace")
+
+
+def format_ttl(ms: int) -> str:
+    """A short TTL: ``59s``, ``12m``, ``3h``, ``4d``; empty when the key does not expire."""
+    if ms < 0:
+        return ""
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f}h"
+    return f"{seconds // 86400:.0f}d"
+
+
+def ttl_style(ms: int) -> str:
+    if ms < 0:
+        return "dim"
+    if ms < 10_000:
+        return "bold red"
+    if ms < 60_000:
+        return "yellow"
+    return "green"
+
+
+class KeyList(ScrollView, can_focus=True):
+    """Keys and namespaces, one line each, drawn on demand."""
+
+    COMPONENT_CLASSES = {"key-list--cursor", "key-list--namespace", "key-list--count"}
+
+    DEFAULT_CSS = """
+    KeyList {
+        background: $surface;
+        & > .key-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+        &:blur > .key-list--cursor { background: $block-cursor-blurred-background; }
+        & > .key-list--namespace { color: $text-accent; text-style: bold; }
+        & > .key-list--count { color: $text-muted; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter,space", "activate", "Open", show=False),
+        Binding("right", "expand", "Expand", show=False),
+        Binding("left", "collapse", "Collapse", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor rests on a row."""
+
+        def __init__(self, row: Row) -> None:
+            super().__init__()
+            self.row = row
+
+    class Toggled(Message):
+        """A namespace was expanded or collapsed."""
+
+        def __init__(self, namespace: bytes, expanded: bool) -> None:
+            super().__init__()
+            self.namespace = namespace
+            self.expanded = expanded
+
+    class NeedMeta(Message):
+        """These visible keys have no type/TTL yet."""
+
+        def __init__(self, keys: list[bytes]) -> None:
+            super().__init__()
+            self.keys = keys
+
+    class NearEnd(Message):
+        """The user scrolled close to the last loaded row."""
+
+    def __init__(self, index: KeyIndex, meta: dict[bytes, KeyMeta], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.index = index
+        self.meta = meta
+        self._missing: set[bytes] = set()
+        self._need_meta_posted = False
+
+    # -- data changed -------------------------------------------------------------
+
+    def rows_changed(self, keep: bytes | None = None) -> None:
+        """Re-measure after keys were added/removed, keeping the cursor on ``keep`` if given."""
+        count = self.index.row_count
+        self.virtual_size = Size(max(1, self.scrollable_content_region.width), count)
+        if keep is not None:
+            row = self.index.row_of(keep)
+            if row is not None and row != self.cursor:
+                self.set_reactive(KeyList.cursor, row)
+                self._scroll_cursor_into_view()
+        if self.cursor >= count:
+            self.set_reactive(KeyList.cursor, max(0, count - 1))
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(max(1, self.scrollable_content_region.width), self.index.row_count)
+
+    @property
+    def current_row(self) -> Row | None:
+        if 0 <= self.cursor < self.index.row_count:
+            return self.index.row(self.cursor)
+        return None
+
+    def visible_keys(self) -> list[bytes]:
+        """Leaf keys currently on screen."""
+        top = self.scroll_offset.y
+        bottom = min(self.index.row_count, top + self.scrollable_content_region.height)
+        return [row.key for row in (self.index.row(i) for i in range(top, bottom)) if not row.is_namespace]
+
+    # -- drawing --------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        base = self.rich_style
+        if index >= self.index.row_count:
+            return Strip.blank(width, base)
+        row = self.index.row(index)
+        text = self._row_text(row, width)
+        if index == self.cursor:
+            text.stylize(self.get_component_rich_style("key-list--cursor"))
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, base).simplify()
+
+    def _row_text(self, row: Row, width: int) -> Text:
+        indent = "  " * row.depth if self.index.tree else ""
+        if row.is_namespace:
+            marker = "▾ " if row.expanded else "▸ "
+            count = f" ({row.count:,})"
+            label = display(row.label) + self.index.delimiter.decode(errors="replace")
+            room = max(1, width - len(indent) - len(marker) - len(count))
+            text = Text(indent + marker, end="")
+            text.append(label[:room], self.get_component_rich_style("key-list--namespace", partial=True))
+            text.append(count, self.get_component_rich_style("key-list--count", partial=True))
+            return text
+        meta = self.meta.get(row.key)
+        if meta is None:
+            self._want_meta(row.key)
+            badge, badge_style, ttl = "    ", "", ""
+        else:
+            badge, badge_style = BADGES.get(meta.type, (meta.type[:4].upper(), "bold"))
+            ttl = format_ttl(meta.remaining_ms(time.monotonic()))
+        marker = "  " if self.index.tree else ""
+        right = f" {ttl:>4} "
+        room = max(1, width - len(indent) - len(marker) - len(right) - len(badge))
+        label = display(row.label)
+        if len(label) > room:
+            label = label[: max(0, room - 1)] + "…"
+        text = Text(indent + marker + label.ljust(room), end="")
+        text.append(right, ttl_style(meta.remaining_ms() if meta else -1))
+        text.append(badge, badge_style)
+        return text
+
+    def _want_meta(self, key: bytes) -> None:
+        self._missing.add(key)
+        if not self._need_meta_posted:
+            self._need_meta_posted = True
+            self.call_after_refresh(self._post_need_meta)
+
+    def _post_need_meta(self) -> None:
+        self._need_meta_posted = False
+        missing = [key for key in self._missing if key not in self.meta]
+        self._missing.clear()
+        if missing:
+            self.post_message(self.NeedMeta(missing))
+
+    # -- cursor and scrolling -----------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        row = self.current_row
+        if row is not None:
+            self.post_message(self.Highlighted(row))
+        self._check_near_end()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._check_near_end()
+
+    def _check_near_end(self) -> None:
+        height = self.scrollable_content_region.height
+        if (
+            self.scroll_offset.y + 2 * height >= self.index.row_count
+            or self.cursor + height >= self.index.row_count
+        ):
+            self.post_message(self.NearEnd())
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def move_to(self, row: int) -> None:
+        self.cursor = max(0, min(row, self.index.row_count - 1))
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.index.row_count - 1)
+
+    def action_activate(self) -> None:
+        row = self.current_row
+        if row is None:
+            return
+        if row.is_namespace:
+            self._toggle(row)
+        else:
+            self.post_message(self.Highlighted(row))
+
+    def action_expand(self) -> None:
+        row = self.current_row
+        if row is not None and row.is_namespace and not row.expanded:
+            self._toggle(row)
+
+    def action_collapse(self) -> None:
+        row = self.current_row
+        if row is None:
+            return
+        if row.is_namespace and row.expanded:
+            self._toggle(row)
+            return
+        delimiter = self.index.delimiter
+        own = row.key[: -len(delimiter)] if row.is_namespace else row.key
+        cut = own.rfind(delimiter)
+        if row.depth > 0 and cut >= 0:
+            target = self.index.row_of(own[: cut + len(delimiter)])
+            if target is not None:
+                self.move_to(target)
+
+    def _toggle(self, row: Row) -> None:
+        expanded = self.index.toggle(row.key)
+        self.rows_changed(keep=row.key)
+        self.post_message(self.Toggled(row.key, expanded))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row_index = self.scroll_offset.y + offset.y
+        if row_index >= self.index.row_count:
+            return
+        self.focus()
+        self.cursor = row_index
+        row = self.index.row(row_index)
+        if row.is_namespace:
+            self._toggle(row)

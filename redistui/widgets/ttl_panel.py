@@ -1,0 +1,206 @@
+"""The TTL panel: a live countdown for the selected key and for pinned keys.
+
+Countdowns tick client-side from a PTTL reading (millisecond precision), are
+resynced every few seconds and whenever a keyspace event touches the key, turn
+yellow then red as expiry nears, and say "expired" once the server removes the
+key. Pinned keys are listed soonest-expiry first and dropped when they expire.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from redis.exceptions import RedisError
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from redistui.client import KeyMeta
+from redistui.widgets.key_list import display
+
+TICK = 0.25  # seconds between redraws
+RESYNC = 5.0  # seconds between PTTL resyncs
+GONE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
+
+
+def format_countdown(ms: int) -> str:
+    """``1d 02:03:04.005`` / ``02:03:04.005`` / ``03.005s`` style countdown."""
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    return f"{days}d {clock}" if days else clock
+
+
+def countdown_style(ms: int) -> str:
+    if ms <= 0:
+        return "bold red"
+    if ms < 10_000:
+        return "bold red"
+    if ms < 60_000:
+        return "bold yellow"
+    return "bold green"
+
+
+def expiry_time(ms: int) -> str:
+    return datetime.fromtimestamp(time.time() + ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class TTLPanel(Vertical):
+    """The selected key's countdown, and pinned keys sorted by soonest expiry."""
+
+    DEFAULT_CSS = """
+    TTLPanel {
+        #ttl-selected { height: 2; }
+        #ttl-pinned { height: 1fr; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.key: bytes | None = None
+        self.meta: KeyMeta | None = None
+        self.expired = False
+        self.pinned: dict[bytes, KeyMeta | None] = {}
+        self._resync_due = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="ttl-selected")
+        yield Static("", id="ttl-pinned")
+
+    def on_mount(self) -> None:
+        self.border_title = "TTL"
+        self.set_interval(TICK, self.tick)
+        self.set_interval(RESYNC, self.resync)
+        self.tick()
+
+    # -- what to watch ------------------------------------------------------------------
+
+    def track(self, key: bytes | None, meta: KeyMeta | None = None) -> None:
+        """Count down ``key`` (the selected key); ``meta`` is used until the resync answers."""
+        self.key, self.meta, self.expired = key, meta, False
+        self.resync()
+        self.tick()
+
+    def toggle_pin(self, key: bytes) -> bool:
+        """Pin or unpin a key; returns True when it is now pinned."""
+        if key in self.pinned:
+            del self.pinned[key]
+            self.tick()
+            return False
+        self.pinned[key] = self.meta if key == self.key else None
+        self.resync()
+        return True
+
+    def keys_touched(self, events: dict[bytes, bytes]) -> None:
+        """Apply keyspace events: drop expired pins, mark the selected key gone, resync the rest."""
+        touched = False
+        for key, event in events.items():
+            if event in GONE_EVENTS:
+                if key in self.pinned:
+                    del self.pinned[key]
+                    if event == b"expired":
+                        self.notify(f"{display(key)} expired", title="TTL")
+                if key == self.key:
+                    self.expired, self.meta = True, None
+            elif key == self.key or key in self.pinned:
+                touched = True
+        if touched:
+            self.resync()
+        self.tick()
+
+    # -- server --------------------------------------------------------------------------
+
+    @work(group="ttl-resync", exclusive=True)
+    async def resync(self) -> None:
+        keys = list(self.pinned)
+        if self.key is not None and not self.expired:
+            keys.append(self.key)
+        if not keys:
+            return
+        try:
+            metas = await self.app.client.key_meta(keys)
+        except RedisError:
+            return
+        for key, meta in metas.items():
+            if meta.pttl == -2:
+                if key in self.pinned:
+                    del self.pinned[key]
+                if key == self.key:
+                    self.expired, self.meta = True, None
+                continue
+            if key in self.pinned:
+                self.pinned[key] = meta
+            if key == self.key:
+                self.meta = meta
+        self._resync_due = False
+        self.tick()
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        self.query_one("#ttl-selected", Static).update(self._selected_text(now))
+        self.query_one("#ttl-pinned", Static).update(self._pinned_table(now))
+        hit_zero = any(
+            meta is not None and meta.pttl >= 0 and meta.remaining_ms(now) == 0
+            for meta in [self.meta, *self.pinned.values()]
+        )
+        if hit_zero and not self._resync_due:
+            self._resync_due = True  # the server decides when it is really gone
+            self.set_timer(0.2, self.resync)
+
+    def _selected_text(self, now: float) -> Text:
+        if self.key is None:
+            return Text("No key selected.", style="dim")
+        name = Text(display(self.key), style="bold")
+        if self.expired:
+            return Text.assemble(
+                name, "\n", ("expired", "bold red"), (" — the server removed this key", "dim")
+            )
+        if self.meta is None:
+            return Text.assemble(name, "\n", ("…", "dim"))
+        remaining = self.meta.remaining_ms(now)
+        if remaining == -1:
+            return Text.assemble(name, "\n", ("no expiry", "dim"), ("  (t sets a TTL)", "dim"))
+        if remaining == -2:
+            return Text.assemble(name, "\n", ("expired", "bold red"))
+        return Text.assemble(
+            name,
+            "\n",
+            ("⏱ " + format_countdown(remaining), countdown_style(remaining)),
+            (f"   expires {expiry_time(remaining)}", "dim"),
+            ("   p pins", "dim"),
+        )
+
+    def _pinned_table(self, now: float) -> Table | Text:
+        if not self.pinned:
+            return Text("No pinned keys (p pins the selected key).", style="dim")
+
+        def order(item: tuple[bytes, KeyMeta | None]) -> tuple[int, int, bytes]:
+            key, meta = item
+            remaining = meta.remaining_ms(now) if meta else -1
+            return (0 if remaining >= 0 else 1, remaining, key)
+
+        table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style="bold dim")
+        table.add_column("pinned", ratio=3, no_wrap=True, overflow="ellipsis")
+        table.add_column("ttl", ratio=2, no_wrap=True)
+        table.add_column("expires at", ratio=2, no_wrap=True)
+        for key, meta in sorted(self.pinned.items(), key=order):
+            remaining = meta.remaining_ms(now) if meta else -1
+            if meta is None:
+                table.add_row(display(key), Text("…", style="dim"), "")
+            elif remaining < 0:
+                table.add_row(display(key), Text("no expiry", style="dim"), "")
+            else:
+                table.add_row(
+                    display(key),
+                    Text(format_countdown(remaining), style=countdown_style(remaining)),
+                    Text(expiry_time(remaining), style="dim"),
+                )
+        return table

@@ -1,0 +1,81 @@
+"""The right-hand pane: the selected key's name and type above the viewer for its type."""
+
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.widget import Widget
+from textual.widgets import Static
+
+from redistui.widgets.collection_viewer import PAGERS, CollectionViewer
+from redistui.widgets.key_list import BADGES, display
+from redistui.widgets.string_viewer import StringViewer
+
+
+class ValueView(Vertical):
+    """Shows one key with the viewer that fits its type."""
+
+    DEFAULT_CSS = """
+    ValueView {
+        #value-title { height: 1; text-style: bold; }
+        #value-body { height: 1fr; }
+        #value-empty { color: $text-muted; padding: 1 2; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.key: bytes | None = None
+        self.type: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="value-title")
+        with Container(id="value-body"):
+            yield Static("Select a key on the left.", id="value-empty")
+
+    @property
+    def viewer(self) -> Widget | None:
+        body = self.query_one("#value-body")
+        return body.children[0] if body.children and not isinstance(body.children[0], Static) else None
+
+    def show(self, key: bytes | None) -> None:
+        self.key = key
+        self._load(key)
+
+    def reload(self) -> None:
+        self._load(self.key)
+
+    @work(group="value", exclusive=True)
+    async def _load(self, key: bytes | None) -> None:
+        body = self.query_one("#value-body")
+        title = self.query_one("#value-title", Static)
+        if key is None:
+            self.type = None
+            title.update("")
+            await body.remove_children()
+            await body.mount(Static("Select a key on the left.", id="value-empty"))
+            return
+        client = self.app.client
+        try:
+            meta = (await client.key_meta([key])).get(key)
+            encoding = await client.object_encoding(key) if meta and meta.type != "none" else None
+        except RedisError as error:
+            await body.remove_children()
+            await body.mount(Static(Text(f"error: {error}", style="red"), id="value-empty"))
+            return
+        self.type = meta.type if meta else "none"
+        badge, style = BADGES.get(self.type, (self.type.upper(), "bold"))
+        heading = Text.assemble((f" {badge.strip()} ", f"reverse {style}"), " ", display(key))
+        title.update(heading)
+        await body.remove_children()
+        if self.type == "string":
+            await body.mount(StringViewer(key, encoding))
+        elif self.type in PAGERS:
+            await body.mount(CollectionViewer(key, self.type, encoding))
+        elif self.type == "none":
+            await body.mount(Static("This key does not exist (deleted or expired).", id="value-empty"))
+        else:
+            await body.mount(Static(f"No viewer for type {self.type!r}.", id="value-empty"))

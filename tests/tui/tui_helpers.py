@@ -1,0 +1,46 @@
+"""Helpers for Pilot tests: open the explorer on a server and wait for conditions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from redistui.app import RedisTUI
+from redistui.client import ConnectionSpec
+from redistui.widgets.key_list import KeyList
+
+SIZE = (120, 40)
+
+
+def make_app(port: int, db: int = 0, embedded: bool = False) -> RedisTUI:
+    return RedisTUI(ConnectionSpec(port=port, db=db), embedded=embedded)
+
+
+async def wait_for(
+    pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = ""
+) -> None:
+    """Let the app run until ``condition()`` is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+
+
+def screen_text(app: RedisTUI) -> str:
+    """Everything drawn on screen, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def key_rows(app: RedisTUI) -> list[str]:
+    """The labels of all rows of the key list (leaf keys and namespace labels), as text."""
+    index = app.query_one(KeyList).index
+    return [index.row(i).label.decode(errors="replace") for i in range(index.row_count)]
+
+
+async def wait_rows(pilot: Pilot, app: RedisTUI, expected: list[str], timeout: float = 5.0) -> None:
+    await wait_for(
+        pilot, lambda: key_rows(app) == expected, timeout, f"rows == {expected} (have {key_rows(app)})"
+    )
