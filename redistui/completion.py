@@ -197,28 +197,34 @@ class Analysis:
     complete: bool = False
     matched: bool = True  # False when no reading of the words fits the docs
     fresh: set[int] = field(default_factory=set)  # top-level arguments not begun yet
+    used: set[int] = field(default_factory=set)  # optional top-level arguments already given
 
     def hint(self) -> str:
-        """The remaining arguments in redis-cli's notation."""
+        """The arguments that may come next and those after them, in redis-cli's notation."""
         if not self.expected:
             return ""
-        top = min(exp.top for exp in self.expected)
+        tops = sorted({exp.top for exp in self.expected})
+        parts = [self._part(top) for top in tops]
+        later = range(tops[-1] + 1, len(self.doc.args))
+        parts += [self.doc.args[i].syntax() for i in later if i not in self.used or i in self.fresh]
+        return " ".join(parts)
+
+    def _part(self, top: int) -> str:
         here = [exp for exp in self.expected if exp.top == top]
-        first = self.doc.args[top]
+        arg = self.doc.args[top]
         if all(exp.repeat for exp in here):
-            again = first.syntax(bare=True)
-            if first.token and not first.multiple_token:
+            again = arg.syntax(bare=True)
+            if arg.token and not arg.multiple_token:
                 again = again.split(" ", 1)[-1]
-            head = f"[{again.split(' [', 1)[0]} ...]"
-        elif top in self.fresh:
-            head = first.syntax()
-        else:  # part-way through an argument: name what is expected right here
-            leaves = dict.fromkeys(
-                (exp.arg.token or exp.arg.name) if exp.kind == "token" else (exp.arg.display_text or exp.arg.name)
-                for exp in here
-            )
-            head = "|".join(leaves)
-        return " ".join([head, *(arg.syntax() for arg in self.doc.args[top + 1 :])])
+            return f"[{again.split(' [', 1)[0]} ...]"
+        if top in self.fresh:
+            return arg.syntax()
+        # part-way through an argument: name what is expected right here
+        leaves = dict.fromkeys(
+            (exp.arg.token or exp.arg.name) if exp.kind == "token" else (exp.arg.display_text or exp.arg.name)
+            for exp in here
+        )
+        return "|".join(leaves)
 
 
 def _looks_numeric(word: str, kind: str) -> bool:
@@ -242,6 +248,7 @@ class _Walker:
         self.expected: dict[tuple[int, str, bool], Expected] = {}
         self.top_of: dict[int, int] = {}
         self.fresh: set[int] = set()
+        self.used: set[int] = set()  # optional arguments already given, on some reading
         for index, arg in enumerate(doc.args):
             self._index(arg, index)
 
@@ -255,15 +262,51 @@ class _Walker:
         if key not in self.expected:
             self.expected[key] = Expected(arg, kind, self.top_of[id(arg)], repeat)
 
-    def sequence(self, args: Iterable[Arg], i: int, top: bool = False) -> set[int]:
+    def sequence(self, args: Iterable[Arg], i: int) -> set[int]:
         positions = {i}
-        for index, arg in enumerate(args):
-            if top and self.n in positions:
-                self.fresh.add(index)
+        for arg in args:
             positions = {end for p in positions for end in self.arg(arg, p)}
             if not positions:
                 break
         return positions
+
+    def top_level(self, args: tuple[Arg, ...]) -> set[int]:
+        """The command's own arguments. A run of optional ones may come in any order, as
+        Redis accepts (`SET k v EX 10 NX`); each is used at most once."""
+        positions, index = {0}, 0
+        while index < len(args) and positions:
+            run = 1
+            if args[index].optional:
+                while index + run < len(args) and args[index + run].optional:
+                    run += 1
+            for offset in range(run):
+                if self.n in positions:
+                    self.fresh.add(index + offset)
+            if run == 1:
+                positions = {end for p in positions for end in self.arg(args[index], p)}
+            else:
+                group = args[index : index + run]
+                positions = {end for p in positions for end in self.unordered(group, index, p)}
+            index += run
+        return positions
+
+    def unordered(self, group: tuple[Arg, ...], base: int, i: int) -> set[int]:
+        ends: set[int] = set()
+        start = (i, frozenset(range(len(group))))
+        seen, frontier = {start}, [start]
+        while frontier:
+            pos, left = frontier.pop()
+            ends.add(pos)
+            if pos == self.n:
+                self.fresh.update(base + k for k in left)
+                self.used.update(base + k for k in range(len(group)) if k not in left)
+            for k in left:
+                for end in self.arg(group[k], pos) - {pos}:
+                    state = (end, left - {k})
+                    if state not in seen:
+                        seen.add(state)
+                        frontier.append(state)
+        return ends
 
     def arg(self, arg: Arg, i: int) -> frozenset[int]:
         """End positions of `arg` (with its optional/multiple flags) starting at word `i`."""
@@ -327,10 +370,10 @@ def analyze(doc: CommandDoc, words: list[str]) -> Analysis:
     """
     for strict in (True, False):
         walker = _Walker(doc, words, strict)
-        ends = walker.sequence(doc.args, 0, top=True)
+        ends = walker.top_level(doc.args)
         if walker.expected or len(words) in ends:
             expected = list(walker.expected.values())
-            return Analysis(doc, expected, complete=len(words) in ends, fresh=walker.fresh)
+            return Analysis(doc, expected, complete=len(words) in ends, fresh=walker.fresh, used=walker.used)
     return Analysis(doc, [], complete=False, matched=False)
 
 
@@ -448,7 +491,9 @@ class RedisSource:
         key = ("PUBSUB", shard)
         cached = self._cached(key, prefix)
         if cached is None:
-            reply = self.execute("PUBSUB", "SHARDCHANNELS" if shard else "CHANNELS", escape_glob(prefix) + b"*")
+            reply = self.execute(
+                "PUBSUB", "SHARDCHANNELS" if shard else "CHANNELS", escape_glob(prefix) + b"*"
+            )
             cached = sorted(reply) if isinstance(reply, list) else []
             self._store(key, prefix, cached, True)
         return cached[: self.limit]
@@ -475,9 +520,8 @@ class Hint:
     summary: str = ""
 
     def __str__(self) -> str:
-        parts = [part for part in (self.command, self.arguments) if part]
-        text = " ".join(parts)
-        return f"{text}  — {self.summary}" if self.summary else text
+        about = f"{self.command}: {self.summary}" if self.summary else self.command
+        return f"{self.arguments}  — {about}" if self.arguments else about
 
 
 def _case_like(name: str, typed: str) -> str:

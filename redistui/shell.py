@@ -149,7 +149,8 @@ class TypedClient:
         with self.lock:
             self.connection.send_command(*args, check_health=False)
             reply = self.connection.read_response()
-        if args and str(args[0]).upper() == "SELECT" and isinstance(reply, Status):
+        name = args[0].decode(errors="replace") if args and isinstance(args[0], bytes) else str(args[0])
+        if name.upper() == "SELECT" and isinstance(reply, Status):
             self.db = self.connection.db = int(args[1])
         return reply
 

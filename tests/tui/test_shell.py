@@ -1,0 +1,216 @@
+"""`redistui shell` prints exactly what redis-cli prints, and behaves like a good shell.
+
+The same script of commands goes through `redis-cli` and through our shell (stdin mode,
+raw and `--no-raw`), each on a freshly flushed server; stdout must be byte-identical.
+Interactive behaviour (completion, hints, confirmation, history) runs in a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest_cmdline import *  # noqa: F403
+from conftest_cmdline import ROOT, ServerHandle
+
+SCRIPT = r"""
+FLUSHALL
+SET s "hello world"
+GET s
+GET nokey
+SET bin "\x00\x01\xff\"q\\ \n\t\r\a\b"
+GET bin
+SET utf "caf\xc3\xa9"
+GET utf
+RPUSH l a "b c" "" "x\ny" 'single \'q\''
+LRANGE l 0 -1
+LRANGE nol 0 -1
+INCR s
+INCR n
+INCRBY n -5
+INCRBYFLOAT f 1.5
+HSET h f1 v1 f2 v2
+HGETALL h
+HGET h nofield
+SADD set m
+SMEMBERS set
+ZADD z 1 a 2.5 b
+ZRANGE z 0 -1 WITHSCORES
+ZSCORE z b
+RPUSH big 1 2 3 4 5 6 7 8 9 10 11 12
+LRANGE big 0 -1
+XADD st 1-1 a 1 b 2
+XADD st 2-1 c 3
+XRANGE st - +
+XREAD COUNT 2 STREAMS st 0
+MULTI
+SET a 1
+INCR a
+LPUSH a x
+EXEC
+MGET s nokey n
+EXISTS s nokey
+TYPE h
+DEL s n
+PING
+PING "with space"
+ECHO "a\"b"
+NOSUCHCOMMAND x
+GET
+SET k v EX notanumber
+DBSIZE
+"""
+
+
+def run(argv: list[str], stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, input=stdin.encode(), capture_output=True, timeout=60, cwd=ROOT, env=env)
+
+
+def shell_argv(server: ServerHandle, *args: str) -> list[str]:
+    return [sys.executable, "-m", "redistui.shell", "-p", str(server.port), *args]
+
+
+def redis_cli(server: ServerHandle, *args: str) -> list[str]:
+    binary = shutil.which("redis-cli")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-cli is required under CI")
+        pytest.skip("redis-cli is not installed")
+    return [binary, "-p", str(server.port), *args]
+
+
+@pytest.mark.parametrize("mode", [[], ["--no-raw"], ["--raw"]], ids=["pipe", "no-raw", "raw"])
+def test_stdin_script_matches_redis_cli(cmdline_server: ServerHandle, mode: list[str]) -> None:
+    expected = run(redis_cli(cmdline_server, *mode), SCRIPT)
+    ours = run(shell_argv(cmdline_server, *mode), SCRIPT)
+    assert ours.stderr == b""
+    assert ours.stdout.decode("latin-1").splitlines() == expected.stdout.decode("latin-1").splitlines()
+    assert ours.stdout == expected.stdout
+    assert ours.returncode == expected.returncode
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["GET", "k"], ["LRANGE", "l", "0", "-1"], ["HGETALL", "h"], ["INCR", "k"], ["GET", "nokey"], ["COMMAND", "INFO", "get"]],
+    ids=lambda c: " ".join(c),
+)
+def test_one_shot_matches_redis_cli(cmdline_server: ServerHandle, command: list[str]) -> None:
+    client = cmdline_server.client()
+    client.flushall()
+    client.set("k", "a \"quoted\"\nvalue")
+    client.rpush("l", "x", "y z")
+    client.hset("h", mapping={"f": "1", "g": "\x00"})
+    for mode in ([], ["--no-raw"]):
+        expected = run(redis_cli(cmdline_server, *mode, *command)).stdout
+        assert run(shell_argv(cmdline_server, *mode, *command)).stdout == expected
+    client.close()
+
+
+def test_repeat_and_interval(cmdline_server: ServerHandle) -> None:
+    cmdline_server.client().delete("counter")
+    ours = run(shell_argv(cmdline_server, "-r", "3", "-i", "0.01", "INCR", "counter"))
+    assert ours.stdout == b"1\n2\n3\n"
+
+
+def test_url_and_db_flags(cmdline_server: ServerHandle) -> None:
+    client = cmdline_server.client(db=2)
+    client.set("indb2", "yes")
+    url = f"redis://127.0.0.1:{cmdline_server.port}/2"
+    assert run([sys.executable, "-m", "redistui.shell", "-u", url, "GET", "indb2"]).stdout == b"yes\n"
+    assert run(shell_argv(cmdline_server, "-n", "2", "GET", "indb2")).stdout == b"yes\n"
+    assert run(shell_argv(cmdline_server, "GET", "indb2")).stdout == b"\n"
+    client.close()
+
+
+def test_connection_refused_is_reported_like_redis_cli() -> None:
+    from conftest_cmdline import free_port
+
+    port = free_port()
+    ours = run([sys.executable, "-m", "redistui.shell", "-p", str(port), "PING"])
+    assert ours.returncode == 1
+    assert ours.stderr.decode().startswith(f"Could not connect to Redis at 127.0.0.1:{port}: Connection refused")
+
+
+def test_subscribe_streams_messages(cmdline_server: ServerHandle) -> None:
+    proc = subprocess.Popen(
+        shell_argv(cmdline_server, "SUBSCRIBE", "chan"), stdout=subprocess.PIPE, cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"subscribe\n"
+        publisher = cmdline_server.client()
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        assert lines == [b"chan\n", b"1\n"]
+        publisher.publish("chan", "hello")
+        assert [proc.stdout.readline() for _ in range(3)] == [b"message\n", b"chan\n", b"hello\n"]
+        publisher.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+# --- interactive, through a pseudo-terminal -------------------------------------------
+
+
+@pytest.fixture
+def pty_shell(cmdline_server: ServerHandle, tmp_path: Path):
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "REDISTUI_HISTORY": str(tmp_path / "history"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "redistui.shell", "-p", str(cmdline_server.port)],
+        env=env, cwd=str(ROOT), dimensions=(30, 120), timeout=10,
+    )
+    child.logfile_read = open(tmp_path / "pty.log", "wb")  # noqa: SIM115 - read when a test fails
+    child.expect_exact(f"127.0.0.1:{cmdline_server.port}>")
+    cmdline_server.client().flushall()
+    yield child, tmp_path / "history"
+    child.terminate(force=True)
+
+
+def test_interactive_session(pty_shell, cmdline_server: ServerHandle) -> None:
+    child, history = pty_shell
+    child.send("SET greeting hello\r")
+    child.expect_exact("OK")
+    child.send("GET greeting\r")
+    child.expect_exact('"hello"')
+    # the completion menu offers the subcommand with its summary; Tab takes it
+    child.send("CONFIG GE")
+    child.expect_exact("Get the values of configuration parameters")
+    child.send("\t maxmemory-policy\r")
+    child.expect_exact('"maxmemory-policy"')
+    # key completion
+    child.send("GET gree")
+    child.expect_exact("greeting")
+    child.send("\t\r")
+    child.expect_exact('"hello"')
+    # a password never reaches the history file
+    child.send("AUTH secret\r")
+    child.expect_exact("(error)")
+    # SELECT shows in the prompt
+    child.send("SELECT 3\r")
+    child.expect_exact(f"127.0.0.1:{cmdline_server.port}[3]>")
+    child.sendeof()
+    child.expect(__import__("pexpect").EOF)
+    text = history.read_text()
+    assert "+SET greeting hello" in text
+    assert "AUTH" not in text and "secret" not in text
+
+
+def test_dangerous_command_asks_first(pty_shell, cmdline_server: ServerHandle) -> None:
+    child, _ = pty_shell
+    child.send("SET keep me\r")
+    child.expect_exact("OK")
+    child.send("FLUSHALL\r")
+    child.expect_exact("Run it? [y/N]")
+    child.send("n\r")
+    child.expect_exact("(cancelled)")
+    assert cmdline_server.client().get("keep") == b"me"
+    child.send("FLUSHALL\r")
+    child.expect_exact("Run it? [y/N]")
+    child.send("y\r")
+    child.expect_exact("OK")
+    assert cmdline_server.client().get("keep") is None
