@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -121,10 +122,21 @@ PAGERS: dict[str, type[Pager]] = {
 
 
 class PagedTable(DataTable):
-    """A `DataTable` that asks for more rows when scrolled near its end."""
+    """A `DataTable` that asks for more rows when scrolled near its end; Home/End jump to the first/last row."""
+
+    BINDINGS = [
+        Binding("home", "first_row", "First", show=False),
+        Binding("end", "last_row", "Last", show=False),
+    ]
 
     class NeedMore(Message):
         pass
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=self.row_count - 1)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
@@ -190,9 +202,9 @@ class CollectionViewer(Vertical):
 
     def _update_info(self) -> None:
         assert self.pager is not None
-        parts = [f"{self.type}", f"{self.length:,} elements", f"{len(self.pager.items):,} loaded"]
+        parts = [f"{self.length:,} elements", f"{len(self.pager.items):,} loaded"]
         if not self.pager.done:
-            parts.append("more on scroll")
+            parts.append("more on scroll (m)")
         if self.encoding:
             parts.append(f"encoding: {self.encoding}")
         self.query_one("#collection-info", Static).update(" · ".join(parts))

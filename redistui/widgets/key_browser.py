@@ -136,13 +136,14 @@ class KeyBrowser(Vertical):
     def load_all(self) -> None:
         self._target = math.inf
         self.scan_stopped = False
-        if not self.scan_done and not self._scanning:
+        if not self.scan_done:
             self._scan()
 
     def stop(self) -> None:
         """Stop the SCAN where it is (keys loaded so far stay)."""
         self.workers.cancel_group(self, "scan")
         self.scan_stopped = True
+        self._target = len(self.index)
         self._update_status()
 
     @property
@@ -155,7 +156,7 @@ class KeyBrowser(Vertical):
         try:
             if self.dbsize is None:
                 self.dbsize = await client.dbsize()
-            while not self.scan_done and len(self.index) < self._target:
+            while not self.scan_done and not self.scan_stopped and len(self.index) < self._target:
                 type_ = None if self._client_side_type else self.type_filter
                 try:
                     page = await client.scan_page(self.scan_cursor, self.pattern, type_, SCAN_COUNT)
@@ -236,8 +237,7 @@ class KeyBrowser(Vertical):
 
     def _apply_rows(self) -> None:
         self._rows_dirty = False
-        row = self.key_list.current_row
-        self.key_list.rows_changed(keep=row.key if row else None)
+        self.key_list.rows_changed()
 
     def _flush(self) -> None:
         if self._events:
@@ -301,7 +301,7 @@ class KeyBrowser(Vertical):
     @on(Select.Changed, "#type-filter")
     def _type_changed(self, event: Select.Changed) -> None:
         event.stop()
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = None if event.value is Select.NULL else str(event.value)
         if value != self.type_filter:
             self.type_filter = value
             self.start()
@@ -318,14 +318,14 @@ class KeyBrowser(Vertical):
         self.start()
 
     def set_type_filter(self, type_: str | None) -> None:
-        self.query_one("#type-filter", Select).value = type_ if type_ else Select.BLANK
+        self.query_one("#type-filter", Select).value = type_ if type_ else Select.NULL
 
     def set_view(self, tree: bool, delimiter: str | None = None) -> None:
-        row = self.key_list.current_row
+        key = self.key_list.cursor_key
         self.index.set_mode(tree, delimiter.encode() if delimiter is not None else None)
-        if row is not None and not row.is_namespace:
-            self.index.expand_to(row.key)
-        self.key_list.rows_changed(keep=row.key if row else None)
+        if key is not None:
+            self.index.expand_to(key)
+        self.key_list.rows_changed()
 
     def select_key(self, key: bytes) -> bool:
         """Put the cursor on ``key`` (expanding its namespaces); False if it is not loaded."""

@@ -123,20 +123,29 @@ class KeyList(ScrollView, can_focus=True):
         self.meta = meta
         self._missing: set[bytes] = set()
         self._need_meta_posted = False
+        self.cursor_key: bytes | None = None  # the row under the cursor, to keep it there when rows move
+        self._adjusting = False
 
     # -- data changed -------------------------------------------------------------
 
     def rows_changed(self, keep: bytes | None = None) -> None:
-        """Re-measure after keys were added/removed, keeping the cursor on ``keep`` if given."""
+        """Re-measure after keys were added/removed, keeping the cursor on ``keep`` (default: its row's key)."""
         count = self.index.row_count
         self.virtual_size = Size(max(1, self.scrollable_content_region.width), count)
+        keep = keep if keep is not None else self.cursor_key
         if keep is not None:
             row = self.index.row_of(keep)
             if row is not None and row != self.cursor:
                 self.set_reactive(KeyList.cursor, row)
-                self._scroll_cursor_into_view()
+                self._adjusting = True  # our own scroll, not the user's: no NearEnd
+                try:
+                    self._scroll_cursor_into_view()
+                finally:
+                    self._adjusting = False
         if self.cursor >= count:
             self.set_reactive(KeyList.cursor, max(0, count - 1))
+        row = self.current_row
+        self.cursor_key = row.key if row is not None else None
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -217,6 +226,7 @@ class KeyList(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.refresh()
         row = self.current_row
+        self.cursor_key = row.key if row is not None else None
         if row is not None:
             self.post_message(self.Highlighted(row))
         self._check_near_end()
@@ -226,6 +236,8 @@ class KeyList(ScrollView, can_focus=True):
         self._check_near_end()
 
     def _check_near_end(self) -> None:
+        if self._adjusting:
+            return
         height = self.scrollable_content_region.height
         if (
             self.scroll_offset.y + 2 * height >= self.index.row_count

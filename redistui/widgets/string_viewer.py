@@ -75,7 +75,7 @@ class StringViewer(Vertical):
 
     DEFAULT_CSS = """
     StringViewer {
-        #string-info { height: 1; color: $text-muted; }
+        #string-info { height: auto; color: $text-muted; }
         #string-scroll { height: 1fr; }
     }
     """
@@ -129,12 +129,12 @@ class StringViewer(Vertical):
 
     def _render_value(self) -> None:
         shown = self.shown_format
-        info = [f"{human_size(self.total)}", f"format: {shown}{' (auto)' if self.format == 'auto' else ''}"]
+        info = [f"{human_size(self.total)}"]
+        if not self.complete:
+            info.append(f"first {human_size(len(self.data))} shown, m loads more")
+        info.append(f"format: {shown}{' (auto)' if self.format == 'auto' else ''}, f cycles")
         if self.encoding:
             info.append(f"encoding: {self.encoding}")
-        if not self.complete:
-            info.append(f"showing first {human_size(len(self.data))} · m loads more")
-        info.append("f cycles format")
         self.query_one("#string-info", Static).update(" · ".join(info))
         self.query_one("#string-body", Static).update(self._renderable(shown))
 

@@ -44,3 +44,20 @@ async def wait_rows(pilot: Pilot, app: RedisTUI, expected: list[str], timeout: f
     await wait_for(
         pilot, lambda: key_rows(app) == expected, timeout, f"rows == {expected} (have {key_rows(app)})"
     )
+
+
+def record_notifications(app: RedisTUI) -> list[tuple[str, str]]:
+    """Keep every ``(message, severity)`` the app notifies, even in headless tests."""
+    seen: list[tuple[str, str]] = []
+    original = app.notify
+
+    def notify(message: str, *args: object, **kwargs: object) -> None:
+        seen.append((str(message), str(kwargs.get("severity", "information"))))
+        original(message, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+def notified(seen: list[tuple[str, str]], text: str, severity: str | None = None) -> bool:
+    return any(text in message and (severity is None or severity == level) for message, level in seen)
