@@ -31,7 +31,7 @@ from redistui.completion import RedisCompleter, RedisLexer, RedisSource, dangero
 from redistui.formatting import Status, TypedRESP2Parser, format_reply
 from redistui.history import SafeFileHistory
 
-__all__ = ["ShellOptions", "TypedClient", "build_parser", "main", "parse_options"]
+__all__ = ["ShellOptions", "TypedClient", "build_parser", "kwargs_from_spec", "main", "parse_options"]
 
 STREAMING = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"}
 
@@ -126,6 +126,24 @@ def parse_options(argv: list[str] | None = None) -> ShellOptions:
     if values["password"] is None and os.environ.get("REDISCLI_AUTH"):
         values["password"] = os.environ["REDISCLI_AUTH"]
     return ShellOptions(**values)
+
+
+def kwargs_from_spec(spec: Any) -> dict[str, Any]:
+    """Connection keyword arguments from the explorer's `ConnectionSpec` (duck-typed)."""
+    if getattr(spec, "url", None):
+        kwargs = parse_url(spec.url)
+        kwargs["db"] = spec.db
+    elif getattr(spec, "unix_socket", None):
+        kwargs = {"path": spec.unix_socket, "connection_class": redis.UnixDomainSocketConnection, "db": spec.db}
+    else:
+        kwargs = {"host": spec.host, "port": spec.port, "db": spec.db}
+        if spec.tls:
+            kwargs["connection_class"] = redis.SSLConnection
+    if spec.username:
+        kwargs["username"] = spec.username
+    if spec.password:
+        kwargs["password"] = spec.password
+    return kwargs
 
 
 # --- one connection that keeps reply kinds ---------------------------------------------
