@@ -1,0 +1,154 @@
+"""Per-connection state: what a command may ask about the client that sent it.
+
+A ``Client`` is the ``ctx`` every command receives. It holds the selected
+database, the protocol version, the name, the user, the MULTI queue, the
+WATCHed keys, the subscriptions and the blocking state. It writes nothing to a
+socket itself: replies go through ``send``, which the network layer supplies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from server.protocol import encode
+
+if TYPE_CHECKING:
+    from server.instance import Server
+    from server.keyspace import Database
+
+
+class Blocked:
+    """What a command returns when it must wait (BLPOP on an empty list).
+
+    ``retry`` is called again whenever one of ``keys`` becomes ready; it returns
+    the reply, or this ``Blocked`` itself to keep waiting. ``on_timeout`` gives the reply sent
+    when ``timeout`` (seconds, 0 = forever) runs out.
+    """
+
+    __slots__ = ("keys", "timeout", "retry", "on_timeout", "handle", "since")
+
+    def __init__(
+        self,
+        keys: list[bytes],
+        timeout: float,
+        retry: Callable[[Client], object],
+        on_timeout: Callable[[Client], object],
+    ):
+        self.keys = keys
+        self.timeout = timeout
+        self.retry = retry
+        self.on_timeout = on_timeout
+        self.handle = None
+        self.since = time.monotonic()
+
+
+class Client:
+    """One connected client."""
+
+    # Flags as CLIENT LIST prints them.
+    def __init__(self, server: Server, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
+        self.server = server
+        self.id = client_id
+        self.addr = addr
+        self.laddr = laddr
+        self.fd = fd
+        self.db: Database = server.keyspace.dbs[0]
+        self.resp = 2
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.user = "default"
+        self.authenticated = not server.requires_auth()
+        self.created = time.time()
+        self.last_interaction = time.monotonic()
+        self.last_command = b"NULL"
+        # Transactions.
+        self.in_multi = False
+        self.executing_multi = False  # inside EXEC: blocking commands must not block
+        self.multi_queue: list[tuple] = []
+        self.multi_error = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.watch_dirty = False
+        # Pub/sub.
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.shard_channels: set[bytes] = set()
+        # Blocking.
+        self.blocked: Blocked | None = None
+        self.pending: list[list[bytes]] = []  # frames read while blocked
+        self.no_evict = False
+        self.no_touch = False
+        self.monitor = False
+        self.close_after_reply = False
+        self.closed = False
+        self.killed_reason = ""
+        self.kind = "normal"  # normal / pubsub / replica: for output-buffer limits
+        # Filled in by the network layer.
+        self.send: Callable[[bytes], None] = lambda data: None
+        self.close: Callable[[], None] = lambda: None
+        self.resume: Callable[[], None] = lambda: None
+        self.output_size: Callable[[], int] = lambda: 0
+        self.input_size: Callable[[], int] = lambda: 0
+        self.soft_limit_since: float | None = None
+
+    @property
+    def resp3(self) -> bool:
+        return self.resp == 3
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    def push(self, value: object) -> None:
+        """Send an out-of-band reply now (pub/sub messages, MONITOR lines, unblocked replies)."""
+        out: list[bytes] = []
+        encode(value, out, self.resp == 3)
+        self.send(b"".join(out))
+
+    def select(self, index: int) -> None:
+        self.db = self.server.keyspace.dbs[index]
+
+    def flags(self) -> str:
+        """The ``flags=`` field of CLIENT LIST."""
+        out = ""
+        if self.blocked is not None:
+            out += "b"
+        if self.in_multi:
+            out += "x"
+        if self.watch_dirty:
+            out += "d"
+        if self.subscriptions and self.resp == 2:
+            out += "P"
+        if self.monitor:
+            out += "O"
+        if self.close_after_reply:
+            out += "c"
+        if self.no_evict:
+            out += "e"
+        if self.no_touch:
+            out += "T"
+        return out or "N"
+
+    def info_line(self) -> str:
+        """One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields."""
+        now = time.monotonic()
+        age = int(time.time() - self.created)
+        idle = int(now - self.last_interaction)
+        multi = len(self.multi_queue) if self.in_multi else -1
+        omem = self.output_size()
+        qbuf = self.input_size()
+        name = self.name.decode("utf-8", "replace")
+        events = "r"
+        if omem:
+            events += "w"
+        return (
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} name={name} "
+            f"age={age} idle={idle} flags={self.flags()} db={self.db.id} sub={len(self.channels)} "
+            f"psub={len(self.patterns)} ssub={len(self.shard_channels)} multi={multi} qbuf={qbuf} "
+            f"qbuf-free={max(0, 16384 - qbuf) if qbuf else 0} argv-mem=0 multi-mem=0 "
+            f"rbs=16384 rbp=16384 obl=0 oll=0 omem={omem} tot-mem={22000 + omem + qbuf} "
+            f"events={events} cmd={self.last_command.decode('utf-8', 'replace')} user={self.user} "
+            f"redir=-1 resp={self.resp}"
+        )

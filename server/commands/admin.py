@@ -1,0 +1,651 @@
+"""Server administration: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, TIME,
+SLOWLOG, LATENCY, MEMORY and DEBUG.
+
+INFO's field names are Redis's, because monitoring tools and explorers parse
+them; values that have no meaning here (allocator internals, replication
+offsets) are reported as Redis reports them on an idle standalone master.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from server import REDIS_VERSION, __version__
+from server.client import Client
+from server.command import TABLE, command, container
+from server.commands.args import SYNTAX_ERROR, parse_int, to_int
+from server.commands.connection import help_lines
+from server.config import ConfigError
+from server.keyspace import now_ms
+from server.memory import rss_bytes, value_memory
+from server.protocol import OK, Error, Status, Verbatim
+
+# --------------------------------------------------------------------------- INFO
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{n:.2f}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1024
+    return str(n)
+
+
+def _section_server(ctx: Client) -> list[tuple[str, object]]:
+    server = ctx.server
+    uname = platform.uname()
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "standalone"),
+        ("os", f"{uname.system} {uname.release} {uname.machine}"),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll" if sys.platform.startswith("linux") else "kqueue"),
+        ("atomicvar_api", "c11-builtin"),
+        ("gcc_version", "0.0.0"),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", server.run_id),
+        ("tcp_port", server.tcp_port),
+        ("server_time_usec", int(time.time() * 1_000_000)),
+        ("uptime_in_seconds", server.uptime()),
+        ("uptime_in_days", server.uptime() // 86400),
+        ("hz", server.config["hz"]),
+        ("configured_hz", server.config["hz"]),
+        ("lru_clock", int(time.time()) & ((1 << 24) - 1)),
+        ("executable", sys.executable),
+        ("config_file", server.config.config_file or ""),
+        ("io_threads_active", 0),
+        ("server_name", "redistui"),
+        ("redistui_version", __version__),
+        ("python_version", platform.python_version()),
+    ]
+
+
+def _section_clients(ctx: Client) -> list[tuple[str, object]]:
+    server = ctx.server
+    return [
+        ("connected_clients", len(server.clients)),
+        ("cluster_connections", 0),
+        ("maxclients", server.config["maxclients"]),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", server.blocking.count),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", sum(1 for c in server.clients.values() if c.blocked and c.blocked.timeout)),
+    ]
+
+
+def _section_memory(ctx: Client) -> list[tuple[str, object]]:
+    server = ctx.server
+    used = server.used_memory() if hasattr(server, "used_memory") else rss_bytes()
+    rss = rss_bytes()
+    peak = max(getattr(server, "memory_peak", 0), used)
+    server.memory_peak = peak  # type: ignore[attr-defined]
+    maxmemory = server.config["maxmemory"]
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    return [
+        ("used_memory", used),
+        ("used_memory_human", _human(used)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", _human(rss)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", _human(peak)),
+        ("used_memory_peak_perc", "%.2f%%" % (100.0 * used / peak if peak else 100)),
+        ("used_memory_overhead", 0),
+        ("used_memory_startup", getattr(server, "memory_startup", 0)),
+        ("used_memory_dataset", used),
+        ("total_system_memory", total),
+        ("total_system_memory_human", _human(total)),
+        ("used_memory_lua", 0),
+        ("used_memory_scripts", 0),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", _human(maxmemory)),  # type: ignore[arg-type]
+        ("maxmemory_policy", server.config["maxmemory-policy"]),
+        ("mem_fragmentation_ratio", "%.2f" % (rss / used if used else 1.0)),
+        ("mem_allocator", "pymalloc"),
+        ("lazyfree_pending_objects", 0),
+        ("memory_accounting", "rss"),
+    ]
+
+
+def _section_persistence(ctx: Client) -> list[tuple[str, object]]:
+    server = ctx.server
+    return [
+        ("loading", 0),
+        ("async_loading", 0),
+        ("rdb_changes_since_last_save", server.keyspace.dirty),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", server.last_save),
+        ("rdb_last_bgsave_status", "ok"),
+        ("aof_enabled", 0),
+        ("aof_rewrite_in_progress", 0),
+    ]
+
+
+def _section_stats(ctx: Client) -> list[tuple[str, object]]:
+    server = ctx.server
+    stats = server.stats
+    ks = server.keyspace
+    pubsub = server.pubsub
+    return [
+        ("total_connections_received", stats.connections),
+        ("total_commands_processed", stats.commands),
+        ("instantaneous_ops_per_sec", int(stats.rate("ops"))),
+        ("total_net_input_bytes", stats.net_input),
+        ("total_net_output_bytes", stats.net_output),
+        ("instantaneous_input_kbps", "%.2f" % (stats.rate("in") / 1024)),
+        ("instantaneous_output_kbps", "%.2f" % (stats.rate("out") / 1024)),
+        ("rejected_connections", stats.rejected_connections),
+        ("sync_full", 0),
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", 0),
+        ("expired_keys", ks.expired_keys),
+        ("expired_stale_perc", "0.00"),
+        ("expired_time_cap_reached_count", 0),
+        ("evicted_keys", ks.evicted_keys),
+        ("evicted_clients", 0),
+        ("keyspace_hits", ks.hits),
+        ("keyspace_misses", ks.misses),
+        ("pubsub_channels", pubsub.channel_count() if pubsub is not None else 0),
+        ("pubsub_patterns", pubsub.pattern_count() if pubsub is not None else 0),
+        ("pubsubshard_channels", pubsub.shard_channel_count() if pubsub is not None else 0),
+        ("latest_fork_usec", getattr(server, "latest_fork_usec", 0)),
+        ("total_forks", getattr(server, "total_forks", 0)),
+        ("total_error_replies", stats.error_replies),
+        ("unexpected_error_replies", 0),
+        ("total_reads_processed", stats.commands),
+        ("total_writes_processed", stats.commands),
+    ]
+
+
+def _section_replication(ctx: Client) -> list[tuple[str, object]]:
+    return [
+        ("role", "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", ctx.server.run_id),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", ctx.server.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ]
+
+
+def _section_cpu(ctx: Client) -> list[tuple[str, object]]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [
+        ("used_cpu_sys", "%.6f" % own.ru_stime),
+        ("used_cpu_user", "%.6f" % own.ru_utime),
+        ("used_cpu_sys_children", "%.6f" % children.ru_stime),
+        ("used_cpu_user_children", "%.6f" % children.ru_utime),
+        ("used_cpu_sys_main_thread", "%.6f" % own.ru_stime),
+        ("used_cpu_user_main_thread", "%.6f" % own.ru_utime),
+    ]
+
+
+def _section_modules(ctx: Client) -> list[tuple[str, object]]:
+    return []
+
+
+def _section_errorstats(ctx: Client) -> list[tuple[str, object]]:
+    return [(f"errorstat_{code}", f"count={count}") for code, count in sorted(ctx.server.stats.errors.items())]
+
+
+def _section_commandstats(ctx: Client) -> list[tuple[str, object]]:
+    out = []
+    for cmd in _all_commands():
+        if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
+            per = cmd.usec / cmd.calls if cmd.calls else 0
+            out.append((
+                f"cmdstat_{cmd.name}",
+                f"calls={cmd.calls},usec={cmd.usec},usec_per_call={per:.2f},"
+                f"rejected_calls={cmd.rejected_calls},failed_calls={cmd.failed_calls}",
+            ))
+    return out
+
+
+def _section_keyspace(ctx: Client) -> list[tuple[str, object]]:
+    out = []
+    for db in ctx.server.keyspace.dbs:
+        if db.data:
+            out.append((f"db{db.id}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={db.avg_ttl}"))
+    return out
+
+
+def _all_commands():
+    for cmd in TABLE.values():
+        if cmd.subcommands:
+            yield from cmd.subcommands.values()
+        else:
+            yield cmd
+
+
+SECTIONS = {
+    "server": _section_server,
+    "clients": _section_clients,
+    "memory": _section_memory,
+    "persistence": _section_persistence,
+    "stats": _section_stats,
+    "replication": _section_replication,
+    "cpu": _section_cpu,
+    "modules": _section_modules,
+    "errorstats": _section_errorstats,
+    "cluster": lambda ctx: [("cluster_enabled", 0)],
+    "keyspace": _section_keyspace,
+    "commandstats": _section_commandstats,
+}
+DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                    "modules", "errorstats", "cluster", "keyspace"]
+
+
+def render_info(ctx: Client, names: list[str]) -> bytes:
+    wanted: list[str] = []
+    if not names or names == ["default"]:
+        wanted = DEFAULT_SECTIONS
+    else:
+        for name in names:
+            if name in ("all", "everything"):
+                wanted.extend(s for s in list(SECTIONS) if s not in wanted)
+            elif name == "default":
+                wanted.extend(s for s in DEFAULT_SECTIONS if s not in wanted)
+            elif name in SECTIONS and name not in wanted:
+                wanted.append(name)
+    parts = []
+    extra = ctx.server.info_sections
+    for name in wanted:
+        fields = SECTIONS[name](ctx)
+        if name in extra:
+            fields = _merge(fields, extra[name]())
+        title = name.capitalize() if name != "cpu" else "CPU"
+        if name == "errorstats":
+            title = "Errorstats"
+        lines = [f"# {title}"] + [f"{k}:{v}" for k, v in fields]
+        parts.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(parts).encode()
+
+
+def _merge(base: list[tuple[str, object]], more: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Fields from a plugged-in part replace same-named defaults and add the rest."""
+    override = dict(more)
+    out = [(k, override.pop(k, v)) for k, v in base]
+    out.extend(override.items())
+    return out
+
+
+@command("info", arity=-1, flags="loading stale", acl="dangerous", group="server",
+         summary="Reports the server's state and statistics, by section.", args="[section [section ...]]")
+def info(ctx: Client, *sections: bytes) -> object:
+    names = [s.decode("utf-8", "replace").lower() for s in sections]
+    return Verbatim(render_info(ctx, names))
+
+
+# --------------------------------------------------------------------------- CONFIG
+
+container("config", summary="Reads and changes the server's settings.")
+
+
+@command("config|get", arity=-3, flags="admin noscript loading stale", acl="", group="server",
+         summary="Returns the settings whose names match glob patterns.", args="parameter [parameter ...]")
+def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
+    result: dict[bytes, bytes] = {}
+    for pattern in patterns:
+        for name, value in ctx.server.config.matching(pattern).items():
+            result[name.encode()] = value.encode()
+    return result
+
+
+@command("config|set", arity=-4, flags="admin noscript loading stale", acl="", group="server",
+         summary="Changes settings at run time; all or none are applied.",
+         args="parameter value [parameter value ...]")
+def config_set(ctx: Client, _sub: bytes, *pairs: bytes) -> object:
+    if len(pairs) % 2:
+        raise Error(b"ERR wrong number of arguments for 'config|set' command")
+    items = [
+        (pairs[i].decode("utf-8", "surrogateescape"), [pairs[i + 1].decode("utf-8", "surrogateescape")])
+        for i in range(0, len(pairs), 2)
+    ]
+    try:
+        ctx.server.config.set_many(items)
+    except ConfigError as exc:
+        raise Error(f"ERR {exc}".encode("utf-8", "surrogateescape")) from None
+    return OK
+
+
+@command("config|resetstat", arity=2, flags="admin noscript loading stale", acl="", group="server",
+         summary="Zeroes the statistics INFO reports.")
+def config_resetstat(ctx: Client, _sub: bytes) -> object:
+    server = ctx.server
+    server.stats.reset()
+    ks = server.keyspace
+    ks.hits = ks.misses = ks.expired_keys = ks.evicted_keys = 0
+    for cmd in _all_commands():
+        cmd.calls = cmd.usec = cmd.rejected_calls = cmd.failed_calls = 0
+    return OK
+
+
+@command("config|rewrite", arity=2, flags="admin noscript loading stale", acl="", group="server",
+         summary="Writes the current settings back to the config file.")
+def config_rewrite(ctx: Client, _sub: bytes) -> object:
+    cfg = ctx.server.config
+    if not cfg.config_file:
+        raise Error(b"ERR The server is running without a config file")
+    from server.config import PARAMS
+
+    lines = []
+    for name in PARAMS:
+        value = cfg.format(name)
+        if value != cfg.format_default(name):
+            lines.append(f"{name} {value!s}" if value else f'{name} ""')
+    try:
+        with open(cfg.config_file, "w", encoding="utf-8") as fh:
+            fh.write("# Rewritten by CONFIG REWRITE\n" + "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise Error(f"ERR Rewriting config file: {exc.strerror}".encode()) from None
+    return OK
+
+
+@command("config|help", arity=2, flags="loading stale", group="server", summary="Lists CONFIG's subcommands.")
+def config_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "config")
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@command("dbsize", arity=1, flags="readonly fast", acl="keyspace", group="server",
+         summary="Returns the number of keys in the selected database.")
+def dbsize(ctx: Client) -> int:
+    return len(ctx.db.data)
+
+
+def _flush_mode(args: tuple[bytes, ...]) -> None:
+    if len(args) > 1 or (args and args[0].upper() not in (b"ASYNC", b"SYNC")):
+        raise SYNTAX_ERROR
+
+
+# Called after FLUSHALL/FLUSHDB (persistence writes a snapshot after FLUSHALL, as Redis does).
+FLUSH_HOOKS: list = []
+
+
+@command("flushdb", arity=-1, flags="write", acl="keyspace dangerous", group="server",
+         summary="Removes every key of the selected database.", args="[ASYNC|SYNC]")
+def flushdb(ctx: Client, *mode: bytes) -> object:
+    _flush_mode(mode)
+    ctx.db.clear()
+    ctx.server.keyspace.dirty += 1
+    for hook in FLUSH_HOOKS:
+        hook(ctx, False)
+    return OK
+
+
+@command("flushall", arity=-1, flags="write", acl="keyspace dangerous", group="server",
+         summary="Removes every key of every database.", args="[ASYNC|SYNC]")
+def flushall(ctx: Client, *mode: bytes) -> object:
+    _flush_mode(mode)
+    for db in ctx.server.keyspace.dbs:
+        db.clear()
+    ctx.server.keyspace.dirty += 1
+    for hook in FLUSH_HOOKS:
+        hook(ctx, True)
+    return OK
+
+
+@command("swapdb", arity=3, flags="write fast", acl="keyspace dangerous", group="server", since="4.0.0",
+         summary="Exchanges the contents of two databases.", args="index1 index2")
+def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
+    a, b = to_int(first), to_int(second)
+    if a is None:
+        raise Error(b"ERR invalid first DB index")
+    if b is None:
+        raise Error(b"ERR invalid second DB index")
+    count = len(ctx.server.keyspace.dbs)
+    if not (0 <= a < count and 0 <= b < count):
+        raise Error(b"ERR DB index is out of range")
+    ctx.server.keyspace.swap(a, b)
+    if ctx.server.keyspace.ready_keys:
+        ctx.server.blocking.handle_ready_keys()
+    return OK
+
+
+@command("time", arity=1, flags="loading stale fast", group="server", since="2.6.0",
+         summary="Returns the server's clock: seconds and microseconds.")
+def time_(ctx: Client) -> list[bytes]:
+    now = time.time()
+    secs = int(now)
+    return [b"%d" % secs, b"%d" % int((now - secs) * 1_000_000)]
+
+
+@command("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", group="server",
+         summary="Returns the Unix time of the last successful save to disk.")
+def lastsave(ctx: Client) -> int:
+    return ctx.server.last_save
+
+
+# --------------------------------------------------------------------------- SLOWLOG
+
+container("slowlog", summary="Reads and resets the log of slow commands.")
+
+
+@command("slowlog|get", arity=-2, flags="admin loading stale", group="server", since="2.2.12",
+         summary="Returns the newest slow-log entries.", args="[count]")
+def slowlog_get(ctx: Client, _sub: bytes, *count: bytes) -> object:
+    entries = list(ctx.server.slowlog.entries)
+    limit = 10
+    if count:
+        value = to_int(count[0])
+        if value is None or value < -1:
+            raise Error(b"ERR count should be greater than or equal to -1")
+        limit = len(entries) if value == -1 else value
+    return [list(e) for e in entries[:limit]]
+
+
+@command("slowlog|len", arity=2, flags="admin loading stale", group="server", since="2.2.12",
+         summary="Returns how many entries the slow log holds.")
+def slowlog_len(ctx: Client, _sub: bytes) -> int:
+    return len(ctx.server.slowlog.entries)
+
+
+@command("slowlog|reset", arity=2, flags="admin loading stale", group="server", since="2.2.12",
+         summary="Empties the slow log.")
+def slowlog_reset(ctx: Client, _sub: bytes) -> object:
+    ctx.server.slowlog.entries.clear()
+    return OK
+
+
+@command("slowlog|help", arity=2, flags="loading stale", group="server", summary="Lists SLOWLOG's subcommands.")
+def slowlog_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "slowlog")
+
+
+# --------------------------------------------------------------------------- LATENCY
+
+container("latency", summary="Reports latency spikes (this server records none yet).")
+
+
+@command("latency|latest", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
+         summary="Returns the latest latency spike of each event.")
+def latency_latest(ctx: Client, _sub: bytes) -> list:
+    return []
+
+
+@command("latency|history", arity=3, flags="admin noscript loading stale", group="server", since="2.8.13",
+         summary="Returns the history of latency spikes of one event.", args="event")
+def latency_history(ctx: Client, _sub: bytes, event: bytes) -> list:
+    return []
+
+
+@command("latency|reset", arity=-2, flags="admin noscript loading stale", group="server", since="2.8.13",
+         summary="Forgets recorded latency spikes.", args="[event [event ...]]")
+def latency_reset(ctx: Client, _sub: bytes, *events: bytes) -> int:
+    return 0
+
+
+@command("latency|doctor", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
+         summary="Explains the recorded latency spikes in words.")
+def latency_doctor(ctx: Client, _sub: bytes) -> object:
+    return Verbatim(
+        b"Dave, no latency spike was observed during the lifetime of this instance, nice job! "
+        b"(latency-monitor-threshold is not enforced by this server yet.)\n"
+    )
+
+
+@command("latency|help", arity=2, flags="loading stale", group="server", summary="Lists LATENCY's subcommands.")
+def latency_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "latency")
+
+
+# --------------------------------------------------------------------------- MEMORY
+
+container("memory", summary="Reports memory use.", since="4.0.0")
+
+
+@command("memory|usage", arity=-3, flags="readonly", acl="read", group="server", since="4.0.0",
+         keys=(2, 2, 1), summary="Estimates the bytes a key and its value take.",
+         args="key [SAMPLES count]")
+def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
+    samples = 5
+    if opts:
+        if len(opts) != 2 or opts[0].upper() != b"SAMPLES":
+            raise SYNTAX_ERROR
+        samples = parse_int(opts[1])
+        if samples < 0:
+            raise SYNTAX_ERROR
+    value = ctx.db.lookup(key)
+    if value is None:
+        return None
+    return value_memory(key, value, samples)
+
+
+@command("memory|stats", arity=2, flags="readonly", group="server", since="4.0.0",
+         summary="Reports memory statistics as a map.")
+def memory_stats(ctx: Client, _sub: bytes) -> object:
+    rss = rss_bytes()
+    return {
+        b"peak.allocated": getattr(ctx.server, "memory_peak", rss),
+        b"total.allocated": rss,
+        b"startup.allocated": getattr(ctx.server, "memory_startup", 0),
+        b"keys.count": sum(len(db.data) for db in ctx.server.keyspace.dbs),
+        b"dataset.bytes": rss,
+    }
+
+
+@command("memory|doctor", arity=2, flags="", group="server", since="4.0.0",
+         summary="Describes memory problems in words.")
+def memory_doctor(ctx: Client, _sub: bytes) -> object:
+    return Verbatim(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n")
+
+
+@command("memory|malloc-stats", arity=2, flags="", group="server", since="4.0.0",
+         summary="Reports the allocator's internal statistics.")
+def memory_malloc_stats(ctx: Client, _sub: bytes) -> object:
+    return Verbatim(b"Stats not supported for the current allocator\n")
+
+
+@command("memory|purge", arity=2, flags="", group="server", since="4.0.0",
+         summary="Asks the allocator to release free memory.")
+def memory_purge(ctx: Client, _sub: bytes) -> object:
+    import gc
+
+    gc.collect()
+    return OK
+
+
+@command("memory|help", arity=2, flags="loading stale", group="server", summary="Lists MEMORY's subcommands.")
+def memory_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "memory")
+
+
+# --------------------------------------------------------------------------- DEBUG
+
+DEBUG_NOT_ALLOWED = Error(
+    b"ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run "
+    b"it from a local connection, otherwise you need to set this option in the configuration file, "
+    b"and then restart the server."
+)
+
+# Subcommands added by other parts (RELOAD by persistence ...): name → function(ctx, *args).
+DEBUG_HANDLERS: dict[bytes, object] = {}
+
+
+@command("debug", arity=-2, flags="admin noscript loading stale", group="server",
+         summary="Debugging helpers: SLEEP, OBJECT, SET-ACTIVE-EXPIRE, RELOAD ...",
+         args="subcommand [argument [argument ...]]")
+def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
+    allowed = ctx.server.config["enable-debug-command"]
+    local = ctx.addr.startswith(("127.", "[::1]", "::1")) or ctx.addr.startswith("/")
+    if allowed == "no" or (allowed == "local" and not local):
+        raise DEBUG_NOT_ALLOWED
+    name = sub.lower()
+    if name == b"sleep":
+        seconds = float(args[0]) if args else 0.0
+        time.sleep(seconds)
+        return OK
+    if name == b"set-active-expire":
+        if len(args) != 1:
+            raise SYNTAX_ERROR
+        ctx.server.keyspace.active_expire_enabled = args[0] != b"0"
+        return OK
+    if name == b"object":
+        if len(args) != 1:
+            raise SYNTAX_ERROR
+        value = ctx.db.lookup(args[0])
+        if value is None:
+            raise Error(b"ERR no such key")
+        from server.commands.keys import encoding_of
+
+        enc = encoding_of(value).decode()
+        return Status(
+            f"Value at:0x0 refcount:1 encoding:{enc} serializedlength:{value_memory(args[0], value, 0)} "
+            f"lru:0 lru_seconds_idle:0".encode()
+        )
+    if name in (b"change-repl-id", b"quicklist-packed-threshold", b"stringmatch-len", b"replybuffer",
+                b"set-skip-checksum-validation", b"set-disable-deny-scripts", b"log", b"jmap"):
+        return OK
+    if name == b"error":
+        return Error(b" ".join(args))
+    if name == b"protocol" and args:
+        return _debug_protocol(args[0].lower())
+    if name == b"now" or name == b"mstime":
+        return now_ms()
+    handler = DEBUG_HANDLERS.get(name)
+    if handler is not None:
+        return handler(ctx, *args)  # type: ignore[operator]
+    raise Error(b"ERR unknown subcommand '%s'. Try DEBUG HELP." % sub)
+
+
+def _debug_protocol(kind: bytes) -> object:
+    from server.protocol import BigNumber, RespSet
+
+    samples = {
+        b"string": b"Hello World",
+        b"integer": 12345,
+        b"double": 3.141,
+        b"bignum": BigNumber(b"1234567999999999999999999999999999999"),
+        b"null": None,
+        b"array": [0, 1, 2],
+        b"set": RespSet([0, 1, 2]),
+        b"map": {0: False, 1: True, 2: False},
+        b"true": True,
+        b"false": False,
+        b"verbatim": Verbatim(b"This is a verbatim\nstring"),
+    }
+    if kind not in samples:
+        raise Error(b"ERR Wrong protocol type name. Please use one of the following: "
+                    b"string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
+    return samples[kind]
+

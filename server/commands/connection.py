@@ -1,0 +1,387 @@
+"""Connection commands: PING, ECHO, SELECT, HELLO, AUTH, QUIT, RESET and CLIENT.
+
+These change or report the state of the connection itself (``server.client``),
+never the data.
+"""
+
+from __future__ import annotations
+
+from server import REDIS_VERSION
+from server.client import Client
+from server.command import command, container
+from server.commands.args import SYNTAX_ERROR, parse_int, to_int
+from server.protocol import OK, PONG, Error, Status, Verbatim
+
+WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled.")
+
+
+@command("ping", arity=-1, flags="fast", acl="connection", group="connection",
+         summary="Checks that the server answers: PONG, or the message given.", args="[message]")
+def ping(ctx: Client, *args: bytes) -> object:
+    if len(args) > 1:
+        raise Error(b"ERR wrong number of arguments for 'ping' command")
+    if ctx.resp == 2 and ctx.subscriptions:
+        return [b"pong", args[0] if args else b""]
+    return args[0] if args else PONG
+
+
+@command("echo", arity=2, flags="fast", acl="connection", group="connection",
+         summary="Returns the message it was given.", args="message")
+def echo(ctx: Client, message: bytes) -> bytes:
+    return message
+
+
+@command("select", arity=2, flags="loading stale fast", acl="connection keyspace", group="connection",
+         summary="Switches the connection to another numbered database.", args="index")
+def select(ctx: Client, index: bytes) -> object:
+    value = to_int(index)
+    if value is None:
+        raise Error(b"ERR value is not an integer or out of range")
+    if not 0 <= value < len(ctx.server.keyspace.dbs):
+        raise Error(b"ERR DB index is out of range")
+    ctx.select(value)
+    return OK
+
+
+@command("quit", arity=-1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
+         group="connection", summary="Closes the connection after replying OK.")
+def quit_(ctx: Client, *args: bytes) -> object:
+    ctx.close_after_reply = True
+    return OK
+
+
+def authenticate(ctx: Client, username: bytes | None, password: bytes) -> object:
+    """Check credentials: through ACL users when the ACL module is loaded, else requirepass."""
+    server = ctx.server
+    checker = getattr(server, "check_credentials", None)
+    if checker is not None:
+        user = checker(username, password)
+        if user is None:
+            return WRONGPASS
+        ctx.user = user
+        ctx.authenticated = True
+        return None
+    requirepass = server.config["requirepass"]
+    if username is None and not requirepass:
+        return Error(
+            b"ERR AUTH <password> called without any password configured for the default user. "
+            b"Are you sure your configuration is correct?"
+        )
+    if (username in (None, b"default")) and requirepass and password == requirepass.encode():  # type: ignore[union-attr]
+        ctx.user = "default"
+        ctx.authenticated = True
+        return None
+    if username == b"default" and not requirepass:
+        ctx.authenticated = True
+        return None
+    return WRONGPASS
+
+
+@command("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
+         group="connection", summary="Logs the connection in as a user.",
+         args="[username] password")
+def auth(ctx: Client, *args: bytes) -> object:
+    if len(args) > 2:
+        raise SYNTAX_ERROR
+    username = args[0] if len(args) == 2 else None
+    error = authenticate(ctx, username, args[-1])
+    if error is not None:
+        return error
+    return OK
+
+
+@command("hello", arity=-1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
+         group="connection", since="6.0.0",
+         summary="Switches protocol version (2 or 3), optionally logs in and names the connection.",
+         args="[protover [AUTH username password] [SETNAME clientname]]")
+def hello(ctx: Client, *args: bytes) -> object:
+    version = ctx.resp
+    if args:
+        ver = to_int(args[0])
+        if ver is None:
+            raise Error(b"ERR Protocol version is not an integer or out of range")
+        if ver not in (2, 3):
+            raise Error(b"NOPROTO unsupported protocol version")
+        version = ver
+    name = None
+    i = 1
+    while i < len(args):
+        opt = args[i].upper()
+        more = len(args) - i - 1
+        if opt == b"AUTH" and more >= 2:
+            error = authenticate(ctx, args[i + 1], args[i + 2])
+            if error is not None:
+                return error
+            i += 3
+        elif opt == b"SETNAME" and more >= 1:
+            name = args[i + 1]
+            check_client_name(name)
+            i += 2
+        else:
+            raise Error(b"ERR Syntax error in HELLO option '%s'" % args[i])
+    if not ctx.authenticated:
+        return Error(b"NOAUTH HELLO must be called with the client already authenticated, "
+                     b"otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                     b"authenticate the client and select the RESP protocol version at the same time")
+    if name is not None:
+        ctx.name = name
+    ctx.resp = version
+    return {
+        b"server": b"redis",
+        b"version": REDIS_VERSION.encode(),
+        b"proto": version,
+        b"id": ctx.id,
+        b"mode": b"standalone",
+        b"role": b"master",
+        b"modules": [],
+    }
+
+
+@command("reset", arity=1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
+         group="connection", since="6.2.0",
+         summary="Returns the connection to its initial state: db 0, RESP2, no MULTI, WATCH or subscriptions.")
+def reset(ctx: Client) -> object:
+    server = ctx.server
+    for hook in RESET_HOOKS:
+        hook(ctx)
+    ctx.select(0)
+    ctx.resp = 2
+    ctx.name = b""
+    ctx.no_evict = False
+    ctx.no_touch = False
+    if ctx.monitor:
+        ctx.monitor = False
+        if ctx in server.monitors:
+            server.monitors.remove(ctx)
+    ctx.user = "default"
+    ctx.authenticated = not server.requires_auth()
+    return Status(b"RESET")
+
+
+# Functions that clear one part of a client's state on RESET (MULTI, WATCH, pub/sub
+# register theirs here, next to the code that owns that state).
+RESET_HOOKS: list = []
+
+
+# --------------------------------------------------------------------------- CLIENT
+
+container("client", summary="Inspects and manages client connections.", group="connection")
+
+
+def check_client_name(name: bytes) -> None:
+    for c in name:
+        if c < 33 or c > 126:
+            raise Error(b"ERR Client names cannot contain spaces, newlines or special characters.")
+
+
+@command("client|id", arity=2, flags="noscript loading stale", acl="connection", group="connection",
+         since="5.0.0", summary="Returns the connection's unique ID.")
+def client_id(ctx: Client, _sub: bytes) -> int:
+    return ctx.id
+
+
+@command("client|setname", arity=3, flags="noscript loading stale", acl="connection", group="connection",
+         since="2.6.9", summary="Names the connection (CLIENT LIST shows it).", args="connection-name")
+def client_setname(ctx: Client, _sub: bytes, name: bytes) -> object:
+    check_client_name(name)
+    ctx.name = name
+    return OK
+
+
+@command("client|getname", arity=2, flags="noscript loading stale", acl="connection", group="connection",
+         since="2.6.9", summary="Returns the connection's name, or nil.")
+def client_getname(ctx: Client, _sub: bytes) -> object:
+    return ctx.name or None
+
+
+@command("client|setinfo", arity=4, flags="noscript loading stale", acl="connection", group="connection",
+         since="7.2.0", summary="Records the client library's name or version (shown by CLIENT LIST).",
+         args="LIB-NAME libname|LIB-VER libver")
+def client_setinfo(ctx: Client, _sub: bytes, attr: bytes, value: bytes) -> object:
+    kind = attr.upper()
+    if kind not in (b"LIB-NAME", b"LIB-VER"):
+        raise Error(b"ERR Unrecognized option '%s'" % attr)
+    for c in value:
+        if c < 33 or c > 126:
+            raise Error(b"ERR %s cannot contain spaces, newlines or special characters." % kind)
+    if kind == b"LIB-NAME":
+        ctx.lib_name = value
+    else:
+        ctx.lib_ver = value
+    return OK
+
+
+def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
+    clients = list(ctx.server.clients.values())
+    if not args:
+        return clients
+    if args[0].upper() == b"TYPE" and len(args) == 2:
+        kind = args[1].lower()
+        if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+            raise Error(b"ERR Unknown client type '%s'" % args[1])
+        if kind == b"pubsub":
+            return [c for c in clients if c.subscriptions]
+        if kind == b"normal":
+            return [c for c in clients if not c.subscriptions]
+        return []
+    if args[0].upper() == b"ID" and len(args) >= 2:
+        wanted = set()
+        for arg in args[1:]:
+            value = to_int(arg)
+            if value is None or value <= 0:
+                raise Error(b"ERR Invalid client ID")
+            wanted.add(value)
+        return [c for c in clients if c.id in wanted]
+    raise SYNTAX_ERROR
+
+
+@command("client|list", arity=-2, flags="admin noscript loading stale", acl="connection", group="connection",
+         since="2.4.0", summary="Lists the connections and their state, one line each.",
+         args="[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]")
+def client_list(ctx: Client, _sub: bytes, *args: bytes) -> object:
+    lines = [c.info_line() for c in _client_filter(ctx, args)]
+    return Verbatim(("".join(line + "\n" for line in lines)).encode())
+
+
+@command("client|info", arity=2, flags="noscript loading stale", acl="connection", group="connection",
+         since="6.2.0", summary="Describes this connection, in CLIENT LIST's format.")
+def client_info(ctx: Client, _sub: bytes) -> object:
+    return Verbatim((ctx.info_line() + "\n").encode())
+
+
+@command("client|kill", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
+         since="2.4.0", summary="Closes connections chosen by address, ID, type, user or local address.",
+         args="ip:port|([ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] "
+              "[ADDR ip:port] [LADDR ip:port] [SKIPME yes|no])")
+def client_kill(ctx: Client, _sub: bytes, *args: bytes) -> object:
+    clients = list(ctx.server.clients.values())
+    if len(args) == 1:
+        addr = args[0].decode("utf-8", "replace")
+        targets = [c for c in clients if c.addr == addr]
+        if not targets:
+            raise Error(b"ERR No such client")
+        _kill(ctx, targets)
+        return OK
+    if len(args) % 2:
+        raise SYNTAX_ERROR
+    skipme = True
+    selected = clients
+    for i in range(0, len(args), 2):
+        opt, value = args[i].upper(), args[i + 1]
+        if opt == b"ID":
+            cid = to_int(value)
+            if cid is None or cid <= 0:
+                raise Error(b"ERR client-id should be greater than 0")
+            selected = [c for c in selected if c.id == cid]
+        elif opt == b"TYPE":
+            selected = [c for c in selected if c in _client_filter(ctx, (b"TYPE", value))]
+        elif opt == b"USER":
+            selected = [c for c in selected if c.user.encode() == value]
+        elif opt == b"ADDR":
+            selected = [c for c in selected if c.addr.encode() == value]
+        elif opt == b"LADDR":
+            selected = [c for c in selected if c.laddr.encode() == value]
+        elif opt == b"SKIPME":
+            low = value.lower()
+            if low not in (b"yes", b"no"):
+                raise SYNTAX_ERROR
+            skipme = low == b"yes"
+        else:
+            raise SYNTAX_ERROR
+    if skipme:
+        selected = [c for c in selected if c is not ctx]
+    _kill(ctx, selected)
+    return len(selected)
+
+
+def _kill(ctx: Client, targets: list[Client]) -> None:
+    for target in targets:
+        if target is ctx:
+            ctx.close_after_reply = True
+        else:
+            target.close()
+
+
+@command("client|no-evict", arity=3, flags="admin noscript loading stale", acl="connection", group="connection",
+         since="7.0.0", summary="Exempts this connection from client eviction (maxmemory-clients).",
+         args="ON|OFF")
+def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
+    value = mode.upper()
+    if value not in (b"ON", b"OFF"):
+        raise SYNTAX_ERROR
+    ctx.no_evict = value == b"ON"
+    return OK
+
+
+@command("client|no-touch", arity=3, flags="noscript loading stale", acl="connection", group="connection",
+         since="7.2.0", summary="Stops this connection's reads from updating keys' access times.",
+         args="ON|OFF")
+def client_no_touch(ctx: Client, _sub: bytes, mode: bytes) -> object:
+    value = mode.upper()
+    if value not in (b"ON", b"OFF"):
+        raise SYNTAX_ERROR
+    ctx.no_touch = value == b"ON"
+    return OK
+
+
+@command("client|unblock", arity=-3, flags="admin noscript loading stale", acl="connection",
+         group="connection", since="5.0.0",
+         summary="Ends another client's blocking command, as a timeout or with an error.",
+         args="client-id [TIMEOUT|ERROR]")
+def client_unblock(ctx: Client, _sub: bytes, cid: bytes, *mode: bytes) -> object:
+    target_id = parse_int(cid)
+    error = False
+    if mode:
+        kind = mode[0].upper()
+        if len(mode) > 1 or kind not in (b"TIMEOUT", b"ERROR"):
+            raise Error(b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = kind == b"ERROR"
+    target = ctx.server.clients.get(target_id)
+    if target is None or target.blocked is None:
+        return 0
+    return 1 if ctx.server.blocking.unblock(target, error) else 0
+
+
+@command("client|reply", arity=3, flags="noscript loading stale", acl="connection", group="connection",
+         since="3.2.0", summary="Turns replies to this connection on or off.", args="ON|OFF|SKIP")
+def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
+    if mode.upper() not in (b"ON", b"OFF", b"SKIP"):
+        raise SYNTAX_ERROR
+    return OK
+
+
+@command("client|pause", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
+         since="3.0.0", summary="Suspends commands from clients for a while.",
+         args="timeout [WRITE|ALL]")
+def client_pause(ctx: Client, _sub: bytes, timeout: bytes, *mode: bytes) -> object:
+    value = to_int(timeout)
+    if value is None or value < 0:
+        raise Error(b"ERR timeout is not an integer or out of range")
+    if mode and mode[0].upper() not in (b"WRITE", b"ALL"):
+        raise SYNTAX_ERROR
+    return OK
+
+
+@command("client|unpause", arity=2, flags="admin noscript loading stale", acl="connection", group="connection",
+         since="6.2.0", summary="Resumes clients suspended by CLIENT PAUSE.")
+def client_unpause(ctx: Client, _sub: bytes) -> object:
+    return OK
+
+
+@command("client|help", arity=2, flags="loading stale", acl="connection", group="connection",
+         since="5.0.0", summary="Lists CLIENT's subcommands.")
+def client_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "client")
+
+
+def help_lines(ctx: Client, container_name: str) -> list[bytes]:
+    """A HELP reply built from the command table: one line of syntax and one of summary each."""
+    from server.command import TABLE
+
+    cmd = TABLE[container_name.encode()]
+    lines = [f"{container_name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".encode()]
+    for name, sub in sorted(cmd.subcommands.items()):
+        lines.append(f"{name.decode().upper()} {sub.syntax}".rstrip().encode())
+        lines.append(f"    {sub.summary}".encode())
+    return lines
+

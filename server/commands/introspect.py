@@ -1,0 +1,199 @@
+"""COMMAND and its subcommands: the command table, described to clients.
+
+Everything here is read from ``server.command.TABLE``; nothing is listed by
+hand. ``COMMAND DOCS`` is what the TUI's completion engine (and redis-cli's
+hints) use to know each command's arguments.
+"""
+
+from __future__ import annotations
+
+from server.client import Client
+from server.command import TABLE, Arg, Command, command
+from server.commands.connection import help_lines
+from server.glob import glob_match
+from server.protocol import Error, Status
+
+
+def _all() -> list[Command]:
+    return list(TABLE.values())
+
+
+def _key_specs(cmd: Command) -> list:
+    if cmd.first_key == 0 and cmd.getkeys is None:
+        return []
+    flags = [Status(b"RW" if cmd.is_write else b"RO"), Status(b"UPDATE" if cmd.is_write else b"ACCESS")]
+    if cmd.getkeys is not None and cmd.first_key == 0:
+        return [{
+            b"flags": flags,
+            b"begin_search": {b"type": b"unknown", b"spec": {}},
+            b"find_keys": {b"type": b"unknown", b"spec": {}},
+        }]
+    last = cmd.last_key
+    return [{
+        b"flags": flags,
+        b"begin_search": {b"type": b"index", b"spec": {b"index": cmd.first_key}},
+        b"find_keys": {
+            b"type": b"range",
+            b"spec": {
+                b"lastkey": (last - cmd.first_key) if last >= 0 else last,
+                b"keystep": cmd.step,
+                b"limit": 0,
+            },
+        },
+    }]
+
+
+def command_info(cmd: Command) -> list:
+    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's shape."""
+    return [
+        cmd.name.encode(),
+        cmd.arity,
+        [Status(f.encode()) for f in sorted(cmd.flags)],
+        cmd.first_key,
+        cmd.last_key,
+        cmd.step,
+        [Status(b"@" + c.encode()) for c in sorted(cmd.acl)],
+        [],
+        _key_specs(cmd),
+        [command_info(sub) for sub in cmd.subcommands.values()],
+    ]
+
+
+def _arg_doc(arg: Arg) -> dict:
+    doc: dict = {b"name": arg.name.encode(), b"type": arg.type.encode()}
+    if arg.type == "key":
+        doc[b"key_spec_index"] = 0
+    if arg.token:
+        doc[b"token"] = arg.token.encode()
+    flags = []
+    if arg.optional:
+        flags.append(Status(b"optional"))
+    if arg.multiple:
+        flags.append(Status(b"multiple"))
+    if arg.multiple_token:
+        flags.append(Status(b"multiple_token"))
+    if flags:
+        doc[b"flags"] = flags
+    if arg.children:
+        doc[b"arguments"] = [_arg_doc(c) for c in arg.children]
+    return doc
+
+
+def command_docs(cmd: Command) -> dict:
+    doc: dict = {
+        b"summary": cmd.summary.encode(),
+        b"since": cmd.since.encode(),
+        b"group": cmd.group.encode(),
+        b"complexity": cmd.complexity.encode(),
+    }
+    if cmd.args:
+        doc[b"arguments"] = [_arg_doc(a) for a in cmd.args]
+    if cmd.subcommands:
+        doc[b"subcommands"] = {sub.name.encode(): command_docs(sub) for sub in cmd.subcommands.values()}
+    return doc
+
+
+def _find(name: bytes) -> Command | None:
+    parent, _, sub = name.lower().partition(b"|")
+    cmd = TABLE.get(parent)
+    if cmd is not None and sub:
+        return cmd.subcommands.get(sub)
+    return cmd
+
+
+@command("command", arity=-1, flags="loading stale", acl="connection", group="server", since="2.8.13",
+         summary="Describes every command the server knows.")
+def command_(ctx: Client, *args: bytes) -> list:
+    if args:  # dispatch routes subcommands; anything left is unknown
+        raise Error(b"ERR unknown subcommand '%s'. Try COMMAND HELP." % args[0])
+    return [command_info(cmd) for cmd in _all()]
+
+
+# COMMAND has no-subcommand form too, so it is declared as a command and gets
+# subcommands attached (dispatch resolves them when present).
+
+
+@command("command|count", arity=2, flags="loading stale", acl="connection", group="server", since="2.8.13",
+         summary="Returns how many commands the server knows.")
+def command_count(ctx: Client, _sub: bytes) -> int:
+    return len(TABLE)
+
+
+@command("command|info", arity=-2, flags="loading stale", acl="connection", group="server", since="2.8.13",
+         summary="Describes the named commands (all of them when none is named).",
+         args="[command-name [command-name ...]]")
+def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
+    if not names:
+        return [command_info(cmd) for cmd in _all()]
+    out = []
+    for name in names:
+        cmd = _find(name)
+        out.append(command_info(cmd) if cmd is not None else None)
+    return out
+
+
+@command("command|docs", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
+         summary="Documents the named commands: summary, group and argument tree.",
+         args="[command-name [command-name ...]]")
+def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict:
+    out: dict = {}
+    if not names:
+        for cmd in _all():
+            out[cmd.name.encode()] = command_docs(cmd)
+        return out
+    for name in names:
+        cmd = _find(name)
+        if cmd is not None:
+            out[cmd.name.encode()] = command_docs(cmd)
+    return out
+
+
+@command("command|list", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
+         summary="Lists command names, optionally filtered by module, ACL category or pattern.",
+         args="[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]")
+def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
+    names: list[bytes] = []
+    for cmd in _all():
+        names.append(cmd.name.encode())
+        names.extend(sub.name.encode() for sub in cmd.subcommands.values())
+    if not args:
+        return names
+    if len(args) != 3 or args[0].upper() != b"FILTERBY":
+        raise Error(b"ERR syntax error")
+    kind, value = args[1].upper(), args[2]
+    if kind == b"MODULE":
+        return []
+    if kind == b"ACLCAT":
+        cat = value.lower().decode("utf-8", "replace")
+        out = []
+        for cmd in _all():
+            for c in [cmd, *cmd.subcommands.values()]:
+                if cat in c.acl:
+                    out.append(c.name.encode())
+        return out
+    if kind == b"PATTERN":
+        return [n for n in names if glob_match(value, n, nocase=True)]
+    raise Error(b"ERR syntax error")
+
+
+@command("command|getkeys", arity=-3, flags="loading stale", acl="connection", group="server", since="2.8.13",
+         summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
+def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
+    from server.dispatch import resolve
+
+    cmd = resolve(list(argv))
+    if isinstance(cmd, Error):
+        if b"wrong number" in cmd.message:
+            raise Error(b"ERR Invalid number of arguments specified for command")
+        raise Error(b"ERR Invalid command specified")
+    keys = cmd.keys_of(list(argv))
+    if not keys:
+        raise Error(b"ERR The command has no key arguments")
+    return keys
+
+
+@command("command|help", arity=2, flags="loading stale", acl="connection", group="server",
+         summary="Lists COMMAND's subcommands.")
+def command_help(ctx: Client, _sub: bytes) -> object:
+    return help_lines(ctx, "command")
+

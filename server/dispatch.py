@@ -1,0 +1,167 @@
+"""From a request frame to a reply: the checks Redis makes before running a command.
+
+``execute`` looks the command up in the table, then applies Redis's order of
+checks (processCommand): unknown command, unknown subcommand, arity,
+authentication, ACL, subscribed-mode restrictions, MULTI queueing, out of
+memory. Then it calls the command, times it for INFO and SLOWLOG, feeds
+MONITOR, and hands write commands to persistence.
+
+Commands raise ``protocol.Error`` for error replies; anything else they raise is
+a bug, reported as ``-ERR`` to the client and logged, never a dropped server.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import TYPE_CHECKING
+
+from server.command import TABLE, Command
+from server.protocol import QUEUED, Error
+
+if TYPE_CHECKING:
+    from server.client import Client
+
+LOOKUP: dict[bytes, Command] = {}
+
+# Commands a RESP2 client in subscribed mode may still send.
+SUBSCRIBED_OK = {b"subscribe", b"ssubscribe", b"unsubscribe", b"sunsubscribe", b"psubscribe",
+                 b"punsubscribe", b"ping", b"quit", b"reset"}
+# Commands that run at once even inside MULTI.
+MULTI_IMMEDIATE = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
+
+
+def build_lookup() -> None:
+    """Index the table by lower and upper case names (clients send either)."""
+    LOOKUP.clear()
+    for name, cmd in TABLE.items():
+        LOOKUP[name] = cmd
+        LOOKUP[name.upper()] = cmd
+        for sub in cmd.subcommands.values():
+            sub.prepare()
+        cmd.prepare()
+
+
+def _sanitize(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def unknown_command_error(argv: list[bytes]) -> Error:
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'%s' " % arg.decode("utf-8", "surrogateescape")[: 128 - len(args)]
+    name = argv[0].decode("utf-8", "surrogateescape")[:128]
+    return Error(_sanitize(f"ERR unknown command '{name}', with args beginning with: {args}").encode("utf-8", "surrogateescape"))
+
+
+def arity_error(cmd: Command) -> Error:
+    return Error(b"ERR wrong number of arguments for '%s' command" % cmd.name.encode())
+
+
+def resolve(argv: list[bytes]) -> Command | Error:
+    """The command (or subcommand) ``argv`` names, or the error Redis gives."""
+    name = argv[0]
+    cmd = LOOKUP.get(name)
+    if cmd is None:
+        cmd = TABLE.get(name.lower())
+        if cmd is None:
+            return unknown_command_error(argv)
+    if cmd.subcommands and len(argv) >= 2:
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is None:
+            sub_name = argv[1].decode("utf-8", "surrogateescape")[:128]
+            return Error(
+                _sanitize(
+                    f"ERR unknown subcommand '{sub_name}'. Try {cmd.name.upper()} HELP."
+                ).encode("utf-8", "surrogateescape")
+            )
+        cmd = sub
+    arity = cmd.arity
+    n = len(argv)
+    if (arity > 0 and n != arity) or n < -arity:
+        return arity_error(cmd)
+    return cmd
+
+
+def execute(client: Client, argv: list[bytes]) -> object:
+    """Run one request and return its reply value."""
+    server = client.server
+    cmd = resolve(argv)
+    if cmd.__class__ is not Command:
+        if client.in_multi:
+            client.multi_error = True
+        server.stats.count_error(cmd.message)
+        return cmd
+    if not client.authenticated and not cmd.no_auth:
+        cmd.rejected_calls += 1
+        if client.in_multi:
+            client.multi_error = True
+        return Error(b"NOAUTH Authentication required.")
+    if server.acl_check is not None:
+        denied = server.acl_check(client, cmd, argv)
+        if denied is not None:
+            cmd.rejected_calls += 1
+            if client.in_multi:
+                client.multi_error = True
+            return denied
+    if client.resp == 2 and (client.channels or client.patterns or client.shard_channels):
+        if cmd.root_name not in SUBSCRIBED_OK:
+            cmd.rejected_calls += 1
+            return Error(
+                b"ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+                b"are allowed in this context" % cmd.name.encode()
+            )
+    if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
+        if cmd.no_multi:
+            client.multi_error = True
+            return Error(b"ERR Command not allowed inside a transaction")
+        if cmd.denyoom and server.maxmemory_check is not None:
+            oom = server.maxmemory_check(client)
+            if oom is not None:
+                client.multi_error = True
+                return oom
+        client.multi_queue.append((cmd, argv))
+        return QUEUED
+    if cmd.denyoom and server.maxmemory_check is not None:
+        oom = server.maxmemory_check(client)
+        if oom is not None:
+            cmd.rejected_calls += 1
+            return oom
+    return call(client, cmd, argv)
+
+
+def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
+    """Run a resolved, checked command: timing, stats, slowlog, MONITOR, propagation."""
+    server = client.server
+    if server.monitors:
+        server.feed_monitors(client, argv)
+    keyspace = server.keyspace
+    dirty_before = keyspace.dirty
+    client.last_command = cmd.name.encode()
+    start = time.perf_counter_ns()
+    try:
+        reply = cmd.func(client, *argv[1:])
+    except Error as exc:
+        reply = exc
+    except RecursionError:
+        reply = Error(b"ERR internal error: recursion too deep")
+    except Exception as exc:  # a bug: tell the client, log it, keep serving
+        server.log("warning", f"Internal error running {cmd.name}: {exc!r}\n{traceback.format_exc()}")
+        reply = Error(f"ERR internal error: {exc.__class__.__name__}".encode())
+    duration = (time.perf_counter_ns() - start) // 1000
+    cmd.calls += 1
+    cmd.usec += duration
+    stats = server.stats
+    stats.commands += 1
+    if reply.__class__ is Error:
+        cmd.failed_calls += 1
+        stats.count_error(reply.message)  # type: ignore[attr-defined]
+    if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
+        server.slowlog.add(client, argv, duration)
+    if keyspace.dirty != dirty_before and server.propagate is not None:
+        server.propagate(client, cmd, argv)
+    if keyspace.ready_keys:
+        server.blocking.handle_ready_keys()
+    return reply

@@ -1,0 +1,116 @@
+"""Start the server: read settings, open listeners, run the event loop until shutdown.
+
+The command line follows redis-server: an optional config file first, then
+``--name value`` options that override it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from server import REDIS_VERSION, __version__
+from server.command import load_all
+from server.config import Config, ConfigError, parse_argv, read_config_file
+from server.dispatch import build_lookup
+from server.instance import Server
+from server.network import listen
+
+
+def build_server(argv: list[str]) -> Server:
+    """A configured ``Server`` from redis-server style arguments (raises ConfigError)."""
+    config = Config()
+    config_file, directives = parse_argv(argv)
+    user_lines: list[list[str]] = []
+    if config_file:
+        config.config_file = os.path.abspath(config_file)
+        config.load_directives(read_config_file(config_file), user_lines)
+    config.load_directives(directives, user_lines)
+    load_all()
+    build_lookup()
+    server = Server(config)
+    server.user_lines = user_lines  # type: ignore[attr-defined]
+    for hook in STARTUP_HOOKS:
+        hook(server)
+    return server
+
+
+# Parts of the server that need to set themselves up on a new Server (pub/sub, ACL,
+# persistence ...) append a function here at import time.
+STARTUP_HOOKS: list = []
+ASYNC_STARTUP_HOOKS: list = []
+
+
+async def run(server: Server) -> int:
+    loop = asyncio.get_running_loop()
+    server.loop = loop
+    stop = asyncio.Event()
+    server.shutdown_requested = stop.set
+    for hook in ASYNC_STARTUP_HOOKS:
+        await hook(server)
+    listeners = await listen(server)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, _on_signal, server, sig, stop)
+        except (NotImplementedError, RuntimeError):
+            pass
+    server.log("notice", f"Server initialized (redistui {__version__}, Redis {REDIS_VERSION} compatible)")
+    server.log("notice", f"Ready to accept connections tcp on port {server.tcp_port}")
+
+    async def cron() -> None:
+        while not stop.is_set():
+            hz = server.config["hz"]
+            await asyncio.sleep(1 / hz)  # type: ignore[operator]
+            try:
+                server.cron()
+            except Exception as exc:  # never let housekeeping kill the server
+                server.log("warning", f"cron failed: {exc!r}")
+
+    cron_task = loop.create_task(cron())
+    await stop.wait()
+    cron_task.cancel()
+    for listener in listeners:
+        listener.close()
+    for client in list(server.clients.values()):
+        client.close()
+    exit_code = 0
+    if getattr(server, "on_shutdown", None) is not None:
+        exit_code = server.on_shutdown()  # type: ignore[attr-defined]
+    server.log("notice", "Redis is now ready to exit, bye bye...")
+    return exit_code or 0
+
+
+def _on_signal(server: Server, sig: int, stop: asyncio.Event) -> None:
+    name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+    server.log("warning", f"Received {name} scheduling shutdown...")
+    stop.set()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (it is a default dependency), asyncio's own loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-v", "--version"):
+        print(f"Redis server v={REDIS_VERSION} redistui={__version__} bits=64")
+        return 0
+    try:
+        server = build_server(argv)
+    except (ConfigError, OSError) as exc:
+        print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
+        return 1
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(run(server))
+    except OSError as exc:
+        server.log("warning", str(exc))
+        return 1
+    finally:
+        loop.close()

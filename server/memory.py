@@ -1,0 +1,47 @@
+"""Memory accounting: what INFO memory, MEMORY USAGE and maxmemory rely on.
+
+Python does not expose allocator totals cheaply, so this module states its
+estimates: the process's resident set size (RSS) for the whole server, and
+for one key the sizes of the Python objects holding it (``sys.getsizeof``,
+sampled for large collections, as Redis samples with ``SAMPLES``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from itertools import islice
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+DICT_ENTRY = 24  # a key's slot in the database dict (hash, key and value pointers)
+
+
+def rss_bytes() -> int:
+    """The resident set size of this process, from /proc where it exists."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def value_memory(key: bytes, value: object, samples: int = 5) -> int:
+    """Bytes a key and its value take: the key, the value object and its elements.
+
+    Collections define ``memory_items()`` giving their elements; with ``samples``
+    > 0 only that many are measured and the average is scaled up (0 = all).
+    """
+    size = DICT_ENTRY + sys.getsizeof(key) + sys.getsizeof(value)
+    items = getattr(value, "memory_items", None)
+    if items is None:
+        return size
+    count = len(value)  # type: ignore[arg-type]
+    if count == 0:
+        return size
+    chosen = list(islice(items(), samples if samples > 0 else None))
+    if not chosen:
+        return size
+    measured = sum(sys.getsizeof(x) for x in chosen)
+    return size + int(measured * count / len(chosen))

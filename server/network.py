@@ -1,0 +1,221 @@
+"""Sockets: one ``asyncio.Protocol`` per client on one event loop.
+
+Each read is parsed into frames, every frame is executed in order, and all the
+replies of that read go out in one write: on pipelined traffic that single
+write is worth more than any other optimisation. When a client does not read
+its replies, the transport's buffer grows past a high-water mark and we stop
+reading its requests until it drains (the output-buffer limits themselves
+are enforced in ``enforce_output_limits``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from server.client import Blocked, Client
+from server.dispatch import execute
+from server.protocol import Error, RequestParser, encode
+
+if TYPE_CHECKING:
+    from server.instance import Server
+
+HIGH_WATER = 4 * 1024 * 1024
+
+
+class RedisProtocol(asyncio.Protocol):
+    __slots__ = ("server", "client", "transport", "parser", "paused", "resp3")
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.client: Client | None = None
+        self.transport: asyncio.Transport | None = None
+        self.parser = RequestParser()
+        self.paused = False
+
+    # -- connection lifecycle --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        server = self.server
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        fd = sock.fileno() if sock is not None else -1
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                keepalive = server.config["tcp-keepalive"]
+                if keepalive:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            except OSError:
+                pass
+        client = server.new_client(_fmt_addr(peer), _fmt_addr(local), fd)
+        self.client = client
+        client.send = self.send
+        client.close = self.close
+        client.resume = self.resume
+        client.output_size = transport.get_write_buffer_size
+        client.input_size = self.parser.pending_bytes
+        self.parser.authenticated = lambda: client.authenticated
+        self.parser.max_bulk_len = server.config["proto-max-bulk-len"]  # type: ignore[assignment]
+        transport.set_write_buffer_limits(high=HIGH_WATER)
+        refusal = server.refuse_connection(client, peer) if hasattr(server, "refuse_connection") else None
+        if refusal:
+            transport.write(refusal)
+            self.close()
+            return
+        if len(server.clients) > server.config["maxclients"]:  # type: ignore[operator]
+            server.stats.rejected_connections += 1
+            transport.write(b"-ERR max number of clients reached\r\n")
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client is not None:
+            self.server.client_gone(self.client)
+
+    # -- flow control ------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        """The client is not reading its replies: stop reading its requests."""
+        if not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        client = self.client
+        if self.paused and self.transport is not None and client is not None and client.blocked is None:
+            self.paused = False
+            self.transport.resume_reading()
+
+    # -- requests -----------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or client.closed:
+            return
+        server = self.server
+        server.stats.net_input += len(data)
+        frames, error = self.parser.feed(data)
+        if client.blocked is not None or client.pending:
+            client.pending.extend(frames)
+            if error:
+                client.pending.append([b"\x00protocol-error", error.encode()])
+            return
+        self.run_frames(frames, error)
+        limit = server.config["client-query-buffer-limit"]
+        if self.parser.pending_bytes() > limit:  # type: ignore[operator]
+            server.log("warning", "Closing client that reached max query buffer length")
+            self.close()
+
+    def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
+        """Execute frames in order; stop (and keep the rest) if one blocks."""
+        client = self.client
+        assert client is not None
+        out: list[bytes] = []
+        resp3 = client.resp == 3
+        client.last_interaction = time.monotonic()
+        for index, argv in enumerate(frames):
+            if argv[0] == b"\x00protocol-error":
+                error = argv[1].decode()
+                break
+            reply = execute(client, argv)
+            if reply.__class__ is Blocked:
+                self.server.blocking.block(client, reply)  # type: ignore[arg-type]
+                client.pending.extend(frames[index + 1 :])
+                if error:
+                    client.pending.append([b"\x00protocol-error", error.encode()])
+                    error = None
+                if self.transport is not None:
+                    self.transport.pause_reading()
+                break
+            if client.resp != (3 if resp3 else 2):  # HELLO switched protocols
+                resp3 = client.resp == 3
+            encode(reply, out, resp3)
+            if client.close_after_reply:
+                break
+        if error:
+            out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
+            self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
+            client.close_after_reply = True
+        if out:
+            self.send(b"".join(out))
+        if client.close_after_reply:
+            self.close()
+
+    def resume(self) -> None:
+        """Called when a blocked client is served: run what it sent while waiting."""
+        client = self.client
+        if client is None or client.closed:
+            return
+        frames, client.pending = client.pending, []
+        if frames:
+            self.run_frames(frames)
+        if client.blocked is None and not client.pending and self.transport is not None and not self.paused:
+            self.transport.resume_reading()
+
+    # -- output ---------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self.server.stats.net_output += len(data)
+        transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _fmt_addr(addr: object) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = addr[0]
+        return f"{host}:{addr[1]}"
+    if isinstance(addr, str):
+        return addr or "/unixsocket:0"
+    return ""
+
+
+async def listen(server: Server) -> list[asyncio.AbstractServer]:
+    """Open the TCP listeners named by ``bind`` and ``port`` (port 0 picks a free one)."""
+    loop = asyncio.get_running_loop()
+    server.loop = loop
+
+    def factory() -> RedisProtocol:
+        return RedisProtocol(server)
+
+    listeners = []
+    port = server.config.port
+    binds = server.config["bind"]
+    chosen_port = port
+    for addr in binds:  # type: ignore[attr-defined]
+        optional = addr.startswith("-")
+        host = addr.lstrip("-")
+        if host == "*":
+            host = "0.0.0.0"
+        try:
+            srv = await loop.create_server(
+                factory, host, chosen_port, reuse_address=True, backlog=server.config["tcp-backlog"]
+            )
+        except OSError as exc:
+            if optional:
+                continue
+            raise OSError(f"Could not create server TCP listening socket {host}:{chosen_port}: {exc}") from exc
+        if chosen_port == 0:
+            chosen_port = srv.sockets[0].getsockname()[1]
+        listeners.append(srv)
+    server.tcp_port = chosen_port
+    unixsocket = server.config["unixsocket"]
+    if unixsocket:
+        srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]
+        listeners.append(srv)
+    return listeners
+
+
+def error_reply(text: str) -> bytes:
+    out: list[bytes] = []
+    encode(Error(text), out)
+    return b"".join(out)

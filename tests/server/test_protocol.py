@@ -1,0 +1,75 @@
+"""The wire protocol through a real socket: pipelining, inline commands, partial frames, bad input."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+
+def raw(port: int, payload: bytes, wait: float = 0.3) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        time.sleep(wait)
+        sock.settimeout(0.5)
+        data = b""
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except TimeoutError:
+            pass
+        return data
+
+
+def test_inline_commands_with_quotes(ours):
+    out = raw(ours.port, b'PING\r\nECHO "hello world"\r\nECHO \'a b\'\r\n')
+    assert out == b"+PONG\r\n$11\r\nhello world\r\n$3\r\na b\r\n"
+
+
+def test_inline_and_multibulk_mixed_with_blank_lines(ours):
+    out = raw(ours.port, b"*1\r\n$4\r\nPING\r\n\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n")
+    assert out == b"+PONG\r\n+PONG\r\n$1\r\nx\r\n"
+
+
+def test_pipelined_replies_arrive_in_order(ours):
+    payload = b"".join(b"*3\r\n$3\r\nSET\r\n$2\r\nk%d\r\n$1\r\n%d\r\n" % (i % 10, i % 10) for i in range(100))
+    payload += b"*2\r\n$3\r\nGET\r\n$2\r\nk7\r\n"
+    out = raw(ours.port, payload)
+    assert out == b"+OK\r\n" * 100 + b"$1\r\n7\r\n"
+
+
+def test_frame_split_across_reads(ours):
+    with socket.create_connection(("127.0.0.1", ours.port), timeout=5) as sock:
+        frame = b"*2\r\n$4\r\nECHO\r\n$10\r\n0123456789\r\n"
+        for byte in frame:
+            sock.sendall(bytes([byte]))
+        assert sock.recv(100) == b"$10\r\n0123456789\r\n"
+
+
+def test_unbalanced_quotes_is_a_protocol_error(ours):
+    out = raw(ours.port, b'ECHO "abc\r\n')
+    assert out == b"-ERR Protocol error: unbalanced quotes in request\r\n"
+
+
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        (b"*1\r\n$-5\r\n", b"invalid bulk length"),
+        (b"*1\r\n$99999999999\r\n", b"invalid bulk length"),
+        (b"*abc\r\n", b"invalid multibulk length"),
+        (b"*1\r\n:5\r\n", b"expected '$', got ':'"),
+        (b"*3000000000\r\n", b"invalid multibulk length"),
+    ],
+)
+def test_malformed_multibulk_closes_with_redis_error(ours, payload, message):
+    out = raw(ours.port, payload)
+    assert out == b"-ERR Protocol error: " + message + b"\r\n"
+
+
+def test_server_survives_bad_client(ours):
+    raw(ours.port, b"*1\r\n$-5\r\n")
+    assert raw(ours.port, b"PING\r\n") == b"+PONG\r\n"

@@ -1,0 +1,116 @@
+"""Live updates through keyspace notifications, and the TTL panel's countdowns and pins."""
+
+from __future__ import annotations
+
+import time
+
+from test_viewers import open_key
+from tui_helpers import SIZE, key_rows, make_app, notified, record_notifications, screen_text, wait_for
+
+from redistui.widgets.ttl_panel import TTLPanel, format_countdown
+
+
+def test_countdown_format() -> None:
+    assert format_countdown(3_723_004) == "01:02:03.004"
+    assert format_countdown(90_061_000) == "1d 01:01:01.000"
+
+
+async def test_offers_to_enable_notifications_then_follows_changes(server) -> None:
+    with server.connect() as conn:
+        conn.set("a", "1")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await wait_for(pilot, lambda: notified(seen, "Keyspace notifications are off"), what="the offer")
+        assert "live off" in screen_text(app)
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: app.browser.live and "● live" in screen_text(app))
+        with server.connect() as conn:
+            assert "K" in conn.config_get("notify-keyspace-events")["notify-keyspace-events"]
+        await pilot.pause(0.2)  # the listener subscribes
+
+        with server.connect() as conn:
+            start = time.monotonic()
+            conn.set("b", "2")
+            conn.rpush("c", "x")
+            await wait_for(pilot, lambda: key_rows(app) == ["a", "b", "c"], timeout=2, what="new keys")
+            assert time.monotonic() - start < 1.0, "new keys appear within a second"
+            conn.delete("a")
+            conn.rename("b", "renamed")
+            await wait_for(pilot, lambda: key_rows(app) == ["c", "renamed"], timeout=2, what="del + rename")
+            conn.set("short", "x", px=150)
+            await wait_for(pilot, lambda: "short" in key_rows(app), timeout=2)
+            await wait_for(pilot, lambda: "short" not in key_rows(app), timeout=3, what="expired key removed")
+
+
+async def test_bundled_launch_enables_live_updates_itself(server) -> None:
+    app = make_app(server.port, embedded=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live)
+        await pilot.pause(0.2)
+        with server.connect() as conn:
+            conn.set("fresh", "1")
+        await wait_for(pilot, lambda: key_rows(app) == ["fresh"], timeout=2)
+
+
+async def test_live_updates_respect_the_pattern_and_type_filters(server) -> None:
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live)
+        app.browser.set_view(False)
+        app.browser.set_pattern("user:*")
+        app.browser.set_type_filter("hash")
+        await pilot.pause(0.3)
+        with server.connect() as conn:
+            conn.hset("user:1", "f", "v")
+            conn.set("user:2", "string, filtered out")
+            conn.hset("order:1", "f", "v")
+        await wait_for(pilot, lambda: key_rows(app) == ["user:1"], timeout=2)
+        await pilot.pause(0.4)
+        assert key_rows(app) == ["user:1"]
+
+
+async def test_selected_key_counts_down_and_expires(server) -> None:
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+        conn.set("soon", "x", px=1500)
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(TTLPanel)
+        await open_key(pilot, app, b"soon")
+        await wait_for(pilot, lambda: panel.meta is not None and panel.meta.pttl > 0)
+        first = panel.meta.remaining_ms()
+        await wait_for(pilot, lambda: "⏱ 00:00:01" in screen_text(app) or "⏱ 00:00:00" in screen_text(app))
+        await pilot.pause(0.3)
+        assert panel.meta is None or panel.meta.remaining_ms() < first, "it ticks down"
+        assert "expires 20" in screen_text(app), "absolute expiry time is shown"
+        await wait_for(pilot, lambda: panel.expired, timeout=4, what="expired")
+        await wait_for(pilot, lambda: "expired" in screen_text(app))
+
+
+async def test_pinned_keys_sort_by_soonest_expiry_and_drop_when_expired(server) -> None:
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+        conn.set("late", "x", ex=600)
+        conn.set("early", "x", px=1200)
+        conn.set("forever", "x")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(TTLPanel)
+        for key in (b"forever", b"late", b"early"):
+            await open_key(pilot, app, key)
+            await pilot.press("p")
+        await wait_for(pilot, lambda: all(meta is not None for meta in panel.pinned.values()))
+
+        def pinned_order() -> list[str]:
+            lines = screen_text(app).splitlines()
+            return [name for line in lines for name in ("early", "late", "forever") if f"│ {name} " in line]
+
+        await wait_for(pilot, lambda: pinned_order()[-3:] == ["early", "late", "forever"], what="sorted pins")
+        await wait_for(pilot, lambda: b"early" not in panel.pinned, timeout=4, what="expired pin dropped")
+        assert set(panel.pinned) == {b"late", b"forever"}
+        await pilot.press("p")  # the selected key ("early") is gone; pin "late" off via the list instead
+        panel.toggle_pin(b"late")
+        assert set(panel.pinned) >= {b"forever"} and b"late" not in panel.pinned
