@@ -1,0 +1,344 @@
+"""The server dashboard: INFO with sparklines, SLOWLOG, CLIENT LIST and a MONITOR pane.
+
+`Dashboard` is a widget (tabs: Overview, Slowlog, Clients, Monitor); `DashboardScreen`
+shows it full screen (Escape closes). INFO is polled every `interval` seconds on its own
+connection; SLOWLOG and CLIENT LIST refresh while their tab is shown. MONITOR is costly
+for the server, so it runs only while the Monitor tab's switch is on; its lines arrive
+in a worker and are rendered in batches like the pub/sub pane's messages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Input,
+    Label,
+    RichLog,
+    Sparkline,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+)
+
+__all__ = ["Dashboard", "DashboardScreen", "info_cards"]
+
+SECTIONS = {
+    "Memory": [
+        ("used", "used_memory_human"),
+        ("peak", "used_memory_peak_human"),
+        ("rss", "used_memory_rss_human"),
+        ("fragmentation", "mem_fragmentation_ratio"),
+        ("maxmemory", "maxmemory_human"),
+        ("policy", "maxmemory_policy"),
+    ],
+    "Clients": [
+        ("connected", "connected_clients"),
+        ("blocked", "blocked_clients"),
+        ("pub/sub channels", "pubsub_channels"),
+        ("pub/sub patterns", "pubsub_patterns"),
+    ],
+    "Stats": [
+        ("ops/sec", "instantaneous_ops_per_sec"),
+        ("commands", "total_commands_processed"),
+        ("connections", "total_connections_received"),
+        ("hits", "keyspace_hits"),
+        ("misses", "keyspace_misses"),
+        ("expired", "expired_keys"),
+        ("evicted", "evicted_keys"),
+    ],
+    "Persistence": [
+        ("changes since save", "rdb_changes_since_last_save"),
+        ("last save", "rdb_last_save_time"),
+        ("last bgsave", "rdb_last_bgsave_status"),
+        ("aof", "aof_enabled"),
+        ("saving now", "rdb_bgsave_in_progress"),
+    ],
+    "Server": [
+        ("version", "redis_version"),
+        ("mode", "redis_mode"),
+        ("uptime (s)", "uptime_in_seconds"),
+        ("port", "tcp_port"),
+    ],
+}
+
+
+def _value(info: dict[str, Any], field: str) -> str:
+    value = info.get(field)
+    if value is None:
+        return "—"
+    if field == "rdb_last_save_time" and isinstance(value, int):
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)
+
+
+def info_cards(info: dict[str, Any]) -> dict[str, Table]:
+    """One small two-column table per INFO section, plus the keyspace."""
+    cards: dict[str, Table] = {}
+    for title, fields in SECTIONS.items():
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="dim")
+        table.add_column(style="bold")
+        for label, field in fields:
+            table.add_row(label, _value(info, field))
+        cards[title] = table
+    keyspace = Table.grid(padding=(0, 1))
+    keyspace.add_column(style="dim")
+    keyspace.add_column(style="bold")
+    for name, stats in sorted((k, v) for k, v in info.items() if k.startswith("db") and isinstance(v, dict)):
+        keyspace.add_row(name, f"{stats.get('keys', 0)} keys, {stats.get('expires', 0)} expiring")
+    cards["Keyspace"] = keyspace
+    return cards
+
+
+class Dashboard(Vertical):
+    """Live INFO, SLOWLOG, CLIENT LIST and MONITOR for one server."""
+
+    DEFAULT_CSS = """
+    Dashboard {
+        height: 1fr;
+    }
+    Dashboard #dash-cards {
+        grid-size: 3;
+        grid-gutter: 0 1;
+        height: auto;
+    }
+    Dashboard .card {
+        border: round $primary 40%;
+        height: auto;
+        padding: 0 1;
+    }
+    Dashboard .spark-row {
+        height: 4;
+    }
+    Dashboard .spark-row Label {
+        width: 24;
+        padding: 1 1;
+    }
+    Dashboard Sparkline {
+        width: 1fr;
+        height: 3;
+        margin: 0 1;
+    }
+    Dashboard #monitor-bar {
+        height: 1;
+    }
+    Dashboard #monitor-bar Input {
+        border: none;
+        height: 1;
+        width: 1fr;
+    }
+    Dashboard #monitor-bar Switch {
+        border: none;
+        height: 1;
+        padding: 0;
+    }
+    Dashboard #monitor-log {
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self, spec: Any, interval: float = 1.0, history: int = 120, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.spec = spec
+        self.interval = interval
+        self.ops: deque[float] = deque(maxlen=history)
+        self.memory: deque[float] = deque(maxlen=history)
+        self.info: dict[str, Any] = {}
+        self.cards: dict[str, Table] = {}
+        self.monitor_lines: deque[str] = deque(maxlen=5000)
+        self.monitor_incoming: list[str] = []
+        self.monitor_filter = ""
+        self._client: Any = None
+        self._monitor_client: Any = None
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="dash-tabs"):
+            with TabPane("Overview", id="tab-overview"):
+                with Horizontal(classes="spark-row"):
+                    yield Label("ops/sec", id="ops-label")
+                    yield Sparkline([], id="ops-spark")
+                with Horizontal(classes="spark-row"):
+                    yield Label("memory", id="mem-label")
+                    yield Sparkline([], id="mem-spark")
+                with Grid(id="dash-cards"):
+                    for title in [*SECTIONS, "Keyspace"]:
+                        card = Static("", id=f"card-{title.lower()}", classes="card")
+                        card.border_title = title
+                        yield card
+            with TabPane("Slowlog", id="tab-slowlog"):
+                yield DataTable(id="slowlog", zebra_stripes=True, cursor_type="row")
+            with TabPane("Clients", id="tab-clients"):
+                yield DataTable(id="clients", zebra_stripes=True, cursor_type="row")
+            with TabPane("Monitor", id="tab-monitor"):
+                with Horizontal(id="monitor-bar"):
+                    yield Label(" MONITOR ")
+                    yield Switch(value=False, id="monitor-switch")
+                    yield Input(placeholder="filter (e.g. set, user:)", id="monitor-filter")
+                yield RichLog(id="monitor-log", max_lines=5000, markup=False, highlight=False, wrap=False)
+
+    def on_mount(self) -> None:
+        self._client = self.spec.connect()
+        slowlog = self.query_one("#slowlog", DataTable)
+        slowlog.add_columns("id", "when", "µs", "command", "client")
+        clients = self.query_one("#clients", DataTable)
+        clients.add_columns("id", "addr", "name", "age", "idle", "db", "cmd", "user")
+        self.set_interval(self.interval, self.poll)
+        self.set_interval(0.1, self._flush_monitor)
+        self.poll()
+
+    async def on_unmount(self) -> None:
+        for client in (self._client, self._monitor_client):
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception:  # noqa: BLE001 - shutting down
+                    pass
+
+    # -- polling -------------------------------------------------------------------------
+
+    @work(exclusive=True, group="dashboard-poll")
+    async def poll(self) -> None:
+        """INFO every tick; SLOWLOG / CLIENT LIST when their tab is visible."""
+        try:
+            info = await self._client.info("all")
+        except Exception as exc:  # noqa: BLE001 - shown, retried next tick
+            self.query_one("#ops-label", Label).update(f"INFO failed: {exc}")
+            return
+        self.show_info(info)
+        active = self.query_one(TabbedContent).active
+        if active == "tab-slowlog":
+            await self.refresh_slowlog()
+        elif active == "tab-clients":
+            await self.refresh_clients()
+
+    def show_info(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.ops.append(float(info.get("instantaneous_ops_per_sec", 0) or 0))
+        self.memory.append(float(info.get("used_memory", 0) or 0))
+        self.query_one("#ops-spark", Sparkline).data = list(self.ops)
+        self.query_one("#mem-spark", Sparkline).data = list(self.memory)
+        self.query_one("#ops-label", Label).update(f"ops/sec  {self.ops[-1]:,.0f}")
+        self.query_one("#mem-label", Label).update(f"memory  {_value(info, 'used_memory_human')}")
+        self.cards = info_cards(info)
+        for title, table in self.cards.items():
+            self.query_one(f"#card-{title.lower()}", Static).update(table)
+
+    async def refresh_slowlog(self) -> None:
+        entries = await self._client.execute_command("SLOWLOG", "GET", 50)
+        table = self.query_one("#slowlog", DataTable)
+        table.clear()
+        for entry in entries or []:
+            ident, when, micros, args = entry[0], entry[1], entry[2], entry[3]
+            client = entry[4].decode(errors="replace") if len(entry) > 4 else ""
+            command = " ".join(a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in args)
+            stamp = time.strftime("%H:%M:%S", time.localtime(int(when)))
+            table.add_row(str(ident), stamp, f"{int(micros):,}", command[:200], client)
+
+    async def refresh_clients(self) -> None:
+        raw = await self._client.execute_command("CLIENT", "LIST")
+        if isinstance(raw, list):  # redis-py may have parsed it already
+            rows = raw
+        else:
+            text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+            rows = [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in text.splitlines()]
+        table = self.query_one("#clients", DataTable)
+        table.clear()
+        for row in rows:
+            row = {k.decode() if isinstance(k, bytes) else k: v for k, v in row.items()}
+            values = [row.get(k, "") for k in ("id", "addr", "name", "age", "idle", "db", "cmd", "user")]
+            table.add_row(*(v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values))
+
+    @on(TabbedContent.TabActivated)
+    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-slowlog":
+            await self.refresh_slowlog()
+        elif event.pane.id == "tab-clients":
+            await self.refresh_clients()
+
+    # -- MONITOR -------------------------------------------------------------------------
+
+    @on(Switch.Changed, "#monitor-switch")
+    def _monitor_switched(self, event: Switch.Changed) -> None:
+        if event.value:
+            self.start_monitor()
+        else:
+            self.stop_monitor()
+
+    def start_monitor(self) -> None:
+        self.query_one("#monitor-switch", Switch).value = True
+        self.monitor()
+
+    def stop_monitor(self) -> None:
+        self.query_one("#monitor-switch", Switch).value = False
+        self.workers.cancel_group(self, "dashboard-monitor")
+
+    @work(exclusive=True, group="dashboard-monitor")
+    async def monitor(self) -> None:
+        """Read MONITOR lines (redis-cli's text) until the switch goes off."""
+        self._monitor_client = self.spec.connect()
+        try:
+            async with self._monitor_client.monitor() as monitor:
+                while True:
+                    line = await monitor.connection.read_response()
+                    if isinstance(line, bytes):
+                        line = line.decode(errors="replace")
+                    self.monitor_incoming.append(str(line))
+        except Exception as exc:  # noqa: BLE001 - cancelled or disconnected
+            if not isinstance(exc, RuntimeError):
+                self.monitor_incoming.append(f"(monitor stopped: {exc})")
+        finally:
+            client, self._monitor_client = self._monitor_client, None
+            try:
+                await client.aclose()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _flush_monitor(self) -> None:
+        if not self.monitor_incoming:
+            return
+        batch, self.monitor_incoming = self.monitor_incoming, []
+        self.monitor_lines.extend(batch)
+        log = self.query_one("#monitor-log", RichLog)
+        needle = self.monitor_filter.lower()
+        for line in batch:
+            if not needle or needle in line.lower():
+                log.write(Text(line))
+
+    @on(Input.Changed, "#monitor-filter")
+    def _monitor_filter(self, event: Input.Changed) -> None:
+        self.monitor_filter = event.value
+        log = self.query_one("#monitor-log", RichLog)
+        log.clear()
+        needle = event.value.lower()
+        for line in self.monitor_lines:
+            if not needle or needle in line.lower():
+                log.write(Text(line))
+
+
+class DashboardScreen(Screen[None]):
+    """The dashboard full screen; Escape goes back."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        yield Dashboard(self.spec, id="dashboard")
