@@ -94,6 +94,7 @@ class RedisTUI(App[None]):
         self.client = ExplorerClient(spec)
         self.connected = False
         self.reconnecting = False
+        self._polling = False
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -164,11 +165,15 @@ class RedisTUI(App[None]):
         except RedisError as error:
             self.notify(f"keyspace notifications unavailable: {error}", severity="warning")
 
-    @work(group="info", exclusive=True)
-    async def poll_info(self) -> None:
-        """INFO once a second for the header, the db selector and the browser's DBSIZE."""
-        if self.reconnecting or not self.connected:
-            return
+    def poll_info(self) -> None:
+        """INFO once a second (skipped while the previous one is still out)."""
+        if not self._polling and self.connected and not self.reconnecting:
+            self._polling = True
+            self._poll_info()
+
+    @work(group="info")
+    async def _poll_info(self) -> None:
+        """Feed the header, the db selector and the browser's DBSIZE from one INFO reply."""
         try:
             info = await self.client.info()
         except LOST as error:
@@ -176,6 +181,8 @@ class RedisTUI(App[None]):
             return
         except RedisError:
             return
+        finally:
+            self._polling = False
         self.query_one(ServerHeader).update_info(info, self.client.db)
         counts = keyspace_counts(info)
         self.query_one(DbSelector).update_counts(counts)

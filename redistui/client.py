@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ResponseError
 
 KEY_TYPES = ("string", "list", "hash", "set", "zset", "stream")
@@ -79,6 +81,7 @@ class ConnectionSpec:
             decode_responses=False,
             socket_connect_timeout=3,
             socket_timeout=15,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),  # the app reconnects with its own backoff
             username=self.username,
             password=self.password,
             db=self.db,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from tui_helpers import SIZE, key_rows, make_app, screen_text, wait_for, wait_rows
 
 from redistui.key_index import KeyIndex
 from redistui.widgets.key_browser import PAGE_TARGET, KeyBrowser
 from redistui.widgets.key_list import KeyList
+
+pytestmark = pytest.mark.commands("SET", "RPUSH", "HSET", "SADD", "ZADD", "STRLEN", "GETRANGE")
 
 
 def seed_mixed(conn) -> None:

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import time
 
-from test_viewers import open_key
-from tui_helpers import SIZE, key_rows, make_app, notified, record_notifications, screen_text, wait_for
+import pytest
+from tui_helpers import (
+    SIZE,
+    key_rows,
+    make_app,
+    notified,
+    open_key,
+    record_notifications,
+    screen_text,
+    wait_for,
+)
 
 from redistui.widgets.ttl_panel import TTLPanel, format_countdown
+
+pytestmark = pytest.mark.commands(
+    "SET", "DEL", "RENAME", "RPUSH", "HSET", "STRLEN", "GETRANGE", "LLEN", "LRANGE"
+)
 
 
 def test_countdown_format() -> None:
@@ -38,7 +51,7 @@ async def test_offers_to_enable_notifications_then_follows_changes(server) -> No
             conn.delete("a")
             conn.rename("b", "renamed")
             await wait_for(pilot, lambda: key_rows(app) == ["c", "renamed"], timeout=2, what="del + rename")
-            conn.set("short", "x", px=150)
+            conn.set("short", "x", px=800)
             await wait_for(pilot, lambda: "short" in key_rows(app), timeout=2)
             await wait_for(pilot, lambda: "short" not in key_rows(app), timeout=3, what="expired key removed")
 

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tui_helpers import SIZE, make_app, screen_text, wait_for
+import pytest
+from tui_helpers import SIZE, collection, make_app, open_key, screen_text, string_viewer, wait_for
 
-from redistui.widgets.collection_viewer import PAGE, CollectionViewer
-from redistui.widgets.string_viewer import CHUNK, StringViewer, detect_format, hex_dump
+from redistui.widgets.collection_viewer import PAGE
+from redistui.widgets.string_viewer import CHUNK, detect_format, hex_dump
 
-
-async def open_key(pilot, app, key: bytes) -> None:
-    await wait_for(pilot, lambda: key in app.browser.index, what=f"{key!r} loaded")
-    assert app.browser.select_key(key)
-    await wait_for(pilot, lambda: app.value_view.key == key and app.value_view.viewer is not None)
-
-
-def string_viewer(app) -> StringViewer:
-    viewer = app.value_view.viewer
-    assert isinstance(viewer, StringViewer)
-    return viewer
-
-
-def collection(app) -> CollectionViewer:
-    viewer = app.value_view.viewer
-    assert isinstance(viewer, CollectionViewer)
-    return viewer
+pytestmark = pytest.mark.commands("SET", "STRLEN", "GETRANGE", "RPUSH", "LLEN", "LRANGE", "HSET", "HLEN", "HSCAN",
+                                  "SADD", "SCARD", "SSCAN", "ZADD", "ZCARD", "ZRANGE")  # fmt: skip
 
 
 def test_format_detection_and_hex_dump() -> None:
@@ -93,13 +79,11 @@ async def test_list_pages_with_indexes(server) -> None:
         assert viewer.pager.items[-1] == (PAGE * 3 + 6, f"item-{PAGE * 3 + 6}".encode())
 
 
-async def test_hash_set_zset_and_stream_viewers(server) -> None:
+async def test_hash_set_and_zset_viewers(server) -> None:
     with server.connect() as conn:
         conn.hset("h", mapping={f"f{i}": f"v{i}" for i in range(1000)})  # above listpack size: HSCAN pages
         conn.sadd("s", *[f"m{i}" for i in range(300)])
         conn.zadd("z", {f"p{i}": i * 1.5 for i in range(250)})
-        for i in range(3):
-            conn.xadd("st", {"n": str(i)})
     app = make_app(server.port)
     async with app.run_test(size=SIZE) as pilot:
         await open_key(pilot, app, b"h")
@@ -113,7 +97,7 @@ async def test_hash_set_zset_and_stream_viewers(server) -> None:
         await open_key(pilot, app, b"s")
         viewer = collection(app)
         await wait_for(pilot, lambda: viewer.pager and viewer.pager.items)
-        assert "300 elements" in screen_text(app)
+        await wait_for(pilot, lambda: "300 elements" in screen_text(app))
 
         await open_key(pilot, app, b"z")
         viewer = collection(app)
@@ -121,6 +105,14 @@ async def test_hash_set_zset_and_stream_viewers(server) -> None:
         assert viewer.pager.items[3] == (3, b"p3", 4.5)
         await wait_for(pilot, lambda: "rank" in screen_text(app) and "4.5" in screen_text(app))
 
+
+@pytest.mark.commands("XADD", "XLEN", "XRANGE")
+async def test_stream_viewer(server) -> None:
+    with server.connect() as conn:
+        for i in range(3):
+            conn.xadd("st", {"n": str(i)})
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
         await open_key(pilot, app, b"st")
         viewer = collection(app)
         await wait_for(pilot, lambda: viewer.pager and len(viewer.pager.items) == 3)

@@ -9,7 +9,9 @@ from textual.pilot import Pilot
 
 from redistui.app import RedisTUI
 from redistui.client import ConnectionSpec
+from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.key_list import KeyList
+from redistui.widgets.string_viewer import StringViewer
 
 SIZE = (120, 40)
 
@@ -61,3 +63,21 @@ def record_notifications(app: RedisTUI) -> list[tuple[str, str]]:
 
 def notified(seen: list[tuple[str, str]], text: str, severity: str | None = None) -> bool:
     return any(text in message and (severity is None or severity == level) for message, level in seen)
+
+
+async def open_key(pilot, app, key: bytes) -> None:
+    await wait_for(pilot, lambda: key in app.browser.index, what=f"{key!r} loaded")
+    assert app.browser.select_key(key)
+    await wait_for(pilot, lambda: app.value_view.key == key and app.value_view.viewer is not None)
+
+
+def string_viewer(app) -> StringViewer:
+    viewer = app.value_view.viewer
+    assert isinstance(viewer, StringViewer)
+    return viewer
+
+
+def collection(app) -> CollectionViewer:
+    viewer = app.value_view.viewer
+    assert isinstance(viewer, CollectionViewer)
+    return viewer

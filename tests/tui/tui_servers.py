@@ -92,6 +92,19 @@ class ServerProcess:
                 self.process.wait()
         self.process = None
 
+    def missing_commands(self, names: list[str]) -> list[str]:
+        """Which of these commands the server does not know (COMMAND INFO answers nil for them)."""
+        if not hasattr(self, "_known"):
+            self._known: dict[str, bool] = {}
+        unknown = [name for name in names if name.lower() not in self._known]
+        if unknown:
+            with self.connect() as conn:
+                conn.response_callbacks.pop("COMMAND", None)  # keep the raw reply (nil for unknown names)
+                replies = conn.execute_command("COMMAND", "INFO", *unknown)
+            for name, reply in zip(unknown, replies, strict=True):
+                self._known[name.lower()] = bool(reply)
+        return [name for name in names if not self._known[name.lower()]]
+
     def reset(self) -> None:
         """Empty every database and turn keyspace notifications off again."""
         with self.connect() as conn:

@@ -1,0 +1,134 @@
+"""`redistui launch`: connection flags, the bundled server's life cycle, and start-up failures."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import redis
+from tui_servers import free_port
+
+from redistui import cli, embedded
+from redistui.app import RedisTUI
+from redistui.client import ConnectionSpec
+from redistui.embedded import EmbeddedServer, EmbeddedServerError
+
+
+def spec_for(*argv: str) -> ConnectionSpec | None:
+    return cli.connection_spec(cli.build_parser().parse_args(["launch", *argv]))
+
+
+def test_no_connection_flag_means_the_bundled_server() -> None:
+    assert spec_for() is None
+    assert spec_for("--dir", "/tmp/x") is None
+
+
+def test_redis_cli_flags() -> None:
+    spec = spec_for("-h", "db.example", "-p", "6390", "-a", "secret", "--user", "ann", "-n", "3", "--tls")
+    assert spec == ConnectionSpec("db.example", 6390, 3, "ann", "secret", True)
+    assert spec.display_url() == "rediss://ann:***@db.example:6390/3"
+
+
+def test_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = spec_for("--url", "redis://bob:pw@10.0.0.1:7000/5")
+    assert (spec.host, spec.port, spec.db, spec.username, spec.password, spec.tls) == (
+        "10.0.0.1",
+        7000,
+        5,
+        "bob",
+        "pw",
+        False,
+    )
+    assert spec_for("-u", "rediss://h:1/0").tls
+    unix = spec_for("--url", "unix:///run/redis.sock?db=2")
+    assert unix.unix_socket == "/run/redis.sock" and unix.db == 2 and unix.address == "/run/redis.sock"
+    assert spec_for("--url", "redis://h:1/0", "-n", "4").db == 4
+    monkeypatch.setenv("REDISCLI_AUTH", "from-env")
+    assert spec_for("-h", "h").password == "from-env"
+
+
+def test_launch_with_a_url_starts_no_server(monkeypatch: pytest.MonkeyPatch, redis_server) -> None:
+    ran: list[tuple[ConnectionSpec, bool]] = []
+    monkeypatch.setattr(RedisTUI, "run", lambda self: ran.append((self.spec, self.embedded)))
+    monkeypatch.setattr(embedded.EmbeddedServer, "start", lambda self: pytest.fail("must not start a server"))
+    assert cli.main(["launch", "--url", redis_server.url]) == 0
+    assert ran == [(ConnectionSpec.from_url(redis_server.url), False)]
+
+
+def test_choose_port_prefers_6379_when_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "port_is_free", lambda port, host="127.0.0.1": True)
+    assert embedded.choose_port(None) == 6379
+    monkeypatch.setattr(embedded, "port_is_free", lambda port, host="127.0.0.1": False)
+    assert embedded.choose_port(None) != 6379
+    assert embedded.choose_port(7001) == 7001
+
+
+def test_default_data_dir_is_per_user() -> None:
+    path = embedded.default_data_dir()
+    assert path.name == "redistui" and str(Path.home()) in str(path) or "XDG" in str(path)
+
+
+@pytest.mark.commands("SET", "SHUTDOWN")
+def test_launch_runs_the_bundled_server_and_saves_on_exit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundled
+) -> None:
+    port = free_port()
+    seen: list[ConnectionSpec] = []
+
+    def fake_run(self: RedisTUI) -> None:  # stands in for the UI: use the server it was given
+        seen.append(self.spec)
+        assert self.embedded
+        with redis.Redis(self.spec.host, self.spec.port) as conn:
+            conn.set("persisted", "yes")
+
+    monkeypatch.setattr(RedisTUI, "run", fake_run)
+    assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)]) == 0
+    assert seen and seen[0].host == "127.0.0.1" and seen[0].port == port
+    assert (tmp_path / "dump.rdb").exists(), "SHUTDOWN SAVE wrote the dataset"
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=port, socket_connect_timeout=0.5).ping()
+
+
+def test_keep_server_leaves_it_running(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundled) -> None:
+    port = free_port()
+    started: list[EmbeddedServer] = []
+    original_start = EmbeddedServer.start
+
+    def start(self: EmbeddedServer, timeout: float = 15.0) -> None:
+        original_start(self, timeout)
+        started.append(self.process)
+
+    monkeypatch.setattr(EmbeddedServer, "start", start)
+    monkeypatch.setattr(RedisTUI, "run", lambda self: None)
+    try:
+        assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path), "--keep-server"]) == 0
+        assert started and started[0].poll() is None, "still running after the explorer exited"
+        assert redis.Redis(port=port).ping()
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(10)
+
+
+def test_a_failed_start_shows_the_log_tail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "server log (tail)" in err and "Traceback (most recent call last)" not in err.split("server log")[0]
+    )
+    assert (tmp_path / "server.log").exists()
+
+
+def test_embedded_server_error_carries_the_log(tmp_path: Path, bundled) -> None:
+    server = EmbeddedServer(port=free_port(), data_dir=tmp_path, extra_args=["--no-such-option", "1"])
+    with pytest.raises(EmbeddedServerError) as failure:
+        server.start(timeout=10)
+    assert failure.value.log_tail
+    assert server.process is not None and server.process.poll() is not None
