@@ -312,7 +312,7 @@ class RequestParser:
     CRLF that ``redis-cli --pipe`` sends after the multibulk ones is read.
     """
 
-    __slots__ = ("_reader", "_inline", "_hiredis", "_last_frame", "_last_data", "max_bulk_len",
+    __slots__ = ("_reader", "_inline", "_hiredis", "_last_frame", "_since", "max_bulk_len",
                  "authenticated")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
@@ -320,7 +320,9 @@ class RequestParser:
         self._inline = b""  # bytes held for the pure-Python parser
         self._hiredis = False  # hiredis has been fed and may hold part of a frame
         self._last_frame: list[bytes] | None = None  # last frame hiredis completed
-        self._last_data: bytes | None = None  # the chunk that completed it (None: mid-frame)
+        # Chunks fed since (and including) the one that completed ``_last_frame``;
+        # None once too large to keep. Only read on the rare error path.
+        self._since: list[bytes] | None = None
         self.max_bulk_len = max_bulk_len
         self.authenticated: Callable[[], bool] | bool = True
 
@@ -330,17 +332,20 @@ class RequestParser:
             return len(self._inline)
         return self._reader.len() if self._hiredis and self._reader.has_data() else 0
 
+    def _history(self) -> bytes | None:
+        return b"".join(self._since) if self._since is not None else None
+
     def _ended_on_boundary(self) -> bool:
-        """Did the previous chunk end exactly where the last completed frame ended?"""
+        """Did the bytes fed so far end exactly where the last completed frame ended?"""
         if not self._hiredis:
             return True
-        data, frame = self._last_data, self._last_frame
-        if data is None or frame is None:
+        history, frame = self._history(), self._last_frame
+        if history is None or frame is None:
             return False
         encoded = _encode_frame(frame)
-        if len(data) >= len(encoded):
-            return data.endswith(encoded)
-        return encoded.endswith(data)
+        if len(history) >= len(encoded):
+            return history.endswith(encoded)
+        return encoded.endswith(history)
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         if self._inline or (not self._hiredis and data[:1] != b"*"):
@@ -379,14 +384,13 @@ class RequestParser:
                 frames.append(frame)
         except hiredis.ProtocolError:
             # hiredis stopped at something that is not a well-formed multibulk: an
-            # inline request after the arrays, or garbage. If we know where it is,
-            # let our own parser (which knows both shapes and Redis's error texts)
-            # take over from there.
-            boundary = self._ended_on_boundary()
+            # inline request after the arrays, or garbage. If we can tell where it
+            # is, our own parser (which knows both shapes and Redis's error texts)
+            # takes over from there.
+            offset = self._error_offset(data, frames)
             self._reset_hiredis()
-            if not boundary:
+            if offset is None:
                 return frames, "invalid multibulk length"
-            offset = sum(len(_encode_frame(f)) for f in frames)
             if data[offset : offset + 1] == b"*":  # a malformed multibulk: only the error text is wanted
                 _, _, error = self._parse_python(data[offset:])
                 return frames, error or "invalid multibulk length"
@@ -395,10 +399,16 @@ class RequestParser:
         if frames:
             self._hiredis = True
             self._last_frame = frames[-1]
-            self._last_data = data
+            self._since = [data]
         else:
             started_on_boundary = self._ended_on_boundary()
-            self._last_data = None
+            since = self._since
+            if since is not None:
+                since.append(data)
+                if len(since) > 64:
+                    self._since = None
+            elif not self._hiredis:
+                self._since = [data]
             if started_on_boundary and data[:1] == b"*" and len(data) <= INLINE_MAX:
                 # A frame has begun and is incomplete: refuse absurd lengths now
                 # rather than buffering toward them.
@@ -409,10 +419,34 @@ class RequestParser:
             self._hiredis = True
         return frames, None
 
+    def _error_offset(self, data: bytes, frames: list[list[bytes]]) -> int | None:
+        """Where in ``data`` hiredis gave up: just after the frames it completed.
+
+        The frames are re-encoded to find their end; the first may have begun in
+        an earlier chunk, so each candidate end is checked against the bytes fed
+        before. Runs only on the error path. None if it cannot be told.
+        """
+        if not frames:
+            return 0 if self._ended_on_boundary() else None
+        history = self._history() if self._hiredis else b""
+        first = _encode_frame(frames[0])
+        rest = b"".join(_encode_frame(f) for f in frames[1:])
+        found = None
+        end = data.find(b"\n")
+        while 0 <= end and end + 1 <= len(first):
+            cut = end + 1
+            if first.endswith(data[:cut]) and data.startswith(rest, cut):
+                seen = data[:cut] if history is None else history + data[:cut]
+                if history is None or seen.endswith(first) or first.endswith(seen):
+                    found = cut + len(rest)
+            end = data.find(b"\n", cut)
+        return found
+
     def _reset_hiredis(self) -> None:
         self._reader = hiredis.Reader()
         self._hiredis = False
-        self._last_frame = self._last_data = None
+        self._last_frame = None
+        self._since = None
 
     def _python_path(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         frames, consumed, error = self._parse_python(data)

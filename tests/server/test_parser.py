@@ -1,0 +1,77 @@
+"""The request parser on its own: any split of a byte stream gives the same frames.
+
+hiredis parses multibulk requests and our own code parses inline ones and
+takes over when hiredis meets something else, so the interesting cases are
+streams that mix both shapes, cut at arbitrary points.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.protocol import RequestParser
+
+args = st.lists(st.binary(min_size=0, max_size=12), min_size=1, max_size=4)
+words = st.lists(st.text(alphabet="abcxyz019", min_size=1, max_size=6), min_size=1, max_size=3)
+
+
+def multibulk(frame: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(frame) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in frame)
+
+
+requests = st.one_of(
+    args.map(lambda f: (multibulk(f), [f])),
+    words.map(lambda w: (" ".join(w).encode() + b"\r\n", [[x.encode() for x in w]])),
+    st.just((b"\r\n", [])),
+)
+
+
+def feed_in_pieces(stream: bytes, cuts: list[int]) -> tuple[list[list[bytes]], str | None]:
+    parser = RequestParser()
+    frames: list[list[bytes]] = []
+    last = 0
+    for cut in sorted(set(c % (len(stream) + 1) for c in cuts)) + [len(stream)]:
+        if cut <= last:
+            continue
+        got, error = parser.feed(stream[last:cut])
+        frames.extend(got)
+        if error:
+            return frames, error
+        last = cut
+    return frames, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(requests, min_size=1, max_size=12), st.lists(st.integers(min_value=0, max_value=10_000), max_size=8))
+def test_mixed_stream_cut_anywhere_gives_the_same_frames(reqs, cuts):
+    stream = b"".join(r[0] for r in reqs)
+    expected = [f for r in reqs for f in r[1]]
+    frames, error = feed_in_pieces(stream, cuts)
+    assert error is None
+    assert frames == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(args, min_size=1, max_size=20), st.lists(st.integers(min_value=0, max_value=10_000), max_size=8))
+def test_pipelined_multibulk_cut_anywhere(frames_in, cuts):
+    stream = b"".join(multibulk(f) for f in frames_in)
+    frames, error = feed_in_pieces(stream, cuts)
+    assert error is None
+    assert frames == frames_in
+
+
+def test_redis_cli_pipe_trailer_after_arrays():
+    parser = RequestParser()
+    body = multibulk([b"SET", b"a", b"1"]) * 3
+    frames, error = parser.feed(body[:-5])
+    frames2, error2 = parser.feed(body[-5:] + b"\r\n" + multibulk([b"ECHO", b"x" * 20]))
+    assert error is None and error2 is None
+    assert frames + frames2 == [[b"SET", b"a", b"1"]] * 3 + [[b"ECHO", b"x" * 20]]
+
+
+def test_huge_multibulk_header_is_not_preallocated():
+    parser = RequestParser()
+    frames, error = parser.feed(b"*2000000000\r\n$3\r\nSET\r\n")
+    assert frames == [] and error is None  # legal for Redis: it waits for the rest
+    assert parser.pending_bytes() > 0
