@@ -3,24 +3,62 @@
 A string value is ``bytes``; commands that modify one in place (APPEND,
 SETRANGE, SETBIT) turn it into a ``bytearray``, which is also how OBJECT
 ENCODING tells "raw" from "embstr". Numbers are parsed only by the commands
-that need them (INCR ...), with Redis's error texts.
+that need them (INCR ...), with Redis's error texts; INCR stores its result
+as ``bytes`` again, as Redis stores it as an integer.
+
+Every command emits the keyspace events Redis emits, in Redis's order: ``set``
+(and ``expire`` when an expiry comes with it), ``append``, ``setrange``,
+``incrby``, ``incrbyfloat``; GETDEL emits the generic ``del`` and GETEX
+``expire``, ``persist`` or ``del``.
+
+GET, SET, INCR and MSET are the hot path of the benchmark: they read the
+database's dicts directly and avoid calls and allocations they do not need.
 """
 
 from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, OVERFLOW, SYNTAX_ERROR, to_int
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, now_ms
+from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX_ERROR, to_int
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database, now_ms
+from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error
 
-MAX_STRING = 512 * 1024 * 1024
+TOO_BIG = Error(b"ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+_INVALID_EXPIRE = b"ERR invalid expire time in '%s' command"
 
 
 def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_STRING) -> None:
-    ks = ctx.server.keyspace
+    """Emit a keyspace event for ``key`` in the client's database, if that class is enabled."""
+    ks = ctx.db.keyspace
     if ks.notify_flags & kind:
         ks.notify(kind, event, key, ctx.db.id)
+
+
+def string_at(db: Database, key: bytes) -> bytes | bytearray | None:
+    """The string at ``key`` for a write command (no hit/miss counting); WRONGTYPE otherwise."""
+    value = db.lookup(key)
+    if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def check_length(ctx: Client, size: int) -> None:
+    """Refuse a string longer than ``proto-max-bulk-len`` (Redis's checkStringLength)."""
+    if size > ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]
+        raise TOO_BIG
+
+
+def in_place(db: Database, key: bytes, value: bytes | bytearray) -> bytearray:
+    """The value at ``key`` as a bytearray that can be modified in place ("raw" encoding)."""
+    if value.__class__ is bytearray:
+        return value  # type: ignore[return-value]
+    raw = bytearray(value)
+    db.data[key] = raw
+    return raw
+
+
+# --------------------------------------------------------------------------- GET and SET
 
 
 @command("get", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="string", group="string",
@@ -37,25 +75,55 @@ def get(ctx: Client, key: bytes) -> object:
     return value
 
 
-_INVALID_EXPIRE = b"ERR invalid expire time in '%s' command"
-
-
-def parse_expiry_option(name: bytes, opt: bytes, arg: bytes, command_name: bytes) -> int:
-    """EX/PX/EXAT/PXAT value → an absolute deadline in ms (Redis's getExpireMillisecondsOrReply)."""
+def expiry_deadline(ctx: Client, arg: bytes, unit_ms: int, relative: bool) -> int:
+    """An EX/PX/EXAT/PXAT argument as an absolute deadline in ms (getExpireMillisecondsOrReply)."""
     value = to_int(arg)
     if value is None:
         raise NOT_INTEGER
-    if value <= 0:
-        raise Error(_INVALID_EXPIRE % command_name)
-    if opt in (b"EX", b"EXAT"):
-        if value > LLONG_MAX // 1000:
-            raise Error(_INVALID_EXPIRE % command_name)
-        value *= 1000
-    if opt in (b"EX", b"PX"):
+    if value <= 0 or (unit_ms == 1000 and value > LLONG_MAX // 1000):
+        raise Error(_INVALID_EXPIRE % ctx.last_command)
+    value *= unit_ms
+    if relative:
         value += now_ms()
         if value > LLONG_MAX:
-            raise Error(_INVALID_EXPIRE % command_name)
+            raise Error(_INVALID_EXPIRE % ctx.last_command)
     return value
+
+
+# Expiry options: their unit in ms and whether the value is relative to now.
+_EXPIRY_OPTIONS = {b"EX": (1000, True), b"PX": (1, True), b"EXAT": (1000, False), b"PXAT": (1, False)}
+
+
+def parse_string_options(opts: tuple[bytes, ...], for_set: bool) -> tuple[bytes | None, bool, bool, bool, tuple | None]:
+    """SET's and GETEX's options, accepted in any order and repeated as Redis accepts them.
+
+    Returns (NX/XX or None, GET, KEEPTTL, PERSIST, (unit_ms, relative, argument) or None).
+    An option conflicting with one already given, or missing its argument, is a syntax error.
+    """
+    condition = None
+    get_old = keep_ttl = persist = False
+    expire_kind = None
+    expiry = None
+    i, n = 0, len(opts)
+    while i < n:
+        opt = opts[i].upper()
+        if for_set and opt in (b"NX", b"XX") and condition in (None, opt):
+            condition = opt
+        elif for_set and opt == b"GET":
+            get_old = True
+        elif for_set and opt == b"KEEPTTL" and expire_kind is None:
+            keep_ttl = True
+        elif not for_set and opt == b"PERSIST" and expire_kind is None:
+            persist = True
+        elif (opt in _EXPIRY_OPTIONS and expire_kind in (None, opt) and not keep_ttl and not persist
+              and i + 1 < n):
+            expire_kind = opt
+            i += 1
+            expiry = (*_EXPIRY_OPTIONS[opt], opts[i])
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    return condition, get_old, keep_ttl, persist, expiry
 
 
 @command("set", arity=-3, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
@@ -65,38 +133,16 @@ def parse_expiry_option(name: bytes, opt: bytes, arg: bytes, command_name: bytes
 def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
     db = ctx.db
     if not opts:
+        if db.expires:
+            db.lookup(key)  # an expired key goes first, with its "expired" event
         db.set(key, value)
-        notify(ctx, b"set", key)
+        ks = db.keyspace
+        if ks.notify_flags & NOTIFY_STRING:
+            ks.notify(NOTIFY_STRING, b"set", key, db.id)
         return OK
-    condition = None
-    get_old = False
-    keep_ttl = False
-    expire_opt = None
-    deadline = None
-    i = 0
-    n = len(opts)
-    while i < n:
-        opt = opts[i].upper()
-        if opt in (b"NX", b"XX") and condition is None:
-            condition = opt
-        elif opt == b"NX" or opt == b"XX":
-            raise SYNTAX_ERROR
-        elif opt == b"GET" and not get_old:
-            get_old = True
-        elif opt == b"KEEPTTL" and expire_opt is None and not keep_ttl:
-            keep_ttl = True
-        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and expire_opt is None and not keep_ttl and i + 1 < n:
-            expire_opt = opt
-            i += 1
-            deadline_arg = opts[i]
-        else:
-            raise SYNTAX_ERROR
-        i += 1
-    if expire_opt is not None:
-        deadline = parse_expiry_option(b"", expire_opt, deadline_arg, b"set")
-    old = db.lookup(key)
-    if get_old and old is not None and old.__class__ is not bytes and old.__class__ is not bytearray:
-        raise WRONGTYPE
+    condition, get_old, keep_ttl, _, expiry = parse_string_options(opts, for_set=True)
+    deadline = expiry_deadline(ctx, expiry[2], expiry[0], expiry[1]) if expiry else None
+    old = string_at(db, key) if get_old else db.lookup(key)
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if get_old else None
     db.set(key, value, keep_ttl=keep_ttl)
@@ -105,6 +151,95 @@ def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
         db.set_expire(key, deadline)
         notify(ctx, b"expire", key, NOTIFY_GENERIC)
     return old if get_old else OK
+
+
+def set_with_ttl(ctx: Client, key: bytes, ttl: bytes, value: bytes, unit_ms: int) -> object:
+    """SETEX and PSETEX: SET with a relative expiry."""
+    deadline = expiry_deadline(ctx, ttl, unit_ms, True)
+    db = ctx.db
+    db.lookup(key)
+    db.set(key, value)
+    notify(ctx, b"set", key)
+    db.set_expire(key, deadline)
+    notify(ctx, b"expire", key, NOTIFY_GENERIC)
+    return OK
+
+
+@command("setex", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+         summary="Stores a string at a key with a time to live in seconds.",
+         args="key seconds value", since="2.0.0")
+def setex(ctx: Client, key: bytes, seconds: bytes, value: bytes) -> object:
+    return set_with_ttl(ctx, key, seconds, value, 1000)
+
+
+@command("psetex", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+         summary="Stores a string at a key with a time to live in milliseconds.",
+         args="key milliseconds value", since="2.6.0")
+def psetex(ctx: Client, key: bytes, milliseconds: bytes, value: bytes) -> object:
+    return set_with_ttl(ctx, key, milliseconds, value, 1)
+
+
+@command("setnx", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Stores a string at a key only if the key does not exist; 1 if stored.",
+         args="key value")
+def setnx(ctx: Client, key: bytes, value: bytes) -> int:
+    db = ctx.db
+    if db.lookup(key) is not None:
+        return 0
+    db.set(key, value)
+    notify(ctx, b"set", key)
+    return 1
+
+
+@command("getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Stores a string at a key and returns the string it held before.",
+         args="key value")
+def getset(ctx: Client, key: bytes, value: bytes) -> object:
+    db = ctx.db
+    old = db.get_string(key)
+    db.set(key, value)
+    notify(ctx, b"set", key)
+    return old
+
+
+@command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Returns the string at a key and deletes the key.", args="key", since="6.2.0")
+def getdel(ctx: Client, key: bytes) -> object:
+    db = ctx.db
+    old = db.get_string(key)
+    if old is not None:
+        db.delete(key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+    return old
+
+
+@command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Returns the string at a key and sets or removes its time to live.",
+         args="key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
+         since="6.2.0")
+def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
+    _, _, _, persist, expiry = parse_string_options(opts, for_set=False)
+    db = ctx.db
+    value = db.get_string(key)
+    if value is None:
+        return None
+    if expiry is not None:
+        deadline = expiry_deadline(ctx, expiry[2], expiry[0], expiry[1])
+        if not expiry[1] and deadline <= now_ms():
+            # An absolute time already past: the key goes at once.
+            db.delete(key)
+            notify(ctx, b"del", key, NOTIFY_GENERIC)
+        else:
+            db.set_expire(key, deadline)
+            db.touch(key)
+            notify(ctx, b"expire", key, NOTIFY_GENERIC)
+    elif persist and db.persist(key):
+        db.touch(key)
+        notify(ctx, b"persist", key, NOTIFY_GENERIC)
+    return value
+
+
+# --------------------------------------------------------------------------- several keys
 
 
 @command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="string", group="string",
@@ -124,32 +259,66 @@ def mget(ctx: Client, *keys: bytes) -> list:
 @command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
          since="1.0.1", summary="Stores several strings at once.", args="key value [key value ...]")
 def mset(ctx: Client, *pairs: bytes) -> object:
-    if len(pairs) % 2:
+    if len(pairs) & 1:
         raise Error(b"ERR wrong number of arguments for 'mset' command")
     db = ctx.db
+    ks = db.keyspace
+    expires = db.expires
     for i in range(0, len(pairs), 2):
-        db.set(pairs[i], pairs[i + 1])
-        notify(ctx, b"set", pairs[i])
+        key = pairs[i]
+        if expires:
+            db.lookup(key)
+        db.set(key, pairs[i + 1])
+        if ks.notify_flags & NOTIFY_STRING:
+            ks.notify(NOTIFY_STRING, b"set", key, db.id)
     return OK
 
 
-def incr_by(ctx: Client, key: bytes, delta: int) -> int:
-    """The shared body of INCR/DECR/INCRBY/DECRBY."""
+@command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
+         since="1.0.1", summary="Stores several strings only if none of the keys exists; 1 if stored.",
+         args="key value [key value ...]")
+def msetnx(ctx: Client, *pairs: bytes) -> int:
+    if len(pairs) & 1:
+        raise Error(b"ERR wrong number of arguments for 'msetnx' command")
     db = ctx.db
-    old = db.lookup(key)
+    for i in range(0, len(pairs), 2):
+        if db.lookup(pairs[i]) is not None:
+            return 0
+    for i in range(0, len(pairs), 2):
+        db.set(pairs[i], pairs[i + 1])
+        notify(ctx, b"set", pairs[i])
+    return 1
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def incr_by(ctx: Client, key: bytes, delta: int) -> int:
+    """The shared body of INCR/DECR/INCRBY/DECRBY: the result keeps the key's TTL."""
+    db = ctx.db
+    data = db.data
+    old = data.get(key)
+    if old is not None and db.expires:
+        old = db.lookup(key)
     if old is None:
-        current = 0
-    elif old.__class__ is bytes or old.__class__ is bytearray:
-        current = to_int(bytes(old))  # type: ignore[arg-type]
+        result = delta
+    else:
+        if old.__class__ is not bytes and old.__class__ is not bytearray:
+            raise WRONGTYPE
+        current = to_int(old)  # type: ignore[arg-type]
         if current is None:
             raise NOT_INTEGER
+        result = current + delta
+        if result > LLONG_MAX or result < LLONG_MIN:
+            raise OVERFLOW
+    if old is None:
+        db.set(key, b"%d" % result)
     else:
-        raise WRONGTYPE
-    result = current + delta
-    if result > LLONG_MAX or result < LLONG_MIN:
-        raise OVERFLOW
-    db.set(key, b"%d" % result, keep_ttl=True)
-    notify(ctx, b"incrby", key)
+        data[key] = b"%d" % result
+        db.touch(key)
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_STRING:
+        ks.notify(NOTIFY_STRING, b"incrby", key, db.id)
     return result
 
 
@@ -183,3 +352,238 @@ def decrby(ctx: Client, key: bytes, decrement: bytes) -> int:
     if delta == LLONG_MIN:
         raise Error(b"ERR decrement would overflow")
     return incr_by(ctx, key, -delta)
+
+
+@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Adds a decimal number to the number stored at a key.", args="key increment",
+         since="2.6.0")
+def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
+    db = ctx.db
+    old = string_at(db, key)
+    try:
+        current = parse(old) if old is not None else 0
+        delta = parse(increment)
+    except LongDoubleError:
+        raise NOT_FLOAT from None
+    if isinstance(current, float) or isinstance(delta, float):
+        # An infinite operand: the sum is infinite or NaN either way.
+        raise Error(b"ERR increment would produce NaN or Infinity")
+    total = round_extended(current + delta)
+    if isinstance(total, float):
+        raise Error(b"ERR increment would produce NaN or Infinity")
+    text = format_human(total)
+    db.set(key, text, keep_ttl=True)
+    notify(ctx, b"incrbyfloat", key)
+    return text
+
+
+# --------------------------------------------------------------------------- ranges and lengths
+
+
+@command("append", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Appends to the string at a key (creating it); returns the new length.",
+         args="key value", since="2.0.0")
+def append(ctx: Client, key: bytes, value: bytes) -> int:
+    db = ctx.db
+    old = string_at(db, key)
+    if old is None:
+        db.set(key, value)
+        length = len(value)
+    else:
+        check_length(ctx, len(old) + len(value))
+        raw = in_place(db, key, old)
+        raw += value
+        db.touch(key)
+        length = len(raw)
+    notify(ctx, b"append", key)
+    return length
+
+
+@command("strlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="string", group="string",
+         summary="Returns the length in bytes of the string at a key.", args="key", since="2.2.0")
+def strlen(ctx: Client, key: bytes) -> int:
+    value = ctx.db.get_string(key)
+    return 0 if value is None else len(value)
+
+
+@command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), acl="string", group="string",
+         summary="Returns a substring of the string at a key (inclusive offsets, negative from the end).",
+         args="key start end", since="2.4.0", complexity="O(N)")
+def getrange(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
+    first = to_int(start)
+    last = to_int(end)
+    if first is None or last is None:
+        raise NOT_INTEGER
+    value = ctx.db.get_string(key)
+    if value is None:
+        return b""
+    size = len(value)
+    if first < 0 and last < 0 and first > last:
+        return b""
+    if first < 0:
+        first = max(size + first, 0)
+    if last < 0:
+        last = max(size + last, 0)
+    if last >= size:
+        last = size - 1
+    if first > last or size == 0:
+        return b""
+    return bytes(value[first : last + 1])
+
+
+@command("substr", arity=4, flags="readonly", keys=(1, 1, 1), acl="string", group="string",
+         summary="Returns a substring of the string at a key (the old name of GETRANGE).",
+         args="key start end", complexity="O(N)")
+def substr(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
+    return getrange(ctx, key, start, end)
+
+
+@command("setrange", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+         summary="Overwrites part of the string at a key from an offset, padding with zero bytes.",
+         args="key offset value", since="2.2.0")
+def setrange(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
+    start = to_int(offset)
+    if start is None:
+        raise NOT_INTEGER
+    if start < 0:
+        raise Error(b"ERR offset is out of range")
+    db = ctx.db
+    old = string_at(db, key)
+    if not value:
+        return 0 if old is None else len(old)
+    check_length(ctx, start + len(value))
+    if old is None:
+        raw = bytearray(start)
+        db.set(key, raw)
+    else:
+        raw = in_place(db, key, old)
+        if len(raw) < start:
+            raw.extend(bytes(start - len(raw)))
+    raw[start : start + len(value)] = value
+    db.touch(key)
+    notify(ctx, b"setrange", key)
+    return len(raw)
+
+
+# --------------------------------------------------------------------------- LCS
+
+
+@command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), acl="string", group="string",
+         summary="Finds the longest common subsequence of two strings, its length or its matching ranges.",
+         args="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", since="7.0.0",
+         complexity="O(N*M)")
+def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:
+    db = ctx.db
+    a = db.lookup_read(key1)
+    b = db.lookup_read(key2)
+    for value in (a, b):
+        if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
+            raise Error(b"ERR The specified keys must contain string values")
+    a = bytes(a or b"")
+    b = bytes(b or b"")
+    want_len = want_idx = with_len = False
+    min_len = 0
+    i, n = 0, len(opts)
+    while i < n:
+        opt = opts[i].upper()
+        if opt == b"IDX":
+            want_idx = True
+        elif opt == b"LEN":
+            want_len = True
+        elif opt == b"WITHMATCHLEN":
+            with_len = True
+        elif opt == b"MINMATCHLEN" and i + 1 < n:
+            i += 1
+            min_len = to_int(opts[i])  # type: ignore[assignment]
+            if min_len is None:
+                raise NOT_INTEGER
+            min_len = max(min_len, 0)
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    if want_len and want_idx:
+        raise Error(b"ERR If you want both the length and indexes, please just use IDX.")
+    if (len(a) + 1) * (len(b) + 1) * 4 > ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]
+        raise Error(b"ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+    rows = lcs_rows(a, b)
+    total = lcs_length(rows, len(a), len(b))
+    if want_len and not want_idx:
+        return total
+    common, matches = lcs_walk(a, b, rows, total, min_len, with_len)
+    if want_idx:
+        return {b"matches": matches, b"len": total}
+    return common
+
+
+def lcs_rows(a: bytes, b: bytes) -> list[int]:
+    """The LCS table of ``a`` and ``b``, one bit vector per row (Hyyrö's bit-parallel method).
+
+    Bit j of row i is 0 where LCS(a[:i], b[:j+1]) exceeds LCS(a[:i], b[:j]):
+    so LCS(a[:i], b[:j]) is the number of zero bits among the low j bits of row i.
+    Each row costs a few big-integer operations instead of len(b) Python steps.
+    """
+    width = len(b)
+    full = (1 << width) - 1
+    positions: dict[int, int] = {}
+    for j, ch in enumerate(b):
+        positions[ch] = positions.get(ch, 0) | (1 << j)
+    row = full
+    rows = [row]
+    for ch in a:
+        match = row & positions.get(ch, 0)
+        row = ((row + match) | (row - match)) & full
+        rows.append(row)
+    return rows
+
+
+def lcs_length(rows: list[int], i: int, j: int) -> int:
+    """LCS(a[:i], b[:j]) read from the bit-vector table."""
+    return j - (rows[i] & ((1 << j) - 1)).bit_count()
+
+
+def lcs_walk(a: bytes, b: bytes, rows: list[int], total: int, min_len: int,
+             with_len: bool) -> tuple[bytes, list]:
+    """Walk the table back from the end as Redis does: the common string and the matched ranges.
+
+    Ranges are reported from the end of the strings backwards, each as
+    [[a_start, a_end], [b_start, b_end]] (and its length with WITHMATCHLEN),
+    skipping those shorter than ``min_len``.
+    """
+    out = bytearray(total)
+    idx = total
+    matches: list = []
+    i, j = len(a), len(b)
+    a_start = a_end = b_start = b_end = -1  # a_start == -1: no range open
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            out[idx - 1] = a[i - 1]
+            if a_start == -1:
+                a_start = a_end = i - 1
+                b_start = b_end = j - 1
+            elif a_start == i and b_start == j:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            j -= 1
+        else:
+            if lcs_length(rows, i - 1, j) > lcs_length(rows, i, j - 1):
+                i -= 1
+            else:
+                j -= 1
+            if a_start != -1:
+                emit = True
+        if emit:
+            match_len = a_end - a_start + 1
+            if min_len == 0 or match_len >= min_len:
+                entry = [[a_start, a_end], [b_start, b_end]]
+                if with_len:
+                    entry.append(match_len)
+                matches.append(entry)
+            a_start = -1
+    return bytes(out), matches
