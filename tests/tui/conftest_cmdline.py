@@ -1,9 +1,11 @@
 """Fixtures for the command-line, shell, pub/sub and dashboard tests.
 
-`cmdline_server` starts a server once per test session on a free port (never 6379) and
-stops it by its own PID: Debian's `redis-server`, and the bundled server
-(`python -m server`) when `REDISTUI_TEST_BUNDLED` is not `0`. A missing `redis-server`
-skips locally but fails under `CI=true`.
+`cmdline_server` is each kind of server in turn — Debian's `redis-server` and the bundled
+server (`python -m server`, unless `REDISTUI_TEST_BUNDLED=0`) — reusing the session
+servers of conftest.py (free ports, never 6379, stopped by their own PID; a missing
+`redis-server` skips locally but fails under `CI=true`). Tests mark the commands they
+need with `needs(...)`; against the bundled server a missing one makes the test an
+expected failure.
 
 Import the fixtures from a test module: `from conftest_cmdline import *  # noqa: F403`.
 """
@@ -11,11 +13,8 @@ Import the fixtures from a test module: `from conftest_cmdline import *  # noqa:
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["ServerHandle", "cmdline_server", "free_port", "rdb", "server_kinds", "start_server"]
+__all__ = ["ServerHandle", "_bundled_needs", "cmdline_server", "free_port", "needs", "rdb", "require", "server_kinds"]
 
 
 def free_port() -> int:
@@ -60,42 +59,6 @@ class ServerHandle:
                 self.process.wait()
 
 
-def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if redis.Redis(port=port, protocol=2, socket_timeout=1).ping():
-                return
-        except redis.RedisError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not answer PING in time")
-
-
-def start_server(kind: str, tmp: Path) -> ServerHandle:
-    port = free_port()
-    if kind == "redis":
-        binary = shutil.which("redis-server")
-        if binary is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail("redis-server is required under CI")
-            pytest.skip("redis-server is not installed")
-        argv = [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp)]
-        argv += ["--bind", "127.0.0.1", "--daemonize", "no"]
-    else:
-        argv = [sys.executable, "-m", "server", "--port", str(port), "--save", "", "--dir", str(tmp)]
-    log = open(tmp / f"{kind}.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    handle = ServerHandle(kind, port, process)
-    try:
-        _wait_ready(port, process)
-    except RuntimeError as exc:
-        handle.stop()
-        pytest.fail(f"{kind} server failed to start: {exc}\n{(tmp / f'{kind}.log').read_text()[-2000:]}")
-    return handle
-
-
 def server_kinds() -> list[str]:
     kinds = ["redis"]
     if (ROOT / "server" / "__main__.py").exists() and os.environ.get("REDISTUI_TEST_BUNDLED", "1") != "0":
@@ -103,18 +66,57 @@ def server_kinds() -> list[str]:
     return kinds
 
 
-_running: dict[str, ServerHandle] = {}
+def needs(*commands: str) -> pytest.MarkDecorator:
+    """Mark a test with the server commands it needs (see `cmdline_server`)."""
+    return pytest.mark.commands(*commands)
 
 
 @pytest.fixture(scope="session", params=server_kinds())
-def cmdline_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
-    """A server of each kind, shared by every test of the session."""
+def cmdline_server(request: pytest.FixtureRequest) -> ServerHandle:
+    """Each kind of server, shared with the explorer's tests (`redis_server` / `bundled_server`
+    from conftest.py). Against the bundled server, a test whose marked commands are not
+    implemented yet is an expected failure, as in the explorer's tests."""
     kind = request.param
-    handle = start_server(kind, tmp_path_factory.mktemp(f"cmdline-{kind}"))
-    try:
-        yield handle
-    finally:
-        handle.stop()
+    process = request.getfixturevalue("redis_server" if kind == "redis" else "bundled_server")
+    return ServerHandle(kind, process.port, process.process)
+
+
+@pytest.fixture(autouse=True)
+def _bundled_needs(request: pytest.FixtureRequest) -> None:
+    if "cmdline_server" not in request.fixturenames:
+        return
+    handle: ServerHandle = request.getfixturevalue("cmdline_server")
+    if handle.kind != "bundled":
+        return
+    names = ["PING"]
+    for marker in request.node.iter_markers("commands"):
+        names += list(marker.args)
+    require(handle, *names)
+
+
+def require(handle: ServerHandle, *names: str) -> None:
+    """Against the bundled server, missing commands make the calling test an expected failure."""
+    if handle.kind != "bundled":
+        return
+    missing = _missing(handle, list(names))
+    if missing:
+        pytest.xfail(f"the bundled server lacks {' '.join(missing)}")
+
+
+_known: dict[tuple[int, str], bool] = {}
+
+
+def _missing(handle: ServerHandle, names: list[str]) -> list[str]:
+    unknown = [n for n in names if (handle.port, n.lower()) not in _known]
+    if unknown:
+        from redistui.shell import TypedClient
+
+        conn = TypedClient({"host": handle.host, "port": handle.port})
+        replies = conn.execute("COMMAND", "INFO", *unknown)
+        conn.close()
+        for name, reply in zip(unknown, replies, strict=False):
+            _known[(handle.port, name.lower())] = bool(reply)
+    return [n for n in names if not _known[(handle.port, n.lower())]]
 
 
 @pytest.fixture

@@ -6,13 +6,29 @@ from pathlib import Path
 
 import pytest
 from conftest_cmdline import *  # noqa: F403
-from conftest_cmdline import ServerHandle
+from conftest_cmdline import ServerHandle, needs
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from redistui.client import ConnectionSpec
 from redistui.widgets.command_line import CommandLine
+
+pytestmark = needs(
+    "COMMAND",
+    "INFO",
+    "SCAN",
+    "HSCAN",
+    "HSET",
+    "RPUSH",
+    "FLUSHALL",
+    "FLUSHDB",
+    "LRANGE",
+    "INCR",
+    "SELECT",
+    "DBSIZE",
+    "AUTH",
+)
 
 
 class Host(App[None]):
@@ -50,7 +66,10 @@ def options(app: App) -> list[str]:
     dropdown = app.query_one("#cmd-dropdown", OptionList)
     if not dropdown.has_class("-open"):
         return []
-    return [str(dropdown.get_option_at_index(i).prompt).split("  ")[0].strip() for i in range(dropdown.option_count)]
+    return [
+        str(dropdown.get_option_at_index(i).prompt).split("  ")[0].strip()
+        for i in range(dropdown.option_count)
+    ]
 
 
 def log_text(app: App) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 from conftest_cmdline import *  # noqa: F403
-from conftest_cmdline import ServerHandle
+from conftest_cmdline import ServerHandle, needs, require
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
@@ -90,8 +90,14 @@ CASES = [
 
 
 HINTS = [
-    ("SET ", "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"),
-    ("SET k v NX ", "[GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"),
+    (
+        "SET ",
+        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
+    ),
+    (
+        "SET k v NX ",
+        "[GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
+    ),
     ("SET k v EX ", "seconds"),
     ("GETEX k ", "[EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]"),
     ("MGET a ", "[key ...]"),
@@ -104,6 +110,7 @@ HINTS = [
 
 @pytest.fixture(scope="module")
 def seeded(cmdline_server: ServerHandle) -> Iterator[ServerHandle]:
+    require(cmdline_server, *SEED)
     client = cmdline_server.client()
     client.flushall()
     client.set("user:1:name", "ann")
@@ -140,7 +147,32 @@ def complete(completer: RedisCompleter, text: str) -> list[str]:
     return [c.text for c in completer.get_completions(Document(text, len(text)), CompleteEvent())]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.text for c in CASES])
+SEED = (
+    "COMMAND",
+    "INFO",
+    "SCAN",
+    "HSCAN",
+    "SSCAN",
+    "ZSCAN",
+    "PUBSUB",
+    "CONFIG",
+    "SUBSCRIBE",
+    "HSET",
+    "RPUSH",
+    "SADD",
+    "ZADD",
+    "XADD",
+)
+pytestmark = needs(*SEED)
+
+
+def _command(text: str) -> str:
+    return text.split()[0].upper() if text.split() and text.split()[0].upper() not in ("FOO",) else "PING"
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=needs(_command(c.text))) for c in CASES], ids=[c.text for c in CASES]
+)
 def test_completions(completer: RedisCompleter, case: Case) -> None:
     got = complete(completer, case.text)
     if case.exact is not None:
@@ -153,7 +185,11 @@ def test_completions(completer: RedisCompleter, case: Case) -> None:
         assert got and got[0] == case.first
 
 
-@pytest.mark.parametrize(("text", "hint"), HINTS, ids=[h[0] for h in HINTS])
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [pytest.param(*h, marks=needs(_command(h[0]))) for h in HINTS],
+    ids=[h[0] for h in HINTS],
+)
 def test_hints(completer: RedisCompleter, text: str, hint: str) -> None:
     assert completer.hint(text).arguments == hint
 

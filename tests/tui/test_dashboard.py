@@ -6,7 +6,7 @@ import io
 import time
 
 from conftest_cmdline import *  # noqa: F403
-from conftest_cmdline import ServerHandle
+from conftest_cmdline import ServerHandle, needs
 from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -14,6 +14,8 @@ from textual.widgets import DataTable, RichLog, Sparkline, TabbedContent
 
 from redistui.client import ConnectionSpec
 from redistui.widgets.dashboard import Dashboard, DashboardScreen, info_cards
+
+pytestmark = needs("INFO")
 
 
 class Host(App[None]):
@@ -48,6 +50,7 @@ def test_info_cards_cover_the_sections() -> None:
     assert cards["Keyspace"].row_count == 1
 
 
+@needs("SLOWLOG", "CLIENT", "CONFIG", "SET", "FLUSHALL")
 async def test_overview_slowlog_and_clients(cmdline_server: ServerHandle) -> None:
     admin = cmdline_server.client()
     admin.flushall()
@@ -76,6 +79,7 @@ async def test_overview_slowlog_and_clients(cmdline_server: ServerHandle) -> Non
         admin.close()
 
 
+@needs("MONITOR", "SET", "GET")
 async def test_monitor_with_filter(cmdline_server: ServerHandle) -> None:
     app = Host(cmdline_server.port)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -8,12 +8,14 @@ import time
 
 import pytest
 from conftest_cmdline import *  # noqa: F403
-from conftest_cmdline import ServerHandle
+from conftest_cmdline import ServerHandle, needs
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from redistui.client import ConnectionSpec
 from redistui.widgets.pubsub_pane import PubSubPane, channel_colour, classify_targets
+
+pytestmark = needs("SUBSCRIBE", "PSUBSCRIBE", "PUBLISH", "PUBSUB", "CONFIG", "UNSUBSCRIBE")
 
 
 class Host(App[None]):
@@ -39,13 +41,18 @@ async def wait_for(pilot: Pilot, condition, timeout: float = 5.0) -> None:
 
 async def subscribed(pilot: Pilot, server: ServerHandle, count: int) -> None:
     client = server.client()
-    await wait_for(pilot, lambda: client.execute_command("PUBSUB", "NUMPAT") + len(client.pubsub_channels()) >= count)
+    await wait_for(
+        pilot, lambda: client.execute_command("PUBSUB", "NUMPAT") + len(client.pubsub_channels()) >= count
+    )
     client.close()
 
 
 def test_subscribe_box_syntax() -> None:
     assert classify_targets("news orders.* s:shard1 -old") == {
-        "channels": ["news"], "patterns": ["orders.*"], "shard": ["shard1"], "remove": ["old"],
+        "channels": ["news"],
+        "patterns": ["orders.*"],
+        "shard": ["shard1"],
+        "remove": ["old"],
     }
     assert channel_colour(b"news") == channel_colour(b"news")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest_cmdline import *  # noqa: F403
-from conftest_cmdline import ROOT, ServerHandle
+from conftest_cmdline import ROOT, ServerHandle, needs
 
 SCRIPT = r"""
 FLUSHALL
@@ -66,7 +66,9 @@ DBSIZE
 """
 
 
-def run(argv: list[str], stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    argv: list[str], stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(argv, input=stdin.encode(), capture_output=True, timeout=60, cwd=ROOT, env=env)
 
 
@@ -83,6 +85,12 @@ def redis_cli(server: ServerHandle, *args: str) -> list[str]:
     return [binary, "-p", str(server.port), *args]
 
 
+SCRIPT_COMMANDS = sorted(
+    {line.split()[0].upper() for line in SCRIPT.splitlines() if line.strip()} - {"NOSUCHCOMMAND"}
+)
+
+
+@needs(*SCRIPT_COMMANDS)
 @pytest.mark.parametrize("mode", [[], ["--no-raw"], ["--raw"]], ids=["pipe", "no-raw", "raw"])
 def test_stdin_script_matches_redis_cli(cmdline_server: ServerHandle, mode: list[str]) -> None:
     expected = run(redis_cli(cmdline_server, *mode), SCRIPT)
@@ -93,15 +101,23 @@ def test_stdin_script_matches_redis_cli(cmdline_server: ServerHandle, mode: list
     assert ours.returncode == expected.returncode
 
 
+@needs("LRANGE", "HGETALL", "INCR", "COMMAND", "RPUSH", "HSET", "FLUSHALL")
 @pytest.mark.parametrize(
     "command",
-    [["GET", "k"], ["LRANGE", "l", "0", "-1"], ["HGETALL", "h"], ["INCR", "k"], ["GET", "nokey"], ["COMMAND", "INFO", "get"]],
+    [
+        ["GET", "k"],
+        ["LRANGE", "l", "0", "-1"],
+        ["HGETALL", "h"],
+        ["INCR", "k"],
+        ["GET", "nokey"],
+        ["COMMAND", "INFO", "get"],
+    ],
     ids=lambda c: " ".join(c),
 )
 def test_one_shot_matches_redis_cli(cmdline_server: ServerHandle, command: list[str]) -> None:
     client = cmdline_server.client()
     client.flushall()
-    client.set("k", "a \"quoted\"\nvalue")
+    client.set("k", 'a "quoted"\nvalue')
     client.rpush("l", "x", "y z")
     client.hset("h", mapping={"f": "1", "g": "\x00"})
     for mode in ([], ["--no-raw"]):
@@ -110,12 +126,14 @@ def test_one_shot_matches_redis_cli(cmdline_server: ServerHandle, command: list[
     client.close()
 
 
+@needs("INCR", "DEL")
 def test_repeat_and_interval(cmdline_server: ServerHandle) -> None:
     cmdline_server.client().delete("counter")
     ours = run(shell_argv(cmdline_server, "-r", "3", "-i", "0.01", "INCR", "counter"))
     assert ours.stdout == b"1\n2\n3\n"
 
 
+@needs("SELECT", "SET", "GET")
 def test_url_and_db_flags(cmdline_server: ServerHandle) -> None:
     client = cmdline_server.client(db=2)
     client.set("indb2", "yes")
@@ -132,13 +150,14 @@ def test_connection_refused_is_reported_like_redis_cli() -> None:
     port = free_port()
     ours = run([sys.executable, "-m", "redistui.shell", "-p", str(port), "PING"])
     assert ours.returncode == 1
-    assert ours.stderr.decode().startswith(f"Could not connect to Redis at 127.0.0.1:{port}: Connection refused")
-
-
-def test_subscribe_streams_messages(cmdline_server: ServerHandle) -> None:
-    proc = subprocess.Popen(
-        shell_argv(cmdline_server, "SUBSCRIBE", "chan"), stdout=subprocess.PIPE, cwd=ROOT
+    assert ours.stderr.decode().startswith(
+        f"Could not connect to Redis at 127.0.0.1:{port}: Connection refused"
     )
+
+
+@needs("SUBSCRIBE", "PUBLISH")
+def test_subscribe_streams_messages(cmdline_server: ServerHandle) -> None:
+    proc = subprocess.Popen(shell_argv(cmdline_server, "SUBSCRIBE", "chan"), stdout=subprocess.PIPE, cwd=ROOT)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"subscribe\n"
@@ -159,10 +178,19 @@ def test_subscribe_streams_messages(cmdline_server: ServerHandle) -> None:
 @pytest.fixture
 def pty_shell(cmdline_server: ServerHandle, tmp_path: Path):
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "REDISTUI_HISTORY": str(tmp_path / "history"), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    env = {
+        **os.environ,
+        "REDISTUI_HISTORY": str(tmp_path / "history"),
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "TERM": "xterm",
+    }
     child = pexpect.spawn(
-        sys.executable, ["-m", "redistui.shell", "-p", str(cmdline_server.port)],
-        env=env, cwd=str(ROOT), dimensions=(30, 120), timeout=10,
+        sys.executable,
+        ["-m", "redistui.shell", "-p", str(cmdline_server.port)],
+        env=env,
+        cwd=str(ROOT),
+        dimensions=(30, 120),
+        timeout=10,
     )
     child.logfile_read = open(tmp_path / "pty.log", "wb")  # noqa: SIM115 - read when a test fails
     child.expect_exact(f"127.0.0.1:{cmdline_server.port}>")
@@ -171,6 +199,7 @@ def pty_shell(cmdline_server: ServerHandle, tmp_path: Path):
     child.terminate(force=True)
 
 
+@needs("COMMAND", "CONFIG", "SCAN", "AUTH", "SELECT", "INFO", "FLUSHALL")
 def test_interactive_session(pty_shell, cmdline_server: ServerHandle) -> None:
     child, history = pty_shell
     child.send("SET greeting hello\r")
@@ -200,6 +229,7 @@ def test_interactive_session(pty_shell, cmdline_server: ServerHandle) -> None:
     assert "AUTH" not in text and "secret" not in text
 
 
+@needs("COMMAND", "FLUSHALL", "INFO")
 def test_dangerous_command_asks_first(pty_shell, cmdline_server: ServerHandle) -> None:
     child, _ = pty_shell
     child.send("SET keep me\r")
