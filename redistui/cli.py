@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("server_args", nargs=argparse.REMAINDER, help="more redis-server style options")
     serve.set_defaults(handler=run_serve)
 
-    # `redistui shell` (issue 8) registers itself here, next to launch and serve.
+    # `redistui shell` parses its own redis-cli style flags (see redistui.shell); main() hands it argv.
+    commands.add_parser("shell", add_help=False, help="a redis-cli compatible shell with completion and hints")
     return parser
 
 
@@ -129,6 +130,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["shell"]:
+        from redistui.shell import main as shell_main
+
+        return shell_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
