@@ -78,6 +78,7 @@ class Client:
         # Blocking.
         self.blocked: Blocked | None = None
         self.pending: list[list[bytes]] = []  # frames read while blocked
+        self.pending_error: str | None = None  # a protocol error that follows them
         self.no_evict = False
         self.no_touch = False
         self.monitor = False

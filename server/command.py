@@ -80,6 +80,7 @@ class Command:
     rejected_calls: int = 0
     failed_calls: int = 0
     root_name: bytes = b""
+    name_bytes: bytes = b""
     no_auth: bool = False
     no_multi: bool = False
     denyoom: bool = False
@@ -90,6 +91,7 @@ class Command:
     def prepare(self) -> None:
         """Turn flags into attributes once, so dispatch tests booleans, not set membership."""
         self.root_name = (self.parent.name if self.parent else self.name).encode()
+        self.name_bytes = self.name.encode()
         self.no_auth = "no_auth" in self.flags
         self.no_multi = "no_multi" in self.flags
         self.denyoom = "denyoom" in self.flags

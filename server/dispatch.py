@@ -12,8 +12,8 @@ a bug, reported as ``-ERR`` to the client and logged, never a dropped server.
 
 from __future__ import annotations
 
-import time
 import traceback
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from server.command import TABLE, Command
@@ -88,12 +88,39 @@ def resolve(argv: list[bytes]) -> Command | Error:
 def execute(client: Client, argv: list[bytes]) -> object:
     """Run one request and return its reply value."""
     server = client.server
-    cmd = resolve(argv)
-    if cmd.__class__ is not Command:
-        if client.in_multi:
-            client.multi_error = True
-        server.stats.count_error(cmd.message)
-        return cmd
+    cmd = LOOKUP.get(argv[0])
+    if cmd is None or cmd.subcommands:
+        cmd = resolve(argv)
+        if cmd.__class__ is not Command:
+            if client.in_multi:
+                client.multi_error = True
+            server.stats.count_error(cmd.message)  # type: ignore[union-attr]
+            return cmd
+    else:
+        arity = cmd.arity
+        n = len(argv)
+        if (arity > 0 and n != arity) or n < -arity:
+            if client.in_multi:
+                client.multi_error = True
+            error = arity_error(cmd)
+            server.stats.count_error(error.message)
+            return error
+    # The common case, checked in one go: a logged-in client outside MULTI and
+    # subscribed mode, with no ACL rules and no memory limit to enforce.
+    if (
+        client.authenticated
+        and not client.in_multi
+        and server.acl_check is None
+        and not (cmd.denyoom and server.maxmemory_check is not None)
+        and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
+    ):
+        return call(client, cmd, argv)  # type: ignore[arg-type]
+    return _checked(client, cmd, argv)  # type: ignore[arg-type]
+
+
+def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
+    """Redis's remaining checks, in its order: auth, ACL, subscribed mode, MULTI, memory."""
+    server = client.server
     if not client.authenticated and not cmd.no_auth:
         cmd.rejected_calls += 1
         if client.in_multi:
@@ -139,8 +166,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
         server.feed_monitors(client, argv)
     keyspace = server.keyspace
     dirty_before = keyspace.dirty
-    client.last_command = cmd.name.encode()
-    start = time.perf_counter_ns()
+    client.last_command = cmd.name_bytes
+    start = perf_counter_ns()
     try:
         reply = cmd.func(client, *argv[1:])
     except Error as exc:
@@ -150,14 +177,13 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     except Exception as exc:  # a bug: tell the client, log it, keep serving
         server.log("warning", f"Internal error running {cmd.name}: {exc!r}\n{traceback.format_exc()}")
         reply = Error(f"ERR internal error: {exc.__class__.__name__}".encode())
-    duration = (time.perf_counter_ns() - start) // 1000
+    duration = (perf_counter_ns() - start) // 1000
     cmd.calls += 1
     cmd.usec += duration
-    stats = server.stats
-    stats.commands += 1
+    server.stats.commands += 1
     if reply.__class__ is Error:
         cmd.failed_calls += 1
-        stats.count_error(reply.message)  # type: ignore[attr-defined]
+        server.stats.count_error(reply.message)  # type: ignore[attr-defined]
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, argv, duration)
     if keyspace.dirty != dirty_before and server.propagate is not None:

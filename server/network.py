@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Blocked, Client
 from server.dispatch import execute
-from server.protocol import Error, RequestParser, encode
+from server.protocol import Error, RequestParser, Status, encode
 
 if TYPE_CHECKING:
     from server.instance import Server
@@ -102,7 +102,7 @@ class RedisProtocol(asyncio.Protocol):
         if client.blocked is not None or client.pending:
             client.pending.extend(frames)
             if error:
-                client.pending.append([b"\x00protocol-error", error.encode()])
+                client.pending_error = error
             return
         self.run_frames(frames, error)
         limit = server.config["client-query-buffer-limit"]
@@ -111,37 +111,44 @@ class RedisProtocol(asyncio.Protocol):
             self.close()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
-        """Execute frames in order; stop (and keep the rest) if one blocks."""
+        """Execute frames in order; stop (and keep the rest) if one blocks.
+
+        The common reply types are encoded inline here: on pipelined traffic this
+        loop runs once per request and every call saved shows in the benchmark.
+        """
         client = self.client
         assert client is not None
         out: list[bytes] = []
-        resp3 = client.resp == 3
+        append = out.append
         client.last_interaction = time.monotonic()
         for index, argv in enumerate(frames):
-            if argv[0] == b"\x00protocol-error":
-                error = argv[1].decode()
-                break
             reply = execute(client, argv)
-            if reply.__class__ is Blocked:
+            cls = reply.__class__
+            if cls is Status:
+                append(b"+%b\r\n" % reply)
+            elif cls is bytes:
+                append(b"$%d\r\n%b\r\n" % (len(reply), reply))  # type: ignore[arg-type]
+            elif cls is int:
+                append(b":%d\r\n" % reply)
+            elif cls is Blocked:
                 self.server.blocking.block(client, reply)  # type: ignore[arg-type]
                 client.pending.extend(frames[index + 1 :])
                 if error:
-                    client.pending.append([b"\x00protocol-error", error.encode()])
+                    client.pending_error = error
                     error = None
                 if self.transport is not None:
                     self.transport.pause_reading()
                 break
-            if client.resp != (3 if resp3 else 2):  # HELLO switched protocols
-                resp3 = client.resp == 3
-            encode(reply, out, resp3)
+            else:
+                encode(reply, out, client.resp == 3)
             if client.close_after_reply:
                 break
         if error:
-            out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
+            append(b"-ERR Protocol error: %s\r\n" % error.encode())
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
         if out:
-            self.send(b"".join(out))
+            self.send(b"".join(out) if len(out) > 1 else out[0])
         if client.close_after_reply:
             self.close()
 
@@ -151,8 +158,9 @@ class RedisProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         frames, client.pending = client.pending, []
-        if frames:
-            self.run_frames(frames)
+        error, client.pending_error = client.pending_error, None
+        if frames or error:
+            self.run_frames(frames, error)
         if client.blocked is None and not client.pending and self.transport is not None and not self.paused:
             self.transport.resume_reading()
 
