@@ -377,6 +377,10 @@ def main(argv: list[str] | None = None, stdin: Any = None, isatty: Callable[[], 
     out_is_tty = sys.stdout.isatty() if isatty is None else isatty()
     raw = options.raw if options.raw is not None else not out_is_tty
     client = connect_or_report(options)
+    bundled = None
+    if client is None and not options.command and stdin.isatty() and _default_target(options):
+        bundled = offer_bundled_server(options)
+        client = connect_or_report(options) if bundled else None
     if client is None:
         return 1
     try:
@@ -393,6 +397,34 @@ def main(argv: list[str] | None = None, stdin: Any = None, isatty: Callable[[], 
         return repl(options, client)
     finally:
         client.close()
+        if bundled is not None:
+            bundled.stop(save=True)
+
+
+def _default_target(options: ShellOptions) -> bool:
+    """True when the user named no server (so offering the bundled one makes sense)."""
+    return not (options.url or options.socket) and options.host in ("127.0.0.1", "localhost")
+
+
+def offer_bundled_server(options: ShellOptions) -> Any:
+    """Ask to start the bundled server; on yes start it and point `options` at it."""
+    from redistui.embedded import EmbeddedServer, EmbeddedServerError
+
+    try:
+        answer = input("No server is running there. Start the bundled server? [Y/n] ")
+    except (EOFError, KeyboardInterrupt):
+        return None
+    if answer.strip().lower() not in ("", "y", "yes"):
+        return None
+    server = EmbeddedServer(port=None if options.port == 6379 else options.port)
+    try:
+        server.start()
+    except EmbeddedServerError as error:
+        sys.stderr.write(f"{error}\n")
+        return None
+    sys.stderr.write(f"bundled server on {server.host}:{server.port} (data in {server.data_dir}); stops on exit\n")
+    options.host, options.port = server.host, server.port
+    return server
 
 
 if __name__ == "__main__":

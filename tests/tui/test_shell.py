@@ -244,3 +244,31 @@ def test_dangerous_command_asks_first(pty_shell, cmdline_server: ServerHandle) -
     child.send("y\r")
     child.expect_exact("OK")
     assert cmdline_server.client().get("keep") is None
+
+
+def test_offers_to_start_the_bundled_server(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    from conftest_cmdline import free_port
+
+    port = free_port()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "REDISTUI_HISTORY": str(tmp_path / "h"),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}  # fmt: skip
+    child = pexpect.spawn(
+        sys.executable, ["-m", "redistui.shell", "-p", str(port)], env=env, cwd=str(ROOT),
+        dimensions=(30, 120), timeout=20,
+    )  # fmt: skip
+    child.logfile_read = open(tmp_path / "pty.log", "wb")  # noqa: SIM115 - read when the test fails
+    try:
+        child.expect_exact("Start the bundled server? [Y/n]")
+        child.send("y\r")
+        child.expect_exact(f"127.0.0.1:{port}>")
+        child.send("PING\r")
+        child.expect_exact("PONG")
+        child.sendeof()
+        child.expect(pexpect.EOF, timeout=40)  # stopping the server may wait for its SIGTERM handling
+    finally:
+        child.terminate(force=True)
+    import socket
+
+    with socket.socket() as probe:  # the bundled server stopped with the shell
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
