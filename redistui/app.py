@@ -375,8 +375,8 @@ class RedisTUI(App[None]):
                     Field("key", "Key name", placeholder="e.g. user:42"),
                     Field(
                         "value",
-                        "Value — string: the text · list/set: one element per line · "
-                        "hash/stream: field=value per line · zset: score member per line",
+                        "Value · string: the text · list, set: one element per line · "
+                        "hash, stream: field=value per line · zset: 'score member' per line",
                         multiline=True,
                     ),
                     Field("ttl", "TTL in seconds (empty: none)", placeholder=""),

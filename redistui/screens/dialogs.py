@@ -79,7 +79,7 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
         border: thick $accent; background: $surface;
     }
     FormDialog #title { text-style: bold; margin-bottom: 1; }
-    FormDialog Label { margin-top: 1; color: $text-muted; }
+    FormDialog Label { margin-top: 1; color: $text-muted; width: 100%; }
     FormDialog TextArea { height: 8; }
     FormDialog #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     FormDialog Button { margin-left: 1; }

@@ -149,7 +149,7 @@ class CollectionViewer(Vertical):
 
     DEFAULT_CSS = """
     CollectionViewer {
-        #collection-info { height: 1; color: $text-muted; }
+        #collection-info { height: auto; color: $text-muted; }
         PagedTable { height: 1fr; }
     }
     """

@@ -37,7 +37,7 @@ class KeyBrowser(Vertical):
 
     DEFAULT_CSS = """
     KeyBrowser {
-        #filters { height: 1; margin-bottom: 1; }
+        #filters { height: 1; }
         #pattern { width: 1fr; }
         #type-filter { width: 14; }
         KeyList { height: 1fr; }

@@ -24,12 +24,12 @@ from redistui.client import KeyMeta
 from redistui.key_index import KeyIndex, Row
 
 BADGES: dict[str, tuple[str, str]] = {
-    "string": ("STR ", "bold #2ecc71"),
-    "list": ("LIST", "bold #3498db"),
-    "hash": ("HASH", "bold #c678dd"),
-    "set": ("SET ", "bold #e5c07b"),
-    "zset": ("ZSET", "bold #56b6c2"),
-    "stream": ("STRM", "bold #e06c75"),
+    "string": ("STR ", "bold #27ae60"),
+    "list": ("LIST", "bold #2e86de"),
+    "hash": ("HASH", "bold #a55eea"),
+    "set": ("SET ", "bold #d4a017"),
+    "zset": ("ZSET", "bold #16a085"),
+    "stream": ("STRM", "bold #e74c3c"),
     "none": ("GONE", "dim"),
 }
 
@@ -66,7 +66,7 @@ def ttl_style(ms: int) -> str:
 class KeyList(ScrollView, can_focus=True):
     """Keys and namespaces, one line each, drawn on demand."""
 
-    COMPONENT_CLASSES = {"key-list--cursor", "key-list--namespace", "key-list--count"}
+    COMPONENT_CLASSES = {"key-list--cursor", "key-list--namespace"}
 
     DEFAULT_CSS = """
     KeyList {
@@ -74,7 +74,6 @@ class KeyList(ScrollView, can_focus=True):
         & > .key-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
         &:blur > .key-list--cursor { background: $block-cursor-blurred-background; }
         & > .key-list--namespace { color: $text-accent; text-style: bold; }
-        & > .key-list--count { color: $text-muted; }
     }
     """
 
@@ -173,6 +172,7 @@ class KeyList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.index.row(index)
         text = self._row_text(row, width)
+        text.stylize_before(base)  # unstyled cells take the widget's colours, not the terminal's
         if index == self.cursor:
             text.stylize(self.get_component_rich_style("key-list--cursor"))
         segments = list(text.render(self.app.console))
@@ -187,7 +187,7 @@ class KeyList(ScrollView, can_focus=True):
             room = max(1, width - len(indent) - len(marker) - len(count))
             text = Text(indent + marker, end="")
             text.append(label[:room], self.get_component_rich_style("key-list--namespace", partial=True))
-            text.append(count, self.get_component_rich_style("key-list--count", partial=True))
+            text.append(count, "dim")
             return text
         meta = self.meta.get(row.key)
         if meta is None:

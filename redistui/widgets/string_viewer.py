@@ -46,14 +46,14 @@ def decode_text(data: bytes, partial: bool) -> str | None:
     return text
 
 
-def hex_dump(data: bytes, offset: int = 0) -> str:
-    """16 bytes per line: offset, hex pairs, printable ASCII."""
+def hex_dump(data: bytes, offset: int = 0, per_line: int = 16) -> str:
+    """``per_line`` bytes per line: offset, hex pairs, printable ASCII."""
     lines = []
-    for start in range(0, len(data), 16):
-        row = data[start : start + 16]
+    for start in range(0, len(data), per_line):
+        row = data[start : start + per_line]
         hex_part = " ".join(f"{b:02x}" for b in row)
         ascii_part = "".join(chr(b) if 32 <= b < 127 else "." for b in row)
-        lines.append(f"{offset + start:08x}  {hex_part:<47}  {ascii_part}")
+        lines.append(f"{offset + start:08x}  {hex_part:<{per_line * 3 - 1}}  {ascii_part}")
     return "\n".join(lines)
 
 
@@ -140,7 +140,8 @@ class StringViewer(Vertical):
 
     def _renderable(self, shown: str) -> RenderableType:
         if shown == "hex":
-            dump = hex_dump(self.data[:HEX_LIMIT])
+            per_line = 16 if self.size.width >= 78 else 8  # never wrap a dump line
+            dump = hex_dump(self.data[:HEX_LIMIT], per_line=per_line)
             if len(self.data) > HEX_LIMIT:
                 dump += f"\n… {human_size(len(self.data) - HEX_LIMIT)} more loaded (switch to text to see it)"
             return Text(dump)
@@ -155,5 +156,6 @@ class StringViewer(Vertical):
                     text + "\n\n(not valid JSON" + ("" if self.complete else " yet: load the rest") + ")"
                 )
             theme = "monokai" if self.app.current_theme.dark else "default"
-            return Syntax(pretty, "json", theme=theme, word_wrap=True, background_color="default")
+            background = self.background_colors[1].hex  # the pane's own colour, not the theme's block colour
+            return Syntax(pretty, "json", theme=theme, word_wrap=True, background_color=background)
         return Text(text)

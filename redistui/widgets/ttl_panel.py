@@ -173,8 +173,9 @@ class TTLPanel(Vertical):
         return Text.assemble(
             name,
             "\n",
-            ("⏱ " + format_countdown(remaining), countdown_style(remaining)),
-            (f"   expires {expiry_time(remaining)}", "dim"),
+            ("expires in ", "dim"),
+            (format_countdown(remaining), countdown_style(remaining)),
+            (f"  at {expiry_time(remaining)}", "dim"),
             ("   p pins", "dim"),
         )
 
@@ -188,9 +189,9 @@ class TTLPanel(Vertical):
             return (0 if remaining >= 0 else 1, remaining, key)
 
         table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style="bold dim")
-        table.add_column("pinned", ratio=3, no_wrap=True, overflow="ellipsis")
-        table.add_column("ttl", ratio=2, no_wrap=True)
-        table.add_column("expires at", ratio=2, no_wrap=True)
+        table.add_column("pinned", ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column("expires in", no_wrap=True)
+        table.add_column("at", no_wrap=True)
         for key, meta in sorted(self.pinned.items(), key=order):
             remaining = meta.remaining_ms(now) if meta else -1
             if meta is None:

@@ -20,6 +20,7 @@ def test_format_detection_and_hex_dump() -> None:
     assert detect_format(b"\x00\x01\xff", complete=True) == "hex"
     assert detect_format("caf\u00e9".encode()[:4], complete=False) == "text"  # a character cut by the chunk
     assert hex_dump(b"AB\x00") == "00000000  41 42 00" + " " * 39 + "  AB."
+    assert hex_dump(bytes(range(65, 75)), per_line=8).splitlines()[1] == "00000008  49 4a" + " " * 18 + "  IJ"
 
 
 async def test_string_text_json_and_hex(server) -> None:
@@ -40,7 +41,9 @@ async def test_string_text_json_and_hex(server) -> None:
         await wait_for(pilot, lambda: '{"name": "alice", "tags"' in screen_text(app))
 
         await open_key(pilot, app, b"blob")
-        await wait_for(pilot, lambda: "00000000  00 01 02 03" in screen_text(app), what="hex dump")
+        await wait_for(
+            pilot, lambda: "00000000  00 01 02 03 04 05 06 07  ........" in screen_text(app), what="hex dump"
+        )
         assert "format: hex (auto)" in screen_text(app) and "256 B" in screen_text(app)
 
 
