@@ -148,6 +148,10 @@ class Server:
     def requires_auth(self) -> bool:
         return bool(self.config["requirepass"])
 
+    def default_user_has_password(self) -> bool:
+        """Protected mode asks this; the ACL module replaces it when it owns users."""
+        return bool(self.config["requirepass"])
+
     # -- logging -------------------------------------------------------------
 
     def log(self, level: str, message: str) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from server.client import Blocked, Client
 from server.dispatch import execute
 from server.protocol import Error, RequestParser, Status, encode
+from server.tls import server_context
 
 if TYPE_CHECKING:
     from server.instance import Server
@@ -50,6 +51,9 @@ class RedisProtocol(asyncio.Protocol):
                 keepalive = server.config["tcp-keepalive"]
                 if keepalive:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                    if hasattr(socket, "TCP_KEEPIDLE"):
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, keepalive)
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(keepalive // 3, 1))
             except OSError:
                 pass
         client = server.new_client(_fmt_addr(peer), _fmt_addr(local), fd)
@@ -62,14 +66,13 @@ class RedisProtocol(asyncio.Protocol):
         self.parser.authenticated = lambda: client.authenticated
         self.parser.max_bulk_len = server.config["proto-max-bulk-len"]  # type: ignore[assignment]
         transport.set_write_buffer_limits(high=HIGH_WATER)
-        refusal = server.refuse_connection(client, peer) if hasattr(server, "refuse_connection") else None
-        if refusal:
-            transport.write(refusal)
-            self.close()
-            return
-        if len(server.clients) > server.config["maxclients"]:  # type: ignore[operator]
+        refusal = protected_mode_refusal(server, peer)
+        if refusal is None and len(server.clients) > server.config["maxclients"]:  # type: ignore[operator]
+            refusal = b"-ERR max number of clients reached\r\n"
+        if refusal is not None:
             server.stats.rejected_connections += 1
-            transport.write(b"-ERR max number of clients reached\r\n")
+            transport.write(refusal)
+            client.closed = True
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -195,32 +198,78 @@ async def listen(server: Server) -> list[asyncio.AbstractServer]:
     def factory() -> RedisProtocol:
         return RedisProtocol(server)
 
-    listeners = []
-    port = server.config.port
-    binds = server.config["bind"]
-    chosen_port = port
-    for addr in binds:  # type: ignore[attr-defined]
+    listeners: list[asyncio.AbstractServer] = []
+    config = server.config
+    port = config.port
+    if port or config["tls-port"] == 0:
+        server.tcp_port = await _listen_on(server, factory, port, None, listeners)
+    tls_port = config["tls-port"]
+    if tls_port:
+        context = server_context(config)
+        server.tls_port = await _listen_on(server, factory, tls_port, context, listeners)  # type: ignore[arg-type, attr-defined]
+    unixsocket = server.config["unixsocket"]
+    if unixsocket:
+        srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]
+        listeners.append(srv)
+    return listeners
+
+
+async def _listen_on(server: Server, factory, port: int, context, listeners: list) -> int:
+    """Listen on every ``bind`` address at ``port`` (0 = a free one); returns the port."""
+    loop = asyncio.get_running_loop()
+    chosen = port
+    for addr in server.config["bind"]:  # type: ignore[attr-defined]
         optional = addr.startswith("-")
         host = addr.lstrip("-")
         if host == "*":
             host = "0.0.0.0"
         try:
             srv = await loop.create_server(
-                factory, host, chosen_port, reuse_address=True, backlog=server.config["tcp-backlog"]
+                factory, host, chosen, reuse_address=True, backlog=server.config["tcp-backlog"], ssl=context
             )
         except OSError as exc:
             if optional:
                 continue
-            raise OSError(f"Could not create server TCP listening socket {host}:{chosen_port}: {exc}") from exc
-        if chosen_port == 0:
-            chosen_port = srv.sockets[0].getsockname()[1]
+            raise OSError(f"Could not create server TCP listening socket {host}:{chosen}: {exc}") from exc
+        if chosen == 0:
+            chosen = srv.sockets[0].getsockname()[1]
         listeners.append(srv)
-    server.tcp_port = chosen_port
-    unixsocket = server.config["unixsocket"]
-    if unixsocket:
-        srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]
-        listeners.append(srv)
-    return listeners
+    return chosen
+
+
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is "
+    b"set for the default user. In this mode connections are only accepted from the loopback interface. "
+    b"If you want to connect from external computers to Redis you may adopt one of the following "
+    b"solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from "
+    b"the loopback interface by connecting to Redis from the same host the server is running, however "
+    b"MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make "
+    b"this change permanent. 2) Alternatively you can just disable the protected mode by editing the "
+    b"Redis configuration file, and setting the protected mode option to 'no', and then restarting the "
+    b"server. 3) If you started the server manually just for testing, restart it with the "
+    b"'--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: "
+    b"You only need to do one of the above things in order for the server to start accepting "
+    b"connections from the outside.\r\n"
+)
+
+
+def is_loopback(peer: object) -> bool:
+    """True for connections from this machine: 127.0.0.0/8, ::1, or a unix socket."""
+    if not isinstance(peer, tuple) or not peer:
+        return True  # unix sockets have no address
+    host = str(peer[0])
+    if host.startswith("::ffff:"):
+        host = host[7:]
+    return host.startswith("127.") or host == "::1"
+
+
+def protected_mode_refusal(server: Server, peer: object) -> bytes | None:
+    """Redis's protected mode: without a password, only loopback clients are served."""
+    if not server.config["protected-mode"] or is_loopback(peer):
+        return None
+    if server.default_user_has_password():
+        return None
+    return PROTECTED_MODE_DENIED
 
 
 def error_reply(text: str) -> bytes:

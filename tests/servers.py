@@ -55,8 +55,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_tail()}")
             try:
-                if redis.Redis(port=self.port, socket_timeout=1).ping():
-                    return
+                with redis.Redis(port=self.port, socket_timeout=1) as probe:
+                    if probe.ping():
+                        return
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 time.sleep(0.05)
             except redis.ResponseError:

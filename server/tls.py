@@ -1,0 +1,62 @@
+"""TLS for client connections, with Python's ``ssl`` module and redis-server's settings.
+
+``tls-port`` opens a second listener speaking TLS; ``tls-cert-file`` and
+``tls-key-file`` name the server's certificate; ``tls-ca-cert-file`` (or
+``tls-ca-cert-dir``) the authorities that sign client certificates;
+``tls-auth-clients`` says whether clients must present one (``yes``), may
+(``optional``) or need not (``no``); ``tls-protocols`` limits the versions
+("TLSv1.2 TLSv1.3").
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from server.config import Config, ConfigError
+
+_VERSIONS = {
+    "tlsv1": ssl.TLSVersion.TLSv1,
+    "tlsv1.1": ssl.TLSVersion.TLSv1_1,
+    "tlsv1.2": ssl.TLSVersion.TLSv1_2,
+    "tlsv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+def server_context(config: Config) -> ssl.SSLContext:
+    """An SSLContext for the TLS listener, or ConfigError naming what is missing or wrong."""
+    cert, key = config["tls-cert-file"], config["tls-key-file"]
+    if not cert or not key:
+        raise ConfigError("tls-port is set but tls-cert-file or tls-key-file is missing")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    password = config["tls-key-file-pass"] or None
+    try:
+        context.load_cert_chain(cert, key, password=password)  # type: ignore[arg-type]
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"Failed to load certificate: {cert}: {exc}") from None
+    cafile, capath = config["tls-ca-cert-file"] or None, config["tls-ca-cert-dir"] or None
+    if cafile or capath:
+        try:
+            context.load_verify_locations(cafile=cafile, capath=capath)  # type: ignore[arg-type]
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"Failed to configure CA certificate(s) file/directory: {exc}") from None
+    mode = config["tls-auth-clients"]
+    if mode == "yes":
+        if not (cafile or capath):
+            raise ConfigError("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-auth-clients is yes")
+        context.verify_mode = ssl.CERT_REQUIRED
+    elif mode == "optional":
+        context.verify_mode = ssl.CERT_OPTIONAL
+    else:
+        context.verify_mode = ssl.CERT_NONE
+    protocols = str(config["tls-protocols"]).lower().split()
+    if protocols:
+        try:
+            versions = sorted(_VERSIONS[p] for p in protocols)
+        except KeyError as exc:
+            raise ConfigError(f"Invalid tls-protocols specified: {exc.args[0]}") from None
+        context.minimum_version = versions[0]
+        context.maximum_version = versions[-1]
+    ciphers = config["tls-ciphers"]
+    if ciphers:
+        context.set_ciphers(ciphers)  # type: ignore[arg-type]
+    return context

@@ -1,0 +1,174 @@
+"""Network exposure: TLS, protected mode, maxclients, idle timeout, keepalive."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+import redis
+import trustme
+
+from server.config import Config
+from server.instance import Server
+from server.network import PROTECTED_MODE_DENIED, is_loopback, protected_mode_refusal
+from tests.servers import OurServer, free_port
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("localhost", "127.0.0.1")
+    client_cert = ca.issue_cert("client@example")
+    d = tmp_path_factory.mktemp("certs")
+    paths = {
+        "ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key",
+        "client_cert": d / "client.pem", "client_key": d / "client.key",
+    }
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    server_cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
+    server_cert.private_key_pem.write_to_path(str(paths["key"]))
+    client_cert.cert_chain_pems[0].write_to_path(str(paths["client_cert"]))
+    client_cert.private_key_pem.write_to_path(str(paths["client_key"]))
+    return paths
+
+
+def start_tls(tmp_path, certs, auth_clients: str) -> tuple[OurServer, int]:
+    tls_port = free_port()
+    server = OurServer(tmp_path, extra=[
+        "--tls-port", str(tls_port), "--tls-cert-file", str(certs["cert"]),
+        "--tls-key-file", str(certs["key"]), "--tls-ca-cert-file", str(certs["ca"]),
+        "--tls-auth-clients", auth_clients,
+    ])
+    server.start()
+    return server, tls_port
+
+
+def test_tls_with_redis_py_and_client_certificates(tmp_path, certs):
+    server, tls_port = start_tls(tmp_path, certs, "yes")
+    try:
+        client = redis.Redis(
+            port=tls_port, ssl=True, ssl_ca_certs=str(certs["ca"]), ssl_certfile=str(certs["client_cert"]),
+            ssl_keyfile=str(certs["client_key"]),
+        )
+        assert client.set("secure", "yes")
+        assert client.get("secure") == b"yes"
+        # The plain port still works alongside.
+        assert redis.Redis(port=server.port).get("secure") == b"yes"
+        # Without a client certificate the handshake is refused.
+        bare = redis.Redis(port=tls_port, ssl=True, ssl_ca_certs=str(certs["ca"]), socket_timeout=5)
+        with pytest.raises(redis.ConnectionError):
+            bare.ping()
+    finally:
+        server.stop()
+
+
+def test_tls_optional_client_auth_with_redis_cli(tmp_path, certs):
+    if not shutil.which("redis-cli"):
+        pytest.fail("redis-cli comes with redis-tools (make test installs it)")
+    server, tls_port = start_tls(tmp_path, certs, "no")
+    try:
+        out = subprocess.run(
+            ["redis-cli", "-p", str(tls_port), "--tls", "--cacert", str(certs["ca"]), "PING"],
+            capture_output=True, timeout=30,
+        )
+        assert out.stdout == b"PONG\n", out.stderr
+        # A plain-text client on the TLS port gets nothing useful.
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=3) as sock:
+            sock.sendall(b"PING\r\n")
+            try:
+                data = sock.recv(100)
+            except (ConnectionResetError, TimeoutError):
+                data = b""
+            assert b"PONG" not in data
+    finally:
+        server.stop()
+
+
+def test_tls_protocol_versions_are_enforced(tmp_path, certs):
+    server, tls_port = start_tls(tmp_path, certs, "no")
+    server.stop()
+    server = OurServer(tmp_path / "v13", extra=[
+        "--tls-port", str(tls_port), "--tls-cert-file", str(certs["cert"]),
+        "--tls-key-file", str(certs["key"]), "--tls-auth-clients", "no", "--tls-protocols", "TLSv1.3",
+    ])
+    server.start()
+    try:
+        ctx = ssl.create_default_context(cafile=str(certs["ca"]))
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as raw:
+            with pytest.raises(ssl.SSLError):
+                ctx.wrap_socket(raw, server_hostname="localhost")
+        ctx13 = ssl.create_default_context(cafile=str(certs["ca"]))
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as raw:
+            with ctx13.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"PING\r\n")
+                assert tls.recv(100) == b"+PONG\r\n"
+    finally:
+        server.stop()
+
+
+def test_protected_mode_refuses_remote_clients_without_password():
+    server = Server(Config())
+    remote = ("10.1.2.3", 50000)
+    assert is_loopback(("127.0.0.1", 1)) and is_loopback(("::1", 1, 0, 0)) and is_loopback("")
+    assert not is_loopback(remote)
+    assert protected_mode_refusal(server, ("127.0.0.1", 5000)) is None
+    assert protected_mode_refusal(server, remote) == PROTECTED_MODE_DENIED
+    server.config.set_many([("requirepass", ["secret"])])
+    assert protected_mode_refusal(server, remote) is None
+    server.config.set_many([("requirepass", [""]), ("protected-mode", ["no"])])
+    assert protected_mode_refusal(server, remote) is None
+    assert PROTECTED_MODE_DENIED.startswith(b"-DENIED Redis is running in protected mode")
+
+
+def test_maxclients_refuses_with_redis_error(tmp_path):
+    server = OurServer(tmp_path, extra=["--maxclients", "3"])
+    server.start()
+    socks = []
+    try:
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(100) == b"+PONG\r\n"
+            socks.append(sock)
+        extra = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        assert extra.recv(100) == b"-ERR max number of clients reached\r\n"
+        extra.close()
+        socks.pop().close()
+        time.sleep(0.2)
+        again = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        again.sendall(b"PING\r\n")
+        assert again.recv(100) == b"+PONG\r\n"
+        again.close()
+        info = redis.Redis(port=server.port, single_connection_client=True)
+    finally:
+        for sock in socks:
+            sock.close()
+    try:
+        time.sleep(0.2)
+        assert int(info.info("stats")["rejected_connections"]) == 1
+    finally:
+        server.stop()
+
+
+def test_idle_clients_are_closed_after_timeout(tmp_path):
+    server = OurServer(tmp_path, extra=["--timeout", "1"])
+    server.start()
+    try:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        idle.sendall(b"PING\r\n")
+        assert idle.recv(100) == b"+PONG\r\n"
+        deadline = time.monotonic() + 5
+        closed = False
+        while time.monotonic() < deadline and not closed:
+            try:
+                closed = idle.recv(100) == b""
+            except TimeoutError:
+                pass
+        assert closed
+    finally:
+        server.stop()
