@@ -129,12 +129,14 @@ async def measure(port: int, rate: int, seconds: float) -> dict[str, float]:
         thread = threading.Thread(target=publish, args=(port, rate, seconds, sent))
         started = time.monotonic()
         thread.start()
-        while thread.is_alive() or pane.total < (sent[0] if sent else 1):
+        while thread.is_alive() or (sent and pane.total < sent[0]):
             await pilot.pause(0.05)
             if time.monotonic() - started > seconds * 4 + 10:
                 break
         elapsed = time.monotonic() - started
         thread.join()
+        if not sent:
+            raise SystemExit("the publisher failed (see the error above)")
         return {
             "rate_target": rate,
             "seconds": seconds,
