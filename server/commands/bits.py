@@ -44,18 +44,23 @@ def read_string(ctx: Client, key: bytes) -> bytes | bytearray | None:
     return ctx.db.get_string(key)
 
 
-def grown_string(db: Database, key: bytes, last_bit: int) -> bytearray:
-    """The string at ``key`` as a bytearray long enough to hold ``last_bit`` (created if missing)."""
+def grown_string(db: Database, key: bytes, last_bit: int) -> tuple[bytearray, bool]:
+    """The string at ``key`` as a bytearray long enough to hold ``last_bit`` (created if missing).
+
+    Also says whether that already changed the key (created or lengthened): Redis
+    then reports a change even if the bits written turn out to be the same.
+    """
     size = (last_bit >> 3) + 1
     old = string_at(db, key)
     if old is None:
         raw = bytearray(size)
         db.set(key, raw)
-        return raw
+        return raw, True
     raw = in_place(db, key, old)
-    if len(raw) < size:
-        raw.extend(bytes(size - len(raw)))
-    return raw
+    if len(raw) >= size:
+        return raw, False
+    raw.extend(bytes(size - len(raw)))
+    return raw, True
 
 
 # --------------------------------------------------------------------------- single bits
@@ -70,14 +75,15 @@ def setbit(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     if on is None or on & ~1:
         raise BIT_VALUE_ERROR
     db = ctx.db
-    raw = grown_string(db, key, position)
+    raw, changed = grown_string(db, key, position)
     byte = position >> 3
     mask = 0x80 >> (position & 7)
-    old = raw[byte] & mask
-    raw[byte] = (raw[byte] | mask) if on else (raw[byte] & ~mask)
-    db.touch(key)
-    notify(ctx, b"setbit", key)
-    return 1 if old else 0
+    old = 1 if raw[byte] & mask else 0
+    if changed or old != on:
+        raw[byte] = (raw[byte] | mask) if on else (raw[byte] & ~mask)
+        db.touch(key)
+        notify(ctx, b"setbit", key)
+    return old
 
 
 @command("getbit", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="bitmap", group="bitmap",
@@ -212,7 +218,7 @@ def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
     db = ctx.db
     sources = []
     for key in keys:
-        value = db.lookup(key)
+        value = db.lookup_read(key)
         if value is None:
             value = b""
         elif value.__class__ is not bytes and value.__class__ is not bytearray:
@@ -322,10 +328,11 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
     db = ctx.db
     if not writes:
         buf: bytes | bytearray = read_string(ctx, key) or b""
+        grown = False
     elif read_only:
         raise Error(b"ERR BITFIELD_RO only supports the GET subcommand")
     else:
-        buf = grown_string(db, key, last_write_bit)
+        buf, grown = grown_string(db, key, last_write_bit)
     replies: list = []
     changes = 0
     for sub, signed, bits, offset, number, ow in ops:
@@ -341,7 +348,8 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
             continue
         write_field(buf, offset, bits, new)  # type: ignore[arg-type]
         replies.append(new if sub == b"INCRBY" else old)
-        changes += 1
+        if grown or new != old:
+            changes += 1
     if changes:
         db.touch(key)
         notify(ctx, b"setbit", key)
