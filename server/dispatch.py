@@ -145,14 +145,14 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
             client.multi_error = True
             return Error(b"ERR Command not allowed inside a transaction")
         if cmd.denyoom and server.maxmemory_check is not None:
-            oom = server.maxmemory_check(client)
+            oom = server.maxmemory_check(client, argv)
             if oom is not None:
                 client.multi_error = True
                 return oom
         client.multi_queue.append((cmd, argv))
         return QUEUED
     if cmd.denyoom and server.maxmemory_check is not None:
-        oom = server.maxmemory_check(client)
+        oom = server.maxmemory_check(client, argv)
         if oom is not None:
             cmd.rejected_calls += 1
             return oom
@@ -162,8 +162,6 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
 def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     """Run a resolved, checked command: timing, stats, slowlog, MONITOR, propagation."""
     server = client.server
-    if server.monitors:
-        server.feed_monitors(client, argv)
     keyspace = server.keyspace
     dirty_before = keyspace.dirty
     client.last_command = cmd.name_bytes
@@ -188,6 +186,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
         server.slowlog.add(client, argv, duration)
     if keyspace.dirty != dirty_before and server.propagate is not None:
         server.propagate(client, cmd, argv)
-    if keyspace.ready_keys:
+    if server.monitors:  # after the command, as Redis does: a SELECT shows its new db
+        server.feed_monitors(client, cmd, argv)
+    if keyspace.ready_keys and not client.executing_multi:  # EXEC serves them once, at its end
         server.blocking.handle_ready_keys()
     return reply

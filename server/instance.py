@@ -111,7 +111,7 @@ class Server:
         self.last_save = int(time.time())
         # Optional parts, off until something plugs in.
         self.acl_check: Callable[[Client, Command, list[bytes]], object] | None = None
-        self.maxmemory_check: Callable[[Client], object] | None = None
+        self.maxmemory_check: Callable[[Client, list[bytes]], object] | None = None
         self.propagate: Callable[[Client, Command, list[bytes]], None] | None = None
         self.monitors: list[Client] = []
         self.pubsub = None
@@ -119,6 +119,7 @@ class Server:
         self.cron_hooks: list[Callable[[], None]] = []
         self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = {}
         self.disconnect_hooks: list[Callable[[Client], None]] = []
+        self.pending_flush: list[Client] = []  # clients with queued output (Client.outbuf)
         self.slowlog_threshold = 10000
         self._bind_config()
 
@@ -197,7 +198,22 @@ class Server:
     def after_unblocked(self, client: Client) -> None:
         """Hook run when a blocked command completes (persistence logs its effect)."""
 
-    def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
+    def schedule_flush(self, client: Client) -> None:
+        """Write ``client``'s queued output at the end of this loop turn (with everyone else's)."""
+        pending = self.pending_flush
+        if not pending:
+            if self.loop is None:
+                client.flush()
+                return
+            self.loop.call_soon(self.flush_pending)
+        pending.append(client)
+
+    def flush_pending(self) -> None:
+        pending, self.pending_flush = self.pending_flush, []
+        for client in pending:
+            client.flush()
+
+    def feed_monitors(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
         """Replaced by the MONITOR implementation when a client runs MONITOR."""
 
     # -- periodic work -------------------------------------------------------

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from server import REDIS_VERSION, __version__
+from server import REDIS_VERSION, __version__, eviction
 from server.command import load_all
 from server.config import Config, ConfigError, parse_argv, read_config_file
 from server.dispatch import build_lookup
@@ -32,6 +32,7 @@ def build_server(argv: list[str]) -> Server:
     build_lookup()
     server = Server(config)
     server.user_lines = user_lines  # type: ignore[attr-defined]
+    eviction.install(server)
     for hook in STARTUP_HOOKS:
         hook(server)
     return server

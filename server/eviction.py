@@ -1,0 +1,175 @@
+"""maxmemory: memory accounting and eviction, as Redis's evict.c does it, approximately.
+
+Accounting. Python cannot tell cheaply how many bytes the dataset holds, and
+the process's RSS does not shrink when keys are deleted, so neither can steer
+eviction. ``used_memory`` is therefore an estimate, stated plainly:
+
+    used_memory = memory at start-up + Σ over databases (keys × average bytes per key)
+
+where the average comes from measuring a sample of keys (``server.memory.value_memory``),
+refreshed by the cron, and in between raised by the size of every write's
+arguments and lowered by the measured size of every evicted key.
+
+Eviction. Before a command flagged ``denyoom`` runs, if ``used_memory`` is
+above ``maxmemory``, keys are evicted one by one per ``maxmemory-policy`` until
+it is not. Each victim is the best of ``maxmemory-samples`` random candidates
+(Redis's approximated LRU/LFU/TTL): the least recently used, the least
+frequently used, or the soonest to expire; or simply a random key. The pool
+is all keys (``allkeys-*``) or keys with a TTL (``volatile-*``). When nothing
+can be evicted the command gets Redis's OOM error.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from server.keyspace import NOTIFY_EVICTED, Database
+from server.memory import rss_bytes, value_memory
+from server.protocol import Error
+
+if TYPE_CHECKING:
+    from server.client import Client
+    from server.instance import Server
+
+OOM = Error(b"OOM command not allowed when used memory > 'maxmemory'.")
+SAMPLE_FOR_AVERAGE = 32
+
+
+class Eviction:
+    def __init__(self, server: Server):
+        self.server = server
+        self.baseline = rss_bytes()
+        self.average: dict[int, float] = {}  # db id → estimated bytes per key
+        self.extra = 0  # bytes written since the last refresh
+        server.used_memory = self.used_memory  # type: ignore[attr-defined]
+        server.memory_startup = self.baseline  # type: ignore[attr-defined]
+        server.config.on_change("maxmemory", lambda value: self._arm())
+        server.cron_hooks.append(self.refresh)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Dispatch asks us before write commands only while a limit is set."""
+        limited = bool(self.server.config["maxmemory"])
+        self.server.maxmemory_check = self.check if limited else None
+        if limited:
+            self.refresh()
+
+    # -- accounting --------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-measure the average key size of each database from a random sample."""
+        for db in self.server.keyspace.dbs:
+            n = len(db.data)
+            if n == 0:
+                self.average.pop(db.id, None)
+                continue
+            sizes = []
+            for _ in range(min(SAMPLE_FOR_AVERAGE, n)):
+                key = db.random_key()
+                if key is None:
+                    break
+                value = db.data.get(key)
+                if value is not None:
+                    sizes.append(value_memory(key, value, 5))
+            if sizes:
+                self.average[db.id] = sum(sizes) / len(sizes)
+        self.extra = 0
+
+    def dataset_bytes(self) -> int:
+        total = self.extra
+        for db in self.server.keyspace.dbs:
+            if db.data:
+                total += int(len(db.data) * self.average.get(db.id, 100.0))
+        return total
+
+    def used_memory(self) -> int:
+        return self.baseline + self.dataset_bytes()
+
+    # -- eviction ----------------------------------------------------------------
+
+    def check(self, client: Client, argv: list[bytes] | None = None) -> Error | None:
+        """Run before a ``denyoom`` command: make room, or refuse with OOM."""
+        config = self.server.config
+        limit = config["maxmemory"]
+        error = self._make_room(limit, config["maxmemory-policy"])  # type: ignore[arg-type]
+        if error is None and argv is not None:
+            self.extra += 64 + sum(len(a) for a in argv)  # what this write is about to add
+        return error
+
+    def _make_room(self, limit: int, policy: str) -> Error | None:
+        if not limit or self.used_memory() <= limit:
+            return None
+        if policy == "noeviction":
+            return OOM
+        for _ in range(10_000):  # bounded: one write cannot stall the loop forever
+            if self.used_memory() <= limit:
+                return None
+            if not self.evict_one(policy):
+                return OOM
+        return None if self.used_memory() <= limit else OOM
+
+    def evict_one(self, policy: str) -> bool:
+        """Evict the best candidate of a sample; False if there is nothing to evict."""
+        volatile = policy.startswith("volatile")
+        dbs = [db for db in self.server.keyspace.dbs if (db.expires if volatile else db.data)]
+        if not dbs:
+            return False
+        samples = self.server.config["maxmemory-samples"]
+        best: tuple[float, Database, bytes] | None = None
+        for _ in range(samples):  # type: ignore[arg-type]
+            db = random.choice(dbs)
+            key = _random_key(db, volatile)
+            if key is None:
+                continue
+            score = self._score(policy, db, key)
+            if best is None or score > best[0]:
+                best = (score, db, key)
+            if policy.endswith("random"):
+                break
+        if best is None:
+            return False
+        _, db, key = best
+        value = db.data.get(key)
+        if value is not None:
+            size = value_memory(key, value, 5)
+            self.extra -= size
+            if self.extra < -self.dataset_bytes():
+                self.extra = 0
+        db.delete(key)
+        ks = self.server.keyspace
+        ks.evicted_keys += 1
+        ks.notify(NOTIFY_EVICTED, b"evicted", key, db.id)
+        return True
+
+    def _score(self, policy: str, db: Database, key: bytes) -> float:
+        """Higher is a better victim."""
+        if policy.endswith("lru"):
+            return float(idle_seconds(db, key))
+        if policy.endswith("lfu"):
+            return -float(access_frequency(db, key))
+        if policy == "volatile-ttl":
+            return -float(db.expires.get(key, 0))
+        return random.random()
+
+
+def _random_key(db: Database, volatile: bool) -> bytes | None:
+    if volatile:
+        sample = db.sample_expires(1)
+        return sample[0] if sample else None
+    return db.random_key()
+
+
+def idle_seconds(db: Database, key: bytes) -> float:
+    """How long since the key was last used, from the keyspace's access tracking if present."""
+    probe = getattr(db, "idle_time", None)
+    return probe(key) if probe is not None else 0.0
+
+
+def access_frequency(db: Database, key: bytes) -> float:
+    probe = getattr(db, "access_frequency", None)
+    return probe(key) if probe is not None else 0.0
+
+
+def install(server: Server) -> None:
+    Eviction(server)
