@@ -28,7 +28,7 @@ from redis.connection import parse_url
 from redis.maint_notifications import MaintNotificationsConfig
 
 from redistui.completion import RedisCompleter, RedisLexer, RedisSource, dangerous_reason, split_args
-from redistui.formatting import Status, TypedRESP2Parser, format_reply
+from redistui.formatting import ErrorReply, Status, TypedRESP2Parser, format_reply
 from redistui.history import SafeFileHistory
 
 __all__ = ["ShellOptions", "TypedClient", "build_parser", "kwargs_from_spec", "main", "parse_options"]
@@ -59,6 +59,8 @@ class ShellOptions:
     repeat: int = 1
     interval: float = 0.0
     confirm: bool = True
+    warn_auth: bool = True
+    password_from_env: bool = False
     command: tuple[str, ...] = ()
 
     def connection_kwargs(self) -> dict[str, Any]:
@@ -115,6 +117,7 @@ def build_parser(prog: str = "redistui shell") -> argparse.ArgumentParser:
     add("-r", dest="repeat", type=int, default=1, help="run the command N times (-1: forever)")
     add("-i", dest="interval", type=float, default=0.0, help="seconds to wait between repeats")
     add("--no-confirm", dest="confirm", action="store_false", help="never ask before dangerous commands")
+    add("--no-auth-warning", dest="warn_auth", action="store_false", help="no warning about -a on the command line")
     add("command", nargs=argparse.REMAINDER, help="a command to run instead of the prompt")
     return parser
 
@@ -125,6 +128,7 @@ def parse_options(argv: list[str] | None = None) -> ShellOptions:
     values["command"] = tuple(values["command"])
     if values["password"] is None and os.environ.get("REDISCLI_AUTH"):
         values["password"] = os.environ["REDISCLI_AUTH"]
+        values["password_from_env"] = True
     return ShellOptions(**values)
 
 
@@ -233,14 +237,33 @@ def _stdout() -> BinaryIO:
     return sys.stdout.buffer
 
 
+AUTH_WARNING = "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\n"
+
+
 def connect_or_report(options: ShellOptions) -> TypedClient | None:
-    """Connect and send PING; print redis-cli's message and return None when that fails."""
-    client = TypedClient(options.connection_kwargs())
+    """Connect; print redis-cli's messages and return None when the server is unreachable.
+
+    As redis-cli does, a failed AUTH is reported (`AUTH failed: ...`) and the session
+    goes on unauthenticated."""
+    kwargs = options.connection_kwargs()
+    url_password = bool(options.url and parse_url(options.url).get("password"))
+    if options.warn_auth and ((options.password and not options.password_from_env) or url_password):
+        sys.stderr.write(AUTH_WARNING)
+    client = TypedClient(kwargs)
     try:
         client.connection.connect()
-    except redis.AuthenticationError as exc:
-        sys.stderr.write(f"AUTH failed: {exc}\n")
-        return None
+    except redis.AuthenticationError:
+        anonymous = {k: v for k, v in kwargs.items() if k not in ("password", "username")}
+        client = TypedClient(anonymous)
+        auth = [kwargs["username"]] if kwargs.get("username") else []
+        try:
+            reply = client.execute("AUTH", *auth, kwargs.get("password") or "")
+        except (redis.ConnectionError, OSError) as exc:
+            sys.stderr.write(f"Could not connect to Redis at {options.address()}: {exc}\n")
+            return None
+        message = reply.message if isinstance(reply, ErrorReply) else "unknown error"
+        sys.stderr.write(f"AUTH failed: {message}\n")
+        return client
     except (redis.ConnectionError, OSError) as exc:
         reason = str(exc).split(". ", 1)[-1].rstrip(".") if ". " in str(exc) else str(exc)
         sys.stderr.write(f"Could not connect to Redis at {options.address()}: {reason}\n")

@@ -272,3 +272,46 @@ def test_offers_to_start_the_bundled_server(tmp_path: Path) -> None:
 
     with socket.socket() as probe:  # the bundled server stopped with the shell
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@needs("ACL", "AUTH")
+def test_auth_flags_and_messages_match_redis_cli(cmdline_server: ServerHandle) -> None:
+    admin = cmdline_server.client()
+    admin.execute_command("ACL", "SETUSER", "tester", "on", ">pw", "~*", "+@all")
+    try:
+        for flags in (
+            ["--user", "tester", "-a", "pw", "ACL", "WHOAMI"],
+            ["--user", "tester", "-a", "wrong", "ACL", "WHOAMI"],
+            ["--no-auth-warning", "--user", "tester", "-a", "pw", "ACL", "WHOAMI"],
+            ["-a", "nopass-configured", "PING"],
+        ):
+            expected = run(redis_cli(cmdline_server, *flags))
+            ours = run(shell_argv(cmdline_server, *flags))
+            assert (ours.stdout, ours.stderr) == (expected.stdout, expected.stderr), flags
+        url = f"redis://tester:pw@127.0.0.1:{cmdline_server.port}/0"
+        ours = run([sys.executable, "-m", "redistui.shell", "-u", url, "ACL", "WHOAMI"])
+        assert ours.stdout == b"tester\n"
+        env = {**os.environ, "REDISCLI_AUTH": "pw"}
+        ours = run(shell_argv(cmdline_server, "--user", "tester", "ACL", "WHOAMI"), env=env)
+        assert (ours.stdout, ours.stderr) == (b"tester\n", b"")
+    finally:
+        admin.execute_command("ACL", "DELUSER", "tester")
+        admin.close()
+
+
+@needs("MONITOR", "SET")
+def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
+    proc = subprocess.Popen(shell_argv(cmdline_server, "MONITOR"), stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"OK\n"
+        client = cmdline_server.client()
+        client.set("watched-by-monitor", "1")
+        line = proc.stdout.readline()
+        while b"watched-by-monitor" not in line:
+            line = proc.stdout.readline()
+        assert b'"SET" "watched-by-monitor" "1"' in line.upper().replace(b"WATCHED-BY-MONITOR", b"watched-by-monitor")
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
