@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select
 
@@ -115,21 +116,26 @@ class RedisTUI(App[None]):
             yield Footer()
 
     @property
+    def main_screen(self) -> Screen:
+        """The explorer's screen (dialogs stack above it; the widgets below live here)."""
+        return self.screen_stack[0]
+
+    @property
     def browser(self) -> KeyBrowser:
-        return self.query_one(KeyBrowser)
+        return self.main_screen.query_one(KeyBrowser)
 
     @property
     def value_view(self) -> ValueView:
-        return self.query_one(ValueView)
+        return self.main_screen.query_one(ValueView)
 
     @property
     def ttl_panel(self) -> TTLPanel:
-        return self.query_one(TTLPanel)
+        return self.main_screen.query_one(TTLPanel)
 
     def on_mount(self) -> None:
-        self.query_one("#browser").border_title = "Keys"
-        self.query_one("#value").border_title = "Value"
-        self.query_one("#ttl").border_title = "TTL"
+        self.main_screen.query_one("#browser").border_title = "Keys"
+        self.main_screen.query_one("#value").border_title = "Value"
+        self.main_screen.query_one("#ttl").border_title = "TTL"
         self.browser.key_list.focus()
         self.connect()
         self.set_interval(1.0, self.poll_info)
@@ -154,7 +160,7 @@ class RedisTUI(App[None]):
             self.notify(f"cannot use this server: {error}", severity="error", timeout=10)
             return
         self.connected = True
-        self.query_one(DbSelector).update_counts({}, databases)
+        self.main_screen.query_one(DbSelector).update_counts({}, databases)
         self.browser.start()
         await self._check_live()
         self.poll_info()
@@ -183,9 +189,14 @@ class RedisTUI(App[None]):
             return
         finally:
             self._polling = False
-        self.query_one(ServerHeader).update_info(info, self.client.db)
+        try:
+            header = self.main_screen.query_one(ServerHeader)
+            selector = self.main_screen.query_one(DbSelector)
+        except (NoMatches, IndexError):
+            return  # the app is closing
+        header.update_info(info, self.client.db)
         counts = keyspace_counts(info)
-        self.query_one(DbSelector).update_counts(counts)
+        selector.update_counts(counts)
         self.browser.set_dbsize(counts.get(self.client.db, 0))
 
     def connection_lost(self, error: BaseException) -> None:
@@ -197,7 +208,7 @@ class RedisTUI(App[None]):
     @work(group="reconnect", exclusive=True)
     async def _reconnect(self, reason: str) -> None:
         """Retry PING with exponential backoff, then reload everything."""
-        banner = self.query_one(ConnectionBanner)
+        banner = self.main_screen.query_one(ConnectionBanner)
         delay, attempt = 0.5, 1
         while True:
             banner.show_lost(reason, delay, attempt)
@@ -279,7 +290,7 @@ class RedisTUI(App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_focus_filter(self) -> None:
-        self.query_one("#pattern", Input).focus()
+        self.main_screen.query_one("#pattern", Input).focus()
 
     def action_rescan(self) -> None:
         self.browser.start()

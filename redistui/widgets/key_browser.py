@@ -217,15 +217,15 @@ class KeyBrowser(Vertical):
         total = f"~{self.dbsize:,}" if self.dbsize is not None else "?"
         if self.pattern or self.type_filter:
             walked = self.dbsize if self.scan_done and self.dbsize is not None else self._visited_estimate()
-            text = f"{loaded:,} matched · scanned {walked:,} of {total}"
+            text = f"{loaded:,} matched · {walked:,}/{total} scanned"
         else:
             text = f"scanned {loaded:,} of {total}"
         if self.scan_done:
             state = "complete"
         elif self._scanning and not self.scan_stopped:
-            state = "scanning… (esc stops)"
+            state = "scanning… esc stops"
         elif self.scan_stopped:
-            state = "stopped (ctrl+l loads all)"
+            state = "stopped · ctrl+l resumes"
         else:
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"

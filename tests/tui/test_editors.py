@@ -250,3 +250,20 @@ async def test_server_errors_become_notifications(server) -> None:
         await fill_form(pilot, app, value="x")
         await wait_for(pilot, lambda: notified(seen, "WRONGTYPE", "error"), what="error notification")
         assert app.is_running
+
+
+async def test_background_updates_keep_running_under_a_dialog(server) -> None:
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormDialog))
+        with server.connect() as conn:
+            conn.set("while-open", "1")
+        await wait_for(pilot, lambda: b"while-open" in app.browser.index, timeout=3)
+        await pilot.pause(1.2)  # at least one INFO poll with the dialog on top
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormDialog))
+        assert app.is_running
