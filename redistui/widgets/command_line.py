@@ -392,6 +392,10 @@ class CommandLine(Vertical):
         self._open([])
         if not line:
             return
+        if line.lower() == "clear":
+            self.output.clear()
+            self._set_value("", 0)
+            return
         try:
             args = split_args(line)
         except ValueError:

@@ -8,8 +8,9 @@ cost a few renders a second. When the buffer is full the oldest rows leave it an
 "N dropped from view" counter says so.
 
 Subscribe box syntax: words separated by spaces; a word with glob characters (`*?[`)
-is a pattern (PSUBSCRIBE), `s:name` is a shard channel (SSUBSCRIBE), `-name` unsubscribes.
-Keyspace events are just patterns (`__keyspace@0__:*`); `watch_keyspace()` adds them.
+is a pattern (PSUBSCRIBE), `s:name` is a shard channel (SSUBSCRIBE), `-name` unsubscribes,
+and `@keyspace` (or `@keyspace:3` for one database) watches keyspace events, which are
+just the patterns `__keyspace@<db>__:*` and `__keyevent@<db>__:*`.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def channel_colour(channel: bytes) -> str:
 
 def classify_targets(text: str) -> dict[str, list[str]]:
     """Split the subscribe box into channels, patterns, shard channels and removals."""
-    found: dict[str, list[str]] = {"channels": [], "patterns": [], "shard": [], "remove": []}
+    found: dict[str, list[str]] = {"channels": [], "patterns": [], "shard": [], "remove": [], "keyspace": []}
     for word in text.split():
-        if word.startswith("-") and len(word) > 1:
+        if word == "@keyspace" or word.startswith("@keyspace:"):
+            found["keyspace"].append(word.partition(":")[2] or "*")
+        elif word.startswith("-") and len(word) > 1:
             found["remove"].append(word[1:])
         elif word.startswith("s:") and len(word) > 2:
             found["shard"].append(word[2:])
@@ -230,7 +233,7 @@ class PubSubPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ps-bar"):
-            yield Input(placeholder="subscribe: news orders.* s:shard -unsub", id="ps-subscribe")
+            yield Input(placeholder="subscribe: news orders.* s:shard @keyspace -unsub", id="ps-subscribe")
             yield Input(placeholder="filter messages", id="ps-filter")
         yield Static("", id="ps-status")
         with Horizontal(id="ps-body"):
@@ -317,7 +320,7 @@ class PubSubPane(Vertical):
         elif name == "SSUBSCRIBE":
             await self.subscribe(shard=rest)
 
-    async def watch_keyspace(self, db: int | None = None) -> None:
+    async def watch_keyspace(self, db: int | str | None = None) -> None:
         """Watch keyspace and keyevent notifications of a database (all by default)."""
         which = "*" if db is None else str(db)
         await self.subscribe(patterns=[f"__keyspace@{which}__:*", f"__keyevent@{which}__:*"])
@@ -465,6 +468,8 @@ class PubSubPane(Vertical):
         targets = classify_targets(event.value)
         if targets["remove"]:
             await self.unsubscribe(targets["remove"])
+        for db in targets["keyspace"]:
+            await self.watch_keyspace(db)
         await self.subscribe(targets["channels"], targets["patterns"], targets["shard"])
         event.input.value = ""
 

@@ -48,11 +48,12 @@ async def subscribed(pilot: Pilot, server: ServerHandle, count: int) -> None:
 
 
 def test_subscribe_box_syntax() -> None:
-    assert classify_targets("news orders.* s:shard1 -old") == {
+    assert classify_targets("news orders.* s:shard1 -old @keyspace:2") == {
         "channels": ["news"],
         "patterns": ["orders.*"],
         "shard": ["shard1"],
         "remove": ["old"],
+        "keyspace": ["2"],
     }
     assert channel_colour(b"news") == channel_colour(b"news")
 
@@ -136,7 +137,8 @@ async def test_keyspace_events_can_be_watched(cmdline_server: ServerHandle) -> N
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             pane = app.pane
-            await pane.watch_keyspace(0)
+            await pilot.click("#ps-subscribe")
+            await pilot.press(*"@keyspace:0", "enter")
             await subscribed(pilot, cmdline_server, 2)
             admin.set("watched", "1")
             await wait_for(pilot, lambda: len(pane.view.rows) >= 2)
