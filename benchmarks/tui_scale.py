@@ -1,0 +1,207 @@
+"""The explorer at scale: time to first keys, event-loop stalls and memory with 1,000,000 keys.
+
+    python benchmarks/tui_scale.py               # starts redis-server, seeds 1,000,000 keys
+    python benchmarks/tui_scale.py --keys 100000
+    python benchmarks/tui_scale.py --url redis://127.0.0.1:6379/0 --no-seed
+
+Runs the real app headless (120×40) in this process and reports:
+- time from app start to the first keys drawn (target: < 0.5 s),
+- the longest event-loop stall while scanning everything, scrolling, filtering and
+  toggling the tree (target: < 100 ms; measured by a 10 ms heartbeat's lateness),
+- this process's RSS after the first keys and after loading every key (target: < 200 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from redistui.app import RedisTUI  # noqa: E402
+from redistui.client import ConnectionSpec  # noqa: E402
+
+PREFIXES = ("user", "session", "order", "cache:page", "feature")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed (or pass --url)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="tui-scale-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(port=port).ping():
+                return process, port
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    sys.exit("redis-server did not start")
+
+
+def seed(conn: redis.Redis, count: int, batch: int = 20_000) -> float:
+    """``count`` string keys spread over a few namespaces, pipelined; returns seconds taken."""
+    start = time.perf_counter()
+    conn.flushdb()
+    for base in range(0, count, batch):
+        pipe = conn.pipeline(transaction=False)
+        for i in range(base, min(count, base + batch)):
+            pipe.set(f"{PREFIXES[i % len(PREFIXES)]}:{i}", i)
+        pipe.execute()
+    return time.perf_counter() - start
+
+
+class StallMeter:
+    """A 10 ms heartbeat on the app's loop; records the worst lateness."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    def reset(self) -> None:
+        self.worst = 0.0
+
+    def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+
+
+async def wait_until(pilot, condition, timeout: float) -> None:  # noqa: ANN001
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(condition)
+        await pilot.pause(0.005)
+
+
+async def measure(port: int, db: int, total: int) -> dict[str, float]:
+    results: dict[str, float] = {}
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    app = RedisTUI(ConnectionSpec(port=port, db=db))
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser = app.browser
+        await wait_until(pilot, lambda: browser.index.row_count > 0, 10)
+        await pilot.pause(0)  # one frame: the rows are drawn
+        results["first_keys_s"] = time.perf_counter() - started
+        results["rss_first_keys_mb"] = rss_mb()
+        results["rss_app_baseline_mb"] = rss_before
+
+        meter = StallMeter()
+        meter.start()
+        scan_start = time.perf_counter()
+        browser.load_all()
+        await wait_until(pilot, lambda: browser.scan_done, 600)
+        results["scan_all_s"] = time.perf_counter() - scan_start
+        results["keys_loaded"] = len(browser.index)
+        results["stall_scan_ms"] = meter.worst * 1000
+        results["rss_all_keys_mb"] = rss_mb()
+
+        meter.reset()
+        browser.set_view(False)  # flat list of every key
+        browser.key_list.focus()
+        for _ in range(30):
+            await pilot.press("pagedown")
+        await pilot.press("end")
+        for _ in range(10):
+            await pilot.press("pageup")
+        await pilot.pause(0.2)
+        results["stall_scroll_ms"] = meter.worst * 1000
+
+        meter.reset()
+        browser.set_view(True)
+        browser.key_list.move_to(0)
+        await pilot.press("right")  # open the first namespace (~total/5 keys)
+        await pilot.pause(0.2)
+        for _ in range(10):
+            await pilot.press("pagedown")
+        results["stall_tree_ms"] = meter.worst * 1000
+
+        meter.reset()
+        filter_start = time.perf_counter()
+        browser.set_pattern("user:1*")
+        await wait_until(pilot, lambda: browser.scan_done or not browser._scanning, 600)
+        results["filter_s"] = time.perf_counter() - filter_start
+        results["stall_filter_ms"] = meter.worst * 1000
+        meter.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--url", help="use this server instead of starting redis-server")
+    parser.add_argument("--no-seed", action="store_true", help="explore the data already there")
+    args = parser.parse_args()
+
+    process = None
+    if args.url:
+        spec = ConnectionSpec.from_url(args.url)
+        port, db = spec.port, spec.db
+    else:
+        process, port = start_redis()
+        db = 0
+    try:
+        conn = redis.Redis(port=port, db=db)
+        if not args.no_seed:
+            print(f"seeding {args.keys:,} keys …", flush=True)
+            print(f"  seeded in {seed(conn, args.keys):.1f}s", flush=True)
+        total = conn.dbsize()
+        results = asyncio.run(measure(port, db, total))
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait()
+
+    print(f"\nexplorer against {total:,} keys")
+    print(f"  first keys drawn     {results['first_keys_s'] * 1000:8.0f} ms   (target < 500 ms)")
+    print(f"  scan of every key    {results['scan_all_s']:8.1f} s    ({int(results['keys_loaded']):,} keys loaded)")
+    print(f"  filter user:1*       {results['filter_s']:8.1f} s")
+    print("  worst loop stall while")
+    for name in ("scan", "scroll", "tree", "filter"):
+        print(f"    {name:<18} {results[f'stall_{name}_ms']:8.0f} ms   (target < 100 ms)")
+    print(f"  RSS before the app   {results['rss_app_baseline_mb']:8.0f} MB")
+    print(f"  RSS at first keys    {results['rss_first_keys_mb']:8.0f} MB")
+    print(f"  RSS, all keys loaded {results['rss_all_keys_mb']:8.0f} MB   (target < 200 MB)")
+
+
+if __name__ == "__main__":
+    main()
