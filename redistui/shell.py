@@ -117,7 +117,12 @@ def build_parser(prog: str = "redistui shell") -> argparse.ArgumentParser:
     add("-r", dest="repeat", type=int, default=1, help="run the command N times (-1: forever)")
     add("-i", dest="interval", type=float, default=0.0, help="seconds to wait between repeats")
     add("--no-confirm", dest="confirm", action="store_false", help="never ask before dangerous commands")
-    add("--no-auth-warning", dest="warn_auth", action="store_false", help="no warning about -a on the command line")
+    add(
+        "--no-auth-warning",
+        dest="warn_auth",
+        action="store_false",
+        help="no warning about -a on the command line",
+    )
     add("command", nargs=argparse.REMAINDER, help="a command to run instead of the prompt")
     return parser
 
@@ -138,7 +143,11 @@ def kwargs_from_spec(spec: Any) -> dict[str, Any]:
         kwargs = parse_url(spec.url)
         kwargs["db"] = spec.db
     elif getattr(spec, "unix_socket", None):
-        kwargs = {"path": spec.unix_socket, "connection_class": redis.UnixDomainSocketConnection, "db": spec.db}
+        kwargs = {
+            "path": spec.unix_socket,
+            "connection_class": redis.UnixDomainSocketConnection,
+            "db": spec.db,
+        }
     else:
         kwargs = {"host": spec.host, "port": spec.port, "db": spec.db}
         if spec.tls:
@@ -237,7 +246,9 @@ def _stdout() -> BinaryIO:
     return sys.stdout.buffer
 
 
-AUTH_WARNING = "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\n"
+AUTH_WARNING = (
+    "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\n"
+)
 
 
 def connect_or_report(options: ShellOptions) -> TypedClient | None:
@@ -445,7 +456,9 @@ def offer_bundled_server(options: ShellOptions) -> Any:
     except EmbeddedServerError as error:
         sys.stderr.write(f"{error}\n")
         return None
-    sys.stderr.write(f"bundled server on {server.host}:{server.port} (data in {server.data_dir}); stops on exit\n")
+    sys.stderr.write(
+        f"bundled server on {server.host}:{server.port} (data in {server.data_dir}); stops on exit\n"
+    )
     options.host, options.port = server.host, server.port
     return server
 

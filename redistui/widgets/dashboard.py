@@ -152,7 +152,13 @@ class Dashboard(Vertical):
     """
 
     def __init__(
-        self, spec: Any, interval: float = 1.0, history: int = 120, *, id: str | None = None, classes: str | None = None
+        self,
+        spec: Any,
+        interval: float = 1.0,
+        history: int = 120,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = spec

@@ -39,7 +39,18 @@ from textual.widgets import Input, Static
 
 __all__ = ["MessageView", "PubSubMessage", "PubSubPane", "channel_colour", "classify_targets"]
 
-PALETTE = ["#5fafff", "#87d787", "#ffaf5f", "#d787d7", "#5fd7d7", "#d7d75f", "#ff8787", "#afafff", "#87ffaf", "#ffd787"]
+PALETTE = [
+    "#5fafff",
+    "#87d787",
+    "#ffaf5f",
+    "#d787d7",
+    "#5fd7d7",
+    "#d7d75f",
+    "#ff8787",
+    "#afafff",
+    "#87ffaf",
+    "#ffd787",
+]
 
 
 def channel_colour(channel: bytes) -> str:
@@ -123,7 +134,9 @@ class MessageView(ScrollView, can_focus=True):
         width = self.size.width
         if message is None:
             return Strip.blank(width)
-        stamp = time.strftime("%H:%M:%S", time.localtime(message.at)) + f".{int(message.at * 1000) % 1000:03d}"
+        stamp = (
+            time.strftime("%H:%M:%S", time.localtime(message.at)) + f".{int(message.at * 1000) % 1000:03d}"
+        )
         colour = channel_colour(message.channel)
         segments = [
             Segment(stamp + " ", Style(color="grey50")),
@@ -328,7 +341,9 @@ class PubSubPane(Vertical):
             flags = await self._admin.config_get("notify-keyspace-events")
             value = next(iter(flags.values()), b"") if flags else b""
             if not value:
-                self.notice = "keyspace notifications are off (CONFIG SET notify-keyspace-events KEA turns them on)"
+                self.notice = (
+                    "keyspace notifications are off (CONFIG SET notify-keyspace-events KEA turns them on)"
+                )
         except Exception:  # noqa: BLE001
             pass
 
@@ -415,7 +430,9 @@ class PubSubPane(Vertical):
         parts.append("^O pause ^L clear ^N order")
         if self.notice:
             parts.append(self.notice)
-        self.query_one("#ps-status", Static).update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        self.query_one("#ps-status", Static).update(
+            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+        )
 
     def _update_side(self) -> None:
         text = Text()

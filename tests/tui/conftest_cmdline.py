@@ -24,7 +24,16 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["ServerHandle", "_bundled_needs", "cmdline_server", "free_port", "needs", "rdb", "require", "server_kinds"]
+__all__ = [
+    "ServerHandle",
+    "_bundled_needs",
+    "cmdline_server",
+    "free_port",
+    "needs",
+    "rdb",
+    "require",
+    "server_kinds",
+]
 
 
 def free_port() -> int:

@@ -53,7 +53,9 @@ def test_split_args_rejects_what_redis_cli_rejects(line: str) -> None:
         split_args(line)
 
 
-@pytest.mark.parametrize("value", [b"plain", b"a b", b'q"uote', b"back\\slash", b"\x00\xff", "café".encode(), b"", b"it's"])
+@pytest.mark.parametrize(
+    "value", [b"plain", b"a b", b'q"uote', b"back\\slash", b"\x00\xff", "café".encode(), b"", b"it's"]
+)
 def test_quote_arg_round_trips(value: bytes) -> None:
     assert split_args(f"GET {quote_arg(value)}") == [b"GET", value]
 
@@ -86,19 +88,51 @@ def test_fuzzy_rank_prefers_prefixes_then_tight_matches() -> None:
 DOCS = [
     b"demo",
     [
-        b"summary", b"A demo", b"group", b"string",
+        b"summary",
+        b"A demo",
+        b"group",
+        b"string",
         b"arguments",
         [
             [b"name", b"key", b"type", b"key"],
-            [b"name", b"mode", b"type", b"oneof", b"flags", [b"optional"], b"arguments", [
-                [b"name", b"fast", b"type", b"pure-token", b"token", b"FAST"],
-                [b"name", b"slow", b"type", b"pure-token", b"token", b"SLOW"],
-            ]],
-            [b"name", b"limit", b"type", b"block", b"token", b"LIMIT", b"flags", [b"optional"], b"arguments", [
-                [b"name", b"offset", b"type", b"integer"],
-                [b"name", b"count", b"type", b"integer"],
-            ]],
-            [b"name", b"pattern", b"type", b"pattern", b"token", b"GET", b"flags", [b"optional", b"multiple", b"multiple_token"]],
+            [
+                b"name",
+                b"mode",
+                b"type",
+                b"oneof",
+                b"flags",
+                [b"optional"],
+                b"arguments",
+                [
+                    [b"name", b"fast", b"type", b"pure-token", b"token", b"FAST"],
+                    [b"name", b"slow", b"type", b"pure-token", b"token", b"SLOW"],
+                ],
+            ],
+            [
+                b"name",
+                b"limit",
+                b"type",
+                b"block",
+                b"token",
+                b"LIMIT",
+                b"flags",
+                [b"optional"],
+                b"arguments",
+                [
+                    [b"name", b"offset", b"type", b"integer"],
+                    [b"name", b"count", b"type", b"integer"],
+                ],
+            ],
+            [
+                b"name",
+                b"pattern",
+                b"type",
+                b"pattern",
+                b"token",
+                b"GET",
+                b"flags",
+                [b"optional", b"multiple", b"multiple_token"],
+            ],
             [b"name", b"member", b"type", b"string", b"flags", [b"multiple"]],
         ],
     ],
@@ -121,7 +155,10 @@ def test_generic_walk_over_every_node_kind() -> None:
     assert next_tokens("k m1") == set()  # past the options, only members remain
     doc = parse_docs(DOCS).get("DEMO")
     assert doc is not None
-    assert doc.syntax() == "key [FAST|SLOW] [LIMIT offset count] [GET pattern [GET pattern ...]] member [member ...]"
+    assert (
+        doc.syntax()
+        == "key [FAST|SLOW] [LIMIT offset count] [GET pattern [GET pattern ...]] member [member ...]"
+    )
     assert analyze(doc, ["k", "m1"]).complete
     assert not analyze(doc, ["k"]).complete
 
@@ -176,8 +213,16 @@ def test_classify_roles() -> None:
 
 @pytest.mark.parametrize(
     ("line", "dangerous"),
-    [("FLUSHALL", True), ("flushdb async", True), ("KEYS *", True), ("CONFIG SET maxmemory 1", True),
-     ("CONFIG GET *", False), ("GET k", False), ("SHUTDOWN NOSAVE", True), ("DEBUG SLEEP 1", True)],
+    [
+        ("FLUSHALL", True),
+        ("flushdb async", True),
+        ("KEYS *", True),
+        ("CONFIG SET maxmemory 1", True),
+        ("CONFIG GET *", False),
+        ("GET k", False),
+        ("SHUTDOWN NOSAVE", True),
+        ("DEBUG SLEEP 1", True),
+    ],
 )
 def test_dangerous_commands(line: str, dangerous: bool) -> None:
     assert (dangerous_reason(line.split()) is not None) is dangerous
@@ -185,8 +230,15 @@ def test_dangerous_commands(line: str, dangerous: bool) -> None:
 
 @pytest.mark.parametrize(
     ("line", "sensitive"),
-    [("AUTH pw", True), ("auth user pw", True), ("HELLO 3 AUTH u p", True), ("HELLO 3", False),
-     ("ACL SETUSER bob on >secret", True), ("CONFIG SET requirepass x", True), ("GET auth", False)],
+    [
+        ("AUTH pw", True),
+        ("auth user pw", True),
+        ("HELLO 3 AUTH u p", True),
+        ("HELLO 3", False),
+        ("ACL SETUSER bob on >secret", True),
+        ("CONFIG SET requirepass x", True),
+        ("GET auth", False),
+    ],
 )
 def test_sensitive_lines(line: str, sensitive: bool) -> None:
     assert is_sensitive(line) is sensitive
