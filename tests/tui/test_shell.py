@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,59 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_tls_flags(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI")
+        pytest.skip("redis-server is not installed")
+    from conftest_cmdline import free_port
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    port = free_port()
+    argv = [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--tls-cert-file", str(tmp_path / "cert.pem"), "--tls-key-file", str(tmp_path / "key.pem"),
+            "--tls-ca-cert-file", str(tmp_path / "ca.pem"), "--tls-auth-clients", "no", "--dir", str(tmp_path)]  # fmt: skip
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ca_file = str(tmp_path / "ca.pem")
+        deadline = time.monotonic() + 10
+        while True:
+            ours = run(
+                [
+                    sys.executable,
+                    "-m",
+                    "redistui.shell",
+                    "--tls",
+                    "-p",
+                    str(port),
+                    "--cacert",
+                    ca_file,
+                    "PING",
+                ]
+            )
+            if ours.stdout == b"PONG\n" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert ours.stdout == b"PONG\n"
+        url = f"rediss://127.0.0.1:{port}/0"
+        assert (
+            run([sys.executable, "-m", "redistui.shell", "-u", url, "--cacert", ca_file, "PING"]).stdout
+            == b"PONG\n"
+        )
+        insecure = run(
+            [sys.executable, "-m", "redistui.shell", "--tls", "--insecure", "-p", str(port), "PING"]
+        )
+        assert insecure.stdout == b"PONG\n"
+        unverified = run([sys.executable, "-m", "redistui.shell", "--tls", "-p", str(port), "PING"])
+        assert unverified.returncode == 1 and b"Could not connect" in unverified.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
