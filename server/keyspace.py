@@ -12,6 +12,20 @@ Expired keys are removed lazily, when a command touches them (``lookup``),
 and actively, by a cycle on the event loop that samples keys with a TTL
 (``active_expire_cycle``), so memory is reclaimed even for keys nobody reads.
 
+SCAN needs a cursor that stays valid while keys come and go, which a dict
+cannot give. Each database therefore keeps ``order``, an append-only list of
+its keys in the order they were created (see ``Database.scan``); a cursor is a
+position in it. New keys enter only through ``set`` and ``add``, which append;
+deletions leave stale entries that SCAN skips, and the list is compacted once
+stale entries outnumber live ones. ``expire_order`` does the same for keys with
+a TTL, so the active expiry cycle can walk them with a cursor as Redis walks
+its ``expires`` table.
+
+Access times for OBJECT IDLETIME / FREQ (and eviction) cost memory per key, so
+they are recorded only once something needs them (``Keyspace.track_access``):
+from then on ``lookup`` stores, per key, the last access (LRU) or Redis's
+logarithmic access counter (LFU) in ``Database.access``.
+
 The keyspace knows nothing of sockets or commands. Other parts of the server
 listen for changes through three hooks on the ``Keyspace``: ``on_touch``
 (WATCH), ``on_notify`` (keyspace notifications) and ``on_ready`` (clients
@@ -77,18 +91,55 @@ def type_name(value: object) -> bytes:
     return getattr(cls, "TYPE_NAME", b"none")
 
 
-class Database:
-    """One numbered database: keys, values and deadlines."""
+# SCAN cursors: the low bits are a position in ``Database.order``, the high bits the
+# generation of that list (each compaction starts a new one, numbered keyspace-wide).
+POSITION_BITS = 32
+POSITION_MASK = (1 << POSITION_BITS) - 1
+BLOCK_SHIFT = 10  # after a compaction, old positions map to new ones in blocks of 1024
+MIN_STALE = 1024  # stale entries tolerated whatever the number of keys
+KEPT_GENERATIONS = 8  # how many compactions an old cursor can survive and still resume
 
-    __slots__ = ("id", "data", "expires", "keyspace", "avg_ttl", "expire_cursor")
+# Access tracking modes (Keyspace.access_mode) and Redis's LFU constants.
+ACCESS_OFF = 0
+ACCESS_LRU = 1
+ACCESS_LFU = 2
+LFU_INIT_VAL = 5
+
+
+class Database:
+    """One numbered database: keys, values and deadlines, plus the orders SCAN and expiry walk."""
+
+    __slots__ = (
+        "id", "keyspace", "data", "expires", "avg_ttl",
+        "order", "order_limit", "generation", "old_generations",
+        "expire_order", "expire_order_limit", "expire_cursor",
+        "track", "access",
+    )
+
+    # What SWAPDB exchanges between two databases (everything but identity).
+    STATE = ("data", "expires", "avg_ttl", "order", "order_limit", "generation", "old_generations",
+             "expire_order", "expire_order_limit", "expire_cursor", "access")
 
     def __init__(self, index: int, keyspace: Keyspace):
         self.id = index
+        self.keyspace = keyspace
+        self.track = ACCESS_OFF
+        self.reset()
+
+    def reset(self) -> None:
+        """Start empty, with a fresh SCAN generation (old cursors restart from the beginning)."""
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
-        self.keyspace = keyspace
         self.avg_ttl = 0
+        self.order: list[bytes] = []
+        self.order_limit = MIN_STALE
+        self.generation = self.keyspace.new_generation()
+        # generation -> (the generation that replaced it, its block prefix counts)
+        self.old_generations: dict[int, tuple[int, list[int]]] = {}
+        self.expire_order: list[bytes] = []
+        self.expire_order_limit = MIN_STALE
         self.expire_cursor = 0
+        self.access: dict[bytes, int] = {}
 
     def __len__(self) -> int:
         return len(self.data)
@@ -96,18 +147,29 @@ class Database:
     # -- reading -------------------------------------------------------------
 
     def lookup(self, key: bytes) -> object | None:
-        """The value at ``key``, or None if absent or expired (then removed)."""
+        """The value at ``key``, or None if absent or expired (then removed). Counts as an access."""
         value = self.data.get(key)
-        if value is not None and self.expires:
+        if value is None:
+            return None
+        if self.expires:
             deadline = self.expires.get(key)
             if deadline is not None and deadline < now_ms() and self.keyspace.expire_enabled:
                 self.expire_key(key)
                 return None
+        if self.track:
+            self.note_access(key)
         return value
 
-    def lookup_read(self, key: bytes) -> object | None:
-        """``lookup`` that also counts a keyspace hit or miss (for INFO stats)."""
-        value = self.lookup(key)
+    def peek(self, key: bytes) -> object | None:
+        """``lookup`` that does not count as an access (Redis's LOOKUP_NOTOUCH: TYPE, TTL, OBJECT)."""
+        value = self.data.get(key)
+        if value is not None and self.expires and self.expire_if_needed(key):
+            return None
+        return value
+
+    def lookup_read(self, key: bytes, touch: bool = True) -> object | None:
+        """``lookup`` (or ``peek`` when not ``touch``) that also counts a hit or miss for INFO stats."""
+        value = self.lookup(key) if touch else self.peek(key)
         ks = self.keyspace
         if value is None:
             ks.misses += 1
@@ -131,7 +193,11 @@ class Database:
         return value  # type: ignore[return-value]
 
     def exists(self, key: bytes) -> bool:
-        return self.lookup(key) is not None
+        return self.peek(key) is not None
+
+    def deadline(self, key: bytes) -> int | None:
+        """The absolute expiry time of ``key`` in ms, or None if it has none."""
+        return self.expires.get(key)
 
     def ttl_ms(self, key: bytes) -> int | None:
         """Milliseconds left, or None for a key without deadline (caller checks existence)."""
@@ -145,22 +211,32 @@ class Database:
     def set(self, key: bytes, value: object, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
         data = self.data
-        if key not in data:
-            ks = self.keyspace
-            if ks.notify_flags & NOTIFY_NEW:
-                ks.notify(NOTIFY_NEW, b"new", key, self.id)
-        data[key] = value
-        if not keep_ttl and self.expires:
-            self.expires.pop(key, None)
+        if key in data:
+            data[key] = value
+            if not keep_ttl and self.expires:
+                self.expires.pop(key, None)
+        else:
+            data[key] = value
+            self.created(key)
         self.touch(key)
 
     def add(self, key: bytes, value: object) -> None:
         """Store a new collection at a key known to be free (no TTL to drop)."""
+        self.data[key] = value
+        self.created(key)
+        self.touch(key)
+
+    def created(self, key: bytes) -> None:
+        """Bookkeeping for a key just added to ``data``: SCAN order, access clock, ``new`` event."""
+        order = self.order
+        order.append(key)
+        if len(order) > self.order_limit:
+            self.compact_order()
+        if self.track:
+            self.note_access(key, new=True)
         ks = self.keyspace
         if ks.notify_flags & NOTIFY_NEW:
             ks.notify(NOTIFY_NEW, b"new", key, self.id)
-        self.data[key] = value
-        self.touch(key)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; True if it existed. Sends no notification (callers choose the event)."""
@@ -168,6 +244,8 @@ class Database:
             return False
         if self.expires:
             self.expires.pop(key, None)
+        if self.track:
+            self.access.pop(key, None)
         self.touch(key)
         return True
 
@@ -179,15 +257,34 @@ class Database:
             ks.on_touch(self, key)
 
     def set_expire(self, key: bytes, deadline_ms: int) -> None:
-        self.expires[key] = deadline_ms
+        """Give an existing key an absolute deadline in ms."""
+        expires = self.expires
+        if key in expires:
+            expires[key] = deadline_ms
+            return
+        expires[key] = deadline_ms
+        expire_order = self.expire_order
+        expire_order.append(key)
+        if len(expire_order) > self.expire_order_limit:
+            self.compact_expire_order()
 
     def persist(self, key: bytes) -> bool:
         return self.expires.pop(key, None) is not None
+
+    def expire_if_needed(self, key: bytes) -> bool:
+        """Remove ``key`` if its deadline has passed (and expiry is enabled); True if removed."""
+        deadline = self.expires.get(key)
+        if deadline is not None and deadline < now_ms() and self.keyspace.expire_enabled:
+            self.expire_key(key)
+            return True
+        return False
 
     def expire_key(self, key: bytes) -> None:
         """Remove a key whose deadline has passed, with the ``expired`` event."""
         self.data.pop(key, None)
         self.expires.pop(key, None)
+        if self.track:
+            self.access.pop(key, None)
         ks = self.keyspace
         ks.expired_keys += 1
         if ks.watched:
@@ -205,47 +302,187 @@ class Database:
             ks.ready_keys.append((self.id, key))
 
     def clear(self) -> int:
+        """FLUSHDB: remove every key; returns how many there were."""
         removed = len(self.data)
         ks = self.keyspace
         if ks.watched:
             for key in list(self.data):
                 ks.on_touch(self, key)
-        self.data = {}
-        self.expires = {}
+        self.reset()
         ks.dirty += removed
         return removed
 
-    # -- expiry --------------------------------------------------------------
+    # -- access clock (OBJECT IDLETIME / FREQ, eviction) ---------------------
 
-    def sample_expires(self, count: int) -> list[bytes]:
-        """Up to ``count`` keys with a TTL, taken from a rotating position (for the active cycle)."""
-        expires = self.expires
-        n = len(expires)
-        if n == 0:
-            return []
-        if n <= count:
-            return list(expires)
-        # dicts keep insertion order: slice a window that moves forward each call.
-        start = random.randrange(n)
-        keys = []
-        it = iter(expires)
-        for _ in range(start):
-            next(it)
-        for key in it:
-            keys.append(key)
-            if len(keys) == count:
-                break
-        return keys
+    def note_access(self, key: bytes, new: bool = False) -> None:
+        """Record an access to ``key``: the time (LRU) or a bumped access counter (LFU)."""
+        if self.track == ACCESS_LRU:
+            self.access[key] = now_ms()
+        elif new:
+            self.access[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
+        else:
+            ks = self.keyspace
+            counter = ks.lfu_log_incr(ks.lfu_decayed(self.access.get(key)))
+            self.access[key] = (lfu_minutes() << 8) | counter
+
+    def idle_ms(self, key: bytes) -> int:
+        """Milliseconds since ``key`` was last accessed, at Redis's one-second resolution."""
+        last = self.access.get(key, self.keyspace.access_since)
+        return max(now_ms() // 1000 - last // 1000, 0) * 1000
+
+    def access_frequency(self, key: bytes) -> int:
+        """The LFU counter of ``key``, decayed for the time since its last access."""
+        return self.keyspace.lfu_decayed(self.access.get(key))
+
+    # -- SCAN ----------------------------------------------------------------
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """One SCAN step: the next cursor (0 when done) and up to ``count`` keys present now.
+
+        Every key present for the whole scan has an entry at or after the cursor
+        until it is returned, so none is missed; a key deleted and re-created may
+        come twice. At most ``10 * count`` entries are visited, stale ones
+        included (as Redis bounds empty buckets), so a call costs O(count).
+        """
+        pos = self.scan_position(cursor)
+        order = self.order
+        data = self.data
+        end = len(order)
+        found: list[bytes] = []
+        budget = count * 10
+        while pos < end and budget > 0 and len(found) < count:
+            take = min(count - len(found), budget)
+            chunk = order[pos : pos + take]
+            pos += len(chunk)
+            budget -= len(chunk)
+            found += [key for key in chunk if key in data]
+        if pos >= end:
+            return 0, found
+        return (self.generation << POSITION_BITS) | pos, found
+
+    def scan_position(self, cursor: int) -> int:
+        """The position in ``order`` where a scan at ``cursor`` resumes (never past an unseen key)."""
+        if cursor == 0:
+            if len(self.order) < len(self.data):
+                self.compact_order()  # keys entered without ``set``/``add``: rebuild the order
+            return 0
+        generation = cursor >> POSITION_BITS
+        pos = cursor & POSITION_MASK
+        while generation != self.generation:
+            step = self.old_generations.get(generation)
+            if step is None:
+                return 0  # unknown or too old: start again, which repeats but never skips
+            generation, prefix = step
+            pos = prefix[min(pos >> BLOCK_SHIFT, len(prefix) - 1)]
+        return pos
+
+    def compact_order(self, force: bool = False) -> None:
+        """Drop stale entries from ``order`` once they outnumber live keys (amortised O(1)).
+
+        The new order is ``list(data)``: a dict iterates in insertion order, which
+        is the order of each live key's last entry in ``order``. Cursors of the
+        old generation are mapped through ``prefix``: for each block of 1024 old
+        positions, how many live keys had their entry before the block. Resuming
+        there repeats at most a block, and skips nothing.
+        """
+        old = self.order
+        data = self.data
+        live = len(data)
+        self.order_limit = 2 * live + MIN_STALE
+        if live <= len(old) <= self.order_limit and not force:
+            return
+        new = list(data)
+        generation = self.keyspace.new_generation()
+        if len(old) >= live and not force:
+            maps = self.old_generations
+            maps[self.generation] = (generation, block_prefix(old, new))
+            while len(maps) > KEPT_GENERATIONS:
+                del maps[next(iter(maps))]
+        self.order = new
+        self.generation = generation
+
+    def compact_expire_order(self) -> None:
+        """Drop stale entries from ``expire_order`` (no cursor to preserve: the cycle just restarts)."""
+        live = len(self.expires)
+        self.expire_order_limit = 2 * live + MIN_STALE
+        if live <= len(self.expire_order) <= self.expire_order_limit:
+            return
+        self.expire_order = list(self.expires)
+        self.expire_cursor = 0
+
+    # -- sampling ------------------------------------------------------------
 
     def random_key(self) -> bytes | None:
-        """A random live key (expired ones met on the way are removed), or None."""
-        for _ in range(100):
-            if not self.data:
-                return None
-            key = random_dict_key(self.data)
-            if self.lookup(key) is not None:
-                return key
+        """A random live key, as RANDOMKEY picks it: expired keys met on the way are removed."""
+        data = self.data
+        if len(self.order) > 2 * len(data) + MIN_STALE or len(self.order) < len(data):
+            self.compact_order()
+        randrange = random.randrange
+        misses = 0
+        while data:
+            order = self.order
+            key = order[randrange(len(order))]
+            if key not in data:
+                misses += 1  # a stale entry: at most two in three are, unless ``order`` lost track
+                if misses > 1000:
+                    self.compact_order(force=True)
+                    misses = 0
+                continue
+            if self.expires and self.expire_if_needed(key):
+                continue
+            return key
         return None
+
+    def sample_expires(self, count: int) -> list[bytes]:
+        """Up to ``count`` random keys that have a TTL (for volatile-* eviction)."""
+        expires = self.expires
+        if len(expires) <= count:
+            return list(expires)
+        if len(self.expire_order) > 2 * len(expires) + MIN_STALE:
+            self.compact_expire_order()
+        order = self.expire_order
+        randrange = random.randrange
+        keys = []
+        while len(keys) < count:
+            key = order[randrange(len(order))]
+            if key in expires:
+                keys.append(key)
+        return keys
+
+
+def block_prefix(old: list[bytes], new: list[bytes]) -> list[int]:
+    """For each block of 1024 positions of ``old``: how many keys of ``new`` had their last entry before it.
+
+    ``new`` lists the live keys in the order of their last entries in ``old``.
+    Walking ``old`` backwards, the first entry equal to the next unmatched key
+    of ``new`` (from its end) is that key's last entry, so a backward greedy
+    match finds exactly the last entries. Blocks made only of last entries are
+    matched at once by comparing slices.
+    """
+    blocks = (len(old) >> BLOCK_SHIFT) + 1
+    prefix = [0] * blocks
+    j = len(new)
+    target = new[j - 1] if j else None
+    end = len(old)
+    for block in range(blocks - 1, -1, -1):
+        start = block << BLOCK_SHIFT
+        size = end - start
+        if size and j >= size and old[start:end] == new[j - size : j]:
+            j -= size
+            target = new[j - 1] if j else None
+        else:
+            for key in reversed(old[start:end]):
+                if key == target:
+                    j -= 1
+                    target = new[j - 1] if j else None
+        prefix[block] = j
+        end = start
+    return prefix
+
+
+def lfu_minutes() -> int:
+    """Redis's LFU clock: minutes, modulo 2**16."""
+    return (now_ms() // 60000) & 65535
 
 
 def random_dict_key(d: dict) -> object:
@@ -264,7 +501,7 @@ class Keyspace:
     """All databases, plus the hooks and counters the rest of the server uses."""
 
     def __init__(self, databases: int = 16):
-        self.dbs = [Database(i, self) for i in range(databases)]
+        self.generations = 0
         self.hits = 0
         self.misses = 0
         self.expired_keys = 0
@@ -272,6 +509,8 @@ class Keyspace:
         self.dirty = 0  # changes since the last save
         self.expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE and replicas turn it off
         self.active_expire_enabled = True
+        self.expire_effort = 1  # active-expire-effort, 1..10
+        self.expire_next_db = 0  # where the next active expiry cycle starts
         self.notify_flags = 0
         self.watched = False  # any client WATCHing: on_touch must be called
         self.on_touch: Callable[[Database, bytes], None] = lambda db, key: None
@@ -279,6 +518,17 @@ class Keyspace:
         self.notify_hook: Callable[[int, bytes, bytes, int], None] | None = None
         self.blocked_keys: dict[tuple[int, bytes], list] = {}
         self.ready_keys: list[tuple[int, bytes]] = []
+        # Access tracking: off until OBJECT IDLETIME/FREQ or an LRU/LFU policy needs it.
+        self.access_mode = ACCESS_OFF
+        self.access_since = now_ms()  # untracked keys count as last accessed then
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1
+        self.dbs = [Database(i, self) for i in range(databases)]
+
+    def new_generation(self) -> int:
+        """A SCAN generation number never used before by any database."""
+        self.generations += 1
+        return self.generations
 
     def notify(self, kind: int, event: bytes, key: bytes, dbid: int) -> None:
         """Emit a keyspace notification if ``kind`` is enabled."""
@@ -295,8 +545,10 @@ class Keyspace:
             for d in (da, db):
                 for key in list(d.data):
                     self.on_touch(d, key)
-        da.data, db.data = db.data, da.data
-        da.expires, db.expires = db.expires, da.expires
+        for name in Database.STATE:
+            first, second = getattr(da, name), getattr(db, name)
+            setattr(da, name, second)
+            setattr(db, name, first)
         self.dirty += 1
         # Keys that now exist in a database with blocked clients may serve them.
         for dbx in (da, db):
@@ -304,31 +556,120 @@ class Keyspace:
                 if dbid == dbx.id and key in dbx.data:
                     self.ready_keys.append((dbid, key))
 
-    def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
-        """Remove expired keys by sampling, as Redis's activeExpireCycle does.
+    # -- access tracking -----------------------------------------------------
 
-        For each database: sample 20 keys with a TTL, delete the expired ones, and
-        repeat while more than a quarter of the sample had expired, until the time
-        budget runs out. Returns how many keys were removed.
+    def track_access(self, mode: int) -> None:
+        """Start recording accesses as LRU times or LFU counters (or stop, with ACCESS_OFF).
+
+        Keys not accessed since count as accessed now, with LFU's initial counter.
         """
+        if mode == self.access_mode:
+            return
+        self.access_mode = mode
+        self.access_since = now_ms()
+        for db in self.dbs:
+            db.track = mode
+            db.access = {}
+
+    def lfu_decayed(self, packed: int | None) -> int:
+        """Redis's LFUDecrAndReturn: the counter less one per ``lfu-decay-time`` minutes idle."""
+        if packed is None:
+            packed = ((self.access_since // 60000) & 65535) << 8 | LFU_INIT_VAL
+        counter = packed & 255
+        if self.lfu_decay_time:
+            last = packed >> 8
+            now = lfu_minutes()
+            elapsed = now - last if now >= last else 65535 - last + now
+            periods = elapsed // self.lfu_decay_time
+            counter = max(counter - periods, 0)
+        return counter
+
+    def lfu_log_incr(self, counter: int) -> int:
+        """Redis's LFULogIncr: increment with probability 1 / ((counter - 5) * lfu-log-factor + 1)."""
+        if counter == 255:
+            return 255
+        base = max(counter - LFU_INIT_VAL, 0)
+        if random.random() < 1.0 / (base * self.lfu_log_factor + 1):
+            counter += 1
+        return counter
+
+    # -- active expiry -------------------------------------------------------
+
+    def tidy(self) -> None:
+        """Compact SCAN and expiry orders left mostly stale by deletions (from the cron)."""
+        for db in self.dbs:
+            if not db.order_limit >= len(db.order) >= len(db.data):
+                db.compact_order()
+            if not db.expire_order_limit >= len(db.expire_order) >= len(db.expires):
+                db.compact_expire_order()
+
+    def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
+        """Remove expired keys nobody reads, as Redis 7.0's activeExpireCycle (slow cycle) does.
+
+        For each database in turn (resuming where the last cycle stopped): walk
+        the keys with a TTL from a cursor, sampling 20 of them (more with a higher
+        ``active-expire-effort``), delete those past their deadline, and repeat
+        while more than 10% of a sample had expired. Stop when ``budget_ms`` is
+        spent. Also keeps each database's ``avg_ttl`` for INFO keyspace.
+        Returns how many keys were removed.
+        """
+        self.tidy()
         if not (self.expire_enabled and self.active_expire_enabled):
             return 0
-        start = time.perf_counter()
-        deadline = start + budget_ms / 1000.0
+        effort = self.expire_effort - 1
+        per_loop = 20 + 20 // 4 * effort
+        acceptable_stale = 10 - effort
+        deadline = time.perf_counter() + budget_ms / 1000.0
         removed = 0
-        for db in self.dbs:
-            while db.expires:
-                now = now_ms()
-                sample = db.sample_expires(20)
-                expired = 0
-                for key in sample:
-                    d = db.expires.get(key)
-                    if d is not None and d < now:
-                        db.expire_key(key)
-                        expired += 1
-                removed += expired
-                if expired * 4 <= len(sample) or time.perf_counter() > deadline:
+        dbs = self.dbs
+        for _ in range(len(dbs)):
+            db = dbs[self.expire_next_db % len(dbs)]
+            self.expire_next_db += 1
+            while True:
+                expires = db.expires
+                if not expires:
+                    db.avg_ttl = 0
                     break
-            if time.perf_counter() > deadline:
-                break
+                sampled, expired = self._expire_sample(db, min(len(expires), per_loop))
+                removed += expired
+                if time.perf_counter() > deadline:
+                    return removed
+                if sampled and expired * 100 // sampled <= acceptable_stale:
+                    break
         return removed
+
+    def _expire_sample(self, db: Database, wanted: int) -> tuple[int, int]:
+        """Check ``wanted`` keys with a TTL from the database's cursor; (sampled, expired)."""
+        expires = db.expires
+        order = db.expire_order
+        size = len(order)
+        if size == 0:
+            return 0, 0
+        pos = db.expire_cursor
+        now = now_ms()
+        sampled = expired = ttl_sum = ttl_samples = 0
+        checked = 0
+        max_checked = wanted * 20  # stale entries count like Redis's empty buckets
+        while sampled < wanted and checked < max_checked:
+            if pos >= size:
+                pos = 0
+            key = order[pos]
+            pos += 1
+            checked += 1
+            when = expires.get(key)
+            if when is None:
+                continue
+            sampled += 1
+            if now > when:
+                db.expire_key(key)
+                expired += 1
+            else:
+                ttl_sum += when - now
+                ttl_samples += 1
+        db.expire_cursor = pos
+        if ttl_samples:
+            average = ttl_sum // ttl_samples
+            if db.avg_ttl == 0:
+                db.avg_ttl = average
+            db.avg_ttl = (db.avg_ttl // 50) * 49 + average // 50
+        return sampled, expired

@@ -1,10 +1,62 @@
-"""Generic key commands: they work on a key whatever its type (db.c, expire.c in Redis)."""
+"""Generic key commands: they work on a key whatever its type (db.c, expire.c and object.c in Redis).
+
+DEL UNLINK EXISTS TYPE KEYS SCAN RANDOMKEY RENAME RENAMENX TOUCH MOVE COPY,
+the expiry commands (EXPIRE PEXPIRE EXPIREAT PEXPIREAT with NX XX GT LT, TTL
+PTTL EXPIRETIME PEXPIRETIME PERSIST) and OBJECT.
+
+Replies, errors and keyspace events follow Redis 7.0, including the quiet
+details: an EXPIRE whose time is already past deletes the key and sends
+``del``, RENAME onto the same key is a no-op once the key is known to exist,
+TTL rounds to the nearest second.
+
+Which lookups count as an access: Redis updates a key's LRU/LFU clock on
+every lookup except those flagged NOTOUCH (EXISTS, TYPE, TTL and friends,
+OBJECT, SCAN's TYPE filter), which use ``Database.peek`` here. The access
+clock itself costs memory per key, so it is recorded only once needed
+(``Keyspace.track_access``): from the first OBJECT IDLETIME, or while
+``maxmemory-policy`` is an LRU or LFU policy. A key not accessed since tracking
+began reports an idle time counted from then, and LFU's initial counter (5).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from server.client import Client
-from server.command import command
-from server.keyspace import NOTIFY_GENERIC, type_name
+from server.command import command, container
+from server.commands.args import LLONG_MAX, NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.glob import glob_matcher
+from server.keyspace import (
+    ACCESS_LFU,
+    ACCESS_LRU,
+    NOTIFY_GENERIC,
+    Database,
+    now_ms,
+    type_name,
+)
+from server.main import STARTUP_HOOKS
+from server.protocol import OK, Error, Status
+
+if TYPE_CHECKING:
+    from server.instance import Server
+
+SAME_OBJECT = Error(b"ERR source and destination objects are the same")
+NO_SUCH_KEY = Error(b"ERR no such key")
+DB_OUT_OF_RANGE = Error(b"ERR DB index is out of range")
+INVALID_CURSOR = Error(b"ERR invalid cursor")
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+ULONG_MAX = 2**64 - 1
+SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOUNT says INT_MAX)
+
+
+def notify(db: Database, event: bytes, key: bytes) -> None:
+    """Send a generic keyspace event (``del``, ``expire``, ``rename_from`` ...) if enabled."""
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_GENERIC:
+        ks.notify(NOTIFY_GENERIC, event, key, db.id)
+
+
+# --------------------------------------------------------------------------- values
 
 
 def encoding_of(value: object) -> bytes:
@@ -13,45 +65,563 @@ def encoding_of(value: object) -> bytes:
     if cls is bytearray:
         return b"raw"
     if cls is bytes:
-        if len(value) <= 20 and _is_int_encodable(value):  # type: ignore[arg-type]
+        if len(value) <= 20 and to_int(value) is not None:  # type: ignore[arg-type]
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"  # type: ignore[arg-type]
     encoding = getattr(value, "encoding", None)
     return encoding() if callable(encoding) else b"unknown"
 
 
-def _is_int_encodable(value: bytes) -> bool:
-    from server.commands.args import to_int
+def copy_value(value: object) -> object:
+    """An independent copy of a value for COPY: immutable bytes are shared, the rest duplicated."""
+    cls = value.__class__
+    if cls is bytes:
+        return value
+    if cls is bytearray:
+        return bytearray(value)  # type: ignore[arg-type]
+    return value.copy()  # type: ignore[attr-defined]
 
-    return to_int(value) is not None
+
+def place(db: Database, key: bytes, value: object, deadline: int | None) -> None:
+    """Store ``value`` at a free ``key`` with its deadline, and wake clients blocked on it."""
+    db.add(key, value)
+    if deadline is not None:
+        db.set_expire(key, deadline)
+    db.signal_ready(key)
+
+
+def db_index(ctx: Client, arg: bytes) -> Database:
+    """The database a DB argument names (Redis reads it as a C int, then selects it)."""
+    index = to_int(arg)
+    if index is None:
+        raise NOT_INTEGER
+    if not INT_MIN <= index <= INT_MAX:
+        raise Error(b"ERR value is out of range, value must between -2147483648 and 2147483647")
+    dbs = ctx.server.keyspace.dbs
+    if not 0 <= index < len(dbs):
+        raise DB_OUT_OF_RANGE
+    return dbs[index]
+
+
+# --------------------------------------------------------------------------- existence
+
+
+def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
+    db = ctx.db
+    removed = 0
+    for key in keys:
+        if db.expires:
+            db.expire_if_needed(key)
+        if db.delete(key):
+            removed += 1
+            notify(db, b"del", key)
+    return removed
 
 
 @command("del", arity=-2, flags="write", keys=(1, -1, 1), acl="keyspace", group="generic",
-         summary="Removes keys; returns how many existed.", args="key [key ...]")
+         summary="Removes keys; returns how many existed.", args="key [key ...]",
+         complexity="O(N) for N keys; O(M) for a collection of M elements")
 def del_(ctx: Client, *keys: bytes) -> int:
-    db = ctx.db
-    ks = db.keyspace
-    removed = 0
-    for key in keys:
-        if db.lookup(key) is not None and db.delete(key):
-            removed += 1
-            if ks.notify_flags & NOTIFY_GENERIC:
-                ks.notify(NOTIFY_GENERIC, b"del", key, db.id)
-    return removed
+    return delete_keys(ctx, keys)
+
+
+@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), acl="keyspace", group="generic",
+         since="4.0.0", summary="Removes keys like DEL (memory is freed at once here); returns how many existed.",
+         args="key [key ...]", complexity="O(1) for each key")
+def unlink(ctx: Client, *keys: bytes) -> int:
+    return delete_keys(ctx, keys)
 
 
 @command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="keyspace", group="generic",
          summary="Counts how many of the given keys exist (a key named twice counts twice).",
-         args="key [key ...]")
+         args="key [key ...]", since="1.0.0", complexity="O(N) for N keys")
 def exists(ctx: Client, *keys: bytes) -> int:
-    lookup = ctx.db.lookup
-    return sum(1 for key in keys if lookup(key) is not None)
+    lookup = ctx.db.lookup_read
+    return sum(1 for key in keys if lookup(key, False) is not None)
 
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
          summary="Returns the type of the value at a key, or none.", args="key")
 def type_(ctx: Client, key: bytes) -> object:
-    from server.protocol import Status
-
-    value = ctx.db.lookup(key)
+    value = ctx.db.lookup_read(key, False)
     return Status(b"none" if value is None else type_name(value))
+
+
+@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="keyspace", group="generic",
+         since="3.2.1", summary="Counts the given keys that exist, marking each as just accessed.",
+         args="key [key ...]", complexity="O(N) for N keys")
+def touch(ctx: Client, *keys: bytes) -> int:
+    lookup = ctx.db.lookup_read
+    return sum(1 for key in keys if lookup(key) is not None)
+
+
+# --------------------------------------------------------------------------- finding keys
+
+
+@command("keys", arity=2, flags="readonly", acl="keyspace dangerous", group="generic",
+         summary="Lists every key matching a glob pattern (walks the whole database).", args="pattern",
+         complexity="O(N) for N keys in the database")
+def keys(ctx: Client, pattern: bytes) -> list[bytes]:
+    db = ctx.db
+    match = glob_matcher(pattern)
+    found = list(db.data) if match is None else [key for key in db.data if match(key)]
+    expires = db.expires
+    if expires and found:
+        # Expired keys are left in place (KEYS only reads) but not listed.
+        now = now_ms()
+        found = [key for key in found if expires.get(key, now) >= now]
+    return found
+
+
+def parse_cursor(arg: bytes) -> int:
+    """A SCAN cursor read as C's strtoul does it: optional sign, decimal digits, within 64 bits."""
+    text = arg
+    negative = False
+    if text[:1] in (b"+", b"-"):
+        negative = text[:1] == b"-"
+        text = text[1:]
+        if not text:
+            raise INVALID_CURSOR
+    if text and not text.isdigit():
+        raise INVALID_CURSOR
+    value = int(text) if text else 0
+    if value > ULONG_MAX:
+        raise INVALID_CURSOR
+    return (-value) & ULONG_MAX if negative else value
+
+
+def parse_scan_options(options: tuple[bytes, ...], allow_type: bool) -> tuple[int, bytes | None, bytes | None]:
+    """SCAN-family options, checked in Redis's order: (count, match pattern, type name)."""
+    count = 10
+    pattern: bytes | None = None
+    typename: bytes | None = None
+    i, n = 0, len(options)
+    while i < n:
+        name = options[i].lower()
+        if i + 1 >= n:
+            raise SYNTAX_ERROR
+        if name == b"count":
+            value = to_int(options[i + 1])
+            if value is None:
+                raise NOT_INTEGER
+            if value < 1:
+                raise SYNTAX_ERROR
+            count = value
+        elif name == b"match":
+            pattern = options[i + 1]
+        elif name == b"type" and allow_type:
+            typename = options[i + 1]
+        else:
+            raise SYNTAX_ERROR
+        i += 2
+    return count, pattern, typename
+
+
+@command("scan", arity=-2, flags="readonly", acl="keyspace", group="generic", since="2.8.0",
+         summary="Iterates the keys of the database a page at a time, by cursor, with optional filters.",
+         args="cursor [MATCH pattern] [COUNT count] [TYPE type]",
+         complexity="O(1) per call, O(N) for a full iteration")
+def scan(ctx: Client, cursor_arg: bytes, *options: bytes) -> list:
+    cursor = parse_cursor(cursor_arg)
+    count, pattern, typename = parse_scan_options(options, allow_type=True)
+    db = ctx.db
+    cursor, found = db.scan(cursor, count)
+    match = glob_matcher(pattern)
+    if match is not None:
+        found = [key for key in found if match(key)]
+    if typename is not None:
+        wanted = typename.lower()
+        lookup = db.lookup_read
+        kept = []
+        for key in found:
+            value = lookup(key, False)
+            # An expired key reads as type "none": TYPE none keeps it to the expiry filter below.
+            if (b"none" if value is None else type_name(value)) == wanted:
+                kept.append(key)
+        found = kept
+    if db.expires:
+        found = [key for key in found if not db.expire_if_needed(key)]
+    return [b"%d" % cursor, found]
+
+
+@command("randomkey", arity=1, flags="readonly", acl="keyspace", group="generic",
+         summary="Returns a random key of the database, or nil when it is empty.")
+def randomkey(ctx: Client) -> bytes | None:
+    return ctx.db.random_key()
+
+
+# --------------------------------------------------------------------------- renaming and moving
+
+
+def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
+    db = ctx.db
+    value = db.lookup(src)
+    if value is None:
+        raise NO_SUCH_KEY
+    if src == dst:
+        return 0 if nx else OK
+    deadline = db.deadline(src)
+    if db.lookup(dst) is not None:
+        if nx:
+            return 0
+        db.delete(dst)
+    access = db.access.get(src) if db.track else None
+    place(db, dst, value, deadline)
+    if access is not None:
+        db.access[dst] = access  # the same object keeps its LRU/LFU clock, as in Redis
+    db.delete(src)
+    notify(db, b"rename_from", src)
+    notify(db, b"rename_to", dst)
+    return 1 if nx else OK
+
+
+@command("rename", arity=3, flags="write", keys=(1, 2, 1), acl="keyspace", group="generic",
+         summary="Gives a key a new name, replacing any key already there.", args="key newkey")
+def rename(ctx: Client, src: bytes, dst: bytes) -> object:
+    return rename_key(ctx, src, dst, nx=False)
+
+
+@command("renamenx", arity=3, flags="write fast", keys=(1, 2, 1), acl="keyspace", group="generic",
+         summary="Gives a key a new name only if that name is free; 1 if renamed.", args="key newkey")
+def renamenx(ctx: Client, src: bytes, dst: bytes) -> object:
+    return rename_key(ctx, src, dst, nx=True)
+
+
+@command("move", arity=3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         summary="Moves a key to another database unless it exists there; 1 if moved.", args="key db")
+def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
+    src = ctx.db
+    dst = db_index(ctx, db_arg)
+    if dst is src:
+        raise SAME_OBJECT
+    value = src.lookup(key)
+    if value is None:
+        return 0
+    deadline = src.deadline(key)
+    if dst.lookup(key) is not None:
+        return 0
+    access = src.access.get(key) if src.track else None
+    place(dst, key, value, deadline)
+    if access is not None:
+        dst.access[key] = access
+    src.delete(key)
+    notify(src, b"move_from", key)
+    notify(dst, b"move_to", key)
+    return 1
+
+
+@command("copy", arity=-3, flags="write denyoom", keys=(1, 2, 1), acl="keyspace", group="generic",
+         since="6.2.0", summary="Copies a key's value, and its time to live, to another key (optionally in "
+                               "another database); 1 if copied.",
+         args="source destination [DB destination-db] [REPLACE]",
+         complexity="O(N) for a collection of N elements, O(1) for a string")
+def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
+    source_db = target = ctx.db
+    replace = False
+    i, n = 0, len(options)
+    while i < n:
+        option = options[i].lower()
+        if option == b"replace":
+            replace = True
+        elif option == b"db" and i + 1 < n:
+            target = db_index(ctx, options[i + 1])
+            i += 1
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    if target is source_db and src == dst:
+        raise SAME_OBJECT
+    value = source_db.lookup_read(src)
+    if value is None:
+        return 0
+    deadline = source_db.deadline(src)
+    if target.lookup(dst) is not None:
+        if not replace:
+            return 0
+        target.delete(dst)
+    place(target, dst, copy_value(value), deadline)
+    notify(target, b"copy_to", dst)
+    return 1
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+def parse_expire_flags(options: tuple[bytes, ...]) -> tuple[bool, bool, bool, bool]:
+    """NX XX GT LT, with Redis's errors for unknown and incompatible ones."""
+    nx = xx = gt = lt = False
+    for option in options:
+        name = option.lower()
+        if name == b"nx":
+            nx = True
+        elif name == b"xx":
+            xx = True
+        elif name == b"gt":
+            gt = True
+        elif name == b"lt":
+            lt = True
+        else:
+            raise Error(b"ERR Unsupported option " + option)
+    if nx and (xx or gt or lt):
+        raise Error(b"ERR NX and XX, GT or LT options at the same time are not compatible")
+    if gt and lt:
+        raise Error(b"ERR GT and LT options at the same time are not compatible")
+    return nx, xx, gt, lt
+
+
+def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, options: tuple[bytes, ...],
+                   unit_ms: int, relative: bool) -> int:
+    """EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT (Redis's expireGenericCommand)."""
+    nx, xx, gt, lt = parse_expire_flags(options)
+    when = to_int(when_arg)
+    if when is None:
+        raise NOT_INTEGER
+    invalid = Error(b"ERR invalid expire time in '%s' command" % name)
+    if unit_ms == 1000:
+        if when > LLONG_MAX // 1000 or when < -(LLONG_MAX // 1000):
+            raise invalid
+        when *= 1000
+    base = now_ms() if relative else 0
+    if when > LLONG_MAX - base:
+        raise invalid
+    when += base
+    db = ctx.db
+    if db.lookup(key) is None:
+        return 0
+    if nx or xx or gt or lt:
+        current = db.deadline(key)
+        if nx and current is not None:
+            return 0
+        if xx and current is None:
+            return 0
+        if gt and (current is None or when <= current):
+            return 0
+        if lt and current is not None and when >= current:
+            return 0
+    if when <= now_ms():
+        db.delete(key)
+        notify(db, b"del", key)
+        return 1
+    db.set_expire(key, when)
+    db.touch(key)
+    notify(db, b"expire", key)
+    return 1
+
+
+@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         summary="Sets a key's time to live in seconds (a time in the past deletes it).",
+         args="key seconds [NX|XX|GT|LT]")
+def expire(ctx: Client, key: bytes, seconds: bytes, *options: bytes) -> int:
+    return expire_generic(ctx, b"expire", key, seconds, options, 1000, True)
+
+
+@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="2.6.0", summary="Sets a key's time to live in milliseconds (a time in the past deletes it).",
+         args="key milliseconds [NX|XX|GT|LT]")
+def pexpire(ctx: Client, key: bytes, milliseconds: bytes, *options: bytes) -> int:
+    return expire_generic(ctx, b"pexpire", key, milliseconds, options, 1, True)
+
+
+@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="1.2.0", summary="Makes a key expire at a Unix time in seconds (a time in the past deletes it).",
+         args="key unix-time-seconds [NX|XX|GT|LT]")
+def expireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
+    return expire_generic(ctx, b"expireat", key, when, options, 1000, False)
+
+
+@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="2.6.0", summary="Makes a key expire at a Unix time in milliseconds (a time in the past deletes it).",
+         args="key unix-time-milliseconds [NX|XX|GT|LT]")
+def pexpireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
+    return expire_generic(ctx, b"pexpireat", key, when, options, 1, False)
+
+
+def ttl_generic(ctx: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
+    """TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for no key, -1 for no expiry (ttlGenericCommand)."""
+    db = ctx.db
+    if db.lookup_read(key, False) is None:
+        return -2
+    deadline = db.deadline(key)
+    if deadline is None:
+        return -1
+    value = deadline if absolute else max(deadline - now_ms(), 0)
+    return value if in_ms else (value + 500) // 1000
+
+
+@command("ttl", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         summary="Seconds left before a key expires (-1: no expiry, -2: no key).", args="key")
+def ttl(ctx: Client, key: bytes) -> int:
+    return ttl_generic(ctx, key, False, False)
+
+
+@command("pttl", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="2.6.0", summary="Milliseconds left before a key expires (-1: no expiry, -2: no key).", args="key")
+def pttl(ctx: Client, key: bytes) -> int:
+    return ttl_generic(ctx, key, True, False)
+
+
+@command("expiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="7.0.0", summary="The Unix time in seconds when a key expires (-1: no expiry, -2: no key).",
+         args="key")
+def expiretime(ctx: Client, key: bytes) -> int:
+    return ttl_generic(ctx, key, False, True)
+
+
+@command("pexpiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="7.0.0", summary="The Unix time in milliseconds when a key expires (-1: no expiry, -2: no key).",
+         args="key")
+def pexpiretime(ctx: Client, key: bytes) -> int:
+    return ttl_generic(ctx, key, True, True)
+
+
+@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+         since="2.2.0", summary="Removes a key's time to live; 1 if it had one.", args="key")
+def persist(ctx: Client, key: bytes) -> int:
+    db = ctx.db
+    if db.lookup(key) is None or not db.persist(key):
+        return 0
+    db.touch(key)
+    notify(db, b"persist", key)
+    return 1
+
+
+# --------------------------------------------------------------------------- OBJECT
+
+LFU_SELECTED = Error(
+    b"ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching "
+    b"between policies at runtime LRU and LFU data will take some time to adjust."
+)
+LFU_NOT_SELECTED = Error(
+    b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
+    b"switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+OBJECT_HELP = [
+    b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"ENCODING <key>",
+    b"    Return the kind of internal representation used in order to store the value",
+    b"    associated with a <key>.",
+    b"FREQ <key>",
+    b"    Return the access frequency index of the <key>. The returned integer is",
+    b"    proportional to the logarithm of the recent access frequency of the key.",
+    b"IDLETIME <key>",
+    b"    Return the idle time of the <key>, that is the approximated number of",
+    b"    seconds elapsed since the last access to the key.",
+    b"REFCOUNT <key>",
+    b"    Return the number of references of the value associated with the specified",
+    b"    <key>.",
+    b"HELP",
+    b"    Prints this help.",
+]
+
+container("object", summary="Inspects how a key's value is stored and how recently it was used.",
+          group="generic", since="2.2.3")
+
+
+def object_lookup(ctx: Client, key: bytes) -> object | None:
+    """OBJECT's lookup: no access recorded, no keymiss event, but hits and misses counted."""
+    db = ctx.db
+    value = db.peek(key)
+    if value is None:
+        db.keyspace.misses += 1
+    else:
+        db.keyspace.hits += 1
+    return value
+
+
+def lfu_policy(ctx: Client) -> bool:
+    return "lfu" in ctx.server.config["maxmemory-policy"]  # type: ignore[operator]
+
+
+@command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+         since="2.2.3", summary="Names the internal representation of a key's value.", args="key")
+def object_encoding(ctx: Client, _sub: bytes, key: bytes) -> bytes | None:
+    value = object_lookup(ctx, key)
+    return None if value is None else encoding_of(value)
+
+
+@command("object|refcount", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+         since="2.2.3", summary="How many references the value has (shared small integers report INT_MAX).",
+         args="key")
+def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
+    value = object_lookup(ctx, key)
+    if value is None:
+        return None
+    if value.__class__ is bytes and len(value) <= 4 and shared_integers(ctx):  # type: ignore[arg-type]
+        number = to_int(value)  # type: ignore[arg-type]
+        if number is not None and 0 <= number < SHARED_INTEGERS:
+            return INT_MAX
+    return 1
+
+
+def shared_integers(ctx: Client) -> bool:
+    """Redis shares small integer values unless maxmemory is set with an LRU/LFU policy."""
+    config = ctx.server.config
+    policy = config["maxmemory-policy"]
+    return not config["maxmemory"] or not ("lru" in policy or "lfu" in policy)  # type: ignore[operator]
+
+
+@command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+         since="2.2.3", summary="Seconds since the key was last read or written.", args="key")
+def object_idletime(ctx: Client, _sub: bytes, key: bytes) -> int | None:
+    value = object_lookup(ctx, key)
+    if value is None:
+        return None
+    if lfu_policy(ctx):
+        raise LFU_SELECTED
+    ks = ctx.server.keyspace
+    if ks.access_mode != ACCESS_LRU:
+        ks.track_access(ACCESS_LRU)
+    return ctx.db.idle_ms(key) // 1000
+
+
+@command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+         since="4.0.0", summary="The key's logarithmic access counter (under an LFU maxmemory-policy).",
+         args="key")
+def object_freq(ctx: Client, _sub: bytes, key: bytes) -> int | None:
+    value = object_lookup(ctx, key)
+    if value is None:
+        return None
+    if not lfu_policy(ctx):
+        raise LFU_NOT_SELECTED
+    ks = ctx.server.keyspace
+    if ks.access_mode != ACCESS_LFU:
+        ks.track_access(ACCESS_LFU)
+    return ctx.db.access_frequency(key)
+
+
+@command("object|help", arity=2, flags="loading stale", acl="keyspace", group="generic", since="6.2.0",
+         summary="Lists OBJECT's subcommands.")
+def object_help(ctx: Client, _sub: bytes) -> list[bytes]:
+    return OBJECT_HELP
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def follow_settings(server: Server) -> None:
+    """Keep the keyspace's expiry effort, LFU parameters and access tracking in step with CONFIG."""
+    config = server.config
+    ks = server.keyspace
+
+    def on_policy(policy: object) -> None:
+        if "lfu" in policy:  # type: ignore[operator]
+            ks.track_access(ACCESS_LFU)
+        elif "lru" in policy or ks.access_mode == ACCESS_LFU:  # type: ignore[operator]
+            ks.track_access(ACCESS_LRU)
+
+    def on_effort(value: object) -> None:
+        ks.expire_effort = value
+
+    def on_log_factor(value: object) -> None:
+        ks.lfu_log_factor = value
+
+    def on_decay(value: object) -> None:
+        ks.lfu_decay_time = value
+
+    for name, hook in (("maxmemory-policy", on_policy), ("active-expire-effort", on_effort),
+                       ("lfu-log-factor", on_log_factor), ("lfu-decay-time", on_decay)):
+        config.on_change(name, hook)
+        hook(config[name])
+
+
+STARTUP_HOOKS.append(follow_settings)
