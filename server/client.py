@@ -92,7 +92,11 @@ class Client:
         self.resume: Callable[[], None] = lambda: None
         self.output_size: Callable[[], int] = lambda: 0
         self.input_size: Callable[[], int] = lambda: 0
+        self.abort: Callable[[], None] = lambda: None  # close at once, dropping unsent output
         self.soft_limit_since: float | None = None
+        # Out-of-band output (pub/sub messages, MONITOR lines, unblocked replies) queued
+        # during this loop turn and written at its end: one write per client, not per message.
+        self.outbuf: list[bytes] = []
 
     @property
     def resp3(self) -> bool:
@@ -103,10 +107,26 @@ class Client:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
     def push(self, value: object) -> None:
-        """Send an out-of-band reply now (pub/sub messages, MONITOR lines, unblocked replies)."""
-        out: list[bytes] = []
-        encode(value, out, self.resp == 3)
-        self.send(b"".join(out))
+        """Queue an out-of-band reply; it goes out at the end of this loop turn, in order."""
+        buf = self.outbuf
+        if not buf:
+            self.server.schedule_flush(self)
+        encode(value, buf, self.resp == 3)
+
+    def send_push(self, data: bytes) -> None:
+        """``push`` for bytes already encoded for this client's protocol (pub/sub fan-out)."""
+        buf = self.outbuf
+        if not buf:
+            self.server.schedule_flush(self)
+        buf.append(data)
+
+    def flush(self) -> None:
+        """Write the queued output now."""
+        buf = self.outbuf
+        if buf:
+            data = b"".join(buf)
+            buf.clear()
+            self.send(data)
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]
@@ -120,7 +140,7 @@ class Client:
             out += "x"
         if self.watch_dirty:
             out += "d"
-        if self.subscriptions and self.resp == 2:
+        if self.subscriptions:
             out += "P"
         if self.monitor:
             out += "O"

@@ -113,6 +113,7 @@ def execute(client: Client, argv: list[bytes]) -> object:
         and server.acl_check is None
         and not (cmd.denyoom and server.maxmemory_check is not None)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
+        and not client.monitor
     ):
         return call(client, cmd, argv)  # type: ignore[arg-type]
     return _checked(client, cmd, argv)  # type: ignore[arg-type]
@@ -127,6 +128,7 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
             client.multi_error = True
         return Error(b"NOAUTH Authentication required.")
     if server.acl_check is not None:
+        client.last_command = cmd.name_bytes  # the ACL log shows the command denied
         denied = server.acl_check(client, cmd, argv)
         if denied is not None:
             cmd.rejected_calls += 1
@@ -140,6 +142,11 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
                 b"ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                 b"are allowed in this context" % cmd.name.encode()
             )
+    if client.monitor and (cmd.is_write or "readonly" in cmd.flags or "may_replicate" in cmd.flags):
+        cmd.rejected_calls += 1  # a MONITOR connection is a replica: it may not touch keys
+        if client.in_multi:
+            client.multi_error = True
+        return Error(b"ERR Replica can't interact with the keyspace")
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True

@@ -305,10 +305,11 @@ class Database:
         """FLUSHDB: remove every key; returns how many there were."""
         removed = len(self.data)
         ks = self.keyspace
-        if ks.watched:
-            for key in list(self.data):
-                ks.on_touch(self, key)
+        old = self.data
         self.reset()
+        if ks.watched:  # after emptying: WATCH tells a deleted key from a live one
+            for key in old:
+                ks.on_touch(self, key)
         ks.dirty += removed
         return removed
 
@@ -541,14 +542,14 @@ class Keyspace:
     def swap(self, a: int, b: int) -> None:
         """SWAPDB: the databases trade contents; clients keep their numbers."""
         da, db = self.dbs[a], self.dbs[b]
-        if self.watched:
-            for d in (da, db):
-                for key in list(d.data):
-                    self.on_touch(d, key)
         for name in Database.STATE:
             first, second = getattr(da, name), getattr(db, name)
             setattr(da, name, second)
             setattr(db, name, first)
+        if self.watched:  # a watched key changed if it exists on either side of the swap
+            for key in da.data.keys() | db.data.keys():
+                self.on_touch(da, key)
+                self.on_touch(db, key)
         self.dirty += 1
         # Keys that now exist in a database with blocked clients may serve them.
         for dbx in (da, db):

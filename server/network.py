@@ -60,6 +60,7 @@ class RedisProtocol(asyncio.Protocol):
         self.client = client
         client.send = self.send
         client.close = self.close
+        client.abort = self.abort
         client.resume = self.resume
         client.output_size = transport.get_write_buffer_size
         client.input_size = self.parser.pending_bytes
@@ -121,7 +122,9 @@ class RedisProtocol(asyncio.Protocol):
         """
         client = self.client
         assert client is not None
-        out: list[bytes] = []
+        # Replies join the client's queue of out-of-band output, so a message
+        # published before a command runs reaches this client before its reply.
+        out = client.outbuf
         append = out.append
         client.last_interaction = time.monotonic()
         for index, argv in enumerate(frames):
@@ -151,7 +154,9 @@ class RedisProtocol(asyncio.Protocol):
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
         if out:
-            self.send(b"".join(out) if len(out) > 1 else out[0])
+            data = b"".join(out) if len(out) > 1 else out[0]
+            out.clear()
+            self.send(data)
         if client.close_after_reply:
             self.close()
 
@@ -175,10 +180,45 @@ class RedisProtocol(asyncio.Protocol):
             return
         self.server.stats.net_output += len(data)
         transport.write(data)
+        if transport.get_write_buffer_size():  # the kernel did not take it all: a slow reader
+            self.check_output_limits()
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, discarding unsent output (what a limit-breaking client gets)."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def check_output_limits(self) -> None:
+        """``client-output-buffer-limit``: drop a client whose unsent output is over its
+        class's hard limit, or has stayed over the soft limit for longer than allowed."""
+        client = self.client
+        transport = self.transport
+        if client is None or transport is None:
+            return
+        kind = client.kind if client.kind == "replica" else ("pubsub" if client.subscriptions else "normal")
+        limits = self.server.config["client-output-buffer-limit"]
+        hard, soft, seconds = limits.get(kind, (0, 0, 0))  # type: ignore[attr-defined]
+        used = transport.get_write_buffer_size()
+        over = bool(hard) and used >= hard
+        if soft and used >= soft:
+            now = time.monotonic()
+            if client.soft_limit_since is None:
+                client.soft_limit_since = now
+            elif now - client.soft_limit_since > seconds:
+                over = True
+        else:
+            client.soft_limit_since = None
+        if over:
+            self.server.log(
+                "warning",
+                f"Client {client.info_line()} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            )
+            client.outbuf.clear()
+            self.abort()
 
 
 def _fmt_addr(addr: object) -> str:

@@ -67,6 +67,12 @@ class Push(list):
     __slots__ = ()
 
 
+class Replies(list):
+    """Several replies to one command, written one after another (``SUBSCRIBE a b`` confirms each)."""
+
+    __slots__ = ()
+
+
 class RespSet(list):
     """A set reply: ``~`` in RESP3, an array in RESP2. Kept as a list to fix the order."""
 
@@ -173,6 +179,9 @@ def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
     elif cls is RespSet or cls is Push:
         mark = (b"~" if cls is RespSet else b">") if resp3 else b"*"
         out.append(b"%b%d\r\n" % (mark, len(value)))  # type: ignore[arg-type]
+        for item in value:  # type: ignore[attr-defined]
+            encode(item, out, resp3)
+    elif cls is Replies:
         for item in value:  # type: ignore[attr-defined]
             encode(item, out, resp3)
     elif cls is Verbatim:
