@@ -1,0 +1,280 @@
+"""Persistence commands: SAVE, BGSAVE, BGREWRITEAOF, SHUTDOWN, DUMP, RESTORE, DEBUG RELOAD.
+
+The work itself is done by ``server.persistence.manager.Persistence`` (one per
+server, created by ``setup`` below, which runs at start-up through
+``STARTUP_HOOKS``); the commands check arguments and map outcomes to Redis's
+replies. LASTSAVE stays in ``admin`` and reads ``server.last_save``, which
+every successful save updates.
+"""
+
+from __future__ import annotations
+
+from server.client import Client
+from server.command import command
+from server.commands import admin
+from server.commands.args import SYNTAX_ERROR, parse_int
+from server.keyspace import NOTIFY_GENERIC, now_ms
+from server.main import STARTUP_HOOKS
+from server.persistence import rdb
+from server.persistence.manager import CHILD_AOF, CHILD_RDB, LoadError, Persistence
+from server.protocol import OK, Error, Raw, Status
+
+GENERIC_ERR = Error(b"ERR")
+BUSYKEY = Error(b"BUSYKEY Target key name already exists.")
+
+
+def _persistence(ctx: Client) -> Persistence:
+    return ctx.server.persistence  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@command("save", arity=1, flags="admin noscript no_multi", group="server",
+         summary="Writes the dataset to the RDB file now, blocking until done.")
+def save(ctx: Client) -> object:
+    p = _persistence(ctx)
+    if p.child_type == CHILD_RDB:
+        raise Error(b"ERR Background save already in progress")
+    return OK if p.save() else GENERIC_ERR
+
+
+@command("bgsave", arity=-1, flags="admin noscript", group="server",
+         summary="Writes the dataset to the RDB file from a forked child process.", args="[SCHEDULE]")
+def bgsave(ctx: Client, *options: bytes) -> object:
+    schedule = False
+    if options:
+        if len(options) == 1 and options[0].lower() == b"schedule":
+            schedule = True
+        else:
+            raise SYNTAX_ERROR
+    p = _persistence(ctx)
+    if p.child_type == CHILD_RDB:
+        raise Error(b"ERR Background save already in progress")
+    if p.child_running() or ctx.executing_multi:
+        if schedule or ctx.executing_multi:
+            p.bgsave_scheduled = True
+            return Status(b"Background saving scheduled")
+        raise Error(b"ERR Another child process is active (AOF?): can't BGSAVE right now. "
+                    b"Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+    if p.bgsave():
+        return Status(b"Background saving started")
+    return GENERIC_ERR
+
+
+@command("bgrewriteaof", arity=1, flags="admin noscript", group="server", since="1.0.0",
+         summary="Compacts the append-only file from a forked child process.")
+def bgrewriteaof(ctx: Client) -> object:
+    p = _persistence(ctx)
+    if p.child_type == CHILD_AOF:
+        raise Error(b"ERR Background append only file rewriting already in progress")
+    if p.child_running() or ctx.executing_multi:
+        p.aof_rewrite_scheduled = True
+        return Status(b"Background append only file rewriting scheduled")
+    if p.rewrite_background():
+        return Status(b"Background append only file rewriting started")
+    raise Error(b"ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+
+
+@command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", group="server",
+         summary="Saves if asked or configured, then stops the server.",
+         args="[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]")
+def shutdown(ctx: Client, *options: bytes) -> object:
+    nosave = save_flag = now = force = abort = False
+    for opt in options:
+        low = opt.lower()
+        if low == b"nosave":
+            nosave = True
+        elif low == b"save":
+            save_flag = True
+        elif low == b"now":
+            now = True
+        elif low == b"force":
+            force = True
+        elif low == b"abort":
+            abort = True
+        else:
+            raise SYNTAX_ERROR
+    if (abort and (nosave or save_flag or now or force)) or (nosave and save_flag):
+        raise SYNTAX_ERROR
+    if abort:
+        raise Error(b"ERR No shutdown in progress.")  # shutdowns here never wait for replicas
+    p = _persistence(ctx)
+    want_save = True if save_flag else False if nosave else None
+    ctx.server.log("warning", "User requested shutdown...")
+    if not p.prepare_shutdown(want_save, force):
+        raise Error(b"ERR Errors trying to SHUTDOWN. Check logs.")
+    p.shutdown_done = True
+    if ctx.server.shutdown_requested is not None:
+        ctx.server.shutdown_requested()
+    ctx.close_after_reply = True
+    return Raw(b"")  # Redis closes the connection without a reply
+
+
+# --------------------------------------------------------------------------- DUMP / RESTORE
+
+
+@command("dump", arity=2, flags="readonly", keys=(1, 1, 1), acl="keyspace", group="generic", since="2.6.0",
+         summary="Serialises the value at a key in RDB format, for RESTORE.", args="key")
+def dump(ctx: Client, key: bytes) -> object:
+    value = ctx.db.lookup_read(key)
+    if value is None:
+        return None
+    return rdb.dump_payload(value)
+
+
+@command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="keyspace dangerous", group="generic",
+         since="2.6.0", summary="Creates a key from a DUMP payload, with an optional time to live.",
+         args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]")
+def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes) -> object:
+    replace = absttl = False
+    idle = freq = -1
+    i = 0
+    while i < len(options):
+        opt = options[i].lower()
+        more = len(options) - i - 1
+        if opt == b"replace":
+            replace = True
+        elif opt == b"absttl":
+            absttl = True
+        elif opt == b"idletime" and more >= 1 and freq == -1:
+            idle = parse_int(options[i + 1])
+            if idle < 0:
+                raise Error(b"ERR Invalid IDLETIME value, must be >= 0")
+            i += 1
+        elif opt == b"freq" and more >= 1 and idle == -1:
+            freq = parse_int(options[i + 1])
+            if not 0 <= freq <= 255:
+                raise Error(b"ERR Invalid FREQ value, must be >= 0 and <= 255")
+            i += 1
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    db = ctx.db
+    if not replace and db.lookup(key) is not None:
+        raise BUSYKEY
+    ttl = parse_int(ttl_arg)
+    if ttl < 0:
+        raise Error(b"ERR Invalid TTL value, must be >= 0")
+    if not rdb.verify_payload(payload):
+        raise Error(b"ERR DUMP payload version or checksum are wrong")
+    try:
+        value = rdb.load_payload(payload)
+    except rdb.RDBError:
+        raise Error(b"ERR Bad data format") from None
+    ks = ctx.server.keyspace
+    deleted = db.delete(key) if replace else False
+    if ttl and not absttl:
+        ttl += now_ms()
+    if ttl and ttl <= now_ms():  # already expired: the key is (only) deleted
+        if deleted and ks.notify_flags & NOTIFY_GENERIC:
+            ks.notify(NOTIFY_GENERIC, b"del", key, db.id)
+        return OK
+    db.add(key, value)
+    if ttl:
+        db.set_expire(key, ttl)
+    if ks.notify_flags & NOTIFY_GENERIC:
+        ks.notify(NOTIFY_GENERIC, b"restore", key, db.id)
+    return OK
+
+
+# --------------------------------------------------------------------------- DEBUG RELOAD / LOADAOF
+
+
+def _debug_reload(ctx: Client, *options: bytes) -> object:
+    flush = save_first = True
+    for opt in options:
+        low = opt.lower()
+        if low == b"merge":
+            pass
+        elif low == b"noflush":
+            flush = False
+        elif low == b"nosave":
+            save_first = False
+        else:
+            raise Error(b"ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    p = _persistence(ctx)
+    if save_first and not p.save():
+        return GENERIC_ERR
+    try:
+        p.load_rdb(p.rdb_path, flush=flush)
+    except LoadError as exc:
+        ctx.server.log("warning", str(exc))
+        raise Error(b"ERR Error trying to load the RDB dump, check server logs.") from None
+    ctx.server.log("warning", "DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+def _debug_loadaof(ctx: Client, *options: bytes) -> object:
+    p = _persistence(ctx)
+    if p.aof_enabled and p.writer is not None:
+        p.writer.sync()
+        p.loading = True
+        try:
+            p.load_aof()
+        except LoadError as exc:
+            ctx.server.log("warning", str(exc))
+            raise Error(b"ERR Error loading the AOF, check server logs.") from None
+        finally:
+            p.loading = False
+        ctx.server.log("warning", "Append Only File loaded by DEBUG LOADAOF")
+    return OK
+
+
+admin.DEBUG_HANDLERS[b"reload"] = _debug_reload
+admin.DEBUG_HANDLERS[b"loadaof"] = _debug_loadaof
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def _after_flush(ctx: Client, everything: bool) -> None:
+    """FLUSHALL: stop a running BGSAVE and, with save points set, write the (empty) snapshot now."""
+    if not everything:
+        return
+    p = _persistence(ctx)
+    if p.child_type == CHILD_RDB:
+        p.kill_child()
+    if p.save_points():
+        ks = ctx.server.keyspace
+        dirty = ks.dirty
+        p.save()
+        ks.dirty = dirty  # the FLUSHALL itself must still count (and be logged)
+
+
+admin.FLUSH_HOOKS.append(_after_flush)
+
+
+def setup(server) -> None:
+    """Start-up: create the Persistence, load data from disk, plug into the server's hooks.
+
+    A file that cannot be loaded stops the server with exit code 1 (and is left untouched).
+    """
+    p = Persistence(server)
+    server.persistence = p
+    try:
+        p.load_at_startup()
+    except LoadError as exc:
+        server.log("warning", f"Fatal error loading the DB: {exc}. Exiting.")
+        raise SystemExit(1) from None
+    except OSError as exc:
+        server.log("warning", f"Fatal error opening the persistence files: {exc}. Exiting.")
+        raise SystemExit(1) from None
+    server.cron_hooks.append(p.cron)
+    server.info_sections["persistence"] = p.info_fields
+    server.propagate = p.propagate
+    server.after_unblocked = p.after_unblocked
+    server.on_shutdown = p.on_shutdown
+    previous = server.keyspace.on_expired
+
+    def expired(db, key: bytes) -> None:
+        p.on_expired(db, key)
+        if previous is not None:
+            previous(db, key)
+
+    server.keyspace.on_expired = expired
+    server.config.on_change("appendonly", p.set_appendonly)
+    server.config.on_change("appendfsync", p.set_appendfsync)
+
+
+STARTUP_HOOKS.append(setup)

@@ -1,0 +1,748 @@
+"""When and how the server saves: snapshots, the append-only file, loading and shutdown.
+
+``Persistence`` is the runtime side of ``rdb`` and ``aof``. One instance
+hangs off ``server.persistence``; the commands in
+``server.commands.persistence`` call it, and it plugs into the server through
+the hooks the core offers:
+
+- ``server.cron_hooks``: reap finished child processes, fire save points,
+  start scheduled saves and rewrites, fsync the AOF once a second;
+- ``server.propagate``: append each command that changed the data to the AOF;
+- ``server.info_sections["persistence"]``: INFO's persistence fields;
+- ``server.on_shutdown``: the final save when the loop stops.
+
+Background work forks, as Redis does: the child process has a frozen copy
+of the data (copy-on-write), writes it to a temp file, fsyncs, renames it into
+place and exits with ``os._exit``; the parent keeps serving and learns the
+outcome in the cron with ``waitpid(WNOHANG)``. Only one child runs at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import TYPE_CHECKING
+
+from server.persistence import rdb
+from server.persistence.aof import (
+    BASE,
+    INCR,
+    AOFError,
+    AOFFile,
+    AOFLayout,
+    AppendWriter,
+    Manifest,
+    TruncatedAOF,
+    encode_command,
+    parse_commands,
+)
+
+if TYPE_CHECKING:
+    from server.client import Client
+    from server.command import Command
+    from server.instance import Server
+
+CHILD_RDB = "rdb"
+CHILD_AOF = "aof"
+BGSAVE_RETRY_DELAY = 5  # seconds before a failed automatic BGSAVE is tried again (Redis's value)
+
+
+class LoadError(Exception):
+    """Data on disk could not be loaded; the server must not start (nor overwrite it)."""
+
+
+class Persistence:
+    """Snapshots, AOF and their background children for one ``Server``."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.config = server.config
+        # The one background child, if any.
+        self.child_pid: int | None = None
+        self.child_type: str | None = None
+        self.child_started = 0.0
+        self.child_tmp: str | None = None
+        self.bgsave_scheduled = False
+        self.aof_rewrite_scheduled = False
+        # RDB statistics (INFO persistence).
+        self.dirty_before_bgsave = 0
+        self.last_bgsave_status = "ok"
+        self.last_bgsave_try = 0.0
+        self.last_bgsave_seconds = -1
+        self.rdb_saves = 0
+        self.load_keys_loaded = 0
+        self.load_keys_expired = 0
+        self.loading = False
+        # AOF state.
+        self.layout = AOFLayout(str(self.config["dir"]), str(self.config["appenddirname"]),
+                                str(self.config["appendfilename"]))
+        self.manifest = Manifest()
+        self.writer: AppendWriter | None = None
+        self.aof_enabled = bool(self.config["appendonly"])
+        self.aof_selected_db = -1
+        self.aof_open_multi: set[int] = set()  # clients whose MULTI was written, EXEC not yet
+        self.aof_enable_pending = False  # CONFIG SET appendonly yes: waiting for the first base
+        self.aof_last_bgrewrite_status = "ok"
+        self.aof_last_write_status = "ok"
+        self.aof_rewrites = 0
+        self.aof_last_rewrite_seconds = -1
+        self.aof_base_size = 0
+        self.aof_last_fsync = time.monotonic()
+        # Shutdown: set by SHUTDOWN once it has saved, so the loop's exit does not save again.
+        self.shutdown_done = False
+        self.shutdown_exit_code = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def log(self, level: str, message: str) -> None:
+        self.server.log(level, message)
+
+    @property
+    def rdb_path(self) -> str:
+        return os.path.join(str(self.config["dir"]), str(self.config["dbfilename"]))
+
+    def save_points(self) -> list[tuple[int, int]]:
+        return self.config["save"]  # type: ignore[return-value]
+
+    def databases(self):
+        return rdb.iter_keyspace(self.server.keyspace)
+
+    def child_running(self) -> bool:
+        return self.child_pid is not None
+
+    # ------------------------------------------------------------------ SAVE
+
+    def save(self) -> bool:
+        """Write the RDB file now, in this process (SAVE, SHUTDOWN, FLUSHALL)."""
+        try:
+            info = rdb.save_file(self.rdb_path, self.databases())
+        except OSError as exc:
+            self.log("warning", f"Failed opening the temp RDB file for saving: {exc.strerror or exc}")
+            return False
+        self.log("notice", f"DB saved on disk ({info.keys} keys, {info.bytes} bytes, {info.seconds:.3f} seconds)")
+        self.server.keyspace.dirty = 0
+        self.server.last_save = int(time.time())
+        self.last_bgsave_status = "ok"
+        self.rdb_saves += 1
+        return True
+
+    # ------------------------------------------------------------------ children
+
+    def _fork(self, kind: str, work) -> bool:
+        """Run ``work()`` in a child process; the child exits 0 on success."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        start = time.perf_counter()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            self.log("warning", f"Can't save in background: fork: {exc.strerror}")
+            return False
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                gc.disable()  # collecting would touch every object and defeat copy-on-write
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+                work()
+                code = 0
+            except BaseException:  # report, then exit without running the parent's cleanup
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        server = self.server
+        server.latest_fork_usec = int((time.perf_counter() - start) * 1_000_000)  # type: ignore[attr-defined]
+        server.total_forks = getattr(server, "total_forks", 0) + 1  # type: ignore[attr-defined]
+        self.child_pid = pid
+        self.child_type = kind
+        self.child_started = time.time()
+        return True
+
+    def bgsave(self) -> bool:
+        """Start a background save (BGSAVE, save points)."""
+        path = self.rdb_path
+        databases = self.databases()
+
+        def work() -> None:
+            info = rdb.save_file(path, databases)
+            print(f"{os.getpid()}:C DB saved on disk ({info.keys} keys, {info.seconds:.3f} seconds)", flush=True)
+
+        self.dirty_before_bgsave = self.server.keyspace.dirty
+        self.last_bgsave_try = time.time()
+        if not self._fork(CHILD_RDB, work):
+            self.last_bgsave_status = "err"
+            return False
+        self.child_tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f"temp-{self.child_pid}.rdb")
+        self.log("notice", f"Background saving started by pid {self.child_pid}")
+        return True
+
+    def kill_child(self) -> None:
+        """Stop the running child (FLUSHALL, SHUTDOWN, appendonly no) and remove its temp file."""
+        pid = self.child_pid
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        if self.child_tmp:
+            try:
+                os.unlink(self.child_tmp)
+            except OSError:
+                pass
+        kind = self.child_type
+        self.child_pid = self.child_type = self.child_tmp = None
+        self.log("notice", f"Killed the background {'saving' if kind == CHILD_RDB else 'AOF rewriting'} child")
+
+    def reap(self) -> None:
+        """Collect a finished child and record its outcome (from the cron)."""
+        pid = self.child_pid
+        if pid is None:
+            return
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = pid, 1 << 8
+        if done == 0:
+            return
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        kind = self.child_type
+        elapsed = int(time.time() - self.child_started)
+        self.child_pid = self.child_type = None
+        tmp, self.child_tmp = self.child_tmp, None
+        if kind == CHILD_RDB:
+            self.last_bgsave_seconds = elapsed
+            if ok:
+                self.log("notice", "Background saving terminated with success")
+                ks = self.server.keyspace
+                ks.dirty = max(0, ks.dirty - self.dirty_before_bgsave)
+                self.server.last_save = int(time.time())
+                self.last_bgsave_status = "ok"
+                self.rdb_saves += 1
+            else:
+                self.log("warning", "Background saving error")
+                self.last_bgsave_status = "err"
+        else:
+            self.aof_last_rewrite_seconds = elapsed
+            self._rewrite_done(ok, tmp)
+        if tmp and os.path.exists(tmp):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------------ cron
+
+    def cron(self) -> None:
+        """Redis's serverCron persistence part."""
+        self.reap()
+        now = time.time()
+        if self.child_pid is None:
+            if self.bgsave_scheduled:
+                self.bgsave_scheduled = False
+                self.bgsave()
+            elif self.aof_rewrite_scheduled:
+                self.aof_rewrite_scheduled = False
+                self.rewrite_background()
+            else:
+                dirty = self.server.keyspace.dirty
+                for seconds, changes in self.save_points():
+                    if (dirty >= changes and now - self.server.last_save > seconds
+                            and (now - self.last_bgsave_try > BGSAVE_RETRY_DELAY or self.last_bgsave_status == "ok")):
+                        self.log("notice", f"{changes} changes in {seconds} seconds. Saving...")
+                        self.bgsave()
+                        break
+        writer = self.writer
+        if writer is not None and writer.policy == "everysec" and time.monotonic() - self.aof_last_fsync >= 1:
+            self.aof_last_fsync = time.monotonic()
+            try:
+                writer.sync()
+            except OSError as exc:
+                self.log("warning", f"Error syncing the AOF: {exc.strerror}")
+
+    # ------------------------------------------------------------------ loading
+
+    def install(self, result: rdb.LoadResult, flush: bool = True) -> None:
+        """Put loaded databases into the keyspace."""
+        dbs = self.server.keyspace.dbs
+        for dbid in result.databases:
+            if dbid >= len(dbs):
+                raise LoadError(f"the data has database {dbid}, this server is configured with {len(dbs)} databases")
+        for db in dbs:
+            loaded = result.databases.get(db.id)
+            if flush:
+                db.clear()
+                if loaded is not None:
+                    db.data, db.expires = loaded
+            elif loaded is not None:
+                db.data.update(loaded[0])
+                db.expires.update(loaded[1])
+
+    def _progress(self, label: str):
+        state = {"last": time.monotonic()}
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - state["last"] >= 1.0:
+                state["last"] = now
+                self.log("notice", f"Loading {label}: {100 * done // total}% ({done >> 20} MB of {total >> 20} MB)")
+
+        return report
+
+    def load_rdb(self, path: str, flush: bool = True) -> rdb.LoadResult:
+        """Load an RDB file into the keyspace; ``LoadError`` names the file and offset on failure."""
+        start = time.perf_counter()
+        try:
+            result = rdb.load_file(path, progress=self._progress(os.path.basename(path)))
+        except rdb.RDBError as exc:
+            raise LoadError(f"Bad RDB file {path}: {exc.reason} at offset {exc.offset}") from None
+        except OSError as exc:
+            raise LoadError(f"Can't read RDB file {path}: {exc.strerror}") from None
+        self.install(result, flush)
+        ver = result.aux.get(b"redis-ver", b"?").decode("utf-8", "replace")
+        self.log("notice", f"Loading RDB produced by version {ver}")
+        if result.checksum == "disabled":
+            self.log("warning", "RDB file was saved with checksum disabled: no check performed.")
+        if result.functions_skipped or result.module_aux_skipped:
+            self.log("warning", f"Skipped {result.functions_skipped} function libraries and "
+                                f"{result.module_aux_skipped} module aux records (not supported here)")
+        self.log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, "
+                           f"keys expired: {result.keys_expired}.")
+        self.log("notice", f"DB loaded from disk: {time.perf_counter() - start:.3f} seconds")
+        self.load_keys_loaded = result.keys_loaded
+        self.load_keys_expired = result.keys_expired
+        return result
+
+    def load_at_startup(self) -> None:
+        """AOF if enabled (preferred, as Redis), otherwise the RDB file if there is one."""
+        self.loading = True
+        try:
+            if self.aof_enabled:
+                if self.layout.exists():
+                    self.load_aof()
+                self.open_aof_at_startup()
+            elif os.path.exists(self.rdb_path):
+                self.load_rdb(self.rdb_path)
+        finally:
+            self.loading = False
+        self.server.keyspace.dirty = 0
+
+    # ------------------------------------------------------------------ AOF: loading
+
+    def load_aof(self) -> None:
+        """Replay the base and incremental files named by the manifest."""
+        start = time.perf_counter()
+        try:
+            manifest = self.layout.read_manifest()
+        except OSError as exc:
+            raise LoadError(f"Can't read the AOF manifest {self.layout.manifest_path}: {exc.strerror}") from None
+        except AOFError as exc:
+            raise LoadError(str(exc)) from None
+        self.manifest = manifest
+        files = ([manifest.base] if manifest.base else []) + manifest.incrs
+        keyspace = self.server.keyspace
+        for db in keyspace.dbs:
+            db.clear()
+        for index, entry in enumerate(files):
+            path = self.layout.path(entry.name)
+            if not os.path.exists(path):
+                if entry.kind == INCR and index == len(files) - 1:
+                    continue  # an incremental file opened but never written before a crash
+                raise LoadError(f"The AOF file {path} named in the manifest doesn't exist")
+            with open(path, "rb") as fh:
+                buf = fh.read()
+            if buf[:5] == b"REDIS":
+                try:
+                    result = rdb.load_bytes(buf, skip_expired=False)
+                except rdb.RDBError as exc:
+                    raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
+                self.install(result, flush=False)
+                if entry.kind == BASE:
+                    self.aof_base_size = len(buf)
+                continue
+            self._replay(buf, path, last=index == len(files) - 1)
+        self.log("notice", f"DB loaded from append only file: {time.perf_counter() - start:.3f} seconds")
+
+    def _replay(self, buf: bytes, path: str, last: bool) -> None:
+        """Execute the commands of one RESP file; MULTI/EXEC blocks apply whole or not at all."""
+        from server.client import Client
+        from server.command import Command
+        from server.dispatch import call, resolve
+
+        client = Client(self.server, 0, addr="aof")
+        client.authenticated = True
+        pending: list[tuple[Command, list[bytes]]] | None = None
+        multi_start = 0
+        good_end = 0
+        offset = 0
+        try:
+            for argv, offset in parse_commands(buf, path):
+                name = argv[0].lower()
+                if name == b"multi":
+                    pending, multi_start = [], offset - len(encode_command(argv))
+                    continue
+                cmd = resolve(argv)
+                if not isinstance(cmd, Command):
+                    if name == b"exec" and pending is not None:
+                        cmd = None  # type: ignore[assignment]
+                    else:
+                        raise LoadError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}' reading the "
+                                        f"append only file {path} at offset {offset}")
+                if name == b"exec":
+                    for queued_cmd, queued_argv in pending or []:
+                        call(client, queued_cmd, queued_argv)
+                    pending = None
+                elif pending is not None:
+                    pending.append((cmd, argv))
+                else:
+                    call(client, cmd, argv)
+                if pending is None:
+                    good_end = offset
+            if pending is not None:
+                raise TruncatedAOF("Unexpected end of file inside MULTI/EXEC", path, multi_start)
+        except TruncatedAOF as exc:
+            cut = good_end if pending is None else multi_start
+            if not last or not self.config["aof-load-truncated"]:
+                raise LoadError(f"Bad file format reading the append only file {path}: "
+                                f"truncated at offset {exc.offset}; make a backup and run "
+                                f"'redis-check-aof --fix'") from None
+            self.log("warning", f"!!! Warning: short read while loading the AOF file {path}!!!")
+            self.log("warning", f"!!! Truncating the AOF {path} at offset {cut} !!!")
+            os.truncate(path, cut)
+            self.log("warning", "AOF loaded anyway because aof-load-truncated is enabled")
+        except AOFError as exc:
+            raise LoadError(f"Bad file format reading the append only file: {exc}") from None
+
+    # ------------------------------------------------------------------ AOF: writing
+
+    def open_aof_at_startup(self) -> None:
+        """Continue the last incremental file, or create base + incremental + manifest."""
+        layout = self.layout
+        os.makedirs(layout.root, exist_ok=True)
+        manifest = self.manifest if layout.exists() else Manifest()
+        if manifest.base is None and not manifest.incrs:
+            name = layout.base_name(1)
+            rdb.save_file(layout.path(name), self.databases())
+            manifest.base = AOFFile(name, 1, BASE)
+            self.log("notice", f"Creating AOF base file {name} on server start")
+        if not manifest.incrs:
+            manifest.incrs.append(AOFFile(layout.incr_name(manifest.next_incr_seq()), manifest.next_incr_seq(), INCR))
+            self.log("notice", f"Creating AOF incr file {manifest.incrs[-1].name} on server start")
+        layout.write_manifest(manifest)
+        self.manifest = manifest
+        self.writer = AppendWriter(layout.path(manifest.incrs[-1].name), str(self.config["appendfsync"]))
+        self.aof_selected_db = -1
+
+    def _open_new_incr(self) -> None:
+        """Start a new incremental file for the writes that follow (a rewrite begins)."""
+        manifest = self.manifest
+        seq = manifest.next_incr_seq()
+        entry = AOFFile(self.layout.incr_name(seq), seq, INCR)
+        os.makedirs(self.layout.root, exist_ok=True)
+        writer = AppendWriter(self.layout.path(entry.name), str(self.config["appendfsync"]))
+        if not self.aof_enable_pending:
+            manifest.incrs.append(entry)
+            self.layout.write_manifest(manifest)
+        else:
+            self.manifest.incrs = [entry]
+        if self.writer is not None:
+            self.writer.close()
+        self.writer = writer
+        self.aof_selected_db = -1
+
+    def rewrite_background(self) -> bool:
+        """BGREWRITEAOF: a child writes a compact base (RDB preamble) of the data at fork time."""
+        if self.aof_enabled or self.aof_enable_pending:
+            try:
+                self._open_new_incr()
+            except OSError as exc:
+                self.log("warning", f"Can't open a new AOF incr file: {exc.strerror}")
+                return False
+        os.makedirs(self.layout.root, exist_ok=True)
+        tmp_holder: dict[str, str] = {}
+        databases = self.databases()
+        root = self.layout.root
+
+        def work() -> None:
+            tmp = os.path.join(root, f"temp-rewriteaof-bg-{os.getpid()}.aof")
+            with open(tmp, "wb", buffering=1 << 20) as fh:
+                rdb.write_rdb(fh, databases, preamble=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+        if not self._fork(CHILD_AOF, work):
+            self.aof_last_bgrewrite_status = "err"
+            return False
+        tmp_holder["path"] = os.path.join(root, f"temp-rewriteaof-bg-{self.child_pid}.aof")
+        self.child_tmp = tmp_holder["path"]
+        self.log("notice", f"Background append only file rewriting started by pid {self.child_pid}")
+        return True
+
+    def _rewrite_done(self, ok: bool, tmp: str | None) -> None:
+        if not ok or tmp is None or not os.path.exists(tmp):
+            self.log("warning", "Background AOF rewrite terminated with error")
+            self.aof_last_bgrewrite_status = "err"
+            return
+        manifest = self.manifest
+        seq = manifest.next_base_seq()
+        name = self.layout.base_name(seq)
+        os.replace(tmp, self.layout.path(name))
+        self.aof_base_size = os.path.getsize(self.layout.path(name))
+        manifest.base = AOFFile(name, seq, BASE)
+        manifest.history = []
+        if self.aof_enabled or self.aof_enable_pending:
+            manifest.incrs = manifest.incrs[-1:]
+        else:
+            manifest.incrs = []
+        self.layout.write_manifest(manifest)
+        self.layout.remove_unlisted(manifest)
+        if self.aof_enable_pending:
+            self.aof_enable_pending = False
+            self.aof_enabled = True
+            self.log("notice", "Background AOF rewrite finished successfully; AOF is on")
+        self.aof_rewrites += 1
+        self.aof_last_bgrewrite_status = "ok"
+        self.log("notice", "Background AOF rewrite terminated with success")
+
+    def set_appendonly(self, value: object) -> None:
+        """CONFIG SET appendonly: start (by a rewrite that writes the first base) or stop the AOF."""
+        if value and not (self.aof_enabled or self.aof_enable_pending):
+            if self.layout.exists():
+                try:
+                    self.manifest = self.layout.read_manifest()
+                except (OSError, AOFError):
+                    self.manifest = Manifest()
+            self.aof_enable_pending = True
+            if self.child_pid is not None:
+                self.kill_child()
+            if not self.rewrite_background():
+                self.aof_enable_pending = False
+                from server.config import ConfigError
+
+                raise ConfigError("Failed to start the AOF rewrite")
+        elif not value and (self.aof_enabled or self.aof_enable_pending):
+            if self.child_type == CHILD_AOF:
+                self.kill_child()
+            self.aof_enabled = self.aof_enable_pending = False
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+
+    def set_appendfsync(self, value: object) -> None:
+        if self.writer is not None:
+            self.writer.policy = str(value)
+
+    def feed(self, dbid: int, commands: list[list[bytes]]) -> None:
+        """Append commands run against database ``dbid`` (a SELECT first if the db changed)."""
+        writer = self.writer
+        if writer is None or self.loading:
+            return
+        parts = []
+        if dbid != self.aof_selected_db:
+            parts.append(encode_command([b"SELECT", b"%d" % dbid]))
+            self.aof_selected_db = dbid
+        for argv in commands:
+            parts.append(encode_command(argv))
+        try:
+            writer.append(b"".join(parts))
+            self.aof_last_write_status = "ok"
+        except OSError as exc:
+            self.aof_last_write_status = "err"
+            self.log("warning", f"Error writing to the AOF file: {exc.strerror}")
+
+    def propagate(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
+        """``server.propagate``: log a command that changed the data, by its effect.
+
+        A command whose effect its arguments do not determine (SPOP, a served
+        BLPOP ...) sets ``client.propagate_as`` to the commands to log instead.
+        """
+        alternative = getattr(client, "propagate_as", None)
+        if alternative is not None:
+            client.propagate_as = None  # type: ignore[attr-defined]
+        if self.writer is None or self.loading:
+            return
+        name = cmd.name
+        if name == "exec":
+            if client.id in self.aof_open_multi:
+                self.aof_open_multi.discard(client.id)
+                self.feed(client.db.id, [[b"EXEC"]])
+            return
+        commands = alternative if alternative is not None else rewrite_for_log(client, name, argv)
+        if not commands:
+            return
+        if client.executing_multi and client.id not in self.aof_open_multi:
+            self.aof_open_multi.add(client.id)
+            commands = [[b"MULTI"], *commands]
+        self.feed(client.db.id, commands)
+
+    def after_unblocked(self, client: Client) -> None:
+        """A blocked command completed later: log what it did (its ``propagate_as``)."""
+        alternative = getattr(client, "propagate_as", None)
+        if alternative:
+            client.propagate_as = None  # type: ignore[attr-defined]
+            self.feed(client.db.id, alternative)
+
+    def on_expired(self, db, key: bytes) -> None:
+        """A key expired: log a DEL, so replaying never resurrects it."""
+        self.feed(db.id, [[b"DEL", key]])
+
+    # ------------------------------------------------------------------ shutdown
+
+    def prepare_shutdown(self, save: bool | None, force: bool) -> bool:
+        """Redis's finishShutdown: stop children, flush the AOF, save if asked or if save points exist.
+
+        ``save`` None means "as configured". Returns False (and keeps running) if
+        the save failed and ``force`` is not given.
+        """
+        if self.child_pid is not None:
+            self.kill_child()
+        if self.writer is not None:
+            try:
+                self.writer.sync()
+            except OSError as exc:
+                self.log("warning", f"Error syncing the AOF on shutdown: {exc.strerror}")
+        do_save = bool(self.save_points()) if save is None else save
+        if do_save:
+            self.log("notice", "Saving the final RDB snapshot before exiting.")
+            if not self.save():
+                if not force:
+                    self.log("warning", "Error trying to save the DB, can't exit.")
+                    return False
+                self.log("warning", "Error trying to save the DB. Exit anyway.")
+            else:
+                self.log("notice", "DB saved on disk")
+        return True
+
+    def on_shutdown(self) -> int:
+        """``server.on_shutdown``: the loop stopped (SHUTDOWN already prepared, or a signal)."""
+        if not self.shutdown_done:
+            if not self.prepare_shutdown(None, force=True):
+                return 1
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return self.shutdown_exit_code
+
+    # ------------------------------------------------------------------ INFO
+
+    def info_fields(self) -> list[tuple[str, object]]:
+        now = time.time()
+        rdb_child = self.child_type == CHILD_RDB
+        aof_child = self.child_type == CHILD_AOF
+        writer = self.writer
+        fields: list[tuple[str, object]] = [
+            ("loading", 1 if self.loading else 0),
+            ("async_loading", 0),
+            ("current_cow_peak", 0),
+            ("current_cow_size", 0),
+            ("current_cow_size_age", 0),
+            ("current_fork_perc", "0.00"),
+            ("current_save_keys_processed", 0),
+            ("current_save_keys_total", 0),
+            ("rdb_changes_since_last_save", self.server.keyspace.dirty),
+            ("rdb_bgsave_in_progress", 1 if rdb_child else 0),
+            ("rdb_last_save_time", self.server.last_save),
+            ("rdb_last_bgsave_status", self.last_bgsave_status),
+            ("rdb_last_bgsave_time_sec", self.last_bgsave_seconds),
+            ("rdb_current_bgsave_time_sec", int(now - self.child_started) if rdb_child else -1),
+            ("rdb_saves", self.rdb_saves),
+            ("rdb_last_cow_size", 0),
+            ("rdb_last_load_keys_expired", self.load_keys_expired),
+            ("rdb_last_load_keys_loaded", self.load_keys_loaded),
+            ("aof_enabled", 1 if self.aof_enabled else 0),
+            ("aof_rewrite_in_progress", 1 if aof_child else 0),
+            ("aof_rewrite_scheduled", 1 if self.aof_rewrite_scheduled else 0),
+            ("aof_last_rewrite_time_sec", self.aof_last_rewrite_seconds),
+            ("aof_current_rewrite_time_sec", int(now - self.child_started) if aof_child else -1),
+            ("aof_last_bgrewrite_status", self.aof_last_bgrewrite_status),
+            ("aof_rewrites", self.aof_rewrites),
+            ("aof_rewrites_consecutive_failures", 0),
+            ("aof_last_write_status", self.aof_last_write_status),
+            ("aof_last_cow_size", 0),
+            ("module_fork_in_progress", 0),
+            ("module_fork_last_cow_size", 0),
+        ]
+        if self.aof_enabled and writer is not None:
+            fields += [
+                ("aof_current_size", self.aof_base_size + writer.size),
+                ("aof_base_size", self.aof_base_size),
+                ("aof_pending_rewrite", 1 if self.aof_rewrite_scheduled else 0),
+                ("aof_buffer_length", 0),
+                ("aof_pending_bio_fsync", 0),
+                ("aof_delayed_fsync", 0),
+            ]
+        return fields
+
+
+# ---------------------------------------------------------------------- AOF rewriting of commands
+
+_EXPIRE_COMMANDS = {"expire", "pexpire", "expireat", "pexpireat"}
+_SET_TTL_OPTIONS = {b"EX", b"PX", b"EXAT", b"PXAT"}
+
+
+def rewrite_for_log(client: Client, name: str, argv: list[bytes]) -> list[list[bytes]]:
+    """The commands to log for ``argv`` so that replaying gives the same data at any later time.
+
+    Relative expiries become absolute (PEXPIREAT, SET ... PXAT), as Redis logs them.
+    """
+    db = client.db
+    if name in _EXPIRE_COMMANDS:
+        key = argv[1]
+        if key not in db.data:
+            return [[b"DEL", key]]  # a deadline in the past deleted the key
+        deadline = db.expires.get(key)
+        return [[b"PEXPIREAT", key, b"%d" % deadline]] if deadline is not None else [argv]
+    if name in ("setex", "psetex"):
+        key = argv[1]
+        deadline = db.expires.get(key)
+        if deadline is None:
+            return [[b"SET", key, argv[3]]]
+        return [[b"SET", key, argv[3], b"PXAT", b"%d" % deadline]]
+    if name == "set" and len(argv) > 3:
+        options = argv[3:]
+        if any(opt.upper() in _SET_TTL_OPTIONS for opt in options):
+            kept: list[bytes] = []
+            skip = False
+            for opt in options:
+                if skip:
+                    skip = False
+                    continue
+                if opt.upper() in _SET_TTL_OPTIONS:
+                    skip = True
+                    continue
+                kept.append(opt)
+            key = argv[1]
+            deadline = db.expires.get(key)
+            tail = [b"PXAT", b"%d" % deadline] if deadline is not None else []
+            return [[argv[0], key, argv[2], *kept, *tail]]
+        return [argv]
+    if name == "getex":
+        key = argv[1]
+        if key not in db.data:
+            return [[b"DEL", key]]
+        deadline = db.expires.get(key)
+        if deadline is not None:
+            return [[b"PEXPIREAT", key, b"%d" % deadline]]
+        return [[b"PERSIST", key]]
+    if name == "restore":
+        if any(a.upper() == b"ABSTTL" for a in argv[4:]) or argv[2] == b"0":
+            return [argv]
+        key = argv[1]
+        if key not in db.data:
+            return [[b"DEL", key]]
+        deadline = db.expires.get(key)
+        if deadline is None:
+            return [argv]
+        return [[argv[0], key, b"%d" % deadline, argv[3], *argv[4:], b"ABSTTL"]]
+    if name == "incrbyfloat":
+        key = argv[1]
+        value = db.data.get(key)
+        if isinstance(value, (bytes, bytearray)):
+            return [[b"SET", key, bytes(value), b"KEEPTTL"]]
+    return [argv]
