@@ -7,7 +7,12 @@ follows the same rules:
 - ``*`` any run of bytes, ``?`` any one byte;
 - ``[abc]``, ``[a-z]`` (ends in either order), ``[^...]`` negation, ``\\x`` inside
   a class is a literal ``x``; a class missing its ``]`` ends at the pattern's end;
-- ``\\x`` outside a class is a literal ``x``; a trailing lone ``\\`` is a literal.
+  ``[]`` matches nothing and ``[^]`` any byte;
+- ``\\x`` outside a class is a literal ``x``; a trailing lone ``\\`` is a literal;
+- range ends are compared as C's signed ``char``: ``[a-\\xff]`` is the range from
+  -1 to 97, i.e. bytes 0x00-0x61 and 0xff;
+- a non-empty pattern never matches the empty string (Redis's loop never starts),
+  not even ``*``; KEYS and SCAN treat a lone ``*`` as "everything" before matching.
 """
 
 from __future__ import annotations
@@ -43,10 +48,7 @@ def _translate(pattern: bytes, nocase: bool) -> re.Pattern[bytes]:
                     i -= 1  # unterminated class: it ends with the pattern
                     break
                 elif n - i >= 3 and pattern[i + 1 : i + 2] == b"-":
-                    lo, hi = pattern[i], pattern[i + 2]
-                    if lo > hi:
-                        lo, hi = hi, lo
-                    members.append(re.escape(bytes([lo])) + b"-" + re.escape(bytes([hi])))
+                    members.extend(_signed_range(pattern[i], pattern[i + 2]))
                     i += 2
                 else:
                     members.append(re.escape(pattern[i : i + 1]))
@@ -63,7 +65,20 @@ def _translate(pattern: bytes, nocase: bool) -> re.Pattern[bytes]:
             out.append(re.escape(c))
         i += 1
     flags = re.DOTALL | (re.IGNORECASE if nocase else 0)
-    return re.compile(b"".join(out) + rb"\Z", flags)
+    head = b"(?=.)" if pattern else b""
+    return re.compile(head + b"".join(out) + rb"\Z", flags)
+
+
+def _signed_range(first: int, last: int) -> list[bytes]:
+    """A class range ``first-last`` as regex ranges, with Redis's signed-char comparison."""
+    lo, hi = (first - 256 if first >= 128 else first), (last - 256 if last >= 128 else last)
+    if lo > hi:
+        lo, hi = hi, lo
+    if lo < 0 <= hi:  # wraps: the high bytes (negative) then 0 up to ``hi``
+        pairs = [(lo + 256, 255), (0, hi)]
+    else:
+        pairs = [(lo & 255, hi & 255)]
+    return [re.escape(bytes([a])) + b"-" + re.escape(bytes([b])) for a, b in pairs]
 
 
 @lru_cache(maxsize=1024)

@@ -331,6 +331,10 @@ class Database:
         last = self.access.get(key, self.keyspace.access_since)
         return max(now_ms() // 1000 - last // 1000, 0) * 1000
 
+    def idle_time(self, key: bytes) -> float:
+        """Seconds since ``key`` was last accessed (what LRU eviction compares)."""
+        return self.idle_ms(key) / 1000
+
     def access_frequency(self, key: bytes) -> int:
         """The LFU counter of ``key``, decayed for the time since its last access."""
         return self.keyspace.lfu_decayed(self.access.get(key))
@@ -401,6 +405,13 @@ class Database:
                 del maps[next(iter(maps))]
         self.order = new
         self.generation = generation
+
+    def reindex(self) -> None:
+        """Rebuild the SCAN and expiry orders after ``data``/``expires`` were filled directly (loading)."""
+        self.compact_order(force=True)
+        self.expire_order = list(self.expires)
+        self.expire_order_limit = 2 * len(self.expires) + MIN_STALE
+        self.expire_cursor = 0
 
     def compact_expire_order(self) -> None:
         """Drop stale entries from ``expire_order`` (no cursor to preserve: the cycle just restarts)."""
