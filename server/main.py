@@ -11,12 +11,13 @@ import os
 import signal
 import sys
 
-from server import REDIS_VERSION, __version__, eviction
+from server import REDIS_VERSION, __version__, acl, eviction
 from server.command import load_all
 from server.config import Config, ConfigError, parse_argv, read_config_file
 from server.dispatch import build_lookup
 from server.instance import Server
 from server.network import listen
+from server.protocol import Error
 
 
 def build_server(argv: list[str]) -> Server:
@@ -33,6 +34,7 @@ def build_server(argv: list[str]) -> Server:
     server = Server(config)
     server.user_lines = user_lines  # type: ignore[attr-defined]
     eviction.install(server)
+    acl.install(server)
     for hook in STARTUP_HOOKS:
         hook(server)
     return server
@@ -104,7 +106,7 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         server = build_server(argv)
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, OSError, Error) as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
         return 1
     loop = new_event_loop()
