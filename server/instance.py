@@ -208,6 +208,13 @@ class Server:
             self.loop.call_soon(self.flush_pending)
         pending.append(client)
 
+    def arm_flush(self) -> None:
+        """For callers that filled ``pending_flush`` themselves (pub/sub fan-out)."""
+        if self.loop is None:
+            self.flush_pending()
+        else:
+            self.loop.call_soon(self.flush_pending)
+
     def flush_pending(self) -> None:
         pending, self.pending_flush = self.pending_flush, []
         for client in pending:

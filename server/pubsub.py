@@ -136,17 +136,13 @@ class PubSub:
         receivers = 0
         subscribers = self.channels.get(channel)
         if subscribers:
-            frames = message_frames(b"message", (channel, message))
-            for client in subscribers:
-                client.send_push(frames[client.resp == 3])
+            self._deliver(subscribers, b"message", (channel, message))
             receivers = len(subscribers)
         if self.patterns:
             for pattern, matcher in self._matchers.items():
                 if matcher(channel) is not None:
                     subscribers = self.patterns[pattern]
-                    frames = message_frames(b"pmessage", (pattern, channel, message))
-                    for client in subscribers:
-                        client.send_push(frames[client.resp == 3])
+                    self._deliver(subscribers, b"pmessage", (pattern, channel, message))
                     receivers += len(subscribers)
         return receivers
 
@@ -155,10 +151,23 @@ class PubSub:
         subscribers = self.shard_channels.get(channel)
         if not subscribers:
             return 0
-        frames = message_frames(b"smessage", (channel, message))
-        for client in subscribers:
-            client.send_push(frames[client.resp == 3])
+        self._deliver(subscribers, b"smessage", (channel, message))
         return len(subscribers)
+
+    def _deliver(self, subscribers: Subscribers, kind: bytes, parts: tuple[bytes, ...]) -> None:
+        """Queue one message for each subscriber (``Client.send_push``, unrolled: this is the fan-out loop)."""
+        frame2, frame3 = message_frames(kind, parts)
+        server = self.server
+        pending = server.pending_flush
+        was_idle = not pending
+        append_pending = pending.append
+        for client in subscribers:
+            buf = client.outbuf
+            if not buf:
+                append_pending(client)
+            buf.append(frame2 if client.resp == 2 else frame3)
+        if was_idle and pending:
+            server.arm_flush()
 
     # -- keyspace notifications ----------------------------------------------------
 
