@@ -1,0 +1,471 @@
+"""Set commands: unordered collections of unique byte strings (t_set.c in Redis).
+
+A set value is a ``SetValue`` (``server.datatypes.set``). Commands that add
+members tell it the configured ``set-max-intset-entries`` so OBJECT ENCODING
+follows Redis. A set emptied by a command is deleted, with a ``del`` event
+after the command's own event, as Redis does.
+
+Replies that hold a whole set (SMEMBERS, SINTER, SPOP with a count ...) are
+``RespSet``: an array in RESP2, a set in RESP3. An intset replies in ascending
+numeric order, a hashtable in no particular order.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+
+from server.client import Client
+from server.command import command
+from server.commands.args import LLONG_MAX, NOT_INTEGER, NOT_POSITIVE, SYNTAX_ERROR, to_int
+from server.datatypes.set import SetValue
+from server.glob import glob_matcher
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_SET, WRONGTYPE
+from server.protocol import Error, RespSet
+
+EMPTY_SET = RespSet()
+
+
+def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_SET) -> None:
+    ks = ctx.server.keyspace
+    if ks.notify_flags & kind:
+        ks.notify(kind, event, key, ctx.db.id)
+
+
+def max_intset(ctx: Client) -> int:
+    return ctx.server.config.values["set-max-intset-entries"]  # type: ignore[return-value]
+
+
+def read_set(ctx: Client, key: bytes) -> SetValue | None:
+    """The set at ``key`` for a read (counts a hit or miss), None if absent, WRONGTYPE otherwise."""
+    value = ctx.db.lookup_read(key)
+    if value is not None and value.__class__ is not SetValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def write_set(ctx: Client, key: bytes) -> SetValue | None:
+    value = ctx.db.lookup(key)
+    if value is not None and value.__class__ is not SetValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def deleted_if_empty(ctx: Client, key: bytes, value: SetValue) -> None:
+    """Delete a set a command emptied, with Redis's ``del`` event."""
+    if not value.members:
+        ctx.db.delete(key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+
+
+# --------------------------------------------------------------------------- single set
+
+
+@command("sadd", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="set", group="set",
+         summary="Adds members to a set, creating it if needed; returns how many were new.",
+         args="key member [member ...]", complexity="O(1) per member")
+def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
+    db = ctx.db
+    value = db.lookup(key)
+    limit = max_intset(ctx)
+    if value is None:
+        value = SetValue(members, limit)
+        db.add(key, value)
+        added = len(value)
+    elif value.__class__ is not SetValue:
+        raise WRONGTYPE
+    else:
+        added = 0
+        pos = value.pos
+        for member in members:
+            if member not in pos:
+                value.add(member)
+                value.note_added(member, limit)
+                added += 1
+        if not added:
+            return 0
+        db.touch(key)
+    notify(ctx, b"sadd", key)
+    return added
+
+
+@command("srem", arity=-3, flags="write fast", keys=(1, 1, 1), acl="set", group="set",
+         summary="Removes members from a set; returns how many were there.",
+         args="key member [member ...]", complexity="O(1) per member")
+def srem(ctx: Client, key: bytes, *members: bytes) -> int:
+    value = write_set(ctx, key)
+    if value is None:
+        return 0
+    removed = 0
+    for member in members:
+        if value.remove(member):
+            removed += 1
+            if not value.members:
+                break
+    if removed:
+        ctx.db.touch(key)
+        notify(ctx, b"srem", key)
+        deleted_if_empty(ctx, key, value)
+    return removed
+
+
+@command("smembers", arity=2, flags="readonly", keys=(1, 1, 1), acl="set", group="set",
+         summary="Returns every member of a set.", args="key", complexity="O(N)")
+def smembers(ctx: Client, key: bytes) -> RespSet:
+    value = read_set(ctx, key)
+    if value is None:
+        return EMPTY_SET
+    return RespSet(value.ordered())
+
+
+@command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+         summary="Tells whether a member belongs to a set (1) or not (0).", args="key member")
+def sismember(ctx: Client, key: bytes, member: bytes) -> int:
+    value = read_set(ctx, key)
+    return 1 if value is not None and member in value.pos else 0
+
+
+@command("smismember", arity=-3, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+         since="6.2.0", summary="Tells, for each given member, whether it belongs to a set.",
+         args="key member [member ...]", complexity="O(N) for N members asked")
+def smismember(ctx: Client, key: bytes, *members: bytes) -> list[int]:
+    value = read_set(ctx, key)
+    if value is None:
+        return [0] * len(members)
+    pos = value.pos
+    return [1 if m in pos else 0 for m in members]
+
+
+@command("scard", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+         summary="Returns how many members a set has.", args="key")
+def scard(ctx: Client, key: bytes) -> int:
+    value = read_set(ctx, key)
+    return 0 if value is None else len(value.members)
+
+
+@command("spop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="set", group="set",
+         summary="Removes and returns one or more random members of a set.",
+         args="key [count]", complexity="O(1) without count, O(N) with")
+def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
+    if rest:
+        if len(rest) > 1:
+            raise SYNTAX_ERROR
+        count = to_int(rest[0])
+        if count is None or count < 0:
+            raise NOT_POSITIVE
+        return _spop_count(ctx, key, count)
+    db = ctx.db
+    value = db.data.get(key)
+    if value is None or db.expires:
+        value = db.lookup(key)
+        if value is None:
+            return None
+    if value.__class__ is not SetValue:
+        raise WRONGTYPE
+    member = value.pop_random()
+    db.touch(key)
+    notify(ctx, b"spop", key)
+    deleted_if_empty(ctx, key, value)
+    return member
+
+
+def _spop_count(ctx: Client, key: bytes, count: int) -> RespSet:
+    value = write_set(ctx, key)
+    if value is None or count == 0:
+        return EMPTY_SET
+    db = ctx.db
+    if count >= len(value):
+        members = value.ordered()
+        db.delete(key)
+        notify(ctx, b"spop", key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        return RespSet(members)
+    popped = value.sample(count)
+    for member in popped:
+        value.remove(member)
+    db.touch(key)
+    notify(ctx, b"spop", key)
+    return RespSet(popped)
+
+
+_RANDMEMBER_RANGE = Error(
+    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+
+
+@command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), acl="set", group="set",
+         summary="Returns random members of a set without removing them; a negative count allows repeats.",
+         args="key [count]", complexity="O(1) without count, O(N) with")
+def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
+    if not rest:
+        value = read_set(ctx, key)
+        return None if value is None else value.random_member()
+    if len(rest) > 1:
+        raise SYNTAX_ERROR
+    count = to_int(rest[0])
+    if count is None:
+        raise NOT_INTEGER
+    if count < -LLONG_MAX:
+        raise _RANDMEMBER_RANGE
+    value = read_set(ctx, key)
+    if value is None or count == 0:
+        return []
+    size = len(value)
+    if count < 0:
+        members = value.members
+        return [members[i] for i in random.choices(range(size), k=-count)]
+    if count >= size:
+        return value.ordered()
+    return value.sample(count)
+
+
+@command("smove", arity=4, flags="write fast", keys=(1, 2, 1), acl="set", group="set",
+         summary="Moves a member from one set to another.", args="source destination member")
+def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
+    src = ctx.db.lookup(source)
+    if src is None:
+        return 0  # Redis answers 0 before looking at the destination's type
+    if src.__class__ is not SetValue:
+        raise WRONGTYPE
+    dst = write_set(ctx, destination)
+    if src is dst:
+        return 1 if member in src.pos else 0
+    if not src.remove(member):
+        return 0
+    db = ctx.db
+    db.touch(source)
+    notify(ctx, b"srem", source)
+    deleted_if_empty(ctx, source, src)
+    if dst is None:
+        db.add(destination, SetValue((member,), max_intset(ctx)))
+    else:
+        if not dst.add(member):
+            return 1
+        dst.note_added(member, max_intset(ctx))
+        db.touch(destination)
+    notify(ctx, b"sadd", destination)
+    return 1
+
+
+# --------------------------------------------------------------------------- set algebra
+
+
+def _sets_for(ctx: Client, keys: tuple[bytes, ...] | list[bytes], write: bool = False) -> list[SetValue | None]:
+    """The sets at ``keys`` (None for missing ones); WRONGTYPE if any holds something else."""
+    lookup = ctx.db.lookup if write else ctx.db.lookup_read
+    out: list[SetValue | None] = []
+    for key in keys:
+        value = lookup(key)
+        if value is not None and value.__class__ is not SetValue:
+            raise WRONGTYPE
+        out.append(value)  # type: ignore[arg-type]
+    return out
+
+
+def _intersection(sets: list[SetValue | None], limit: int = 0) -> list[bytes]:
+    """Members common to every set, in the smallest set's order; stops at ``limit`` if > 0."""
+    if not sets or any(s is None or not s.members for s in sets):
+        return []
+    ordered = sorted(sets, key=len)  # type: ignore[arg-type]
+    smallest = ordered[0]
+    others = [s.pos for s in ordered[1:]]  # type: ignore[union-attr]
+    out: list[bytes] = []
+    for member in smallest.ordered():  # type: ignore[union-attr]
+        for pos in others:
+            if member not in pos:
+                break
+        else:
+            out.append(member)
+            if len(out) == limit:
+                break
+    return out
+
+
+def _union(sets: list[SetValue | None]) -> list[bytes]:
+    merged: dict[bytes, None] = {}
+    for s in sets:
+        if s is not None:
+            merged.update(dict.fromkeys(s.members))
+    return list(merged)
+
+
+def _difference(sets: list[SetValue | None]) -> list[bytes]:
+    first = sets[0]
+    if first is None:
+        return []
+    others = [s.pos for s in sets[1:] if s is not None and s.members]
+    out = []
+    for member in first.members:
+        for pos in others:
+            if member in pos:
+                break
+        else:
+            out.append(member)
+    return out
+
+
+def _as_reply(ctx: Client, members: list[bytes]) -> RespSet:
+    """A computed set replied the way Redis replies its temporary set (intsets ascending)."""
+    if not members:
+        return EMPTY_SET
+    return RespSet(SetValue(members, max_intset(ctx)).ordered())
+
+
+def _store(ctx: Client, destination: bytes, members: list[bytes], event: bytes) -> int:
+    """Replace ``destination`` with the computed set, or delete it when the result is empty."""
+    db = ctx.db
+    if not members:
+        if db.lookup(destination) is not None and db.delete(destination):
+            notify(ctx, b"del", destination, NOTIFY_GENERIC)
+        return 0
+    db.set(destination, SetValue(members, max_intset(ctx)))
+    notify(ctx, event, destination)
+    return len(members)
+
+
+@command("sinter", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+         summary="Returns the members common to all the given sets.", args="key [key ...]",
+         complexity="O(N*M) worst case: N the smallest set, M the number of sets")
+def sinter(ctx: Client, *keys: bytes) -> RespSet:
+    sets = _sets_for(ctx, keys)
+    return RespSet(_intersection(sets))
+
+
+@command("sintercard", arity=-3, flags="readonly", acl="set", group="set", since="7.0.0",
+         summary="Counts the members common to all the given sets, optionally stopping at a limit.",
+         args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*M) worst case",
+         getkeys=lambda argv: numkeys_positions(argv, 1))
+def sintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> int:
+    keys, limit = parse_card_args(numkeys, rest)
+    return len(_intersection(_sets_for(ctx, keys), limit))
+
+
+def numkeys_positions(argv: list[bytes], at: int) -> list[int]:
+    """Key positions of commands shaped ``... numkeys key [key ...] ...`` (numkeys at ``at``)."""
+    count = to_int(argv[at]) if len(argv) > at else None
+    if count is None or count <= 0:
+        return []
+    return list(range(at + 1, min(at + 1 + count, len(argv))))
+
+
+def parse_numkeys(numkeys: bytes, available: int) -> int:
+    """SINTERCARD/ZINTERCARD/ZUNION's key count, with their error texts."""
+    count = to_int(numkeys)
+    if count is None or count <= 0:
+        raise Error(b"ERR numkeys should be greater than 0")
+    if count > available:
+        raise Error(b"ERR Number of keys can't be greater than number of args")
+    return count
+
+
+def parse_card_args(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], int]:
+    """``numkeys key [key ...] [LIMIT limit]`` → (keys, limit); 0 means no limit."""
+    count = parse_numkeys(numkeys, len(rest))
+    keys = rest[:count]
+    limit = 0
+    i = count
+    while i < len(rest):
+        if rest[i].upper() == b"LIMIT" and i + 1 < len(rest):
+            value = to_int(rest[i + 1])
+            if value is None or value < 0:
+                raise Error(b"ERR LIMIT can't be negative")
+            limit = value
+            i += 2
+        else:
+            raise SYNTAX_ERROR
+    return keys, limit
+
+
+@command("sinterstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+         summary="Stores the intersection of sets at a key; returns its size.",
+         args="destination key [key ...]", complexity="O(N*M) worst case")
+def sinterstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
+    return _store(ctx, destination, _intersection(_sets_for(ctx, keys, write=True)), b"sinterstore")
+
+
+@command("sunion", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+         summary="Returns the members found in any of the given sets.", args="key [key ...]",
+         complexity="O(N) for N members in all")
+def sunion(ctx: Client, *keys: bytes) -> RespSet:
+    return _as_reply(ctx, _union(_sets_for(ctx, keys)))
+
+
+@command("sunionstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+         summary="Stores the union of sets at a key; returns its size.",
+         args="destination key [key ...]", complexity="O(N) for N members in all")
+def sunionstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
+    return _store(ctx, destination, _union(_sets_for(ctx, keys, write=True)), b"sunionstore")
+
+
+@command("sdiff", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+         summary="Returns the members of the first set that are in none of the others.",
+         args="key [key ...]", complexity="O(N) for N members in all")
+def sdiff(ctx: Client, *keys: bytes) -> RespSet:
+    return _as_reply(ctx, _difference(_sets_for(ctx, keys)))
+
+
+@command("sdiffstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+         summary="Stores the difference of sets at a key; returns its size.",
+         args="destination key [key ...]", complexity="O(N) for N members in all")
+def sdiffstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
+    return _store(ctx, destination, _difference(_sets_for(ctx, keys, write=True)), b"sdiffstore")
+
+
+# --------------------------------------------------------------------------- SSCAN
+
+_CURSOR_RE = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+\Z")
+_ULONG = 1 << 64
+
+
+def parse_cursor(text: bytes) -> int:
+    """A SCAN cursor as Redis reads it (``strtoul``: a leading ``-`` wraps around)."""
+    if not _CURSOR_RE.match(text):
+        raise Error(b"ERR invalid cursor")
+    value = int(text)
+    if abs(value) >= _ULONG:
+        raise Error(b"ERR invalid cursor")
+    return value % _ULONG
+
+
+def parse_scan_options(opts: tuple[bytes, ...]) -> tuple[Callable[[bytes], object] | None, int]:
+    """``[MATCH pattern] [COUNT count]`` → (matcher or None, count)."""
+    pattern = None
+    count = 10
+    i = 0
+    n = len(opts)
+    while i < n:
+        opt = opts[i].upper()
+        if opt == b"COUNT" and i + 1 < n:
+            value = to_int(opts[i + 1])
+            if value is None:
+                raise NOT_INTEGER
+            if value < 1:
+                raise SYNTAX_ERROR
+            count = value
+        elif opt == b"MATCH" and i + 1 < n:
+            pattern = opts[i + 1]
+        else:
+            raise SYNTAX_ERROR
+        i += 2
+    return glob_matcher(pattern), count
+
+
+@command("sscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="set", group="set", since="2.8.0",
+         summary="Iterates over the members of a set a page at a time.",
+         args="key cursor [MATCH pattern] [COUNT count]",
+         complexity="O(1) per call, O(N) for a complete iteration")
+def sscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
+    position = parse_cursor(cursor)
+    match, count = parse_scan_options(opts)
+    value = read_set(ctx, key)
+    if value is None:
+        return [b"0", []]
+    if value.intset:
+        # Redis returns a small encoding whole, in one call.
+        next_cursor, members = 0, value.ordered()
+    else:
+        next_cursor, members = value.scan(position, count)
+    if match is not None:
+        members = [m for m in members if match(m)]
+    return [b"%d" % next_cursor, members]

@@ -1,0 +1,1067 @@
+"""Sorted-set commands: members ordered by a floating-point score (t_zset.c in Redis).
+
+A sorted set is a ``ZSetValue`` (``server.datatypes.zset``). This module holds
+the commands and the parsing they share:
+
+- scores: ZADD and ZINCRBY read a score strictly (``parse_score``: no spaces,
+  no overflow, no NaN); range bounds are read as C's ``strtod`` reads them
+  (``parse_score_range``: ``(`` marks an exclusive bound, ``inf``/``-inf``);
+  member ranges use ``[``/``(`` prefixes and ``-``/``+`` (``parse_lex_range``);
+- replies: scores are Python floats, which the protocol layer writes as
+  ``%.17g`` bulk strings in RESP2 and as doubles in RESP3. Where Redis nests
+  (member, score) pairs only in RESP3 (ZRANGE WITHSCORES ...), ``pairs`` builds
+  the right shape for the client;
+- one range engine (``zrange_generic``) serves ZRANGE, ZRANGESTORE and the six
+  older ZRANGE*/ZREVRANGE* forms, as in Redis;
+- one set-algebra engine (``combine``) serves ZUNION, ZINTER, ZDIFF, their
+  STORE forms and ZINTERCARD; plain sets are accepted as inputs with score 1;
+- the blocking pops (BZPOPMIN, BZPOPMAX, BZMPOP) return a ``Blocked`` when
+  every key is empty, and are retried by ``server.blocking`` when one fills.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable
+
+from server.client import Blocked, Client
+from server.command import command
+from server.commands.args import LLONG_MAX, NOT_INTEGER, NOT_POSITIVE, SYNTAX_ERROR, to_float, to_int
+from server.commands.sets import numkeys_positions, parse_cursor, parse_scan_options
+from server.datatypes.set import SetValue
+from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
+from server.protocol import NULL_ARRAY, Error, format_double
+
+NOT_FLOAT = Error(b"ERR value is not a valid float")
+NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
+BAD_SCORE_RANGE = Error(b"ERR min or max is not a float")
+BAD_LEX_RANGE = Error(b"ERR min or max not valid string range item")
+_INF = math.inf
+
+
+def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_ZSET) -> None:
+    ks = ctx.server.keyspace
+    if ks.notify_flags & kind:
+        ks.notify(kind, event, key, ctx.db.id)
+
+
+def limits(ctx: Client) -> tuple[int, int]:
+    """``zset-max-listpack-entries`` and ``zset-max-listpack-value``."""
+    values = ctx.server.config.values
+    return values["zset-max-listpack-entries"], values["zset-max-listpack-value"]  # type: ignore[return-value]
+
+
+def read_zset(ctx: Client, key: bytes) -> ZSetValue | None:
+    """The sorted set at ``key`` for a read (counts a hit or miss); None if absent."""
+    value = ctx.db.lookup_read(key)
+    if value is not None and value.__class__ is not ZSetValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def write_zset(ctx: Client, key: bytes) -> ZSetValue | None:
+    value = ctx.db.lookup(key)
+    if value is not None and value.__class__ is not ZSetValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def deleted_if_empty(ctx: Client, key: bytes, value: ZSetValue) -> None:
+    """Delete a sorted set a command emptied, with Redis's ``del`` event."""
+    if not value.scores:
+        ctx.db.delete(key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+
+
+def pairs(ctx: Client, entries, withscores: bool) -> list:
+    """(score, member) entries as a reply: members only, flat pairs (RESP2) or nested pairs (RESP3)."""
+    if not withscores:
+        return [member for _, member in entries]
+    if ctx.resp == 3:
+        return [[member, score] for score, member in entries]
+    out: list = []
+    for score, member in entries:
+        out.append(member)
+        out.append(score)
+    return out
+
+
+# --------------------------------------------------------------------------- parsing numbers
+
+# What C's strtod accepts as a whole string (after optional leading whitespace).
+_DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_HEX = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?\Z")
+_SPECIAL = re.compile(rb"[+-]?(?:inf|infinity|nan(?:\([0-9a-zA-Z_]*\))?)\Z", re.IGNORECASE)
+_SPACE = b" \t\n\v\f\r"
+
+
+def strtod(text: bytes) -> tuple[float, bool] | None:
+    """``text`` as strtod reads it when it must consume everything: (value, out of range), or None.
+
+    "Out of range" is C's ERANGE: a finite number too big (read as ±inf) or so
+    small it became zero.
+    """
+    if _DECIMAL.match(text):
+        value = float(text)
+        mantissa = text.split(b"e")[0].split(b"E")[0]
+    elif _HEX.match(text):
+        body = text.lstrip(b"+-")
+        try:
+            value = float.fromhex(body.decode())
+        except OverflowError:
+            value = _INF
+        if text[:1] == b"-":
+            value = -value
+        mantissa = body[2:].lower().split(b"p")[0]
+    elif _SPECIAL.match(text):
+        return float(text.split(b"(")[0]), False
+    else:
+        return None
+    if math.isinf(value):
+        return value, True
+    if value == 0 and mantissa.strip(b"0.+-"):
+        return value, True
+    return value, False
+
+
+def parse_score(text: bytes, error: Error = NOT_FLOAT) -> float:
+    """A score for ZADD/ZINCRBY/WEIGHTS as Redis's getDoubleFromObject reads it."""
+    if text.isdigit() and len(text) < 300:
+        return float(text)  # the common case, and never out of range
+    if not text or text[0] in _SPACE:
+        raise error
+    parsed = strtod(text)
+    if parsed is None or parsed[1] or math.isnan(parsed[0]):
+        raise error
+    return parsed[0]
+
+
+def _range_bound(text: bytes) -> tuple[float, bool]:
+    """One bound of a score range: (value, exclusive). strtod's leniency is Redis's."""
+    exclusive = text[:1] == b"("
+    if exclusive:
+        text = text[1:]
+    if not text:
+        return 0.0, exclusive  # strtod converts nothing and stops at the end: Redis reads 0
+    body = text.lstrip(_SPACE)
+    parsed = strtod(body) if body else None
+    if parsed is None or math.isnan(parsed[0]):
+        raise BAD_SCORE_RANGE
+    return parsed[0], exclusive
+
+
+def parse_score_range(lo: bytes, hi: bytes) -> ScoreRange:
+    min_value, minex = _range_bound(lo)
+    max_value, maxex = _range_bound(hi)
+    return ScoreRange(min_value, max_value, minex, maxex)
+
+
+def _lex_bound(text: bytes) -> tuple[int, bytes, bool]:
+    """One bound of a member range: (kind, value, exclusive); kind -1 is ``-``, 1 is ``+``."""
+    first = text[:1]
+    if first == b"[":
+        return 0, text[1:], False
+    if first == b"(":
+        return 0, text[1:], True
+    if text == b"-":
+        return -1, b"", True
+    if text == b"+":
+        return 1, b"", True
+    raise BAD_LEX_RANGE
+
+
+def parse_lex_range(lo: bytes, hi: bytes) -> LexRange:
+    lo_kind, lo_value, minex = _lex_bound(lo)
+    hi_kind, hi_value, maxex = _lex_bound(hi)
+    return LexRange(lo_kind, lo_value, minex, hi_kind, hi_value, maxex)
+
+
+def parse_timeout(text: bytes) -> float:
+    """A blocking timeout in seconds, checked like Redis (ms precision, 0 = forever)."""
+    value = to_float(text)
+    if value is None:
+        raise Error(b"ERR timeout is not a float or out of range")
+    ms = value * 1000.0
+    # Redis converts to a C long long: anything out of its range wraps negative.
+    if not -9.223372036854775e18 < ms < 9.223372036854775e18:
+        raise Error(b"ERR timeout is negative")
+    ms_int = int(ms)
+    if ms_int < 0:
+        raise Error(b"ERR timeout is negative")
+    if ms_int > 0 and ms_int > LLONG_MAX - now_ms():
+        raise Error(b"ERR timeout is out of range")
+    return ms_int / 1000.0
+
+
+def _rank_bounds(start: int, end: int, length: int) -> tuple[int, int]:
+    """Redis's rank range (negatives from the end, clamped) as positions [start, stop)."""
+    if start < 0:
+        start += length
+    if end < 0:
+        end += length
+    if start < 0:
+        start = 0
+    if start > end or start >= length:
+        return 0, 0
+    if end >= length:
+        end = length - 1
+    return start, end + 1
+
+
+# --------------------------------------------------------------------------- ZADD and friends
+
+# Every capitalisation of ZADD's flags, so the hot path parses without allocating.
+def _spellings(word: str) -> list[bytes]:
+    out = [b""]
+    for ch in word:
+        out = [p + c.encode() for p in out for c in {ch.lower(), ch.upper()}]
+    return out
+
+
+_ZADD_FLAGS = {
+    spelling: word.encode()
+    for word in ("NX", "XX", "CH", "GT", "LT", "INCR")
+    for spelling in _spellings(word)
+}
+
+
+@command("zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Adds members with scores to a sorted set, or updates their scores.",
+         args="key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
+         complexity="O(log(N)) per member")
+def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
+    flags = 0
+    nx = xx = gt = lt = ch = incr = False
+    i = 0
+    n = len(args)
+    get = _ZADD_FLAGS.get
+    while i < n:
+        flag = get(args[i])
+        if flag is None:
+            break
+        if flag == b"NX":
+            nx = True
+        elif flag == b"XX":
+            xx = True
+        elif flag == b"CH":
+            ch = True
+        elif flag == b"GT":
+            gt = True
+        elif flag == b"LT":
+            lt = True
+        else:
+            incr = True
+        flags += 1
+        i += 1
+    elements = n - i
+    if elements == 0 or elements % 2:
+        raise SYNTAX_ERROR
+    if nx and xx:
+        raise Error(b"ERR XX and NX options at the same time are not compatible")
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise Error(b"ERR GT, LT, and/or NX options at the same time are not compatible")
+    if incr and elements > 2:
+        raise Error(b"ERR INCR option supports a single increment-element pair")
+    scores = [parse_score(args[j]) for j in range(i, n, 2)]
+    return zadd_generic(ctx, key, scores, args[i + 1 :: 2], nx, xx, gt, lt, ch, incr)
+
+
+def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: tuple[bytes, ...],
+                 nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False,
+                 ch: bool = False, incr: bool = False) -> object:
+    """The body of ZADD and ZINCRBY, once the arguments are parsed."""
+    db = ctx.db
+    zs = db.lookup(key)
+    max_entries, max_value = limits(ctx)
+    if zs is None:
+        if xx:
+            return None if incr else 0
+        zs = ZSetValue()
+        # Redis picks the encoding from the first member's length, then converts as it grows.
+        zs.listpack = max_entries != 0 and len(members[0]) <= max_value
+        db.add(key, zs)
+        created = True
+    elif zs.__class__ is not ZSetValue:
+        raise WRONGTYPE
+    else:
+        created = False
+    added = updated = processed = 0
+    current = zs.scores
+    result = 0.0
+    for score, member in zip(scores, members, strict=True):
+        old = current.get(member)
+        if old is not None:
+            if nx:
+                continue
+            if incr:
+                score += old
+                if score != score:
+                    _finish_zadd(ctx, key, zs, created, added, updated, incr)
+                    raise NAN_SCORE
+            if (lt and score >= old) or (gt and score <= old):
+                continue
+            processed += 1
+            result = score
+            if score != old:
+                zs.set_score(member, score)
+                updated += 1
+        else:
+            if xx:
+                continue
+            zs.make_room(member, max_entries, max_value)
+            zs.set_score(member, score)
+            added += 1
+            processed += 1
+            result = score
+    _finish_zadd(ctx, key, zs, created, added, updated, incr)
+    if incr:
+        return result if processed else None
+    return added + updated if ch else added
+
+
+def _finish_zadd(ctx: Client, key: bytes, zs: ZSetValue, created: bool, added: int, updated: int,
+                 incr: bool) -> None:
+    if added or updated:
+        if not created:
+            ctx.db.touch(key)
+        notify(ctx, b"zincr" if incr else b"zadd", key)
+        ctx.db.signal_ready(key)
+    elif created and not zs.scores:
+        ctx.db.delete(key)
+
+
+@command("zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Adds an increment to a member's score (a missing member starts at 0).",
+         args="key increment member", complexity="O(log(N))")
+def zincrby(ctx: Client, key: bytes, increment: bytes, member: bytes) -> object:
+    return zadd_generic(ctx, key, [parse_score(increment)], (member,), incr=True)
+
+
+@command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Removes members from a sorted set; returns how many were there.",
+         args="key member [member ...]", complexity="O(M*log(N))")
+def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
+    zs = write_zset(ctx, key)
+    if zs is None:
+        return 0
+    removed = 0
+    for member in members:
+        if zs.remove(member):
+            removed += 1
+            if not zs.scores:
+                break
+    if removed:
+        ctx.db.touch(key)
+        notify(ctx, b"zrem", key)
+        deleted_if_empty(ctx, key, zs)
+    return removed
+
+
+# --------------------------------------------------------------------------- single lookups
+
+
+@command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Returns how many members a sorted set has.", args="key")
+def zcard(ctx: Client, key: bytes) -> int:
+    zs = read_zset(ctx, key)
+    return 0 if zs is None else len(zs.scores)
+
+
+@command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Returns a member's score, or nil.", args="key member")
+def zscore(ctx: Client, key: bytes, member: bytes) -> float | None:
+    zs = read_zset(ctx, key)
+    return None if zs is None else zs.scores.get(member)
+
+
+@command("zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="6.2.0", summary="Returns the scores of several members (nil for absent ones).",
+         args="key member [member ...]", complexity="O(N) for N members asked")
+def zmscore(ctx: Client, key: bytes, *members: bytes) -> list:
+    zs = read_zset(ctx, key)
+    if zs is None:
+        return [None] * len(members)
+    get = zs.scores.get
+    return [get(m) for m in members]
+
+
+@command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Returns a member's 0-based position by ascending score, or nil.",
+         args="key member", complexity="O(log(N))")
+def zrank(ctx: Client, key: bytes, member: bytes) -> int | None:
+    zs = read_zset(ctx, key)
+    return None if zs is None else zs.rank(member)
+
+
+@command("zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Returns a member's 0-based position by descending score, or nil.",
+         args="key member", complexity="O(log(N))")
+def zrevrank(ctx: Client, key: bytes, member: bytes) -> int | None:
+    zs = read_zset(ctx, key)
+    if zs is None:
+        return None
+    rank = zs.rank(member)
+    return None if rank is None else len(zs.scores) - 1 - rank
+
+
+@command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Counts the members whose score lies between two bounds.",
+         args="key min max", complexity="O(log(N))")
+def zcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
+    spec = parse_score_range(lo, hi)
+    zs = read_zset(ctx, key)
+    if zs is None or spec.is_empty():
+        return 0
+    start, stop = zs.score_positions(spec)
+    return stop - start
+
+
+@command("zlexcount", arity=4, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.8.9", summary="Counts the members between two member bounds (all scores equal).",
+         args="key min max", complexity="O(log(N))")
+def zlexcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
+    spec = parse_lex_range(lo, hi)
+    zs = read_zset(ctx, key)
+    if zs is None:
+        return 0
+    start, stop = zs.lex_positions(spec)
+    return stop - start
+
+
+# --------------------------------------------------------------------------- ranges
+
+RANK, SCORE, LEX = 0, 1, 2
+
+
+def zrange_generic(ctx: Client, key: bytes, lo: bytes, hi: bytes, opts: tuple[bytes, ...],
+                   kind: int | None = None, reverse: bool | None = None,
+                   store: bytes | None = None) -> object:
+    """ZRANGE and its older forms: parse options, then take the range (or store it).
+
+    ``kind``/``reverse`` are fixed by the older commands (ZRANGEBYSCORE ...) and
+    left None by ZRANGE and ZRANGESTORE, which take them from the options.
+    """
+    withscores = False
+    offset, limit = 0, -1
+    i, n = 0, len(opts)
+    while i < n:
+        opt = opts[i].upper()
+        if opt == b"WITHSCORES" and store is None:
+            withscores = True
+        elif opt == b"LIMIT" and n - i - 1 >= 2:
+            offset = to_int(opts[i + 1])
+            limit = to_int(opts[i + 2])  # type: ignore[assignment]
+            if offset is None or limit is None:
+                raise NOT_INTEGER
+            i += 2
+        elif opt == b"REV" and reverse is None:
+            reverse = True
+        elif opt == b"BYLEX" and kind is None:
+            kind = LEX
+        elif opt == b"BYSCORE" and kind is None:
+            kind = SCORE
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    if reverse is None:
+        reverse = False
+    if kind is None:
+        kind = RANK
+    if limit != -1 and kind == RANK:
+        raise Error(b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+    if withscores and kind == LEX:
+        raise Error(b"ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+    if reverse and kind != RANK:
+        lo, hi = hi, lo  # given as max, min
+    if kind == RANK:
+        start_arg, end_arg = to_int(lo), to_int(hi)
+        if start_arg is None or end_arg is None:
+            raise NOT_INTEGER
+        spec: object = (start_arg, end_arg)
+    elif kind == SCORE:
+        spec = parse_score_range(lo, hi)
+    else:
+        spec = parse_lex_range(lo, hi)
+    zs = read_zset(ctx, key)
+    if zs is None:
+        entries: list = []
+    else:
+        entries = _select(zs, kind, spec, reverse, offset, limit)
+    if store is not None:
+        return _store_entries(ctx, store, entries, b"zrangestore")
+    return pairs(ctx, entries, withscores)
+
+
+def _select(zs: ZSetValue, kind: int, spec, reverse: bool, offset: int, limit: int) -> list:
+    """The (score, member) entries a range names, in reply order."""
+    n = len(zs.scores)
+    if kind == RANK:
+        start, stop = _rank_bounds(spec[0], spec[1], n)
+        if start >= stop:
+            return []
+        if reverse:
+            return list(zs.slice(n - stop, n - start, reverse=True))
+        return list(zs.slice(start, stop))
+    if kind == SCORE:
+        if spec.is_empty():
+            return []
+        start, stop = zs.score_positions(spec)
+    else:
+        start, stop = zs.lex_positions(spec)
+    if offset < 0 or start >= stop:
+        return []
+    if reverse:
+        high = stop - offset
+        low = start if limit < 0 else max(start, high - limit)
+        if high <= low:
+            return []
+        return list(zs.slice(low, high, reverse=True))
+    low = start + offset
+    high = stop if limit < 0 else min(stop, low + limit)
+    if high <= low:
+        return []
+    return list(zs.slice(low, high))
+
+
+def _store_entries(ctx: Client, destination: bytes, entries: list, event: bytes) -> int:
+    """Replace ``destination`` with the given entries, or delete it when there are none."""
+    db = ctx.db
+    if not entries:
+        if db.lookup(destination) is not None and db.delete(destination):
+            notify(ctx, b"del", destination, NOTIFY_GENERIC)
+        return 0
+    max_entries, max_value = limits(ctx)
+    db.set(destination, ZSetValue(((m, s) for s, m in entries), max_entries, max_value))
+    notify(ctx, event, destination)
+    db.signal_ready(destination)
+    return len(entries)
+
+
+@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Returns members by rank, score or member range, in either direction.",
+         args="key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
+         complexity="O(log(N)+M)")
+def zrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, start, stop, opts)
+
+
+@command("zrangestore", arity=-5, flags="write denyoom", keys=(1, 2, 1), acl="sortedset", group="sorted-set",
+         since="6.2.0", summary="Stores a range of a sorted set (as ZRANGE selects it) at another key.",
+         args="dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", complexity="O(log(N)+M)")
+def zrangestore(ctx: Client, dst: bytes, src: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, src, lo, hi, opts, store=dst)
+
+
+@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         summary="Returns members by rank, highest score first.", args="key start stop [WITHSCORES]",
+         complexity="O(log(N)+M)")
+def zrevrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, start, stop, opts, RANK, True)
+
+
+@command("zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="1.0.5", summary="Returns the members whose score lies between two bounds, lowest first.",
+         args="key min max [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)")
+def zrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, lo, hi, opts, SCORE, False)
+
+
+@command("zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.2.0", summary="Returns the members whose score lies between two bounds, highest first.",
+         args="key max min [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)")
+def zrevrangebyscore(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, hi, lo, opts, SCORE, True)
+
+
+@command("zrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.8.9", summary="Returns the members between two member bounds (all scores equal).",
+         args="key min max [LIMIT offset count]", complexity="O(log(N)+M)")
+def zrangebylex(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, lo, hi, opts, LEX, False)
+
+
+@command("zrevrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.8.9", summary="Returns the members between two member bounds, in reverse order.",
+         args="key max min [LIMIT offset count]", complexity="O(log(N)+M)")
+def zrevrangebylex(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
+    return zrange_generic(ctx, key, hi, lo, opts, LEX, True)
+
+
+def _remove_range(ctx: Client, key: bytes, positions: Callable[[ZSetValue], tuple[int, int]],
+                  event: bytes) -> int:
+    zs = write_zset(ctx, key)
+    if zs is None:
+        return 0
+    start, stop = positions(zs)
+    removed = zs.remove_positions(start, stop)
+    if removed:
+        ctx.db.touch(key)
+        notify(ctx, event, key)
+        deleted_if_empty(ctx, key, zs)
+    return removed
+
+
+@command("zremrangebyrank", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Removes the members within a range of ranks.", args="key start stop",
+         complexity="O(log(N)+M)")
+def zremrangebyrank(ctx: Client, key: bytes, start: bytes, stop: bytes) -> int:
+    first, last = to_int(start), to_int(stop)
+    if first is None or last is None:
+        raise NOT_INTEGER
+    return _remove_range(ctx, key, lambda zs: _rank_bounds(first, last, len(zs)), b"zremrangebyrank")
+
+
+@command("zremrangebyscore", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="1.2.0", summary="Removes the members whose score lies between two bounds.",
+         args="key min max", complexity="O(log(N)+M)")
+def zremrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
+    spec = parse_score_range(lo, hi)
+    if spec.is_empty():
+        write_zset(ctx, key)
+        return 0
+    return _remove_range(ctx, key, lambda zs: zs.score_positions(spec), b"zremrangebyscore")
+
+
+@command("zremrangebylex", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.8.9", summary="Removes the members between two member bounds (all scores equal).",
+         args="key min max", complexity="O(log(N)+M)")
+def zremrangebylex(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
+    spec = parse_lex_range(lo, hi)
+    return _remove_range(ctx, key, lambda zs: zs.lex_positions(spec), b"zremrangebylex")
+
+
+# --------------------------------------------------------------------------- popping
+
+
+def _pop(ctx: Client, key: bytes, zs: ZSetValue, count: int, highest: bool) -> list:
+    """Pop ``count`` entries from a non-empty sorted set, with Redis's events."""
+    taken = zs.pop(count, highest)
+    ctx.db.touch(key)
+    notify(ctx, b"zpopmax" if highest else b"zpopmin", key)
+    deleted_if_empty(ctx, key, zs)
+    return taken
+
+
+def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: bool) -> list:
+    if len(rest) > 1:
+        raise SYNTAX_ERROR
+    count = 1
+    if rest:
+        value = to_int(rest[0])
+        if value is None or value < 0:
+            raise NOT_POSITIVE
+        if value == 0:
+            return []
+        count = value
+    db = ctx.db
+    zs = db.data.get(key)
+    if zs is None or db.expires:
+        zs = db.lookup(key)
+        if zs is None:
+            return []
+    if zs.__class__ is not ZSetValue:
+        raise WRONGTYPE
+    taken = _pop(ctx, key, zs, count, highest)  # type: ignore[arg-type]
+    if rest and ctx.resp == 3:
+        return [[member, score] for score, member in taken]
+    out: list = []
+    for score, member in taken:
+        out.append(member)
+        out.append(score)
+    return out
+
+
+@command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="5.0.0", summary="Removes and returns the members with the lowest scores.",
+         args="key [count]", complexity="O(log(N)*M)")
+def zpopmin(ctx: Client, key: bytes, *rest: bytes) -> list:
+    return _zpop_command(ctx, key, rest, False)
+
+
+@command("zpopmax", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="5.0.0", summary="Removes and returns the members with the highest scores.",
+         args="key [count]", complexity="O(log(N)*M)")
+def zpopmax(ctx: Client, key: bytes, *rest: bytes) -> list:
+    return _zpop_command(ctx, key, rest, True)
+
+
+def _first_nonempty(ctx: Client, keys) -> tuple[bytes, ZSetValue] | None:
+    """The first key holding a sorted set (WRONGTYPE if an earlier key holds something else)."""
+    lookup = ctx.db.lookup
+    for key in keys:
+        value = lookup(key)
+        if value is None:
+            continue
+        if value.__class__ is not ZSetValue:
+            raise WRONGTYPE
+        return key, value  # type: ignore[return-value]
+    return None
+
+
+def _parse_mpop(args: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], bool, int]:
+    """``numkeys key [key ...] MIN|MAX [COUNT count]`` → (keys, highest, count)."""
+    numkeys = to_int(args[0])
+    if numkeys is None or numkeys < 1:
+        raise Error(b"ERR numkeys should be greater than 0")
+    where_at = numkeys + 1
+    if where_at >= len(args):
+        raise SYNTAX_ERROR
+    where = args[where_at].upper()
+    if where not in (b"MIN", b"MAX"):
+        raise SYNTAX_ERROR
+    count = -1
+    i = where_at + 1
+    while i < len(args):
+        if count == -1 and args[i].upper() == b"COUNT" and i + 1 < len(args):
+            value = to_int(args[i + 1])
+            if value is None or value < 1:
+                raise Error(b"ERR count should be greater than 0")
+            count = value
+            i += 2
+        else:
+            raise SYNTAX_ERROR
+    return args[1:where_at], where == b"MAX", max(count, 1)
+
+
+def _mpop_reply(key: bytes, taken: list) -> list:
+    return [key, [[member, score] for score, member in taken]]
+
+
+@command("zmpop", arity=-4, flags="write", acl="sortedset", group="sorted-set", since="7.0.0",
+         summary="Pops the lowest or highest members from the first non-empty sorted set of several.",
+         args="numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
+         getkeys=lambda argv: numkeys_positions(argv, 1))
+def zmpop(ctx: Client, *args: bytes) -> object:
+    keys, highest, count = _parse_mpop(args)
+    found = _first_nonempty(ctx, keys)
+    if found is None:
+        return NULL_ARRAY
+    key, zs = found
+    return _mpop_reply(key, _pop(ctx, key, zs, count, highest))
+
+
+def _blocking_pop(ctx: Client, keys: tuple[bytes, ...], timeout: float, highest: bool,
+                  count: int | None) -> object:
+    """BZPOPMIN/BZPOPMAX (``count`` None) and BZMPOP: pop now, or wait for a key to fill."""
+
+    def attempt(client: Client) -> object:
+        found = _first_nonempty(client, keys)
+        if found is None:
+            return None
+        key, zs = found
+        if count is None:
+            score, member = _pop(client, key, zs, 1, highest)[0]
+            return [key, member, score]
+        return _mpop_reply(key, _pop(client, key, zs, count, highest))
+
+    reply = attempt(ctx)
+    if reply is not None:
+        return reply
+    if ctx.executing_multi:
+        return NULL_ARRAY
+
+    def retry(client: Client) -> object:
+        lookup = client.db.lookup
+        for key in keys:
+            value = lookup(key)
+            if value is not None and value.__class__ is ZSetValue:
+                zs: ZSetValue = value  # type: ignore[assignment]
+                if count is None:
+                    score, member = _pop(client, key, zs, 1, highest)[0]
+                    return [key, member, score]
+                return _mpop_reply(key, _pop(client, key, zs, count, highest))
+        return blocked
+
+    blocked = Blocked(list(dict.fromkeys(keys)), timeout, retry, lambda client: NULL_ARRAY)
+    return blocked
+
+
+@command("bzpopmin", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), acl="sortedset",
+         group="sorted-set", since="5.0.0",
+         summary="Pops the lowest-scored member of the first non-empty sorted set, waiting if all are empty.",
+         args="key [key ...] timeout", complexity="O(log(N))")
+def bzpopmin(ctx: Client, *args: bytes) -> object:
+    timeout = parse_timeout(args[-1])
+    return _blocking_pop(ctx, args[:-1], timeout, False, None)
+
+
+@command("bzpopmax", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), acl="sortedset",
+         group="sorted-set", since="5.0.0",
+         summary="Pops the highest-scored member of the first non-empty sorted set, waiting if all are empty.",
+         args="key [key ...] timeout", complexity="O(log(N))")
+def bzpopmax(ctx: Client, *args: bytes) -> object:
+    timeout = parse_timeout(args[-1])
+    return _blocking_pop(ctx, args[:-1], timeout, True, None)
+
+
+@command("bzmpop", arity=-5, flags="write blocking", acl="sortedset", group="sorted-set", since="7.0.0",
+         summary="ZMPOP that waits for one of the sorted sets to fill when all are empty.",
+         args="timeout numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
+         getkeys=lambda argv: numkeys_positions(argv, 2))
+def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
+    timeout = parse_timeout(timeout_arg)
+    keys, highest, count = _parse_mpop(args)
+    return _blocking_pop(ctx, keys, timeout, highest, count)
+
+
+# --------------------------------------------------------------------------- random members
+
+_RANDOM_RANGE = Error(
+    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+)
+
+
+@command("zrandmember", arity=-2, flags="readonly", acl="sortedset", keys=(1, 1, 1), group="sorted-set",
+         since="6.2.0", summary="Returns random members of a sorted set; a negative count allows repeats.",
+         args="key [count [WITHSCORES]]", complexity="O(N) for N members returned")
+def zrandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
+    if not rest:
+        zs = read_zset(ctx, key)
+        return None if zs is None else zs.random_entry()[1]
+    count = to_int(rest[0])
+    if count is None:
+        raise NOT_INTEGER
+    if count < -LLONG_MAX:
+        raise _RANDOM_RANGE
+    withscores = False
+    if len(rest) > 2 or (len(rest) == 2 and rest[1].upper() != b"WITHSCORES"):
+        raise SYNTAX_ERROR
+    if len(rest) == 2:
+        withscores = True
+        if count < -LLONG_MAX // 2 or count > LLONG_MAX // 2:
+            raise Error(b"ERR value is out of range")
+    zs = read_zset(ctx, key)
+    if zs is None or count == 0:
+        return []
+    size = len(zs.scores)
+    if count < 0 or count == 1:
+        entries = [zs.at(i) for i in random.choices(range(size), k=abs(count))]
+    elif count >= size:
+        entries = list(zs.slice(0, size, reverse=True))  # Redis returns the whole set, highest first
+    else:
+        entries = [zs.at(i) for i in random.sample(range(size), count)]
+    return pairs(ctx, entries, withscores)
+
+
+# --------------------------------------------------------------------------- set algebra
+
+UNION, INTER, DIFF = 0, 1, 2
+
+
+def _aggregate(op: bytes) -> Callable[[float, float], float]:
+    if op == b"SUM":
+        return _sum
+    if op == b"MIN":
+        return lambda a, b: b if b < a else a
+    if op == b"MAX":
+        return lambda a, b: b if b > a else a
+    raise SYNTAX_ERROR
+
+
+def _sum(a: float, b: float) -> float:
+    total = a + b
+    return 0.0 if total != total else total
+
+
+def _entries_of(value: object) -> dict[bytes, float]:
+    """member → score for a sorted set, or member → 1 for a plain set."""
+    if value.__class__ is ZSetValue:
+        return value.scores  # type: ignore[attr-defined,return-value]
+    return dict.fromkeys(value.members, 1.0)  # type: ignore[attr-defined]
+
+
+def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name: bytes,
+            store: bytes | None = None, card_only: bool = False) -> object:
+    """ZUNION/ZINTER/ZDIFF, their STORE forms and ZINTERCARD, as Redis's shared implementation."""
+    setnum = to_int(numkeys)
+    if setnum is None:
+        raise NOT_INTEGER
+    if setnum < 1:
+        raise Error(b"ERR at least 1 input key is needed for '%s' command" % name)
+    if setnum > len(rest):
+        raise SYNTAX_ERROR
+    lookup = ctx.db.lookup if store is not None else ctx.db.lookup_read
+    sources: list[dict[bytes, float] | None] = []
+    for key in rest[:setnum]:
+        value = lookup(key)
+        if value is None:
+            sources.append(None)
+        elif value.__class__ is ZSetValue or value.__class__ is SetValue:
+            sources.append(_entries_of(value))
+        else:
+            raise WRONGTYPE
+    weights = [1.0] * setnum
+    aggregate = _sum
+    withscores = False
+    limit = 0
+    j = setnum
+    n = len(rest)
+    while j < n:
+        remaining = n - j
+        opt = rest[j].upper()
+        if op != DIFF and not card_only and remaining >= setnum + 1 and opt == b"WEIGHTS":
+            weights = [parse_score(w, Error(b"ERR weight value is not a float")) for w in rest[j + 1 : j + 1 + setnum]]
+            j += setnum + 1
+        elif op != DIFF and not card_only and remaining >= 2 and opt == b"AGGREGATE":
+            aggregate = _aggregate(rest[j + 1].upper())
+            j += 2
+        elif store is None and not card_only and opt == b"WITHSCORES":
+            withscores = True
+            j += 1
+        elif card_only and remaining >= 2 and opt == b"LIMIT":
+            value = to_int(rest[j + 1])
+            if value is None or value < 0:
+                raise Error(b"ERR LIMIT can't be negative")
+            limit = value
+            j += 2
+        else:
+            raise SYNTAX_ERROR
+    inputs = [(src if src is not None else {}, w) for src, w in zip(sources, weights, strict=True)]
+    if op == INTER:
+        result = _inter(inputs, aggregate, card_only, limit)
+        if card_only:
+            return result
+    elif op == UNION:
+        result = _union(inputs, aggregate)
+    else:
+        result = _diff(inputs)
+    entries = sorted((score, member) for member, score in result.items())  # type: ignore[union-attr]
+    if store is not None:
+        return _store_entries(ctx, store, entries, name)
+    return pairs(ctx, entries, withscores)
+
+
+def _weighted(score: float, weight: float) -> float:
+    value = score * weight
+    return 0.0 if value != value else value
+
+
+def _inter(inputs: list, aggregate: Callable, card_only: bool, limit: int) -> dict[bytes, float] | int:
+    ordered = sorted(inputs, key=lambda pair: len(pair[0]))
+    first, first_weight = ordered[0]
+    rest = ordered[1:]
+    result: dict[bytes, float] = {}
+    count = 0
+    for member, score in first.items():
+        total = _weighted(score, first_weight)
+        for source, weight in rest:
+            other = source.get(member)
+            if other is None:
+                break
+            total = aggregate(total, other * weight)
+        else:
+            if card_only:
+                count += 1
+                if limit and count >= limit:
+                    break
+            else:
+                result[member] = total
+    return count if card_only else result
+
+
+def _union(inputs: list, aggregate: Callable) -> dict[bytes, float]:
+    result: dict[bytes, float] = {}
+    for source, weight in sorted(inputs, key=lambda pair: len(pair[0])):
+        for member, score in source.items():
+            value = _weighted(score, weight)
+            old = result.get(member)
+            result[member] = value if old is None else aggregate(old, value)
+    return result
+
+
+def _diff(inputs: list) -> dict[bytes, float]:
+    first = inputs[0][0]
+    others = [source for source, _ in inputs[1:] if source]
+    return {m: s for m, s in first.items() if not any(m in other for other in others)}
+
+
+def _algebra_keys(at: int) -> Callable[[list[bytes]], list[int]]:
+    return lambda argv: numkeys_positions(argv, at)
+
+
+def _store_keys(argv: list[bytes]) -> list[int]:
+    return [1] + numkeys_positions(argv, 2)
+
+
+@command("zunion", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
+         summary="Returns the union of sorted sets (and sets), scores combined.",
+         args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
+         complexity="O(N)+O(M*log(M))", getkeys=_algebra_keys(1))
+def zunion(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, UNION, numkeys, rest, b"zunion")
+
+
+@command("zinter", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
+         summary="Returns the intersection of sorted sets (and sets), scores combined.",
+         args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
+         complexity="O(N*K)+O(M*log(M))", getkeys=_algebra_keys(1))
+def zinter(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, INTER, numkeys, rest, b"zinter")
+
+
+@command("zdiff", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
+         summary="Returns the members of the first sorted set found in none of the others.",
+         args="numkeys key [key ...] [WITHSCORES]", complexity="O(L + (N-K)log(N))",
+         getkeys=_algebra_keys(1))
+def zdiff(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, DIFF, numkeys, rest, b"zdiff")
+
+
+@command("zunionstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Stores the union of sorted sets (and sets) at a key; returns its size.",
+         args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
+         complexity="O(N)+O(M*log(M))", getkeys=_store_keys)
+def zunionstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, UNION, numkeys, rest, b"zunionstore", store=destination)
+
+
+@command("zinterstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.0.0", summary="Stores the intersection of sorted sets (and sets) at a key; returns its size.",
+         args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
+         complexity="O(N*K)+O(M*log(M))", getkeys=_store_keys)
+def zinterstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, INTER, numkeys, rest, b"zinterstore", store=destination)
+
+
+@command("zdiffstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="6.2.0", summary="Stores the difference of sorted sets (and sets) at a key; returns its size.",
+         args="destination numkeys key [key ...]", complexity="O(L + (N-K)log(N))", getkeys=_store_keys)
+def zdiffstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, DIFF, numkeys, rest, b"zdiffstore", store=destination)
+
+
+@command("zintercard", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="7.0.0",
+         summary="Counts the members common to all the given sorted sets, optionally stopping at a limit.",
+         args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*K) worst case",
+         getkeys=_algebra_keys(1))
+def zintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
+    return combine(ctx, INTER, numkeys, rest, b"zintercard", card_only=True)
+
+
+# --------------------------------------------------------------------------- ZSCAN
+
+
+@command("zscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+         since="2.8.0", summary="Iterates over the members and scores of a sorted set a page at a time.",
+         args="key cursor [MATCH pattern] [COUNT count]",
+         complexity="O(1) per call, O(N) for a complete iteration")
+def zscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
+    position = parse_cursor(cursor)
+    match, count = parse_scan_options(opts)
+    zs = read_zset(ctx, key)
+    if zs is None:
+        return [b"0", []]
+    if zs.listpack:
+        # Redis returns a small encoding whole, in one call.
+        next_cursor, entries = 0, list(zs.slice(0, len(zs.scores)))
+    else:
+        next_cursor, entries = zs.scan(position, count)
+    out: list[bytes] = []
+    for score, member in entries:
+        if match is None or match(member):
+            out.append(member)
+            out.append(format_double(score))
+    return [b"%d" % next_cursor, out]

@@ -1,0 +1,274 @@
+"""The sorted-set type: members with scores, ordered by (score, member).
+
+Two structures are kept in step, as in Redis's skiplist encoding:
+
+- ``scores``: a dict member → score, for O(1) ZSCORE and membership;
+- ``index``: a ``SortedList`` of ``(score, member)`` tuples. Python compares
+  tuples by score first and then by member bytes (memcmp order), which is
+  exactly Redis's order. It gives O(log n) insertion, removal and rank, and
+  O(log n + m) ranges by rank, score or member.
+
+Redis 7.0 stores a small sorted set as a *listpack* and converts it to a
+*skiplist* for good once it holds more than ``zset-max-listpack-entries``
+members or a member longer than ``zset-max-listpack-value`` bytes. ``listpack``
+records which side of that line the set is on, so OBJECT ENCODING answers
+like Redis. One visible difference between the two encodings is kept too: a
+listpack stores the score ``-0`` as the integer 0, so it reads back as ``0``.
+
+Score ranges are given as ``ScoreRange`` and member ranges as ``LexRange``;
+both turn into a pair of positions in ``index``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Iterator
+
+from sortedcontainers import SortedList
+
+DEFAULT_MAX_ENTRIES = 128
+DEFAULT_MAX_VALUE = 64
+
+_INF = math.inf
+_nextafter = math.nextafter
+
+
+class ScoreRange:
+    """A score interval: ``min``/``max`` with exclusive flags (``(1.5`` is exclusive)."""
+
+    __slots__ = ("min", "max", "minex", "maxex")
+
+    def __init__(self, lo: float, hi: float, minex: bool = False, maxex: bool = False):
+        self.min = lo
+        self.max = hi
+        self.minex = minex
+        self.maxex = maxex
+
+    def is_empty(self) -> bool:
+        return self.min > self.max or (self.min == self.max and (self.minex or self.maxex))
+
+
+class LexRange:
+    """A member interval. ``min``/``max`` are bytes, or ``None`` with ``-``/``+`` meaning.
+
+    ``lo_kind``/``hi_kind`` are -1 for ``-`` (below everything), 1 for ``+``
+    (above everything) and 0 for a real bound held in ``min``/``max``.
+    """
+
+    __slots__ = ("lo_kind", "hi_kind", "min", "max", "minex", "maxex")
+
+    def __init__(self, lo_kind: int, lo: bytes, minex: bool, hi_kind: int, hi: bytes, maxex: bool):
+        self.lo_kind, self.min, self.minex = lo_kind, lo, minex
+        self.hi_kind, self.max, self.maxex = hi_kind, hi, maxex
+
+    def above_min(self, member: bytes) -> bool:
+        if self.lo_kind:
+            return self.lo_kind < 0
+        return member > self.min if self.minex else member >= self.min
+
+    def below_max(self, member: bytes) -> bool:
+        if self.hi_kind:
+            return self.hi_kind > 0
+        return member < self.max if self.maxex else member <= self.max
+
+
+class ZSetValue:
+    """A Redis sorted set."""
+
+    __slots__ = ("scores", "index", "listpack")
+    TYPE_NAME = b"zset"
+
+    def __init__(
+        self,
+        items: Iterable[tuple[bytes, float]] = (),
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_value: int = DEFAULT_MAX_VALUE,
+    ):
+        self.scores: dict[bytes, float] = dict(items)
+        self.listpack = self.fits_listpack(max_entries, max_value)
+        if self.listpack:
+            for member, score in self.scores.items():
+                if score == 0:
+                    self.scores[member] = 0.0
+        self.index = SortedList([(score, member) for member, score in self.scores.items()])
+
+    # -- encoding ------------------------------------------------------------
+
+    def fits_listpack(self, max_entries: int, max_value: int) -> bool:
+        """Would Redis keep these members as a listpack under these limits?"""
+        if len(self.scores) > max_entries:
+            return False
+        for member in self.scores:
+            if len(member) > max_value:
+                return False
+        return True
+
+    def encoding(self) -> bytes:
+        return b"listpack" if self.listpack else b"skiplist"
+
+    def make_room(self, member: bytes, max_entries: int, max_value: int) -> None:
+        """Before adding the new ``member``: leave the listpack encoding if Redis would.
+
+        Redis converts *before* inserting, so the member that tips a listpack
+        over is already stored the skiplist way (a ``-0`` score stays ``-0``).
+        """
+        if self.listpack and (len(self.scores) + 1 > max_entries or len(member) > max_value):
+            self.listpack = False
+
+    # -- container protocol ----------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self.scores
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Members in rank order."""
+        for _, member in self.index:
+            yield member
+
+    def items(self) -> Iterator[tuple[bytes, float]]:
+        """(member, score) pairs in rank order (what persistence writes)."""
+        for score, member in self.index:
+            yield member, score
+
+    def __repr__(self) -> str:
+        return f"ZSetValue({list(self.items())!r})"
+
+    def copy(self) -> ZSetValue:
+        """A new sorted set with the same members and encoding (COPY keeps the encoding)."""
+        dup = ZSetValue.__new__(ZSetValue)
+        dup.scores = dict(self.scores)
+        dup.index = SortedList(self.index)
+        dup.listpack = self.listpack
+        return dup
+
+    def memory_items(self) -> Iterator[bytes]:
+        return iter(self.scores)
+
+    # -- changes ---------------------------------------------------------------
+
+    def score(self, member: bytes) -> float | None:
+        return self.scores.get(member)
+
+    def set_score(self, member: bytes, score: float) -> None:
+        """Give ``member`` a score, adding it if absent."""
+        if self.listpack and score == 0:
+            score = 0.0  # a listpack keeps -0 as the integer 0
+        old = self.scores.get(member)
+        if old is not None:
+            if old == score:
+                return  # Redis compares with ==, so 0 and -0 count as unchanged
+            self.index.remove((old, member))
+        self.scores[member] = score
+        self.index.add((score, member))
+
+    def remove(self, member: bytes) -> bool:
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.index.remove((score, member))
+        return True
+
+    def pop(self, count: int, highest: bool) -> list[tuple[float, bytes]]:
+        """Remove and return up to ``count`` members from the low (or high) end."""
+        index = self.index
+        n = len(index)
+        count = min(count, n)
+        if count == 1:
+            taken = [index.pop(-1 if highest else 0)]
+        elif highest:
+            taken = list(index.islice(n - count, n, reverse=True))
+            del index[n - count:]
+        else:
+            taken = list(index.islice(0, count))
+            del index[:count]
+        scores = self.scores
+        for _, member in taken:
+            del scores[member]
+        return taken
+
+    def remove_positions(self, start: int, stop: int) -> int:
+        """Remove the members at ranks ``start`` to ``stop - 1``; returns how many."""
+        if start >= stop:
+            return 0
+        index = self.index
+        scores = self.scores
+        for _, member in index.islice(start, stop):
+            del scores[member]
+        del index[start:stop]
+        return stop - start
+
+    # -- reading ---------------------------------------------------------------
+
+    def rank(self, member: bytes) -> int | None:
+        """0-based position of ``member`` in ascending order, or None."""
+        score = self.scores.get(member)
+        if score is None:
+            return None
+        return self.index.bisect_left((score, member))
+
+    def slice(self, start: int, stop: int, reverse: bool = False) -> Iterator[tuple[float, bytes]]:
+        """(score, member) at ranks ``start`` to ``stop - 1``, ascending (or descending)."""
+        return self.index.islice(start, stop, reverse=reverse)
+
+    def at(self, position: int) -> tuple[float, bytes]:
+        return self.index[position]
+
+    def random_entry(self) -> tuple[float, bytes]:
+        return self.index[random.randrange(len(self.index))]
+
+    def score_positions(self, spec: ScoreRange) -> tuple[int, int]:
+        """The ranks [start, stop) whose scores lie in ``spec``."""
+        index = self.index
+        n = len(index)
+        lo = spec.min
+        if spec.minex:
+            if lo == _INF:
+                return n, n
+            lo = _nextafter(lo, _INF)
+        start = 0 if lo == -_INF else index.bisect_left((lo, b""))
+        hi = spec.max
+        if spec.maxex:
+            stop = index.bisect_left((hi, b""))
+        elif hi == _INF:
+            stop = n
+        else:
+            stop = index.bisect_left((_nextafter(hi, _INF), b""))
+        return start, max(start, stop)
+
+    def lex_positions(self, spec: LexRange) -> tuple[int, int]:
+        """The ranks [start, stop) whose members lie in ``spec`` (members of equal score)."""
+        index = self.index
+        n = len(index)
+        lo, hi = 0, n
+        above_min = spec.above_min
+        while lo < hi:  # first rank at or above the minimum
+            mid = (lo + hi) // 2
+            if above_min(index[mid][1]):
+                hi = mid
+            else:
+                lo = mid + 1
+        start = lo
+        hi = n
+        below_max = spec.below_max
+        while lo < hi:  # first rank past the maximum
+            mid = (lo + hi) // 2
+            if below_max(index[mid][1]):
+                lo = mid + 1
+            else:
+                hi = mid
+        return start, max(start, lo)
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[tuple[float, bytes]]]:
+        """Up to ``count`` entries below rank ``cursor`` (0: start), and the next cursor (0: done).
+
+        The walk goes from the highest rank down, so removals between calls
+        (which only shift higher ranks down) never make it skip a member.
+        """
+        n = len(self.index)
+        end = n if cursor == 0 else min(cursor, n)
+        start = max(end - count, 0)
+        return start, list(self.index.islice(start, end, reverse=True))
