@@ -20,6 +20,8 @@ BIG = "9223372036854775807"
 SMALL = "-9223372036854775808"
 
 # Scenarios: name → commands. "!wrongtype k" stands for "make k a key of a non-string type".
+# TTL is only asked after relative expiries (whole seconds left on both servers); after an
+# absolute one the answer depends on when the second ticks between the two calls.
 SCENARIOS: dict[str, list[tuple]] = {
     "get_set_basic": [
         ("GET", "k"), ("SET", "k", "v"), ("GET", "k"), ("SET", "k", ""), ("GET", "k"),
@@ -41,8 +43,8 @@ SCENARIOS: dict[str, list[tuple]] = {
     ],
     "set_expiry_options": [
         ("SET", "k", "v", "EX", "100"), ("TTL", "k"), ("SET", "k", "v", "PX", "100000"), ("TTL", "k"),
-        ("SET", "k", "v", "EXAT", "99999999999"), ("TTL", "k"), ("SET", "k", "v", "PXAT", "99999999999999"),
-        ("TTL", "k"), ("SET", "k", "v2", "KEEPTTL"), ("TTL", "k"), ("SET", "k", "v3"), ("TTL", "k"),
+        ("SET", "k", "v", "EXAT", "99999999999"), ("EXISTS", "k"), ("SET", "k", "v", "PXAT", "99999999999999"),
+        ("EXISTS", "k"), ("SET", "k", "v", "EX", "100"), ("SET", "k", "v2", "KEEPTTL"), ("TTL", "k"), ("SET", "k", "v3"), ("TTL", "k"),
         ("SET", "k", "v", "EX", "100", "EX", "200"), ("TTL", "k"), ("SET", "k", "v", "EX", "100", "PX", "5"),
         ("SET", "k", "v", "EX", "100", "KEEPTTL"), ("SET", "k", "v", "KEEPTTL", "EX", "1"),
         ("SET", "k", "v", "KEEPTTL", "KEEPTTL"), ("SET", "k", "v", "EX"), ("SET", "k", "v", "PX"),
@@ -74,8 +76,8 @@ SCENARIOS: dict[str, list[tuple]] = {
     "getex": [
         ("GETEX", "k"), ("SET", "k", "v"), ("GETEX", "k"), ("GETEX", "k", "EX", "100"), ("TTL", "k"),
         ("GETEX", "k", "PERSIST"), ("TTL", "k"), ("GETEX", "k", "PX", "200000"), ("TTL", "k"),
-        ("GETEX", "k", "EXAT", "99999999999"), ("TTL", "k"), ("GETEX", "k", "PXAT", "99999999999999"),
-        ("TTL", "k"), ("GETEX", "k", "PERSIST", "PERSIST"), ("GETEX", "k", "EX", "1", "PERSIST"),
+        ("GETEX", "k", "EXAT", "99999999999"), ("EXISTS", "k"), ("GETEX", "k", "PXAT", "99999999999999"),
+        ("EXISTS", "k"), ("GETEX", "k", "PERSIST", "PERSIST"), ("GETEX", "k", "EX", "1", "PERSIST"),
         ("GETEX", "k", "PERSIST", "EX", "1"), ("GETEX", "k", "EX", "0"), ("GETEX", "k", "EX", "x"),
         ("GETEX", "k", "EX"), ("GETEX", "k", "KEEPTTL"), ("GETEX", "k", "NX"), ("GETEX", "k", "GET"),
         ("GETEX", "missing", "EX", "0"), ("GETEX", "missing", "FOO"), ("GETEX", "k", "EX", "10", "EX", "20"),
