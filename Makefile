@@ -39,6 +39,9 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/run.py
 
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000
+
 screenshots: $(STAMP) system-deps
 	$(BIN)/python -m tests.tui.screenshots
 

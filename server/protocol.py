@@ -45,6 +45,8 @@ class Error(Exception):
     def __init__(self, message: str | bytes):
         if isinstance(message, str):
             message = message.encode()
+        if b"\r" in message or b"\n" in message:  # user text in an error must not break the protocol
+            message = message.replace(b"\r", b" ").replace(b"\n", b" ")
         self.message = message
         super().__init__(message)
 
