@@ -172,3 +172,32 @@ def test_idle_clients_are_closed_after_timeout(tmp_path):
         assert closed
     finally:
         server.stop()
+
+
+def test_endless_bulk_hits_query_buffer_limit_others_unaffected(tmp_path):
+    server = OurServer(tmp_path, extra=["--client-query-buffer-limit", "1mb"])
+    server.start()
+    try:
+        bystander = redis.Redis(port=server.port)
+        assert bystander.set("k", "v")
+        greedy = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        greedy.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$100000000\r\n")
+        closed = False
+        chunk = b"x" * 65536
+        for _ in range(200):  # up to ~13 MB, far past the 1 MB limit
+            try:
+                greedy.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        if not closed:
+            greedy.settimeout(5)
+            try:
+                closed = greedy.recv(100) == b""
+            except ConnectionResetError:
+                closed = True
+        assert closed
+        assert bystander.get("k") == b"v"
+        assert bystander.exists("x") == 0
+    finally:
+        server.stop()
