@@ -104,6 +104,7 @@ ACCESS_OFF = 0
 ACCESS_LRU = 1
 ACCESS_LFU = 2
 LFU_INIT_VAL = 5
+LRU_CLOCK_MAX = (1 << 24) - 1
 
 
 class Database:
@@ -316,20 +317,27 @@ class Database:
     # -- access clock (OBJECT IDLETIME / FREQ, eviction) ---------------------
 
     def note_access(self, key: bytes, new: bool = False) -> None:
-        """Record an access to ``key``: the time (LRU) or a bumped access counter (LFU)."""
+        """Record an access to ``key`` in its 24-bit clock field, as Redis's object ``lru`` field.
+
+        LRU: the LRU clock (seconds). LFU: minutes << 8 | a logarithmic counter,
+        bumped (after decay) on each access and set to LFU_INIT_VAL for a new key.
+        """
         if self.track == ACCESS_LRU:
-            self.access[key] = now_ms()
+            self.access[key] = lru_clock()
         elif new:
             self.access[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
         else:
             ks = self.keyspace
-            counter = ks.lfu_log_incr(ks.lfu_decayed(self.access.get(key)))
+            counter = ks.lfu_log_incr(ks.lfu_decayed(self.access.get(key, ks.access_default)))
             self.access[key] = (lfu_minutes() << 8) | counter
 
     def idle_ms(self, key: bytes) -> int:
-        """Milliseconds since ``key`` was last accessed, at Redis's one-second resolution."""
-        last = self.access.get(key, self.keyspace.access_since)
-        return max(now_ms() // 1000 - last // 1000, 0) * 1000
+        """Milliseconds since ``key`` was last accessed (Redis's estimateObjectIdleTime)."""
+        last = self.access.get(key, self.keyspace.access_default)
+        clock = lru_clock()
+        if clock >= last:
+            return (clock - last) * 1000
+        return (clock + LRU_CLOCK_MAX - last) * 1000
 
     def idle_time(self, key: bytes) -> float:
         """Seconds since ``key`` was last accessed (what LRU eviction compares)."""
@@ -337,7 +345,8 @@ class Database:
 
     def access_frequency(self, key: bytes) -> int:
         """The LFU counter of ``key``, decayed for the time since its last access."""
-        return self.keyspace.lfu_decayed(self.access.get(key))
+        ks = self.keyspace
+        return ks.lfu_decayed(self.access.get(key, ks.access_default))
 
     # -- SCAN ----------------------------------------------------------------
 
@@ -346,7 +355,7 @@ class Database:
 
         Every key present for the whole scan has an entry at or after the cursor
         until it is returned, so none is missed; a key deleted and re-created may
-        come twice. At most ``10 * count`` entries are visited, stale ones
+        come twice (in two different calls). At most ``10 * count`` entries are visited, stale ones
         included (as Redis bounds empty buckets), so a call costs O(count).
         """
         pos = self.scan_position(cursor)
@@ -361,6 +370,8 @@ class Database:
             pos += len(chunk)
             budget -= len(chunk)
             found += [key for key in chunk if key in data]
+        if len(found) > 1:
+            found = list(dict.fromkeys(found))  # a re-created key may have two entries in one window
         if pos >= end:
             return 0, found
         return (self.generation << POSITION_BITS) | pos, found
@@ -492,6 +503,11 @@ def block_prefix(old: list[bytes], new: list[bytes]) -> list[int]:
     return prefix
 
 
+def lru_clock() -> int:
+    """Redis's LRU clock: seconds, modulo 2**24."""
+    return (now_ms() // 1000) & LRU_CLOCK_MAX
+
+
 def lfu_minutes() -> int:
     """Redis's LFU clock: minutes, modulo 2**16."""
     return (now_ms() // 60000) & 65535
@@ -532,7 +548,7 @@ class Keyspace:
         self.ready_keys: list[tuple[int, bytes]] = []
         # Access tracking: off until OBJECT IDLETIME/FREQ or an LRU/LFU policy needs it.
         self.access_mode = ACCESS_OFF
-        self.access_since = now_ms()  # untracked keys count as last accessed then
+        self.access_default = 0  # the clock field of keys not accessed since tracking began
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.dbs = [Database(i, self) for i in range(databases)]
@@ -571,29 +587,31 @@ class Keyspace:
     # -- access tracking -----------------------------------------------------
 
     def track_access(self, mode: int) -> None:
-        """Start recording accesses as LRU times or LFU counters (or stop, with ACCESS_OFF).
+        """Record accesses as LRU times or LFU counters from now on (ACCESS_OFF stops and forgets).
 
-        Keys not accessed since count as accessed now, with LFU's initial counter.
+        Keys not accessed since tracking began count as accessed at that moment
+        (LRU), or with LFU's initial counter. Switching between LRU and LFU keeps
+        the recorded fields and reads them the new way, as Redis does (hence its
+        warning that the data "will take some time to adjust").
         """
         if mode == self.access_mode:
             return
+        if self.access_mode == ACCESS_OFF or mode == ACCESS_OFF:
+            self.access_default = lru_clock() if mode == ACCESS_LRU else (lfu_minutes() << 8) | LFU_INIT_VAL
+            for db in self.dbs:
+                db.access = {}
         self.access_mode = mode
-        self.access_since = now_ms()
         for db in self.dbs:
             db.track = mode
-            db.access = {}
 
-    def lfu_decayed(self, packed: int | None) -> int:
+    def lfu_decayed(self, field: int) -> int:
         """Redis's LFUDecrAndReturn: the counter less one per ``lfu-decay-time`` minutes idle."""
-        if packed is None:
-            packed = ((self.access_since // 60000) & 65535) << 8 | LFU_INIT_VAL
-        counter = packed & 255
+        counter = field & 255
         if self.lfu_decay_time:
-            last = packed >> 8
+            last = (field >> 8) & 65535
             now = lfu_minutes()
             elapsed = now - last if now >= last else 65535 - last + now
-            periods = elapsed // self.lfu_decay_time
-            counter = max(counter - periods, 0)
+            counter = max(counter - elapsed // self.lfu_decay_time, 0)
         return counter
 
     def lfu_log_incr(self, counter: int) -> int:

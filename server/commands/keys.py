@@ -495,7 +495,7 @@ LFU_NOT_SELECTED = Error(
     b"ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
     b"switching between policies at runtime LRU and LFU data will take some time to adjust."
 )
-OBJECT_HELP = [
+OBJECT_HELP = [Status(line) for line in (
     b"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     b"ENCODING <key>",
     b"    Return the kind of internal representation used in order to store the value",
@@ -511,7 +511,7 @@ OBJECT_HELP = [
     b"    <key>.",
     b"HELP",
     b"    Prints this help.",
-]
+)]
 
 container("object", summary="Inspects how a key's value is stored and how recently it was used.",
           group="generic", since="2.2.3")
@@ -591,7 +591,7 @@ def object_freq(ctx: Client, _sub: bytes, key: bytes) -> int | None:
 
 @command("object|help", arity=2, flags="loading stale", acl="keyspace", group="generic", since="6.2.0",
          summary="Lists OBJECT's subcommands.")
-def object_help(ctx: Client, _sub: bytes) -> list[bytes]:
+def object_help(ctx: Client, _sub: bytes) -> list[Status]:
     return OBJECT_HELP
 
 
