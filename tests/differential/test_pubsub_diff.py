@@ -1,0 +1,231 @@
+"""Pub/sub against redis-server: confirmations, messages, subscribed mode, PUBSUB, RESP3 pushes.
+
+Every test opens the same connections on both servers (``Pair``) and compares
+each reply byte for byte, including the messages a subscriber receives.
+Channel names are unique per test, since the servers live for the whole session.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.differential.harness import parse
+from tests.differential.live import Pair
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def pairs(ours, real):
+    """A factory of ``Pair``s (closed at the end of the test)."""
+    opened: list[Pair] = []
+
+    def make(resp: int = 2) -> Pair:
+        pair = Pair(ours.port, real.port, resp=resp)
+        opened.append(pair)
+        return pair
+
+    yield make
+    for pair in opened:
+        pair.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_names)}"
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_subscribe_confirms_each_channel_and_counts(pairs, resp):
+    sub = pairs(resp)
+    a, b = unique("ch"), unique("ch")
+    sub.call("SUBSCRIBE", a, b, a, replies=3)
+    sub.call("PSUBSCRIBE", "p*", "q?", replies=2)
+    sub.call("UNSUBSCRIBE", a, replies=1)
+    sub.call("UNSUBSCRIBE", "never-subscribed", replies=1)
+    sub.call("PUNSUBSCRIBE", "q?", "p*", replies=2)
+    sub.call("UNSUBSCRIBE", replies=1)  # only b left: the order is known
+    sub.call("UNSUBSCRIBE", replies=1)  # nothing left: a null channel
+    sub.call("PUNSUBSCRIBE", replies=1)
+    sub.call("SUNSUBSCRIBE", replies=1)
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_messages_reach_channel_and_pattern_subscribers(pairs, resp):
+    sub, pub = pairs(resp), pairs()
+    news = unique("news")
+    sub.call("SUBSCRIBE", news, replies=1)
+    sub.call("PSUBSCRIBE", "news-*", replies=1)
+    assert pub.check("PUBLISH", news, "hello") == b":2\r\n"
+    sub.read(2)  # message, then pmessage
+    pub.check("PUBLISH", "other", "x")
+    pub.check("PUBLISH", unique("news"), b"bin\x00\xff\r\n")  # pattern only, binary payload
+    sub.read(1)
+    pub.check("PUBLISH", news, "")
+    sub.read(2)
+
+
+def test_subscriber_sees_messages_in_publish_order(pairs):
+    sub, pub = pairs(), pairs()
+    channel = unique("seq")
+    sub.call("SUBSCRIBE", channel, replies=1)
+    for i in range(50):
+        pub.send("PUBLISH", channel, str(i))
+    pub.read(50)
+    sub.read(50)
+
+
+def test_patterns_use_redis_glob(pairs):
+    sub, pub = pairs(), pairs()
+    tag = unique("g")
+    patterns = [f"{tag}h?llo", f"{tag}h[ae]llo", f"{tag}h[^e]llo", f"{tag}h[a-b]llo", f"{tag}\\*"]
+    sub.call("PSUBSCRIBE", *patterns, replies=len(patterns))
+    for channel in ("hello", "hallo", "hbllo", "hxllo", "*", "heello"):
+        pub.send("PUBLISH", tag + channel, "m")
+        reply = pub.read(1)[0]
+        count = int(reply[1:-2])
+        if count == 1:
+            sub.read(1)
+        elif count > 1:  # several patterns of one client: Redis's order is its dict's, so compare sets
+            ours = sorted(sub.ours.read_reply() for _ in range(count))
+            theirs = sorted(sub.real.read_reply() for _ in range(count))
+            assert ours == theirs
+    sub.call("PING", replies=1)
+
+
+def test_resp2_subscribed_mode_allows_only_the_subscribe_family(pairs):
+    sub = pairs()
+    channel = unique("mode")
+    sub.call("SUBSCRIBE", channel, replies=1)
+    sub.check("GET", "k")
+    sub.check("CLIENT", "INFO")
+    sub.check("PING")
+    sub.check("PING", "hi")
+    sub.call("PSUBSCRIBE", "x*", replies=1)
+    sub.call("SSUBSCRIBE", unique("shard"), replies=1)
+    sub.call("UNSUBSCRIBE", channel, replies=1)
+    sub.call("PUNSUBSCRIBE", replies=1)
+    sub.check("SET", "k", "v")  # still subscribed to a shard channel
+    sub.call("SUNSUBSCRIBE", replies=1)
+    sub.check("PING")  # back to normal mode
+    sub.check("DEL", "k")
+
+
+def test_resp3_subscriber_runs_any_command(pairs):
+    sub = pairs(3)
+    sub.call("SUBSCRIBE", unique("r3"), replies=1)
+    sub.check("SET", "r3key", "v")
+    sub.check("GET", "r3key")
+    sub.check("PING")
+    sub.check("DEL", "r3key")
+
+
+def test_resp3_push_to_self_comes_before_the_reply_and_after_earlier_ones(pairs):
+    sub = pairs(3)
+    channel = unique("self")
+    sub.call("SUBSCRIBE", channel, replies=1)
+    sub.send("PING")
+    sub.send("PUBLISH", channel, "to-myself")
+    sub.send("ECHO", "after")
+    sub.read(4)  # +PONG, >message, :1, $after
+
+
+def test_shard_channels(pairs):
+    sub, pub = pairs(), pairs()
+    a, b = unique("sh"), unique("sh")
+    sub.call("SSUBSCRIBE", a, b, replies=2)
+    sub.call("SUBSCRIBE", a, replies=1)  # a plain channel of the same name is separate
+    pub.check("SPUBLISH", a, "one")
+    sub.read(1)
+    pub.check("PUBLISH", a, "two")
+    sub.read(1)
+    pub.check("SPUBLISH", unique("sh"), "nobody")
+    pub.check("PUBSUB", "SHARDNUMSUB", a, b, "none")
+    pub.check("PUBSUB", "NUMSUB", a, b)
+    sub.call("SUNSUBSCRIBE", b, replies=1)
+    sub.call("SUNSUBSCRIBE", replies=1)
+
+
+def test_pubsub_introspection(pairs):
+    sub, other, query = pairs(), pairs(), pairs()
+    tag = unique("intro")
+    sub.call("SUBSCRIBE", f"{tag}:a", f"{tag}:b", replies=2)
+    other.call("SUBSCRIBE", f"{tag}:a", replies=1)
+    other.call("SSUBSCRIBE", f"{tag}:s", replies=1)
+    sub.call("PSUBSCRIBE", f"{tag}:*", replies=1)
+    other.call("PSUBSCRIBE", f"{tag}:*", replies=1)  # the same pattern counts once in NUMPAT
+    query.check("PUBSUB", "NUMSUB", f"{tag}:a", f"{tag}:b", f"{tag}:c")
+    query.check("PUBSUB", "NUMSUB")
+    query.check("PUBSUB", "SHARDNUMSUB", f"{tag}:s")
+    # CHANNELS lists in the order of Redis's hash table: compare as sets.
+    mine = sorted(parse(query.ours.call("PUBSUB", "CHANNELS", f"{tag}:*")))
+    theirs = sorted(parse(query.real.call("PUBSUB", "CHANNELS", f"{tag}:*")))
+    assert mine == theirs == [f"{tag}:a".encode(), f"{tag}:b".encode()]
+    query.check("PUBSUB", "SHARDCHANNELS", f"{tag}:*")
+    query.check("PUBSUB", "CHANNELS", f"{tag}:nothing*")
+    query.check("PUBSUB", "CHANNELS", "a", "b")
+    query.check("PUBSUB", "SHARDCHANNELS", "a", "b")
+    query.check("PUBSUB", "NUMPAT", "extra")
+    query.check("PUBSUB", "NOSUCH")
+    query.check("PUBSUB")
+    query.check("SUBSCRIBE")
+    query.check("PUBLISH", "only-channel")
+    query.check("SPUBLISH", "a", "b", "c")
+
+
+def test_numpat_counts_distinct_patterns(pairs):
+    # Other tests' subscribers are gone by now, but compare deltas to be safe.
+    query = pairs()
+    before = query.call("PUBSUB", "NUMPAT", compare=False)[0]
+    tag = unique("np")
+    a, b = pairs(), pairs()
+    a.call("PSUBSCRIBE", f"{tag}*", f"{tag}?", replies=2)
+    b.call("PSUBSCRIBE", f"{tag}*", replies=1)
+    after = query.call("PUBSUB", "NUMPAT", compare=False)[0]
+    assert int(after[1:-2]) - int(before[1:-2]) == 2
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_subscribe_inside_multi(pairs, resp):
+    client = pairs(resp)
+    client.check("MULTI")
+    client.check("SUBSCRIBE", unique("m"))
+    client.check("PSUBSCRIBE", unique("m") + "*")
+    client.check("SSUBSCRIBE", unique("m"))
+    client.check("PING")
+    client.check("EXEC")
+    client.call("RESET", replies=1)
+
+
+def test_reset_and_disconnect_drop_subscriptions(pairs):
+    sub, query = pairs(), pairs()
+    channel = unique("gone")
+    sub.call("SUBSCRIBE", channel, replies=1)
+    sub.call("SSUBSCRIBE", channel, replies=1)
+    query.check("PUBSUB", "NUMSUB", channel)
+    sub.check("RESET")
+    query.check("PUBSUB", "NUMSUB", channel)
+    query.check("PUBSUB", "SHARDNUMSUB", channel)
+    query.check("PUBLISH", channel, "x")
+    sub.check("GET", "nokey")  # no longer in subscribed mode
+    sub.call("SUBSCRIBE", channel, replies=1)
+    sub.close()
+    for _ in range(100):  # the servers notice the close on their next loop turn
+        if query.call("PUBSUB", "NUMSUB", channel, compare=False)[0].endswith(b":0\r\n"):
+            break
+    query.check("PUBSUB", "NUMSUB", channel)
+
+
+def test_keyspace_notification_push_shape(pairs, ours, real):
+    sub, cmd = pairs(3), pairs()
+    cmd.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    try:
+        sub.call("SUBSCRIBE", "__keyspace@0__:kn-shape", replies=1)
+        sub.call("PSUBSCRIBE", "__keyevent@0__:*", replies=1)
+        cmd.check("SET", "kn-shape", "1")
+        sub.read(2)
+        cmd.check("DEL", "kn-shape")
+        sub.read(2)
+    finally:
+        cmd.check("CONFIG", "SET", "notify-keyspace-events", "")

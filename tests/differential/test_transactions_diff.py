@@ -1,0 +1,293 @@
+"""MULTI / EXEC / DISCARD / WATCH against redis-server, byte for byte.
+
+Hand-written cases: Redis's errors, EXECABORT after a queue-time error, runtime
+errors that do not roll back, and WATCH invalidated (or not) by writes from
+another connection, expiry, FLUSHDB/FLUSHALL, SWAPDB and RENAME, in RESP2 and
+RESP3. Two connections per server are driven in lockstep with ``Pair``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.differential.live import Pair
+
+
+@pytest.fixture
+def pairs(ours, real):
+    opened: list[Pair] = []
+
+    def make(resp: int = 2) -> Pair:
+        pair = Pair(ours.port, real.port, resp=resp)
+        opened.append(pair)
+        return pair
+
+    first = make()
+    first.call("FLUSHALL")
+    first.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+    yield make
+    first.call("DEBUG", "SET-ACTIVE-EXPIRE", "1", compare=False)
+    for pair in opened:
+        pair.close()
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_errors_outside_and_inside_multi(pairs, resp):
+    c = pairs(resp)
+    for cmd in (("EXEC",), ("DISCARD",), ("UNWATCH",), ("MULTI", "extra"), ("WATCH",)):
+        c.check(*cmd)
+    c.check("MULTI")
+    c.check("MULTI")  # nested: an error that does not abort
+    c.check("WATCH", "k")  # inside MULTI: an error that does not abort either
+    c.check("SET", "k", "v")
+    c.check("EXEC")
+    c.check("GET", "k")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_queue_time_errors_abort_with_execabort(pairs, resp):
+    c = pairs(resp)
+    for bad in (("SET", "k"), ("NOSUCHCOMMAND", "x"), ("CONFIG", "NOSUCH")):
+        c.check("MULTI")
+        c.check("SET", "k", "1")
+        c.check(*bad)
+        c.check("INCR", "k")
+        c.check("EXEC")
+        c.check("GET", "k")
+    c.check("EXEC")  # the transaction is over
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_runtime_errors_do_not_roll_back(pairs, resp):
+    c = pairs(resp)
+    c.check("MULTI")
+    c.check("SET", "a", "1")
+    c.check("SADD", "a", "x")  # WRONGTYPE at run time
+    c.check("INCR", "a")
+    c.check("INCRBYFLOAT", "a", "0.5")
+    c.check("SET", "b", "x", "EX", "-1")
+    c.check("GET", "a")
+    c.check("EXEC")
+    c.check("MGET", "a", "b")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_discard_and_empty_exec(pairs, resp):
+    c = pairs(resp)
+    c.check("MULTI")
+    c.check("EXEC")
+    c.check("MULTI")
+    c.check("SET", "x", "1")
+    c.check("DISCARD")
+    c.check("EXISTS", "x")
+    c.check("MULTI")
+    c.check("PING")
+    c.check("ECHO", "e")
+    c.check("EXEC")
+
+
+def test_multi_replies_of_every_shape(pairs):
+    c = pairs(3)
+    c.check("MULTI")
+    for cmd in (("SET", "f", "1.5"), ("INCRBYFLOAT", "f", "1"), ("GET", "nokey"), ("SADD", "s", "a", "b"),
+                ("SMEMBERS", "nokey"), ("CONFIG", "GET", "maxmemory"), ("TIME",)):
+        c.check(*cmd)
+    c.send("EXEC")
+    mine = c.ours.read_reply()
+    theirs = c.real.read_reply()
+    # TIME differs; everything before it must match exactly.
+    assert mine.split(b"*2\r\n$10\r\n")[0] == theirs.split(b"*2\r\n$10\r\n")[0]
+
+
+def test_blocking_commands_do_not_block_inside_multi(pairs):
+    c = pairs()
+    c.check("MULTI")
+    c.check("BZPOPMIN", "empty-zset", "0")
+    c.check("ZADD", "z", "1", "a")
+    c.check("BZPOPMIN", "z", "0")
+    c.check("EXEC")
+
+
+def watch_then(pairs, setup, change, watched=("k",), resp: int = 2, select: int | None = None):
+    """WATCH ``watched`` on one connection, run ``change`` on another, then MULTI/PING/EXEC."""
+    a, b = pairs(resp), pairs()
+    for cmd in setup:
+        b.check(*cmd)
+    if select is not None:
+        a.check("SELECT", str(select))
+    a.check("WATCH", *watched)
+    for cmd in change:
+        b.check(*cmd)
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+    return a, b
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+@pytest.mark.parametrize(
+    "setup, change",
+    [
+        ([], []),  # nothing happens: EXEC runs
+        ([], [("SET", "k", "1")]),  # a write: EXEC fails
+        ([("SET", "k", "1")], [("SET", "k", "1")]),  # the same value still counts
+        ([], [("DEL", "k")]),  # deleting a missing key changes nothing
+        ([("SET", "k", "1")], [("EXPIRE", "k", "100")]),
+        ([("SET", "k", "1")], [("PERSIST", "k")]),  # no TTL to remove: no change
+        ([("SET", "k", "1")], [("APPEND", "k", "x")]),
+        ([("SET", "k", "1")], [("GET", "k")]),  # reads do not count
+        ([("SADD", "k", "a")], [("SADD", "k", "a")]),  # nothing added
+        ([("SADD", "k", "a")], [("SREM", "k", "a")]),
+        ([("SET", "src", "1")], [("RENAME", "src", "k")]),
+        ([("SET", "k", "1")], [("RENAME", "k", "dst")]),
+        ([("SET", "k", "1")], [("FLUSHDB",)]),
+        ([], [("FLUSHDB",)]),  # the key did not exist: no change
+        ([("SELECT", "1"), ("SET", "k", "1"), ("SELECT", "0")], [("FLUSHALL",)]),  # other db only
+        ([("SET", "k", "1")], [("FLUSHALL",)]),
+        ([("SELECT", "1"), ("SET", "k", "1"), ("SELECT", "0")], [("SWAPDB", "0", "1")]),
+        ([("SET", "k", "1")], [("SWAPDB", "0", "1")]),
+        ([], [("SWAPDB", "0", "1")]),  # absent on both sides
+        ([("SET", "k", "1")], [("MOVE", "k", "2")]),
+        ([("SET", "k", "1")], [("SELECT", "3"), ("SET", "k", "2"), ("SELECT", "0")]),  # another db's k
+    ],
+)
+def test_watch_invalidation(pairs, setup, change, resp):
+    watch_then(pairs, setup, change, resp=resp)
+
+
+def test_watch_in_another_db(pairs):
+    watch_then(pairs, [], [("SET", "k", "1")], select=1)  # db 1's k is not the one written
+    watch_then(pairs, [], [("SELECT", "1"), ("SET", "k", "1"), ("SELECT", "0")], select=1)
+
+
+def test_unwatch_discard_and_exec_forget_watches(pairs):
+    a, b = pairs(), pairs()
+    a.check("WATCH", "k")
+    a.check("UNWATCH")
+    b.check("SET", "k", "1")
+    a.check("MULTI")
+    a.check("EXEC")
+    a.check("WATCH", "k")
+    a.check("MULTI")
+    a.check("DISCARD")
+    b.check("SET", "k", "2")
+    a.check("MULTI")
+    a.check("EXEC")
+    a.check("WATCH", "k")
+    b.check("SET", "k", "3")
+    a.check("MULTI")
+    a.check("EXEC")  # fails, and forgets the watch
+    b.check("SET", "k", "4")
+    a.check("MULTI")
+    a.check("EXEC")
+    a.check("WATCH", "k")
+    b.check("SET", "k", "5")
+    a.check("UNWATCH")  # clears the dirty mark too
+    a.check("MULTI")
+    a.check("EXEC")
+
+
+def test_own_write_before_multi_invalidates(pairs):
+    a = pairs()
+    a.check("WATCH", "k")
+    a.check("SET", "k", "mine")
+    a.check("MULTI")
+    a.check("SET", "k", "again")
+    a.check("EXEC")
+    a.check("GET", "k")
+
+
+def test_own_writes_inside_exec_do_not_invalidate_the_next(pairs):
+    a = pairs()
+    a.check("WATCH", "k")
+    a.check("MULTI")
+    a.check("SET", "k", "1")
+    a.check("EXEC")
+    a.check("MULTI")
+    a.check("INCR", "k")
+    a.check("EXEC")
+
+
+def test_watch_and_expiry(pairs):
+    a, b = pairs(), pairs()
+    a.check("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    # A watched key whose TTL runs out before EXEC fails it, even if nobody deleted it.
+    b.check("SET", "k", "v", "PX", "30")
+    a.check("WATCH", "k")
+    time.sleep(0.06)
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+    # A key already expired when watched: its removal is no change...
+    b.check("SET", "k", "v", "PX", "10")
+    time.sleep(0.03)
+    a.check("WATCH", "k")
+    b.check("GET", "k")  # lazy expiry removes it
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+    # ... nor is FLUSHDB removing it, nor leaving it alone ...
+    for change in (("FLUSHDB",), ("PING",), ("DEL", "k")):
+        b.check("SET", "k", "v", "PX", "10")
+        time.sleep(0.03)
+        a.check("WATCH", "k")
+        b.check(*change)
+        a.check("MULTI")
+        a.check("PING")
+        a.check("EXEC")
+    # ... but writing a new value is.
+    b.check("SET", "k", "v", "PX", "10")
+    time.sleep(0.03)
+    a.check("WATCH", "k")
+    b.check("SET", "k", "new")
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+    a.check("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_watch_active_expiry(pairs):
+    a, b = pairs(), pairs()
+    b.check("SET", "k", "v", "PX", "20")
+    a.check("WATCH", "k")
+    for _ in range(200):  # wait until both servers' expiry cycles removed it
+        if a.call("DBSIZE", compare=False)[0] == b":0\r\n" and a.real.call("DBSIZE") == b":0\r\n":
+            break
+        time.sleep(0.01)
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+
+
+def test_served_blocked_pop_invalidates_watch(pairs):
+    a, b, blocked = pairs(), pairs(), pairs()
+    blocked.send("BZPOPMIN", "z", "5")
+    time.sleep(0.1)
+    a.check("WATCH", "z")
+    b.check("ZADD", "z", "1", "m")  # served at once: the pop empties z again
+    blocked.read(1)
+    a.check("MULTI")
+    a.check("PING")
+    a.check("EXEC")
+
+
+def test_reset_ends_multi_and_watch(pairs):
+    a, b = pairs(), pairs()
+    a.check("WATCH", "k")
+    a.check("MULTI")
+    a.check("SET", "k", "1")
+    a.check("RESET")
+    b.check("SET", "k", "2")
+    a.check("MULTI")
+    a.check("EXEC")
+    a.check("GET", "k")
+
+
+def test_monitor_and_subscribe_family_inside_exec(pairs):
+    a = pairs()
+    a.check("MULTI")
+    a.check("MONITOR")
+    a.check("EXEC")
+    a.check("PING")
