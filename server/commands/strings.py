@@ -2,7 +2,9 @@
 
 A string value is ``bytes``; commands that modify one in place (APPEND,
 SETRANGE, SETBIT) turn it into a ``bytearray``, which is also how OBJECT
-ENCODING tells "raw" from "embstr". Numbers are parsed only by the commands
+ENCODING tells "raw" from "embstr". A reply never hands out a stored
+bytearray itself: inside MULTI the reply is written after later commands ran,
+so GET, MGET and GETEX reply with a ``bytes`` snapshot. Numbers are parsed only by the commands
 that need them (INCR ...), with Redis's error texts; INCR stores its result
 as ``bytes`` again, as Redis stores it as an integer.
 
@@ -70,9 +72,11 @@ def get(ctx: Client, key: bytes) -> object:
         value = db.lookup_read(key)
     else:
         db.keyspace.hits += 1
-    if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
-        raise WRONGTYPE
-    return value
+    if value is None or value.__class__ is bytes:
+        return value
+    if value.__class__ is bytearray:
+        return bytes(value)  # a snapshot: the stored value may change before the reply is written
+    raise WRONGTYPE
 
 
 def expiry_deadline(ctx: Client, arg: bytes, unit_ms: int, relative: bool) -> int:
@@ -236,7 +240,7 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
     elif persist and db.persist(key):
         db.touch(key)
         notify(ctx, b"persist", key, NOTIFY_GENERIC)
-    return value
+    return bytes(value) if value.__class__ is bytearray else value
 
 
 # --------------------------------------------------------------------------- several keys
@@ -250,8 +254,8 @@ def mget(ctx: Client, *keys: bytes) -> list:
     lookup = ctx.db.lookup_read
     for key in keys:
         value = lookup(key)
-        if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
-            value = None
+        if value is not None and value.__class__ is not bytes:
+            value = bytes(value) if value.__class__ is bytearray else None
         out.append(value)
     return out
 

@@ -372,6 +372,10 @@ def test_transactions_and_errors_inside_multi(diff):
     diff.check_all([
         ("MULTI",), ("SET", "k", "1"), ("INCR", "k"), ("INCRBYFLOAT", "k", "x"), ("APPEND", "k", "0"),
         ("GETDEL", "k"), ("EXEC",), ("GET", "k"),
+        # Replies are snapshots: later commands in the transaction do not change earlier replies.
+        ("SET", "k", "abc"), ("APPEND", "k", "d"), ("MULTI",), ("GET", "k"), ("MGET", "k", "k"), ("GETEX", "k"),
+        ("APPEND", "k", "x"), ("SETRANGE", "k", "1", "YZ"), ("SETBIT", "k", "0", "1"),
+        ("BITFIELD", "k", "SET", "u8", "8", "0"), ("GET", "k"), ("GETSET", "k", "n"), ("EXEC",),
     ])
 
 

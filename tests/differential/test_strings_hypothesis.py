@@ -162,6 +162,13 @@ class StringMachine(RuleBasedStateMachine):
     def bitop(self, op, dest, sources):
         self.same("BITOP", op, dest, *sources)
 
+    @rule(key=KEYS, value=VALUES, offset=OFFSETS)
+    def transaction(self, key, value, offset):
+        """Replies queued in MULTI are the values at the time each command ran."""
+        for cmd in (("MULTI",), ("GET", key), ("APPEND", key, value), ("MGET", key), ("SETRANGE", key, offset, value),
+                    ("GETEX", key), ("SETBIT", key, 1, 1), ("GET", key), ("EXEC",)):
+            self.same(*cmd)
+
     @rule(key=KEYS, ops=st.lists(BF_OP, max_size=4), read_only=st.booleans())
     def bitfield(self, key, ops, read_only):
         self.same("BITFIELD_RO" if read_only else "BITFIELD", key, *[x for op in ops for x in op])
