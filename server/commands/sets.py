@@ -67,10 +67,11 @@ def deleted_if_empty(ctx: Client, key: bytes, value: SetValue) -> None:
          args="key member [member ...]", complexity="O(1) per member")
 def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     db = ctx.db
-    value = db.lookup(key)
-    limit = max_intset(ctx)
+    value = db.data.get(key)
+    if value is None or db.expires:
+        value = db.lookup(key)
     if value is None:
-        value = SetValue(members, limit)
+        value = SetValue(members, max_intset(ctx))
         db.add(key, value)
         added = len(value)
     elif value.__class__ is not SetValue:
@@ -81,7 +82,8 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
         for member in members:
             if member not in pos:
                 value.add(member)
-                value.note_added(member, limit)
+                if value.intset:
+                    value.note_added(member, max_intset(ctx))
                 added += 1
         if not added:
             return 0

@@ -233,6 +233,16 @@ _ZADD_FLAGS = {
          args="key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
          complexity="O(log(N)) per member")
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
+    if len(args) == 2 and args[0] not in _ZADD_FLAGS:
+        # The common "ZADD key score member": when it changes nothing, answer at once.
+        score = parse_score(args[0])
+        db = ctx.db
+        zs = db.data.get(key)
+        if zs is not None and zs.__class__ is ZSetValue and not db.expires:
+            old = zs.scores.get(args[1])  # type: ignore[attr-defined]
+            if old is not None and old == score:
+                return 0
+        return zadd_generic(ctx, key, [score], args[1:])
     flags = 0
     nx = xx = gt = lt = ch = incr = False
     i = 0
