@@ -159,7 +159,7 @@ def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: b
     if not rdb.verify_payload(payload):
         raise Error(b"ERR DUMP payload version or checksum are wrong")
     try:
-        value = rdb.load_payload(payload)
+        value = rdb.load_payload(payload, rdb.value_factories(ctx.server.config))
     except rdb.RDBError:
         raise Error(b"ERR Bad data format") from None
     ks = ctx.server.keyspace

@@ -278,11 +278,16 @@ class Persistence:
             loaded = result.databases.get(db.id)
             if flush:
                 db.clear()
-                if loaded is not None:
-                    db.data, db.expires = loaded
-            elif loaded is not None:
+            if loaded is None:
+                continue
+            if not db.data:
+                db.data, db.expires = loaded
+            else:
                 db.data.update(loaded[0])
                 db.expires.update(loaded[1])
+            reindex = getattr(db, "reindex", None)
+            if reindex is not None:
+                reindex()  # the SCAN and expiry orders of the keyspace
 
     def _progress(self, label: str):
         state = {"last": time.monotonic()}
@@ -299,7 +304,8 @@ class Persistence:
         """Load an RDB file into the keyspace; ``LoadError`` names the file and offset on failure."""
         start = time.perf_counter()
         try:
-            result = rdb.load_file(path, progress=self._progress(os.path.basename(path)))
+            result = rdb.load_file(path, progress=self._progress(os.path.basename(path)),
+                                   factories=rdb.value_factories(self.config))
         except rdb.RDBError as exc:
             raise LoadError(f"Bad RDB file {path}: {exc.reason} at offset {exc.offset}") from None
         except OSError as exc:
@@ -359,7 +365,7 @@ class Persistence:
                 buf = fh.read()
             if buf[:5] == b"REDIS":
                 try:
-                    result = rdb.load_bytes(buf, skip_expired=False)
+                    result = rdb.load_bytes(buf, skip_expired=False, factories=rdb.value_factories(self.config))
                 except rdb.RDBError as exc:
                     raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
                 self.install(result, flush=False)

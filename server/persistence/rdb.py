@@ -396,17 +396,48 @@ def fsync_directory(directory: str) -> None:
 # =========================================================================== reading
 
 
-def _value_classes() -> dict[str, type]:
-    """The collection classes, imported when first needed (they live in server.datatypes)."""
-    classes = {}
-    for kind, module, name in (("list", "list", "ListValue"), ("set", "set", "SetValue"),
-                                ("hash", "hash", "HashValue"), ("zset", "zset", "ZSetValue")):
+def value_factories(config=None) -> dict[str, Callable[[list], object]]:
+    """Constructors for collections read from a file, by kind ("list", "set", "hash", "zset").
+
+    With a server ``config``, the encoding thresholds (``hash-max-listpack-entries`` ...)
+    are passed on, so a loaded value reports the encoding Redis would choose.
+    """
+    factories: dict[str, Callable[[list], object]] = {}
+
+    def limit(name: str, default: int) -> int:
         try:
-            mod = __import__(f"server.datatypes.{module}", fromlist=[name])
-            classes[kind] = getattr(mod, name)
-        except (ImportError, AttributeError):
-            pass
-    return classes
+            return int(config[name]) if config is not None else default
+        except (KeyError, TypeError, ValueError):
+            return default
+
+    try:
+        from server.datatypes.list import ListValue
+
+        factories["list"] = ListValue
+    except ImportError:
+        pass
+    try:
+        from server.datatypes.set import SetValue
+
+        intset = limit("set-max-intset-entries", 512)
+        factories["set"] = lambda items: SetValue(items, intset)
+    except ImportError:
+        pass
+    try:
+        from server.datatypes.hash import HashValue
+
+        h_entries, h_value = limit("hash-max-listpack-entries", 128), limit("hash-max-listpack-value", 64)
+        factories["hash"] = lambda items: HashValue(items, h_entries, h_value)
+    except ImportError:
+        pass
+    try:
+        from server.datatypes.zset import ZSetValue
+
+        z_entries, z_value = limit("zset-max-listpack-entries", 128), limit("zset-max-listpack-value", 64)
+        factories["zset"] = lambda items: ZSetValue(items, z_entries, z_value)
+    except ImportError:
+        pass
+    return factories
 
 
 @dataclass
@@ -426,10 +457,10 @@ class LoadResult:
 class Reader:
     """Decodes RDB records from a bytes buffer; ``pos`` is the next byte to read."""
 
-    def __init__(self, buf: bytes, pos: int = 0):
+    def __init__(self, buf: bytes, pos: int = 0, factories: dict[str, Callable[[list], object]] | None = None):
         self.buf = buf
         self.pos = pos
-        self._classes: dict[str, type] | None = None
+        self._classes = factories
 
     # -- primitives ------------------------------------------------------------
 
@@ -513,9 +544,9 @@ class Reader:
 
     # -- values ----------------------------------------------------------------
 
-    def cls(self, kind: str, offset: int) -> type:
+    def cls(self, kind: str, offset: int) -> Callable[[list], object]:
         if self._classes is None:
-            self._classes = _value_classes()
+            self._classes = value_factories()
         found = self._classes.get(kind)
         if found is None:
             raise RDBError(f"{kind} values are not supported by this server", offset)
@@ -763,7 +794,7 @@ def parse_zipmap(zm: bytes, offset: int = 0) -> list[tuple[bytes, bytes]]:
 # -- whole files ------------------------------------------------------------------
 
 
-def load_payload(payload: bytes) -> object:
+def load_payload(payload: bytes, factories: dict | None = None) -> object:
     """The value of a DUMP payload; RDBError if its version or checksum are wrong or it is malformed."""
     if len(payload) < 10:
         raise RDBError("payload too short")
@@ -773,7 +804,7 @@ def load_payload(payload: bytes) -> object:
         raise RDBError("payload version is newer than this server's")
     if int.from_bytes(footer[2:], "little") != crc64(0, payload[:-8]):
         raise RDBError("payload checksum is wrong")
-    reader = Reader(payload[:-10])
+    reader = Reader(payload[:-10], factories=factories)
     value = reader.value(reader.byte())
     if reader.pos != len(payload) - 10:
         raise RDBError("trailing bytes after the value", reader.pos)
@@ -791,7 +822,7 @@ def verify_payload(payload: bytes) -> bool:
 
 
 def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, int], None] | None = None,
-               skip_expired: bool = True) -> LoadResult:
+               skip_expired: bool = True, factories: dict | None = None) -> LoadResult:
     """Decode a whole RDB image. Keys already expired at ``now_ms`` are dropped, as Redis's master does.
 
     ``progress(done_bytes, total_bytes)`` is called now and then for long loads.
@@ -807,7 +838,7 @@ def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, i
         raise RDBError(f"can't handle RDB format version {version}", 5)
     result.version = version
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    reader = Reader(buf, 9)
+    reader = Reader(buf, 9, factories)
     databases = result.databases
     data: dict = {}
     expires: dict = {}
