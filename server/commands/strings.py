@@ -146,7 +146,7 @@ def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
         return OK
     condition, get_old, keep_ttl, _, expiry = parse_string_options(opts, for_set=True)
     deadline = expiry_deadline(ctx, expiry[2], expiry[0], expiry[1]) if expiry else None
-    old = string_at(db, key) if get_old else db.lookup(key)
+    old = db.get_string(key) if get_old else db.lookup(key)  # GET reads like GET: hits, misses
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if get_old else None
     db.set(key, value, keep_ttl=keep_ttl)

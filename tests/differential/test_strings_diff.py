@@ -407,8 +407,25 @@ EVENT_SCRIPT: list[tuple] = [
     ("BITFIELD", "bf", "SET", "u8", "0", "1"), ("BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"),
     ("BITOP", "OR", "dest", "a", "b"), ("BITOP", "OR", "dest", "none1", "none2"), ("BITOP", "OR", "dest", "none1"),
     ("GET", "missing"), ("MGET", "a", "missing"), ("GETRANGE", "missing", "0", "1"), ("STRLEN", "missing"),
-    ("SET", "x", "v", "PXAT", "1"), ("GET", "x"),
+    ("SET", "x", "v", "PXAT", "1"), ("GET", "x"), ("SET", "missing2", "v", "GET"), ("SET", "missing3", "v", "NX", "GET"),
+    ("GETSET", "missing4", "v"), ("GETEX", "missing5", "PERSIST"), ("LCS", "missing6", "a"), ("BITCOUNT", "missing7"),
+    ("BITPOS", "missing8", "1"), ("GETBIT", "missing9", "0"), ("BITFIELD_RO", "missing10", "GET", "u8", "0"),
+    ("BITFIELD", "missing11", "GET", "u8", "0"), ("STRLEN", "a"), ("GETRANGE", "a", "0", "1"),
 ]
+
+
+def _hits_and_misses(conn: RawConnection) -> list[bytes]:
+    info = parse(conn.call("INFO", "stats"))
+    return [line for line in info.split(b"\r\n") if line.startswith((b"keyspace_hits:", b"keyspace_misses:"))]
+
+
+def test_keyspace_hits_and_misses(diff):
+    """Read lookups count hits and misses as Redis's do; write lookups count neither."""
+    diff.call("CONFIG", "RESETSTAT", compare=False)
+    for cmd in EVENT_SCRIPT:
+        diff.call(*cmd, compare=False)
+    assert _hits_and_misses(diff.ours) == _hits_and_misses(diff.real)
+    assert len(_hits_and_misses(diff.ours)) == 2
 
 
 def _real_events(port: int, script: list[tuple]) -> list[tuple[bytes, bytes]]:
