@@ -100,10 +100,11 @@ def parse(text: bytes | bytearray) -> Fraction | float:
             raise LongDoubleError(text)
         sign, whole, frac, exp = decimal.groups()
         frac = frac or b""
-        digits = int((whole + frac) or b"0")
+        significant = (whole + frac).lstrip(b"0")
+        digits = _parse_decimal(significant) if significant else 0
         power = int(exp or b"0") - len(frac)
         if digits:
-            magnitude = len(str(digits)) + power  # the decimal exponent, roughly
+            magnitude = len(significant) + power  # the decimal exponent, roughly
             if magnitude > 4940:
                 raise LongDoubleError(text)  # ERANGE: overflow
             if magnitude < -4960:
@@ -123,10 +124,28 @@ def format_human(value: Fraction) -> bytes:
     if remainder * 2 > scaled.denominator or (remainder * 2 == scaled.denominator and units & 1):
         units += 1
     whole, frac = divmod(units, 10**17)
-    text = b"%d" % whole
+    text = _decimal(whole)
     frac_text = (b"%017d" % frac).rstrip(b"0")
     if frac_text:
         text += b"." + frac_text
     if negative and text != b"0":
         text = b"-" + text
     return text
+
+
+_CHUNK = 10**4000  # Python refuses to print ints of more than 4300 digits in one go
+
+
+def _decimal(n: int) -> bytes:
+    """The decimal digits of ``n`` >= 0, however long (long doubles reach 4933 digits)."""
+    if n < _CHUNK:
+        return b"%d" % n
+    high, low = divmod(n, _CHUNK)
+    return _decimal(high) + b"%04000d" % low
+
+
+def _parse_decimal(text: bytes) -> int:
+    """``int(text)`` for digit strings longer than Python converts in one go."""
+    if len(text) <= 4000:
+        return int(text)
+    return _parse_decimal(text[:-4000]) * _CHUNK + int(text[-4000:])

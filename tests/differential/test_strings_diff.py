@@ -124,7 +124,11 @@ SCENARIOS: dict[str, list[tuple]] = {
         ("INCRBYFLOAT", "f", "0"), ("SET", "f", "1.7976931348623157e308"), ("INCRBYFLOAT", "f", "1e308"),
         ("SET", "f", "-3.5"), ("INCRBYFLOAT", "f", "3.5"), ("INCRBYFLOAT", "f", "-0.00000000000000001"),
         ("INCRBYFLOAT", "f", "-0.000000000000000001"), ("SET", "f", "5", "EX", "100"),
-        ("INCRBYFLOAT", "f", "1.5"), ("TTL", "f"), ("!wrongtype", "w"), ("INCRBYFLOAT", "w", "1"),
+        ("INCRBYFLOAT", "f", "1.5"), ("TTL", "f"), ("SET", "f", "1e4932"), ("INCRBYFLOAT", "f", "-1e4931"),
+        ("INCRBYFLOAT", "f", "1e4932"), ("INCRBYFLOAT", "f", "0x1p16383"), ("SET", "f", "0"),
+        ("INCRBYFLOAT", "f", "1e-4950"), ("INCRBYFLOAT", "f", "3e-4951"), ("INCRBYFLOAT", "f", "1" * 5000),
+        ("INCRBYFLOAT", "f", "1" * 5120), ("INCRBYFLOAT", "f", "0x1.8p1"), ("INCRBYFLOAT", "f", "infinity"),
+        ("!wrongtype", "w"), ("INCRBYFLOAT", "w", "1"),
         ("INCRBYFLOAT", "w", "x"), ("INCRBYFLOAT", "f"),
     ],
     "append_strlen": [
