@@ -142,8 +142,8 @@ class RedisProtocol(asyncio.Protocol):
                 if error:
                     client.pending_error = error
                     error = None
-                if self.transport is not None:
-                    self.transport.pause_reading()
+                # Reading goes on while blocked (data_received queues the frames):
+                # that is how a blocked client's disconnect is noticed at once.
                 break
             else:
                 encode(reply, out, client.resp == 3)
