@@ -434,7 +434,7 @@ class Persistence:
         manifest = self.manifest if layout.exists() else Manifest()
         if manifest.base is None and not manifest.incrs:
             name = layout.base_name(1)
-            rdb.save_file(layout.path(name), self.databases())
+            rdb.save_file(layout.path(name), self.databases(), preamble=True)
             manifest.base = AOFFile(name, 1, BASE)
             self.log("notice", f"Creating AOF base file {name} on server start")
         if not manifest.incrs:
@@ -574,6 +574,11 @@ class Persistence:
         if self.writer is None or self.loading:
             return
         name = cmd.name
+        if name == "multi":  # EXEC announces its first write this way (commands/transactions.py)
+            if client.id not in self.aof_open_multi:
+                self.aof_open_multi.add(client.id)
+                self.feed(client.db.id, [[b"MULTI"]])
+            return
         if name == "exec":
             if client.id in self.aof_open_multi:
                 self.aof_open_multi.discard(client.id)

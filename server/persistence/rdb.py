@@ -359,13 +359,14 @@ def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None 
     return SaveInfo(keys=keys, bytes=out.size + 8, seconds=time.perf_counter() - start)
 
 
-def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None) -> SaveInfo:
+def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
+              preamble: bool = False) -> SaveInfo:
     """Write an RDB file atomically: a temp file, fsync, rename, fsync of the directory."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f"temp-{os.getpid()}.rdb")
     try:
         with open(tmp, "wb", buffering=1 << 20) as fh:
-            info = write_rdb(fh, databases, aux)
+            info = write_rdb(fh, databases, aux, preamble)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -1,0 +1,273 @@
+"""The append-only file: Redis 7.0's multi-part layout, replay, rewrite, truncation, interchange.
+
+Each test starts its own server in a temp directory with ``appendonly yes``,
+writes through a client, then looks at the files (``redis-check-aof`` must
+accept them) and restarts the server to see what it loads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.servers import OurServer, RealServer, real_server_available
+
+AOF = ["--appendonly", "yes", "--appendfsync", "always"]
+
+
+def aof_dir(workdir: Path) -> Path:
+    return workdir / "appendonlydir"
+
+
+def manifest(workdir: Path) -> list[list[str]]:
+    return [line.split() for line in (aof_dir(workdir) / "appendonly.aof.manifest").read_text().splitlines()]
+
+
+def incr_files(workdir: Path) -> list[Path]:
+    return sorted(aof_dir(workdir).glob("*.incr.aof"))
+
+
+def check_aof(workdir: Path) -> str:
+    real_server_available(require=True)
+    result = subprocess.run(["redis-check-aof", str(aof_dir(workdir) / "appendonly.aof.manifest")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All AOF files and manifest are valid" in result.stdout, result.stdout
+    return result.stdout
+
+
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def aof_server(tmp_path):
+    server = OurServer(tmp_path, extra=AOF)
+    server.start()
+    yield server
+    server.stop()
+
+
+def restart(server: OurServer, kill: bool = False) -> redis.Redis:
+    if kill:
+        server.kill()
+    else:
+        server.stop()
+    server.start()
+    return server.client()
+
+
+def test_layout_and_replay_after_kill(aof_server, tmp_path):
+    client = aof_server.client()
+    client.set("a", "1")
+    client.incr("a")
+    client.execute_command("SELECT", 4)
+    client.set("in-db4", "x")
+    client.execute_command("SELECT", 0)
+    client.set("ttl", "v", ex=1000)
+    client.delete("missing")
+    assert client.info("persistence")["aof_enabled"] == 1
+    rows = manifest(tmp_path)
+    assert [r[0] for r in rows] == ["file", "file"]
+    assert rows[0][1] == "appendonly.aof.1.base.rdb" and rows[0][-1] == "b"
+    assert rows[1][1] == "appendonly.aof.1.incr.aof" and rows[1][-1] == "i"
+    text = incr_files(tmp_path)[-1].read_bytes()
+    assert b"SELECT\r\n$1\r\n4" in text
+    assert b"PXAT" in text and b"\r\nex\r\n" not in text.lower()  # relative expiry logged as absolute
+    check_aof(tmp_path)
+    client = restart(aof_server, kill=True)
+    assert client.get("a") == b"2"
+    assert 990_000 < client.pttl("ttl") <= 1_000_000
+    client.execute_command("SELECT", 4)
+    assert client.get("in-db4") == b"x"
+
+
+def test_expire_commands_logged_as_pexpireat(aof_server, tmp_path):
+    client = aof_server.client()
+    client.set("k", "v")
+    client.expire("k", 100)
+    client.set("gone", "v")
+    client.expire("gone", -1)  # deletes the key: logged as DEL
+    text = incr_files(tmp_path)[-1].read_bytes()
+    assert b"PEXPIREAT" in text
+    assert b"$3\r\nDEL\r\n$4\r\ngone" in text
+    client = restart(aof_server)
+    assert 90 < client.ttl("k") <= 100
+    assert client.exists("gone") == 0
+
+
+def test_multi_exec_is_one_unit(aof_server, tmp_path):
+    client = aof_server.client()
+    pipe = client.pipeline(transaction=True)
+    pipe.set("x", 1)
+    pipe.incr("x")
+    pipe.get("x")
+    assert pipe.execute() == [True, 2, b"2"]
+    text = incr_files(tmp_path)[-1].read_bytes().upper()
+    assert text.index(b"MULTI") < text.index(b"INCR") < text.index(b"EXEC")
+    assert text.count(b"MULTI") == 1
+    # A transaction cut off before its EXEC (a crash mid-write) is not applied.
+    aof_server.kill()
+    with open(incr_files(tmp_path)[-1], "ab") as fh:
+        fh.write(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$3\r\n999\r\n")
+    aof_server.start()
+    client = aof_server.client()
+    assert client.get("x") == b"2"
+    assert "MULTI" not in incr_files(tmp_path)[-1].read_text()[-40:]
+
+
+def test_truncated_tail_is_loaded_and_cut(aof_server, tmp_path):
+    client = aof_server.client()
+    for i in range(10):
+        client.set(f"k{i}", i)
+    aof_server.kill()
+    path = incr_files(tmp_path)[-1]
+    whole = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(b"*3\r\n$3\r\nSET\r\n$2\r\nk9\r\n$4\r\nhal")
+    aof_server.start()
+    client = aof_server.client()
+    assert client.get("k9") == b"9"
+    assert path.stat().st_size == whole
+    assert "short read while loading the AOF" in aof_server.log_tail(40)
+    check_aof(tmp_path)
+
+
+def test_corruption_in_the_middle_stops_startup(aof_server, tmp_path):
+    client = aof_server.client()
+    for i in range(5):
+        client.set(f"k{i}", i)
+    aof_server.kill()
+    path = incr_files(tmp_path)[-1]
+    data = bytearray(path.read_bytes())
+    data[data.index(b"*3\r\n", 20)] = ord("!")  # the second SET's header, far from the end
+    path.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError) as excinfo:
+        aof_server.start()
+    assert aof_server.proc.wait(timeout=10) == 1
+    aof_server.proc = None
+    assert "append only file" in str(excinfo.value) and "offset" in str(excinfo.value)
+    assert path.read_bytes() == bytes(data)  # left as it was
+
+
+def test_bgrewriteaof_compacts_while_writes_continue(aof_server, tmp_path):
+    client = aof_server.client()
+    for _i in range(300):
+        client.incr("counter")
+    client.set("keep", "me")
+    assert client.bgrewriteaof() in (True, b"Background append only file rewriting started")
+    for _i in range(100):  # written while the child works: they land in the new incr file
+        client.incr("counter")
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+    info = client.info("persistence")
+    assert info["aof_last_bgrewrite_status"] == "ok" and info["aof_rewrites"] == 1
+    rows = manifest(tmp_path)
+    assert [r[1] for r in rows] == ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof"]
+    assert sorted(p.name for p in aof_dir(tmp_path).iterdir()) == [
+        "appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]
+    base = (aof_dir(tmp_path) / "appendonly.aof.2.base.rdb").read_bytes()
+    assert base.startswith(b"REDIS0010")
+    check_aof(tmp_path)
+    client = restart(aof_server, kill=True)
+    assert client.get("counter") == b"400"
+    assert client.get("keep") == b"me"
+    with pytest.raises(redis.ResponseError, match="already in progress"):
+        pipe = client.pipeline(transaction=False)
+        pipe.bgrewriteaof()
+        pipe.bgrewriteaof()
+        pipe.execute()
+
+
+def test_aof_is_preferred_over_rdb(tmp_path):
+    server = OurServer(tmp_path)
+    server.start()
+    client = server.client()
+    client.set("source", "rdb")
+    client.save()
+    server.stop()
+    server.extra = AOF
+    server.start()
+    client = server.client()
+    assert client.get("source") is None  # a new AOF starts from its own (empty) base, as Redis 7.0
+    client.set("source", "aof")
+    server.stop()
+    server.start()
+    assert server.client().get("source") == b"aof"
+    server.stop()
+
+
+def test_config_set_appendonly_starts_the_aof(tmp_path):
+    server = OurServer(tmp_path)
+    server.start()
+    try:
+        client = server.client()
+        client.set("before", "1")
+        client.config_set("appendonly", "yes")
+        wait_until(lambda: client.info("persistence")["aof_enabled"] == 1)
+        client.set("after", "2")
+        check_aof(tmp_path)
+        server.kill()
+        server.extra = AOF
+        server.start()
+        client = server.client()
+        assert client.get("before") == b"1" and client.get("after") == b"2"
+    finally:
+        server.stop()
+
+
+def test_our_aof_loads_into_redis_and_back(aof_server, tmp_path):
+    real_server_available(require=True)
+    client = aof_server.client()
+    client.set("s", "string")
+    client.set("n", 41)
+    client.incr("n")
+    client.sadd("set", "a", "b", 3)
+    client.zadd("z", {"one": 1, "two": 2})
+    client.set("ttl", "x", px=300_000)
+    client.execute_command("SELECT", 2)
+    client.set("db2", "yes")
+    client.bgrewriteaof()
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+    client.execute_command("SELECT", 0)
+    client.set("after-rewrite", "1")
+    aof_server.stop()
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    shutil.copytree(aof_dir(tmp_path), aof_dir(real_dir))
+    real = RealServer(real_dir, extra=["--appendonly", "yes"])
+    real.start()
+    try:
+        rc = real.client()
+        assert rc.get("s") == b"string" and rc.get("n") == b"42" and rc.get("after-rewrite") == b"1"
+        assert rc.smembers("set") == {b"a", b"b", b"3"}
+        assert rc.zrange("z", 0, -1, withscores=True) == [(b"one", 1.0), (b"two", 2.0)]
+        assert 200_000 < rc.pttl("ttl") <= 300_000
+        assert redis.Redis(port=real.port, db=2).get("db2") == b"yes"
+        rc.set("from-redis", "hello")
+        rc.incr("n")
+        rc.bgrewriteaof()
+        wait_until(lambda: rc.info("persistence")["aof_rewrite_in_progress"] == 0)
+        rc.set("redis-incr", "after")
+    finally:
+        real.stop()
+    back = tmp_path / "back"
+    back.mkdir()
+    shutil.copytree(aof_dir(real_dir), aof_dir(back))
+    ours = OurServer(back, extra=AOF)
+    ours.start()
+    try:
+        oc = ours.client()
+        assert oc.get("from-redis") == b"hello" and oc.get("n") == b"43" and oc.get("redis-incr") == b"after"
+        assert oc.smembers("set") == {b"a", b"b", b"3"}
+        assert redis.Redis(port=ours.port, db=2).get("db2") == b"yes"
+    finally:
+        ours.stop()
