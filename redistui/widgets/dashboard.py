@@ -282,34 +282,34 @@ class Dashboard(Vertical):
     @on(Switch.Changed, "#monitor-switch")
     def _monitor_switched(self, event: Switch.Changed) -> None:
         if event.value:
-            self.start_monitor()
+            self.monitor()
         else:
-            self.stop_monitor()
+            self.workers.cancel_group(self, "dashboard-monitor")
 
     def start_monitor(self) -> None:
+        """Turn MONITOR on (the switch's Changed event starts the worker)."""
         self.query_one("#monitor-switch", Switch).value = True
-        self.monitor()
 
     def stop_monitor(self) -> None:
         self.query_one("#monitor-switch", Switch).value = False
-        self.workers.cancel_group(self, "dashboard-monitor")
 
     @work(exclusive=True, group="dashboard-monitor")
     async def monitor(self) -> None:
         """Read MONITOR lines (redis-cli's text) until the switch goes off."""
-        self._monitor_client = self.spec.connect()
+        client = self.spec.connect()
+        self._monitor_client = client
         try:
-            async with self._monitor_client.monitor() as monitor:
+            async with client.monitor() as monitor:
                 while True:
                     line = await monitor.connection.read_response()
                     if isinstance(line, bytes):
                         line = line.decode(errors="replace")
                     self.monitor_incoming.append(str(line))
-        except Exception as exc:  # noqa: BLE001 - cancelled or disconnected
-            if not isinstance(exc, RuntimeError):
-                self.monitor_incoming.append(f"(monitor stopped: {exc})")
+        except Exception as exc:  # noqa: BLE001 - disconnected: say so in the log
+            self.monitor_incoming.append(f"(monitor stopped: {exc})")
         finally:
-            client, self._monitor_client = self._monitor_client, None
+            if self._monitor_client is client:
+                self._monitor_client = None
             try:
                 await client.aclose()
             except Exception:  # noqa: BLE001
