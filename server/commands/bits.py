@@ -284,15 +284,47 @@ def write_field(buf: bytearray, offset: int, bits: int, value: int) -> None:
     buf[first : last + 1] = chunk.to_bytes(last + 1 - first, "big")
 
 
-def fit_field(total: int, bits: int, signed: bool, overflow: bytes) -> int | None:
-    """``total`` made to fit the field: wrapped, saturated, or None when FAIL refuses it."""
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    if low <= total <= high:
+def _int64(x: int) -> int:
+    """``x`` wrapped to a signed 64-bit integer, as C arithmetic on int64_t wraps in practice."""
+    return (x + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def overflow_direction(value: int, incr: int, bits: int, signed: bool) -> int:
+    """+1 if value + incr passes the field's maximum, -1 if its minimum, else 0.
+
+    This follows Redis's checks, computed in 64-bit arithmetic: ``max - value`` can
+    wrap, so a signed SET of a value far below the minimum (such as -2**63 into
+    an i21) counts as an overflow *upwards* and saturates to the maximum.
+    """
+    if not signed:
+        high = (1 << bits) - 1
+        if value > high or (incr > 0 and incr > _int64(high - value)):
+            return 1
+        if incr < 0 and incr < _int64(-value):
+            return -1
+        return 0
+    high = (1 << (bits - 1)) - 1
+    low = -high - 1
+    max_incr = _int64(high - value)
+    min_incr = _int64(low - value)
+    if value > high or (bits != 64 and incr > max_incr) or (value >= 0 and incr > 0 and incr > max_incr):
+        return 1
+    if value < low or (bits != 64 and incr < min_incr) or (value < 0 and incr < 0 and incr < min_incr):
+        return -1
+    return 0
+
+
+def fit_field(value: int, incr: int, bits: int, signed: bool, overflow: bytes) -> int | None:
+    """value + incr made to fit the field: wrapped, saturated, or None when FAIL refuses it."""
+    direction = overflow_direction(value, incr, bits, signed)
+    total = value + incr
+    if not direction:
         return total
     if overflow == b"FAIL":
         return None
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if overflow == b"SAT":
-        return high if total > high else low
+        return high if direction > 0 else low
     return (total - low) % (1 << bits) + low
 
 
@@ -342,7 +374,7 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
             continue
         if sub == b"SET" and not signed and number < 0:
             number += 1 << 64  # Redis reads the value as a 64-bit unsigned integer
-        new = fit_field(old + number if sub == b"INCRBY" else number, bits, signed, ow)
+        new = fit_field(old, number, bits, signed, ow) if sub == b"INCRBY" else fit_field(number, 0, bits, signed, ow)
         if new is None:
             replies.append(None)
             continue

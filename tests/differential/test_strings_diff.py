@@ -250,6 +250,10 @@ SCENARIOS: dict[str, list[tuple]] = {
         ("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i64", "0", BIG, "INCRBY", "i64", "0", "1", "INCRBY", "i64", "0", SMALL),
         ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "i64", "0", "1", "SET", "u63", "0", BIG, "INCRBY", "u63", "0", "1"),
         ("BITFIELD", "k", "SET", "u63", "3", "12345", "GET", "u63", "3", "GET", "i64", "3", "GET", "u1", "65"),
+        # Redis computes max - value in 64 bits: far below the minimum wraps into an overflow upwards.
+        ("BITFIELD", "k", "OVERFLOW", "SAT", "SET", "i21", "63", SMALL, "GET", "i21", "63", "SET", "i8", "0", "-9223372036854775000",
+         "GET", "i8", "0", "SET", "i8", "0", "-9223372036854775681", "GET", "i8", "0", "SET", "i64", "0", SMALL),
+        ("BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "i21", "63", SMALL, "OVERFLOW", "WRAP", "SET", "i21", "63", SMALL),
         ("BITFIELD", "k", "GET", "u64", "0"), ("BITFIELD", "k", "GET", "i65", "0"), ("BITFIELD", "k", "GET", "i0", "0"),
         ("BITFIELD", "k", "GET", "x8", "0"), ("BITFIELD", "k", "GET", "U8", "0"), ("BITFIELD", "k", "GET", "u", "0"),
         ("BITFIELD", "k", "GET", "u08", "0"), ("BITFIELD", "k", "GET", "u8", "-1"), ("BITFIELD", "k", "GET", "u8", "x"),

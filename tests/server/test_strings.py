@@ -314,6 +314,10 @@ def test_bitfield(r):
     assert r.bitfield("k").set("i64", 0, -(2**63)).incrby("i64", 0, -1).execute() == [
         int.from_bytes(b"\xff\x80\x00\x00\x00\x00\x00\x00", "big", signed=True), BIG]
     assert r.execute_command("BITFIELD_RO", "k", "GET", "u8", "8") == [255]
+    # Redis's overflow test computes max - value in 64 bits, which wraps for values near -2**63:
+    # such a value saturates to the field's maximum, not its minimum.
+    assert r.bitfield("q", default_overflow="SAT").set("i8", 0, -(2**63)).get("i8", 0).execute() == [0, 127]
+    assert r.bitfield("q", default_overflow="SAT").set("i8", 0, -1000).get("i8", 0).execute() == [127, -128]
     assert error_of(r, "BITFIELD_RO", "k", "SET", "u8", "0", "1") == "BITFIELD_RO only supports the GET subcommand"
     assert error_of(r, "BITFIELD", "k", "GET", "u64", "0") == (
         "Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.")
