@@ -17,7 +17,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from server.command import TABLE, Command
-from server.protocol import QUEUED, Error
+from server.protocol import QUEUED, Error, Raw, Replies
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -194,7 +194,9 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     if keyspace.dirty != dirty_before and server.propagate is not None:
         server.propagate(client, cmd, argv)
     if server.monitors:  # after the command, as Redis does: a SELECT shows its new db
-        server.feed_monitors(client, cmd, argv)
+        own_line = server.feed_monitors(client, cmd, argv)
+        if own_line is not None:  # a monitor sees its own command after the reply to it
+            reply = Replies([reply, Raw(own_line)])
     if keyspace.ready_keys and not client.executing_multi:  # EXEC serves them once, at its end
         server.blocking.handle_ready_keys()
     return reply

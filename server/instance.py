@@ -220,8 +220,9 @@ class Server:
         for client in pending:
             client.flush()
 
-    def feed_monitors(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
-        """Replaced by the MONITOR implementation when a client runs MONITOR."""
+    def feed_monitors(self, client: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+        """Replaced by the MONITOR implementation: the line for ``client`` itself, if it monitors."""
+        return None
 
     # -- periodic work -------------------------------------------------------
 

@@ -105,13 +105,19 @@ def format_line(client: Client, argv: list[bytes], now: float | None = None) -> 
     return b"+%d.%06d [%d %b] %b\r\n" % (secs, usecs, client.db.id, where, args)
 
 
-def feed(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> None:
-    """Dispatch's ``feed_monitors``: send the line for a command that just ran."""
+def feed(server: Server, client: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+    """Dispatch's ``feed_monitors``: queue the line for a command that just ran.
+
+    A monitor that ran the command itself must see the line after the reply, which
+    dispatch has not queued yet: its line is returned for dispatch to append.
+    """
     if cmd.skip_monitor or "admin" in cmd.flags:
-        return
+        return None
     line = format_line(client, argv)
     for monitor in server.monitors:
-        monitor.send_push(line)
+        if monitor is not client:
+            monitor.send_push(line)
+    return line if client.monitor else None
 
 
 @command("monitor", arity=1, flags="admin noscript loading stale", group="server", since="1.0.0",
