@@ -628,9 +628,9 @@ class Keyspace:
     def tidy(self) -> None:
         """Compact SCAN and expiry orders left mostly stale by deletions (from the cron)."""
         for db in self.dbs:
-            if not db.order_limit >= len(db.order) >= len(db.data):
+            if not 2 * len(db.data) + MIN_STALE >= len(db.order) >= len(db.data):
                 db.compact_order()
-            if not db.expire_order_limit >= len(db.expire_order) >= len(db.expires):
+            if not 2 * len(db.expires) + MIN_STALE >= len(db.expire_order) >= len(db.expires):
                 db.compact_expire_order()
 
     def active_expire_cycle(self, budget_ms: float = 25.0) -> int:
