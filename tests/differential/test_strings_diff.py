@@ -387,6 +387,26 @@ def test_transactions_and_errors_inside_multi(diff):
     ])
 
 
+WATCH_CASES = [
+    ("SETBIT", "k", "0", "0"), ("SETBIT", "k", "0", "1"), ("BITFIELD", "k", "SET", "u8", "0", "97"),
+    ("BITFIELD", "k", "SET", "u8", "0", "98"), ("BITFIELD", "k", "GET", "u8", "0"), ("BITFIELD", "k", "INCRBY", "u8", "0", "0"),
+    ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1000"), ("BITFIELD", "k", "SET", "u8", "100", "0"),
+    ("SETRANGE", "k", "0", ""), ("SETRANGE", "k", "0", "a"), ("APPEND", "k", ""), ("GETEX", "k"),
+    ("GETEX", "k", "PERSIST"), ("SET", "k", "a", "NX"), ("SET", "k", "a", "XX"), ("INCRBY", "n", "0"),
+    ("INCRBYFLOAT", "n", "0"), ("BITOP", "OR", "k", "none"), ("BITOP", "OR", "none2", "none"), ("GETDEL", "none"),
+    ("MSETNX", "k", "1"), ("SETNX", "k", "1"), ("GETSET", "k", "a"),
+]
+
+
+@pytest.mark.parametrize("cmd", WATCH_CASES, ids=lambda c: " ".join(c))
+def test_watch_sees_only_real_changes(diff, cmd):
+    """A command that leaves the key as it was does not abort a transaction WATCHing it."""
+    if not _known(diff.ours, "WATCH"):
+        pytest.skip("WATCH is another family's and not in our server yet")
+    watched = cmd[2] if cmd[0] == "BITOP" else cmd[1]
+    diff.check_all([("SET", "k", "a"), ("SET", "n", "5"), ("WATCH", watched), cmd, ("MULTI",), ("PING",), ("EXEC",)])
+
+
 # --------------------------------------------------------------------------- keyspace events
 
 
