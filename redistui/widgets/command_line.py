@@ -11,7 +11,9 @@ thread worker, debounced, and each `Completion`'s `start_position` is applied to
     Escape       close the list (or cancel a pending confirmation)
     Ctrl-R       search the history (the list fills with matching past lines)
 
-Replies are written to the log exactly as redis-cli prints them, with colour. Dangerous
+Replies are written to the log exactly as redis-cli prints them, with colour; the log
+appears with the first command (and `clear` hides it again), so an idle command line
+takes two rows. Dangerous
 commands need a second Enter. Every command run posts `CommandLine.Executed`, so the app
 can refresh the key browser when a command may have written.
 """
@@ -135,6 +137,10 @@ class CommandLine(Vertical):
         border-top: solid $primary 30%;
         background: $surface;
         scrollbar-size-vertical: 1;
+        display: none;
+    }
+    CommandLine.-has-output > #cmd-output {
+        display: block;
     }
     CommandLine > #cmd-dropdown {
         height: auto;
@@ -394,11 +400,13 @@ class CommandLine(Vertical):
             return
         if line.lower() == "clear":
             self.output.clear()
+            self.remove_class("-has-output")
             self._set_value("", 0)
             return
         try:
             args = split_args(line)
         except ValueError:
+            self.add_class("-has-output")
             self.output.write(Text("Invalid argument(s)", style="bold red"))
             return
         words = [a.decode(errors="replace") for a in args]
@@ -412,6 +420,7 @@ class CommandLine(Vertical):
         self.history.append_string(line)
         self.history_index = None
         self._set_value("", 0)
+        self.add_class("-has-output")
         self.output.write(Text.assemble(("> ", "dim"), Text(line, style="bold")))
         if words[0].upper() in STREAMING:
             self.output.write(
