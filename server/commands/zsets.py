@@ -289,6 +289,13 @@ def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: tuple[by
     if zs is None:
         if xx:
             return None if incr else 0
+        if len(members) > 1 and not (nx or gt or lt or ch or incr) and 0.0 not in scores:
+            # A new set built in one go: later pairs win, as Redis's one-by-one updates do.
+            zs = ZSetValue(zip(members, scores, strict=True), max_entries, max_value)
+            db.add(key, zs)
+            notify(ctx, b"zadd", key)
+            db.signal_ready(key)
+            return len(zs)
         zs = ZSetValue()
         # Redis picks the encoding from the first member's length, then converts as it grows.
         zs.listpack = max_entries != 0 and len(members[0]) <= max_value
