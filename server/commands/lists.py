@@ -1,0 +1,640 @@
+"""List commands, blocking ones included (t_list.c and the list half of blocked.c in Redis).
+
+A list value is a ``ListValue`` (a deque, head at the left). Every command
+follows Redis 7.0's order of checks: arguments that Redis parses before
+looking at the key are parsed first here too, so the same bad request gives
+the same error whether or not the key exists.
+
+Blocking commands (BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH) first try to serve
+at once, exactly like their non-blocking forms. When every key is empty they
+return a ``Blocked`` whose ``retry`` serves the client once a push makes one of
+its keys ready (``server.blocking`` calls it, in arrival order). Inside EXEC a
+blocking command never waits: it answers as if it had timed out at once.
+A served blocked client emits the same keyspace events as the plain command.
+"""
+
+from __future__ import annotations
+
+import math
+
+from server.client import Blocked, Client
+from server.command import command
+from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, SYNTAX_ERROR, to_float, to_int
+from server.datatypes.list import ListValue
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE, Database, now_ms
+from server.protocol import NULL_ARRAY, OK, Error
+
+NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
+NO_SUCH_KEY = Error(b"ERR no such key")
+INDEX_OUT_OF_RANGE = Error(b"ERR index out of range")
+NUMKEYS_ERROR = Error(b"ERR numkeys should be greater than 0")
+COUNT_ERROR = Error(b"ERR count should be greater than 0")
+TIMEOUT_NEGATIVE = Error(b"ERR timeout is negative")
+TIMEOUT_NOT_FLOAT = Error(b"ERR timeout is not a float or out of range")
+TIMEOUT_RANGE = Error(b"ERR timeout is out of range")
+RANK_ZERO = Error(
+    b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    b"or use negative to start from the end of the list"
+)
+EMPTY: list = []
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_LIST) -> None:
+    ks = ctx.server.keyspace
+    if ks.notify_flags & kind:
+        ks.notify(kind, event, key, ctx.db.id)
+
+
+def list_for_write(db: Database, key: bytes) -> ListValue | None:
+    """The list at ``key`` for a write (no hit/miss counting); None if absent; WRONGTYPE otherwise."""
+    value = db.data.get(key)
+    if value is not None and db.expires:
+        value = db.lookup(key)
+    if value is not None and value.__class__ is not ListValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def list_for_read(db: Database, key: bytes) -> ListValue | None:
+    """The list at ``key`` for a read (counts keyspace hits and misses)."""
+    value = db.lookup_read(key)
+    if value is not None and value.__class__ is not ListValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def parse_long(arg: bytes) -> int:
+    value = to_int(arg)
+    if value is None:
+        raise NOT_INTEGER
+    return value
+
+
+def parse_where(arg: bytes) -> bool:
+    """LEFT / RIGHT → True for the head (left)."""
+    word = arg.upper()
+    if word == b"LEFT":
+        return True
+    if word == b"RIGHT":
+        return False
+    raise SYNTAX_ERROR
+
+
+def parse_timeout(arg: bytes) -> float:
+    """A blocking timeout in seconds as Redis reads it; 0 means wait forever.
+
+    Redis multiplies by 1000 and truncates to whole milliseconds, so anything
+    under a millisecond (even a tiny negative number) also means forever, and
+    values too large for a 64-bit millisecond count turn negative.
+    """
+    value = to_float(arg)
+    if value is None:
+        raise TIMEOUT_NOT_FLOAT
+    ms = value * 1000.0
+    if not math.isfinite(ms) or not LLONG_MIN <= ms < 2.0**63:
+        raise TIMEOUT_NEGATIVE
+    millis = int(ms)
+    if millis < 0:
+        raise TIMEOUT_NEGATIVE
+    if millis > 0 and millis > LLONG_MAX - now_ms():
+        raise TIMEOUT_RANGE
+    return millis / 1000.0
+
+
+def normalize_range(start: int, stop: int, n: int) -> tuple[int, int] | None:
+    """Redis's index arithmetic for LRANGE/LTRIM: a clamped (start, stop), or None if empty."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    if start < 0:
+        start = 0
+    if start > stop or start >= n:
+        return None
+    if stop >= n:
+        stop = n - 1
+    return start, stop
+
+
+def elements_removed(ctx: Client, key: bytes, lst: ListValue, left: bool) -> None:
+    """After a pop: the ``lpop``/``rpop`` event, then delete an emptied list with ``del``."""
+    db = ctx.db
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_LIST:
+        ks.notify(NOTIFY_LIST, b"lpop" if left else b"rpop", key, db.id)
+    if lst:
+        db.touch(key)
+    else:
+        db.delete(key)
+        if ks.notify_flags & NOTIFY_GENERIC:
+            ks.notify(NOTIFY_GENERIC, b"del", key, db.id)
+
+
+def pop_many(lst: ListValue, left: bool, count: int) -> list[bytes]:
+    """Pop up to ``count`` elements from one end, in the order they come off."""
+    if count >= len(lst):
+        out = list(lst) if left else list(reversed(lst))
+        lst.clear()
+        return out
+    pop = lst.popleft if left else lst.pop
+    return [pop() for _ in range(count)]
+
+
+def push(ctx: Client, key: bytes, elements: tuple[bytes, ...], left: bool, create: bool) -> int:
+    """LPUSH/RPUSH/LPUSHX/RPUSHX: push in argument order; the new length."""
+    db = ctx.db
+    lst = list_for_write(db, key)
+    if lst is None:
+        if not create:
+            return 0
+        lst = ListValue()
+        db.add(key, lst)
+    else:
+        db.touch(key)
+    if left:
+        lst.extendleft(elements)
+    else:
+        lst.extend(elements)
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_LIST:
+        ks.notify(NOTIFY_LIST, b"lpush" if left else b"rpush", key, db.id)
+    if ks.blocked_keys:
+        db.signal_ready(key)
+    return len(lst)
+
+
+def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: ListValue | None,
+                 from_left: bool, to_left: bool) -> bytes:
+    """The body of LMOVE once both keys are checked: pop, push, then the source's events."""
+    db = ctx.db
+    value = lst.popleft() if from_left else lst.pop()
+    if dst_list is None:
+        dst_list = ListValue()
+        db.add(dst, dst_list)
+    else:
+        db.touch(dst)
+    if to_left:
+        dst_list.appendleft(value)
+    else:
+        dst_list.append(value)
+    notify(ctx, b"lpush" if to_left else b"rpush", dst)
+    db.signal_ready(dst)
+    elements_removed(ctx, src, lst, from_left)
+    return value
+
+
+# --------------------------------------------------------------------------- pushes
+
+
+@command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+         summary="Adds elements at the head of a list (creating it); returns the new length.",
+         args="key element [element ...]", complexity="O(1) per element")
+def lpush(ctx: Client, key: bytes, *elements: bytes) -> int:
+    return push(ctx, key, elements, True, True)
+
+
+@command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+         summary="Adds elements at the tail of a list (creating it); returns the new length.",
+         args="key element [element ...]", complexity="O(1) per element")
+def rpush(ctx: Client, key: bytes, *elements: bytes) -> int:
+    return push(ctx, key, elements, False, True)
+
+
+@command("lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+         since="2.2.0", summary="Adds elements at the head of a list only if the list already exists.",
+         args="key element [element ...]", complexity="O(1) per element")
+def lpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
+    return push(ctx, key, elements, True, False)
+
+
+@command("rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+         since="2.2.0", summary="Adds elements at the tail of a list only if the list already exists.",
+         args="key element [element ...]", complexity="O(1) per element")
+def rpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
+    return push(ctx, key, elements, False, False)
+
+
+# --------------------------------------------------------------------------- pops
+
+
+def pop_command(ctx: Client, key: bytes, count_args: tuple[bytes, ...], left: bool, name: bytes) -> object:
+    """LPOP/RPOP: one element (bulk reply), or with a count an array (null array if no key)."""
+    if not count_args:
+        db = ctx.db
+        lst = list_for_write(db, key)
+        if lst is None:
+            return None
+        value = lst.popleft() if left else lst.pop()
+        elements_removed(ctx, key, lst, left)
+        return value
+    if len(count_args) > 1:
+        raise Error(b"ERR wrong number of arguments for '%s' command" % name)
+    count = to_int(count_args[0])
+    if count is None or count < 0:
+        raise NOT_POSITIVE
+    lst = list_for_write(ctx.db, key)
+    if lst is None:
+        return NULL_ARRAY
+    if count == 0:
+        return []
+    out = pop_many(lst, left, count)
+    elements_removed(ctx, key, lst, left)
+    return out
+
+
+@command("lpop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="list", group="list",
+         summary="Removes and returns the first element of a list, or the first count elements.",
+         args="key [count]", complexity="O(N) for N elements returned")
+def lpop(ctx: Client, key: bytes, *count: bytes) -> object:
+    return pop_command(ctx, key, count, True, b"lpop")
+
+
+@command("rpop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="list", group="list",
+         summary="Removes and returns the last element of a list, or the last count elements.",
+         args="key [count]", complexity="O(N) for N elements returned")
+def rpop(ctx: Client, key: bytes, *count: bytes) -> object:
+    return pop_command(ctx, key, count, False, b"rpop")
+
+
+def parse_mpop(args: tuple[bytes, ...]) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` → (keys, from the head?, count)."""
+    numkeys = to_int(args[0])
+    if numkeys is None or numkeys < 1:
+        raise NUMKEYS_ERROR
+    where_index = numkeys + 1
+    if where_index >= len(args):
+        raise SYNTAX_ERROR
+    left = parse_where(args[where_index])
+    count = -1
+    i = where_index + 1
+    n = len(args)
+    while i < n:
+        if count == -1 and args[i].upper() == b"COUNT" and i + 1 < n:
+            count = to_int(args[i + 1])  # type: ignore[assignment]
+            if count is None or count < 1:
+                raise COUNT_ERROR
+            i += 2
+        else:
+            raise SYNTAX_ERROR
+    return list(args[1:where_index]), left, (1 if count == -1 else count)
+
+
+def mpop_from(ctx: Client, keys: list[bytes], left: bool, count: int, serving: bool) -> list | None:
+    """Pop from the first non-empty list among ``keys``: ``[key, [elements]]``, or None.
+
+    A key of another type is WRONGTYPE when a command runs, but when a blocked
+    client is being served Redis only looks at lists and keeps it waiting.
+    """
+    db = ctx.db
+    for key in keys:
+        value = db.lookup(key)
+        if value is None:
+            continue
+        if value.__class__ is not ListValue:
+            if serving:
+                continue
+            raise WRONGTYPE
+        out = pop_many(value, left, count)  # type: ignore[arg-type]
+        elements_removed(ctx, key, value, left)  # type: ignore[arg-type]
+        return [key, out]
+    return None
+
+
+def mpop_keys(argv: list[bytes], numkeys_index: int) -> list[int]:
+    """Key positions of LMPOP/BLMPOP (for COMMAND GETKEYS and ACL)."""
+    if len(argv) <= numkeys_index:
+        return []
+    numkeys = to_int(argv[numkeys_index])
+    if numkeys is None or numkeys < 1 or numkeys_index + numkeys >= len(argv):
+        return []
+    return list(range(numkeys_index + 1, numkeys_index + 1 + numkeys))
+
+
+@command("lmpop", arity=-4, flags="write", acl="list", group="list", since="7.0.0",
+         summary="Pops one or more elements from the first non-empty list among the given keys.",
+         args="numkeys key [key ...] LEFT|RIGHT [COUNT count]",
+         complexity="O(N+M) for N keys tried and M elements returned",
+         getkeys=lambda argv: mpop_keys(argv, 1))
+def lmpop(ctx: Client, *args: bytes) -> object:
+    keys, left, count = parse_mpop(args)
+    reply = mpop_from(ctx, keys, left, count, False)
+    return NULL_ARRAY if reply is None else reply
+
+
+# --------------------------------------------------------------------------- reads
+
+
+@command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="list", group="list",
+         summary="Returns the number of elements in a list (0 if it does not exist).", args="key")
+def llen(ctx: Client, key: bytes) -> int:
+    lst = list_for_read(ctx.db, key)
+    return 0 if lst is None else len(lst)
+
+
+@command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
+         summary="Returns the elements between two indexes, inclusive (negative counts from the tail).",
+         args="key start stop", complexity="O(S+N): S the distance from the nearer end, N elements returned")
+def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
+    start = to_int(start_arg)
+    stop = to_int(stop_arg)
+    if start is None or stop is None:
+        raise NOT_INTEGER
+    lst = list_for_read(ctx.db, key)
+    if lst is None:
+        return EMPTY
+    bounds = normalize_range(start, stop, len(lst))
+    if bounds is None:
+        return EMPTY
+    return lst.window(bounds[0], bounds[1])
+
+
+@command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
+         summary="Returns the element at an index (negative counts from the tail), or nil.",
+         args="key index", complexity="O(N) for the distance to the nearer end")
+def lindex(ctx: Client, key: bytes, index_arg: bytes) -> bytes | None:
+    lst = list_for_read(ctx.db, key)
+    if lst is None:
+        return None
+    index = parse_long(index_arg)
+    n = len(lst)
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        return None
+    return lst[index]
+
+
+@command("lpos", arity=-3, flags="readonly", keys=(1, 1, 1), acl="list", group="list", since="6.0.6",
+         summary="Finds the index of matching elements, with RANK, COUNT and MAXLEN controls.",
+         args="key element [RANK rank] [COUNT num-matches] [MAXLEN len]", complexity="O(N)")
+def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
+    rank = 1
+    count = -1
+    maxlen = 0
+    i, n = 0, len(options)
+    while i < n:
+        opt = options[i].upper()
+        more = i + 1 < n
+        if opt == b"RANK" and more:
+            rank = parse_long(options[i + 1])
+            if rank == 0:
+                raise RANK_ZERO
+        elif opt == b"COUNT" and more:
+            count = to_int(options[i + 1])  # type: ignore[assignment]
+            if count is None or count < 0:
+                raise Error(b"ERR COUNT can't be negative")
+        elif opt == b"MAXLEN" and more:
+            maxlen = to_int(options[i + 1])  # type: ignore[assignment]
+            if maxlen is None or maxlen < 0:
+                raise Error(b"ERR MAXLEN can't be negative")
+        else:
+            raise SYNTAX_ERROR
+        i += 2
+    from_tail = rank < 0
+    # Redis negates a negative rank in a C long: LLONG_MIN stays negative, so every match qualifies.
+    skip = 0 if rank == LLONG_MIN else abs(rank) - 1
+    lst = list_for_read(ctx.db, key)
+    if lst is None:
+        return EMPTY if count != -1 else None
+    length = len(lst)
+    found: list[int] = []
+    matches = 0
+    limit = maxlen or length
+    source = reversed(lst) if from_tail else iter(lst)
+    for position, item in enumerate(source):
+        if position >= limit:
+            break
+        if item == element:
+            matches += 1
+            if matches > skip:
+                found.append(length - 1 - position if from_tail else position)
+                if count == -1:
+                    return found[0]
+                if count and len(found) >= count and rank != LLONG_MIN:
+                    break
+    if count == -1:
+        return None
+    return found
+
+
+# --------------------------------------------------------------------------- in-place writes
+
+
+@command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="list", group="list",
+         summary="Replaces the element at an index.", args="key index element",
+         complexity="O(N) for the distance to the nearer end")
+def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
+    db = ctx.db
+    lst = list_for_write(db, key)
+    if lst is None:
+        raise NO_SUCH_KEY
+    index = parse_long(index_arg)
+    n = len(lst)
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise INDEX_OUT_OF_RANGE
+    lst[index] = element
+    db.touch(key)
+    notify(ctx, b"lset", key)
+    return OK
+
+
+@command("linsert", arity=5, flags="write denyoom", keys=(1, 1, 1), acl="list", group="list",
+         since="2.2.0", summary="Inserts an element before or after the first occurrence of a pivot.",
+         args="key BEFORE|AFTER pivot element", complexity="O(N)")
+def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes) -> int:
+    word = where.upper()
+    if word == b"AFTER":
+        after = True
+    elif word == b"BEFORE":
+        after = False
+    else:
+        raise SYNTAX_ERROR
+    db = ctx.db
+    lst = list_for_write(db, key)
+    if lst is None:
+        return 0
+    try:
+        index = lst.index(pivot)
+    except ValueError:
+        return -1
+    lst.insert(index + 1 if after else index, element)
+    db.touch(key)
+    notify(ctx, b"linsert", key)
+    return len(lst)
+
+
+@command("lrem", arity=4, flags="write", keys=(1, 1, 1), acl="list", group="list",
+         summary="Removes elements equal to a value: count > 0 from the head, < 0 from the tail, 0 all.",
+         args="key count element", complexity="O(N+M)")
+def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
+    count = parse_long(count_arg)
+    db = ctx.db
+    lst = list_for_write(db, key)
+    if lst is None:
+        return 0
+    removed = lst.remove_matching(element, abs(count), count < 0)
+    if removed:
+        notify(ctx, b"lrem", key)
+    if not lst:
+        db.delete(key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+    elif removed:
+        db.touch(key)
+    return removed
+
+
+@command("ltrim", arity=4, flags="write", keys=(1, 1, 1), acl="list", group="list",
+         summary="Keeps only the elements between two indexes, inclusive.", args="key start stop",
+         complexity="O(N) for N elements removed")
+def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
+    start = to_int(start_arg)
+    stop = to_int(stop_arg)
+    if start is None or stop is None:
+        raise NOT_INTEGER
+    db = ctx.db
+    lst = list_for_write(db, key)
+    if lst is None:
+        return OK
+    n = len(lst)
+    bounds = normalize_range(start, stop, n)
+    if bounds is None:
+        lst.clear()
+    else:
+        lst.trim(bounds[0], n - 1 - bounds[1])
+    notify(ctx, b"ltrim", key)
+    if lst:
+        db.touch(key)
+    else:
+        db.delete(key)
+        notify(ctx, b"del", key, NOTIFY_GENERIC)
+    return OK
+
+
+# --------------------------------------------------------------------------- moves
+
+
+def lmove_command(ctx: Client, src: bytes, dst: bytes, from_left: bool, to_left: bool) -> bytes | None:
+    """LMOVE/RPOPLPUSH: move one element between lists (possibly the same one)."""
+    db = ctx.db
+    lst = list_for_write(db, src)
+    if lst is None:
+        return None
+    dst_list = list_for_write(db, dst)
+    return move_element(ctx, src, lst, dst, dst_list, from_left, to_left)
+
+
+@command("lmove", arity=5, flags="write denyoom", keys=(1, 2, 1), acl="list", group="list", since="6.2.0",
+         summary="Pops an element from one end of a list and pushes it onto an end of another.",
+         args="source destination LEFT|RIGHT LEFT|RIGHT")
+def lmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes) -> bytes | None:
+    from_left = parse_where(wherefrom)
+    to_left = parse_where(whereto)
+    return lmove_command(ctx, src, dst, from_left, to_left)
+
+
+@command("rpoplpush", arity=3, flags="write denyoom", keys=(1, 2, 1), acl="list", group="list",
+         since="1.2.0", summary="Pops the last element of a list and pushes it onto the head of another.",
+         args="source destination")
+def rpoplpush(ctx: Client, src: bytes, dst: bytes) -> bytes | None:
+    return lmove_command(ctx, src, dst, False, True)
+
+
+# --------------------------------------------------------------------------- blocking
+
+
+def on_timeout(ctx: Client) -> object:
+    """Every list blocking command times out with a null array (``*-1`` / ``_``)."""
+    return NULL_ARRAY
+
+
+def block_pop(ctx: Client, keys: list[bytes], timeout: float, left: bool, count: int, mpop: bool) -> object:
+    """BLPOP/BRPOP (``[key, element]``) and BLMPOP (``[key, [elements]]``): serve now or wait."""
+    reply = mpop_from(ctx, keys, left, count, False)
+    if reply is not None:
+        return reply if mpop else [reply[0], reply[1][0]]
+    if ctx.executing_multi:
+        return NULL_ARRAY
+
+    def retry(client: Client) -> object:
+        served = mpop_from(client, keys, left, count, True)
+        if served is None:
+            return blocked
+        return served if mpop else [served[0], served[1][0]]
+
+    # A key named twice is waited on once, as Redis does.
+    blocked = Blocked(list(dict.fromkeys(keys)), timeout, retry, on_timeout)
+    return blocked
+
+
+def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: bool, to_left: bool) -> object:
+    """BLMOVE/BRPOPLPUSH: move now if the source has elements, else wait for it."""
+    db = ctx.db
+    lst = list_for_write(db, src)
+    if lst is not None:
+        return move_element(ctx, src, lst, dst, list_for_write(db, dst), from_left, to_left)
+    if ctx.executing_multi:
+        return None
+
+    def retry(client: Client) -> object:
+        cdb = client.db
+        value = cdb.lookup(src)
+        if value is None or value.__class__ is not ListValue:
+            return blocked
+        try:
+            dst_list = list_for_write(cdb, dst)
+        except Error as exc:
+            return exc  # Redis answers the waiting client WRONGTYPE and unblocks it
+        return move_element(client, src, value, dst, dst_list, from_left, to_left)  # type: ignore[arg-type]
+
+    blocked = Blocked([src], timeout, retry, on_timeout)
+    return blocked
+
+
+@command("blpop", arity=-3, flags="write noscript blocking", keys=(1, -2, 1), acl="list", group="list",
+         since="2.0.0", summary="Pops the first element of the first non-empty list, waiting for one if none.",
+         args="key [key ...] timeout", complexity="O(N) for N keys")
+def blpop(ctx: Client, *args: bytes) -> object:
+    timeout = parse_timeout(args[-1])
+    return block_pop(ctx, list(args[:-1]), timeout, True, 1, False)
+
+
+@command("brpop", arity=-3, flags="write noscript blocking", keys=(1, -2, 1), acl="list", group="list",
+         since="2.0.0", summary="Pops the last element of the first non-empty list, waiting for one if none.",
+         args="key [key ...] timeout", complexity="O(N) for N keys")
+def brpop(ctx: Client, *args: bytes) -> object:
+    timeout = parse_timeout(args[-1])
+    return block_pop(ctx, list(args[:-1]), timeout, False, 1, False)
+
+
+@command("blmpop", arity=-5, flags="write blocking", acl="list", group="list", since="7.0.0",
+         summary="LMPOP that waits for a list to have elements when all are empty.",
+         args="timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]",
+         complexity="O(N+M) for N keys tried and M elements returned",
+         getkeys=lambda argv: mpop_keys(argv, 2))
+def blmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
+    keys, left, count = parse_mpop(args)
+    timeout = parse_timeout(timeout_arg)
+    return block_pop(ctx, keys, timeout, left, count, True)
+
+
+@command("blmove", arity=6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl="list", group="list",
+         since="6.2.0", summary="LMOVE that waits for the source list to have elements.",
+         args="source destination LEFT|RIGHT LEFT|RIGHT timeout")
+def blmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes, timeout_arg: bytes) -> object:
+    from_left = parse_where(wherefrom)
+    to_left = parse_where(whereto)
+    timeout = parse_timeout(timeout_arg)
+    return block_move(ctx, src, dst, timeout, from_left, to_left)
+
+
+@command("brpoplpush", arity=4, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl="list",
+         group="list", since="2.2.0", summary="RPOPLPUSH that waits for the source list to have elements.",
+         args="source destination timeout")
+def brpoplpush(ctx: Client, src: bytes, dst: bytes, timeout_arg: bytes) -> object:
+    timeout = parse_timeout(timeout_arg)
+    return block_move(ctx, src, dst, timeout, False, True)
