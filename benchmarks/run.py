@@ -91,6 +91,13 @@ def memory_per_key(server, count: int) -> float:
     return (rss_bytes(server.proc.pid) - before) / count
 
 
+def run_pubsub_fanout(quick: bool) -> dict:
+    """The pub/sub fan-out case (``benchmarks/pubsub_fanout.py``, which starts its own servers)."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "pubsub_fanout.py"), "--json", "--rounds", "1" if quick else "3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and rounds")
@@ -150,6 +157,9 @@ def main() -> int:
             summary["memory_bytes_per_key_ours"] = ours_mem
             summary["memory_bytes_per_key_redis"] = real_mem
             summary["memory_ratio"] = ours_mem / real_mem
+        fanout = run_pubsub_fanout(args.quick)
+        results["pubsub_fanout"] = fanout
+        summary["pubsub_fanout_ratio"] = fanout["ratio"]
         results["summary"] = summary
         print()
         for key, value in summary.items():
