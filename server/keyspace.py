@@ -456,6 +456,22 @@ class Database:
             return key
         return None
 
+    def sample_key(self) -> bytes | None:
+        """A random key, expired or not, without side effects (for statistics and eviction sampling)."""
+        data = self.data
+        if not data:
+            return None
+        order = self.order
+        if len(order) > 2 * len(data) + MIN_STALE or len(order) < len(data):
+            self.compact_order()
+            order = self.order
+        randrange = random.randrange
+        for _ in range(1000):
+            key = order[randrange(len(order))]
+            if key in data:
+                return key
+        return random_dict_key(data)  # type: ignore[return-value]
+
     def sample_expires(self, count: int) -> list[bytes]:
         """Up to ``count`` random keys that have a TTL (for volatile-* eviction)."""
         expires = self.expires
