@@ -12,9 +12,10 @@ arguments and lowered by the measured size of every evicted key.
 
 Eviction. Before a command flagged ``denyoom`` runs, if ``used_memory`` is
 above ``maxmemory``, keys are evicted one by one per ``maxmemory-policy`` until
-it is not. Each victim is the best of ``maxmemory-samples`` random candidates
-(Redis's approximated LRU/LFU/TTL): the least recently used, the least
-frequently used, or the soonest to expire; or simply a random key. The pool
+it is not. As in Redis's approximated LRU/LFU/TTL, each eviction samples
+``maxmemory-samples`` random keys into a pool of the 16 best candidates seen so
+far (least recently used, least frequently used, or soonest to expire) and
+evicts the best one that still exists; random policies take a random key. The pool
 is all keys (``allkeys-*``) or keys with a TTL (``volatile-*``). When nothing
 can be evicted the command gets Redis's OOM error.
 """
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 OOM = Error(b"OOM command not allowed when used memory > 'maxmemory'.")
 SAMPLE_FOR_AVERAGE = 32
+POOL_SIZE = 16
 
 
 class Eviction:
@@ -42,6 +44,7 @@ class Eviction:
         self.baseline = rss_bytes()
         self.average: dict[int, float] = {}  # db id → estimated bytes per key
         self.extra = 0  # bytes written since the last refresh
+        self.pool: list[tuple[float, int, bytes]] = []  # best candidates, best last
         server.used_memory = self.used_memory  # type: ignore[attr-defined]
         server.memory_startup = self.baseline  # type: ignore[attr-defined]
         server.config.on_change("maxmemory", lambda value: self._arm())
@@ -66,7 +69,7 @@ class Eviction:
                 continue
             sizes = []
             for _ in range(min(SAMPLE_FOR_AVERAGE, n)):
-                key = db.random_key()
+                key = db.sample_key()  # no side effects: random_key() would expire keys
                 if key is None:
                     break
                 value = db.data.get(key)
@@ -110,30 +113,41 @@ class Eviction:
         return None if self.used_memory() <= limit else OOM
 
     def evict_one(self, policy: str) -> bool:
-        """Evict the best candidate of a sample; False if there is nothing to evict."""
+        """Evict one key chosen per ``policy``; False if there is nothing to evict."""
         volatile = policy.startswith("volatile")
         dbs = [db for db in self.server.keyspace.dbs if (db.expires if volatile else db.data)]
         if not dbs:
             return False
-        samples = self.server.config["maxmemory-samples"]
-        best: tuple[float, Database, bytes] | None = None
-        for _ in range(samples):  # type: ignore[arg-type]
+        if policy.endswith("random"):
             db = random.choice(dbs)
             key = _random_key(db, volatile)
-            if key is None:
-                continue
-            score = self._score(policy, db, key)
-            if best is None or score > best[0]:
-                best = (score, db, key)
-            if policy.endswith("random"):
-                break
-        if best is None:
-            return False
-        _, db, key = best
+            return key is not None and self._evict(db, key)
+        self._fill_pool(policy, dbs, volatile)
+        while self.pool:
+            _, dbid, key = self.pool.pop()
+            db = self.server.keyspace.dbs[dbid]
+            if key in (db.expires if volatile else db.data):
+                return self._evict(db, key)
+        return False
+
+    def _fill_pool(self, policy: str, dbs: list[Database], volatile: bool) -> None:
+        """Sample keys into the pool, keeping the POOL_SIZE best (Redis's evictionPoolPopulate)."""
+        pool = self.pool
+        known = {(dbid, key) for _, dbid, key in pool}
+        for db in dbs:
+            for _ in range(self.server.config["maxmemory-samples"]):  # type: ignore[arg-type]
+                key = _random_key(db, volatile)
+                if key is None or (db.id, key) in known:
+                    continue
+                known.add((db.id, key))
+                pool.append((self._score(policy, db, key), db.id, key))
+        pool.sort(key=lambda entry: entry[0])
+        del pool[: max(0, len(pool) - POOL_SIZE)]
+
+    def _evict(self, db: Database, key: bytes) -> bool:
         value = db.data.get(key)
         if value is not None:
-            size = value_memory(key, value, 5)
-            self.extra -= size
+            self.extra -= value_memory(key, value, 5)
             if self.extra < -self.dataset_bytes():
                 self.extra = 0
         db.delete(key)

@@ -68,7 +68,7 @@ def in_place(db: Database, key: bytes, value: bytes | bytearray) -> bytearray:
 def get(ctx: Client, key: bytes) -> object:
     db = ctx.db
     value = db.data.get(key)
-    if value is None or db.expires:
+    if value is None or db.expires or db.track:  # the fast path skips only what it can
         value = db.lookup_read(key)
     else:
         db.keyspace.hits += 1
@@ -315,11 +315,7 @@ def incr_by(ctx: Client, key: bytes, delta: int) -> int:
         result = current + delta
         if result > LLONG_MAX or result < LLONG_MIN:
             raise OVERFLOW
-    if old is None:
-        db.set(key, b"%d" % result)
-    else:
-        data[key] = b"%d" % result
-        db.touch(key)
+    db.set(key, b"%d" % result, keep_ttl=True)
     ks = db.keyspace
     if ks.notify_flags & NOTIFY_STRING:
         ks.notify(NOTIFY_STRING, b"incrby", key, db.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -108,3 +110,24 @@ def test_evicted_keys_emit_notifications(limited):
         if message and message["type"] == "message":
             seen += 1
     assert seen > 0
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu"])
+def test_lru_and_lfu_keep_the_keys_in_use(limited, policy):
+    server, limit = limited(policy, extra_mb=8)
+    client = redis.Redis(port=server.port)
+    hot = [f"hot:{i}" for i in range(500)]
+    for key in hot:
+        client.set(key, VALUE)
+    for round_ in range(6):
+        fill(client, 3000, prefix=f"cold{round_}")
+        time.sleep(1.1)  # Redis's LRU clock, like ours, ticks once a second
+        pipe = client.pipeline(transaction=False)
+        for key in hot:
+            pipe.get(key)
+        pipe.execute()
+    assert int(client.info("stats")["evicted_keys"]) > 8_000
+    hot_left = sum(client.exists(k) for k in hot)
+    cold_left = sum(client.exists(f"cold0:{i}") for i in range(500))
+    assert hot_left > 400, (hot_left, cold_left)
+    assert cold_left < hot_left / 4
