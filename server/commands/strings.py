@@ -300,10 +300,9 @@ def msetnx(ctx: Client, *pairs: bytes) -> int:
 def incr_by(ctx: Client, key: bytes, delta: int) -> int:
     """The shared body of INCR/DECR/INCRBY/DECRBY: the result keeps the key's TTL."""
     db = ctx.db
-    data = db.data
-    old = data.get(key)
-    if old is not None and db.expires:
-        old = db.lookup(key)
+    old = db.data.get(key)
+    if old is not None and (db.expires or db.track):
+        old = db.lookup(key)  # expiry and the access clock: the full path
     if old is None:
         result = delta
     else:
