@@ -111,6 +111,7 @@ class Client:
         buf = self.outbuf
         if not buf:
             self.server.schedule_flush(self)
+        self.server.output_epoch += 1
         encode(value, buf, self.resp == 3)
 
     def send_push(self, data: bytes) -> None:
@@ -118,6 +119,7 @@ class Client:
         buf = self.outbuf
         if not buf:
             self.server.schedule_flush(self)
+        self.server.output_epoch += 1
         buf.append(data)
 
     def flush(self) -> None:

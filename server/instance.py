@@ -120,6 +120,7 @@ class Server:
         self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = {}
         self.disconnect_hooks: list[Callable[[Client], None]] = []
         self.pending_flush: list[Client] = []  # clients with queued output (Client.outbuf)
+        self.output_epoch = 0  # moves on whenever output is queued or written (pub/sub batches)
         self.slowlog_threshold = 10000
         self._bind_config()
 
@@ -216,6 +217,7 @@ class Server:
             self.loop.call_soon(self.flush_pending)
 
     def flush_pending(self) -> None:
+        self.output_epoch += 1
         pending, self.pending_flush = self.pending_flush, []
         for client in pending:
             client.flush()

@@ -126,6 +126,7 @@ class RedisProtocol(asyncio.Protocol):
         # published before a command runs reaches this client before its reply.
         out = client.outbuf
         append = out.append
+        self.server.output_epoch += 1  # replies follow what is queued: pub/sub batches stop growing
         client.last_interaction = time.monotonic()
         for index, argv in enumerate(frames):
             reply = execute(client, argv)

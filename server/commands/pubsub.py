@@ -88,14 +88,14 @@ def sunsubscribe(ctx: Client, *channels: bytes) -> object:
          summary="Sends a message to a channel; returns how many subscribers received it.",
          args="channel message", complexity="O(N+M) for N channel subscribers and M patterns")
 def publish(ctx: Client, channel: bytes, message: bytes) -> int:
-    return _registry(ctx).publish(channel, message)
+    return _registry(ctx).publish(channel, message, ctx)
 
 
 @command("spublish", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",
          since="7.0.0", summary="Sends a message to a shard channel; returns how many subscribers received it.",
          args="shardchannel message", complexity="O(N) for N shard channel subscribers")
 def spublish(ctx: Client, channel: bytes, message: bytes) -> int:
-    return _registry(ctx).spublish(channel, message)
+    return _registry(ctx).spublish(channel, message, ctx)
 
 
 # --------------------------------------------------------------------------- PUBSUB

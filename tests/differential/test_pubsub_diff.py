@@ -229,3 +229,45 @@ def test_keyspace_notification_push_shape(pairs, ours, real):
         sub.read(2)
     finally:
         cmd.check("CONFIG", "SET", "notify-keyspace-events", "")
+
+
+def test_pipelined_publishes_keep_every_subscribers_order(pairs):
+    """Bursts of messages (which the server queues in shared batches) arrive interleaved exactly as published."""
+    both_kinds, resp3, pub = pairs(), pairs(3), pairs()
+    a, b = unique("burst"), unique("burst")
+    both_kinds.call("SUBSCRIBE", a, b, replies=2)
+    both_kinds.call("PSUBSCRIBE", a + "*", replies=1)  # a's messages also come as pmessages
+    resp3.call("SUBSCRIBE", a, replies=1)
+    order = [a, a, b, a, b, b, a, a, "unrelated", a]
+    for i, channel in enumerate(order):
+        pub.send("PUBLISH", channel, str(i))
+    pub.read(len(order))
+    both_kinds.read(order.count(a) * 2 + order.count(b))
+    resp3.read(order.count(a))
+    both_kinds.check("PING")
+    resp3.check("PING")
+
+
+def test_publisher_subscribed_to_its_own_channel_pipelined(pairs):
+    client, other = pairs(3), pairs()
+    channel = unique("own")
+    client.call("SUBSCRIBE", channel, replies=1)
+    other.call("SUBSCRIBE", channel, replies=1)
+    for i in range(3):
+        client.send("PUBLISH", channel, str(i))
+    client.send("GET", "nokey")
+    client.read(7)  # push, :2, push, :2, push, :2, null
+    other.read(3)
+
+
+def test_subscriber_replies_between_bursts(pairs):
+    sub, pub = pairs(), pairs()
+    channel = unique("between")
+    sub.call("SUBSCRIBE", channel, replies=1)
+    for round_ in range(3):
+        for i in range(5):
+            pub.send("PUBLISH", channel, f"{round_}-{i}")
+        pub.read(5)  # published: the messages are queued before the PING below runs
+        sub.send("PING", str(round_))
+        sub.send("GET", "k")  # refused in subscribed mode
+        sub.read(7)
