@@ -248,7 +248,7 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
 
 @command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="string", group="string",
          summary="Returns the strings at several keys (nil where missing or not a string).",
-         args="key [key ...]")
+         args="key [key ...]", complexity="O(N) for N keys")
 def mget(ctx: Client, *keys: bytes) -> list:
     out = []
     lookup = ctx.db.lookup_read
@@ -261,7 +261,8 @@ def mget(ctx: Client, *keys: bytes) -> list:
 
 
 @command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
-         since="1.0.1", summary="Stores several strings at once.", args="key value [key value ...]")
+         since="1.0.1", summary="Stores several strings at once.", args="key value [key value ...]",
+         complexity="O(N) for N keys")
 def mset(ctx: Client, *pairs: bytes) -> object:
     if len(pairs) & 1:
         raise Error(b"ERR wrong number of arguments for 'mset' command")
@@ -280,7 +281,7 @@ def mset(ctx: Client, *pairs: bytes) -> object:
 
 @command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
          since="1.0.1", summary="Stores several strings only if none of the keys exists; 1 if stored.",
-         args="key value [key value ...]")
+         args="key value [key value ...]", complexity="O(N) for N keys")
 def msetnx(ctx: Client, *pairs: bytes) -> int:
     if len(pairs) & 1:
         raise Error(b"ERR wrong number of arguments for 'msetnx' command")
