@@ -218,7 +218,16 @@ class Database:
                 self.expires.pop(key, None)
         else:
             data[key] = value
-            self.created(key)
+            # ``created`` inlined: this is the hot path of every write of a new key.
+            order = self.order
+            order.append(key)
+            if len(order) > self.order_limit:
+                self.compact_order()
+            if self.track:
+                self.note_access(key, new=True)
+            ks = self.keyspace
+            if ks.notify_flags & NOTIFY_NEW:
+                ks.notify(NOTIFY_NEW, b"new", key, self.id)
         self.touch(key)
 
     def add(self, key: bytes, value: object) -> None:
