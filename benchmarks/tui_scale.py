@@ -54,7 +54,19 @@ def start_redis() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="tui-scale-")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
@@ -193,7 +205,9 @@ def main() -> None:
 
     print(f"\nexplorer against {total:,} keys")
     print(f"  first keys drawn     {results['first_keys_s'] * 1000:8.0f} ms   (target < 500 ms)")
-    print(f"  scan of every key    {results['scan_all_s']:8.1f} s    ({int(results['keys_loaded']):,} keys loaded)")
+    print(
+        f"  scan of every key    {results['scan_all_s']:8.1f} s    ({int(results['keys_loaded']):,} keys loaded)"
+    )
     print(f"  filter user:1*       {results['filter_s']:8.1f} s")
     print("  worst loop stall while")
     for name in ("scan", "scroll", "tree", "filter"):

@@ -9,6 +9,7 @@ namespace costs time in proportion to its *children*, not to the keys under it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,16 @@ def prefix_end(prefix: bytes) -> bytes | None:
     if not trimmed:
         return None
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+@dataclass(frozen=True)
+class LeafRun:
+    """Consecutive leaf keys of one namespace: ``count`` keys from sorted position ``start``."""
+
+    depth: int
+    prefix_len: int
+    start: int
+    count: int
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,7 @@ class KeyIndex:
         self.delimiter = delimiter
         self.tree = tree
         self.expanded: set[bytes] = set()
-        self._rows: list[Row] | None = None
+        self._rows: tuple[list[int], list[Row | LeafRun]] | None = None
 
     # -- contents -------------------------------------------------------------
 
@@ -120,49 +131,82 @@ class KeyIndex:
     def row_count(self) -> int:
         if not self.tree or not self.delimiter:
             return len(self.keys)
-        return len(self.rows())
+        return self._layout()[0][-1]
 
     def row(self, index: int) -> Row:
         if not self.tree or not self.delimiter:
             key = self.keys[index]
             return Row(0, key, key)
-        return self.rows()[index]
+        starts, blocks = self._layout()
+        block_index = bisect_right(starts, index) - 1
+        block = blocks[block_index]
+        if isinstance(block, Row):
+            return block
+        key = self.keys[block.start + index - starts[block_index]]
+        return Row(block.depth, key[block.prefix_len :], key)
 
     def row_of(self, key: bytes) -> int | None:
         """Where a key (or namespace) is shown, if visible."""
         if not self.tree or not self.delimiter:
             i = self.keys.bisect_left(key)
             return i if i < len(self.keys) and self.keys[i] == key else None
-        for i, row in enumerate(self.rows()):
-            if row.key == key:
-                return i
+        position = self.keys.bisect_left(key)
+        starts, blocks = self._layout()
+        for block_index, block in enumerate(blocks):
+            if isinstance(block, Row):
+                if block.key == key:
+                    return starts[block_index]
+            elif block.start <= position < block.start + block.count and self.keys[position] == key:
+                return starts[block_index] + position - block.start
         return None
 
     def rows(self) -> list[Row]:
-        """Tree rows of every expanded namespace, depth first (cached until keys or state change)."""
+        """Every visible row (materialised: for tests and small trees)."""
+        return [self.row(i) for i in range(self.row_count)]
+
+    def _layout(self) -> tuple[list[int], list[Row | LeafRun]]:
+        """Blocks of visible rows, cached until keys or view state change.
+
+        A run of consecutive leaves under one namespace is kept as one `LeafRun`
+        (a slice of the sorted keys), so opening a namespace of 200,000 keys
+        allocates nothing per key; its rows are made when drawn.
+        """
         if self._rows is None:
-            self._rows = list(self._walk(b"", 0))
+            blocks = list(self._walk(b"", 0))
+            starts = [0]
+            for block in blocks:
+                starts.append(starts[-1] + (1 if isinstance(block, Row) else block.count))
+            self._rows = (starts, blocks)
         return self._rows
 
-    def children(self, prefix: bytes, depth: int = 0) -> Iterator[Row]:
-        """Direct children of a namespace: leaves and sub-namespaces, in key order."""
+    def children(self, prefix: bytes, depth: int = 0) -> Iterator[Row | LeafRun]:
+        """Direct children of a namespace in key order: runs of leaves and sub-namespace rows."""
         keys, delim = self.keys, self.delimiter
         i, end = keys.bisect_left(prefix), self._range_end(prefix)
+        skip = len(prefix)
+        run_start = i
         while i < end:
-            key = keys[i]
-            rest = key[len(prefix) :]
-            cut = rest.find(delim)
-            if cut < 0:
-                yield Row(depth, rest, key)
-                i += 1
-                continue
-            namespace = prefix + rest[: cut + len(delim)]
-            ns_end = self._range_end(namespace)
-            yield Row(depth, rest[:cut], namespace, True, ns_end - i, namespace in self.expanded)
-            i = ns_end
+            jumped = False
+            for key in keys.islice(i, end):
+                cut = key.find(delim, skip)
+                if cut < 0:
+                    i += 1
+                    continue
+                if i > run_start:
+                    yield LeafRun(depth, skip, run_start, i - run_start)
+                namespace = key[: cut + len(delim)]
+                ns_end = self._range_end(namespace)
+                yield Row(depth, key[skip:cut], namespace, True, ns_end - i, namespace in self.expanded)
+                i = run_start = ns_end
+                jumped = True
+                break
+            if not jumped:
+                break
+        if end > run_start:
+            yield LeafRun(depth, skip, run_start, end - run_start)
 
-    def _walk(self, prefix: bytes, depth: int) -> Iterator[Row]:
-        for row in self.children(prefix, depth):
-            yield row
-            if row.is_namespace and row.expanded:
-                yield from self._walk(row.key, depth + 1)
+    def _walk(self, prefix: bytes, depth: int) -> Iterator[Row | LeafRun]:
+        for block in self.children(prefix, depth):
+            yield block
+            if isinstance(block, Row) and block.expanded:
+                yield from self._walk(block.key, depth + 1)

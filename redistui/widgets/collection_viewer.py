@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -194,20 +195,28 @@ class CollectionViewer(Vertical):
                 self.length = await self.app.client.length(self.key, self.type)
             page = await pager.next_page()
         except RedisError as error:
-            self.query_one("#collection-info", Static).update(Text(f"error: {error}", style="red"))
+            if self.is_attached:
+                self.query_one("#collection-info", Static).update(Text(f"error: {error}", style="red"))
             return
+        if not self.is_attached:
+            return  # another key was opened while this page was on its way
+        try:
+            table = self.table
+            info = self.query_one("#collection-info", Static)
+        except NoMatches:
+            return  # being removed: another key was opened
         pager.items.extend(page)
-        self.table.add_rows(pager.cells(item) for item in page)
-        self._update_info()
+        table.add_rows(pager.cells(item) for item in page)
+        self._update_info(info)
 
-    def _update_info(self) -> None:
+    def _update_info(self, info: Static) -> None:
         assert self.pager is not None
         parts = [f"{self.length:,} elements", f"{len(self.pager.items):,} loaded"]
         if not self.pager.done:
             parts.append("more on scroll (m)")
         if self.encoding:
             parts.append(f"encoding: {self.encoding}")
-        self.query_one("#collection-info", Static).update(" · ".join(parts))
+        info.update(" · ".join(parts))
 
     @on(PagedTable.NeedMore)
     def _need_more(self, message: PagedTable.NeedMore) -> None:

@@ -46,7 +46,7 @@ class ServerHeader(Static):
 
     def update_info(self, info: dict[str, Any], db: int) -> None:
         self.info, self.db = info, db
-        self.update(self.summary())
+        self.update(self.summary(), layout=False)  # one fixed line: no layout pass
 
     def summary(self) -> Text:
         info = self.info

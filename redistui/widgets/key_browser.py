@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
 from redistui.client import KEY_TYPES, KeyMeta, glob_escape, glob_to_regex
@@ -30,6 +31,7 @@ NAMESPACE_LIMIT = 5000  # keys fetched by MATCH prefix* when a namespace opens m
 META_CACHE_LIMIT = 20_000
 REMOVE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
 FLUSH_INTERVAL = 0.25  # seconds between applying batched keyspace events
+SELECT_DELAY = 0.12  # seconds the cursor must rest on a key before its value loads
 
 
 class KeyBrowser(Vertical):
@@ -84,6 +86,7 @@ class KeyBrowser(Vertical):
         self._events: dict[bytes, bytes] = {}
         self._rows_dirty = False
         self._pattern_regex = None
+        self._select_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
@@ -229,9 +232,8 @@ class KeyBrowser(Vertical):
         else:
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"
-        self.query_one("#scan-status", Static).update(
-            f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
-        )
+        status = f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
+        self.query_one("#scan-status", Static).update(status, layout=False)  # one fixed line: no layout pass
 
     # -- rows ------------------------------------------------------------------------------
 
@@ -286,9 +288,17 @@ class KeyBrowser(Vertical):
 
     @on(KeyList.Highlighted)
     def _highlighted(self, message: KeyList.Highlighted) -> None:
+        """Select the key once the cursor rests, so paging through keys does not load every value."""
         message.stop()
+        if self._select_timer is not None:
+            self._select_timer.stop()
         if not message.row.is_namespace:
-            self.post_message(self.KeySelected(message.row.key, self.meta.get(message.row.key)))
+            key = message.row.key
+            self._select_timer = self.set_timer(SELECT_DELAY, lambda: self._select(key))
+
+    def _select(self, key: bytes) -> None:
+        self._select_timer = None
+        self.post_message(self.KeySelected(key, self.meta.get(key)))
 
     # -- filters and view ---------------------------------------------------------------------
 

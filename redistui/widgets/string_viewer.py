@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -114,8 +115,11 @@ class StringViewer(Vertical):
         try:
             total, chunk = await self.app.client.string_slice(self.key, len(self.data), CHUNK)
         except RedisError as error:
-            self.query_one("#string-body", Static).update(Text(f"error: {error}", style="red"))
+            if self.is_attached:
+                self.query_one("#string-body", Static).update(Text(f"error: {error}", style="red"))
             return
+        if not self.is_attached:
+            return  # another key was opened while this chunk was on its way
         self.total, self.data, self.loaded = total, self.data + chunk, True
         self._render_value()
 
@@ -135,8 +139,13 @@ class StringViewer(Vertical):
         info.append(f"format: {shown}{' (auto)' if self.format == 'auto' else ''}, f cycles")
         if self.encoding:
             info.append(f"encoding: {self.encoding}")
-        self.query_one("#string-info", Static).update(" · ".join(info))
-        self.query_one("#string-body", Static).update(self._renderable(shown))
+        try:
+            info_line = self.query_one("#string-info", Static)
+            body = self.query_one("#string-body", Static)
+        except NoMatches:
+            return  # being removed: another key was opened
+        info_line.update(" · ".join(info))
+        body.update(self._renderable(shown))
 
     def _renderable(self, shown: str) -> RenderableType:
         if shown == "hex":

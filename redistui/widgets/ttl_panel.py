@@ -145,8 +145,9 @@ class TTLPanel(Vertical):
 
     def tick(self) -> None:
         now = time.monotonic()
-        self.query_one("#ttl-selected", Static).update(self._selected_text(now))
-        self.query_one("#ttl-pinned", Static).update(self._pinned_table(now))
+        # Fixed-size areas: repaint them without a layout pass (this runs four times a second).
+        self.query_one("#ttl-selected", Static).update(self._selected_text(now), layout=False)
+        self.query_one("#ttl-pinned", Static).update(self._pinned_table(now), layout=False)
         hit_zero = any(
             meta is not None and meta.pttl >= 0 and meta.remaining_ms(now) == 0
             for meta in [self.meta, *self.pinned.values()]

@@ -113,7 +113,9 @@ async def wait(pilot: Pilot, condition: Callable[[], object], timeout: float = 1
 async def open_key(pilot: Pilot, app: RedisTUI, key: bytes) -> None:
     await wait(pilot, lambda: key in app.browser.index)
     app.browser.select_key(key)
-    await wait(pilot, lambda: app.value_view.key == key and app.value_view.viewer is not None)
+    await wait(
+        pilot, lambda: app.value_view.key == key and getattr(app.value_view.viewer, "key", None) == key
+    )
     await pilot.pause(0.4)
 
 

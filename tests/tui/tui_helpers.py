@@ -68,7 +68,9 @@ def notified(seen: list[tuple[str, str]], text: str, severity: str | None = None
 async def open_key(pilot, app, key: bytes) -> None:
     await wait_for(pilot, lambda: key in app.browser.index, what=f"{key!r} loaded")
     assert app.browser.select_key(key)
-    await wait_for(pilot, lambda: app.value_view.key == key and app.value_view.viewer is not None)
+    await wait_for(
+        pilot, lambda: app.value_view.key == key and getattr(app.value_view.viewer, "key", None) == key
+    )
 
 
 def string_viewer(app) -> StringViewer:
