@@ -201,3 +201,33 @@ def test_endless_bulk_hits_query_buffer_limit_others_unaffected(tmp_path):
         assert bystander.exists("x") == 0
     finally:
         server.stop()
+
+
+def test_client_that_never_reads_is_dropped_at_output_limit(tmp_path):
+    server = OurServer(tmp_path, extra=["--client-output-buffer-limit", "normal 1mb 0 0"])
+    server.start()
+    try:
+        bystander = redis.Redis(port=server.port)
+        bystander.set("big", b"x" * 100_000)
+        lazy = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        request = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n" * 50
+        dropped = False
+        for _ in range(100):  # up to 500 MB of replies asked for, never read
+            try:
+                lazy.sendall(request)
+            except (BrokenPipeError, ConnectionResetError):
+                dropped = True
+                break
+            time.sleep(0.005)
+        if not dropped:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not dropped:
+                clients = bystander.client_list()
+                dropped = len(clients) == 1
+                time.sleep(0.1)
+        assert dropped
+        assert bystander.get("big") == b"x" * 100_000
+        assert "overcoming of output buffer limits" in server.log_tail(50)
+    finally:
+        server.stop()
