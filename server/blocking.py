@@ -27,6 +27,9 @@ class Blocking:
         self.waiting = server.keyspace.blocked_keys  # (db, key) -> [clients in arrival order]
         self.count = 0
         self._handling = False
+        # The key whose readiness is being offered to ``retry``: Redis serves a client
+        # from that key, not from the first of its keys that happens to hold data.
+        self.serving_key: bytes | None = None
 
     def block(self, client: Client, blocked: Blocked) -> None:
         """Park ``client`` until one of its keys is ready or its timeout passes."""
@@ -108,7 +111,9 @@ class Blocking:
                             continue
                         if dbkey[1] not in client.db.data:
                             break
+                        self.serving_key = dbkey[1]
                         reply = blocked.retry(client)
+                        self.serving_key = None
                         if reply.__class__ is Blocked:
                             continue
                         self._forget(client)

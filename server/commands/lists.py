@@ -561,7 +561,9 @@ def block_pop(ctx: Client, keys: list[bytes], timeout: float, left: bool, count:
         return NULL_ARRAY
 
     def retry(client: Client) -> object:
-        served = mpop_from(client, keys, left, count, True)
+        # Serve from the key that became ready, as Redis does (not the first non-empty one).
+        ready = client.server.blocking.serving_key
+        served = mpop_from(client, keys if ready is None else [ready], left, count, True)
         if served is None:
             return blocked
         return served if mpop else [served[0], served[1][0]]

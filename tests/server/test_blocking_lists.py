@@ -437,3 +437,25 @@ def test_keyspace_events_of_served_clients(run_both):
     log = run_both(scenario)
     names = [e.split(b"\r\n")[-2] for _, e in log]
     assert b"src" in names and b"dst" in names
+
+
+def test_served_from_the_key_that_became_ready_first(run_both):
+    """Two of a client's keys filled by one transaction: Redis serves from the first one signalled."""
+    def scenario(sc: Scenario) -> None:
+        p, q = sc.peer(), sc.peer()
+        p.send("BLPOP", "k1", "k2", "0")
+        sc.wait_blocked(1)
+        q.send("BRPOP", "k1", "k2", "k3", "0")
+        sc.wait_blocked(2)
+        w = sc.peer()
+        w.call("MULTI")
+        w.call("ZADD", "k3", "1", "m")
+        w.call("RPUSH", "k2", "a")
+        w.call("RPUSH", "k1", "b", "c")
+        sc.record("exec", w.call("EXEC"))
+        sc.record("p", p.reply())
+        sc.record("q", q.reply())
+        sc.record("k1", sc.admin.call("LRANGE", "k1", "0", "-1"))
+
+    log = run_both(scenario)
+    assert log[1] == ("p", b"*2\r\n$2\r\nk2\r\n$1\r\na\r\n")
