@@ -622,10 +622,10 @@ class Reader:
                 raise RDBError("invalid score in a sorted set encoding", start) from None
             return self.cls("zset", start)(scored)
         if rdb_type in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3):
-            raise RDBError("stream values are not supported by this server", start - 1)
+            raise RDBError("stream values are not supported by this server")  # the loader adds the record's offset
         if rdb_type in (TYPE_MODULE_PRE_GA, TYPE_MODULE_2):
-            raise RDBError("module values are not supported by this server (no modules are loaded)", start - 1)
-        raise RDBError(f"unknown value type {rdb_type}", start - 1)
+            raise RDBError("module values are not supported by this server (no modules are loaded)")
+        raise RDBError(f"unknown value type {rdb_type}")
 
     def skip_module_aux(self) -> None:
         """Skip a MODULE_AUX record: module id, when-opcode, when, then typed fields to EOF."""
