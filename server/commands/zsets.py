@@ -670,8 +670,6 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         value = to_int(rest[0])
         if value is None or value < 0:
             raise NOT_POSITIVE
-        if value == 0:
-            return []
         count = value
     db = ctx.db
     zs = db.data.get(key)
@@ -680,7 +678,9 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         if zs is None:
             return []
     if zs.__class__ is not ZSetValue:
-        raise WRONGTYPE
+        raise WRONGTYPE  # checked before a zero count, as Redis does
+    if count == 0:
+        return []
     taken = _pop(ctx, key, zs, count, highest)  # type: ignore[arg-type]
     if rest and ctx.resp == 3:
         return [[member, score] for score, member in taken]

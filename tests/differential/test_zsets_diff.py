@@ -197,7 +197,8 @@ def test_pops(zdiff, diff3):
     ])
     d.check("SET", "str", "x")
     load(d)
-    d.check_all(["ZMPOP 2 str z MIN", "ZMPOP 2 nokey str MAX", "ZMPOP 2 z str MAX"])
+    d.check_all(["ZMPOP 2 str z MIN", "ZMPOP 2 nokey str MAX", "ZMPOP 2 z str MAX", "ZPOPMAX str 0",
+                 "ZPOPMAX str -1", "ZPOPMIN nokey 0", "ZMPOP 1 str MIN COUNT 0"])
     load(diff3)
     diff3.check_all(["ZPOPMIN z", "ZPOPMAX z 1", "ZPOPMIN z 2", "ZMPOP 1 z MAX COUNT 5", "ZPOPMIN z",
                      "ZMPOP 1 z MIN"])
