@@ -25,7 +25,7 @@ from server.commands.connection import RESET_HOOKS
 from server.dispatch import call
 from server.keyspace import now_ms
 from server.main import STARTUP_HOOKS
-from server.protocol import NULL_ARRAY, OK, Error
+from server.protocol import NULL_ARRAY, OK, Error, Raw, Replies
 
 if TYPE_CHECKING:
     from server.command import Command
@@ -146,15 +146,25 @@ def exec_(ctx: Client) -> object:
     if propagate is not None:
         server.propagate = _unit_propagation(propagate)
     ctx.executing_multi = True
-    replies: list[object] = []
+    # Redis writes the array header first and each reply as its command finishes, so
+    # a push this client gets from its own command (a keyspace event it subscribed
+    # to, in RESP3) lands between two replies. Such pushes are taken back out of the
+    # client's output queue and put where Redis puts them.
+    replies: list[object] = [Raw(b"*%d\r\n" % len(queue))]
+    outbuf = ctx.outbuf
     try:
         for cmd, argv in queue:
-            replies.append(_run_queued(ctx, cmd, argv))
+            mark = len(outbuf)
+            reply = _run_queued(ctx, cmd, argv)
+            if len(outbuf) > mark:
+                replies.extend(Raw(bytes(pushed)) for pushed in outbuf[mark:])
+                del outbuf[mark:]
+            replies.append(reply)
     finally:
         ctx.executing_multi = False
         if propagate is not None:
             server.propagate = propagate
-    return replies
+    return Replies(replies)
 
 
 def _run_queued(ctx: Client, cmd: Command, argv: list[bytes]) -> object:

@@ -96,9 +96,9 @@ def test_patterns_use_redis_glob(pairs):
 
 def test_resp2_subscribed_mode_allows_only_the_subscribe_family(pairs):
     sub = pairs()
-    channel = unique("mode")
+    channel, key = unique("mode"), unique("mode-key")
     sub.call("SUBSCRIBE", channel, replies=1)
-    sub.check("GET", "k")
+    sub.check("GET", key)
     sub.check("CLIENT", "INFO")
     sub.check("PING")
     sub.check("PING", "hi")
@@ -106,10 +106,10 @@ def test_resp2_subscribed_mode_allows_only_the_subscribe_family(pairs):
     sub.call("SSUBSCRIBE", unique("shard"), replies=1)
     sub.call("UNSUBSCRIBE", channel, replies=1)
     sub.call("PUNSUBSCRIBE", replies=1)
-    sub.check("SET", "k", "v")  # still subscribed to a shard channel
+    sub.check("SET", key, "v")  # still subscribed to a shard channel
     sub.call("SUNSUBSCRIBE", replies=1)
     sub.check("PING")  # back to normal mode
-    sub.check("DEL", "k")
+    sub.check("DEL", key)
 
 
 def test_resp3_subscriber_runs_any_command(pairs):

@@ -291,3 +291,19 @@ def test_monitor_and_subscribe_family_inside_exec(pairs):
     a.check("MONITOR")
     a.check("EXEC")
     a.check("PING")
+
+
+def test_own_keyspace_events_land_inside_the_exec_reply(pairs):
+    """RESP3: Redis writes EXEC's array header first, so a client's own events come among the replies."""
+    a = pairs(3)
+    a.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    try:
+        a.call("SUBSCRIBE", "__keyevent@0__:set", replies=1)
+        a.check("MULTI")
+        a.check("SET", "k", "1")
+        a.check("GET", "k")
+        a.check("SET", "k", "2")
+        a.check("EXEC")
+        a.check("SET", "k", "3")
+    finally:
+        a.check("CONFIG", "SET", "notify-keyspace-events", "")
