@@ -38,6 +38,8 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/pubsub_fanout.py
+	$(BIN)/python benchmarks/persistence.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000

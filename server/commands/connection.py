@@ -53,6 +53,11 @@ def quit_(ctx: Client, *args: bytes) -> object:
 def authenticate(ctx: Client, username: bytes | None, password: bytes) -> object:
     """Check credentials: through ACL users when the ACL module is loaded, else requirepass."""
     server = ctx.server
+    if username is None and not server.default_user_has_password():
+        return Error(
+            b"ERR AUTH <password> called without any password configured for the default user. "
+            b"Are you sure your configuration is correct?"
+        )
     checker = getattr(server, "check_credentials", None)
     if checker is not None:
         user = checker(username, password)
