@@ -45,7 +45,11 @@ def hash_for_read(db: Database, key: bytes) -> HashValue | None:
 
 
 def hash_for_write(ctx: Client, key: bytes) -> HashValue:
-    """The hash at ``key``, created empty (and stored) if absent; WRONGTYPE for another type."""
+    """The hash at ``key``, created empty (and stored) if absent; WRONGTYPE for another type.
+
+    The caller calls ``db.touch`` once it has really changed the hash (WATCH must
+    not fire for an HSETNX that found its field).
+    """
     db = ctx.db
     value = db.data.get(key)
     if value is not None and db.expires:
@@ -56,12 +60,12 @@ def hash_for_write(ctx: Client, key: bytes) -> HashValue:
         return value
     if value.__class__ is not HashValue:
         raise WRONGTYPE
-    db.touch(key)
     return value  # type: ignore[return-value]
 
 
-def set_fields(ctx: Client, h: HashValue, pairs: tuple[bytes, ...]) -> int:
+def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) -> int:
     """Store field/value pairs, tracking the encoding; returns how many fields are new."""
+    ctx.db.touch(key)
     config = ctx.server.config.values
     max_value = config["hash-max-listpack-value"]
     added = 0
@@ -88,7 +92,7 @@ def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hset' command")
     h = hash_for_write(ctx, key)
-    added = set_fields(ctx, h, pairs)
+    added = set_fields(ctx, key, h, pairs)
     notify(ctx, b"hset", key)
     return added
 
@@ -100,7 +104,7 @@ def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hmset' command")
     h = hash_for_write(ctx, key)
-    set_fields(ctx, h, pairs)
+    set_fields(ctx, key, h, pairs)
     notify(ctx, b"hset", key)
     return OK
 
@@ -112,7 +116,7 @@ def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
     h = hash_for_write(ctx, key)
     if field in h:
         return 0
-    set_fields(ctx, h, (field, value))
+    set_fields(ctx, key, h, (field, value))
     notify(ctx, b"hset", key)
     return 1
 
@@ -161,7 +165,7 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     result = current + delta
     if result > LLONG_MAX or result < LLONG_MIN:
         raise OVERFLOW
-    set_fields(ctx, h, (field, b"%d" % result))
+    set_fields(ctx, key, h, (field, b"%d" % result))
     notify(ctx, b"hincrby", key)
     return result
 
@@ -191,7 +195,7 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
     if isinstance(total, float):
         raise Error(b"ERR increment would produce NaN or Infinity")
     text = format_human(total)
-    set_fields(ctx, h, (field, text))
+    set_fields(ctx, key, h, (field, text))
     notify(ctx, b"hincrbyfloat", key)
     return text
 
