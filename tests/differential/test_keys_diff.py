@@ -420,3 +420,48 @@ def test_keyspace_events(ours, real, diff):
         for sub in subscribers:
             sub.close()
         diff.call("CONFIG", "SET", "notify-keyspace-events", "", compare=False)
+
+
+def test_keymiss_and_new_events(ours, real, diff):
+    """Which lookups report a miss (``keymiss``) and which writes create a key (``new``)."""
+    diff.check("CONFIG", "SET", "notify-keyspace-events", "KEmn")
+    subscribers = [Events(ours.port), Events(real.port)]
+    for sub in subscribers:
+        sub.conn.send_raw(encode_command(("SUBSCRIBE", "marker")))
+        sub.conn.read_reply()
+    try:
+        diff.check_all([
+            "EXISTS nokey", "TYPE nokey", "TTL nokey", "PTTL nokey", "EXPIRETIME nokey", "TOUCH nokey",
+            "OBJECT ENCODING nokey", "COPY nokey x", "RENAMENX nokey x", "MOVE nokey 1", "DEL nokey",
+            "EXPIRE nokey 10", "PERSIST nokey", "SET a 1", "COPY a b", "RENAME a c", "MOVE c 1", "COPY b d DB 2",
+            "SCAN 0 TYPE string", "KEYS *", "RANDOMKEY",
+        ])
+        diff.call("PUBLISH", "marker", "end", compare=False)
+        mine, theirs = (sub.collect(b"marker") for sub in subscribers)
+        assert mine == theirs
+    finally:
+        for sub in subscribers:
+            sub.close()
+        diff.call("CONFIG", "SET", "notify-keyspace-events", "", compare=False)
+
+
+def test_hit_and_miss_counting(diff):
+    """INFO's keyspace_hits/misses move as in Redis for every key command."""
+    diff.check("SET", "a", "1")
+    diff.check("EXPIRE", "a", FAR)
+    commands = [
+        "EXISTS a nokey", "TYPE a", "TYPE nokey", "TTL a", "PTTL nokey", "EXPIRETIME a", "TOUCH a nokey",
+        "OBJECT ENCODING a", "OBJECT REFCOUNT nokey", "COPY a b", "COPY nokey b", "RENAME b c", "MOVE c 1",
+        "EXPIRE a 100000", "PERSIST a", "DEL a nokey", "SCAN 0 TYPE string", "KEYS *", "RANDOMKEY",
+        "RENAMENX nokey z", "SCAN 0",
+    ]
+    for command in commands:
+        diff.call("CONFIG", "RESETSTAT", compare=False)
+        diff.check(*command.split())
+        mine, theirs = (_hits_and_misses(parse(reply)) for reply in diff.call("INFO", "stats", compare=False))
+        assert mine == theirs, command
+
+
+def _hits_and_misses(info: bytes) -> tuple[int, int]:
+    fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
+    return int(fields[b"keyspace_hits"]), int(fields[b"keyspace_misses"])

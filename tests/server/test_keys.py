@@ -102,15 +102,16 @@ def test_old_cursor_of_an_unknown_generation_restarts():
 
 def test_block_prefix_matches_brute_force():
     rng = random.Random(7)
-    for _ in range(20):
+    for trial in range(30):
         keys = [b"k%d" % i for i in range(rng.randrange(1, 5000))]
         data = dict.fromkeys(keys)
         order = list(keys)
+        recreate = trial % 2  # with and without keys deleted and created again
         for _ in range(rng.randrange(0, 6000)):  # deletions and re-creations, appended like Database does
             key = rng.choice(keys)
             if key in data:
                 del data[key]
-            else:
+            elif recreate:
                 data[key] = None
                 order.append(key)
         new = list(data)
