@@ -260,6 +260,10 @@ def setup(server) -> None:
     except OSError as exc:
         server.log("warning", f"Fatal error opening the persistence files: {exc}. Exiting.")
         raise SystemExit(1) from None
+    from server.command import TABLE
+    from server.persistence import effects
+
+    effects.install(TABLE)
     server.cron_hooks.append(p.cron)
     server.info_sections["persistence"] = p.info_fields
     server.propagate = p.propagate

@@ -271,3 +271,36 @@ def test_our_aof_loads_into_redis_and_back(aof_server, tmp_path):
         assert redis.Redis(port=ours.port, db=2).get("db2") == b"yes"
     finally:
         ours.stop()
+
+
+def test_non_deterministic_commands_are_logged_by_effect(aof_server, tmp_path):
+    client = aof_server.client()
+    client.sadd("s", *range(20))
+    popped = client.spop("s")
+    more = client.spop("s", 3)
+    client.rpush("list", "a", "b")
+    assert client.blpop(["empty", "list"], timeout=1) == (b"list", b"a")
+    text = incr_files(tmp_path)[-1].read_bytes()
+    assert b"spop" not in text.lower()
+    assert b"SREM" in text and b"blpop" not in text.lower() and b"LPOP" in text
+    members = client.smembers("s")
+    client = restart(aof_server, kill=True)
+    assert client.smembers("s") == members
+    assert popped not in members and not set(more) & members
+    assert client.lrange("list", 0, -1) == [b"b"]
+
+
+def test_blocked_pop_served_later_is_logged(aof_server, tmp_path):
+    import threading
+
+    client = aof_server.client()
+    waiter = aof_server.client()
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("r", waiter.brpop(["q"], timeout=10)))
+    thread.start()
+    wait_until(lambda: client.info("clients")["blocked_clients"] == 1)
+    client.rpush("q", "x", "y")
+    thread.join(10)
+    assert result["r"] == (b"q", b"y")
+    client = restart(aof_server, kill=True)
+    assert client.lrange("q", 0, -1) == [b"x"]
