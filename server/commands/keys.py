@@ -261,6 +261,7 @@ def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
     if src == dst:
         return 0 if nx else OK
     deadline = db.deadline(src)
+    dirty = db.keyspace.dirty
     if db.lookup(dst) is not None:
         if nx:
             return 0
@@ -270,6 +271,7 @@ def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
     if access is not None:
         db.access[dst] = access  # the same object keeps its LRU/LFU clock, as in Redis
     db.delete(src)
+    db.keyspace.dirty = dirty + 1  # one change, as Redis counts it (not one per step)
     notify(db, b"rename_from", src)
     notify(db, b"rename_to", dst)
     return 1 if nx else OK
@@ -301,10 +303,12 @@ def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
     if dst.lookup(key) is not None:
         return 0
     access = src.access.get(key) if src.track else None
+    dirty = src.keyspace.dirty
     place(dst, key, value, deadline)
     if access is not None:
         dst.access[key] = access
     src.delete(key)
+    src.keyspace.dirty = dirty + 1
     notify(src, b"move_from", key)
     notify(dst, b"move_to", key)
     return 1
@@ -335,11 +339,13 @@ def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
     if value is None:
         return 0
     deadline = source_db.deadline(src)
+    dirty = target.keyspace.dirty
     if target.lookup(dst) is not None:
         if not replace:
             return 0
         target.delete(dst)
     place(target, dst, copy_value(value), deadline)
+    target.keyspace.dirty = dirty + 1
     notify(target, b"copy_to", dst)
     return 1
 

@@ -458,10 +458,26 @@ def test_hit_and_miss_counting(diff):
     for command in commands:
         diff.call("CONFIG", "RESETSTAT", compare=False)
         diff.check(*command.split())
-        mine, theirs = (_hits_and_misses(parse(reply)) for reply in diff.call("INFO", "stats", compare=False))
+        mine, theirs = (_info_fields(reply, b"keyspace_hits", b"keyspace_misses")
+                        for reply in diff.call("INFO", "stats", compare=False))
         assert mine == theirs, command
 
 
-def _hits_and_misses(info: bytes) -> tuple[int, int]:
+def test_changes_counted_once_per_command(diff):
+    """rdb_changes_since_last_save grows by one for RENAME, MOVE, COPY ..., as in Redis."""
+    diff.check("MSET", "a", "1", "d", "2")
+    for command in ("RENAME a b", "RENAME b d", "COPY d e", "COPY d e REPLACE", "MOVE e 1", "EXPIRE d 100000",
+                    "PERSIST d", "EXPIRE d -1", "DEL nokey", "SET x 1", "RENAMENX x x", "RENAME x x",
+                    "COPY x y DB 1", "RENAMENX x y", "DEL x y"):
+        before = [_info_fields(reply, b"rdb_changes_since_last_save")
+                  for reply in diff.call("INFO", "persistence", compare=False)]
+        diff.check(*command.split())
+        after = [_info_fields(reply, b"rdb_changes_since_last_save")
+                 for reply in diff.call("INFO", "persistence", compare=False)]
+        assert after[0][0] - before[0][0] == after[1][0] - before[1][0], command
+
+
+def _info_fields(reply: bytes, *names: bytes) -> tuple[int, ...]:
+    info = parse(reply)
     fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
-    return int(fields[b"keyspace_hits"]), int(fields[b"keyspace_misses"])
+    return tuple(int(fields[name]) for name in names)
