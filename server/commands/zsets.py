@@ -234,15 +234,30 @@ _ZADD_FLAGS = {
          complexity="O(log(N)) per member")
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
     if len(args) == 2 and args[0] not in _ZADD_FLAGS:
-        # The common "ZADD key score member": when it changes nothing, answer at once.
+        # The common "ZADD key score member" on an existing sorted set, kept lean.
         score = parse_score(args[0])
+        member = args[1]
         db = ctx.db
         zs = db.data.get(key)
-        if zs is not None and zs.__class__ is ZSetValue and not db.expires:
-            old = zs.scores.get(args[1])  # type: ignore[attr-defined]
-            if old is not None and old == score:
-                return 0
-        return zadd_generic(ctx, key, [score], args[1:])
+        if zs is None or db.expires:
+            zs = db.lookup(key)
+        if zs is None:
+            return zadd_generic(ctx, key, [score], (member,))
+        if zs.__class__ is not ZSetValue:
+            raise WRONGTYPE
+        old = zs.scores.get(member)  # type: ignore[attr-defined]
+        if old is None:
+            if zs.listpack:  # type: ignore[attr-defined]
+                zs.make_room(member, *limits(ctx))  # type: ignore[attr-defined]
+            added = 1
+        elif old == score:
+            return 0
+        else:
+            added = 0
+        zs.set_score(member, score)  # type: ignore[attr-defined]
+        db.touch(key)
+        notify(ctx, b"zadd", key)
+        return added
     flags = 0
     nx = xx = gt = lt = ch = incr = False
     i = 0
@@ -663,6 +678,23 @@ def _pop(ctx: Client, key: bytes, zs: ZSetValue, count: int, highest: bool) -> l
 
 
 def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: bool) -> list:
+    if not rest:
+        # The common form, one member: kept lean.
+        db = ctx.db
+        zs = db.data.get(key)
+        if zs is None or db.expires:
+            zs = db.lookup(key)
+            if zs is None:
+                return []
+        if zs.__class__ is not ZSetValue:
+            raise WRONGTYPE
+        score, member = zs.pop_one(highest)  # type: ignore[attr-defined]
+        db.touch(key)
+        notify(ctx, b"zpopmax" if highest else b"zpopmin", key)
+        if not zs.scores:  # type: ignore[attr-defined]
+            db.delete(key)
+            notify(ctx, b"del", key, NOTIFY_GENERIC)
+        return [member, score]
     if len(rest) > 1:
         raise SYNTAX_ERROR
     count = 1

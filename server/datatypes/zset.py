@@ -3,10 +3,15 @@
 Two structures are kept in step, as in Redis's skiplist encoding:
 
 - ``scores``: a dict member → score, for O(1) ZSCORE and membership;
-- ``index``: a ``SortedList`` of ``(score, member)`` tuples. Python compares
-  tuples by score first and then by member bytes (memcmp order), which is
-  exactly Redis's order. It gives O(log n) insertion, removal and rank, and
-  O(log n + m) ranges by rank, score or member.
+- ``index``: a ``SortedList`` of *keys*, one byte string per member: 8 bytes
+  that encode the score so that byte order is numeric order (``score_key``),
+  followed by the member. Comparing two keys is then one ``memcmp``, and it
+  orders by score first and by member bytes second: exactly Redis's order.
+  (Tuples ``(score, member)`` give the same order at about twice the cost per
+  comparison.) It gives O(log n) insertion, removal and rank, and O(log n + m)
+  ranges by rank, score or member.
+
+The methods speak in ``(score, member)`` entries; keys stay inside the class.
 
 Redis 7.0 stores a small sorted set as a *listpack* and converts it to a
 *skiplist* for good once it holds more than ``zset-max-listpack-entries``
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 from collections.abc import Iterable, Iterator
 
 from sortedcontainers import SortedList
@@ -32,6 +38,21 @@ DEFAULT_MAX_VALUE = 64
 
 _INF = math.inf
 _nextafter = math.nextafter
+_pack_double = struct.Struct(">d").pack
+_unpack_signed = struct.Struct(">q").unpack
+_pack_unsigned = struct.Struct(">Q").pack
+_SIGN = 1 << 63
+
+
+def score_key(score: float) -> bytes:
+    """8 bytes whose byte order is the numeric order of scores (-0 and 0 are the same).
+
+    A double's bits read as a signed integer sort positive numbers correctly
+    and negative ones backwards; flipping the bits of negatives and setting the
+    top bit of positives turns that into one ascending unsigned order.
+    """
+    (bits,) = _unpack_signed(_pack_double(score + 0.0))  # + 0.0 turns -0 into 0
+    return _pack_unsigned(bits + _SIGN if bits >= 0 else ~bits)
 
 
 class ScoreRange:
@@ -91,7 +112,7 @@ class ZSetValue:
             for member, score in self.scores.items():
                 if score == 0:
                     self.scores[member] = 0.0
-        self.index = SortedList([(score, member) for member, score in self.scores.items()])
+        self.index = SortedList([score_key(score) + member for member, score in self.scores.items()])
 
     # -- encoding ------------------------------------------------------------
 
@@ -126,13 +147,22 @@ class ZSetValue:
 
     def __iter__(self) -> Iterator[bytes]:
         """Members in rank order."""
-        for _, member in self.index:
-            yield member
+        for key in self.index:
+            yield key[8:]
 
     def items(self) -> Iterator[tuple[bytes, float]]:
         """(member, score) pairs in rank order (what persistence writes)."""
-        for score, member in self.index:
-            yield member, score
+        scores = self.scores
+        for key in self.index:
+            member = key[8:]
+            yield member, scores[member]
+
+    def _entries(self, keys: Iterable[bytes]) -> Iterator[tuple[float, bytes]]:
+        """Index keys → (score, member) entries."""
+        scores = self.scores
+        for key in keys:
+            member = key[8:]
+            yield scores[member], member
 
     def __repr__(self) -> str:
         return f"ZSetValue({list(self.items())!r})"
@@ -161,15 +191,15 @@ class ZSetValue:
         if old is not None:
             if old == score:
                 return  # Redis compares with ==, so 0 and -0 count as unchanged
-            self.index.remove((old, member))
+            self.index.remove(score_key(old) + member)
         self.scores[member] = score
-        self.index.add((score, member))
+        self.index.add(score_key(score) + member)
 
     def remove(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
         if score is None:
             return False
-        self.index.remove((score, member))
+        self.index.remove(score_key(score) + member)
         return True
 
     def pop(self, count: int, highest: bool) -> list[tuple[float, bytes]]:
@@ -178,17 +208,24 @@ class ZSetValue:
         n = len(index)
         count = min(count, n)
         if count == 1:
-            taken = [index.pop(-1 if highest else 0)]
+            keys = [index.pop(-1 if highest else 0)]
         elif highest:
-            taken = list(index.islice(n - count, n, reverse=True))
+            keys = list(index.islice(n - count, n, reverse=True))
             del index[n - count:]
         else:
-            taken = list(index.islice(0, count))
+            keys = list(index.islice(0, count))
             del index[:count]
         scores = self.scores
-        for _, member in taken:
-            del scores[member]
+        taken = []
+        for key in keys:
+            member = key[8:]
+            taken.append((scores.pop(member), member))
         return taken
+
+    def pop_one(self, highest: bool) -> tuple[float, bytes]:
+        """Remove and return the lowest (or highest) entry of a non-empty set."""
+        member = self.index.pop(-1 if highest else 0)[8:]
+        return self.scores.pop(member), member
 
     def remove_positions(self, start: int, stop: int) -> int:
         """Remove the members at ranks ``start`` to ``stop - 1``; returns how many."""
@@ -196,8 +233,8 @@ class ZSetValue:
             return 0
         index = self.index
         scores = self.scores
-        for _, member in index.islice(start, stop):
-            del scores[member]
+        for key in index.islice(start, stop):
+            del scores[key[8:]]
         del index[start:stop]
         return stop - start
 
@@ -208,17 +245,18 @@ class ZSetValue:
         score = self.scores.get(member)
         if score is None:
             return None
-        return self.index.bisect_left((score, member))
+        return self.index.bisect_left(score_key(score) + member)
 
     def slice(self, start: int, stop: int, reverse: bool = False) -> Iterator[tuple[float, bytes]]:
         """(score, member) at ranks ``start`` to ``stop - 1``, ascending (or descending)."""
-        return self.index.islice(start, stop, reverse=reverse)
+        return self._entries(self.index.islice(start, stop, reverse=reverse))
 
     def at(self, position: int) -> tuple[float, bytes]:
-        return self.index[position]
+        member = self.index[position][8:]
+        return self.scores[member], member
 
     def random_entry(self) -> tuple[float, bytes]:
-        return self.index[random.randrange(len(self.index))]
+        return self.at(random.randrange(len(self.index)))
 
     def score_positions(self, spec: ScoreRange) -> tuple[int, int]:
         """The ranks [start, stop) whose scores lie in ``spec``."""
@@ -229,14 +267,14 @@ class ZSetValue:
             if lo == _INF:
                 return n, n
             lo = _nextafter(lo, _INF)
-        start = 0 if lo == -_INF else index.bisect_left((lo, b""))
+        start = 0 if lo == -_INF else index.bisect_left(score_key(lo))
         hi = spec.max
         if spec.maxex:
-            stop = index.bisect_left((hi, b""))
+            stop = index.bisect_left(score_key(hi))
         elif hi == _INF:
             stop = n
         else:
-            stop = index.bisect_left((_nextafter(hi, _INF), b""))
+            stop = index.bisect_left(score_key(_nextafter(hi, _INF)))
         return start, max(start, stop)
 
     def lex_positions(self, spec: LexRange) -> tuple[int, int]:
@@ -247,7 +285,7 @@ class ZSetValue:
         above_min = spec.above_min
         while lo < hi:  # first rank at or above the minimum
             mid = (lo + hi) // 2
-            if above_min(index[mid][1]):
+            if above_min(index[mid][8:]):
                 hi = mid
             else:
                 lo = mid + 1
@@ -256,7 +294,7 @@ class ZSetValue:
         below_max = spec.below_max
         while lo < hi:  # first rank past the maximum
             mid = (lo + hi) // 2
-            if below_max(index[mid][1]):
+            if below_max(index[mid][8:]):
                 lo = mid + 1
             else:
                 hi = mid
@@ -271,4 +309,4 @@ class ZSetValue:
         n = len(self.index)
         end = n if cursor == 0 else min(cursor, n)
         start = max(end - count, 0)
-        return start, list(self.index.islice(start, end, reverse=True))
+        return start, list(self._entries(self.index.islice(start, end, reverse=True)))

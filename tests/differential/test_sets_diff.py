@@ -150,7 +150,8 @@ def test_notifications_match(diff):
     try:
         d = diff
         d.check_all([
-            "SADD a 1 2 3", "SADD a 1", "SREM a 9", "SREM a 1", "SPOP a", "SPOP a 5", "SADD a 1 2",
+            "SADD a 1 2 3", "SADD a 1", "SREM a 9", "SREM a 1 2", "SPOP a", "SADD a 1 2 3", "SPOP a 5",
+            "SPOP a 5", "SADD a 1 2",
             "SADD b 1", "SMOVE a b 1", "SMOVE a b 2", "SMOVE b b 1", "SADD a 5", "SINTERSTORE d a b",
             "SUNIONSTORE d a b", "SDIFFSTORE d a b", "SINTERSTORE d a nokey", "SREM b 1 2",
             "ZADD z 1 a 2 b 3 c", "ZADD z 1 a", "ZINCRBY z 1 a", "ZADD z INCR 1 a", "ZREM z a", "ZPOPMIN z",
