@@ -107,6 +107,7 @@ def db_index(ctx: Client, arg: bytes) -> Database:
 
 
 def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
+    """DEL and UNLINK: an expired key goes first (with its ``expired`` event) and does not count."""
     db = ctx.db
     removed = 0
     for key in keys:
@@ -142,9 +143,16 @@ def exists(ctx: Client, *keys: bytes) -> int:
 
 @command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
          summary="Returns the type of the value at a key, or none.", args="key")
-def type_(ctx: Client, key: bytes) -> object:
+def type_(ctx: Client, key: bytes) -> Status:
     value = ctx.db.lookup_read(key, False)
-    return Status(b"none" if value is None else type_name(value))
+    name = b"none" if value is None else type_name(value)
+    reply = TYPE_REPLIES.get(name)
+    if reply is None:
+        reply = TYPE_REPLIES[name] = Status(name)
+    return reply
+
+
+TYPE_REPLIES: dict[bytes, Status] = {}  # one Status per type name, built on first use
 
 
 @command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="keyspace", group="generic",
