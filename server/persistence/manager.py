@@ -91,6 +91,7 @@ class Persistence:
         self.aof_rewrites = 0
         self.aof_last_rewrite_seconds = -1
         self.aof_base_size = 0
+        self.aof_rewrite_base_size = 0  # AOF size after the last rewrite (auto-aof-rewrite-percentage)
         self.aof_last_fsync = time.monotonic()
         # Shutdown: set by SHUTDOWN once it has saved, so the loop's exit does not save again.
         self.shutdown_done = False
@@ -250,6 +251,9 @@ class Persistence:
             elif self.aof_rewrite_scheduled:
                 self.aof_rewrite_scheduled = False
                 self.rewrite_background()
+            elif self._aof_grew_enough():
+                self.log("notice", "Starting automatic rewriting of AOF on growth")
+                self.rewrite_background()
             else:
                 dirty = self.server.keyspace.dirty
                 for seconds, changes in self.save_points():
@@ -265,6 +269,21 @@ class Persistence:
                 writer.sync()
             except OSError as exc:
                 self.log("warning", f"Error syncing the AOF: {exc.strerror}")
+
+    def aof_current_size(self) -> int:
+        return self.aof_base_size + (self.writer.size if self.writer is not None else 0)
+
+    def _aof_grew_enough(self) -> bool:
+        """Redis's auto-aof-rewrite rule: past the minimum size and grown by the percentage."""
+        if not self.aof_enabled or self.writer is None:
+            return False
+        percentage = int(self.config["auto-aof-rewrite-percentage"])  # type: ignore[call-overload]
+        minimum = int(self.config["auto-aof-rewrite-min-size"])  # type: ignore[call-overload]
+        current = self.aof_current_size()
+        if not percentage or current <= minimum:
+            return False
+        base = self.aof_rewrite_base_size or 1
+        return (current - base) * 100 // base >= percentage
 
     # ------------------------------------------------------------------ loading
 
@@ -444,6 +463,9 @@ class Persistence:
         self.manifest = manifest
         self.writer = AppendWriter(layout.path(manifest.incrs[-1].name), str(self.config["appendfsync"]))
         self.aof_selected_db = -1
+        if manifest.base is not None and os.path.exists(layout.path(manifest.base.name)):
+            self.aof_base_size = os.path.getsize(layout.path(manifest.base.name))
+        self.aof_rewrite_base_size = self.aof_current_size()
 
     def _open_new_incr(self) -> None:
         """Start a new incremental file for the writes that follow (a rewrite begins)."""
@@ -512,6 +534,7 @@ class Persistence:
             self.aof_enable_pending = False
             self.aof_enabled = True
             self.log("notice", "Background AOF rewrite finished successfully; AOF is on")
+        self.aof_rewrite_base_size = self.aof_current_size()
         self.aof_rewrites += 1
         self.aof_last_bgrewrite_status = "ok"
         self.log("notice", "Background AOF rewrite terminated with success")
@@ -681,8 +704,8 @@ class Persistence:
         ]
         if self.aof_enabled and writer is not None:
             fields += [
-                ("aof_current_size", self.aof_base_size + writer.size),
-                ("aof_base_size", self.aof_base_size),
+                ("aof_current_size", self.aof_current_size()),
+                ("aof_base_size", self.aof_rewrite_base_size),
                 ("aof_pending_rewrite", 1 if self.aof_rewrite_scheduled else 0),
                 ("aof_buffer_length", 0),
                 ("aof_pending_bio_fsync", 0),

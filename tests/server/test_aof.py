@@ -304,3 +304,22 @@ def test_blocked_pop_served_later_is_logged(aof_server, tmp_path):
     assert result["r"] == (b"q", b"y")
     client = restart(aof_server, kill=True)
     assert client.lrange("q", 0, -1) == [b"x"]
+
+
+def test_automatic_rewrite_on_growth(tmp_path):
+    server = OurServer(tmp_path, extra=[*AOF, "--auto-aof-rewrite-min-size", "20000",
+                                        "--auto-aof-rewrite-percentage", "100"])
+    server.start()
+    try:
+        client = server.client()
+        pipe = client.pipeline(transaction=False)
+        for i in range(2000):
+            pipe.set("same-key", i)
+        pipe.execute()
+        wait_until(lambda: client.info("persistence")["aof_rewrites"] >= 1)
+        wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+        assert "Starting automatic rewriting of AOF on growth" in server.log_tail(60)
+        client = restart(server, kill=True)
+        assert client.get("same-key") == b"1999"
+    finally:
+        server.stop()

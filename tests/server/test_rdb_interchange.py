@@ -431,3 +431,38 @@ def test_writer_output_is_read_by_redis(source, tmp_path):
         assert_same(snapshot(target.client()), expected)
     finally:
         target.stop()
+
+
+def test_flushall_and_sigterm_save_with_save_points(tmp_path):
+    ours = OurServer(tmp_path, extra=["--save", "3600 1"])
+    ours.start()
+    client = ours.client()
+    client.set("k", "v")
+    assert client.save()
+    saves = client.info("persistence")["rdb_saves"]
+    client.flushall()  # with save points set, Redis writes the now empty dataset at once
+    assert client.info("persistence")["rdb_saves"] == saves + 1
+    ours.kill()
+    ours.start()
+    client = ours.client()
+    assert client.dbsize() == 0
+    client.set("on-sigterm", "saved")
+    assert ours.stop() == 0  # SIGTERM: the final save happens because save points are set
+    assert "Saving the final RDB snapshot before exiting." in ours.log_tail(20)
+    ours.start()
+    assert ours.client().get("on-sigterm") == b"saved"
+    ours.stop()
+
+
+def test_info_persistence_fields(r):
+    info = r.info("persistence")
+    for name in ("loading", "rdb_changes_since_last_save", "rdb_bgsave_in_progress", "rdb_last_save_time",
+                 "rdb_last_bgsave_status", "rdb_last_bgsave_time_sec", "rdb_saves", "aof_enabled",
+                 "aof_rewrite_in_progress", "aof_rewrite_scheduled", "aof_last_bgrewrite_status",
+                 "aof_last_write_status", "rdb_last_load_keys_loaded"):
+        assert name in info, name
+    before = info["rdb_changes_since_last_save"]
+    r.set("x", 1)
+    r.set("y", 2)
+    assert r.info("persistence")["rdb_changes_since_last_save"] == before + 2
+    assert r.info("persistence")["aof_enabled"] == 0
