@@ -253,9 +253,12 @@ def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
 # --------------------------------------------------------------------------- set algebra
 
 
-def _sets_for(ctx: Client, keys: tuple[bytes, ...] | list[bytes], write: bool = False) -> list[SetValue | None]:
-    """The sets at ``keys`` (None for missing ones); WRONGTYPE if any holds something else."""
-    lookup = ctx.db.lookup if write else ctx.db.lookup_read
+def _sets_for(ctx: Client, keys: tuple[bytes, ...] | list[bytes]) -> list[SetValue | None]:
+    """The sets at ``keys`` (None for missing ones); WRONGTYPE if any holds something else.
+
+    Sources count as reads (keyspace hits and misses) even for the STORE forms, as in Redis.
+    """
+    lookup = ctx.db.lookup_read
     out: list[SetValue | None] = []
     for key in keys:
         value = lookup(key)
@@ -383,7 +386,7 @@ def parse_card_args(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[tuple[byte
          summary="Stores the intersection of sets at a key; returns its size.",
          args="destination key [key ...]", complexity="O(N*M) worst case")
 def sinterstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
-    return _store(ctx, destination, _intersection(_sets_for(ctx, keys, write=True)), b"sinterstore")
+    return _store(ctx, destination, _intersection(_sets_for(ctx, keys)), b"sinterstore")
 
 
 @command("sunion", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
@@ -397,7 +400,7 @@ def sunion(ctx: Client, *keys: bytes) -> RespSet:
          summary="Stores the union of sets at a key; returns its size.",
          args="destination key [key ...]", complexity="O(N) for N members in all")
 def sunionstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
-    return _store(ctx, destination, _union(_sets_for(ctx, keys, write=True)), b"sunionstore")
+    return _store(ctx, destination, _union(_sets_for(ctx, keys)), b"sunionstore")
 
 
 @command("sdiff", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
@@ -411,7 +414,7 @@ def sdiff(ctx: Client, *keys: bytes) -> RespSet:
          summary="Stores the difference of sets at a key; returns its size.",
          args="destination key [key ...]", complexity="O(N) for N members in all")
 def sdiffstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
-    return _store(ctx, destination, _difference(_sets_for(ctx, keys, write=True)), b"sdiffstore")
+    return _store(ctx, destination, _difference(_sets_for(ctx, keys)), b"sdiffstore")
 
 
 # --------------------------------------------------------------------------- SSCAN

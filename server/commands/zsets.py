@@ -932,7 +932,7 @@ def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name:
         raise Error(b"ERR at least 1 input key is needed for '%s' command" % name)
     if setnum > len(rest):
         raise SYNTAX_ERROR
-    lookup = ctx.db.lookup if store is not None else ctx.db.lookup_read
+    lookup = ctx.db.lookup_read  # sources count as reads even for the STORE forms, as in Redis
     sources: list[dict[bytes, float] | None] = []
     for key in rest[:setnum]:
         value = lookup(key)

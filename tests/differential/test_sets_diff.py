@@ -178,3 +178,23 @@ def test_notifications_match(diff):
             pubsub.close()
             client.config_set("notify-keyspace-events", "")
             client.close()
+
+
+def test_keyspace_hits_and_misses(diff):
+    """Which commands count a keyspace hit or miss (INFO stats), compared with redis-server."""
+
+    def stats(conn) -> tuple[bytes, bytes]:
+        info = parse(conn.call("INFO", "stats"))
+        fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
+        return fields[b"keyspace_hits"], fields[b"keyspace_misses"]
+
+    for cmd in ("SINTERSTORE d s nokey", "SUNIONSTORE d s", "SDIFFSTORE d s nokey", "SINTER s", "SMOVE s t a",
+                "SPOP s", "SRANDMEMBER s", "SCARD nokey", "ZUNIONSTORE d 2 z nokey", "ZINTERSTORE d 1 z",
+                "ZDIFFSTORE d 1 z", "ZRANGESTORE d z 0 -1", "ZPOPMIN z", "ZMPOP 1 z MIN", "ZRANDMEMBER z",
+                "ZINTERCARD 2 z s", "ZADD z 1 a", "ZSCORE nokey a", "ZRANGE z 0 -1", "ZCOUNT z 0 1"):
+        diff.flush()
+        diff.call("ZADD", "z", "1", "a", "2", "b", compare=False)
+        diff.call("SADD", "s", "a", "b", compare=False)
+        diff.call("CONFIG", "RESETSTAT", compare=False)
+        diff.check(*cmd.split(), sort=True)
+        assert stats(diff.ours) == stats(diff.real), cmd
