@@ -355,6 +355,9 @@ def test_object_freq_under_lfu(diff):
         diff.check("OBJECT", "FREQ", "k")
         diff.check("TOUCH", "k")  # from the initial counter 5, the first access always counts
         diff.check("OBJECT", "FREQ", "k")
+        diff.check("SET", "g", "v")
+        diff.check("GET", "g")
+        diff.check("OBJECT", "FREQ", "g")
         diff.check("OBJECT", "IDLETIME", "k")
         diff.check("OBJECT", "FREQ", "nokey")
     finally:

@@ -58,6 +58,10 @@ class KeyMachine(RuleBasedStateMachine):
         if self.resp == 3:
             self.ours.call("HELLO", "3")
             self.real.call("HELLO", "3")
+        # Collection writers our server has so far (they are written by others): TYPE, COPY,
+        # RENAME and MOVE then see non-string values too.
+        self.makers = [m for m in (("SADD", "x", "y"), ("ZADD", "1", "x"), ("RPUSH", "x"), ("HSET", "f", "v"))
+                       if parse(self.ours.call("COMMAND", "INFO", m[0])) != [None]]
 
     def same(self, *args, normalize=None) -> None:
         mine = self.ours.call(*args)
@@ -85,6 +89,13 @@ class KeyMachine(RuleBasedStateMachine):
     @rule(key=KEYS, value=VALUES, expiry=SET_EXPIRY)
     def set(self, key, value, expiry):
         self.same("SET", key, value, *expiry)
+
+    @rule(key=KEYS, which=st.integers(0, 3))
+    def collection(self, key, which):
+        if self.makers:
+            maker = self.makers[which % len(self.makers)]
+            self.same("DEL", key)
+            self.same(maker[0], key, *maker[1:])
 
     @rule(key=KEYS, command=st.sampled_from(["GET", "TYPE", "OBJECT ENCODING", "OBJECT REFCOUNT"]))
     def read(self, key, command):
