@@ -170,6 +170,48 @@ ZSETS = [
 ]
 
 
+LISTS = [
+    ("LPUSH", "l", "a", "b"),
+    ("RPUSH", "l", "c"),
+    ("LPUSHX", "nolist", "x"),
+    ("RPUSHX", "l", "d"),
+    ("LINSERT", "l", "BEFORE", "c", "x"),
+    ("LINSERT", "l", "BEFORE", "nope", "x"),
+    ("LSET", "l", "0", "first"),
+    ("LPOP", "l"),
+    ("RPOP", "l", "2"),
+    ("LREM", "l", "0", "x"),
+    ("LREM", "l", "0", "nope"),
+    ("RPUSH", "l2", "1", "2", "3", "4"),
+    ("LTRIM", "l2", "1", "2"),
+    ("LTRIM", "l2", "5", "10"),  # trimmed to nothing: deleted
+    ("RPUSH", "src", "1", "2"),
+    ("RPOPLPUSH", "src", "dst"),
+    ("LMOVE", "src", "dst", "LEFT", "RIGHT"),  # src emptied
+    ("LMOVE", "dst", "dst", "LEFT", "RIGHT"),
+    ("BLPOP", "dst", "0"),
+    ("BRPOPLPUSH", "dst", "other", "0"),
+    ("LMPOP", "1", "other", "LEFT", "COUNT", "5"),
+    ("RPUSH", "p", "a"),
+    ("LPOS", "p", "a"),
+    ("LPOP", "p", "5"),
+]
+
+HASHES = [
+    ("HSET", "h", "a", "1", "b", "2"),
+    ("HSET", "h", "a", "1"),
+    ("HSETNX", "h", "a", "x"),
+    ("HSETNX", "h", "c", "x"),
+    ("HMSET", "h", "d", "4"),
+    ("HINCRBY", "h", "n", "5"),
+    ("HINCRBYFLOAT", "h", "f", "1.5"),
+    ("HDEL", "h", "a", "nope"),
+    ("HDEL", "h", "nope"),
+    ("HGET", "h", "b"),
+    ("HDEL", "h", "b", "c", "d", "n", "f"),  # emptied: deleted
+]
+
+
 @pytest.mark.parametrize("flags", ["KEA", "K$g", "E$", "Ex"])
 def test_string_commands(streams, flags):
     streams(STRINGS, flags)
@@ -182,6 +224,27 @@ def test_generic_key_commands(streams, flags):
 
 def test_bit_commands(streams):
     streams(BITS)
+
+
+@pytest.mark.parametrize("flags", ["KEA", "Elg"])
+def test_list_commands(streams, flags):
+    streams(LISTS, flags)
+
+
+def test_hash_commands(streams):
+    streams(HASHES)
+
+
+def test_served_blocked_pop(streams, ours, real):
+    blocked = Pair(ours.port, real.port)
+    try:
+        blocked.send("BLPOP", "waited", "5")
+        time.sleep(0.1)
+        streams([("RPUSH", "waited", "a", "b")])
+        blocked.read(1)
+        streams([("LPOP", "waited")])
+    finally:
+        blocked.close()
 
 
 def test_set_commands(streams):
