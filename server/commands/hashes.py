@@ -21,7 +21,7 @@ from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INTEGER, O
 from server.commands.keys import parse_cursor, parse_scan_options
 from server.datatypes.hash import HashValue
 from server.glob import glob_matcher
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH, WRONGTYPE, Database, random_dict_key
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH, WRONGTYPE, Database
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error
 
@@ -69,6 +69,7 @@ def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) 
     config = ctx.server.config.values
     max_value = config["hash-max-listpack-value"]
     added = 0
+    pooled = h.random_pool is not None
     for i in range(0, len(pairs), 2):
         field = pairs[i]
         value = pairs[i + 1]
@@ -76,6 +77,8 @@ def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) 
             h.listpack = False
         if field not in h:
             added += 1
+            if pooled:
+                h.field_added(field)
         h[field] = value
     if h.listpack and len(h) > config["hash-max-listpack-entries"]:  # type: ignore[operator]
         h.listpack = False
@@ -135,6 +138,7 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
     for field in fields:
         if h.pop(field, None) is not None:  # type: ignore[attr-defined]
             deleted += 1
+            h.field_removed(field)  # type: ignore[attr-defined]
             if not h:
                 break
     if deleted:
@@ -290,7 +294,7 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
         h = hash_for_read(ctx.db, key)
         if h is None or not h:
             return None
-        return random_dict_key(h)
+        return h.random_field()
     count = to_int(args[0])
     if count is None:
         raise NOT_INTEGER
@@ -309,15 +313,23 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
     size = len(h)
     if count < 0 or count == 1:
         # Repeats allowed: each pick is independent.
-        fields = list(h) if size <= 64 or -count > size // 8 else None
+        pick = h.random_field
         picks = []
         for _ in range(abs(count)):
-            field = random.choice(fields) if fields is not None else random_dict_key(h)
+            field = pick()
             picks.append((field, h[field]))
         return field_reply(ctx, picks, withvalues)
     if count >= size:
         return field_reply(ctx, list(h.items()), withvalues)
-    chosen = random.sample(list(h), count)
+    if count * 3 > size:
+        chosen = random.sample(list(h), count)
+    else:
+        # A small share of a big hash: draw until enough distinct fields (Redis's case 4).
+        distinct: dict[bytes, None] = {}
+        pick = h.random_field
+        while len(distinct) < count:
+            distinct[pick()] = None
+        chosen = list(distinct)
     return field_reply(ctx, [(field, h[field]) for field in chosen], withvalues)
 
 

@@ -185,3 +185,21 @@ def test_hash_value_class():
         if cursor == 0:
             break
     assert sorted(seen) == sorted(big)
+
+
+def test_random_field_pool_stays_uniform_through_changes():
+    from collections import Counter
+
+    h = HashValue({b"f%d" % i: b"v" for i in range(100)})
+    h.random_field()  # builds the pool
+    for i in range(50):
+        del h[b"f%d" % i]
+        h.field_removed(b"f%d" % i)
+    for i in range(10):  # deleted, then stored again: one pool entry each, not two
+        h[b"f%d" % i] = b"v"
+        h.field_added(b"f%d" % i)
+    h[b"new"] = b"v"
+    h.field_added(b"new")
+    counts = Counter(h.random_field() for _ in range(20000))
+    assert set(counts) == set(h)
+    assert max(counts.values()) < 2 * min(counts.values())
