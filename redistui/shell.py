@@ -442,10 +442,12 @@ def _default_target(options: ShellOptions) -> bool:
 
 def offer_bundled_server(options: ShellOptions) -> Any:
     """Ask to start the bundled server; on yes start it and point `options` at it."""
+    from prompt_toolkit import prompt
+
     from redistui.embedded import EmbeddedServer, EmbeddedServerError
 
     try:
-        answer = input("No server is running there. Start the bundled server? [Y/n] ")
+        answer = prompt("No server is running there. Start the bundled server? [Y/n] ")
     except (EOFError, KeyboardInterrupt):
         return None
     if answer.strip().lower() not in ("", "y", "yes"):

@@ -123,7 +123,10 @@ def seeded(cmdline_server: ServerHandle) -> Iterator[ServerHandle]:
     client.rpush("queue:jobs", "a", "b")
     client.sadd("tags", "red", "green", "blue")
     client.zadd("board", {"alice": 1, "bob": 2})
-    client.xadd("events", {"a": "1"})
+    try:
+        client.xadd("events", {"a": "1"})
+    except redis.ResponseError:  # a server without streams: only the XADD case needs it
+        pass
     subscriber = cmdline_server.client().pubsub()
     subscriber.subscribe("news.sport", "news.tech")
     subscriber.get_message(timeout=1)
@@ -161,7 +164,6 @@ SEED = (
     "RPUSH",
     "SADD",
     "ZADD",
-    "XADD",
 )
 pytestmark = needs(*SEED)
 

@@ -44,10 +44,6 @@ ZRANGE z 0 -1 WITHSCORES
 ZSCORE z b
 RPUSH big 1 2 3 4 5 6 7 8 9 10 11 12
 LRANGE big 0 -1
-XADD st 1-1 a 1 b 2
-XADD st 2-1 c 3
-XRANGE st - +
-XREAD COUNT 2 STREAMS st 0
 MULTI
 SET a 1
 INCR a
@@ -86,6 +82,15 @@ def redis_cli(server: ServerHandle, *args: str) -> list[str]:
     return [binary, "-p", str(server.port), *args]
 
 
+STREAM_SCRIPT = r"""
+FLUSHALL
+XADD st 1-1 a 1 b 2
+XADD st 2-1 c 3
+XRANGE st - +
+XREAD COUNT 2 STREAMS st 0
+XLEN st
+"""
+
 SCRIPT_COMMANDS = sorted(
     {line.split()[0].upper() for line in SCRIPT.splitlines() if line.strip()} - {"NOSUCHCOMMAND"}
 )
@@ -94,8 +99,18 @@ SCRIPT_COMMANDS = sorted(
 @needs(*SCRIPT_COMMANDS)
 @pytest.mark.parametrize("mode", [[], ["--no-raw"], ["--raw"]], ids=["pipe", "no-raw", "raw"])
 def test_stdin_script_matches_redis_cli(cmdline_server: ServerHandle, mode: list[str]) -> None:
-    expected = run(redis_cli(cmdline_server, *mode), SCRIPT)
-    ours = run(shell_argv(cmdline_server, *mode), SCRIPT)
+    check_script(cmdline_server, mode, SCRIPT)
+
+
+@needs("XADD", "XRANGE", "XREAD", "XLEN")
+@pytest.mark.parametrize("mode", [[], ["--no-raw"]], ids=["pipe", "no-raw"])
+def test_stream_replies_match_redis_cli(cmdline_server: ServerHandle, mode: list[str]) -> None:
+    check_script(cmdline_server, mode, STREAM_SCRIPT)
+
+
+def check_script(cmdline_server: ServerHandle, mode: list[str], script: str) -> None:
+    expected = run(redis_cli(cmdline_server, *mode), script)
+    ours = run(shell_argv(cmdline_server, *mode), script)
     assert ours.stderr == b""
     assert ours.stdout.decode("latin-1").splitlines() == expected.stdout.decode("latin-1").splitlines()
     assert ours.stdout == expected.stdout
@@ -278,6 +293,7 @@ def test_offers_to_start_the_bundled_server(tmp_path: Path) -> None:
         child.expect_exact(f"127.0.0.1:{port}>")
         child.send("PING\r")
         child.expect_exact("PONG")
+        child.expect_exact(f"127.0.0.1:{port}>")  # Ctrl-D before the prompt is back would hit a cooked tty
         child.sendeof()
         child.expect(
             pexpect.EOF, timeout=90
