@@ -266,7 +266,7 @@ def setup(server) -> None:
     effects.install(TABLE)
     server.cron_hooks.append(p.cron)
     server.info_sections["persistence"] = p.info_fields
-    server.propagate = p.propagate
+    p.plug_propagation()
     server.after_unblocked = p.after_unblocked
     server.on_shutdown = p.on_shutdown
     previous = server.keyspace.on_expired

@@ -24,7 +24,8 @@ by ``server.persistence.manager``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from server.persistence.rdb import fsync_directory
@@ -229,7 +230,7 @@ class AppendWriter:
         self.policy = fsync_policy
         self.size = os.fstat(self.fd).st_size
         self.unsynced = False
-        self.write_error: str | None = None
+        self._syncer: threading.Thread | None = None
 
     def append(self, data: bytes) -> None:
         view = memoryview(data)
@@ -243,11 +244,38 @@ class AppendWriter:
             self.unsynced = True
 
     def sync(self) -> None:
+        self._join()
         if self.unsynced:
             self.unsynced = False
             os.fsync(self.fd)
 
+    def sync_in_background(self, on_error: Callable[[OSError], None]) -> None:
+        """``everysec``: fsync in a thread (os.fsync releases the GIL), so a slow disk never stalls the loop.
+
+        A sync still running from the previous second is left to finish, as Redis
+        postpones the fsync when its background job is busy.
+        """
+        if not self.unsynced or (self._syncer is not None and self._syncer.is_alive()):
+            return
+        self.unsynced = False
+        fd = self.fd
+
+        def run() -> None:
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                on_error(exc)
+
+        self._syncer = threading.Thread(target=run, name="aof-fsync", daemon=True)
+        self._syncer.start()
+
+    def _join(self) -> None:
+        if self._syncer is not None:
+            self._syncer.join()
+            self._syncer = None
+
     def close(self) -> None:
+        self._join()
         if self.fd >= 0:
             try:
                 os.fsync(self.fd)

@@ -265,10 +265,7 @@ class Persistence:
         writer = self.writer
         if writer is not None and writer.policy == "everysec" and time.monotonic() - self.aof_last_fsync >= 1:
             self.aof_last_fsync = time.monotonic()
-            try:
-                writer.sync()
-            except OSError as exc:
-                self.log("warning", f"Error syncing the AOF: {exc.strerror}")
+            writer.sync_in_background(lambda exc: self.log("warning", f"Error syncing the AOF: {exc}"))
 
     def aof_current_size(self) -> int:
         return self.aof_base_size + (self.writer.size if self.writer is not None else 0)
@@ -555,6 +552,7 @@ class Persistence:
                 from server.config import ConfigError
 
                 raise ConfigError("Failed to start the AOF rewrite")
+            self.plug_propagation()
         elif not value and (self.aof_enabled or self.aof_enable_pending):
             if self.child_type == CHILD_AOF:
                 self.kill_child()
@@ -562,6 +560,12 @@ class Persistence:
             if self.writer is not None:
                 self.writer.close()
                 self.writer = None
+            self.plug_propagation()
+
+    def plug_propagation(self) -> None:
+        """Hook ``server.propagate`` only while there is an AOF to feed: no cost per write otherwise."""
+        active = self.aof_enabled or self.aof_enable_pending
+        self.server.propagate = self.propagate if active else None
 
     def set_appendfsync(self, value: object) -> None:
         if self.writer is not None:
