@@ -418,9 +418,10 @@ class Database:
             return
         new = list(data)
         generation = self.keyspace.new_generation()
-        if len(old) >= live and not force:
+        prefix = block_prefix(old, new) if len(old) >= live and not force else None
+        if prefix is not None:
             maps = self.old_generations
-            maps[self.generation] = (generation, block_prefix(old, new))
+            maps[self.generation] = (generation, prefix)
             while len(maps) > KEPT_GENERATIONS:
                 del maps[next(iter(maps))]
         self.order = new
@@ -498,7 +499,7 @@ class Database:
         return keys
 
 
-def block_prefix(old: list[bytes], new: list[bytes]) -> list[int]:
+def block_prefix(old: list[bytes], new: list[bytes]) -> list[int] | None:
     """For each block of 1024 positions of ``old``: how many keys of ``new`` had their last entry before it.
 
     ``new`` lists the live keys in the order of their last entries in ``old``.
@@ -525,7 +526,7 @@ def block_prefix(old: list[bytes], new: list[bytes]) -> list[int]:
                     target = new[j - 1] if j else None
         prefix[block] = j
         end = start
-    return prefix
+    return prefix if j == 0 else None  # None: some live key had no entry (the order lost track)
 
 
 def lru_clock() -> int:

@@ -294,3 +294,24 @@ def test_copy_is_independent_for_every_value_type():
     assert raw == b"abc"
     text = b"abc"
     assert copy_value(text) is text
+
+
+def test_keys_that_bypassed_set_are_found_again():
+    """A loader that fills ``data`` directly: the order is rebuilt, old cursors restart, none is missed."""
+    ks = Keyspace(1)
+    db = ks.dbs[0]
+    for i in range(3000):
+        db.set(b"k%d" % i, b"v")
+    cursor, _ = db.scan(0, 100)
+    for i in range(3000):
+        db.delete(b"k%d" % i)
+    db.data.update({b"loaded%d" % i: b"v" for i in range(500)})  # bypasses set(): no order entries
+    assert block_prefix(db.order, list(db.data)) is None
+    ks.tidy()
+    seen: set[bytes] = set()
+    while True:
+        cursor, keys = db.scan(cursor, 100)
+        seen.update(keys)
+        if cursor == 0:
+            break
+    assert seen == {b"loaded%d" % i for i in range(500)}
