@@ -14,13 +14,16 @@ Three kinds of subscription, each a map from a name to the clients holding it
 A client keeps its own sets (``client.channels`` ...); this module keeps the
 reverse maps. Messages are encoded once per protocol version and the same
 bytes go to every subscriber: RESP2 clients see an array, RESP3 clients a push.
+A burst of messages to one group of subscribers shares a single growing buffer
+(``_Batch``), so fan-out costs one append per message, not one per subscriber.
 
 Keyspace notifications (``notify-keyspace-events``) are published through
 ``notify_keyspace``, the ``Keyspace.notify_hook``: ``__keyspace@<db>__:<key>``
 carries the event name and ``__keyevent@<db>__:<event>`` carries the key.
 
 Slow subscribers are bounded by ``client-output-buffer-limit pubsub``; the
-check lives in the network layer's flush (``server.network``).
+network layer checks it whenever a write stays buffered
+(``RedisProtocol.check_output_limits``).
 """
 
 from __future__ import annotations
