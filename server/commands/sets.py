@@ -79,9 +79,11 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     else:
         added = 0
         pos = value.pos
+        listed = value.members
         for member in members:
             if member not in pos:
-                value.add(member)
+                pos[member] = len(listed)  # SetValue.add, inlined on this hot path
+                listed.append(member)
                 if value.intset:
                     value.note_added(member, max_intset(ctx))
                 added += 1

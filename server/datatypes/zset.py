@@ -304,7 +304,10 @@ class ZSetValue:
         """Up to ``count`` entries below rank ``cursor`` (0: start), and the next cursor (0: done).
 
         The walk goes from the highest rank down, so removals between calls
-        (which only shift higher ranks down) never make it skip a member.
+        (which only shift higher ranks down) never make it skip a member: the
+        scan-and-delete pattern is safe. A member whose rank rises past the
+        cursor between calls (a lower score added, or its own score changed)
+        may be missed, where Redis's hash-ordered scan would still find it.
         """
         n = len(self.index)
         end = n if cursor == 0 else min(cursor, n)
