@@ -487,15 +487,17 @@ class Database:
         expires = self.expires
         if len(expires) <= count:
             return list(expires)
-        if len(self.expire_order) > 2 * len(expires) + MIN_STALE:
+        if not 2 * len(expires) + MIN_STALE >= len(self.expire_order) >= len(expires):
             self.compact_expire_order()
         order = self.expire_order
         randrange = random.randrange
         keys = []
-        while len(keys) < count:
+        for _ in range(count * 100):  # at most two entries in three are stale: this is plenty
             key = order[randrange(len(order))]
             if key in expires:
                 keys.append(key)
+                if len(keys) == count:
+                    break
         return keys
 
 
