@@ -38,7 +38,11 @@ def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_HASH) -> No
 
 def hash_for_read(db: Database, key: bytes) -> HashValue | None:
     """The hash at ``key`` for a read (counts hits and misses); None if absent; WRONGTYPE otherwise."""
-    value = db.lookup_read(key)
+    value = db.data.get(key)
+    if value is None or db.expires:
+        value = db.lookup_read(key)  # the slow path: expiry, misses, keymiss events
+    else:
+        db.keyspace.hits += 1
     if value is not None and value.__class__ is not HashValue:
         raise WRONGTYPE
     return value  # type: ignore[return-value]

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import math
 
+from hiredis import pack_command
+
 from server.client import Blocked, Client
 from server.command import command
 from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, SYNTAX_ERROR, to_float, to_int
 from server.datatypes.list import ListValue
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE, Database, now_ms
-from server.protocol import NULL_ARRAY, OK, Error
+from server.protocol import NULL_ARRAY, OK, Error, Raw
 
 NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
 NO_SUCH_KEY = Error(b"ERR no such key")
@@ -60,7 +62,11 @@ def list_for_write(db: Database, key: bytes) -> ListValue | None:
 
 def list_for_read(db: Database, key: bytes) -> ListValue | None:
     """The list at ``key`` for a read (counts keyspace hits and misses)."""
-    value = db.lookup_read(key)
+    value = db.data.get(key)
+    if value is None or db.expires:
+        value = db.lookup_read(key)  # the slow path: expiry, misses, keymiss events
+    else:
+        db.keyspace.hits += 1
     if value is not None and value.__class__ is not ListValue:
         raise WRONGTYPE
     return value  # type: ignore[return-value]
@@ -348,7 +354,14 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
     bounds = normalize_range(start, stop, len(lst))
     if bounds is None:
         return EMPTY
-    return lst.window(bounds[0], bounds[1])
+    # An array of bulk strings reads the same in RESP2 and RESP3: hiredis's C
+    # command packer writes exactly that, several times faster than encoding
+    # element by element (LRANGE_100 is one of the benchmarked commands).
+    items = lst.window(bounds[0], bounds[1])
+    try:
+        return Raw(pack_command(tuple(items)))
+    except TypeError:  # an element that is not bytes (a bytearray loaded from elsewhere)
+        return items
 
 
 @command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
