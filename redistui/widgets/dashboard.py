@@ -13,12 +13,14 @@ import time
 from collections import deque
 from typing import Any
 
+from redis.exceptions import RedisError
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -226,12 +228,19 @@ class Dashboard(Vertical):
         except Exception as exc:  # noqa: BLE001 - shown, retried next tick
             self.query_one("#ops-label", Label).update(f"INFO failed: {exc}")
             return
+        if not self.is_attached:
+            return
         self.show_info(info)
         active = self.query_one(TabbedContent).active
-        if active == "tab-slowlog":
-            await self.refresh_slowlog()
-        elif active == "tab-clients":
-            await self.refresh_clients()
+        try:
+            if active == "tab-slowlog":
+                await self.refresh_slowlog()
+            elif active == "tab-clients":
+                await self.refresh_clients()
+        except NoMatches:  # closed while the reply was on its way
+            return
+        except RedisError as exc:  # e.g. a server without SLOWLOG or CLIENT LIST
+            self.notify(str(exc), title="Dashboard", severity="warning")
 
     def show_info(self, info: dict[str, Any]) -> None:
         self.info = info
@@ -271,11 +280,8 @@ class Dashboard(Vertical):
             table.add_row(*(v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values))
 
     @on(TabbedContent.TabActivated)
-    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "tab-slowlog":
-            await self.refresh_slowlog()
-        elif event.pane.id == "tab-clients":
-            await self.refresh_clients()
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        self.poll()
 
     # -- MONITOR -------------------------------------------------------------------------
 
