@@ -232,7 +232,7 @@ _DOUBLE_NAMES = {"score", "float-increment", "weight", "min-score", "max-score"}
 
 
 def _arg_type(name: str) -> str:
-    if name in ("key", "source", "destination", "newkey", "srckey", "destkey") or name.endswith("-key"):
+    if name in ("key", "key1", "key2", "source", "destination", "newkey", "srckey", "destkey") or name.endswith("-key"):
         return "key"
     if name in ("pattern",):
         return "pattern"
