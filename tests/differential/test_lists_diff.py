@@ -233,7 +233,8 @@ def test_blocking_forms_without_waiting(d):
     d.check("BRPOPLPUSH", "b", "c", "0")
     d.check("BLMPOP", "0", "2", "missing", "c", "LEFT", "COUNT", "3")
     d.check("EXISTS", "a", "b", "c")
-    for bad in ("-1", "abc", "-0.5", "inf", "-inf", "1e20", "nan", "", "9223372036854775807", "1e16"):
+    for bad in ("-1", "abc", "-0.5", "inf", "-inf", "1e20", "nan", "", "9223372036854775807", "1e16",
+                "1e5000", "1e400", "-1e400", "1e-5000", " 1", "1 ", "0x", "-0x1p70"):
         d.check("BLPOP", "missing", bad)
         d.check("BRPOPLPUSH", "missing", "x", bad)
         d.check("BLMPOP", bad, "1", "missing", "LEFT")
