@@ -459,3 +459,46 @@ def test_served_from_the_key_that_became_ready_first(run_both):
 
     log = run_both(scenario)
     assert log[1] == ("p", b"*2\r\n$2\r\nk2\r\n$1\r\na\r\n")
+
+
+def test_databases_are_separate_and_rotation_into_itself(run_both):
+    def scenario(sc: Scenario) -> None:
+        p, rot = sc.peer(), sc.peer(resp3=True)
+        p.call("SELECT", "1")
+        p.send("BLPOP", "k", "0")
+        sc.wait_blocked(1)
+        rot.send("BLMOVE", "r", "r", "RIGHT", "LEFT", "0")
+        sc.wait_blocked(2)
+        sc.record("push db0", sc.admin.call("RPUSH", "k", "zero"))
+        sc.record("p pending", b"%d" % p.pending())
+        sc.admin.call("SELECT", "1")
+        sc.record("push db1", sc.admin.call("RPUSH", "k", "one"))
+        sc.record("p", p.reply())
+        sc.admin.call("SELECT", "0")
+        sc.record("push r", sc.admin.call("RPUSH", "r", "a", "b", "c"))
+        sc.record("rot", rot.reply())
+        sc.record("r", sc.admin.call("LRANGE", "r", "0", "-1"))
+        sc.record("db0 k", sc.admin.call("LRANGE", "k", "0", "-1"))
+
+    log = run_both(scenario)
+    assert ("p pending", b"0") in log
+    assert ("rot", b"$1\r\nc\r\n") in log
+
+
+def test_served_with_fewer_elements_than_count_and_client_kill(run_both):
+    def scenario(sc: Scenario) -> None:
+        p, k = sc.peer(resp3=True), sc.peer()
+        p.send("BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "10")
+        sc.wait_blocked(1)
+        sc.record("push", sc.admin.call("RPUSH", "b", "1", "2", "3"))
+        sc.record("p", p.reply())
+        kid = k.call("CLIENT", "ID").decode().strip(":\r\n")
+        k.send("BRPOP", "a", "0")
+        sc.wait_blocked(1)
+        sc.record("kill", sc.admin.call("CLIENT", "KILL", "ID", kid))
+        sc.wait_blocked(0)
+        sc.record("push2", sc.admin.call("RPUSH", "a", "x"))
+        sc.record("a", sc.admin.call("LRANGE", "a", "0", "-1"))
+
+    log = run_both(scenario)
+    assert log[1] == ("p", b"*2\r\n$1\r\nb\r\n*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n")
