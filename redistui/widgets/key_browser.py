@@ -87,6 +87,9 @@ class KeyBrowser(Vertical):
         self._rows_dirty = False
         self._pattern_regex = None
         self._select_timer: Timer | None = None
+        # Kept as attributes (not queried) so workers finishing during shutdown still find them.
+        self._key_list = KeyList(self.index, self.meta, id="key-list")
+        self._status = Static("", id="scan-status")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
@@ -94,8 +97,8 @@ class KeyBrowser(Vertical):
             yield Select(
                 [(name, name) for name in KEY_TYPES], prompt="any type", id="type-filter", compact=True
             )
-        yield KeyList(self.index, self.meta, id="key-list")
-        yield Static("", id="scan-status")
+        yield self._key_list
+        yield self._status
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_INTERVAL, self._flush)
@@ -103,7 +106,7 @@ class KeyBrowser(Vertical):
 
     @property
     def key_list(self) -> KeyList:
-        return self.query_one(KeyList)
+        return self._key_list
 
     @property
     def client(self):  # noqa: ANN201 - the app's ExplorerClient
@@ -233,7 +236,7 @@ class KeyBrowser(Vertical):
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"
         status = f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
-        self.query_one("#scan-status", Static).update(status, layout=False)  # one fixed line: no layout pass
+        self._status.update(status, layout=False)  # one fixed line: no layout pass
 
     # -- rows ------------------------------------------------------------------------------
 

@@ -68,10 +68,12 @@ class TTLPanel(Vertical):
         self.expired = False
         self.pinned: dict[bytes, KeyMeta | None] = {}
         self._resync_due = False
+        self._selected = Static("", id="ttl-selected")
+        self._pinned = Static("", id="ttl-pinned")
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="ttl-selected")
-        yield Static("", id="ttl-pinned")
+        yield self._selected
+        yield self._pinned
 
     def on_mount(self) -> None:
         self.border_title = "TTL"
@@ -146,8 +148,8 @@ class TTLPanel(Vertical):
     def tick(self) -> None:
         now = time.monotonic()
         # Fixed-size areas: repaint them without a layout pass (this runs four times a second).
-        self.query_one("#ttl-selected", Static).update(self._selected_text(now), layout=False)
-        self.query_one("#ttl-pinned", Static).update(self._pinned_table(now), layout=False)
+        self._selected.update(self._selected_text(now), layout=False)
+        self._pinned.update(self._pinned_table(now), layout=False)
         hit_zero = any(
             meta is not None and meta.pttl >= 0 and meta.remaining_ms(now) == 0
             for meta in [self.meta, *self.pinned.values()]

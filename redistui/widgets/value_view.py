@@ -30,15 +30,17 @@ class ValueView(Vertical):
         super().__init__(id=id)
         self.key: bytes | None = None
         self.type: str | None = None
+        self._title = Static("", id="value-title")
+        self._body = Container(id="value-body")
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="value-title")
-        with Container(id="value-body"):
+        yield self._title
+        with self._body:
             yield Static("Select a key on the left.", id="value-empty")
 
     @property
     def viewer(self) -> Widget | None:
-        body = self.query_one("#value-body")
+        body = self._body
         return body.children[0] if body.children and not isinstance(body.children[0], Static) else None
 
     def show(self, key: bytes | None) -> None:
@@ -50,8 +52,7 @@ class ValueView(Vertical):
 
     @work(group="value", exclusive=True)
     async def _load(self, key: bytes | None) -> None:
-        body = self.query_one("#value-body")
-        title = self.query_one("#value-title", Static)
+        body, title = self._body, self._title
         if key is None:
             self.type = None
             title.update("")
