@@ -106,6 +106,47 @@ def parse_commands(buf: bytes, path: str = "") -> Iterator[tuple[list[bytes], in
         yield argv, pos
 
 
+ITEMS_PER_COMMAND = 64  # elements per RPUSH/SADD/HSET/ZADD in a RESP base (Redis's AOF_REWRITE_ITEMS_PER_CMD)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def write_resp_base(fh, databases) -> None:
+    """A base file in RESP (``aof-use-rdb-preamble no``): the commands that rebuild the data."""
+    for index, data, expires in databases:
+        if not data:
+            continue
+        out = [encode_command([b"SELECT", b"%d" % index])]
+        for key, value in data.items():
+            if isinstance(value, (bytes, bytearray)):
+                out.append(encode_command([b"SET", key, bytes(value)]))
+            else:
+                kind = getattr(value, "TYPE_NAME", b"")
+                if kind == b"list":
+                    items, verb = list(value), b"RPUSH"
+                elif kind == b"set":
+                    items, verb = list(value), b"SADD"
+                elif kind == b"hash":
+                    items, verb = [x for pair in value.items() for x in pair], b"HSET"
+                elif kind == b"zset":
+                    items, verb = [x for m, sc in value.items() for x in (repr(float(sc)).encode(), m)], b"ZADD"
+                else:
+                    raise AOFError(f"cannot write a value of type {type(value).__name__} to the AOF")
+                step = ITEMS_PER_COMMAND * (2 if verb in (b"HSET", b"ZADD") else 1)
+                for chunk in _chunks(items, step):
+                    out.append(encode_command([verb, key, *chunk]))
+            deadline = expires.get(key)
+            if deadline is not None:
+                out.append(encode_command([b"PEXPIREAT", key, b"%d" % deadline]))
+            if len(out) >= 4096:
+                fh.write(b"".join(out))
+                out.clear()
+        fh.write(b"".join(out))
+
+
 # --------------------------------------------------------------------------- manifest
 
 

@@ -39,6 +39,7 @@ from server.persistence.aof import (
     TruncatedAOF,
     encode_command,
     parse_commands,
+    write_resp_base,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class Persistence:
         self.aof_rewrites = 0
         self.aof_last_rewrite_seconds = -1
         self.aof_base_size = 0
+        self.rewrite_preamble = True
         self.aof_rewrite_base_size = 0  # AOF size after the last rewrite (auto-aof-rewrite-percentage)
         self.aof_last_fsync = time.monotonic()
         # Shutdown: set by SHUTDOWN once it has saved, so the loop's exit does not save again.
@@ -449,8 +451,15 @@ class Persistence:
         os.makedirs(layout.root, exist_ok=True)
         manifest = self.manifest if layout.exists() else Manifest()
         if manifest.base is None and not manifest.incrs:
-            name = layout.base_name(1)
-            rdb.save_file(layout.path(name), self.databases(), preamble=True)
+            preamble = bool(self.config["aof-use-rdb-preamble"])
+            name = layout.base_name(1, rdb=preamble)
+            if preamble:
+                rdb.save_file(layout.path(name), self.databases(), preamble=True)
+            else:
+                with open(layout.path(name), "wb") as fh:
+                    write_resp_base(fh, self.databases())
+                    fh.flush()
+                    os.fsync(fh.fileno())
             manifest.base = AOFFile(name, 1, BASE)
             self.log("notice", f"Creating AOF base file {name} on server start")
         if not manifest.incrs:
@@ -494,10 +503,16 @@ class Persistence:
         databases = self.databases()
         root = self.layout.root
 
+        preamble = bool(self.config["aof-use-rdb-preamble"])
+        self.rewrite_preamble = preamble
+
         def work() -> None:
             tmp = os.path.join(root, f"temp-rewriteaof-bg-{os.getpid()}.aof")
             with open(tmp, "wb", buffering=1 << 20) as fh:
-                rdb.write_rdb(fh, databases, preamble=True)
+                if preamble:
+                    rdb.write_rdb(fh, databases, preamble=True)
+                else:
+                    write_resp_base(fh, databases)
                 fh.flush()
                 os.fsync(fh.fileno())
 
@@ -516,7 +531,7 @@ class Persistence:
             return
         manifest = self.manifest
         seq = manifest.next_base_seq()
-        name = self.layout.base_name(seq)
+        name = self.layout.base_name(seq, rdb=self.rewrite_preamble)
         os.replace(tmp, self.layout.path(name))
         self.aof_base_size = os.path.getsize(self.layout.path(name))
         manifest.base = AOFFile(name, seq, BASE)

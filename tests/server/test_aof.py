@@ -323,3 +323,28 @@ def test_automatic_rewrite_on_growth(tmp_path):
         assert client.get("same-key") == b"1999"
     finally:
         server.stop()
+
+
+def test_resp_base_without_rdb_preamble(tmp_path):
+    server = OurServer(tmp_path, extra=[*AOF, "--aof-use-rdb-preamble", "no"])
+    server.start()
+    try:
+        client = server.client()
+        client.set("s", "v", px=500_000)
+        client.rpush("l", *range(100))
+        client.sadd("set", "a", "b")
+        client.hset("h", mapping={"f": "1", "g": "2"})
+        client.zadd("z", {"m": 1.5, "n": float("inf")})
+        client.bgrewriteaof()
+        wait_until(lambda: client.info("persistence")["aof_rewrites"] == 1)
+        assert manifest(tmp_path)[0][1] == "appendonly.aof.2.base.aof"
+        assert (aof_dir(tmp_path) / "appendonly.aof.2.base.aof").read_bytes().startswith(b"*2\r\n$6\r\nSELECT")
+        check_aof(tmp_path)
+        client = restart(server, kill=True)
+        assert client.get("s") == b"v" and 400_000 < client.pttl("s") <= 500_000
+        assert client.lrange("l", 0, -1) == [b"%d" % i for i in range(100)]
+        assert client.smembers("set") == {b"a", b"b"}
+        assert client.hgetall("h") == {b"f": b"1", b"g": b"2"}
+        assert client.zrange("z", 0, -1, withscores=True) == [(b"m", 1.5), (b"n", float("inf"))]
+    finally:
+        server.stop()
