@@ -62,6 +62,15 @@ async def type_text(pilot: Pilot, text: str) -> None:
     await settle(pilot)
 
 
+async def enter_line(pilot: Pilot, line: str) -> None:
+    """Put a whole line in the input (no per-key typing) and press Enter."""
+    field = pilot.app.query_one("#cmd-input")
+    field.value = line
+    field.cursor_position = len(line)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def options(app: App) -> list[str]:
     dropdown = app.query_one("#cmd-dropdown", OptionList)
     if not dropdown.has_class("-open"):
@@ -129,9 +138,7 @@ async def test_keywords_keys_and_fields_in_the_dropdown(host: Host) -> None:
 async def test_running_commands_prints_like_redis_cli(host: Host) -> None:
     async with host.run_test(size=(120, 40)) as pilot:
         for line in ["GET greeting", "LRANGE list 0 -1", "INCR greeting", "GET nokey", "SET n 1"]:
-            await type_text(pilot, line)
-            await pilot.press("enter")
-            await settle(pilot)
+            await enter_line(pilot, line)
         text = log_text(host)
         assert '"hello"' in text
         assert '1) "a"\n2) "b c"' in text
@@ -145,9 +152,7 @@ async def test_running_commands_prints_like_redis_cli(host: Host) -> None:
 async def test_history_up_down_and_search(host: Host) -> None:
     async with host.run_test(size=(120, 40)) as pilot:
         for line in ["GET greeting", "AUTH secret", "DBSIZE"]:
-            await type_text(pilot, line)
-            await pilot.press("enter")
-            await settle(pilot)
+            await enter_line(pilot, line)
         await pilot.press("up")
         assert value(host) == "DBSIZE"
         await pilot.press("up")
@@ -183,8 +188,6 @@ async def test_dangerous_command_needs_a_second_enter(host: Host, cmdline_server
 async def test_select_moves_completion_to_the_new_db(host: Host, cmdline_server: ServerHandle) -> None:
     cmdline_server.client(db=4).set("only-in-4", "x")
     async with host.run_test(size=(120, 40)) as pilot:
-        await type_text(pilot, "SELECT 4")
-        await pilot.press("enter")
-        await settle(pilot)
+        await enter_line(pilot, "SELECT 4")
         await type_text(pilot, "GET only")
         assert options(host) == ["only-in-4"]
