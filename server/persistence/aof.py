@@ -71,6 +71,12 @@ def parse_commands(buf: bytes, path: str = "") -> Iterator[tuple[list[bytes], in
     find = buf.find
     while pos < end:
         start = pos
+        if buf[pos] == 0x23:  # '#': an annotation line (aof-timestamp-enabled writes "#TS:...")
+            eol = find(b"\r\n", pos)
+            if eol < 0:
+                raise TruncatedAOF("Unexpected end of file", path, start)
+            pos = eol + 2
+            continue
         if buf[pos] != 0x2A:  # '*'
             raise AOFError("Bad file format reading the append only file", path, pos)
         eol = find(b"\r\n", pos)

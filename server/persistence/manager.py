@@ -125,6 +125,11 @@ class Persistence:
             info = rdb.save_file(self.rdb_path, self.databases())
         except OSError as exc:
             self.log("warning", f"Failed opening the temp RDB file for saving: {exc.strerror or exc}")
+            self.last_bgsave_status = "err"
+            return False
+        except rdb.RDBError as exc:
+            self.log("warning", f"Failed saving the DB: {exc}")
+            self.last_bgsave_status = "err"
             return False
         self.log("notice", f"DB saved on disk ({info.keys} keys, {info.bytes} bytes, {info.seconds:.3f} seconds)")
         self.server.keyspace.dirty = 0
