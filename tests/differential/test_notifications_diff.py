@@ -138,7 +138,8 @@ SETS = [
     ("SUNIONSTORE", "dst", "s1", "s2"),
     ("SDIFFSTORE", "dst", "s1", "s1"),
     ("SINTERSTORE", "s1", "nokey"),
-    ("SPOP", "s2"),
+    ("SREM", "s2", "y"),
+    ("SPOP", "s2"),  # one member left: the pop is not random, and it empties the set
     ("SPOP", "s2"),
     ("SADD", "one", "a"),
     ("SPOP", "one", "5"),
