@@ -353,8 +353,11 @@ class Persistence:
         self.loading = True
         try:
             if self.aof_enabled:
+                legacy = os.path.join(str(self.config["dir"]), self.layout.filename)
                 if self.layout.exists():
                     self.load_aof()
+                elif os.path.isfile(legacy):
+                    self.load_legacy_aof(legacy)
                 self.open_aof_at_startup()
             elif os.path.exists(self.rdb_path):
                 self.load_rdb(self.rdb_path)
@@ -397,6 +400,24 @@ class Persistence:
                 continue
             self._replay(buf, path, last=index == len(files) - 1)
         self.log("notice", f"DB loaded from append only file: {time.perf_counter() - start:.3f} seconds")
+
+    def load_legacy_aof(self, path: str) -> None:
+        """A single-file AOF from Redis before 7.0: load it; the new layout starts from its data.
+
+        The old file is left where it is (Redis 7.0 moves it into the directory instead).
+        """
+        self.log("notice", f"Loading the single-file AOF {path} (Redis before 7.0)")
+        with open(path, "rb") as fh:
+            buf = fh.read()
+        if buf[:5] == b"REDIS":
+            end = _rdb_preamble_end(buf, path)
+            try:
+                result = rdb.load_bytes(buf[:end], skip_expired=False, factories=rdb.value_factories(self.config))
+            except rdb.RDBError as exc:
+                raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
+            self.install(result)
+            buf = buf[end:]
+        self._replay(buf, path, last=True)
 
     def _replay(self, buf: bytes, path: str, last: bool) -> None:
         """Execute the commands of one RESP file; MULTI/EXEC blocks apply whole or not at all."""
@@ -804,3 +825,14 @@ def rewrite_for_log(client: Client, name: str, argv: list[bytes]) -> list[list[b
         if isinstance(value, (bytes, bytearray)):
             return [[b"SET", key, bytes(value), b"KEEPTTL"]]
     return [argv]
+
+
+def _rdb_preamble_end(buf: bytes, path: str) -> int:
+    """Where the RDB preamble of an old single-file AOF ends (EOF opcode plus checksum)."""
+    try:
+        rdb.load_bytes(buf, skip_expired=False)
+    except rdb.RDBError as exc:
+        if exc.offset is not None and "unexpected bytes after the end" in exc.reason:
+            return exc.offset
+        raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
+    return len(buf)

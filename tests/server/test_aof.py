@@ -348,3 +348,24 @@ def test_resp_base_without_rdb_preamble(tmp_path):
         assert client.zrange("z", 0, -1, withscores=True) == [(b"m", 1.5), (b"n", float("inf"))]
     finally:
         server.stop()
+
+
+def test_single_file_aof_from_older_redis_is_loaded(tmp_path):
+    from server.persistence import rdb
+    from server.persistence.aof import encode_command
+
+    preamble = tmp_path / "preamble.rdb"
+    rdb.save_file(str(preamble), [(0, {b"from-preamble": b"1"}, {})], preamble=True)
+    tail = encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"from-tail", b"2"])
+    (tmp_path / "appendonly.aof").write_bytes(preamble.read_bytes() + tail)
+    server = OurServer(tmp_path, extra=AOF)
+    server.start()
+    try:
+        client = server.client()
+        assert client.get("from-preamble") == b"1" and client.get("from-tail") == b"2"
+        client.set("new", "3")
+        client = restart(server, kill=True)
+        assert client.get("from-preamble") == b"1" and client.get("new") == b"3"
+        check_aof(tmp_path)
+    finally:
+        server.stop()
