@@ -237,6 +237,7 @@ class PubSubPane(Vertical):
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()
         self.shard: set[bytes] = set()
+        self.confirmed: set[bytes] = set()  # subscriptions the server has acknowledged
         self.server_channels: list[tuple[bytes, int]] = []
         self.notice = ""
         self._client: Any = None
@@ -374,6 +375,10 @@ class PubSubPane(Vertical):
                 channel, data = message.get("channel") or b"", message.get("data")
                 data = data if isinstance(data, bytes) else str(data).encode()
                 self.incoming.append(PubSubMessage(time.time(), channel, data, pattern, kind))
+            elif kind in ("subscribe", "psubscribe", "ssubscribe"):
+                self.confirmed.add(message.get("channel") or b"")
+            elif kind in ("unsubscribe", "punsubscribe", "sunsubscribe"):
+                self.confirmed.discard(message.get("channel") or b"")
 
     # -- batching and rendering ------------------------------------------------------------
 

@@ -39,12 +39,9 @@ async def wait_for(pilot: Pilot, condition, timeout: float = 5.0) -> None:
         await pilot.pause(0.05)
 
 
-async def subscribed(pilot: Pilot, server: ServerHandle, count: int) -> None:
-    client = server.client()
-    await wait_for(
-        pilot, lambda: client.execute_command("PUBSUB", "NUMPAT") + len(client.pubsub_channels()) >= count
-    )
-    client.close()
+async def subscribed(pilot: Pilot, pane: PubSubPane, *names: str) -> None:
+    """Wait until the server has acknowledged these subscriptions."""
+    await wait_for(pilot, lambda: {n.encode() for n in names} <= pane.confirmed)
 
 
 def test_subscribe_box_syntax() -> None:
@@ -64,7 +61,7 @@ async def test_messages_from_another_client_appear(cmdline_server: ServerHandle)
         pane = app.pane
         await pilot.click("#ps-subscribe")
         await pilot.press(*"news orders.*", "enter")
-        await subscribed(pilot, cmdline_server, 2)
+        await subscribed(pilot, pane, "news", "orders.*")
         publisher = cmdline_server.client()
         publisher.publish("news", "hello")
         publisher.publish("orders.42", '{"id": 42}')
@@ -93,7 +90,7 @@ async def test_pause_resume_filter_and_clear(cmdline_server: ServerHandle) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         pane = app.pane
         await pane.subscribe(channels=["a.sport", "a.tech"])
-        await subscribed(pilot, cmdline_server, 2)
+        await subscribed(pilot, pane, "a.sport", "a.tech")
         publisher = cmdline_server.client()
         publisher.publish("a.sport", "goal")
         await wait_for(pilot, lambda: len(pane.view.rows) == 1)
@@ -139,7 +136,7 @@ async def test_keyspace_events_can_be_watched(cmdline_server: ServerHandle) -> N
             pane = app.pane
             await pilot.click("#ps-subscribe")
             await pilot.press(*"@keyspace:0", "enter")
-            await subscribed(pilot, cmdline_server, 2)
+            await subscribed(pilot, pane, "__keyspace@0__:*", "__keyevent@0__:*")
             admin.set("watched", "1")
             await wait_for(pilot, lambda: len(pane.view.rows) >= 2)
             seen = {(m.channel, m.data) for m in pane.view.rows}
@@ -166,7 +163,7 @@ async def test_flood_is_batched_and_capped(cmdline_server: ServerHandle) -> None
 
         pane.view.show = counting_show  # type: ignore[method-assign]
         await pane.subscribe(channels=["flood"])
-        await subscribed(pilot, cmdline_server, 1)
+        await subscribed(pilot, pane, "flood")
 
         def publish() -> None:
             client = cmdline_server.client()
