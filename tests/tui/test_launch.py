@@ -132,3 +132,19 @@ def test_embedded_server_error_carries_the_log(tmp_path: Path, bundled) -> None:
         server.start(timeout=10)
     assert failure.value.log_tail
     assert server.process is not None and server.process.poll() is not None
+
+
+@pytest.mark.commands("SET", "GET", "SHUTDOWN")
+def test_data_persists_between_launches(tmp_path: Path, bundled) -> None:
+    first = EmbeddedServer(port=free_port(), data_dir=tmp_path)
+    first.start()
+    with redis.Redis(port=first.port) as conn:
+        conn.set("kept", "across launches")
+    first.stop(save=True)
+    second = EmbeddedServer(port=free_port(), data_dir=tmp_path)
+    second.start()
+    try:
+        with redis.Redis(port=second.port) as conn:
+            assert conn.get("kept") == b"across launches"
+    finally:
+        second.stop(save=False)
