@@ -258,7 +258,6 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
         db.touch(key)
         notify(ctx, b"zadd", key)
         return added
-    flags = 0
     nx = xx = gt = lt = ch = incr = False
     i = 0
     n = len(args)
@@ -279,7 +278,6 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
             lt = True
         else:
             incr = True
-        flags += 1
         i += 1
     elements = n - i
     if elements == 0 or elements % 2:
