@@ -307,3 +307,23 @@ def test_own_keyspace_events_land_inside_the_exec_reply(pairs):
         a.check("SET", "k", "3")
     finally:
         a.check("CONFIG", "SET", "notify-keyspace-events", "")
+
+
+def test_publish_to_self_inside_exec(pairs):
+    a, other = pairs(3), pairs()
+    other.call("SUBSCRIBE", "tx-self", replies=1)
+    a.call("SUBSCRIBE", "tx-self", replies=1)
+    a.check("MULTI")
+    a.check("PUBLISH", "tx-self", "1")
+    a.check("PUBLISH", "tx-self", "2")
+    a.check("EXEC")
+    other.read(2)
+
+
+def test_quit_inside_multi(pairs):
+    a = pairs()
+    a.check("MULTI")
+    a.check("SET", "q", "1")
+    a.check("QUIT")
+    b = pairs()
+    b.check("EXISTS", "q")
