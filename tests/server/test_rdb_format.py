@@ -306,3 +306,21 @@ def test_collection_payloads_round_trip_with_redis(real, pairs, members):
     assert client.smembers("prop:set") == members
     back = rdb.load_payload(client.dump("prop:set"))
     assert set(back) == members
+
+
+def test_checksum_in_a_helper_process(monkeypatch):
+    """Large files are checksummed by a forked helper while the parent decodes: same verdicts."""
+    monkeypatch.setattr(rdb, "_PARALLEL_CRC_MIN", 0)
+    data = {b"k%d" % i: b"v" * (i % 90) for i in range(5000)}
+    import io
+
+    out = io.BytesIO()
+    rdb.write_rdb(out, [(0, data, {})])
+    good = out.getvalue()
+    assert rdb.load_bytes(good).databases[0][0] == data
+    corrupt = bytearray(good)
+    corrupt[len(good) // 2] ^= 0x01
+    with pytest.raises(rdb.RDBError):
+        rdb.load_bytes(bytes(corrupt))
+    with pytest.raises(rdb.RDBError, match="unexpected end"):
+        rdb.load_bytes(good[:-3])
