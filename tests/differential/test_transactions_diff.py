@@ -1,6 +1,6 @@
 """MULTI / EXEC / DISCARD / WATCH against redis-server, byte for byte.
 
-Hand-written cases: Redis's errors, EXECABORT after a queue-time error, runtime
+Hand-written cases (and, at the end, generated sequences): Redis's errors, EXECABORT after a queue-time error, runtime
 errors that do not roll back, and WATCH invalidated (or not) by writes from
 another connection, expiry, FLUSHDB/FLUSHALL, SWAPDB and RENAME, in RESP2 and
 RESP3. Two connections per server are driven in lockstep with ``Pair``.
@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from tests.differential.live import Pair
 
@@ -327,3 +330,57 @@ def test_quit_inside_multi(pairs):
     a.check("QUIT")
     b = pairs()
     b.check("EXISTS", "q")
+
+
+# --------------------------------------------------------------------------- generated sequences
+
+KEYS = st.sampled_from(["k", "j", "s"])
+COMMANDS = st.one_of(
+    st.sampled_from([("MULTI",), ("EXEC",), ("DISCARD",), ("UNWATCH",), ("PING",), ("SET",), ("NOSUCH",),
+                     ("SELECT", "0"), ("SELECT", "1"), ("SWAPDB", "0", "1"), ("FLUSHDB",), ("DBSIZE",)]),
+    st.tuples(st.just("WATCH"), KEYS),
+    st.tuples(st.just("WATCH"), KEYS, KEYS),
+    st.tuples(st.sampled_from(["GET", "INCR", "DEL", "PERSIST", "TYPE", "EXISTS"]), KEYS),
+    st.tuples(st.just("SET"), KEYS, st.sampled_from(["1", "v", "10"])),
+    st.tuples(st.just("SADD"), KEYS, st.sampled_from(["a", "b"])),
+    st.tuples(st.just("EXPIRE"), KEYS, st.sampled_from(["1000", "-1"])),
+    st.tuples(st.just("RENAME"), KEYS, KEYS),
+)
+
+
+class TransactionMachine(RuleBasedStateMachine):
+    """Two clients interleave transactions, WATCHes and writes; every reply must match redis-server's."""
+
+    ours_port = 0
+    real_port = 0
+    resp = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clients = [Pair(self.ours_port, self.real_port, resp=self.resp) for _ in range(2)]
+
+    def teardown(self) -> None:
+        for client in self.clients:
+            client.close()
+
+    @initialize()
+    def empty(self) -> None:
+        self.clients[0].call("FLUSHALL")
+
+    @rule(which=st.integers(0, 1), command=COMMANDS)
+    def run(self, which, command):
+        self.clients[which].check(*command)
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_generated_transactions_match_redis(ours, real, resp):
+    class Machine(TransactionMachine):
+        ours_port = ours.port
+        real_port = real.port
+
+    Machine.resp = resp
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow]),
+    )
