@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from redistui.client import ConnectionSpec
@@ -29,6 +30,8 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--user", dest="user", help="ACL username")
     group.add_argument("-n", "--db", dest="db", type=int, default=None, help="database number")
     group.add_argument("--tls", action="store_true", help="connect with TLS")
+    group.add_argument("--cacert", help="TLS: CA certificate file to trust")
+    group.add_argument("--insecure", action="store_true", help="TLS: do not verify the server certificate")
     group.add_argument("-s", "--socket", dest="socket", help="unix socket path")
 
 
@@ -37,8 +40,10 @@ def connection_spec(args: argparse.Namespace) -> ConnectionSpec | None:
     password = args.password or os.environ.get("REDISCLI_AUTH")
     if args.url:
         spec = ConnectionSpec.from_url(args.url)
+        if args.cacert or args.insecure:
+            spec = replace(spec, ca_cert=args.cacert, insecure=args.insecure)
         return spec.with_db(args.db) if args.db is not None and args.db != spec.db else spec
-    if not (args.host or args.socket or args.tls or args.user or args.password):
+    if not (args.host or args.socket or args.tls or args.cacert or args.user or args.password):
         return None
     return ConnectionSpec(
         host=args.host or "127.0.0.1",
@@ -46,8 +51,10 @@ def connection_spec(args: argparse.Namespace) -> ConnectionSpec | None:
         db=args.db or 0,
         username=args.user,
         password=password,
-        tls=args.tls,
+        tls=args.tls or bool(args.cacert),
         unix_socket=args.socket,
+        ca_cert=args.cacert,
+        insecure=args.insecure,
     )
 
 
@@ -76,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=run_serve)
 
     # `redistui shell` parses its own redis-cli style flags (see redistui.shell); main() hands it argv.
-    commands.add_parser("shell", add_help=False, help="a redis-cli compatible shell with completion and hints")
+    commands.add_parser(
+        "shell", add_help=False, help="a redis-cli compatible shell with completion and hints"
+    )
     return parser
 
 

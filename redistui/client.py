@@ -36,6 +36,8 @@ class ConnectionSpec:
     tls: bool = False
     unix_socket: str | None = None
     url: str | None = None
+    ca_cert: str | None = None  # TLS: trust this CA file (redis-cli --cacert)
+    insecure: bool = False  # TLS: skip certificate verification (redis-cli --insecure)
 
     @classmethod
     def from_url(cls, url: str) -> ConnectionSpec:
@@ -86,6 +88,12 @@ class ConnectionSpec:
             password=self.password,
             db=self.db,
         )
+        if self.tls:
+            common["ssl_cert_reqs"] = "none" if self.insecure else "required"
+            if self.insecure:
+                common["ssl_check_hostname"] = False
+            if self.ca_cert:
+                common["ssl_ca_certs"] = self.ca_cert
         if self.url is not None:
             return aioredis.Redis.from_url(self.url, **common)
         if self.unix_socket:
