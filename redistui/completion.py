@@ -186,6 +186,13 @@ class Expected:
     kind: str  # "token" or "value"
     top: int  # index of the top-level argument it belongs to
     repeat: bool = False  # a further repetition of a `multiple` argument
+    about: str = ""  # what the keyword is for: its argument's name or its group's
+
+    def meta(self) -> str:
+        """The dropdown's description: `EX seconds`, or the option's name (`condition`)."""
+        if self.arg.type != "pure-token":
+            return self.arg.syntax(bare=True)
+        return self.about or self.arg.name
 
 
 @dataclass
@@ -247,20 +254,23 @@ class _Walker:
         self.memo: dict[tuple[int, int, bool], frozenset[int]] = {}
         self.expected: dict[tuple[int, str, bool], Expected] = {}
         self.top_of: dict[int, int] = {}
+        self.about: dict[int, str] = {}
         self.fresh: set[int] = set()
         self.used: set[int] = set()  # optional arguments already given, on some reading
         for index, arg in enumerate(doc.args):
             self._index(arg, index)
 
-    def _index(self, arg: Arg, top: int) -> None:
+    def _index(self, arg: Arg, top: int, parent: Arg | None = None) -> None:
         self.top_of[id(arg)] = top
+        named = arg.name and arg.name.upper() != (arg.token or "").upper()
+        self.about[id(arg)] = arg.name if named else (parent.name if parent else "")
         for child in arg.children:
-            self._index(child, top)
+            self._index(child, top, arg)
 
     def _expect(self, arg: Arg, kind: str, repeat: bool) -> None:
         key = (id(arg), kind, repeat)
         if key not in self.expected:
-            self.expected[key] = Expected(arg, kind, self.top_of[id(arg)], repeat)
+            self.expected[key] = Expected(arg, kind, self.top_of[id(arg)], repeat, self.about[id(arg)])
 
     def sequence(self, args: Iterable[Arg], i: int) -> set[int]:
         positions = {i}
@@ -578,7 +588,7 @@ class RedisCompleter(Completer):
         seen: set[str] = set()
         tokens = [exp for exp in analysis.expected if exp.kind == "token"]
         for name in self._ranked({(exp.arg.token or exp.arg.name).upper() for exp in tokens}, typed):
-            meta = next(exp.arg.syntax(bare=True) for exp in tokens if (exp.arg.token or "").upper() == name)
+            meta = next(exp.meta() for exp in tokens if (exp.arg.token or "").upper() == name)
             text = _case_like(name, typed)
             if text not in seen:
                 seen.add(text)

@@ -76,6 +76,9 @@ SECTIONS = {
 }
 
 
+CLIENT_FIELDS = ("id", "addr", "name", "age", "idle", "db", "cmd", "user")
+
+
 def _value(info: dict[str, Any], field: str) -> str:
     value = info.get(field)
     if value is None:
@@ -190,9 +193,13 @@ class Dashboard(Vertical):
                         card.border_title = title
                         yield card
             with TabPane("Slowlog", id="tab-slowlog"):
-                yield DataTable(id="slowlog", zebra_stripes=True, cursor_type="row")
+                slowlog: DataTable[str] = DataTable(id="slowlog", zebra_stripes=True, cursor_type="row")
+                slowlog.add_columns("id", "when", "µs", "command", "client")
+                yield slowlog
             with TabPane("Clients", id="tab-clients"):
-                yield DataTable(id="clients", zebra_stripes=True, cursor_type="row")
+                clients: DataTable[str] = DataTable(id="clients", zebra_stripes=True, cursor_type="row")
+                clients.add_columns(*CLIENT_FIELDS)
+                yield clients
             with TabPane("Monitor", id="tab-monitor"):
                 with Horizontal(id="monitor-bar"):
                     yield Label(" MONITOR ")
@@ -202,10 +209,6 @@ class Dashboard(Vertical):
 
     def on_mount(self) -> None:
         self._client = self.spec.connect()
-        slowlog = self.query_one("#slowlog", DataTable)
-        slowlog.add_columns("id", "when", "µs", "command", "client")
-        clients = self.query_one("#clients", DataTable)
-        clients.add_columns("id", "addr", "name", "age", "idle", "db", "cmd", "user")
         self.set_interval(self.interval, self.poll)
         self.set_interval(0.1, self._flush_monitor)
         self.poll()
@@ -228,16 +231,14 @@ class Dashboard(Vertical):
         except Exception as exc:  # noqa: BLE001 - shown, retried next tick
             self.query_one("#ops-label", Label).update(f"INFO failed: {exc}")
             return
-        if not self.is_attached:
-            return
-        self.show_info(info)
-        active = self.query_one(TabbedContent).active
         try:
+            self.show_info(info)
+            active = self.query_one(TabbedContent).active
             if active == "tab-slowlog":
                 await self.refresh_slowlog()
             elif active == "tab-clients":
                 await self.refresh_clients()
-        except NoMatches:  # closed while the reply was on its way
+        except NoMatches:  # the screen closed while a reply was on its way
             return
         except RedisError as exc:  # e.g. a server without SLOWLOG or CLIENT LIST
             self.notify(str(exc), title="Dashboard", severity="warning")
@@ -276,7 +277,7 @@ class Dashboard(Vertical):
         table.clear()
         for row in rows:
             row = {k.decode() if isinstance(k, bytes) else k: v for k, v in row.items()}
-            values = [row.get(k, "") for k in ("id", "addr", "name", "age", "idle", "db", "cmd", "user")]
+            values = [row.get(k, "") for k in CLIENT_FIELDS]
             table.add_row(*(v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values))
 
     @on(TabbedContent.TabActivated)

@@ -102,6 +102,8 @@ class MessageView(ScrollView, can_focus=True):
     MessageView {
         height: 1fr;
         background: $surface;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
     }
     """
 
@@ -116,11 +118,11 @@ class MessageView(ScrollView, can_focus=True):
         self.newest_first = False
 
     def show(self, rows: list[PubSubMessage]) -> None:
-        follow = self.newest_first or self.scroll_offset.y >= self.max_scroll_y - 1
+        follow = not self.newest_first and self.scroll_offset.y >= self.max_scroll_y - 1
         self.rows = rows
-        self.virtual_size = Size(self.size.width, len(rows))
-        if follow and not self.newest_first:
-            self.scroll_end(animate=False, immediate=True)
+        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
+        if follow:  # stay at the newest row once the new size is laid out
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def row_at(self, y: int) -> PubSubMessage | None:
@@ -131,7 +133,7 @@ class MessageView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         message = self.row_at(y)
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if message is None:
             return Strip.blank(width)
         stamp = (
@@ -140,12 +142,11 @@ class MessageView(ScrollView, can_focus=True):
         colour = channel_colour(message.channel)
         segments = [
             Segment(stamp + " ", Style(color="grey50")),
-            Segment(_text(message.channel), Style(color=colour, bold=True)),
+            Segment(_text(message.channel) + " ", Style(color=colour, bold=True)),
         ]
-        if message.pattern:
-            segments.append(Segment(f" [{_text(message.pattern)}]", Style(color=colour, dim=True)))
-        payload = _text(message.data).replace("\n", "⏎")
-        segments.append(Segment("  " + payload))
+        if message.pattern:  # separators end segments: SVG exports drop leading spaces
+            segments.append(Segment(f"[{_text(message.pattern)}] ", Style(color=colour, dim=True)))
+        segments.append(Segment(_text(message.data).replace("\n", "⏎")))
         return Strip(segments).crop(0, width).extend_cell_length(width)
 
     def on_click(self, event: Click) -> None:
@@ -161,6 +162,9 @@ class PubSubPane(Vertical):
     PubSubPane {
         height: 16;
         border-top: solid $primary 30%;
+    }
+    PubSubPane.-hidden {
+        display: none;
     }
     PubSubPane #ps-bar, PubSubPane #ps-publish {
         height: 1;
