@@ -24,6 +24,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
+    Footer,
     Input,
     Label,
     RichLog,
@@ -348,10 +349,21 @@ class DashboardScreen(Screen[None]):
     """The dashboard full screen; Escape goes back."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    DashboardScreen > #dash-title {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, spec: Any) -> None:
         super().__init__()
         self.spec = spec
 
     def compose(self) -> ComposeResult:
+        address = getattr(self.spec, "address", "")
+        yield Static(f"Server dashboard · {address} · INFO every second", id="dash-title")
         yield Dashboard(self.spec, id="dashboard")
+        yield Footer()
