@@ -109,18 +109,20 @@ class Client:
     def push(self, value: object) -> None:
         """Queue an out-of-band reply; it goes out at the end of this loop turn, in order."""
         buf = self.outbuf
-        if not buf:
-            self.server.schedule_flush(self)
-        self.server.output_epoch += 1
+        first = not buf
         encode(value, buf, self.resp == 3)
+        self.server.output_epoch += 1
+        if first:
+            self.server.schedule_flush(self)
 
     def send_push(self, data: bytes) -> None:
         """``push`` for bytes already encoded for this client's protocol (pub/sub fan-out)."""
         buf = self.outbuf
-        if not buf:
-            self.server.schedule_flush(self)
-        self.server.output_epoch += 1
+        first = not buf
         buf.append(data)
+        self.server.output_epoch += 1
+        if first:
+            self.server.schedule_flush(self)
 
     def flush(self) -> None:
         """Write the queued output now."""
