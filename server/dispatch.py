@@ -185,7 +185,6 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     duration = (perf_counter_ns() - start) // 1000
     cmd.calls += 1
     cmd.usec += duration
-    server.stats.commands += 1
     if reply.__class__ is Error:
         cmd.failed_calls += 1
         server.stats.count_error(reply.message)  # type: ignore[attr-defined]

@@ -34,7 +34,6 @@ class Stats:
     """Counters INFO stats reports, and the instantaneous ops/sec samples."""
 
     def __init__(self) -> None:
-        self.commands = 0
         self.connections = 0
         self.rejected_connections = 0
         self.net_input = 0
@@ -45,6 +44,18 @@ class Stats:
         self.errors: dict[str, int] = {}  # INFO errorstats: error code → count
         self.samples: dict[str, deque] = {"ops": deque(maxlen=16), "in": deque(maxlen=16), "out": deque(maxlen=16)}
         self._last: dict[str, tuple[float, int]] = {}
+
+    @property
+    def commands(self) -> int:
+        """Commands processed: the sum of every command's call counter (kept by dispatch)."""
+        from server.command import TABLE
+
+        total = 0
+        for cmd in TABLE.values():
+            total += cmd.calls
+            for sub in cmd.subcommands.values():
+                total += sub.calls
+        return total
 
     def sample(self) -> None:
         """Redis's trackInstantaneousMetric: a rate per second from the last 16 samples."""
