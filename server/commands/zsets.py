@@ -318,6 +318,11 @@ def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: tuple[by
         raise WRONGTYPE
     else:
         created = False
+        if (len(members) > 16 and not (zs.listpack or nx or xx or gt or lt or incr)  # type: ignore[attr-defined]
+                and len(set(members)) == len(members)):
+            added, updated = zs.add_many(members, scores)  # type: ignore[attr-defined]
+            _finish_zadd(ctx, key, zs, created, added, updated, incr)  # type: ignore[arg-type]
+            return added + updated if ch else added
     added = updated = processed = 0
     current = zs.scores
     result = 0.0

@@ -195,6 +195,30 @@ class ZSetValue:
         self.scores[member] = score
         self.index.add(score_key(score) + member)
 
+    def add_many(self, members: Iterable[bytes], scores: Iterable[float]) -> tuple[int, int]:
+        """Set the scores of distinct members at once (a skiplist set); returns (added, updated).
+
+        The index takes the new keys in one sorted batch, which is much cheaper
+        than inserting them one at a time.
+        """
+        current = self.scores
+        index = self.index
+        fresh: list[bytes] = []
+        added = updated = 0
+        for member, score in zip(members, scores, strict=True):
+            old = current.get(member)
+            if old is None:
+                added += 1
+            elif old == score:
+                continue
+            else:
+                index.remove(score_key(old) + member)
+                updated += 1
+            current[member] = score
+            fresh.append(score_key(score) + member)
+        index.update(fresh)
+        return added, updated
+
     def remove(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
         if score is None:

@@ -325,3 +325,16 @@ def test_blocking_forms_when_data_is_there(diff):
 def test_blocking_inside_multi(diff):
     d = diff
     d.check_all(["MULTI", "BZPOPMIN nokey 0", "BZMPOP 0 1 nokey MAX", "ZADD z 1 a", "BZPOPMAX z 0", "EXEC"])
+
+
+def test_many_pairs_at_once(zdiff):
+    """ZADD with many pairs on an existing set (a batch path for big sets) and with repeats."""
+    d = zdiff
+    load(d)
+    pairs = [x for i in range(40) for x in (str(i % 7 - 3), f"m{i}")]
+    d.check("ZADD", "z", *pairs)
+    d.check("ZADD", "z", "CH", *pairs[:30], "9", "a", "-0", "b", "0", "c", "inf", "d")
+    d.check("ZADD", "z", *pairs[:30], "5", "m1", "6", "m1")
+    d.check("ZADD", "z", "CH", "GT", *pairs)
+    d.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
+    d.check("ZCARD", "z")
