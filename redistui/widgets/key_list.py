@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -32,6 +34,17 @@ BADGES: dict[str, tuple[str, str]] = {
     "stream": ("STRM", "bold #e74c3c"),
     "none": ("GONE", "dim"),
 }
+
+
+NO_STYLE = Style()
+DIM = Style(dim=True)
+
+
+def fit(text: str, cells: int, pad: bool = True) -> str:
+    """Cut ``text`` to ``cells`` terminal cells (with an ellipsis), padding it when ``pad``."""
+    if cell_len(text) > cells:
+        return set_cell_size(text, max(0, cells - 1)) + "…"
+    return set_cell_size(text, cells) if pad else text
 
 
 def display(name: bytes) -> str:
@@ -170,42 +183,37 @@ class KeyList(ScrollView, can_focus=True):
         base = self.rich_style
         if index >= self.index.row_count:
             return Strip.blank(width, base)
-        row = self.index.row(index)
-        text = self._row_text(row, width)
-        text.stylize_before(base)  # unstyled cells take the widget's colours, not the terminal's
-        if index == self.cursor:
-            text.stylize(self.get_component_rich_style("key-list--cursor"))
-        segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, base).simplify()
+        cursor = self.get_component_rich_style("key-list--cursor") if index == self.cursor else None
+        parts = self._row_parts(self.index.row(index), width)
+        # Plain segments (no rich Text layout): this runs for every visible line on every scroll.
+        segments = [Segment(text, base + style + cursor if cursor else base + style) for text, style in parts]
+        return Strip(segments).crop_extend(0, width, base + cursor if cursor else base)
 
-    def _row_text(self, row: Row, width: int) -> Text:
+    def _row_parts(self, row: Row, width: int) -> list[tuple[str, Style]]:
+        """The cells of one row as (text, style) pieces, exactly ``width`` cells wide."""
         indent = "  " * row.depth if self.index.tree else ""
         if row.is_namespace:
             marker = "▾ " if row.expanded else "▸ "
             count = f" ({row.count:,})"
             label = display(row.label) + self.index.delimiter.decode(errors="replace")
             room = max(1, width - len(indent) - len(marker) - len(count))
-            text = Text(indent + marker, end="")
-            text.append(label[:room], self.get_component_rich_style("key-list--namespace", partial=True))
-            text.append(count, "dim")
-            return text
+            namespace = self.get_component_rich_style("key-list--namespace", partial=True)
+            return [(indent + marker, NO_STYLE), (fit(label, room, pad=False), namespace), (count, DIM)]
         meta = self.meta.get(row.key)
         if meta is None:
             self._want_meta(row.key)
-            badge, badge_style, ttl = "    ", "", ""
+            badge, badge_style, remaining = "    ", "", -1
         else:
             badge, badge_style = BADGES.get(meta.type, (meta.type[:4].upper(), "bold"))
-            ttl = format_ttl(meta.remaining_ms(time.monotonic()))
+            remaining = meta.remaining_ms(time.monotonic())
         marker = "  " if self.index.tree else ""
-        right = f" {ttl:>4} "
+        right = f" {format_ttl(remaining):>4} "
         room = max(1, width - len(indent) - len(marker) - len(right) - len(badge))
-        label = display(row.label)
-        if len(label) > room:
-            label = label[: max(0, room - 1)] + "…"
-        text = Text(indent + marker + label.ljust(room), end="")
-        text.append(right, ttl_style(meta.remaining_ms() if meta else -1))
-        text.append(badge, badge_style)
-        return text
+        return [
+            (indent + marker + fit(display(row.label), room), NO_STYLE),
+            (right, Style.parse(ttl_style(remaining))),
+            (badge, Style.parse(badge_style) if badge_style else NO_STYLE),
+        ]
 
     def _want_meta(self, key: bytes) -> None:
         self._missing.add(key)
