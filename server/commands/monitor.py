@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command
-from server.commands.connection import RESET_HOOKS
 from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error, Replies
 
@@ -136,12 +135,5 @@ def _setup(server: Server) -> None:
     server.feed_monitors = lambda client, cmd, argv: feed(server, client, cmd, argv)  # type: ignore[method-assign]
 
 
-def _reset(ctx: Client) -> None:
-    if ctx.monitor:
-        ctx.monitor = False
-        if ctx in ctx.server.monitors:
-            ctx.server.monitors.remove(ctx)
-
-
 STARTUP_HOOKS.append(_setup)
-RESET_HOOKS.append(_reset)
+# RESET and disconnects take a client off ``server.monitors`` themselves (connection.py, instance.py).
