@@ -401,8 +401,16 @@ class RedisSource:
     cached for `ttl` seconds; a finished scan for a prefix also answers longer prefixes.
     """
 
-    def __init__(self, execute: Execute, ttl: float = 3.0, limit: int = 50, budget: float = 0.15) -> None:
+    def __init__(
+        self,
+        execute: Execute,
+        ttl: float = 3.0,
+        limit: int = 50,
+        budget: float = 0.15,
+        pipeline: Callable[[list[tuple[Any, ...]]], list[Any]] | None = None,
+    ) -> None:
         self.execute = execute
+        self.pipeline = pipeline
         self.ttl, self.limit, self.budget = ttl, limit, budget
         self._cache: dict[tuple, tuple[float, list[bytes], bool]] = {}
         self._lock = threading.Lock()
@@ -489,6 +497,15 @@ class RedisSource:
             more, _ = self._scan(["SCAN"], pattern, extra)
             names = names + sorted(set(more) - set(names))
         return names[: self.limit]
+
+    def types(self, keys: list[bytes]) -> dict[bytes, str]:
+        """The type of each key (one pipelined round trip; empty when pipelining is unavailable)."""
+        if self.pipeline is None or not keys:
+            return {}
+        replies = self.pipeline([("TYPE", key) for key in keys])
+        return {
+            key: _text(reply) for key, reply in zip(keys, replies, strict=False) if isinstance(reply, bytes)
+        }
 
     def members(self, key: bytes, key_type: str, prefix: bytes) -> list[bytes]:
         """Hash fields, set or sorted-set members of `key` that start with `prefix`."""
@@ -609,7 +626,9 @@ class RedisCompleter(Completer):
         try:
             if arg.type == "key":
                 kind = doc.key_type
-                return [(key, kind or "key") for key in self.source.keys(prefix, kind)]
+                keys = self.source.keys(prefix, kind)
+                types = {} if kind else self.source.types(keys)
+                return [(key, kind or types.get(key, "key")) for key in keys]
             if doc.name in ("CONFIG GET", "CONFIG SET") and name == "parameter":
                 typed = current.text
                 return [(p, "config") for p in self._ranked(self.source.config_params(), typed)][:50]

@@ -185,6 +185,12 @@ class TypedClient:
             self.db = self.connection.db = int(args[1])
         return reply
 
+    def pipeline(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Send several commands in one write and read their replies (used by completion)."""
+        with self.lock:
+            self.connection.send_packed_command(self.connection.pack_commands(commands), check_health=False)
+            return [self.connection.read_response() for _ in commands]
+
     def read(self, timeout: float | None = None) -> Any:
         """The next reply pushed by the server (pub/sub messages, MONITOR lines), or None."""
         if timeout is not None and not self.connection.can_read(timeout=timeout):
@@ -321,7 +327,7 @@ def repl(options: ShellOptions, client: TypedClient, history_path: str | None = 
     from prompt_toolkit.styles import Style
 
     helper = client.clone()  # completion lookups run on their own connection
-    source = RedisSource(helper.execute)
+    source = RedisSource(helper.execute, pipeline=helper.pipeline)
     completer = RedisCompleter(source)
     history = SafeFileHistory(history_path)
 

@@ -190,7 +190,7 @@ class CommandLine(Vertical):
         self.spec = spec
         self.client = TypedClient(kwargs_from_spec(spec))
         self.helper = TypedClient(kwargs_from_spec(spec))  # completion lookups, never blocked by a command
-        self.source = RedisSource(self.helper.execute)
+        self.source = RedisSource(self.helper.execute, pipeline=self.helper.pipeline)
         self.completer = RedisCompleter(self.source)
         self.history = SafeFileHistory(history_path)
         self.highlighter = LineHighlighter()

@@ -141,7 +141,7 @@ def seeded(cmdline_server: ServerHandle) -> Iterator[ServerHandle]:
 def completer(seeded: ServerHandle) -> Iterator[RedisCompleter]:
     client = TypedClient({"host": seeded.host, "port": seeded.port})
     try:
-        yield RedisCompleter(RedisSource(client.execute, ttl=0.0))
+        yield RedisCompleter(RedisSource(client.execute, ttl=0.0, pipeline=client.pipeline))
     finally:
         client.close()
 
@@ -208,6 +208,15 @@ def test_completion_replaces_the_whole_typed_word(completer: RedisCompleter) -> 
     (completion,) = list(completer.get_completions(Document(text, len(text)), CompleteEvent()))
     assert completion.start_position == -len('"key w')
     assert completion.display_meta_text == "string"
+
+
+def test_keys_of_any_type_show_their_type(completer: RedisCompleter) -> None:
+    text = "DEL user:"
+    found = {
+        c.text: c.display_meta_text
+        for c in completer.get_completions(Document(text, len(text)), CompleteEvent())
+    }
+    assert found == {"user:1": "hash", "user:1:name": "string", "user:2:name": "string"}
 
 
 def test_key_lookup_is_cached(seeded: ServerHandle) -> None:
