@@ -140,7 +140,8 @@ def exec_(ctx: Client) -> object:
         discard_transaction(ctx)
         return NULL_ARRAY
     queue = ctx.multi_queue
-    discard_transaction(ctx)  # unwatch first: our own writes must not mark us dirty
+    if ctx.watched:  # unwatch first: our own writes must not mark us dirty
+        _watches(ctx).unwatch_all(ctx)
     server = ctx.server
     propagate = server.propagate
     if propagate is not None:
@@ -161,10 +162,16 @@ def exec_(ctx: Client) -> object:
                 del outbuf[mark:]
             replies.append(reply)
     finally:
+        # As in Redis, the client stays "in MULTI" (CLIENT LIST, ACL LOG) until the end.
         ctx.executing_multi = False
+        discard_transaction(ctx)
         if propagate is not None:
             server.propagate = propagate
     return Replies(replies)
+
+
+_ACL_CHANGED = (b"NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+                b"EXEC call. This command is no longer allowed for the following reason: ")
 
 
 def _run_queued(ctx: Client, cmd: Command, argv: list[bytes]) -> object:
@@ -172,8 +179,15 @@ def _run_queued(ctx: Client, cmd: Command, argv: list[bytes]) -> object:
     server = ctx.server
     if server.acl_check is not None:
         denied = server.acl_check(ctx, cmd, argv)
-        if denied is not None:
-            return denied
+        if denied is not None:  # the rules changed since queueing: Redis words the reason its own way
+            text = denied.message  # type: ignore[attr-defined]
+            if b"one of the keys" in text:
+                reason = b"no permission to touch the specified keys"
+            elif b"one of the channels" in text:
+                reason = b"no permission to access one of the channels used as arguments"
+            else:
+                reason = b"no permission to execute the command or subcommand"
+            return Error(_ACL_CHANGED + reason)
     reply = call(ctx, cmd, argv)
     if reply.__class__ is Blocked:  # a blocking command that forgot executing_multi
         reply = reply.on_timeout(ctx)  # type: ignore[attr-defined]

@@ -384,3 +384,20 @@ def test_generated_transactions_match_redis(ours, real, resp):
         settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]),
     )
+
+
+def test_acl_rules_changed_before_exec(pairs):
+    admin, user = pairs(), pairs()
+    admin.check("ACL", "SETUSER", "tx-user", "on", "nopass", "+@all", "~*", "&*")
+    try:
+        user.check("AUTH", "tx-user", "any")
+        user.check("MULTI")
+        user.check("GET", "k")
+        user.check("SET", "k2", "v")
+        user.check("PUBLISH", "ch", "m")
+        user.check("PING")
+        admin.check("ACL", "SETUSER", "tx-user", "-get", "resetkeys", "~k", "resetchannels")
+        user.check("EXEC")
+    finally:
+        admin.check("ACL", "DELUSER", "tx-user")
+        admin.call("ACL", "LOG", "RESET", compare=False)
