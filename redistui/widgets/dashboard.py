@@ -1,7 +1,7 @@
 """The server dashboard: INFO with sparklines, SLOWLOG, CLIENT LIST and a MONITOR pane.
 
 `Dashboard` is a widget (tabs: Overview, Slowlog, Clients, Monitor); `DashboardScreen`
-shows it full screen (Escape closes). INFO is polled every `interval` seconds on its own
+shows it full screen (Escape closes), optionally opened on the Monitor tab with MONITOR on. INFO is polled every `interval` seconds on its own
 connection; SLOWLOG and CLIENT LIST refresh while their tab is shown. MONITOR is costly
 for the server, so it runs only while the Monitor tab's switch is on; its lines arrive
 in a worker and are rendered in batches like the pub/sub pane's messages.
@@ -162,12 +162,14 @@ class Dashboard(Vertical):
         spec: Any,
         interval: float = 1.0,
         history: int = 120,
+        monitor: bool = False,
         *,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = spec
+        self.monitor_at_start = monitor
         self.interval = interval
         self.ops: deque[float] = deque(maxlen=history)
         self.memory: deque[float] = deque(maxlen=history)
@@ -213,6 +215,9 @@ class Dashboard(Vertical):
         self.set_interval(self.interval, self.poll)
         self.set_interval(0.1, self._flush_monitor)
         self.poll()
+        if self.monitor_at_start:
+            self.query_one(TabbedContent).active = "tab-monitor"
+            self.start_monitor()
 
     async def on_unmount(self) -> None:
         for client in (self._client, self._monitor_client):
@@ -358,12 +363,13 @@ class DashboardScreen(Screen[None]):
     }
     """
 
-    def __init__(self, spec: Any) -> None:
+    def __init__(self, spec: Any, monitor: bool = False) -> None:
         super().__init__()
         self.spec = spec
+        self.monitor = monitor
 
     def compose(self) -> ComposeResult:
         address = getattr(self.spec, "address", "")
         yield Static(f"Server dashboard · {address} · INFO every second", id="dash-title")
-        yield Dashboard(self.spec, id="dashboard")
+        yield Dashboard(self.spec, monitor=self.monitor, id="dashboard")
         yield Footer()

@@ -117,3 +117,8 @@ async def test_dashboard_screen_opens_and_closes(cmdline_server: ServerHandle) -
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DashboardScreen)
+        app.push_screen(DashboardScreen(ConnectionSpec(port=cmdline_server.port), monitor=True))
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.query(Dashboard))
+        board = app.screen.query_one(Dashboard)
+        assert app.screen.query_one(TabbedContent).active == "tab-monitor"
+        await wait_for(pilot, lambda: board._monitor_client is not None)
