@@ -332,7 +332,7 @@ class Database:
         bumped (after decay) on each access and set to LFU_INIT_VAL for a new key.
         """
         if self.track == ACCESS_LRU:
-            self.access[key] = lru_clock()
+            self.access[key] = self.keyspace.lru_now
         elif new:
             self.access[key] = (lfu_minutes() << 8) | LFU_INIT_VAL
         else:
@@ -343,7 +343,7 @@ class Database:
     def idle_ms(self, key: bytes) -> int:
         """Milliseconds since ``key`` was last accessed (Redis's estimateObjectIdleTime)."""
         last = self.access.get(key, self.keyspace.access_default)
-        clock = lru_clock()
+        clock = self.keyspace.lru_now
         if clock >= last:
             return (clock - last) * 1000
         return (clock + LRU_CLOCK_MAX - last) * 1000
@@ -577,6 +577,9 @@ class Keyspace:
         # Access tracking: off until OBJECT IDLETIME/FREQ or an LRU/LFU policy needs it.
         self.access_mode = ACCESS_OFF
         self.access_default = 0  # the clock field of keys not accessed since tracking began
+        # Redis's server.lruclock: the LRU clock read once per cron tick, so that keys accessed in
+        # the same second share one int object and an access costs no clock call.
+        self.lru_now = lru_clock()
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.dbs = [Database(i, self) for i in range(databases)]
@@ -624,8 +627,9 @@ class Keyspace:
         """
         if mode == self.access_mode:
             return
+        self.lru_now = lru_clock()
         if self.access_mode == ACCESS_OFF or mode == ACCESS_OFF:
-            self.access_default = lru_clock() if mode == ACCESS_LRU else (lfu_minutes() << 8) | LFU_INIT_VAL
+            self.access_default = self.lru_now if mode == ACCESS_LRU else (lfu_minutes() << 8) | LFU_INIT_VAL
             for db in self.dbs:
                 db.access = {}
         self.access_mode = mode
@@ -654,7 +658,8 @@ class Keyspace:
     # -- active expiry -------------------------------------------------------
 
     def tidy(self) -> None:
-        """Compact SCAN and expiry orders left mostly stale by deletions (from the cron)."""
+        """Cron housekeeping: refresh the LRU clock, compact orders left mostly stale by deletions."""
+        self.lru_now = lru_clock()
         for db in self.dbs:
             if not 2 * len(db.data) + MIN_STALE >= len(db.order) >= len(db.data):
                 db.compact_order()
