@@ -42,6 +42,9 @@ _pack_double = struct.Struct(">d").pack
 _unpack_signed = struct.Struct(">q").unpack
 _pack_unsigned = struct.Struct(">Q").pack
 _SIGN = 1 << 63
+_MAX_CURSORS = 64  # ZSCAN cursors remembered per sorted set
+_RANK_BITS = 40
+_RANK_MASK = (1 << _RANK_BITS) - 1
 
 
 def score_key(score: float) -> bytes:
@@ -97,7 +100,7 @@ class LexRange:
 class ZSetValue:
     """A Redis sorted set."""
 
-    __slots__ = ("scores", "index", "listpack")
+    __slots__ = ("scores", "index", "listpack", "cursors")
     TYPE_NAME = b"zset"
 
     def __init__(
@@ -113,6 +116,7 @@ class ZSetValue:
                 if score == 0:
                     self.scores[member] = 0.0
         self.index = SortedList([score_key(score) + member for member, score in self.scores.items()])
+        self.cursors: dict[int, bytes] | None = None  # ZSCAN cursor → key it stopped at
 
     # -- encoding ------------------------------------------------------------
 
@@ -173,6 +177,7 @@ class ZSetValue:
         dup.scores = dict(self.scores)
         dup.index = SortedList(self.index)
         dup.listpack = self.listpack
+        dup.cursors = None
         return dup
 
     def memory_items(self) -> Iterator[bytes]:
@@ -325,15 +330,35 @@ class ZSetValue:
         return start, max(start, lo)
 
     def scan(self, cursor: int, count: int) -> tuple[int, list[tuple[float, bytes]]]:
-        """Up to ``count`` entries below rank ``cursor`` (0: start), and the next cursor (0: done).
+        """Up to ``count`` entries after ``cursor`` (0: start), and the next cursor (0: done).
 
-        The walk goes from the highest rank down, so removals between calls
-        (which only shift higher ranks down) never make it skip a member: the
-        scan-and-delete pattern is safe. A member whose rank rises past the
-        cursor between calls (a lower score added, or its own score changed)
-        may be missed, where Redis's hash-ordered scan would still find it.
+        The walk goes up the index. Each cursor handed out is remembered with
+        the key of the last entry returned (a few dozen per set, oldest dropped
+        first), and the next call resumes just past that key. Keys of members
+        that stay put do not move whatever else is added or removed, so a
+        member present for the whole scan is returned, unless its own score
+        changes to fall behind the cursor. A cursor that is no longer
+        remembered is read as a rank, which can only skip members if some
+        were removed meanwhile.
         """
-        n = len(self.index)
-        end = n if cursor == 0 else min(cursor, n)
-        start = max(end - count, 0)
-        return start, list(self._entries(self.index.islice(start, end, reverse=True)))
+        index = self.index
+        n = len(index)
+        cursors = self.cursors
+        if cursor == 0:
+            start = 0
+        else:
+            boundary = cursors.get(cursor) if cursors is not None else None
+            start = min(cursor & _RANK_MASK, n) if boundary is None else index.bisect_right(boundary)
+        stop = min(start + count, n)
+        entries = list(self._entries(index.islice(start, stop)))
+        if stop >= n:
+            return 0, entries
+        if cursors is None:
+            cursors = self.cursors = {}
+        elif len(cursors) >= _MAX_CURSORS:
+            del cursors[next(iter(cursors))]
+        # The rank in the low bits, and a random tag above it so concurrent scans
+        # that reach the same rank keep their own cursors.
+        next_cursor = (random.getrandbits(23) + 1) << _RANK_BITS | stop
+        cursors[next_cursor] = index[stop - 1]
+        return next_cursor, entries

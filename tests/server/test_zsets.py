@@ -258,3 +258,41 @@ def test_zsetvalue_matches_a_sorted_model():
     same = ZSetValue([(b"%03d" % i, 0.0) for i in range(50)])
     start, stop = same.lex_positions(LexRange(0, b"010", True, 0, b"020", False))
     assert [m for _, m in same.slice(start, stop)] == [b"%03d" % i for i in range(11, 21)]
+
+
+def test_zscan_guarantee_under_additions_and_score_changes_of_others(r):
+    """Members that stay put are all returned, whatever happens around them between calls."""
+    rng = random.Random(13)
+    r.zadd("z", {f"keep{i}": rng.uniform(0, 100) for i in range(400)})
+    cursor, found, step = 0, set(), 0
+    while True:
+        cursor, items = r.zscan("z", cursor, count=30)
+        found.update(member for member, _ in items)
+        step += 1
+        r.zadd("z", {f"low{step}-{i}": -rng.uniform(0, 100) for i in range(20)})  # shifts every rank up
+        r.zadd("z", {f"high{step}-{i}": 200 + i for i in range(5)})
+        r.zrem("z", *[f"low{step - 1}-{i}" for i in range(20)])
+        if cursor == 0:
+            break
+        assert step < 200
+    assert {f"keep{i}".encode() for i in range(400)} <= found
+
+
+def test_concurrent_zscans_keep_their_own_cursors(r):
+    r.zadd("z", {f"m{i:04d}": i for i in range(300)})
+    cursors = [0, 0]
+    found: list[set] = [set(), set()]
+    done = [False, False]
+    turn = 0
+    while not all(done):
+        who = turn % 2
+        turn += 1
+        if done[who]:
+            continue
+        cursors[who], items = r.zscan("z", cursors[who], count=20 + who)
+        found[who].update(member for member, _ in items)
+        done[who] = cursors[who] == 0
+        if turn == 7:
+            r.zrem("z", *[f"m{i:04d}" for i in range(0, 300, 2)])  # every other member goes
+    kept = {f"m{i:04d}".encode() for i in range(1, 300, 2)}
+    assert kept <= found[0] and kept <= found[1]
