@@ -185,3 +185,20 @@ async def test_flood_is_batched_and_capped(cmdline_server: ServerHandle) -> None
         assert pane.buffer[-1].data == f"message {total - 1}".encode()
         assert "dropped from view" in str(app.query_one("#ps-status").render())
         assert renders <= elapsed / pane.flush_interval + 5  # one render per batch, not per message
+
+
+@needs("SSUBSCRIBE", "SPUBLISH")
+async def test_shard_channels(cmdline_server: ServerHandle) -> None:
+    app = Host(cmdline_server.port)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.pane
+        await pilot.click("#ps-subscribe")
+        await pilot.press(*"s:shardy", "enter")
+        await subscribed(pilot, pane, "shardy")
+        publisher = cmdline_server.client()
+        publisher.execute_command("SPUBLISH", "shardy", "sharded hello")
+        await wait_for(pilot, lambda: len(pane.view.rows) == 1)
+        (message,) = pane.view.rows
+        assert (message.channel, message.data, message.kind) == (b"shardy", b"sharded hello", "smessage")
+        assert pane.shard == {b"shardy"}
+        publisher.close()
