@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the bundled server in the foreground")
     serve.add_argument("--port", type=int, default=6379)
     serve.add_argument("--dir", type=Path, help="data directory (default: a per-user data dir)")
-    serve.add_argument("server_args", nargs=argparse.REMAINDER, help="more redis-server style options")
+    serve.set_defaults(
+        server_args=[]
+    )  # any other redis-server option (--save "", --appendonly yes …) passes through
     serve.set_defaults(handler=run_serve)
 
     # `redistui shell` parses its own redis-cli style flags (see redistui.shell); main() hands it argv.
@@ -145,7 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return shell_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        args.server_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +151,35 @@ def test_data_persists_between_launches(tmp_path: Path, bundled) -> None:
             assert conn.get("kept") == b"across launches"
     finally:
         second.stop(save=False)
+
+
+def test_serve_runs_the_bundled_server_in_the_foreground(tmp_path: Path, bundled) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "redistui",
+            "serve",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if redis.Redis(port=port, socket_connect_timeout=0.5).ping():
+                    break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "redistui serve did not start"
+                time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(10)
