@@ -151,7 +151,7 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         if cmd.no_multi:
             client.multi_error = True
             return Error(b"ERR Command not allowed inside a transaction")
-        if cmd.denyoom and server.maxmemory_check is not None:
+        if server.maxmemory_check is not None:  # queueing takes memory too: any command is refused
             oom = server.maxmemory_check(client, argv)
             if oom is not None:
                 client.multi_error = True

@@ -131,6 +131,12 @@ def discard(ctx: Client) -> object:
 def exec_(ctx: Client) -> object:
     if not ctx.in_multi:
         raise Error(b"ERR EXEC without MULTI")
+    server = ctx.server
+    if server.maxmemory_check is not None and any(cmd.denyoom for cmd, _ in ctx.multi_queue):
+        oom = server.maxmemory_check(ctx, None)  # memory filled up since the writes were queued
+        if oom is not None:
+            discard_transaction(ctx)
+            return Error(b"EXECABORT Transaction discarded because of: " + oom.message)  # type: ignore[attr-defined]
     if ctx.multi_error:
         discard_transaction(ctx)
         return EXECABORT
@@ -142,7 +148,6 @@ def exec_(ctx: Client) -> object:
     queue = ctx.multi_queue
     if ctx.watched:  # unwatch first: our own writes must not mark us dirty
         _watches(ctx).unwatch_all(ctx)
-    server = ctx.server
     propagate = server.propagate
     if propagate is not None:
         server.propagate = _unit_propagation(propagate)

@@ -401,3 +401,23 @@ def test_acl_rules_changed_before_exec(pairs):
     finally:
         admin.check("ACL", "DELUSER", "tx-user")
         admin.call("ACL", "LOG", "RESET", compare=False)
+
+
+def test_out_of_memory_around_multi(pairs):
+    admin, c = pairs(), pairs()
+    c.check("MULTI")
+    c.check("SET", "a", "1")
+    c.check("GET", "a")
+    admin.check("CONFIG", "SET", "maxmemory", "1")
+    try:
+        c.check("EXEC")  # a write was queued and memory is now full: aborted with the reason
+        c.check("MULTI")
+        c.check("GET", "a")  # while over the limit, queueing anything is refused
+        c.check("EXEC")
+        c.check("MULTI")
+        c.check("DISCARD")
+    finally:
+        admin.check("CONFIG", "SET", "maxmemory", "0")
+    c.check("MULTI")
+    c.check("GET", "a")
+    c.check("EXEC")
