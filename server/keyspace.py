@@ -566,6 +566,7 @@ class Keyspace:
         self.expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE and replicas turn it off
         self.active_expire_enabled = True
         self.expire_effort = 1  # active-expire-effort, 1..10
+        self.hz = 10  # cron ticks per second: the active cycle may use a share of each tick
         self.expire_next_db = 0  # where the next active expiry cycle starts
         self.notify_flags = 0
         self.watched = False  # any client WATCHing: on_touch must be called
@@ -672,9 +673,10 @@ class Keyspace:
         For each database in turn (resuming where the last cycle stopped): walk
         the keys with a TTL from a cursor, sampling 20 of them (more with a higher
         ``active-expire-effort``), delete those past their deadline, and repeat
-        while more than 10% of a sample had expired. Stop when ``budget_ms`` is
-        spent. Also keeps each database's ``avg_ttl`` for INFO keyspace.
-        Returns how many keys were removed.
+        while more than 10% of a sample had expired. Stop when the time is spent:
+        ``budget_ms``, and never more than Redis's share of a cron tick (25% of
+        1000/hz ms, plus 2% per effort step). Also keeps each database's
+        ``avg_ttl`` for INFO keyspace. Returns how many keys were removed.
         """
         self.tidy()
         if not (self.expire_enabled and self.active_expire_enabled):
@@ -682,6 +684,7 @@ class Keyspace:
         effort = self.expire_effort - 1
         per_loop = 20 + 20 // 4 * effort
         acceptable_stale = 10 - effort
+        budget_ms = min(budget_ms, (25 + 2 * effort) * 10 / self.hz)
         deadline = time.perf_counter() + budget_ms / 1000.0
         removed = 0
         dbs = self.dbs

@@ -613,7 +613,7 @@ def object_help(ctx: Client, _sub: bytes) -> list[Status]:
 
 
 def follow_settings(server: Server) -> None:
-    """Keep the keyspace's expiry effort, LFU parameters and access tracking in step with CONFIG."""
+    """Keep the keyspace's expiry effort and hz, LFU parameters and access tracking in step with CONFIG."""
     config = server.config
     ks = server.keyspace
 
@@ -632,8 +632,11 @@ def follow_settings(server: Server) -> None:
     def on_decay(value: object) -> None:
         ks.lfu_decay_time = value
 
+    def on_hz(value: object) -> None:
+        ks.hz = value
+
     for name, hook in (("maxmemory-policy", on_policy), ("active-expire-effort", on_effort),
-                       ("lfu-log-factor", on_log_factor), ("lfu-decay-time", on_decay)):
+                       ("lfu-log-factor", on_log_factor), ("lfu-decay-time", on_decay), ("hz", on_hz)):
         config.on_change(name, hook)
         hook(config[name])
 
