@@ -817,7 +817,10 @@ def _blocking_pop(ctx: Client, keys: tuple[bytes, ...], timeout: float, highest:
 
     def retry(client: Client) -> object:
         lookup = client.db.lookup
-        for key in keys:
+        # Serve from the key that became ready, as Redis does, before the others.
+        serving = client.server.blocking.serving_key
+        order = (serving, *keys) if serving is not None and serving in keys else keys
+        for key in order:
             value = lookup(key)
             if value is not None and value.__class__ is ZSetValue:
                 zs: ZSetValue = value  # type: ignore[assignment]

@@ -201,3 +201,15 @@ def test_fractional_timeout_keeps_serving_others(server):
     assert r.ping()
     slow.close()
     fast.close()
+
+
+def test_served_from_the_key_that_became_ready_first(server):
+    port, r = server
+    w = Waiter(port, "BZPOPMIN", "a", "b", "0")
+    wait_blocked(r, 1)
+    pipe = r.pipeline(transaction=True)
+    pipe.zadd("b", {"x": 1})
+    pipe.zadd("a", {"y": 2})
+    pipe.execute()
+    assert w.reply() == b"*3\r\n$1\r\nb\r\n$1\r\nx\r\n$1\r\n1\r\n"
+    w.close()
