@@ -166,7 +166,7 @@ def test_cycle_respects_its_time_budget(frozen):
     ks.hz = 100  # Redis's share of a tick at hz 100: 25% of 10 ms, whatever budget is offered
     start = time.perf_counter()
     removed = ks.active_expire_cycle(budget_ms=1000)
-    assert 0 < removed < len(db) + removed
+    assert removed > 0 and len(db) > 0  # stopped by the time limit, not by running out of keys
     assert time.perf_counter() - start < 0.25
 
 
