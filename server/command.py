@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 FLAGS = frozenset(
     "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
     "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
-    "no_multi movablekeys allow_busy".split()
+    "no_multi movablekeys allow_busy no_async_loading".split()
 )
 CATEGORIES = (
     "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub "

@@ -430,6 +430,12 @@ def time_(ctx: Client) -> list[bytes]:
     return [b"%d" % secs, b"%d" % int((now - secs) * 1_000_000)]
 
 
+@command("role", arity=1, flags="noscript loading stale fast", acl="admin dangerous", group="server",
+         since="2.8.12", summary="Reports the replication role: always a master without replicas here.")
+def role(ctx: Client) -> list:
+    return [b"master", 0, []]
+
+
 @command("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", group="server",
          summary="Returns the Unix time of the last successful save to disk.")
 def lastsave(ctx: Client) -> int:
@@ -495,12 +501,66 @@ def latency_reset(ctx: Client, _sub: bytes, *events: bytes) -> int:
     return 0
 
 
+@command("latency|graph", arity=3, flags="admin noscript loading stale", group="server", since="2.8.13",
+         summary="Draws the latency spikes of one event as an ASCII graph.", args="event")
+def latency_graph(ctx: Client, _sub: bytes, event: bytes) -> object:
+    raise Error(b"ERR No samples available for event '%s'" % event)
+
+
+def _histogram_bucket(usec_per_call: float) -> int:
+    """The power-of-two bucket (in microseconds) that holds a latency, as Redis reports them."""
+    bucket = 1
+    while bucket < usec_per_call:
+        bucket *= 2
+    return bucket
+
+
+@command("latency|histogram", arity=-2, flags="admin noscript loading stale", group="server", since="7.0.0",
+         summary="Reports each command's call count and latency distribution.",
+         args="[command [command ...]]")
+def latency_histogram(ctx: Client, _sub: bytes, *names: bytes) -> dict:
+    """Commands that ran, each with ``calls`` and a cumulative ``histogram_usec``.
+
+    Only each command's total time is recorded here, so every call is counted
+    in the bucket of the mean latency: the shape is Redis's, the spread is not.
+    """
+    if names:
+        chosen = []
+        for name in names:
+            parent, _, sub = name.lower().partition(b"|")
+            cmd = TABLE.get(parent)
+            if cmd is None:
+                continue
+            if sub:
+                found = cmd.subcommands.get(sub)
+                chosen.extend([found] if found is not None else [])
+            else:
+                chosen.extend(cmd.subcommands.values() or [cmd])
+    else:
+        chosen = list(_all_commands())
+    out: dict = {}
+    for cmd in chosen:
+        if cmd.calls:
+            bucket = _histogram_bucket(cmd.usec / cmd.calls)
+            out[cmd.name.encode()] = {b"calls": cmd.calls, b"histogram_usec": {bucket: cmd.calls}}
+    return out
+
+
 @command("latency|doctor", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
          summary="Explains the recorded latency spikes in words.")
 def latency_doctor(ctx: Client, _sub: bytes) -> object:
+    # No latency events are recorded, so Redis's reports for "disabled" and "no spike" are the two cases.
+    if ctx.server.config["latency-monitor-threshold"] == 0:
+        return Verbatim(
+            b"I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. "
+            b"You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. "
+            b"If we weren't in a deep space mission I'd suggest to take a look at "
+            b"https://redis.io/topics/latency-monitor.\n"
+        )
     return Verbatim(
-        b"Dave, no latency spike was observed during the lifetime of this instance, nice job! "
-        b"(latency-monitor-threshold is not enforced by this server yet.)\n"
+        b"Dave, no latency spike was observed during the lifetime of this Redis instance, not in the "
+        b"slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think "
+        b"things over.\n"
     )
 
 
@@ -531,7 +591,7 @@ def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
     return value_memory(key, value, samples)
 
 
-@command("memory|stats", arity=2, flags="readonly", group="server", since="4.0.0",
+@command("memory|stats", arity=2, flags="", group="server", since="4.0.0",
          summary="Reports memory statistics as a map.")
 def memory_stats(ctx: Client, _sub: bytes) -> object:
     rss = rss_bytes()

@@ -25,13 +25,13 @@ def ping(ctx: Client, *args: bytes) -> object:
     return args[0] if args else PONG
 
 
-@command("echo", arity=2, flags="fast", acl="connection", group="connection",
+@command("echo", arity=2, flags="loading stale fast", acl="connection", group="connection",
          summary="Returns the message it was given.", args="message")
 def echo(ctx: Client, message: bytes) -> bytes:
     return message
 
 
-@command("select", arity=2, flags="loading stale fast", acl="connection keyspace", group="connection",
+@command("select", arity=2, flags="loading stale fast", acl="connection", group="connection",
          summary="Switches the connection to another numbered database.", args="index")
 def select(ctx: Client, index: bytes) -> object:
     value = to_int(index)

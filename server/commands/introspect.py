@@ -18,10 +18,21 @@ def _all() -> list[Command]:
     return list(TABLE.values())
 
 
+def _key_flags(cmd: Command) -> list[Status]:
+    """A key's flags as key specs write them: an access type, then what is done to the key.
+
+    The table does not record per-key flags, so they follow the command's own
+    flags: read-write keys are updated, read-only keys are accessed.
+    """
+    if cmd.is_write:
+        return [Status(b"RW"), Status(b"update")]
+    return [Status(b"RO"), Status(b"access")]
+
+
 def _key_specs(cmd: Command) -> list:
     if cmd.first_key == 0 and cmd.getkeys is None:
         return []
-    flags = [Status(b"RW" if cmd.is_write else b"RO"), Status(b"UPDATE" if cmd.is_write else b"ACCESS")]
+    flags = _key_flags(cmd)
     if cmd.getkeys is not None and cmd.first_key == 0:
         return [{
             b"flags": flags,
@@ -176,20 +187,35 @@ def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     raise Error(b"ERR syntax error")
 
 
-@command("command|getkeys", arity=-3, flags="loading stale", acl="connection", group="server", since="2.8.13",
-         summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
-def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
+def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]]:
+    """The command a full command line names and its key positions, or GETKEYS's errors."""
     from server.dispatch import resolve
 
-    cmd = resolve(list(argv))
+    cmd = resolve(argv)
     if isinstance(cmd, Error):
         if b"wrong number" in cmd.message:
             raise Error(b"ERR Invalid number of arguments specified for command")
         raise Error(b"ERR Invalid command specified")
-    keys = cmd.keys_of(list(argv))
-    if not keys:
+    positions = cmd.key_positions(argv)
+    if not positions:
         raise Error(b"ERR The command has no key arguments")
-    return keys
+    return cmd, positions
+
+
+@command("command|getkeys", arity=-4, flags="loading stale", acl="connection", group="server", since="2.8.13",
+         summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
+def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
+    _cmd, positions = _resolve_keys(list(argv))
+    return [argv[i] for i in positions]
+
+
+@command("command|getkeysandflags", arity=-4, flags="loading stale", acl="connection", group="server",
+         since="7.0.0", summary="Extracts the key names from a full command line, each with its access flags.",
+         args="command [arg [arg ...]]")
+def command_getkeysandflags(ctx: Client, _sub: bytes, *argv: bytes) -> list:
+    cmd, positions = _resolve_keys(list(argv))
+    flags = _key_flags(cmd)
+    return [[argv[i], list(flags)] for i in positions]
 
 
 @command("command|help", arity=2, flags="loading stale", acl="connection", group="server",

@@ -30,7 +30,7 @@ def _persistence(ctx: Client) -> Persistence:
 # --------------------------------------------------------------------------- snapshots
 
 
-@command("save", arity=1, flags="admin noscript no_multi", group="server",
+@command("save", arity=1, flags="admin noscript no_async_loading no_multi", group="server",
          summary="Writes the dataset to the RDB file now, blocking until done.")
 def save(ctx: Client) -> object:
     p = _persistence(ctx)
@@ -39,7 +39,7 @@ def save(ctx: Client) -> object:
     return OK if p.save() else GENERIC_ERR
 
 
-@command("bgsave", arity=-1, flags="admin noscript", group="server",
+@command("bgsave", arity=-1, flags="admin noscript no_async_loading", group="server",
          summary="Writes the dataset to the RDB file from a forked child process.", args="[SCHEDULE]")
 def bgsave(ctx: Client, *options: bytes) -> object:
     schedule = False
@@ -62,7 +62,7 @@ def bgsave(ctx: Client, *options: bytes) -> object:
     return GENERIC_ERR
 
 
-@command("bgrewriteaof", arity=1, flags="admin noscript", group="server", since="1.0.0",
+@command("bgrewriteaof", arity=1, flags="admin noscript no_async_loading", group="server", since="1.0.0",
          summary="Compacts the append-only file from a forked child process.")
 def bgrewriteaof(ctx: Client) -> object:
     p = _persistence(ctx)
