@@ -24,6 +24,7 @@ contract allows.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterable, Iterator
 
 from server.commands.args import to_int
@@ -144,6 +145,10 @@ class SetValue:
 
     def memory_items(self) -> Iterator[bytes]:
         return iter(self.members)
+
+    def __sizeof__(self) -> int:
+        """The object and its two containers (members are measured through ``memory_items``)."""
+        return object.__sizeof__(self) + sys.getsizeof(self.pos) + sys.getsizeof(self.members)
 
     def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """Up to ``count`` members below slot ``cursor`` (0: start), and the next cursor (0: done)."""

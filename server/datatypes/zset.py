@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import random
 import struct
+import sys
 from collections.abc import Iterable, Iterator
 
 from sortedcontainers import SortedList
@@ -182,6 +183,14 @@ class ZSetValue:
 
     def memory_items(self) -> Iterator[bytes]:
         return iter(self.scores)
+
+    def __sizeof__(self) -> int:
+        """The object, the score dict and the index with its keys (members come from ``memory_items``)."""
+        n = len(self.index)
+        # Per member: a pointer in the index's lists, the fixed part of its key (a bytes
+        # object of 8 + len(member) bytes) and the score's float object.
+        per_member = 8 + sys.getsizeof(b"") + 8 + sys.getsizeof(0.0)
+        return object.__sizeof__(self) + sys.getsizeof(self.scores) + n * per_member
 
     # -- changes ---------------------------------------------------------------
 
