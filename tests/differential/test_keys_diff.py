@@ -484,3 +484,26 @@ def _info_fields(reply: bytes, *names: bytes) -> tuple[int, ...]:
     info = parse(reply)
     fields = dict(line.split(b":", 1) for line in info.split(b"\r\n") if b":" in line)
     return tuple(int(fields[name]) for name in names)
+
+
+@pytest.mark.parametrize("command", [
+    "EXPIRE w 100000", "PEXPIRE w 5", "PERSIST w", "EXPIRE w -1", "RENAME w other", "RENAME other w",
+    "RENAMENX other w", "MOVE w 1", "COPY other w", "COPY w other", "COPY other w REPLACE", "DEL w",
+    "UNLINK nokey", "TOUCH w", "EXISTS w", "TYPE w", "TTL w", "OBJECT ENCODING w", "EXPIRE nokey 10",
+])
+def test_watch_sees_key_changes(ours, real, diff, command):
+    """Which generic commands make a WATCHed key dirty (EXEC then returns nil), as in Redis."""
+    diff.check("SET", "w", "1")
+    diff.check("EXPIRE", "w", "200000")
+    diff.check("SET", "other", "2")
+    others = [RawConnection(ours.port), RawConnection(real.port)]
+    try:
+        diff.check("WATCH", "w")
+        for conn in others:
+            conn.call(*command.split())
+        diff.check("MULTI")
+        diff.check("PING")
+        diff.check("EXEC")
+    finally:
+        for conn in others:
+            conn.close()
