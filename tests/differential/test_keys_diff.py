@@ -55,6 +55,34 @@ PATTERNS = [
 ]
 
 
+def test_generated_glob_patterns_match_like_redis(ours, real):
+    """Patterns drawn from glob's special characters, matched against keys made of the same ones."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tests.differential.harness import Differ
+
+    differ = Differ(ours.port, real.port)
+    differ.flush()
+    alphabet = b"ab*?[]^-\\"
+    keys = {b""} | {bytes([x]) for x in alphabet} | {bytes([x, y]) for x in b"ab-]" for y in b"ab[\\"}
+    pairs = []
+    for key in keys:
+        pairs += [key, b"v"]
+    differ.check("MSET", *pairs)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.binary(max_size=6).map(lambda raw: bytes(alphabet[x % len(alphabet)] for x in raw)))
+    def check(pattern):
+        same_keys(differ, "KEYS", pattern)
+
+    try:
+        check()
+    finally:
+        differ.flush()
+        differ.close()
+
+
 def test_glob_patterns_match_like_redis(diff):
     pairs = []
     for key in TRICKY_KEYS:
