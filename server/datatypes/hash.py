@@ -56,7 +56,7 @@ class HashValue(dict):
         self._scans: dict[int, list[bytes]] | None = None
         self._scan_number = 0
         self.random_pool: list[bytes] | None = None
-        self._dead: set[bytes] = set()
+        self._dead: set[bytes] | None = None  # exists with the pool only: small hashes stay small
 
     def fits(self, max_entries: int, max_value: int) -> bool:
         """Would Redis keep these contents as a listpack under these limits?"""
@@ -78,7 +78,7 @@ class HashValue(dict):
         dup._scans = None
         dup._scan_number = 0
         dup.random_pool = None
-        dup._dead = set()
+        dup._dead = None
         return dup
 
     def memory_items(self) -> Iterator[bytes]:
@@ -123,24 +123,25 @@ class HashValue(dict):
     # -- random fields -------------------------------------------------------
 
     def field_added(self, field: bytes) -> None:
-        """A new field was stored: keep the random pool (if any) complete."""
-        if field in self._dead:
-            self._dead.discard(field)  # its old pool entry is live again
+        """A new field was stored while ``random_pool`` is set: keep the pool complete."""
+        dead = self._dead
+        if dead and field in dead:
+            dead.discard(field)  # its old pool entry is live again
         else:
             self.random_pool.append(field)  # type: ignore[union-attr]
 
     def field_removed(self, field: bytes) -> None:
-        """A field was deleted: its pool entry (if any) is now dead."""
+        """A field was deleted: its pool entry (if there is a pool) is now dead."""
         if self.random_pool is not None:
-            self._dead.add(field)
+            self._dead.add(field)  # type: ignore[union-attr]
 
     def random_field(self) -> bytes:
         """A uniformly random field of a non-empty hash, O(1) amortised."""
         pool = self.random_pool
-        if pool is None or len(self._dead) > len(self):
-            pool = self.random_pool = list(self)
-            self._dead = set()
         dead = self._dead
+        if pool is None or dead is None or len(dead) > len(self):
+            pool = self.random_pool = list(self)
+            dead = self._dead = set()
         while True:
             field = pool[randrange(len(pool))]
             if field not in dead:
