@@ -112,13 +112,13 @@ class Database:
 
     __slots__ = (
         "id", "keyspace", "data", "expires", "avg_ttl",
-        "order", "order_limit", "generation", "old_generations",
+        "order", "order_limit", "generation", "old_generations", "cursor_issued",
         "expire_order", "expire_order_limit", "expire_cursor",
         "track", "access",
     )
 
     # What SWAPDB exchanges between two databases (everything but identity).
-    STATE = ("data", "expires", "avg_ttl", "order", "order_limit", "generation", "old_generations",
+    STATE = ("data", "expires", "avg_ttl", "order", "order_limit", "generation", "old_generations", "cursor_issued",
              "expire_order", "expire_order_limit", "expire_cursor", "access")
 
     def __init__(self, index: int, keyspace: Keyspace):
@@ -137,6 +137,7 @@ class Database:
         self.generation = self.keyspace.new_generation()
         # generation -> (the generation that replaced it, its block prefix counts)
         self.old_generations: dict[int, tuple[int, list[int]]] = {}
+        self.cursor_issued = False  # has SCAN handed out a cursor of this generation?
         self.expire_order: list[bytes] = []
         self.expire_order_limit = MIN_STALE
         self.expire_cursor = 0
@@ -383,6 +384,7 @@ class Database:
             found = list(dict.fromkeys(found))  # a re-created key may have two entries in one window
         if pos >= end:
             return 0, found
+        self.cursor_issued = True
         return (self.generation << POSITION_BITS) | pos, found
 
     def scan_position(self, cursor: int) -> int:
@@ -408,7 +410,10 @@ class Database:
         is the order of each live key's last entry in ``order``. Cursors of the
         old generation are mapped through ``prefix``: for each block of 1024 old
         positions, how many live keys had their entry before the block. Resuming
-        there repeats at most a block, and skips nothing.
+        there repeats at most a block, and skips nothing. When no cursor of this
+        generation was handed out, the map is not worth its walk: older cursors
+        (from a client idle through a whole generation) then restart from the
+        beginning, which repeats keys but skips none either.
         """
         old = self.order
         data = self.data
@@ -418,14 +423,19 @@ class Database:
             return
         new = list(data)
         generation = self.keyspace.new_generation()
-        prefix = block_prefix(old, new) if len(old) >= live and not force else None
-        if prefix is not None:
-            maps = self.old_generations
+        prefix = None
+        if self.cursor_issued and len(old) >= live and not force:
+            prefix = block_prefix(old, new)
+        maps = self.old_generations
+        if prefix is None:
+            maps.clear()
+        else:
             maps[self.generation] = (generation, prefix)
             while len(maps) > KEPT_GENERATIONS:
                 del maps[next(iter(maps))]
         self.order = new
         self.generation = generation
+        self.cursor_issued = False
 
     def reindex(self) -> None:
         """Rebuild the SCAN and expiry orders after ``data``/``expires`` were filled directly (loading)."""

@@ -259,6 +259,7 @@ def test_object_idletime_counts_seconds_since_last_access(r):
 
 def test_object_freq_counts_accesses_logarithmically(r):
     r.config_set("maxmemory-policy", "allkeys-lfu")
+    r.config_set("lfu-decay-time", 0)  # no decay: a minute boundary would lower the counter by one
     try:
         r.set("k", "v")
         assert r.object("freq", "k") == 5
@@ -274,6 +275,7 @@ def test_object_freq_counts_accesses_logarithmically(r):
         assert r.object("freq", "k2") >= freq + 50
     finally:
         r.config_set("lfu-log-factor", 10)
+        r.config_set("lfu-decay-time", 1)
         r.config_set("maxmemory-policy", "noeviction")
 
 
@@ -315,3 +317,21 @@ def test_keys_that_bypassed_set_are_found_again():
         if cursor == 0:
             break
     assert seen == {b"loaded%d" % i for i in range(500)}
+
+
+def test_cursor_map_is_built_only_when_a_scan_is_under_way():
+    ks = Keyspace(1)
+    db = ks.dbs[0]
+    for i in range(10_000):
+        db.set(b"k%d" % i, b"v")
+    for i in range(8000):
+        db.delete(b"k%d" % i)
+    ks.tidy()  # compaction with no cursor handed out: no map to build
+    assert db.old_generations == {} and len(db.order) == 2000
+    cursor, _ = db.scan(0, 10)
+    for i in range(8000, 9990):
+        db.delete(b"k%d" % i)
+    ks.tidy()
+    assert len(db.order) == 10
+    assert (cursor >> 32) in db.old_generations
+    assert db.scan_position(cursor) == 0  # its block starts before any surviving key
