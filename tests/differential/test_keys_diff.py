@@ -378,6 +378,7 @@ def test_object_subcommands(diff):
 
 def test_object_freq_under_lfu(diff):
     diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    diff.check("CONFIG", "SET", "lfu-decay-time", "0")  # a minute boundary would lower a counter
     try:
         diff.check("SET", "k", "v")
         diff.check("OBJECT", "FREQ", "k")
@@ -390,6 +391,7 @@ def test_object_freq_under_lfu(diff):
         diff.check("OBJECT", "FREQ", "nokey")
     finally:
         diff.call("CONFIG", "SET", "maxmemory-policy", "noeviction", compare=False)
+        diff.call("CONFIG", "SET", "lfu-decay-time", "1", compare=False)
     diff.check("OBJECT", "FREQ", "k")
     # Back under LRU, the LFU field is read as a clock (Redis's "will take some time to adjust"):
     # both give a large idle time, which depends on the second each reads its clock.
