@@ -22,6 +22,7 @@ from dataclasses import dataclass
 INT_MAX = 2**31 - 1
 LONG_MAX = 2**63 - 1
 UINT_MAX = 2**32 - 1
+ULLONG_MAX = 2**64 - 1
 
 
 class ConfigError(Exception):
@@ -31,7 +32,7 @@ class ConfigError(Exception):
 @dataclass
 class Param:
     name: str
-    kind: str  # bool int memory enum str special
+    kind: str  # bool int memory mempercent enum str special
     default: object
     low: int = 0
     high: int = LONG_MAX
@@ -65,7 +66,7 @@ aof-use-rdb-preamble bool yes
 aof_rewrite_cpulist str "" immutable
 appenddirname str appendonlydir immutable
 appendfilename str appendonly.aof immutable
-appendfsync enum everysec always,everysec,no
+appendfsync enum everysec everysec,always,no
 appendonly bool no
 auto-aof-rewrite-min-size memory 67108864 0..LONG
 auto-aof-rewrite-percentage int 100 0..INT
@@ -86,7 +87,7 @@ cluster-announce-port int 0 0..65535
 cluster-announce-tls-port int 0 0..65535
 cluster-config-file str nodes.conf immutable
 cluster-enabled bool no immutable
-cluster-link-sendbuf-limit memory 0 0..LONG
+cluster-link-sendbuf-limit memory 0 0..ULLONG
 cluster-migration-barrier int 1 0..INT
 cluster-node-timeout int 15000 0..LONG
 cluster-port int 0 0..65535 immutable
@@ -99,7 +100,7 @@ crash-memcheck-enabled bool yes
 daemonize bool no immutable
 databases int 16 1..INT immutable
 dbfilename str dump.rdb protected
-dir special ""
+dir special "" protected
 disable-thp bool yes immutable
 dynamic-hz bool yes
 enable-debug-command enum no yes,no,local immutable
@@ -124,15 +125,15 @@ lazyfree-lazy-user-flush bool no
 lfu-decay-time int 1 0..INT
 lfu-log-factor int 10 0..INT
 list-compress-depth int 0 0..INT
-list-max-listpack-size int -2 -5..INT
+list-max-listpack-size int -2 INT_MIN..INT
 logfile str "" immutable
 loglevel enum notice debug,verbose,notice,warning
 lua-time-limit int 5000 0..LONG
 masterauth str ""
 masteruser str ""
 maxclients int 10000 1..UINT
-maxmemory memory 0 0..LONG
-maxmemory-clients memory 0 0..LONG
+maxmemory memory 0 0..ULLONG
+maxmemory-clients mempercent 0 -100..LONG
 maxmemory-eviction-tenacity int 10 0..100
 maxmemory-policy enum noeviction volatile-lru,volatile-lfu,volatile-random,volatile-ttl,allkeys-lru,allkeys-lfu,allkeys-random,noeviction
 maxmemory-samples int 5 1..INT
@@ -170,7 +171,7 @@ replica-lazy-flush bool no
 replica-priority int 100 0..INT
 replica-read-only bool yes
 replica-serve-stale-data bool yes
-replicaof special ""
+replicaof special "" immutable
 requirepass str ""
 sanitize-dump-payload enum no no,yes,clients
 save special "3600 1 300 100 60 10000"
@@ -182,7 +183,7 @@ shutdown-on-sigterm special default
 shutdown-timeout int 10 0..INT
 slowlog-log-slower-than int 10000 -1..LONG
 slowlog-max-len int 128 0..LONG
-socket-mark-id int 0 0..UINT
+socket-mark-id int 0 0..UINT immutable
 stop-writes-on-bgsave-error bool yes
 stream-node-max-bytes memory 4096 0..LONG
 stream-node-max-entries int 100 0..LONG
@@ -274,7 +275,7 @@ ADVISORY = frozenset(
     ).split()
 )
 
-_LIMITS = {"LONG": LONG_MAX, "INT": INT_MAX, "UINT": UINT_MAX}
+_LIMITS = {"LONG": LONG_MAX, "INT": INT_MAX, "UINT": UINT_MAX, "ULLONG": ULLONG_MAX, "INT_MIN": -INT_MAX - 1}
 
 
 def _parse_table() -> dict[str, Param]:
@@ -290,8 +291,8 @@ def _parse_table() -> dict[str, Param]:
                 param.protected = True
             elif ".." in extra:
                 lo, hi = extra.split("..")
-                param.low = _LIMITS.get(lo) or int(lo, 0)
-                param.high = _LIMITS.get(hi) or int(hi, 0)
+                param.low = _LIMITS[lo] if lo in _LIMITS else int(lo, 0)
+                param.high = _LIMITS[hi] if hi in _LIMITS else int(hi, 0)
             else:
                 param.choices = tuple(extra.split(","))
         params[name] = param
@@ -306,19 +307,20 @@ MEMORY_UNITS = {
 
 
 def parse_memory(text: str) -> int | None:
-    """``100mb`` → bytes, Redis's memtoull; None if malformed."""
-    t = text.strip().lower()
-    digits = t.rstrip("kmgb")
-    unit = t[len(digits):]
-    if unit not in MEMORY_UNITS or not digits:
+    """``100mb`` → bytes, exactly as Redis's memtoull reads it; None if malformed.
+
+    Digits, then an optional unit (case-insensitive); no sign, no spaces. No
+    digits at all reads as 0 (``mb`` is 0), a number past 2**64-1 saturates, and
+    the product wraps at 64 bits, all as strtoull and unsigned arithmetic do.
+    """
+    end = 0
+    while end < len(text) and "0" <= text[end] <= "9":
+        end += 1
+    unit = text[end:].lower()
+    if unit not in MEMORY_UNITS or end >= 128:
         return None
-    try:
-        value = int(digits)
-    except ValueError:
-        return None
-    if value < 0 or digits.startswith("+"):
-        return None
-    return value * MEMORY_UNITS[unit]
+    value = min(int(text[:end] or "0"), ULLONG_MAX)
+    return (value * MEMORY_UNITS[unit]) & ULLONG_MAX
 
 
 def parse_int(text: str) -> int | None:
@@ -376,7 +378,7 @@ def format_notify_flags(flags: int) -> str:
             ("g", ks.NOTIFY_GENERIC), ("$", ks.NOTIFY_STRING), ("l", ks.NOTIFY_LIST),
             ("s", ks.NOTIFY_SET), ("h", ks.NOTIFY_HASH), ("z", ks.NOTIFY_ZSET),
             ("x", ks.NOTIFY_EXPIRED), ("e", ks.NOTIFY_EVICTED), ("t", ks.NOTIFY_STREAM),
-            ("d", ks.NOTIFY_MODULE),
+            ("d", ks.NOTIFY_MODULE), ("n", ks.NOTIFY_NEW),  # "A" hides "n", as in Redis
         ):
             if flags & bit:
                 out += ch
@@ -386,8 +388,6 @@ def format_notify_flags(flags: int) -> str:
         out += "E"
     if flags & ks.NOTIFY_KEY_MISS:
         out += "m"
-    if flags & ks.NOTIFY_NEW:
-        out += "n"
     return out
 
 
@@ -441,21 +441,41 @@ class Config:
             if param.name == "hz":
                 value = min(max(value, 1), 500)
             return value
-        if kind == "memory":
-            value = parse_memory(text)
-            if value is None:
-                if parse_int(text) is not None and int(text) < 0 and param.low >= 0:
-                    raise ConfigError(f"argument must be between {param.low} and {param.high} inclusive")
-                raise ConfigError("argument must be a memory value")
-            if not param.low <= value <= param.high:
-                raise ConfigError(f"argument must be between {param.low} and {param.high} inclusive")
-            return value
+        if kind in ("memory", "mempercent"):
+            return self._parse_memory(param, text)
         if kind == "enum":
             low = text.lower()
             if low not in param.choices:
                 raise ConfigError("argument(s) must be one of the following: " + ", ".join(param.choices))
             return low
         return text
+
+    @staticmethod
+    def _parse_memory(param: Param, text: str) -> int:
+        """A memory size (``1gb``); for ``mempercent`` also a percentage (``10%``), kept negative.
+
+        Parameters whose upper limit is ULLONG_MAX are unsigned in Redis; the
+        others read the 64-bit value as signed, so a huge number wraps below
+        the lower limit and gets the same range error Redis gives.
+        """
+        value = parse_memory(text)
+        if value is None and param.kind == "mempercent" and len(text) > 1 and text.endswith("%"):
+            percent = parse_int(text[:-1])
+            if percent is not None and percent >= 0:
+                value = -percent
+        if value is None:
+            if param.kind == "mempercent":
+                raise ConfigError("argument must be a memory or percent value")
+            raise ConfigError("argument must be a memory value")
+        if param.high != ULLONG_MAX and value > LONG_MAX:
+            value -= 2**64
+        if param.kind == "mempercent" and value < 0:
+            if value < param.low:
+                raise ConfigError("percentage argument must be less or equal to 100")
+            return value
+        if not param.low <= value <= param.high:
+            raise ConfigError(f"argument must be between {param.low} and {param.high} inclusive")
+        return value
 
     def set_many(self, pairs: list[tuple[str, list[str]]], from_client: bool = True) -> None:
         """Apply settings atomically: all are validated first, then applied.
@@ -532,6 +552,8 @@ class Config:
             return _FORMAT[name](value)
         if param.kind == "int" and name == "unixsocketperm":
             return oct(value)[2:]  # type: ignore[arg-type]
+        if param.kind == "mempercent" and value < 0:  # type: ignore[operator]
+            return f"{-value}%"  # type: ignore[operator]
         return str(value)
 
     def format_default(self, name: str) -> str:
@@ -545,10 +567,20 @@ class Config:
             self.values[name] = current
 
     def matching(self, pattern: bytes) -> dict[str, str]:
-        """Parameters (and their aliases) whose name matches a glob, for CONFIG GET."""
+        """Parameters (and their aliases) whose name matches a glob, for CONFIG GET.
+
+        A name without glob characters is looked up directly (case-insensitively)
+        and reported under the name as it was asked for, as Redis does.
+        """
         from server.glob import glob_match
 
         out: dict[str, str] = {}
+        if not any(ch in pattern for ch in b"[*?"):
+            asked = pattern.decode("utf-8", "surrogateescape")
+            real = ALIASES.get(asked.lower(), asked.lower())
+            if real in PARAMS:
+                out[asked] = self.format(real)
+            return out
         for name in list(PARAMS) + list(ALIASES):
             if glob_match(pattern, name.encode(), nocase=True):
                 real = ALIASES.get(name, name)
@@ -560,25 +592,50 @@ class Config:
 
 
 def _save(words: list[str], cfg: Config) -> list[tuple[int, int]]:
-    text = " ".join(words).strip()
-    if text == "":
+    text = " ".join(words)
+    if text == "":  # a single empty argument: no save points
         return []
     parts = text.split()
-    if len(parts) % 2:
+    if not parts or len(parts) % 2:
         raise ConfigError("Invalid save parameters")
     points = []
     for i in range(0, len(parts), 2):
-        seconds, changes = parse_int(parts[i]), parse_int(parts[i + 1])
-        if seconds is None or changes is None or seconds < 0 or changes < 0:
+        seconds, changes = _strtoll(parts[i]), _strtoll(parts[i + 1])
+        if seconds is None or changes is None or seconds < 1 or changes < 0:
             raise ConfigError("Invalid save parameters")
         points.append((seconds, changes))
     return points
 
 
+def _strtoll(text: str) -> int | None:
+    """A whole-string strtoll: optional sign and digits, saturating at 64 bits; None otherwise."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not body.isascii() or not body.isdigit():
+        return None
+    return max(min(int(text), LONG_MAX), -LONG_MAX - 1)
+
+
+BIND_MAX = 16
+
+
 def _bind(words: list[str], cfg: Config) -> list[str]:
+    """Listening addresses (``-`` before one makes it optional); each must be bindable here."""
+    import socket
+
     addrs = " ".join(words).split()
-    if not addrs:
+    if len(addrs) > BIND_MAX:
         raise ConfigError("Too many bind addresses specified.")
+    for addr in addrs:
+        host = addr[1:] if addr.startswith("-") else addr
+        if host in ("*", "::*"):
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+        except OSError:
+            if not addr.startswith("-"):
+                raise ConfigError("Failed to bind to specified addresses.") from None
     return addrs
 
 
@@ -597,6 +654,8 @@ _COBL_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "
 def _cobl(words: list[str], cfg: Config) -> dict[str, tuple[int, int, int]]:
     parts = " ".join(words).split()
     current = dict(cfg.values.get("client-output-buffer-limit") or {})
+    if not parts and "client-output-buffer-limit" in cfg.values:  # nothing to change
+        return current
     if len(parts) % 4 or not parts:
         raise ConfigError("Wrong number of arguments in buffer limit configuration.")
     for i in range(0, len(parts), 4):
@@ -629,10 +688,10 @@ def _notify(words: list[str], cfg: Config) -> int:
 def _oom_values(words: list[str], cfg: Config) -> list[int]:
     parts = " ".join(words).split()
     if len(parts) != 3:
-        raise ConfigError("Invalid oom-score-adj-values")
-    values = [parse_int(p) for p in parts]
+        raise ConfigError("wrong number of arguments")
+    values = [_strtoll(p) for p in parts]
     if any(v is None or not -2000 <= v <= 2000 for v in values):
-        raise ConfigError("Invalid oom-score-adj-values")
+        raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
     return values  # type: ignore[return-value]
 
 
@@ -642,9 +701,9 @@ def _percentiles(words: list[str], cfg: Config) -> list[float]:
         try:
             value = float(part)
         except ValueError:
-            raise ConfigError("latency-tracking-info-percentiles must be a list of doubles") from None
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
         if not 0 <= value <= 100:
-            raise ConfigError("latency-tracking-info-percentiles must be between 0.0 and 100.0")
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
         out.append(value)
     return out
 
@@ -658,6 +717,8 @@ def _shutdown_on(words: list[str], cfg: Config) -> str:
     parts = [w.lower() for w in " ".join(words).split()]
     if not parts or any(p not in allowed for p in parts):
         raise ConfigError("argument(s) must be one of the following: default, save, nosave, now, force")
+    if "save" in parts and "nosave" in parts:
+        raise ConfigError("shutdown options SAVE and NOSAVE can't be used simultaneously")
     return " ".join(parts)
 
 

@@ -18,7 +18,7 @@ from server import REDIS_VERSION, __version__
 from server.client import Client
 from server.command import TABLE, command, container
 from server.commands.args import SYNTAX_ERROR, parse_int, to_int
-from server.commands.connection import help_lines
+from server.commands.connection import help_lines, subcommand_syntax_error
 from server.config import ConfigError
 from server.keyspace import now_ms
 from server.memory import rss_bytes, value_memory
@@ -94,6 +94,8 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 0
+    # Redis's fields in Redis's order; allocator, scripting and replication-buffer
+    # figures have no counterpart here and read as on an idle server without them.
     return [
         ("used_memory", used),
         ("used_memory_human", _human(used)),
@@ -105,16 +107,47 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         ("used_memory_overhead", 0),
         ("used_memory_startup", getattr(server, "memory_startup", 0)),
         ("used_memory_dataset", used),
+        ("used_memory_dataset_perc", "100.00%"),
+        ("allocator_allocated", used),
+        ("allocator_active", used),
+        ("allocator_resident", rss),
         ("total_system_memory", total),
         ("total_system_memory_human", _human(total)),
         ("used_memory_lua", 0),
+        ("used_memory_vm_eval", 0),
+        ("used_memory_lua_human", "0B"),
+        ("used_memory_scripts_eval", 0),
+        ("number_of_cached_scripts", 0),
+        ("number_of_functions", 0),
+        ("number_of_libraries", 0),
+        ("used_memory_vm_functions", 0),
+        ("used_memory_vm_total", 0),
+        ("used_memory_vm_total_human", "0B"),
+        ("used_memory_functions", 0),
         ("used_memory_scripts", 0),
+        ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory),
         ("maxmemory_human", _human(maxmemory)),  # type: ignore[arg-type]
         ("maxmemory_policy", server.config["maxmemory-policy"]),
+        ("allocator_frag_ratio", "1.00"),
+        ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", "%.2f" % (rss / used if used else 1.0)),
+        ("allocator_rss_bytes", max(rss - used, 0)),
+        ("rss_overhead_ratio", "1.00"),
+        ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", "%.2f" % (rss / used if used else 1.0)),
+        ("mem_fragmentation_bytes", max(rss - used, 0)),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", 0),
+        ("mem_total_replication_buffers", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", 0),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", 0),
         ("mem_allocator", "pymalloc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
         ("memory_accounting", "rss"),
     ]
 
@@ -144,8 +177,12 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("instantaneous_ops_per_sec", int(stats.rate("ops"))),
         ("total_net_input_bytes", stats.net_input),
         ("total_net_output_bytes", stats.net_output),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", 0),
         ("instantaneous_input_kbps", "%.2f" % (stats.rate("in") / 1024)),
         ("instantaneous_output_kbps", "%.2f" % (stats.rate("out") / 1024)),
+        ("instantaneous_input_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", 0),
         ("sync_partial_ok", 0),
@@ -153,8 +190,11 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0),
+        ("expire_cycle_cpu_milliseconds", 0),
         ("evicted_keys", ks.evicted_keys),
         ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", 0),
+        ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits),
         ("keyspace_misses", ks.misses),
         ("pubsub_channels", pubsub.channel_count() if pubsub is not None else 0),
@@ -162,10 +202,26 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("pubsubshard_channels", pubsub.shard_channel_count() if pubsub is not None else 0),
         ("latest_fork_usec", getattr(server, "latest_fork_usec", 0)),
         ("total_forks", getattr(server, "total_forks", 0)),
-        ("total_error_replies", stats.error_replies),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
+        ("tracking_total_keys", 0),
+        ("tracking_total_items", 0),
+        ("tracking_total_prefixes", 0),
         ("unexpected_error_replies", 0),
+        ("total_error_replies", stats.error_replies),
+        ("dump_payload_sanitizations", 0),
         ("total_reads_processed", stats.commands),
         ("total_writes_processed", stats.commands),
+        ("io_threaded_reads_processed", 0),
+        ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0),
+        ("reply_buffer_expands", 0),
     ]
 
 
@@ -219,6 +275,26 @@ def _section_commandstats(ctx: Client) -> list[tuple[str, object]]:
     return out
 
 
+def _section_latencystats(ctx: Client) -> list[tuple[str, object]]:
+    """``latency_percentiles_usec_<cmd>`` for each command that ran (``latency-tracking yes``).
+
+    Only total time is recorded per command, so every percentile reads the mean.
+    """
+    config = ctx.server.config
+    if not config["latency-tracking"]:
+        return []
+    percentiles = config["latency-tracking-info-percentiles"]
+    out = []
+    for cmd in _all_commands():
+        if cmd.calls:
+            mean = cmd.usec / cmd.calls
+            out.append((
+                f"latency_percentiles_usec_{cmd.name}",
+                ",".join(f"p{p:g}={mean:.3f}" for p in percentiles),  # type: ignore[attr-defined]
+            ))
+    return out
+
+
 def _section_keyspace(ctx: Client) -> list[tuple[str, object]]:
     out = []
     for db in ctx.server.keyspace.dbs:
@@ -244,10 +320,11 @@ SECTIONS = {
     "replication": _section_replication,
     "cpu": _section_cpu,
     "modules": _section_modules,
+    "commandstats": _section_commandstats,
     "errorstats": _section_errorstats,
+    "latencystats": _section_latencystats,
     "cluster": lambda ctx: [("cluster_enabled", 0)],
     "keyspace": _section_keyspace,
-    "commandstats": _section_commandstats,
 }
 DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                     "modules", "errorstats", "cluster", "keyspace"]
@@ -272,8 +349,8 @@ def render_info(ctx: Client, names: list[str]) -> bytes:
         if name in extra:
             fields = _merge(fields, extra[name]())
         title = name.capitalize() if name != "cpu" else "CPU"
-        if name == "errorstats":
-            title = "Errorstats"
+        if name in ("errorstats", "latencystats", "commandstats"):
+            title = name.capitalize()
         lines = [f"# {title}"] + [f"{k}:{v}" for k, v in fields]
         parts.append("\r\n".join(lines) + "\r\n")
     return "\r\n".join(parts).encode()
@@ -303,9 +380,13 @@ container("config", summary="Reads and changes the server's settings.")
          summary="Returns the settings whose names match glob patterns.", args="parameter [parameter ...]")
 def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
     result: dict[bytes, bytes] = {}
+    seen: set[bytes] = set()  # names match case-insensitively: MAXMEMORY after maxmemory adds nothing
     for pattern in patterns:
         for name, value in ctx.server.config.matching(pattern).items():
-            result[name.encode()] = value.encode()
+            key = name.encode()
+            if key.lower() not in seen:
+                seen.add(key.lower())
+                result[key] = value.encode()
     return result
 
 
@@ -449,7 +530,9 @@ container("slowlog", summary="Reads and resets the log of slow commands.")
 
 @command("slowlog|get", arity=-2, flags="admin loading stale", group="server", since="2.2.12",
          summary="Returns the newest slow-log entries.", args="[count]")
-def slowlog_get(ctx: Client, _sub: bytes, *count: bytes) -> object:
+def slowlog_get(ctx: Client, sub: bytes, *count: bytes) -> object:
+    if len(count) > 1:
+        raise subcommand_syntax_error("slowlog", sub)
     entries = list(ctx.server.slowlog.entries)
     limit = 10
     if count:
@@ -651,18 +734,15 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
     if allowed == "no" or (allowed == "local" and not local):
         raise DEBUG_NOT_ALLOWED
     name = sub.lower()
+    if name in (b"sleep", b"set-active-expire", b"object") and len(args) != 1:
+        raise subcommand_syntax_error("debug", sub)
     if name == b"sleep":
-        seconds = float(args[0]) if args else 0.0
-        time.sleep(seconds)
+        time.sleep(_strtod(args[0]))
         return OK
     if name == b"set-active-expire":
-        if len(args) != 1:
-            raise SYNTAX_ERROR
         ctx.server.keyspace.active_expire_enabled = args[0] != b"0"
         return OK
     if name == b"object":
-        if len(args) != 1:
-            raise SYNTAX_ERROR
         value = ctx.db.lookup(args[0])
         if value is None:
             raise Error(b"ERR no such key")
@@ -685,7 +765,15 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
     handler = DEBUG_HANDLERS.get(name)
     if handler is not None:
         return handler(ctx, *args)  # type: ignore[operator]
-    raise Error(b"ERR unknown subcommand '%s'. Try DEBUG HELP." % sub)
+    raise subcommand_syntax_error("debug", sub)
+
+
+def _strtod(text: bytes) -> float:
+    """The number at the start of ``text``, 0 if none (C's strtod, which DEBUG SLEEP uses)."""
+    import re
+
+    match = re.match(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
+    return max(float(match.group(0)), 0.0) if match else 0.0
 
 
 def _debug_protocol(kind: bytes) -> object:

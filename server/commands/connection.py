@@ -233,7 +233,7 @@ def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
         wanted = set()
         for arg in args[1:]:
             value = to_int(arg)
-            if value is None or value <= 0:
+            if value is None:  # any integer is accepted; IDs that match nothing list nothing
                 raise Error(b"ERR Invalid client ID")
             wanted.add(value)
         return [c for c in clients if c.id in wanted]
@@ -281,6 +281,9 @@ def client_kill(ctx: Client, _sub: bytes, *args: bytes) -> object:
         elif opt == b"TYPE":
             selected = [c for c in selected if c in _client_filter(ctx, (b"TYPE", value))]
         elif opt == b"USER":
+            users = getattr(getattr(ctx.server, "acl", None), "users", {"default": None})
+            if value.decode("utf-8", "surrogateescape") not in users:
+                raise Error(b"ERR No such user '%s'" % value)
             selected = [c for c in selected if c.user.encode() == value]
         elif opt == b"ADDR":
             selected = [c for c in selected if c.addr.encode() == value]
@@ -333,12 +336,14 @@ def client_no_touch(ctx: Client, _sub: bytes, mode: bytes) -> object:
          group="connection", since="5.0.0",
          summary="Ends another client's blocking command, as a timeout or with an error.",
          args="client-id [TIMEOUT|ERROR]")
-def client_unblock(ctx: Client, _sub: bytes, cid: bytes, *mode: bytes) -> object:
+def client_unblock(ctx: Client, sub: bytes, cid: bytes, *mode: bytes) -> object:
+    if len(mode) > 1:
+        raise subcommand_syntax_error("client", sub)
     target_id = parse_int(cid)
     error = False
     if mode:
         kind = mode[0].upper()
-        if len(mode) > 1 or kind not in (b"TIMEOUT", b"ERROR"):
+        if kind not in (b"TIMEOUT", b"ERROR"):
             raise Error(b"ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         error = kind == b"ERROR"
     target = ctx.server.clients.get(target_id)
@@ -358,12 +363,16 @@ def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
 @command("client|pause", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
          since="3.0.0", summary="Suspends commands from clients for a while.",
          args="timeout [WRITE|ALL]")
-def client_pause(ctx: Client, _sub: bytes, timeout: bytes, *mode: bytes) -> object:
+def client_pause(ctx: Client, sub: bytes, timeout: bytes, *mode: bytes) -> object:
+    if len(mode) > 1:
+        raise subcommand_syntax_error("client", sub)
     value = to_int(timeout)
-    if value is None or value < 0:
+    if value is None:
         raise Error(b"ERR timeout is not an integer or out of range")
+    if value < 0:
+        raise Error(b"ERR timeout is negative")
     if mode and mode[0].upper() not in (b"WRITE", b"ALL"):
-        raise SYNTAX_ERROR
+        raise Error(b"ERR CLIENT PAUSE mode must be WRITE or ALL")
     return OK
 
 
@@ -377,6 +386,14 @@ def client_unpause(ctx: Client, _sub: bytes) -> object:
          since="5.0.0", summary="Lists CLIENT's subcommands.")
 def client_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "client")
+
+
+def subcommand_syntax_error(container_name: str, sub: bytes) -> Error:
+    """Redis's reply to a known subcommand given the wrong arguments (addReplySubcommandSyntaxError)."""
+    return Error(
+        b"ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+        % (sub[:128], container_name.upper().encode())
+    )
 
 
 def help_lines(ctx: Client, container_name: str) -> list[bytes]:

@@ -8,10 +8,19 @@ hints) use to know each command's arguments.
 from __future__ import annotations
 
 from server.client import Client
-from server.command import TABLE, Arg, Command, command
+from server.command import CATEGORIES, TABLE, Arg, Command, command
 from server.commands.connection import help_lines
 from server.glob import glob_match
 from server.protocol import Error, Status
+
+# The order COMMAND prints flags in (Redis's replyFlagNames); may_replicate, sentinel
+# and only_sentinel are hidden there, so they are never printed.
+FLAG_ORDER = (
+    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
+    "skip_slowlog asking fast no_auth no_mandatory_keys no_async_loading no_multi movablekeys "
+    "allow_busy"
+).split()
+_CATEGORY_RANK = {name: rank for rank, name in enumerate(CATEGORIES)}
 
 
 def _all() -> list[Command]:
@@ -59,11 +68,11 @@ def command_info(cmd: Command) -> list:
     return [
         cmd.name.encode(),
         cmd.arity,
-        [Status(f.encode()) for f in sorted(cmd.flags)],
+        [Status(f.encode()) for f in FLAG_ORDER if f in cmd.flags],
         cmd.first_key,
         cmd.last_key,
         cmd.step,
-        [Status(b"@" + c.encode()) for c in sorted(cmd.acl)],
+        [Status(b"@" + c.encode()) for c in sorted(cmd.acl, key=_CATEGORY_RANK.__getitem__)],
         [],
         _key_specs(cmd),
         [command_info(sub) for sub in cmd.subcommands.values()],
@@ -187,33 +196,47 @@ def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     raise Error(b"ERR syntax error")
 
 
-def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]]:
-    """The command a full command line names and its key positions, or GETKEYS's errors."""
-    from server.dispatch import resolve
+def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]] | list:
+    """The command a full command line names and its key positions, or GETKEYS's errors.
 
-    cmd = resolve(argv)
-    if isinstance(cmd, Error):
-        if b"wrong number" in cmd.message:
-            raise Error(b"ERR Invalid number of arguments specified for command")
+    Redis's order: unknown command, a command without key arguments, wrong
+    arity, then no key found in these arguments (an empty list for commands
+    whose keys are optional, such as ZUNION's with no sources ... ).
+    """
+    cmd = TABLE.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands and len(argv) >= 2:
+        cmd = cmd.subcommands.get(argv[1].lower())
+    if cmd is None:
         raise Error(b"ERR Invalid command specified")
+    if cmd.first_key == 0 and cmd.getkeys is None:
+        raise Error(b"ERR The command has no key arguments")
+    if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
+        raise Error(b"ERR Invalid number of arguments specified for command")
     positions = cmd.key_positions(argv)
     if not positions:
-        raise Error(b"ERR The command has no key arguments")
+        if "no_mandatory_keys" in cmd.flags:
+            return []
+        raise Error(b"ERR Invalid arguments specified for command")
     return cmd, positions
 
 
 @command("command|getkeys", arity=-4, flags="loading stale", acl="connection", group="server", since="2.8.13",
          summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
 def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
-    _cmd, positions = _resolve_keys(list(argv))
-    return [argv[i] for i in positions]
+    found = _resolve_keys(list(argv))
+    if not found:
+        return []
+    return [argv[i] for i in found[1]]
 
 
 @command("command|getkeysandflags", arity=-4, flags="loading stale", acl="connection", group="server",
          since="7.0.0", summary="Extracts the key names from a full command line, each with its access flags.",
          args="command [arg [arg ...]]")
 def command_getkeysandflags(ctx: Client, _sub: bytes, *argv: bytes) -> list:
-    cmd, positions = _resolve_keys(list(argv))
+    found = _resolve_keys(list(argv))
+    if not found:
+        return []
+    cmd, positions = found
     flags = _key_flags(cmd)
     return [[argv[i], list(flags)] for i in positions]
 
