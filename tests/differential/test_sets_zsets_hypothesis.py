@@ -128,10 +128,16 @@ class Machine(RuleBasedStateMachine):
     @rule(key=SET_KEYS, extra=st.integers(0, 3), command=st.sampled_from(["SPOP", "SRANDMEMBER"]))
     def whole_set_random(self, key, extra, command):
         size = parse(self.same("SCARD", key))
+        if not isinstance(size, int):  # the key holds another type now
+            self.same(command, key, extra)
+            return
         self.same_unordered(command, key, size + extra)
 
     @rule(key=SET_KEYS)
     def sscan_whole(self, key):
+        if self.same("TYPE", key) != b"+set\r\n":
+            self.same("SSCAN", key, "0")
+            return
         results = []
         for conn in (self.ours, self.real):
             cursor, seen = b"0", []
@@ -257,10 +263,34 @@ class Machine(RuleBasedStateMachine):
     @rule(key=ZSET_KEYS, extra=st.integers(0, 3), withscores=st.booleans())
     def zrandmember_whole(self, key, extra, withscores):
         size = parse(self.same("ZCARD", key))
+        if not isinstance(size, int):  # the key holds another type now
+            self.same("ZRANDMEMBER", key, extra)
+            return
         self.same("ZRANDMEMBER", key, size + extra, *(["WITHSCORES"] if withscores else []))
+
+    @rule(src=st.sampled_from(["s1", "z1", "l1"]), dst=st.sampled_from(["s2", "z2", "l2"]),
+          how=st.sampled_from(["COPY", "RENAME", "EXPIRE"]))
+    def generic_on_collections(self, src, dst, how):
+        """Generic key commands keep values, encodings and TTLs as Redis does."""
+        if how == "EXPIRE":
+            self.same("EXPIRE", src, "1000")
+            self.same("TTL", src)
+            return
+        if how == "COPY":
+            self.same("COPY", src, dst, "REPLACE")
+        else:
+            self.same("RENAME", src, dst)
+        self.same("TYPE", dst)
+        self.same("OBJECT", "ENCODING", dst)
+        self.same("TTL", dst)
+        self.same_unordered("SMEMBERS", dst)
+        self.same("ZRANGE", dst, 0, -1, "WITHSCORES")
 
     @rule(key=ZSET_KEYS)
     def zscan_whole(self, key):
+        if self.same("TYPE", key) != b"+zset\r\n":
+            self.same("ZSCAN", key, "0")
+            return
         results = []
         for conn in (self.ours, self.real):
             cursor, seen = b"0", []
