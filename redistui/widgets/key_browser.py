@@ -236,6 +236,15 @@ class KeyBrowser(Vertical):
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"
         status = f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
+        if self.scan_done and not self.index:
+            self.key_list.empty_text = (
+                "no keys match the filter"
+                if self.pattern or self.type_filter
+                else "no keys here yet: n creates one"
+            )
+        else:
+            self.key_list.empty_text = ""
+        self.key_list.refresh()
         self._status.update(status, layout=False)  # one fixed line: no layout pass
 
     # -- rows ------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ class KeyList(ScrollView, can_focus=True):
         self._need_meta_posted = False
         self.cursor_key: bytes | None = None  # the row under the cursor, to keep it there when rows move
         self._adjusting = False
+        self.empty_text = ""  # shown on the first line when there are no rows
 
     # -- data changed -------------------------------------------------------------
 
@@ -182,6 +183,8 @@ class KeyList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         base = self.rich_style
         if index >= self.index.row_count:
+            if index == 0 and self.empty_text:
+                return Strip([Segment(fit(self.empty_text, width), base + DIM)], width)
             return Strip.blank(width, base)
         cursor = self.get_component_rich_style("key-list--cursor") if index == self.cursor else None
         parts = self._row_parts(self.index.row(index), width)

@@ -179,3 +179,11 @@ async def test_selecting_a_key_survives_new_keys_arriving_above_it(server) -> No
 
 def test_key_index_is_what_the_list_draws() -> None:
     assert KeyList(KeyIndex(), {}).index.row_count == 0
+
+
+async def test_an_empty_database_says_so(server) -> None:
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "no keys here yet" in screen_text(app))
+        app.browser.set_pattern("nothing:*")
+        await wait_for(pilot, lambda: "no keys match the filter" in screen_text(app))
