@@ -73,7 +73,7 @@ def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) 
     config = ctx.server.config.values
     max_value = config["hash-max-listpack-value"]
     added = 0
-    pooled = h.random_pool is not None
+    tracked = h.order is not None  # HSCAN/HRANDFIELD keep a field order: report new fields
     for i in range(0, len(pairs), 2):
         field = pairs[i]
         value = pairs[i + 1]
@@ -81,7 +81,7 @@ def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) 
             h.listpack = False
         if field not in h:
             added += 1
-            if pooled:
+            if tracked:
                 h.field_added(field)
         h[field] = value
     if h.listpack and len(h) > config["hash-max-listpack-entries"]:  # type: ignore[operator]

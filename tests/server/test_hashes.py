@@ -203,3 +203,50 @@ def test_random_field_pool_stays_uniform_through_changes():
     counts = Counter(h.random_field() for _ in range(20000))
     assert set(counts) == set(h)
     assert max(counts.values()) < 2 * min(counts.values())
+
+
+def test_interleaved_scans_each_see_every_field():
+    """More concurrent scans than snapshots kept: the oldest restarts, and still misses nothing."""
+    h = HashValue({b"f%d" % i: b"v" for i in range(600)}, max_entries=512)
+    scans = [[0, set(), False] for _ in range(6)]
+    started = [False] * 6
+    while not all(done for _, _, done in scans):
+        for index, scan in enumerate(scans):
+            cursor, seen, done = scan
+            if done:
+                continue
+            if cursor == 0 and started[index]:
+                scan[2] = True
+                continue
+            started[index] = True
+            scan[0], fields = h.scan(cursor, 50)
+            seen.update(fields)
+            if scan[0] == 0:
+                scan[2] = True
+    assert all(seen == set(h) for _, seen, _ in scans)
+
+
+def test_scan_survives_compactions_of_the_field_order():
+    """Heavy deletion mid-scan compacts the order; the paused cursor still reaches every survivor."""
+    h = HashValue({b"f%05d" % i: b"v" for i in range(5000)}, max_entries=512)
+    cursor, seen = 0, set()
+    cursor, fields = h.scan(cursor, 100)
+    seen.update(fields)
+    generation = cursor >> 40
+    for i in range(5000):  # two thirds of the fields go: more dead entries than live fields
+        field = b"f%05d" % i
+        if i % 3 and field not in seen:
+            del h[field]
+            h.field_removed(field)
+    for i in range(5000, 9000):  # and many new ones arrive
+        h[b"f%05d" % i] = b"v"
+        h.field_added(b"f%05d" % i)
+    for i in range(5000, 9000, 2):
+        del h[b"f%05d" % i]
+        h.field_removed(b"f%05d" % i)
+    assert (h.scan(0, 1)[0] >> 40) != generation  # the order was compacted meanwhile
+    survivors = {f for f in h if int(f[1:]) < 5000}
+    while cursor:
+        cursor, fields = h.scan(cursor, 100)
+        seen.update(fields)
+    assert survivors <= seen
