@@ -402,3 +402,24 @@ def test_tls_flags(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_unix_socket(tmp_path: Path) -> None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI")
+        pytest.skip("redis-server is not installed")
+    sock = tmp_path / "redis.sock"
+    argv = [binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--dir", str(tmp_path)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = [sys.executable, "-m", "redistui.shell"]
+        assert run([*base, "-s", str(sock), "SET", "k", "v"]).stdout == b"OK\n"
+        assert run([*base, "-u", f"unix://{sock}", "GET", "k"]).stdout == b"v\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
