@@ -283,3 +283,58 @@ def test_arity(d):
                 ("LMOVE", "a", "b", "LEFT"), ("BLPOP", "l"), ("BLMOVE", "a", "b", "LEFT", "LEFT"),
                 ("BLMPOP", "0", "1", "a"), ("LPOS", "l"), ("LMPOP", "1", "l")):
         d.check(*cmd)
+
+
+def test_keyspace_hits_and_misses_counted_like_redis(diff):
+    """Reads count hits and misses (INFO stats); writes and pops look keys up without counting."""
+    diff.check("CONFIG", "RESETSTAT")
+    diff.check("RPUSH", "l", "a", "b")
+    diff.check("HSET", "h", "f", "v")
+    for cmd in ("LRANGE l 0 -1", "LRANGE nol 0 1", "LLEN l", "LINDEX l 0", "LPOS l a", "LPOS nol a", "LPOP l",
+                "HGET h f", "HGET noh f", "HMGET h f", "HEXISTS h f", "HSTRLEN h f", "HKEYS h", "HGETALL noh",
+                "HSCAN h 0", "HRANDFIELD h", "HINCRBY h n 1", "HSETNX h f x", "HLEN h", "LMPOP 1 l LEFT",
+                "BLPOP nol 0.01", "RPOPLPUSH l l2", "LSET l2 0 x", "HDEL noh f"):
+        diff.call(*cmd.split())
+    counts = []
+    for conn in (diff.ours, diff.real):
+        info = conn.call("INFO", "stats").decode()
+        counts.append([line for line in info.split("\r\n") if line.startswith(("keyspace_hits", "keyspace_misses"))])
+    assert counts[0] == counts[1]
+
+
+def test_keyspace_event_stream_matches(diff):
+    """Every event (keyspace and keyevent, new keys and misses included) in Redis's order."""
+    from tests.differential.harness import RawConnection
+
+    diff.check("CONFIG", "SET", "notify-keyspace-events", "KEAmn")
+    subs = [RawConnection(port) for port in (diff.ours.sock.getpeername()[1], diff.real.sock.getpeername()[1])]
+    try:
+        for sub in subs:
+            sub.call("PSUBSCRIBE", "*")
+        script = [
+            "RPUSH l a b c", "LPUSH l z", "LPUSHX l y", "RPUSHX nol y", "LINSERT l BEFORE a x", "LSET l 0 Z",
+            "LREM l 1 x", "LTRIM l 0 2", "LMOVE l m RIGHT LEFT", "RPOPLPUSH m m", "LPOP l 1", "RPOP l",
+            "LRANGE nol 0 1", "LMPOP 2 nol m LEFT COUNT 5", "BLPOP nol 0.01", "RPUSH q 1", "BRPOPLPUSH q q2 0",
+            "BLMOVE q2 q3 LEFT RIGHT 0", "BLMPOP 0 1 q3 RIGHT", "HSET h a 1 b 2", "HSETNX h a 1", "HSETNX h c 3",
+            "HMSET h d 4", "HINCRBY h a 5", "HINCRBYFLOAT h b 0.5", "HDEL h zz", "HDEL h a b", "HGET noh a",
+            "HDEL h c d", "LTRIM m 5 10", "LREM nol 0 a",
+        ]
+        for cmd in script:
+            diff.check(*cmd.split())
+        diff.check("PING")
+        streams = []
+        for sub in subs:
+            sub.sock.settimeout(0.3)
+            events = []
+            try:
+                while True:
+                    events.append(sub.read_reply())
+            except TimeoutError:
+                pass
+            streams.append(events)
+        assert streams[0] == streams[1]
+        assert len(streams[0]) > 50
+    finally:
+        for sub in subs:
+            sub.close()
+        diff.check("CONFIG", "SET", "notify-keyspace-events", "")
