@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Arg", "CommandDoc", "CommandTable", "load_command_table", "parse_docs"]
+__all__ = ["Arg", "CommandDoc", "CommandTable", "find_help", "load_command_table", "parse_docs"]
 
 # The value type a key argument must hold, by the command group that uses it.
 GROUP_KEY_TYPES = {
@@ -133,6 +133,25 @@ class CommandTable:
             if sub is not None:
                 return sub, 2
         return doc, 1
+
+
+def find_help(table: CommandTable, topic: list[str]) -> list[CommandDoc]:
+    """What `HELP <command>` or `HELP @<group>` shows, as redis-cli's help does."""
+    if not topic:
+        return []
+    if topic[0].startswith("@"):
+        group = topic[0][1:].lower()
+        docs = [doc for doc in table.commands.values() if doc.group == group]
+        docs += [
+            sub for doc in table.commands.values() for sub in doc.subcommands.values() if sub.group == group
+        ]
+        return sorted(docs, key=lambda doc: doc.name)
+    doc, used = table.resolve(topic)
+    if doc is None:
+        return []
+    if doc.subcommands and used == 1:
+        return [doc, *sorted(doc.subcommands.values(), key=lambda sub: sub.name)]
+    return [doc]
 
 
 # --- parsing the reply -----------------------------------------------------------------

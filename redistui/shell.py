@@ -27,6 +27,7 @@ import redis
 from redis.connection import parse_url
 from redis.maint_notifications import MaintNotificationsConfig
 
+from redistui.commands import CommandDoc, find_help
 from redistui.completion import RedisCompleter, RedisLexer, RedisSource, dangerous_reason, split_args
 from redistui.formatting import ErrorReply, Status, TypedRESP2Parser, format_reply
 from redistui.history import SafeFileHistory
@@ -377,6 +378,12 @@ def _interactive_line(
     except ValueError:
         print("Invalid argument(s)")
         return True
+    if args[0].lower() == b"help" and len(args) > 1:
+        topic = [a.decode(errors="replace") for a in args[1:]]
+        table = session.completer.table
+        runner.out.write(help_text(find_help(table, topic), group=topic[0].startswith("@")).encode())
+        runner.out.flush()
+        return True
     repeat = 1
     if len(args) > 1 and args[0].isdigit():  # redis-cli's "5 INCR x"
         repeat, args = int(args[0]), args[1:]
@@ -394,6 +401,21 @@ def _interactive_line(
     if runner.client.db != helper.db:
         helper.execute("SELECT", runner.client.db)
     return True
+
+
+def help_text(docs: list[CommandDoc], group: bool = False) -> str:
+    """redis-cli's HELP layout: name and syntax, summary, since (and group)."""
+    if not docs:
+        return "(no help found)\n"
+    out = [""]
+    for doc in docs:
+        out.append(f"  \x1b[1m{doc.name}\x1b[0m \x1b[90m{doc.syntax()}\x1b[0m")
+        out.append(f"  \x1b[33msummary:\x1b[0m {doc.summary}")
+        out.append(f"  \x1b[33msince:\x1b[0m {doc.since}")
+        if not group:
+            out.append(f"  \x1b[33mgroup:\x1b[0m {doc.group}")
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 def _confirm(session: Any, words: list[str], reason: str) -> bool:

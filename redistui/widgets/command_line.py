@@ -37,7 +37,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
-from redistui.commands import CommandTable
+from redistui.commands import CommandDoc, CommandTable, find_help
 from redistui.completion import RedisCompleter, RedisSource, classify, dangerous_reason, split_args
 from redistui.formatting import ErrorReply, format_tty
 from redistui.history import SafeFileHistory
@@ -78,6 +78,24 @@ def reply_text(reply: Any) -> Text:
     text.highlight_regex(r"(?m)^\s*\d+[)#~]", "dim")
     if isinstance(reply, ErrorReply):
         text.stylize("bold red")
+    return text
+
+
+def help_renderable(docs: list[CommandDoc], group: bool = False) -> Text:
+    """`HELP <command>` / `HELP @<group>` laid out as redis-cli does, in colour."""
+    if not docs:
+        return Text("(no help found)", style="dim")
+    text = Text()
+    for doc in docs:
+        text.append(f"  {doc.name} ", style="bold")
+        text.append(doc.syntax() + "\n", style="grey50")
+        text.append("  summary: ", style="yellow")
+        text.append(doc.summary + "\n")
+        text.append("  since: ", style="yellow")
+        text.append(doc.since + "\n")
+        if not group:
+            text.append("  group: ", style="yellow")
+            text.append(doc.group + "\n")
     return text
 
 
@@ -410,6 +428,14 @@ class CommandLine(Vertical):
             self.output.write(Text("Invalid argument(s)", style="bold red"))
             return
         words = [a.decode(errors="replace") for a in args]
+        if words[0].lower() == "help" and len(words) > 1:
+            self.history.append_string(line)
+            self._set_value("", 0)
+            self.add_class("-has-output")
+            self.output.write(
+                help_renderable(find_help(self.completer.table, words[1:]), words[1].startswith("@"))
+            )
+            return
         reason = dangerous_reason(words)
         if reason and self.pending_confirm != line:
             self.pending_confirm = line

@@ -145,6 +145,8 @@ async def test_running_commands_prints_like_redis_cli(host: Host) -> None:
         assert "(error) ERR value is not an integer or out of range" in text
         assert "(nil)" in text
         assert "OK" in text
+        await enter_line(pilot, "help getex")
+        assert "summary: " in log_text(host) and "GETEX key [EX seconds" in log_text(host)
         writes = {m.args[0].decode(): m.may_write for m in host.executed}
         assert writes == {"GET": False, "LRANGE": False, "INCR": True, "SET": True}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from redistui.commands import parse_docs
+from redistui.commands import find_help, parse_docs
 from redistui.completion import (
     analyze,
     classify,
@@ -252,3 +252,10 @@ def test_history_never_stores_credentials(tmp_path) -> None:
     again = SafeFileHistory(tmp_path / "sub" / "history")
     assert again.entries() == ["GET a", "SET b 1"]
     assert "hunter2" not in (tmp_path / "sub" / "history").read_text()
+
+
+def test_help_finds_commands_and_groups() -> None:
+    table = parse_docs(DOCS)
+    assert [doc.name for doc in find_help(table, ["demo"])] == ["DEMO"]
+    assert [doc.name for doc in find_help(table, ["@string"])] == ["DEMO"]
+    assert find_help(table, ["nosuch"]) == []

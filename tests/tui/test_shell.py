@@ -231,6 +231,8 @@ def test_interactive_session(pty_shell, cmdline_server: ServerHandle) -> None:
     child.expect_exact("OK")
     child.send("GET greeting\r")
     child.expect_exact('"hello"')
+    child.send("help getex\r")
+    child.expect_exact("summary:")
     # the completion menu offers the subcommand with its summary; Tab takes it
     child.send("CONFIG GE")
     child.expect_exact(config_get_summary(cmdline_server)[:30])
