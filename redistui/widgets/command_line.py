@@ -38,7 +38,14 @@ from textual.widgets import Input, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 from redistui.commands import CommandDoc, CommandTable, find_help
-from redistui.completion import RedisCompleter, RedisSource, classify, dangerous_reason, split_args
+from redistui.completion import (
+    RedisCompleter,
+    RedisSource,
+    classify,
+    dangerous_reason,
+    fuzzy_rank,
+    split_args,
+)
 from redistui.formatting import ErrorReply, format_tty
 from redistui.history import SafeFileHistory
 from redistui.shell import STREAMING, TypedClient, kwargs_from_spec
@@ -385,8 +392,6 @@ class CommandLine(Vertical):
         self._fill_history(self.input.value)
 
     def _fill_history(self, query: str) -> None:
-        from redistui.completion import fuzzy_rank
-
         seen: dict[str, None] = {}
         for line in reversed(self.history.entries()):
             if line not in seen and (not query or fuzzy_rank(line, query) is not None):
