@@ -1,9 +1,12 @@
 """Hash commands (t_hash.c in Redis).
 
 A hash value is a ``HashValue`` (a dict subclass that remembers whether Redis
-would still hold it as a listpack). Writers report each field they set with
-``note_write`` and compare the size with ``hash-max-listpack-entries``, so
-OBJECT ENCODING converts at the same moment Redis does and never converts back.
+would still hold it as a listpack). Every write goes through ``set_fields``,
+which checks each field and value against ``hash-max-listpack-value`` and the
+size against ``hash-max-listpack-entries``, so OBJECT ENCODING converts at the
+same moment Redis does and never converts back. It also reports new fields to
+the hash's field order once HSCAN or HRANDFIELD has built one (HDEL reports
+removed ones).
 
 Replies follow Redis 7.0: HGETALL is a map in RESP3; HRANDFIELD WITHVALUES
 gives pairs in RESP3 and a flat array in RESP2; HSCAN returns a small
