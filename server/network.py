@@ -108,11 +108,14 @@ class RedisProtocol(asyncio.Protocol):
             if error:
                 client.pending_error = error
             return
-        self.run_frames(frames, error)
-        limit = server.config["client-query-buffer-limit"]
-        if self.parser.pending_bytes() > limit:  # type: ignore[operator]
-            server.log("warning", "Closing client that reached max query buffer length")
-            self.close()
+        if frames or error:
+            self.run_frames(frames, error)
+        else:  # only part of a request so far: is it growing past the query buffer limit?
+            client.last_interaction = time.monotonic()
+            limit = server.config["client-query-buffer-limit"]
+            if self.parser.pending_bytes() > limit:  # type: ignore[operator]
+                server.log("warning", "Closing client that reached max query buffer length")
+                self.close()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
         """Execute frames in order; stop (and keep the rest) if one blocks.
