@@ -28,12 +28,14 @@ EMPTY_SET = RespSet()
 
 
 def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_SET) -> None:
+    """Send a keyspace notification if its class is enabled (cheap when none are)."""
     ks = ctx.server.keyspace
     if ks.notify_flags & kind:
         ks.notify(kind, event, key, ctx.db.id)
 
 
 def max_intset(ctx: Client) -> int:
+    """The configured ``set-max-intset-entries``."""
     return ctx.server.config.values["set-max-intset-entries"]  # type: ignore[return-value]
 
 
@@ -46,6 +48,7 @@ def read_set(ctx: Client, key: bytes) -> SetValue | None:
 
 
 def write_set(ctx: Client, key: bytes) -> SetValue | None:
+    """The set at ``key`` for a write (no hit/miss counted), None if absent, WRONGTYPE otherwise."""
     value = ctx.db.lookup(key)
     if value is not None and value.__class__ is not SetValue:
         raise WRONGTYPE

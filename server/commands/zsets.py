@@ -43,6 +43,7 @@ _INF = math.inf
 
 
 def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_ZSET) -> None:
+    """Send a keyspace notification if its class is enabled (cheap when none are)."""
     ks = ctx.server.keyspace
     if ks.notify_flags & kind:
         ks.notify(kind, event, key, ctx.db.id)
@@ -63,6 +64,7 @@ def read_zset(ctx: Client, key: bytes) -> ZSetValue | None:
 
 
 def write_zset(ctx: Client, key: bytes) -> ZSetValue | None:
+    """The sorted set at ``key`` for a write (no hit/miss counted); None if absent."""
     value = ctx.db.lookup(key)
     if value is not None and value.__class__ is not ZSetValue:
         raise WRONGTYPE
