@@ -395,7 +395,7 @@ def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
          args="parameter value [parameter value ...]")
 def config_set(ctx: Client, _sub: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
-        raise Error(b"ERR wrong number of arguments for 'config|set' command")
+        raise SYNTAX_ERROR
     items = [
         (pairs[i].decode("utf-8", "surrogateescape"), [pairs[i + 1].decode("utf-8", "surrogateescape")])
         for i in range(0, len(pairs), 2)
