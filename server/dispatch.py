@@ -114,6 +114,7 @@ def execute(client: Client, argv: list[bytes]) -> object:
         and not (cmd.denyoom and server.maxmemory_check is not None)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
         and not client.monitor
+        and server.write_block is None
     ):
         return call(client, cmd, argv)  # type: ignore[arg-type]
     return _checked(client, cmd, argv)  # type: ignore[arg-type]
@@ -147,6 +148,11 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         if client.in_multi:
             client.multi_error = True
         return Error(b"ERR Replica can't interact with the keyspace")
+    if server.write_block is not None and (cmd.is_write or cmd.root_name == b"ping"):
+        cmd.rejected_calls += 1  # MISCONF: the last save failed, writes would not be persisted
+        if client.in_multi:
+            client.multi_error = True
+        return server.write_block
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True

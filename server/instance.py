@@ -123,6 +123,8 @@ class Server:
         # Optional parts, off until something plugs in.
         self.acl_check: Callable[[Client, Command, list[bytes]], object] | None = None
         self.maxmemory_check: Callable[[Client, list[bytes]], object] | None = None
+        # The error write commands (and PING) get while persistence is failing (MISCONF), else None.
+        self.write_block: object | None = None
         self.propagate: Callable[[Client, Command, list[bytes]], None] | None = None
         self.monitors: list[Client] = []
         self.pubsub = None

@@ -279,6 +279,8 @@ def setup(server) -> None:
     server.keyspace.on_expired = expired
     server.config.on_change("appendonly", p.set_appendonly)
     server.config.on_change("appendfsync", p.set_appendfsync)
+    server.config.on_change("stop-writes-on-bgsave-error", p.update_write_block)
+    server.config.on_change("save", p.update_write_block)
 
 
 STARTUP_HOOKS.append(setup)

@@ -41,6 +41,7 @@ from server.persistence.aof import (
     parse_commands,
     write_resp_base,
 )
+from server.protocol import Error
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -48,6 +49,12 @@ if TYPE_CHECKING:
     from server.instance import Server
 
 CHILD_RDB = "rdb"
+MISCONF_RDB = Error(
+    b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+    b"Commands that may modify the data set are disabled, because this instance is configured to report "
+    b"errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+    b"the Redis logs for details about the RDB error."
+)
 CHILD_AOF = "aof"
 BGSAVE_RETRY_DELAY = 5  # seconds before a failed automatic BGSAVE is tried again (Redis's value)
 
@@ -89,6 +96,7 @@ class Persistence:
         self.aof_enable_pending = False  # CONFIG SET appendonly yes: waiting for the first base
         self.aof_last_bgrewrite_status = "ok"
         self.aof_last_write_status = "ok"
+        self.aof_last_write_error = ""
         self.aof_rewrites = 0
         self.aof_last_rewrite_seconds = -1
         self.aof_base_size = 0
@@ -123,20 +131,28 @@ class Persistence:
         """Write the RDB file now, in this process (SAVE, SHUTDOWN, FLUSHALL)."""
         try:
             info = rdb.save_file(self.rdb_path, self.databases())
-        except OSError as exc:
-            self.log("warning", f"Failed opening the temp RDB file for saving: {exc.strerror or exc}")
-            self.last_bgsave_status = "err"
+        except OSError as exc:  # as Redis's rdbSave: logged, but the BGSAVE status is left alone
+            self.log("warning", f"Write error saving DB on disk: {exc.strerror or exc}")
             return False
         except rdb.RDBError as exc:
             self.log("warning", f"Failed saving the DB: {exc}")
-            self.last_bgsave_status = "err"
             return False
         self.log("notice", f"DB saved on disk ({info.keys} keys, {info.bytes} bytes, {info.seconds:.3f} seconds)")
         self.server.keyspace.dirty = 0
         self.server.last_save = int(time.time())
         self.last_bgsave_status = "ok"
+        self.update_write_block()
         self.rdb_saves += 1
         return True
+
+    def update_write_block(self, *_changed: object) -> None:
+        """MISCONF: refuse writes while saving fails, as Redis's writeCommandsDeniedByDiskError."""
+        block = None
+        if self.config["stop-writes-on-bgsave-error"] and self.save_points() and self.last_bgsave_status == "err":
+            block = MISCONF_RDB
+        elif (self.aof_enabled or self.aof_enable_pending) and self.aof_last_write_status == "err":
+            block = Error(b"MISCONF Errors writing to the AOF file: " + self.aof_last_write_error.encode())
+        self.server.write_block = block
 
     # ------------------------------------------------------------------ children
 
@@ -184,6 +200,7 @@ class Persistence:
         self.last_bgsave_try = time.time()
         if not self._fork(CHILD_RDB, work):
             self.last_bgsave_status = "err"
+            self.update_write_block()
             return False
         self.child_tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f"temp-{self.child_pid}.rdb")
         self.log("notice", f"Background saving started by pid {self.child_pid}")
@@ -236,6 +253,7 @@ class Persistence:
             else:
                 self.log("warning", "Background saving error")
                 self.last_bgsave_status = "err"
+            self.update_write_block()
         else:
             self.aof_last_rewrite_seconds = elapsed
             self._rewrite_done(ok, tmp)
@@ -625,10 +643,15 @@ class Persistence:
             parts.append(encode_command(argv))
         try:
             writer.append(b"".join(parts))
-            self.aof_last_write_status = "ok"
         except OSError as exc:
             self.aof_last_write_status = "err"
+            self.aof_last_write_error = exc.strerror or str(exc)
             self.log("warning", f"Error writing to the AOF file: {exc.strerror}")
+            self.update_write_block()
+            return
+        if self.aof_last_write_status != "ok":
+            self.aof_last_write_status = "ok"
+            self.update_write_block()
 
     def propagate(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
         """``server.propagate``: log a command that changed the data, by its effect.

@@ -474,3 +474,43 @@ def test_info_persistence_fields(r):
     r.set("y", 2)
     assert r.info("persistence")["rdb_changes_since_last_save"] == before + 2
     assert r.info("persistence")["aof_enabled"] == 0
+
+
+@pytest.mark.parametrize("kind", ["ours", "real"])
+def test_failed_saves_and_shutdown_refusal(tmp_path, kind):
+    """A directory that vanished: SAVE fails with ERR, BGSAVE reports err and MISCONF blocks writes,
+    SHUTDOWN refuses unless FORCE; the same on both servers."""
+    if kind == "real":
+        real_server_available(require=True)
+    cls = OurServer if kind == "ours" else RealServer
+    server = cls(tmp_path, extra=["--enable-protected-configs", "yes", "--save", "3600 1"])
+    server.start()
+    client = no_retry(server)
+    client.set("k", "v")
+    doomed = tmp_path / "doomed"
+    doomed.mkdir()
+    client.config_set("dir", str(doomed))
+    doomed.rmdir()
+    with pytest.raises(redis.ResponseError) as excinfo:
+        client.save()
+    assert str(excinfo.value) == ""  # a bare "-ERR" reply: redis-py strips the code
+    client.bgsave()
+    deadline = time.monotonic() + 20
+    while client.info("persistence")["rdb_bgsave_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the cron notices the child's exit
+    assert client.info("persistence")["rdb_last_bgsave_status"] == "err"
+    with pytest.raises(redis.ResponseError, match="Errors trying to SHUTDOWN. Check logs."):
+        client.execute_command("SHUTDOWN")
+    # MISCONF: writes, and PING, are refused while the last BGSAVE failed ...
+    for command in (("PING",), ("SET", "k", "w")):
+        with pytest.raises(redis.ResponseError, match="^MISCONF Redis is configured to save RDB snapshots"):
+            client.execute_command(*command)
+    assert client.get("k") == b"v"
+    # ... unless stop-writes-on-bgsave-error is off.
+    client.config_set("stop-writes-on-bgsave-error", "no")
+    assert client.ping() and client.set("k", "w")
+    with pytest.raises(redis.ConnectionError):
+        client.execute_command("SHUTDOWN", "FORCE")
+    assert server.proc.wait(timeout=20) == 0
+    server.proc = None
