@@ -213,3 +213,18 @@ def test_served_from_the_key_that_became_ready_first(server):
     pipe.execute()
     assert w.reply() == b"*3\r\n$1\r\nb\r\n$1\r\nx\r\n$1\r\n1\r\n"
     w.close()
+
+
+def test_rename_and_copy_into_the_key_wake(server):
+    port, r = server
+    r.zadd("src", {"a": 1})
+    r.zadd("src2", {"b": 2})
+    w1 = Waiter(port, "BZPOPMIN", "k1", "0")
+    w2 = Waiter(port, "BZPOPMAX", "k2", "0")
+    wait_blocked(r, 2)
+    r.rename("src", "k1")
+    assert w1.reply() == b"*3\r\n$2\r\nk1\r\n$1\r\na\r\n$1\r\n1\r\n"
+    r.copy("src2", "k2")
+    assert w2.reply() == b"*3\r\n$2\r\nk2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    w1.close()
+    w2.close()
