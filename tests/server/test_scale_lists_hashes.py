@@ -2,8 +2,11 @@
 
 Both values are built with pipelined batches. Then the operations whose cost
 must not grow with the size (a range at the tail, indexes at both ends, pops,
-field reads, an HSCAN page) are timed against bounds far below what touching
-every element would take in Python.
+field reads, an HSCAN page) are timed through the socket against bounds of a
+few tens of milliseconds: generous for a busy shared machine, yet far below
+what touching a million elements takes in Python (a linear operation would
+show 100 ms or more). ``benchmarks/scale_lists_hashes.py`` measures the same
+operations precisely, in process, at 10k and 1M elements.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def test_million_element_list(ours):
     }
     for name, fn in bounds.items():
         per_call = timed(fn)
-        assert per_call < 0.01, f"{name} took {per_call * 1000:.2f} ms"
+        assert per_call < 0.02, f"{name} took {per_call * 1000:.2f} ms"
     r.delete("biglist")
     r.close()
 
@@ -91,6 +94,6 @@ def test_million_field_hash(ours):
     }
     for name, fn in bounds.items():
         per_call = timed(fn, repeat=20)
-        assert per_call < 0.02, f"{name} took {per_call * 1000:.2f} ms"
+        assert per_call < 0.03, f"{name} took {per_call * 1000:.2f} ms"
     r.delete("bighash")
     r.close()
