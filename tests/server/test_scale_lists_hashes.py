@@ -3,9 +3,8 @@
 Both values are built with pipelined batches. Then the operations whose cost
 must not grow with the size (a range at the tail, indexes at both ends, pops,
 field reads, an HSCAN page) are timed through the socket against bounds of a
-few tens of milliseconds: generous for a busy shared machine, yet far below
-what touching a million elements takes in Python (a linear operation would
-show 100 ms or more). ``benchmarks/scale_lists_hashes.py`` measures the same
+few tens of milliseconds: generous for a busy shared machine, yet below what
+a walk over a million elements in Python code takes. ``benchmarks/scale_lists_hashes.py`` measures the same
 operations precisely, in process, at 10k and 1M elements.
 """
 
