@@ -233,7 +233,11 @@ class Server:
         self.output_epoch += 1
         pending, self.pending_flush = self.pending_flush, []
         for client in pending:
-            client.flush()
+            try:
+                client.flush()
+            except Exception as exc:  # one broken connection must not strand the others' output
+                client.outbuf.clear()
+                self.log("warning", f"Writing to client {client.id} failed: {exc!r}")
 
     def feed_monitors(self, client: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """Replaced by the MONITOR implementation: the line for ``client`` itself, if it monitors."""
