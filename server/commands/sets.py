@@ -354,9 +354,9 @@ def sintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> int:
 def numkeys_positions(argv: list[bytes], at: int) -> list[int]:
     """Key positions of commands shaped ``... numkeys key [key ...] ...`` (numkeys at ``at``)."""
     count = to_int(argv[at]) if len(argv) > at else None
-    if count is None or count <= 0:
-        return []
-    return list(range(at + 1, min(at + 1 + count, len(argv))))
+    if count is None or count <= 0 or at + 1 + count > len(argv):
+        return []  # as Redis: an impossible key count names no keys at all
+    return list(range(at + 1, at + 1 + count))
 
 
 def parse_numkeys(numkeys: bytes, available: int) -> int:

@@ -1040,7 +1040,9 @@ def _algebra_keys(at: int) -> Callable[[list[bytes]], list[int]]:
 
 
 def _store_keys(argv: list[bytes]) -> list[int]:
-    return [1] + numkeys_positions(argv, 2)
+    """The destination and the sources of ZUNIONSTORE and friends (none if numkeys is impossible)."""
+    sources = numkeys_positions(argv, 2)
+    return [1, *sources] if sources else []
 
 
 @command("zunion", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",

@@ -338,3 +338,11 @@ def test_many_pairs_at_once(zdiff):
     d.check("ZADD", "z", "CH", "GT", *pairs)
     d.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
     d.check("ZCARD", "z")
+
+
+def test_getkeys_of_numkeys_commands(diff):
+    for cmd in ("ZINTER 5 a", "ZINTER 1 a", "ZINTER 0 a", "ZUNIONSTORE d 2 a b WEIGHTS 1 2", "ZUNIONSTORE d 3 a b",
+                "SINTERCARD 2 a b LIMIT 1", "SINTERCARD 3 a b", "ZMPOP 2 a b MIN", "ZMPOP 3 a b",
+                "BZMPOP 0 2 a b MIN", "BZMPOP 0 3 a b", "BZPOPMIN a b 0", "ZINTERCARD 2 a b", "SMOVE a b m",
+                "ZRANGESTORE d s 0 1", "SINTERSTORE d a b"):
+        diff.check("COMMAND", "GETKEYS", *cmd.split())
