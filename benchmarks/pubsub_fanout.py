@@ -15,7 +15,7 @@ servers outrun them both rates are partly the readers'; the servers' own CPU
 time per thousand deliveries (from /proc) is reported too, as a second view.
 
 Usage: ``python benchmarks/pubsub_fanout.py [--messages 20000] [--subscribers 50]
-[--rounds 3] [--json]``.
+[--rounds 5] [--json]``.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--subscribers", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = parser.parse_args(argv)
 
