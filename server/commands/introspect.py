@@ -11,7 +11,7 @@ from server.client import Client
 from server.command import CATEGORIES, TABLE, Arg, Command, command
 from server.commands.connection import help_lines
 from server.glob import glob_match
-from server.protocol import Error, Status
+from server.protocol import Error, RespSet, Status
 
 # The order COMMAND prints flags in (Redis's replyFlagNames); may_replicate, sentinel
 # and only_sentinel are hidden there, so they are never printed.
@@ -27,15 +27,15 @@ def _all() -> list[Command]:
     return list(TABLE.values())
 
 
-def _key_flags(cmd: Command) -> list[Status]:
+def _key_flags(cmd: Command) -> RespSet:
     """A key's flags as key specs write them: an access type, then what is done to the key.
 
     The table does not record per-key flags, so they follow the command's own
     flags: read-write keys are updated, read-only keys are accessed.
     """
     if cmd.is_write:
-        return [Status(b"RW"), Status(b"update")]
-    return [Status(b"RO"), Status(b"access")]
+        return RespSet([Status(b"RW"), Status(b"update")])
+    return RespSet([Status(b"RO"), Status(b"access")])
 
 
 def _key_specs(cmd: Command) -> list:
@@ -64,18 +64,20 @@ def _key_specs(cmd: Command) -> list:
 
 
 def command_info(cmd: Command) -> list:
-    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's shape."""
+    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's shape (flags, categories, tips
+    and key specs are sets in RESP3)."""
     return [
         cmd.name.encode(),
         cmd.arity,
-        [Status(f.encode()) for f in FLAG_ORDER if f in cmd.flags],
+        RespSet([Status(f.encode()) for f in FLAG_ORDER if f in cmd.flags]),
         cmd.first_key,
         cmd.last_key,
         cmd.step,
-        [Status(b"@" + c.encode()) for c in sorted(cmd.acl, key=_CATEGORY_RANK.__getitem__)],
-        [],
-        _key_specs(cmd),
-        [command_info(sub) for sub in cmd.subcommands.values()],
+        RespSet([Status(b"@" + c.encode()) for c in sorted(cmd.acl, key=_CATEGORY_RANK.__getitem__)]),
+        RespSet(),
+        RespSet(_key_specs(cmd)),
+        # Redis answers an empty set for no subcommands, an array otherwise.
+        [command_info(sub) for sub in cmd.subcommands.values()] if cmd.subcommands else RespSet(),
     ]
 
 
@@ -93,7 +95,7 @@ def _arg_doc(arg: Arg) -> dict:
     if arg.multiple_token:
         flags.append(Status(b"multiple_token"))
     if flags:
-        doc[b"flags"] = flags
+        doc[b"flags"] = RespSet(flags)
     if arg.children:
         doc[b"arguments"] = [_arg_doc(c) for c in arg.children]
     return doc
@@ -238,7 +240,7 @@ def command_getkeysandflags(ctx: Client, _sub: bytes, *argv: bytes) -> list:
         return []
     cmd, positions = found
     flags = _key_flags(cmd)
-    return [[argv[i], list(flags)] for i in positions]
+    return [[argv[i], RespSet(flags)] for i in positions]
 
 
 @command("command|help", arity=2, flags="loading stale", acl="connection", group="server",

@@ -453,3 +453,34 @@ def test_latency(diff, restore_config):
             counts = [count for _, count in buckets]
             assert all(bucket >= 1 for bucket, _ in buckets)
             assert counts == sorted(counts) and counts[-1] == fields[b"calls"]  # cumulative
+
+
+# --------------------------------------------------------------------------- RESP3 shapes
+
+
+def test_resp3_reply_types(diff3):
+    """Sets where Redis answers sets (command flags, categories, key-spec flags), maps, verbatim text."""
+    for args in [
+        ("COMMAND", "INFO", "echo", "client|id", "config|get", "get", "nosuch"),
+        ("COMMAND", "GETKEYSANDFLAGS", "GET", "a"), ("COMMAND", "LIST", "FILTERBY", "PATTERN", "xx*"),
+        ("CONFIG", "GET", "maxmemory"), ("CONFIG", "GET", "nosuch"), ("INFO", "keyspace"), ("INFO", "nosuch"),
+        ("MEMORY", "DOCTOR"), ("MEMORY", "USAGE", "nosuch"), ("LATENCY", "DOCTOR"), ("LATENCY", "LATEST"),
+        ("LATENCY", "HISTOGRAM", "nosuch"), ("SLOWLOG", "LEN"), ("ROLE",), ("DBSIZE",),
+    ]:
+        diff3.check(*args)
+    diff3.check("SET", "a", "1")
+    diff3.check("INFO", "keyspace")
+    mine, theirs = _both(diff3, "MEMORY", "STATS")
+    assert list(mine) == list(theirs)  # the same fields in the same order (db.0 included)
+    mine, theirs = _both(diff3, "CLIENT", "INFO")
+    assert _field_names_of(mine) == _field_names_of(theirs)
+
+
+def _field_names_of(line: bytes) -> list[str]:
+    return [field.split("=", 1)[0] for field in line.decode().strip().split(" ")]
+
+
+def test_memory_doctor_and_stats_resp2(diff):
+    diff.check("MEMORY", "DOCTOR")
+    mine, theirs = (_as_dict(reply) for reply in _both(diff, "MEMORY", "STATS"))
+    assert list(mine) == list(theirs)
