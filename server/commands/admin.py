@@ -498,9 +498,7 @@ def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
     count = len(ctx.server.keyspace.dbs)
     if not (0 <= a < count and 0 <= b < count):
         raise Error(b"ERR DB index is out of range")
-    ctx.server.keyspace.swap(a, b)
-    if ctx.server.keyspace.ready_keys:
-        ctx.server.blocking.handle_ready_keys()
+    ctx.server.keyspace.swap(a, b)  # clients blocked on keys it brought are served after the command
     return OK
 
 

@@ -421,3 +421,18 @@ def test_out_of_memory_around_multi(pairs):
     c.check("MULTI")
     c.check("GET", "a")
     c.check("EXEC")
+
+
+def test_blocked_clients_are_served_after_exec_not_between(pairs):
+    """SWAPDB twice in one transaction: the list that appears and goes again serves nobody."""
+    setup, blocked, c = pairs(), pairs(), pairs()
+    setup.check("SELECT", "1")
+    setup.check("RPUSH", "swapped-list", "x")
+    blocked.send("BLPOP", "swapped-list", "1")
+    time.sleep(0.1)
+    c.check("MULTI")
+    c.check("SWAPDB", "0", "1")
+    c.check("SWAPDB", "0", "1")
+    c.check("EXEC")
+    blocked.read(1)  # timed out: nil, on both
+    setup.check("LLEN", "swapped-list")
