@@ -16,6 +16,8 @@ one is the INCR in flight when the kill landed: written, never acknowledged.
 from __future__ import annotations
 
 import random
+import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +27,35 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.servers import OurServer
+from tests.servers import OurServer, free_port
+
+
+class QuickServer(OurServer):
+    """Our server, restarted many times: readiness is polled with a raw PING, without client retries."""
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.port = self.port or free_port()
+        self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=open(self.log_path, "ab"),
+                                     stderr=subprocess.STDOUT, env=self.env())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"server did not answer PING in {timeout}s:\n{self.log_tail()}")
+
+    def env(self) -> dict:
+        import os
+        from pathlib import Path
+
+        root = str(Path(__file__).resolve().parent.parent)
+        return dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
 
 
 @dataclass
@@ -42,7 +72,7 @@ def run_trials(workdir: Path, trials: int, fsync: str, burst: tuple[float, float
                seed: int = 0) -> TrialReport:
     """Run ``trials`` kill -9 trials with ``appendfsync fsync``; the server is left stopped."""
     rng = random.Random(seed)
-    server = OurServer(workdir, extra=["--appendonly", "yes", "--appendfsync", fsync])
+    server = QuickServer(workdir, extra=["--appendonly", "yes", "--appendfsync", fsync])
     server.start()
     report = TrialReport()
     acknowledged = 0
