@@ -333,6 +333,8 @@ def parse_int(text: str) -> int | None:
         return None
     if "_" in text or (len(text) > 1 and text.lstrip("-").startswith("0")):
         return None
+    if not -LONG_MAX - 1 <= value <= LONG_MAX:  # string2ll overflows
+        return None
     return value
 
 
@@ -431,6 +433,12 @@ class Config:
             low = text.lower()
             if low not in ("yes", "no"):
                 raise ConfigError("argument must be 'yes' or 'no'")
+            if param.name == "activedefrag" and low == "yes":
+                # As Debian's redis-server (built with the system's jemalloc) answers.
+                raise ConfigError(
+                    "Active defragmentation cannot be enabled: it requires a Redis server compiled with a "
+                    "modified Jemalloc like the one shipped by default with the Redis source distribution"
+                )
             return low == "yes"
         if kind == "int":
             value = parse_int(text)
@@ -504,13 +512,28 @@ class Config:
         old = {name: self.values[name] for name, _ in parsed}
         try:
             for name, value in parsed:
+                if name == "maxclients" and value > old[name]:  # type: ignore[operator]
+                    fit_open_files_limit(value)  # type: ignore[arg-type]
                 self.values[name] = value
                 for callback in self.listeners.get(name, ()):
                     callback(value)
+                if name.startswith("tls-"):
+                    self._check_tls()
         except ConfigError as exc:
-            for name, value in old.items():
-                self.values[name] = value
+            for changed, value in old.items():
+                self.values[changed] = value
             raise ConfigError(f"CONFIG SET failed (possibly related to argument '{name}') - {exc}") from None
+
+    def _check_tls(self) -> None:
+        """While TLS is in use, its settings must still make a working context (Redis's applyTlsCfg)."""
+        if not (self.values["tls-port"] or self.values["tls-replication"] or self.values["tls-cluster"]):
+            return
+        from server.tls import server_context
+
+        try:
+            server_context(self)
+        except ConfigError:
+            raise ConfigError("Unable to update TLS configuration. Check server logs.") from None
 
     def load_directives(self, lines: Iterable[tuple[str, list[str]]], user_lines: list[list[str]]) -> None:
         """Apply (name, words) directives from a config file or the command line.
@@ -586,6 +609,39 @@ class Config:
                 real = ALIASES.get(name, name)
                 out[name] = self.format(real)
         return out
+
+
+# File descriptors Redis keeps for itself beyond one per client (CONFIG_MIN_RESERVED_FDS).
+RESERVED_FDS = 32
+
+
+def fit_open_files_limit(maxclients: int) -> None:
+    """Raise the open-files limit for ``maxclients`` clients, as Redis's adjustOpenFilesLimit.
+
+    Redis tries the limit it needs, then 16 fewer at a time, and refuses a
+    ``maxclients`` the system cannot hold, naming the most it could have.
+    """
+    import resource
+
+    wanted = maxclients + RESERVED_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    best = wanted
+    while best > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
+            break
+        except (ValueError, OSError):
+            if best < 16:
+                best = soft
+                break
+            best -= 16
+    if best < wanted:
+        raise ConfigError(
+            "The operating system is not able to handle the specified number of clients, "
+            f"try with {max(best, soft) - RESERVED_FDS}"
+        )
 
 
 # -- special parameters ------------------------------------------------------
