@@ -13,7 +13,7 @@ from server.client import Client
 from server.command import command
 from server.commands import admin
 from server.commands.args import SYNTAX_ERROR, parse_int
-from server.keyspace import NOTIFY_GENERIC, now_ms
+from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, lru_clock, now_ms
 from server.main import STARTUP_HOOKS
 from server.persistence import rdb
 from server.persistence.manager import CHILD_AOF, CHILD_RDB, LoadError, Persistence
@@ -173,9 +173,22 @@ def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: b
     db.add(key, value)
     if ttl:
         db.set_expire(key, ttl)
+    _set_access(ctx, key, idle, freq)
     if ks.notify_flags & NOTIFY_GENERIC:
         ks.notify(NOTIFY_GENERIC, b"restore", key, db.id)
     return OK
+
+
+def _set_access(ctx: Client, key: bytes, idle: int, freq: int) -> None:
+    """RESTORE's IDLETIME/FREQ: the key's LRU time or LFU counter, as Redis's objectSetLRUOrLFU."""
+    ks = ctx.server.keyspace
+    lfu = "lfu" in str(ctx.server.config["maxmemory-policy"])
+    if lfu and freq >= 0:
+        ctx.db.access[key] = (lfu_minutes() << 8) | freq
+    elif not lfu and idle >= 0:
+        if ks.access_mode != ACCESS_LRU:
+            ks.track_access(ACCESS_LRU)
+        ctx.db.access[key] = (lru_clock() - idle) % LRU_CLOCK_MAX
 
 
 # --------------------------------------------------------------------------- DEBUG RELOAD / LOADAOF

@@ -514,3 +514,16 @@ def test_failed_saves_and_shutdown_refusal(tmp_path, kind):
         client.execute_command("SHUTDOWN", "FORCE")
     assert server.proc.wait(timeout=20) == 0
     server.proc = None
+
+
+def test_restore_idletime_and_freq_match_redis(diff, ours, real):
+    redis.Redis(port=real.port).set("src", "v")
+    payload = redis.Redis(port=real.port).dump("src")
+    diff.check("RESTORE", "idle", "0", payload, "IDLETIME", "1000")
+    diff.check("OBJECT", "IDLETIME", "idle")
+    diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    try:
+        diff.check("RESTORE", "freq", "0", payload, "FREQ", "100")
+        diff.check("OBJECT", "FREQ", "freq")
+    finally:
+        diff.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
