@@ -25,7 +25,7 @@ from server.commands.connection import RESET_HOOKS
 from server.dispatch import call
 from server.keyspace import now_ms
 from server.main import STARTUP_HOOKS
-from server.protocol import NULL_ARRAY, OK, Error, Raw, Replies
+from server.protocol import NULL_ARRAY, OK, Error, Raw, Replies, encode
 
 if TYPE_CHECKING:
     from server.command import Command
@@ -152,9 +152,10 @@ def exec_(ctx: Client) -> object:
     if propagate is not None:
         server.propagate = _unit_propagation(propagate)
     ctx.executing_multi = True
-    # Redis writes the array header first and each reply as its command finishes, so
-    # a push this client gets from its own command (a keyspace event it subscribed
-    # to, in RESP3) lands between two replies. Such pushes are taken back out of the
+    # Redis writes the array header first and each reply as its command finishes:
+    # a reply is encoded in the protocol of that moment (HELLO may switch it), and a
+    # push this client gets from its own command (a keyspace event it subscribed to,
+    # in RESP3) lands between two replies. Such pushes are taken back out of the
     # client's output queue and put where Redis puts them.
     replies: list[object] = [Raw(b"*%d\r\n" % len(queue))]
     outbuf = ctx.outbuf
@@ -165,7 +166,9 @@ def exec_(ctx: Client) -> object:
             if len(outbuf) > mark:
                 replies.extend(Raw(bytes(pushed)) for pushed in outbuf[mark:])
                 del outbuf[mark:]
-            replies.append(reply)
+            encoded: list[bytes] = []
+            encode(reply, encoded, ctx.resp == 3)
+            replies.append(Raw(b"".join(encoded)))
     finally:
         # As in Redis, the client stays "in MULTI" (CLIENT LIST, ACL LOG) until the end.
         ctx.executing_multi = False

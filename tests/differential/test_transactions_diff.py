@@ -436,3 +436,17 @@ def test_blocked_clients_are_served_after_exec_not_between(pairs):
     c.check("EXEC")
     blocked.read(1)  # timed out: nil, on both
     setup.check("LLEN", "swapped-list")
+
+
+def test_hello_inside_multi_switches_protocol_mid_reply(pairs):
+    c = pairs()
+    c.check("MULTI")
+    c.check("GET", "nokey")
+    c.check("HELLO", "3", "SETNAME", "tx")
+    c.check("GET", "nokey")
+    c.send("EXEC")
+    mine, theirs = c.ours.read_reply(), c.real.read_reply()
+    # HELLO's map carries each server's own client id: compare around it.
+    assert mine.split(b"$2\r\nid\r\n")[0] == theirs.split(b"$2\r\nid\r\n")[0]
+    assert mine.split(b"$4\r\nmode\r\n")[1] == theirs.split(b"$4\r\nmode\r\n")[1]
+    c.check("GET", "nokey")
