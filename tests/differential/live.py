@@ -3,8 +3,8 @@
 A ``Pair`` is one raw connection to our server and one to redis-server, driven
 in lockstep: ``call`` sends the same command to both and compares the next
 ``replies`` replies byte for byte (SUBSCRIBE a b answers twice; a subscriber
-reads published messages with ``read``). Pub/sub, MONITOR-free transaction and
-keyspace-notification tests build on it.
+reads published messages with ``read``). The pub/sub, transaction, MONITOR
+and keyspace-notification tests build on it.
 """
 
 from __future__ import annotations
