@@ -194,7 +194,7 @@ class Persistence:
 
         def work() -> None:
             info = rdb.save_file(path, databases)
-            print(f"{os.getpid()}:C DB saved on disk ({info.keys} keys, {info.seconds:.3f} seconds)", flush=True)
+            self.log("notice", f"DB saved on disk by the child ({info.keys} keys, {info.seconds:.3f} seconds)")
 
         self.dirty_before_bgsave = self.server.keyspace.dirty
         self.last_bgsave_try = time.time()
@@ -543,7 +543,6 @@ class Persistence:
                 self.log("warning", f"Can't open a new AOF incr file: {exc.strerror}")
                 return False
         os.makedirs(self.layout.root, exist_ok=True)
-        tmp_holder: dict[str, str] = {}
         databases = self.databases()
         root = self.layout.root
 
@@ -563,8 +562,7 @@ class Persistence:
         if not self._fork(CHILD_AOF, work):
             self.aof_last_bgrewrite_status = "err"
             return False
-        tmp_holder["path"] = os.path.join(root, f"temp-rewriteaof-bg-{self.child_pid}.aof")
-        self.child_tmp = tmp_holder["path"]
+        self.child_tmp = os.path.join(root, f"temp-rewriteaof-bg-{self.child_pid}.aof")
         self.log("notice", f"Background append only file rewriting started by pid {self.child_pid}")
         return True
 
