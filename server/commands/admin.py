@@ -815,7 +815,7 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
     if name == b"error":
         return Error(b" ".join(args))
     if name == b"protocol" and args:
-        return _debug_protocol(args[0].lower())
+        return _debug_protocol(ctx, args[0].lower())
     if name == b"now" or name == b"mstime":
         return now_ms()
     handler = DEBUG_HANDLERS.get(name)
@@ -832,8 +832,20 @@ def _strtod(text: bytes) -> float:
     return max(float(match.group(0)), 0.0) if match else 0.0
 
 
-def _debug_protocol(kind: bytes) -> object:
-    from server.protocol import BigNumber, RespSet
+def _debug_protocol(ctx: Client, kind: bytes) -> object:
+    """A sample of each RESP3 type (what DEBUG PROTOCOL exists for: testing clients)."""
+    from server.protocol import BigNumber, Push, Raw, Replies, RespSet
+
+    if kind == b"attrib":
+        # An attribute has no reply type of its own here: RESP3 gets its bytes as they are.
+        text = b"Some real reply following the attribute"
+        if ctx.resp == 2:
+            return text
+        return Raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n$%d\r\n%s\r\n" % (len(text), text))
+    if kind == b"push":
+        if ctx.resp == 2:
+            return Error(b"ERR RESP2 is not supported by this command")
+        return Replies([Push([b"server-cpu-usage", 42]), b"Some real reply following the push reply"])
 
     samples = {
         b"string": b"Hello World",

@@ -354,6 +354,9 @@ def test_debug_errors(diff):
     for args in [
         ("DEBUG",), ("DEBUG", "NOSUCH"), ("DEBUG", "SLEEP", "x"), ("DEBUG", "SLEEP", "0"), ("DEBUG", "OBJECT"),
         ("DEBUG", "OBJECT", "nosuch"), ("DEBUG", "SET-ACTIVE-EXPIRE"), ("DEBUG", "PROTOCOL", "nosuch"),
+        *[("DEBUG", "PROTOCOL", kind) for kind in (
+            "string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push", "verbatim",
+            "true", "false")],
     ]:
         diff.check(*args)
 
@@ -468,6 +471,11 @@ def test_resp3_reply_types(diff3):
         ("LATENCY", "HISTOGRAM", "nosuch"), ("SLOWLOG", "LEN"), ("ROLE",), ("DBSIZE",),
     ]:
         diff3.check(*args)
+    for kind in ("string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "verbatim",
+                 "true", "false"):
+        diff3.check("DEBUG", "PROTOCOL", kind)
+    diff3.check("DEBUG", "PROTOCOL", "push")  # the push message, then the reply proper
+    assert diff3.ours.read_reply() == diff3.real.read_reply() == b"$40\r\nSome real reply following the push reply\r\n"
     diff3.check("SET", "a", "1")
     diff3.check("INFO", "keyspace")
     mine, theirs = _both(diff3, "MEMORY", "STATS")
