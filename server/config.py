@@ -39,11 +39,12 @@ class Param:
     choices: tuple[str, ...] = ()
     immutable: bool = False
     protected: bool = False
+    hidden: bool = False  # left out of CONFIG GET's glob matches (Redis's debugging knobs)
     alias: str | None = None
     multi: bool = False  # several values: "save", "bind", "client-output-buffer-limit"
 
 
-# name kind default [limits|choices] [flags: immutable protected]
+# name kind default [limits|choices] [flags: immutable protected hidden]
 _TABLE = """
 acl-pubsub-default enum resetchannels allchannels,resetchannels
 aclfile str "" immutable
@@ -114,6 +115,7 @@ ignore-warnings str ""
 io-threads int 1 1..128 immutable
 io-threads-do-reads bool no immutable
 jemalloc-bg-thread bool yes
+key-load-delay int 0 INT_MIN..INT hidden
 latency-monitor-threshold int 0 0..LONG
 latency-tracking bool yes
 latency-tracking-info-percentiles special "50 99 99.9"
@@ -126,8 +128,10 @@ lfu-decay-time int 1 0..INT
 lfu-log-factor int 10 0..INT
 list-compress-depth int 0 0..INT
 list-max-listpack-size int -2 INT_MIN..INT
+loading-process-events-interval-bytes int 2097152 1024..INT hidden
 logfile str "" immutable
 loglevel enum notice debug,verbose,notice,warning
+lua-enable-deprecated-api bool no immutable hidden
 lua-time-limit int 5000 0..LONG
 masterauth str ""
 masteruser str ""
@@ -153,6 +157,7 @@ rdb-del-sync-files bool no
 rdb-save-incremental-fsync bool yes
 rdbchecksum bool yes immutable
 rdbcompression bool yes
+rdb-key-save-delay int 0 INT_MIN..INT hidden
 repl-backlog-size memory 1048576 1..LONG
 repl-backlog-ttl int 3600 0..LONG
 repl-disable-tcp-nodelay bool no
@@ -217,6 +222,8 @@ tls-session-caching bool yes
 tracking-table-max-keys int 1000000 0..LONG
 unixsocket str "" immutable
 unixsocketperm int 0 0..0o777 immutable
+use-exit-on-panic bool no hidden
+watchdog-period int 0 0..INT hidden
 zset-max-listpack-entries int 128 0..LONG
 zset-max-listpack-value memory 64 0..LONG
 """
@@ -271,7 +278,9 @@ ADVISORY = frozenset(
         "cluster-require-full-coverage tls-cluster tls-replication tls-session-cache-size "
         "tls-session-cache-timeout tls-session-caching tls-dh-params-file tls-prefer-server-ciphers "
         "tls-client-cert-file tls-client-key-file tls-client-key-file-pass tls-ciphers "
-        "tls-ciphersuites ignore-warnings maxmemory-clients maxmemory-eviction-tenacity"
+        "tls-ciphersuites ignore-warnings maxmemory-clients maxmemory-eviction-tenacity "
+        "key-load-delay loading-process-events-interval-bytes lua-enable-deprecated-api rdb-key-save-delay "
+        "use-exit-on-panic watchdog-period"
     ).split()
 )
 
@@ -289,6 +298,8 @@ def _parse_table() -> dict[str, Param]:
                 param.immutable = True
             elif extra == "protected":
                 param.protected = True
+            elif extra == "hidden":
+                param.hidden = True
             elif ".." in extra:
                 lo, hi = extra.split("..")
                 param.low = _LIMITS[lo] if lo in _LIMITS else int(lo, 0)
@@ -605,6 +616,8 @@ class Config:
                 out[asked] = self.format(real)
             return out
         for name in list(PARAMS) + list(ALIASES):
+            if name in PARAMS and PARAMS[name].hidden:
+                continue
             if glob_match(pattern, name.encode(), nocase=True):
                 real = ALIASES.get(name, name)
                 out[name] = self.format(real)
