@@ -9,9 +9,11 @@ namespace costs time in proportion to its *children*, not to the keys under it.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import methodcaller
 
 from sortedcontainers import SortedList
 
@@ -86,8 +88,10 @@ class KeyIndex:
         return removed
 
     def clear(self) -> None:
-        self.keys.clear()
+        old, self.keys = self.keys, SortedList()
         self._rows = None
+        if len(old) > 50_000:  # freeing a million keys takes a while: let a thread do it between frames
+            threading.Thread(target=old.clear, name="free-keys", daemon=True).start()
 
     def count_prefix(self, prefix: bytes) -> int:
         """Loaded keys starting with ``prefix``."""
@@ -184,6 +188,12 @@ class KeyIndex:
         keys, delim = self.keys, self.delimiter
         i, end = keys.bisect_left(prefix), self._range_end(prefix)
         skip = len(prefix)
+        if end - i > 64 and keys[i].find(delim, skip) < 0 and keys[end - 1].find(delim, skip) < 0:
+            # Leaves at both ends of a big range: probably all leaves (user:1 … user:200000).
+            # Check every key at C speed; one run then stands for all of them.
+            if max(map(methodcaller("find", delim, skip), keys.islice(i, end))) < 0:
+                yield LeafRun(depth, skip, i, end - i)
+                return
         run_start = i
         while i < end:
             jumped = False
