@@ -265,6 +265,7 @@ class RedisTUI(App[None]):
 
     @work(group="connect", exclusive=True)
     async def switch_db(self, db: int) -> None:
+        self.browser.suspend()
         await self.client.select(db)
         self.value_view.show(None)
         self.ttl_panel.track(None)

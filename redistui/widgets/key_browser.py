@@ -145,6 +145,11 @@ class KeyBrowser(Vertical):
         if not self.scan_done:
             self._scan()
 
+    def suspend(self) -> None:
+        """Cancel every network worker (before the connection changes under them)."""
+        for group in ("scan", "namespace", "listen", "meta", "events"):
+            self.workers.cancel_group(self, group)
+
     def stop(self) -> None:
         """Stop the SCAN where it is (keys loaded so far stay)."""
         self.workers.cancel_group(self, "scan")
