@@ -32,6 +32,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, RichLog, Static
@@ -309,7 +310,22 @@ class CommandLine(Vertical):
             hint = str(self.completer.hint(text[:cursor])) if text.strip() else ""
         except Exception as exc:  # noqa: BLE001 - a lost connection must not break typing
             found, hint = [], f"(completion unavailable: {exc})"
-        self.app.call_from_thread(self._show, text, cursor, found[:200], hint, open_list, apply_single)
+        self._report(self._show, text, cursor, found[:200], hint, open_list, apply_single)
+
+    def _report(self, callback: Any, *args: Any) -> None:
+        """Hand a worker's result to the UI thread, unless the widget has gone meanwhile."""
+
+        def guarded() -> None:
+            if self.is_attached:
+                try:
+                    callback(*args)
+                except NoMatches:  # being torn down
+                    pass
+
+        try:
+            self.app.call_from_thread(guarded)
+        except RuntimeError:  # the app has stopped
+            pass
 
     def _show(
         self, text: str, cursor: int, found: list[Suggestion], hint: str, open_list: bool, apply_single: bool
@@ -478,7 +494,7 @@ class CommandLine(Vertical):
                 self.helper.execute("SELECT", self.client.db)
             except Exception:  # noqa: BLE001
                 pass
-        self.app.call_from_thread(self._finish, args, reply, may_write, elapsed)
+        self._report(self._finish, args, reply, may_write, elapsed)
 
     def _may_write(self, name: bytes) -> bool:
         key = name.decode(errors="replace").lower()

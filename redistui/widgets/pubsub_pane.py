@@ -248,15 +248,19 @@ class PubSubPane(Vertical):
         self._admin: Any = None
         self._pubsub: Any = None
         self._wake = asyncio.Event()
+        # kept as attributes: workers may report while the pane is being torn down
+        self._status = Static("", id="ps-status")
+        self._side = Static("", id="ps-side")
+        self._view = MessageView(id="ps-view")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="ps-bar"):
             yield Input(placeholder="subscribe: news orders.* s:shard @keyspace -unsub", id="ps-subscribe")
             yield Input(placeholder="filter messages", id="ps-filter")
-        yield Static("", id="ps-status")
+        yield self._status
         with Horizontal(id="ps-body"):
-            yield MessageView(id="ps-view")
-            yield Static("", id="ps-side")
+            yield self._view
+            yield self._side
         yield Static("", id="ps-detail")
         with Horizontal(id="ps-publish"):
             yield Input(placeholder="publish to channel", id="ps-channel")
@@ -264,7 +268,7 @@ class PubSubPane(Vertical):
 
     @property
     def view(self) -> MessageView:
-        return self.query_one(MessageView)
+        return self._view
 
     def on_mount(self) -> None:
         self.border_title = "Pub/Sub"
@@ -439,9 +443,7 @@ class PubSubPane(Vertical):
         parts.append("^O pause ^L clear ^N order")
         if self.notice:
             parts.append(self.notice)
-        self.query_one("#ps-status", Static).update(
-            Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
-        )
+        self._status.update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
 
     def _update_side(self) -> None:
         text = Text()
@@ -454,7 +456,7 @@ class PubSubPane(Vertical):
         for name, subscribers in self.server_channels[:50]:
             text.append(f" {_text(name)} ", style=channel_colour(name))
             text.append(f"({subscribers})\n", style="dim")
-        self.query_one("#ps-side", Static).update(text)
+        self._side.update(text)
 
     @work(exclusive=True, group="pubsub-channels")
     async def refresh_channels(self) -> None:
