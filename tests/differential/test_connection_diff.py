@@ -188,3 +188,32 @@ def test_client_unblock_a_blocked_client(ours, real):
         blocked.close()
         other.close()
     assert replies[0] == replies[1]
+
+
+# CLIENT INFO fields whose values depend only on what the connection did.
+DETERMINISTIC_FIELDS = ["name", "flags", "db", "sub", "psub", "ssub", "multi", "user", "redir", "resp", "oll", "omem"]
+
+
+def _fields(reply: bytes) -> dict[str, str]:
+    text = parse(reply)
+    text = text.decode() if isinstance(text, bytes) else text
+    pairs = dict(field.split("=", 1) for field in text.strip().split(" "))
+    return {name: pairs[name] for name in DETERMINISTIC_FIELDS}
+
+
+def test_client_info_values_follow_the_connection_state(diff3):
+    steps = [
+        ("SELECT", "2"), ("CLIENT", "SETNAME", "state"), ("SUBSCRIBE", "a"), ("PSUBSCRIBE", "x*"),
+        ("SSUBSCRIBE", "s"), ("UNSUBSCRIBE", "a"), ("PUNSUBSCRIBE", "x*"), ("SUNSUBSCRIBE", "s"),
+        ("CLIENT", "NO-EVICT", "on"), ("WATCH", "k"), ("MULTI",),
+    ]
+    mine, theirs = diff3.call("CLIENT", "INFO", compare=False)
+    assert _fields(mine) == _fields(theirs)
+    for step in steps:
+        diff3.check(*step)
+        mine, theirs = diff3.call("CLIENT", "INFO", compare=False)
+        if step == ("MULTI",):  # queued: CLIENT INFO runs inside EXEC
+            assert mine == theirs == b"+QUEUED\r\n"
+            mine, theirs = diff3.call("EXEC", compare=False)
+            mine, theirs = b"=" + mine.split(b"\r\n=", 1)[1], b"=" + theirs.split(b"\r\n=", 1)[1]
+        assert _fields(mine) == _fields(theirs), step
