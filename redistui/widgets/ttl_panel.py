@@ -68,6 +68,7 @@ class TTLPanel(Vertical):
         self.expired = False
         self.pinned: dict[bytes, KeyMeta | None] = {}
         self._resync_due = False
+        self._drawn: tuple[object, ...] | None = None
         self._selected = Static("", id="ttl-selected")
         self._pinned = Static("", id="ttl-pinned")
 
@@ -147,6 +148,11 @@ class TTLPanel(Vertical):
 
     def tick(self) -> None:
         now = time.monotonic()
+        ticking = any(meta is not None and meta.pttl >= 0 for meta in [self.meta, *self.pinned.values()])
+        state = (self.key, self.expired, self.meta, tuple(self.pinned.items()))
+        if not ticking and state == self._drawn:
+            return  # nothing counts down and nothing changed: no repaint
+        self._drawn = state
         # Fixed-size areas: repaint them without a layout pass (this runs four times a second).
         self._selected.update(self._selected_text(now), layout=False)
         self._pinned.update(self._pinned_table(now), layout=False)
