@@ -10,7 +10,8 @@ subscribes to. Measured:
 * renders: how many times the message view was redrawn (batched, not per message);
 * memory: RSS of this process before and after (the buffer is capped).
 
-Usage: ``python benchmarks/pubsub_pane_flood.py [--rate 10000] [--seconds 5] [--server redis|bundled]``.
+Usage: ``python benchmarks/pubsub_pane_flood.py [--rate 10000] [--seconds 5] [--server redis|bundled]``;
+the result is printed and saved to ``benchmarks/results/pubsub-pane-flood-<server>-<time>.json``.
 """
 
 from __future__ import annotations
@@ -168,7 +169,12 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     result["server"] = args.server
-    print(json.dumps(result, indent=2))
+    text = json.dumps(result, indent=2)
+    print(text)
+    out = ROOT / "benchmarks" / "results" / f"pubsub-pane-flood-{args.server}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

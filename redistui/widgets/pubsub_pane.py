@@ -39,6 +39,8 @@ from textual.widgets import Input, Static
 
 __all__ = ["MessageView", "PubSubMessage", "PubSubPane", "channel_colour", "classify_targets"]
 
+SLICE = 0.008  # longest stretch the listener reads before letting the UI run
+
 PALETTE = [
     "#5fafff",
     "#87d787",
@@ -363,8 +365,15 @@ class PubSubPane(Vertical):
 
     @work(exclusive=True, group="pubsub-listen")
     async def listen(self) -> None:
-        """Read messages forever; only append (the timer renders)."""
+        """Read messages forever; only append (the timer renders).
+
+        Buffered messages are read without suspending, so in a flood the loop would
+        starve the UI: every `SLICE` seconds of reading, it yields once."""
+        slice_start = time.monotonic()
         while True:
+            if time.monotonic() - slice_start > SLICE:
+                await asyncio.sleep(0)
+                slice_start = time.monotonic()
             if not (self.channels or self.patterns or self.shard):
                 self._wake.clear()
                 await self._wake.wait()
