@@ -79,6 +79,8 @@ REWRITERS: dict[bytes, Rewriter] = {
 def _wrap(func: Callable, rewrite: Rewriter) -> Callable:
     def logged_by_effect(ctx: Client, *args: bytes) -> object:
         ctx.propagate_as = None  # type: ignore[attr-defined]
+        keyspace = ctx.server.keyspace
+        dirty = keyspace.dirty
         reply = func(ctx, *args)
         argv = [b"", *args]
         if reply.__class__ is Blocked:
@@ -91,10 +93,11 @@ def _wrap(func: Callable, rewrite: Rewriter) -> Callable:
                 return result
 
             reply.retry = retry_logged  # type: ignore[attr-defined]
-        elif getattr(ctx, "propagate_as", None) is None:
-            # Only a real effect is recorded: a command that changed nothing is not
-            # propagated, and a leftover value would replace the next command's log.
-            ctx.propagate_as = rewrite(argv, reply) or None  # type: ignore[attr-defined]
+        elif getattr(ctx, "propagate_as", None) is None and keyspace.dirty != dirty:
+            # Set only when dispatch will propagate (the keyspace changed), so no value is
+            # left over for the next command. An empty list logs nothing: the change was
+            # only keys expiring on the way, which persistence logs as DELs itself.
+            ctx.propagate_as = rewrite(argv, reply)  # type: ignore[attr-defined]
         return reply
 
     logged_by_effect.__wrapped__ = func  # type: ignore[attr-defined]
