@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 Execute = Callable[..., Any]
+KEY_TYPES = ("string", "list", "set", "zset", "hash", "stream")
 
 # --- reading a line like redis-cli ------------------------------------------------------
 
@@ -635,6 +636,8 @@ class RedisCompleter(Completer):
             if name in ("channel", "shardchannel"):
                 found = self.source.channels(prefix, shard=name == "shardchannel")
                 return [(channel, "channel") for channel in found]
+            if name == "type" and arg.type == "string":  # SCAN ... TYPE <type>
+                return [(t, "type") for t in self._ranked(KEY_TYPES, current.text)]
             if name == "command-name":
                 return [(n, "command") for n in self._ranked(self.table.names(), current.text)][:50]
             key_type = doc.key_type

@@ -29,6 +29,7 @@ class Case:
     not_want: tuple[str, ...] = ()
     exact: tuple[str, ...] | None = None
     first: str | None = None
+    bundled_differs: str = ""  # why the bundled server's docs tree does not give this yet
 
 
 CASES = [
@@ -53,6 +54,8 @@ CASES = [
     Case("ZRANGE board 0 -1 ", want=("BYSCORE", "BYLEX", "REV", "LIMIT", "WITHSCORES")),
     Case("ZRANGE board 0 -1 WITHSCORES ", want=("BYSCORE", "REV", "LIMIT"), not_want=("WITHSCORES",)),
     Case("SCAN 0 ", exact=("COUNT", "MATCH", "TYPE")),
+    Case("SCAN 0 TYPE ", exact=("hash", "list", "set", "stream", "string", "zset")),
+    Case("SCAN 0 TYPE z", exact=("zset",)),
     Case("EXPIRE k 10 ", exact=("GT", "LT", "NX", "XX")),
     Case("SORT queue:jobs ", want=("BY", "LIMIT", "GET", "ASC", "DESC", "ALPHA", "STORE")),
     Case("LPOS queue:jobs x ", exact=("COUNT", "MAXLEN", "RANK")),
@@ -60,6 +63,11 @@ CASES = [
     Case("GEOSEARCH places FROMMEMBER m ", exact=("BYBOX", "BYRADIUS")),
     Case("CLIENT KILL ", want=("ID", "TYPE", "USER", "ADDR", "SKIPME")),
     Case("BITCOUNT k 0 1 ", exact=("BIT", "BYTE")),
+    Case("LMOVE a b ", exact=("LEFT", "RIGHT"), bundled_differs="`a b|c d` read as oneof(a b, c d)"),
+    Case("CLIENT KILL TYPE ", want=("NORMAL", "MASTER", "PUBSUB"), bundled_differs="TYPE's oneof is split"),
+    Case("ZINTERSTORE d 2 a b WEIGHTS 1 2 ", exact=("AGGREGATE",), bundled_differs="AGGREGATE's oneof leaks"),
+    Case("XGROUP CREATE s g ", exact=("$",)),
+    Case("MEMORY USAGE k ", exact=("SAMPLES",)),
     # key names, filtered by the type the command works on
     Case("HGET ", exact=("h:cfg", "user:1")),
     Case("GET user:", exact=("user:1:name", "user:2:name")),
@@ -169,13 +177,25 @@ pytestmark = needs(*SEED)
 
 
 def _command(text: str) -> str:
-    return text.split()[0].upper() if text.split() and text.split()[0].upper() not in ("FOO",) else "PING"
+    """The command a case exercises (PING when the case completes a command name)."""
+    words = text.split()
+    if len(words) < 2 and not text.endswith(" ") or words[0].upper() == "FOO":
+        return "PING"
+    return words[0].upper()
 
 
 @pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=needs(_command(c.text))) for c in CASES], ids=[c.text for c in CASES]
+    "case",
+    [pytest.param(c, marks=needs(_command(c.text))) for c in CASES],
+    ids=[c.text for c in CASES],
 )
-def test_completions(completer: RedisCompleter, case: Case) -> None:
+def test_completions(
+    completer: RedisCompleter, case: Case, cmdline_server: ServerHandle, request: pytest.FixtureRequest
+) -> None:
+    if case.bundled_differs and cmdline_server.kind == "bundled":
+        request.applymarker(
+            pytest.mark.xfail(reason=f"bundled COMMAND DOCS: {case.bundled_differs}", strict=False)
+        )
     got = complete(completer, case.text)
     if case.exact is not None:
         assert sorted(got) == sorted(case.exact)
