@@ -122,9 +122,6 @@ def acl_log(ctx: Client, _sub: bytes, *args: bytes) -> object:
             b"username": entry["username"].encode("utf-8", "surrogateescape"),
             b"age-seconds": round(now - entry["created"], 3),
             b"client-info": entry["client-info"].encode(),
-            b"entry-id": entry["entry-id"],
-            b"timestamp-created": int(entry["created"] * 1000),
-            b"timestamp-last-updated": int(entry["updated"] * 1000),
         })
     return out
 
