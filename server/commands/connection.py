@@ -126,7 +126,7 @@ def hello(ctx: Client, *args: bytes) -> object:
             raise Error(b"ERR Syntax error in HELLO option '%s'" % args[i])
     if not ctx.authenticated:
         return Error(b"NOAUTH HELLO must be called with the client already authenticated, "
-                     b"otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                     b"otherwise the HELLO AUTH <user> <pass> option can be used to "
                      b"authenticate the client and select the RESP protocol version at the same time")
     if name is not None:
         ctx.name = name

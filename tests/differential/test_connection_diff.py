@@ -217,3 +217,33 @@ def test_client_info_values_follow_the_connection_state(diff3):
             mine, theirs = diff3.call("EXEC", compare=False)
             mine, theirs = b"=" + mine.split(b"\r\n=", 1)[1], b"=" + theirs.split(b"\r\n=", 1)[1]
         assert _fields(mine) == _fields(theirs), step
+
+
+def test_hello_and_auth_with_a_password(ours, real):
+    """requirepass set: HELLO without AUTH is refused, HELLO AUTH logs in and names the connection."""
+    replies = []
+    for port in (ours.port, real.port):
+        admin = RawConnection(port)
+        assert admin.call("CONFIG", "SET", "requirepass", "secret") == b"+OK\r\n"
+        try:
+            conn = RawConnection(port)
+            seen = [
+                conn.call("HELLO", "3"), conn.call("HELLO"), conn.call("PING"), conn.call("CLIENT", "ID"),
+                conn.call("HELLO", "3", "AUTH", "default", "wrong"), conn.call("HELLO", "2", "AUTH", "nouser", "x"),
+                conn.call("HELLO", "3", "AUTH", "default", "secret", "SETNAME", "authed"),
+                conn.call("CLIENT", "GETNAME"), conn.call("AUTH", "wrong"), conn.call("PING"),
+                conn.call("AUTH", "default", "secret"), conn.call("AUTH", "secret"), conn.call("RESET"),
+                conn.call("PING"), conn.call("HELLO", "2", "AUTH", "default", "secret"),
+            ]
+            conn.close()
+            # The two HELLO maps carry each server's client id: compare them without it.
+            for index in (6, 14):
+                reply = parse(seen[index])
+                mapping = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
+                assert isinstance(mapping.pop(b"id"), int)
+                seen[index] = sorted(mapping.items())
+            replies.append(seen)
+        finally:
+            assert admin.call("CONFIG", "SET", "requirepass", "") == b"+OK\r\n"
+            admin.close()
+    assert replies[0] == replies[1]
