@@ -152,8 +152,7 @@ def reset(ctx: Client) -> object:
     ctx.select(0)
     ctx.resp = 2
     ctx.name = b""
-    ctx.no_evict = False
-    ctx.no_touch = False
+    ctx.no_touch = False  # Redis 7.0 keeps CLIENT NO-EVICT across RESET
     if ctx.monitor:
         ctx.monitor = False
         if ctx in server.monitors:
