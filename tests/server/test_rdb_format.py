@@ -246,6 +246,7 @@ def test_dump_payload_layout():
 
 def test_loaded_file_serves_through_our_server(tmp_path):
     """The hand-built old-encoding file also starts our server (keys counted in INFO)."""
+    real_server_available(require=True)  # for redis-check-rdb
     data, expected = old_encodings_file()
     (tmp_path / "dump.rdb").write_bytes(data)
     server = OurServer(tmp_path)
