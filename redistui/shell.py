@@ -317,8 +317,10 @@ STYLE = {
 
 
 def prompt_text(options: ShellOptions, client: TypedClient) -> str:
+    """redis-cli's prompt: `127.0.0.1:6379[2]> `, or `redis /path/to.sock> ` for a socket."""
     db = f"[{client.db}]" if client.db else ""
-    return f"{options.address()}{db}> "
+    where = options.address()
+    return f"redis {where}{db}> " if "path" in options.connection_kwargs() else f"{where}{db}> "
 
 
 def repl(options: ShellOptions, client: TypedClient, history_path: str | None = None) -> int:
