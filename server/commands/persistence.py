@@ -4,7 +4,9 @@ The work itself is done by ``server.persistence.manager.Persistence`` (one per
 server, created by ``setup`` below, which runs at start-up through
 ``STARTUP_HOOKS``); the commands check arguments and map outcomes to Redis's
 replies. LASTSAVE stays in ``admin`` and reads ``server.last_save``, which
-every successful save updates.
+every successful save updates. While saving fails, ``Persistence`` sets
+``server.write_block`` to Redis's MISCONF error, which dispatch gives to write
+commands and PING.
 """
 
 from __future__ import annotations
