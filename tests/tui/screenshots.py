@@ -186,14 +186,22 @@ async def new_key_dialog(pilot: Pilot, app: RedisTUI) -> None:
     await shoot(app, "08-new-key-dialog")
 
 
+def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
+    """The explorer's shots, then those of the command line, pub/sub pane and dashboard (issue 8)."""
+    from tests.tui import screenshots_cmdline  # imported late: it reuses this module's helpers
+
+    mine = [browser_and_hash, json_string, big_hash, ttl_panel, flat_filtered_zset, binary_and_stream_light,
+            new_key_dialog]  # fmt: skip
+    return mine + screenshots_cmdline.steps()
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     server = pick_server()
     try:
         with server.connect() as conn:
             seed(conn)
-        for steps in (browser_and_hash, json_string, big_hash, ttl_panel, flat_filtered_zset, binary_and_stream_light,
-                      new_key_dialog):  # fmt: skip
+        for steps in all_steps():
             asyncio.run(take(server.port, steps))
     finally:
         server.stop()
