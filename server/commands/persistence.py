@@ -175,6 +175,7 @@ def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: b
     db.add(key, value)
     if ttl:
         db.set_expire(key, ttl)
+    db.signal_ready(key)  # a restored list or sorted set serves clients blocked on it
     _set_access(ctx, key, idle, freq)
     if ks.notify_flags & NOTIFY_GENERIC:
         ks.notify(NOTIFY_GENERIC, b"restore", key, db.id)

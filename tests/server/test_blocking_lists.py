@@ -502,3 +502,25 @@ def test_served_with_fewer_elements_than_count_and_client_kill(run_both):
 
     log = run_both(scenario)
     assert log[1] == ("p", b"*2\r\n$1\r\nb\r\n*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n")
+
+
+def test_restore_wakes_a_blocked_client(ours):
+    import threading
+
+    import redis as redis_py
+
+    source = redis_py.Redis(port=ours.port)
+    source.delete("restored")
+    source.rpush("src", "a", "b")
+    payload = source.dump("src")
+    waiter = redis_py.Redis(port=ours.port)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(waiter.blpop(["restored"], timeout=5)))
+    thread.start()
+    import time
+
+    time.sleep(0.3)
+    assert source.restore("restored", 0, payload)
+    thread.join(6)
+    assert result == [(b"restored", b"a")]
+    assert source.lrange("restored", 0, -1) == [b"b"]
