@@ -31,7 +31,7 @@ serve: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check server redistui tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check server redistui tests benchmarks
