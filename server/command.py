@@ -248,54 +248,102 @@ def _arg_type(name: str) -> str:
 def parse_syntax(syntax: str) -> list[Arg]:
     """Parse ``key [NX|XX] [EX seconds|PX ms] [member ...]`` into an argument tree.
 
-    Upper-case words are tokens (typed literally); lower-case words are values.
-    ``[...]`` is optional, ``a|b`` a choice, ``(...)`` a group, ``x [x ...]`` or
-    ``x ...`` marks a repeatable argument.
+    Upper-case words are tokens (typed literally); lower-case words are values,
+    and a token followed by a value is one argument (``EX seconds``). ``[...]`` is
+    optional, ``(...)`` a group, ``a|b`` a choice between the single arguments on
+    either side (it binds tighter than juxtaposition, as in Redis's docs), and a
+    token right before a choice introduces it (``TYPE NORMAL|PUBSUB``).
+    ``x [x ...]`` or ``x ...`` marks a repeatable argument.
     """
     tokens = _TOKEN_RE.findall(syntax)
     pos = 0
 
-    def parse_sequence(closers: tuple[str, ...]) -> list[Arg]:
+    def is_word(tok: str) -> bool:
+        return tok not in ("[", "]", "(", ")", "|", "...")
+
+    def is_token(tok: str) -> bool:
+        return tok.isupper() or (tok[0].isupper() and not tok.islower())
+
+    def parse_atom() -> tuple[Arg, bool]:
+        """One argument: a group, a token (with its value), or a value. Also: was it a [...]?"""
         nonlocal pos
-        alternatives: list[list[Arg]] = [[]]
-        while pos < len(tokens) and tokens[pos] not in closers:
+        tok = tokens[pos]
+        pos += 1
+        if tok in ("[", "("):
+            inner = parse_sequence("]" if tok == "[" else ")")
+            pos += 1  # the closer
+            node = _group(inner)
+            if tok == "[":
+                node = _copy_optional(node, inner)
+            return node, tok == "["
+        if is_token(tok):
+            node = Arg(name=tok.lower(), type="pure-token", token=tok)
+            nxt = tokens[pos] if pos < len(tokens) else ""
+            after = tokens[pos + 1 : pos + 3]
+            # "SKIPME yes|no": the token introduces a choice of literal values; keep them apart.
+            choice_of_values = len(after) == 2 and after[0] == "|" and is_word(after[1]) and not is_token(after[1])
+            if nxt and is_word(nxt) and not is_token(nxt) and not choice_of_values:
+                pos += 1
+                node = Arg(name=nxt, type=_arg_type(nxt), token=tok)
+            return node, False
+        return Arg(name=tok, type=_arg_type(tok)), False
+
+    def parse_sequence(closer: str | None) -> list[Arg]:
+        nonlocal pos
+        current: list[Arg] = []
+        while pos < len(tokens) and tokens[pos] != closer:
             tok = tokens[pos]
-            pos += 1
-            current = alternatives[-1]
-            if tok == "|":
-                alternatives.append([])
-            elif tok in ("[", "("):
-                inner = parse_sequence(("]",) if tok == "[" else (")",))
-                pos += 1  # the closer
-                node = _group(inner)
-                if tok == "[":
-                    # "x [x ...]": an optional repeat of the previous argument.
-                    if current and _is_repeat_of(inner, current[-1]):
-                        current[-1].multiple = True
-                        continue
-                    node.optional = True
-                current.append(node)
-            elif tok == "...":
+            if tok == "...":
+                pos += 1
                 if current:
                     current[-1].multiple = True
-            else:
-                if tok.isupper() or (tok[0].isupper() and not tok.islower()):
-                    node = Arg(name=tok.lower(), type="pure-token", token=tok)
-                    # "TOKEN value" pairs: the value takes the token.
-                    current.append(node)
-                else:
-                    value = Arg(name=tok, type=_arg_type(tok))
-                    if current and current[-1].type == "pure-token" and not current[-1].children:
-                        tokarg = current.pop()
-                        value.token = tokarg.token
-                    current.append(value)
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return [Arg(name="_oneof", type="oneof", children=[_group(alt) for alt in alternatives])]
+                continue
+            if tok == "|":
+                pos += 1
+                if not current or pos >= len(tokens):
+                    continue
+                left = current.pop()
+                right, _ = parse_atom()
+                if left.type == "oneof" and left.name == "_oneof":
+                    left.children.append(right)
+                    current.append(left)
+                    continue
+                choice = Arg(name="_oneof", type="oneof", children=[left, right])
+                if current and current[-1].type == "pure-token" and not current[-1].optional:
+                    choice.token = current.pop().token  # "TYPE NORMAL|PUBSUB"
+                current.append(choice)
+                continue
+            node, bracketed = parse_atom()
+            if bracketed and node.multiple and current:
+                repeated = node.children if node.type == "block" else [node]
+                previous = current[-len(repeated) :]
+                if [(a.name, a.type) for a in previous] == [(a.name, a.type) for a in repeated]:
+                    # "x [x ...]" or "a b [a b ...]": the arguments before repeat.
+                    del current[-len(repeated) :]
+                    if len(previous) == 1:
+                        previous[0].multiple = True
+                        current.append(previous[0])
+                    else:
+                        current.append(Arg(name="_block", type="block", children=previous, multiple=True))
+                    continue
+            current.append(node)
+        return current
 
-    tree = parse_sequence(())
+    tree = parse_sequence(None)
     _name_groups(tree)
     return tree
+
+
+def _copy_optional(node: Arg, inner: list[Arg]) -> Arg:
+    """``[...]``: the group (or its single argument) becomes optional.
+
+    A trailing ``...`` inside the brackets repeats the whole group: ``[a b ...]``.
+    """
+    node.optional = True
+    if node.type == "block" and node.children and node.children[-1].multiple:
+        node.children[-1].multiple = False
+        node.multiple = True
+    return node
 
 
 def _group(args: list[Arg]) -> Arg:
@@ -304,13 +352,13 @@ def _group(args: list[Arg]) -> Arg:
     return Arg(name="_block", type="block", children=args)
 
 
-def _is_repeat_of(inner: list[Arg], prev: Arg) -> bool:
-    if len(inner) == 1 and inner[0].multiple:
-        a = inner[0]
-        return a.name == prev.name and a.type == prev.type and a.token == prev.token
-    if len(inner) == 1 and inner[0].type == "block" and prev.type == "block" and inner[0].multiple:
-        return [c.name for c in inner[0].children] == [c.name for c in prev.children]
-    return False
+def _is_repeat_of(node: Arg, prev: Arg) -> bool:
+    """Is ``[node]`` the ``[x ...]`` that repeats ``prev``?"""
+    if not node.multiple:
+        return False
+    if node.type == "block" and prev.type == "block":
+        return [c.name for c in node.children] == [c.name for c in prev.children]
+    return node.name == prev.name and node.type == prev.type and node.token == prev.token
 
 
 def _name_groups(args: list[Arg]) -> None:
@@ -328,15 +376,18 @@ def render_args(args: list[Arg]) -> str:
     parts = []
     for arg in args:
         if arg.type == "oneof":
-            text = "|".join(render_args([c]) for c in arg.children)
+            body = "|".join(render_args([c]) for c in arg.children)
         elif arg.type == "block":
-            text = render_args(arg.children)
+            body = render_args(arg.children)
         elif arg.type == "pure-token":
-            text = arg.token or arg.name
+            body = arg.token or arg.name
         else:
-            text = f"{arg.token} {arg.name}" if arg.token else arg.name
+            body = arg.name
+        token = arg.token if arg.token and arg.type != "pure-token" else ""
+        text = f"{token} {body}" if token else body
         if arg.multiple:
-            text = f"{text} [{text} ...]"
+            again = text if arg.multiple_token else body
+            text = f"{text} [{again} ...]"
         if arg.optional:
             text = f"[{text}]"
         parts.append(text)
