@@ -10,6 +10,7 @@ errors into notifications.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -133,6 +134,9 @@ class RedisTUI(App[None]):
         return self.main_screen.query_one(TTLPanel)
 
     def on_mount(self) -> None:
+        # Everything built so far (Textual, widgets, modules) lives as long as the app: move it out of
+        # the cyclic GC's reach so full collections stay short and do not stall frames.
+        gc.freeze()
         self.main_screen.query_one("#browser").border_title = "Keys"
         self.main_screen.query_one("#value").border_title = "Value"
         self.main_screen.query_one("#ttl").border_title = "TTL"
