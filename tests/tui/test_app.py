@@ -69,7 +69,7 @@ async def test_command_palette_lists_and_runs_explorer_actions(server) -> None:
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Toggle tree")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Group keys by delimiter" in screen_text(app), what="the palette's match")
         await pilot.press("enter")
         await wait_for(pilot, lambda: key_rows(app) == ["ns:a"], what="flat list via the palette")
 
