@@ -1,12 +1,16 @@
 """Microbenchmark of the request path without sockets: parse, dispatch, encode.
 
-Feeds pipelined SET/GET/INCR frames straight into a ``RedisProtocol`` with a
-transport that discards output, so the number measures our Python code alone
-(stable even on a busy machine, unlike redis-benchmark). Prints µs/request.
+Feeds pipelined frames shaped like redis-benchmark's tests straight into a
+``RedisProtocol`` with a transport that discards output, so the number measures
+our Python code alone (stable even on a busy machine, unlike redis-benchmark).
+Prints CPU µs/request, the best of a few repeats.
+
+Usage: ``python benchmarks/hotpath.py [--tests set,get,...] [--pipelines 1,16] [--rounds N]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -47,11 +51,53 @@ def frame(*args: bytes) -> bytes:
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
 
 
-def run(name: str, make, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float:
+def rand(i: int) -> bytes:
+    """redis-benchmark's ``__rand_int__`` with ``-r 100000`` (spread, deterministic)."""
+    return b"%012d" % ((i * 7919) % 100000)
+
+
+def fill(count: int, make) -> list[bytes]:
+    return [make(i) for i in range(count)]
+
+
+# name -> (request maker, setup frames maker or None). The requests are those redis-benchmark sends.
+CASES = {
+    "set": (lambda i: frame(b"SET", b"key:" + rand(i), b"xxx"), None),
+    "get": (lambda i: frame(b"GET", b"key:" + rand(i)),
+            lambda: fill(100000, lambda i: frame(b"SET", b"key:%012d" % i, b"xxx"))),
+    "incr": (lambda i: frame(b"INCR", b"counter:" + rand(i)), None),
+    "mset": (lambda i: frame(b"MSET", *[a for k in range(10) for a in (b"key:" + rand(i * 10 + k), b"xxx")]), None),
+    "lpush": (lambda i: frame(b"LPUSH", b"mylist", b"xxx"), None),
+    "rpush": (lambda i: frame(b"RPUSH", b"mylist", b"xxx"), None),
+    "lpop": (lambda i: frame(b"LPOP", b"mylist"),
+             lambda: fill(200, lambda i: frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000))),
+    "rpop": (lambda i: frame(b"RPOP", b"mylist"),
+             lambda: fill(200, lambda i: frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000))),
+    "sadd": (lambda i: frame(b"SADD", b"myset", b"element:" + rand(i)), None),
+    "hset": (lambda i: frame(b"HSET", b"myhash", b"element:" + rand(i), b"xxx"), None),
+    "spop": (lambda i: frame(b"SPOP", b"myset"),
+             lambda: fill(200, lambda i: frame(b"SADD", b"myset", *[b"element:%d" % (i * 1000 + k) for k in range(1000)]))),
+    "zadd": (lambda i: frame(b"ZADD", b"myzset", b"%d" % ((i * 31) % 100000), b"element:" + rand(i)), None),
+    "zpopmin": (lambda i: frame(b"ZPOPMIN", b"myzset"),
+                lambda: fill(200, lambda i: frame(b"ZADD", b"myzset", *[a for k in range(1000) for a in (
+                    b"%d" % ((i * 1000 + k) * 37 % 100000), b"element:%d" % (i * 1000 + k))]))),
+    "lrange_100": (lambda i: frame(b"LRANGE", b"mylist", b"0", b"99"),
+                   lambda: [frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000)]),
+}
+CORE = ["set", "get", "incr", "mset"]
+
+
+def run(name: str, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float:
     """CPU time per request: the best of a few repeats (process time, not wall clock)."""
+    make, setup = CASES[name]
     server = build_server(["--port", "0"])
     proto = RedisProtocol(server)
     proto.connection_made(NullTransport())
+    if setup is not None:
+        for data in setup():
+            proto.data_received(data)
+    if name == "lrange_100":
+        rounds //= 4 if pipeline == 1 else 8
     chunks = [b"".join(make(i * pipeline + j) for j in range(pipeline)) for i in range(50)]
     best = float("inf")
     for _ in range(repeats):
@@ -60,13 +106,20 @@ def run(name: str, make, pipeline: int, rounds: int = 1000, repeats: int = 5) ->
             proto.data_received(chunks[i % 50])
         best = min(best, time.process_time() - start)
     per = best / (rounds * pipeline) * 1e6
-    print(f"{name:<6} P{pipeline:<3} {per:6.2f} µs/request")
+    print(f"{name:<10} P{pipeline:<3} {per:6.2f} µs/request", flush=True)
     return per
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tests", default=",".join(CASES))
+    parser.add_argument("--pipelines", default="1,16")
+    parser.add_argument("--rounds", type=int, default=1000)
+    opts = parser.parse_args()
+    for p in map(int, opts.pipelines.split(",")):
+        for name in opts.tests.split(","):
+            run(name, p, opts.rounds)
+
+
 if __name__ == "__main__":
-    for p in (1, 16):
-        run("SET", lambda i: frame(b"SET", b"key:%06d" % (i % 100000), b"xxx"), p)
-        run("GET", lambda i: frame(b"GET", b"key:%06d" % (i % 100000)), p)
-        run("INCR", lambda i: frame(b"INCR", b"counter"), p)
-        run("MSET", lambda i: frame(b"MSET", *[b"key:%06d" % ((i + k) % 100000) for k in range(10) for _ in (0, 1)]), p)
+    main()

@@ -180,7 +180,18 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     client.last_command = cmd.name_bytes
     start = perf_counter_ns()
     try:
-        reply = cmd.func(client, *argv[1:])
+        # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a
+        # slice, a tuple and a C-level call (CALL_FUNCTION_EX), about 200 ns more
+        # per request on CPython 3.11 than a plain positional call.
+        n = len(argv)
+        if n == 2:
+            reply = cmd.func(client, argv[1])
+        elif n == 3:
+            reply = cmd.func(client, argv[1], argv[2])
+        elif n == 4:
+            reply = cmd.func(client, argv[1], argv[2], argv[3])
+        else:
+            reply = cmd.func(client, *argv[1:])
     except Error as exc:
         reply = exc
     except RecursionError:
