@@ -28,10 +28,13 @@ from textual.widgets import Footer, Input, Select
 from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
 from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from redistui.widgets.collection_viewer import CollectionViewer
+from redistui.widgets.command_line import CommandLine
+from redistui.widgets.dashboard import DashboardScreen
 from redistui.widgets.db_selector import DbSelector
 from redistui.widgets.header import ConnectionBanner, ServerHeader, keyspace_counts
 from redistui.widgets.key_browser import KeyBrowser
 from redistui.widgets.key_list import display
+from redistui.widgets.pubsub_pane import PubSubPane
 from redistui.widgets.string_viewer import StringViewer
 from redistui.widgets.ttl_panel import TTLPanel
 from redistui.widgets.value_view import ValueView
@@ -59,6 +62,9 @@ PALETTE_ACTIONS = [
     ("Cycle string format", "auto / text / JSON / hex", "cycle_format"),
     ("Load more of the value", "Fetch the next GETRANGE chunk", "load_more_value"),
     ("Toggle dark / light", "Switch between the dark and light theme", "toggle_dark"),
+    ("Command line", "Type Redis commands with completion (:)", "focus_command_line"),
+    ("Pub/Sub pane", "Subscribe, watch and publish messages (F3)", "toggle_pubsub"),
+    ("Server dashboard", "INFO, SLOWLOG, CLIENT LIST and MONITOR (F2)", "dashboard"),
 ]
 
 
@@ -87,6 +93,9 @@ class RedisTUI(App[None]):
         Binding("ctrl+e", "enable_live", "Live", show=False),
         Binding("ctrl+t", "toggle_dark", "Theme", show=False),
         Binding("tab", "focus_next", "Focus next", show=False),
+        Binding("colon", "focus_command_line", "Command"),
+        Binding("f2", "dashboard", "Dashboard"),
+        Binding("f3", "toggle_pubsub", "Pub/Sub"),
     ]
 
     def __init__(self, spec: ConnectionSpec, embedded: bool = False) -> None:
@@ -113,7 +122,9 @@ class RedisTUI(App[None]):
         with Vertical(id="bottom"):
             # Issue 8 mounts the command line and the pub/sub pane in #command-area;
             # they stack with the Footer because they share this one docked container.
-            yield Container(id="command-area")
+            with Container(id="command-area"):
+                yield PubSubPane(self.spec, id="pubsub", classes="-hidden")
+                yield CommandLine(self.spec, id="command-line")
             yield Footer()
 
     @property
@@ -277,6 +288,36 @@ class RedisTUI(App[None]):
         self.browser.start()
         await self._check_live()
         self.poll_info()
+
+    # -- the command line, the pub/sub pane and the dashboard (issue 8) ----------------------------
+
+    def action_focus_command_line(self) -> None:
+        self.main_screen.query_one("#cmd-input").focus()
+
+    def action_toggle_pubsub(self) -> None:
+        self.main_screen.query_one(PubSubPane).toggle_class("-hidden")
+
+    def action_dashboard(self) -> None:
+        self.push_screen(DashboardScreen(self.spec))
+
+    @on(CommandLine.Executed)
+    def _command_executed(self, message: CommandLine.Executed) -> None:
+        """A command that may write refreshes what is shown (live updates cover the key list)."""
+        if message.may_write:
+            if not self.browser.live:
+                self.browser.start()
+            if self.value_view.key is not None:
+                self.value_view.reload()
+
+    @on(CommandLine.StreamRequested)
+    async def _stream_requested(self, message: CommandLine.StreamRequested) -> None:
+        """SUBSCRIBE and friends go to the pub/sub pane, MONITOR to the dashboard."""
+        if message.args[0].upper() == b"MONITOR":
+            self.push_screen(DashboardScreen(self.spec, monitor=True))
+            return
+        pane = self.main_screen.query_one(PubSubPane)
+        pane.remove_class("-hidden")
+        await pane.subscribe_command(message.args)
 
     # -- command palette and simple actions ----------------------------------------------------------
 
