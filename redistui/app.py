@@ -93,7 +93,7 @@ class RedisTUI(App[None]):
         Binding("ctrl+e", "enable_live", "Live", show=False),
         Binding("ctrl+t", "toggle_dark", "Theme", show=False),
         Binding("tab", "focus_next", "Focus next", show=False),
-        Binding("colon", "focus_command_line", "Command"),
+        Binding("colon", "focus_command_line", "Command", show=False),
         Binding("f2", "dashboard", "Dashboard"),
         Binding("f3", "toggle_pubsub", "Pub/Sub"),
     ]

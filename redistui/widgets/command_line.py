@@ -235,7 +235,7 @@ class CommandLine(Vertical):
         yield OptionList(id="cmd-dropdown")
         yield Static("", id="cmd-hint")
         yield CommandInput(
-            placeholder="Redis command — Tab completes, ↑ history",
+            placeholder=": Redis command — Tab completes, ↑ history, Ctrl-R searches",
             highlighter=self.highlighter,
             id="cmd-input",
         )
