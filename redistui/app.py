@@ -21,7 +21,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select
 
@@ -110,15 +109,23 @@ class RedisTUI(App[None]):
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The explorer keeps its widgets as attributes: handlers that run while the app shuts
+        # down (a late keyspace event, a poll) find them without querying a torn-down screen.
+        self._header = ServerHeader(self.spec.address, self.embedded, id="header")
+        self._db_selector = DbSelector(current=self.spec.db, id="db")
+        self._banner = ConnectionBanner(id="banner")
+        self._browser = KeyBrowser(id="browser")
+        self._value_view = ValueView(id="value")
+        self._ttl_panel = TTLPanel(id="ttl")
         with Horizontal(id="top"):
-            yield ServerHeader(self.spec.address, self.embedded, id="header")
-            yield DbSelector(current=self.spec.db, id="db")
-        yield ConnectionBanner(id="banner")
+            yield self._header
+            yield self._db_selector
+        yield self._banner
         with Horizontal(id="main"):
-            yield KeyBrowser(id="browser")
+            yield self._browser
             with Vertical(id="right"):
-                yield ValueView(id="value")
-                yield TTLPanel(id="ttl")
+                yield self._value_view
+                yield self._ttl_panel
         with Vertical(id="bottom"):
             # Issue 8 mounts the command line and the pub/sub pane in #command-area;
             # they stack with the Footer because they share this one docked container.
@@ -134,23 +141,23 @@ class RedisTUI(App[None]):
 
     @property
     def browser(self) -> KeyBrowser:
-        return self.main_screen.query_one(KeyBrowser)
+        return self._browser
 
     @property
     def value_view(self) -> ValueView:
-        return self.main_screen.query_one(ValueView)
+        return self._value_view
 
     @property
     def ttl_panel(self) -> TTLPanel:
-        return self.main_screen.query_one(TTLPanel)
+        return self._ttl_panel
 
     def on_mount(self) -> None:
         # Everything built so far (Textual, widgets, modules) lives as long as the app: move it out of
         # the cyclic GC's reach so full collections stay short and do not stall frames.
         gc.freeze()
-        self.main_screen.query_one("#browser").border_title = "Keys"
-        self.main_screen.query_one("#value").border_title = "Value"
-        self.main_screen.query_one("#ttl").border_title = "TTL"
+        self._browser.border_title = "Keys"
+        self._value_view.border_title = "Value"
+        self._ttl_panel.border_title = "TTL"
         self.browser.key_list.focus()
         self.connect()
         self.set_interval(1.0, self.poll_info)
@@ -175,7 +182,7 @@ class RedisTUI(App[None]):
             self.notify(f"cannot use this server: {error}", severity="error", timeout=10)
             return
         self.connected = True
-        self.main_screen.query_one(DbSelector).update_counts({}, databases)
+        self._db_selector.update_counts({}, databases)
         self.browser.start()
         await self._check_live()
         self.poll_info()
@@ -204,14 +211,11 @@ class RedisTUI(App[None]):
             return
         finally:
             self._polling = False
-        try:
-            header = self.main_screen.query_one(ServerHeader)
-            selector = self.main_screen.query_one(DbSelector)
-        except (NoMatches, IndexError):
+        if not self._header.is_attached:
             return  # the app is closing
-        header.update_info(info, self.client.db)
+        self._header.update_info(info, self.client.db)
         counts = keyspace_counts(info)
-        selector.update_counts(counts)
+        self._db_selector.update_counts(counts)
         self.browser.set_dbsize(counts.get(self.client.db, 0))
 
     def connection_lost(self, error: BaseException) -> None:
@@ -223,7 +227,7 @@ class RedisTUI(App[None]):
     @work(group="reconnect", exclusive=True)
     async def _reconnect(self, reason: str) -> None:
         """Retry PING with exponential backoff, then reload everything."""
-        banner = self.main_screen.query_one(ConnectionBanner)
+        banner = self._banner
         delay, attempt = 0.5, 1
         while True:
             banner.show_lost(reason, delay, attempt)
@@ -255,6 +259,8 @@ class RedisTUI(App[None]):
 
     @on(KeyBrowser.KeyspaceEvents)
     def _keyspace_events(self, message: KeyBrowser.KeyspaceEvents) -> None:
+        if not self._ttl_panel.is_attached:
+            return  # a late batch while the app shuts down
         self.ttl_panel.keys_touched(message.events)
         if self.value_view.key in message.events:
             self.value_view.reload()

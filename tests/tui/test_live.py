@@ -35,7 +35,7 @@ async def test_offers_to_enable_notifications_then_follows_changes(server) -> No
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
         await wait_for(pilot, lambda: notified(seen, "Keyspace notifications are off"), what="the offer")
-        assert "live off" in screen_text(app)
+        await wait_for(pilot, lambda: "live off" in screen_text(app))
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: app.browser.live and "● live" in screen_text(app))
         with server.connect() as conn:
