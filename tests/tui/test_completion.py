@@ -29,7 +29,6 @@ class Case:
     not_want: tuple[str, ...] = ()
     exact: tuple[str, ...] | None = None
     first: str | None = None
-    bundled_differs: str = ""  # why the bundled server's docs tree does not give this yet
 
 
 CASES = [
@@ -189,13 +188,7 @@ def _command(text: str) -> str:
     [pytest.param(c, marks=needs(_command(c.text))) for c in CASES],
     ids=[c.text for c in CASES],
 )
-def test_completions(
-    completer: RedisCompleter, case: Case, cmdline_server: ServerHandle, request: pytest.FixtureRequest
-) -> None:
-    if case.bundled_differs and cmdline_server.kind == "bundled":
-        request.applymarker(
-            pytest.mark.xfail(reason=f"bundled COMMAND DOCS: {case.bundled_differs}", strict=False)
-        )
+def test_completions(completer: RedisCompleter, case: Case) -> None:
     got = complete(completer, case.text)
     if case.exact is not None:
         assert sorted(got) == sorted(case.exact)
