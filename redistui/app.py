@@ -292,6 +292,7 @@ class RedisTUI(App[None]):
         self.ttl_panel.track(None)
         self.browser.dbsize = None
         self.browser.start()
+        self.main_screen.query_one(CommandLine).select_db(db)
         await self._check_live()
         self.poll_info()
 

@@ -480,6 +480,16 @@ class CommandLine(Vertical):
     # -- running -------------------------------------------------------------------------
 
     @work(thread=True, group="cmdline-run")
+    def select_db(self, db: int) -> None:
+        """Follow the explorer to another database (both connections)."""
+        for client in (self.client, self.helper):
+            try:
+                client.execute("SELECT", db)
+            except Exception:  # noqa: BLE001 - reconnects on the next command
+                client.close()
+                client.connection.db = db
+
+    @work(thread=True, group="cmdline-run")
     def run_command(self, args: list[bytes]) -> None:
         started = time.monotonic()
         try:

@@ -91,3 +91,20 @@ async def test_dashboard_key_and_monitor_command(cmdline_server: ServerHandle, t
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.query(Dashboard))
         board = app.screen.query_one(Dashboard)
         await wait_for(pilot, lambda: board._monitor_client is not None)
+
+
+async def test_command_line_follows_the_db_selector(
+    cmdline_server: ServerHandle, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("REDISTUI_HISTORY", str(tmp_path / "history"))
+    cmdline_server.client(db=5).set("in-five", "5")
+    app = RedisTUI(ConnectionSpec(port=cmdline_server.port))
+    async with app.run_test(size=(120, 40)) as pilot:
+        line = app.query_one(CommandLine)
+        app.switch_db(5)
+        await wait_for(pilot, lambda: line.client.db == 5 and line.helper.db == 5)
+        await pilot.press("colon")
+        await run_line(pilot, line, "GET in-five")
+        await wait_for(
+            pilot, lambda: '"5"' in "\n".join("".join(seg.text for seg in row) for row in line.output.lines)
+        )
