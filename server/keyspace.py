@@ -229,7 +229,11 @@ class Database:
             ks = self.keyspace
             if ks.notify_flags & NOTIFY_NEW:
                 ks.notify(NOTIFY_NEW, b"new", key, self.id)
-        self.touch(key)
+        # ``touch`` inlined, as above.
+        ks = self.keyspace
+        ks.dirty += 1
+        if ks.watched:
+            ks.on_touch(self, key)
 
     def add(self, key: bytes, value: object) -> None:
         """Store a new collection at a key known to be free (no TTL to drop)."""

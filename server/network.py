@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Blocked, Client
 from server.dispatch import execute
-from server.protocol import Error, RequestParser, Status, encode
+from server.protocol import BULK_HEADERS, CRLF, INT_REPLIES, OK, OK_REPLY, Error, RequestParser, encode
 from server.tls import server_context
 
 if TYPE_CHECKING:
@@ -131,18 +131,22 @@ class RedisProtocol(asyncio.Protocol):
         append = out.append
         self.server.output_epoch += 1  # replies follow what is queued: pub/sub batches stop growing
         client.last_interaction = time.monotonic()
-        for index, argv in enumerate(frames):
+        remaining = iter(frames)  # what is left when a command blocks
+        for argv in remaining:
             reply = execute(client, argv)
             cls = reply.__class__
-            if cls is Status:
-                append(b"+%b\r\n" % reply)
-            elif cls is bytes:
-                append(b"$%d\r\n%b\r\n" % (len(reply), reply))  # type: ignore[arg-type]
-            elif cls is int:
-                append(b":%d\r\n" % reply)
+            if cls is bytes:  # as ``encode`` writes them
+                size = len(reply)  # type: ignore[arg-type]
+                append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
+                append(reply)  # type: ignore[arg-type]
+                append(CRLF)
+            elif reply is OK:
+                append(OK_REPLY)
+            elif cls is int and -1 <= reply <= 10000:  # type: ignore[operator]
+                append(INT_REPLIES[reply + 1])  # type: ignore[operator]
             elif cls is Blocked:
                 self.server.blocking.block(client, reply)  # type: ignore[arg-type]
-                client.pending.extend(frames[index + 1 :])
+                client.pending.extend(remaining)
                 if error:
                     client.pending_error = error
                     error = None
