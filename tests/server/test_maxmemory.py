@@ -130,4 +130,8 @@ def test_lru_and_lfu_keep_the_keys_in_use(limited, policy):
     hot_left = sum(client.exists(k) for k in hot)
     cold_left = sum(client.exists(f"cold0:{i}") for i in range(500))
     assert hot_left > 400, (hot_left, cold_left)
-    assert cold_left < hot_left / 4
+    if policy == "allkeys-lru":
+        assert cold_left < hot_left / 4  # the oldest cold keys went first
+    else:
+        # LFU keeps what is used often; among keys used once it has no preference for age.
+        assert cold_left < hot_left / 2
