@@ -104,6 +104,7 @@ def main() -> int:
     parser.add_argument("--tests", default=",".join(CORE_TESTS + FAMILY_TESTS))
     parser.add_argument("--rounds", type=int, default=0)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-keys", type=int, default=0, help="keys for the memory test (default 1,000,000)")
     args = parser.parse_args()
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
         print("redis-benchmark and redis-server are needed (Debian's redis-server and redis-tools)")
@@ -151,7 +152,7 @@ def main() -> int:
                     summary[f"{group}_{mode}_median_ratio"] = statistics.median(ratios)
                     summary[f"{group}_{mode}_median_cpu_ratio"] = statistics.median(cpus)
         if not args.skip_memory:
-            count = 200_000 if args.quick else 1_000_000
+            count = args.memory_keys or 1_000_000
             ours_mem = memory_per_key(ours, count)
             real_mem = memory_per_key(real, count)
             summary["memory_bytes_per_key_ours"] = ours_mem
