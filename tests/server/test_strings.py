@@ -335,7 +335,7 @@ def test_wrong_type_is_refused(r):
         except redis.ResponseError:
             continue
     else:
-        pytest.skip("no collection type in our server yet")
+        pytest.fail("a collection command is needed to stand for a wrong type")
     wrongtype = "WRONGTYPE Operation against a key holding the wrong kind of value"
     for cmd in (("GET", "w"), ("APPEND", "w", "x"), ("INCR", "w"), ("INCRBYFLOAT", "w", "1"), ("STRLEN", "w"),
                 ("GETRANGE", "w", "0", "1"), ("SETRANGE", "w", "0", "x"), ("GETDEL", "w"), ("GETEX", "w"),
