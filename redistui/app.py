@@ -38,6 +38,15 @@ from redistui.widgets.string_viewer import StringViewer
 from redistui.widgets.ttl_panel import TTLPanel
 from redistui.widgets.value_view import ValueView
 
+
+def is_text(data: bytes) -> bool:
+    """Can ``data`` round-trip through a text field unchanged (valid UTF-8)?"""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
 LOST = (RedisConnectionError, RedisTimeoutError, OSError)
 LIST_SENTINEL = b"__redistui_deleted_element__"
 
@@ -502,6 +511,10 @@ class RedisTUI(App[None]):
     async def _edit_element(self, key: bytes, type_: str, item: tuple[Any, ...]) -> Awaitable[Any] | None:
         """Ask for the new value of one element; returns the server call to make, or None."""
         client = self.client
+        if type_ in ("list", "hash", "set") and not is_text(item[-1]):
+            # The dialog shows binary bytes escaped; writing its text back would change them.
+            self.notify("This element is not UTF-8 text: edit it from the command line", severity="warning")
+            return None
         if type_ == "list":
             index, value = item
             answer = await self.push_screen_wait(
@@ -587,6 +600,9 @@ class RedisTUI(App[None]):
     async def action_rename(self) -> None:
         key = self._selected_key()
         if key is None:
+            return
+        if not is_text(key):
+            self.notify("This key name is not UTF-8 text: rename it from the command line", severity="warning")
             return
         answer = await self.push_screen_wait(
             FormDialog(f"Rename {display(key)}", [Field("name", "New name", display(key))])

@@ -267,3 +267,25 @@ async def test_background_updates_keep_running_under_a_dialog(server) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, FormDialog))
         assert app.is_running
+
+
+async def test_binary_elements_and_names_are_never_rewritten_from_escaped_text(server) -> None:
+    binary = b"\xff\xfe\x00raw"
+    with server.connect() as conn:
+        conn.rpush("binlist", binary)
+        conn.set(b"bin\xffkey", "v")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await open_key(pilot, app, b"binlist")
+        viewer = collection(app)
+        await wait_for(pilot, lambda: viewer.pager and len(viewer.pager.items) == 1)
+        viewer.table.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: notified(seen, "not UTF-8", "warning"), what="refusal")
+        assert not isinstance(app.screen, FormDialog)
+        assert server.connect().lrange("binlist", 0, -1) == [binary]
+        await open_key(pilot, app, b"bin\xffkey")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: notified(seen, "rename it from the command line", "warning"))
+        assert server.connect().get(b"bin\xffkey") == b"v"
