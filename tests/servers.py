@@ -21,15 +21,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def require_tool(name: str) -> str:
+    """The path of a reference tool (redis-server, redis-cli ...), or a failed test.
+
+    ``make test`` installs Debian's redis-server and redis-tools, so a missing tool
+    means a broken environment: the tests that compare against it fail, never skip.
+    """
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: `make test` installs Debian's redis-server and redis-tools")
+    return path
+
+
 def real_server_available(require: bool = False) -> bool:
-    """True if redis-server is installed. With ``require``: fail on CI, skip elsewhere."""
-    if shutil.which("redis-server"):
-        return True
+    """True if redis-server is installed; with ``require``, a missing one fails the test."""
     if require:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is required on CI (make test installs it)")
-        pytest.skip("redis-server not found: install Debian's redis-server for differential tests")
-    return False
+        require_tool("redis-server")
+    return shutil.which("redis-server") is not None
 
 
 class ServerProcess:

@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
-from tui_servers import ServerProcess, bundled_available, ci
+from tui_servers import ServerProcess, bundled_available
+
+from tests.servers import require_tool
 
 SERVER_KINDS = ["redis-server", "bundled"]
 
@@ -39,11 +40,7 @@ def require_commands(process: ServerProcess, request: pytest.FixtureRequest, cor
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[ServerProcess]:
-    if shutil.which("redis-server") is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tool("redis-server")
     server = ServerProcess("redis-server")
     server.start()
     yield server

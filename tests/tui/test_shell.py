@@ -8,7 +8,6 @@ Interactive behaviour (completion, hints, confirmation, history) runs in a pseud
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest_cmdline import *  # noqa: F403
 from conftest_cmdline import ROOT, ServerHandle, needs
+
+from tests.servers import require_tool
 
 SCRIPT = r"""
 FLUSHALL
@@ -74,11 +75,7 @@ def shell_argv(server: ServerHandle, *args: str) -> list[str]:
 
 
 def redis_cli(server: ServerHandle, *args: str) -> list[str]:
-    binary = shutil.which("redis-cli")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-cli is required under CI")
-        pytest.skip("redis-cli is not installed")
+    binary = require_tool("redis-cli")
     return [binary, "-p", str(server.port), *args]
 
 
@@ -352,11 +349,7 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
 
 def test_tls_flags(tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is required under CI")
-        pytest.skip("redis-server is not installed")
+    binary = require_tool("redis-server")
     from conftest_cmdline import free_port
 
     ca = trustme.CA()
@@ -407,11 +400,7 @@ def test_tls_flags(tmp_path: Path) -> None:
 
 
 def test_unix_socket(tmp_path: Path) -> None:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is required under CI")
-        pytest.skip("redis-server is not installed")
+    binary = require_tool("redis-server")
     sock = tmp_path / "redis.sock"
     argv = [binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--dir", str(tmp_path)]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
