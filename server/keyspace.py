@@ -182,8 +182,16 @@ class Database:
         return value
 
     def lookup_type(self, key: bytes, cls: type, read: bool = True) -> object | None:
-        """The value at ``key`` if it is a ``cls``; None if absent; WRONGTYPE otherwise."""
-        value = self.lookup_read(key) if read else self.lookup(key)
+        """The value at ``key`` if it is a ``cls``; None if absent; WRONGTYPE otherwise.
+
+        Every collection command starts here, so the common case (a key with no TTL
+        in a database whose accesses are not tracked) skips the general lookup.
+        """
+        value = self.data.get(key)
+        if value is None or self.expires or self.track:
+            value = self.lookup_read(key) if read else self.lookup(key)
+        elif read:
+            self.keyspace.hits += 1
         if value is not None and value.__class__ is not cls:
             raise WRONGTYPE
         return value

@@ -41,14 +41,7 @@ def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_HASH) -> No
 
 def hash_for_read(db: Database, key: bytes) -> HashValue | None:
     """The hash at ``key`` for a read (counts hits and misses); None if absent; WRONGTYPE otherwise."""
-    value = db.data.get(key)
-    if value is None or db.expires:
-        value = db.lookup_read(key)  # the slow path: expiry, misses, keymiss events
-    else:
-        db.keyspace.hits += 1
-    if value is not None and value.__class__ is not HashValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return db.lookup_type(key, HashValue)  # type: ignore[return-value]
 
 
 def hash_for_write(ctx: Client, key: bytes) -> HashValue:
@@ -58,15 +51,10 @@ def hash_for_write(ctx: Client, key: bytes) -> HashValue:
     not fire for an HSETNX that found its field).
     """
     db = ctx.db
-    value = db.data.get(key)
-    if value is not None and db.expires:
-        value = db.lookup(key)
+    value = db.lookup_type(key, HashValue, read=False)
     if value is None:
         value = HashValue()
         db.add(key, value)
-        return value
-    if value.__class__ is not HashValue:
-        raise WRONGTYPE
     return value  # type: ignore[return-value]
 
 

@@ -49,24 +49,12 @@ def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_LIST) -> No
 
 def list_for_write(db: Database, key: bytes) -> ListValue | None:
     """The list at ``key`` for a write (no hit/miss counting); None if absent; WRONGTYPE otherwise."""
-    value = db.data.get(key)
-    if value is not None and db.expires:
-        value = db.lookup(key)
-    if value is not None and value.__class__ is not ListValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return db.lookup_type(key, ListValue, read=False)  # type: ignore[return-value]
 
 
 def list_for_read(db: Database, key: bytes) -> ListValue | None:
     """The list at ``key`` for a read (counts keyspace hits and misses)."""
-    value = db.data.get(key)
-    if value is None or db.expires:
-        value = db.lookup_read(key)  # the slow path: expiry, misses, keymiss events
-    else:
-        db.keyspace.hits += 1
-    if value is not None and value.__class__ is not ListValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return db.lookup_type(key, ListValue)  # type: ignore[return-value]
 
 
 def parse_long(arg: bytes) -> int:

@@ -41,18 +41,12 @@ def max_intset(ctx: Client) -> int:
 
 def read_set(ctx: Client, key: bytes) -> SetValue | None:
     """The set at ``key`` for a read (counts a hit or miss), None if absent, WRONGTYPE otherwise."""
-    value = ctx.db.lookup_read(key)
-    if value is not None and value.__class__ is not SetValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, SetValue)  # type: ignore[return-value]
 
 
 def write_set(ctx: Client, key: bytes) -> SetValue | None:
     """The set at ``key`` for a write (no hit/miss counted), None if absent, WRONGTYPE otherwise."""
-    value = ctx.db.lookup(key)
-    if value is not None and value.__class__ is not SetValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, SetValue, read=False)  # type: ignore[return-value]
 
 
 def deleted_if_empty(ctx: Client, key: bytes, value: SetValue) -> None:

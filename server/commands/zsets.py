@@ -57,18 +57,12 @@ def limits(ctx: Client) -> tuple[int, int]:
 
 def read_zset(ctx: Client, key: bytes) -> ZSetValue | None:
     """The sorted set at ``key`` for a read (counts a hit or miss); None if absent."""
-    value = ctx.db.lookup_read(key)
-    if value is not None and value.__class__ is not ZSetValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, ZSetValue)  # type: ignore[return-value]
 
 
 def write_zset(ctx: Client, key: bytes) -> ZSetValue | None:
     """The sorted set at ``key`` for a write (no hit/miss counted); None if absent."""
-    value = ctx.db.lookup(key)
-    if value is not None and value.__class__ is not ZSetValue:
-        raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, ZSetValue, read=False)  # type: ignore[return-value]
 
 
 def deleted_if_empty(ctx: Client, key: bytes, value: ZSetValue) -> None:
