@@ -62,11 +62,13 @@ def fill(count: int, make) -> list[bytes]:
     return [make(i) for i in range(count)]
 
 
-# name -> (request maker, setup frames maker or None). The requests are those redis-benchmark sends.
+# name -> (request maker, setup frames maker or None). The requests are those redis-benchmark sends;
+# the setups give the keys the size they reach in ``make bench`` (``-r 100000``: 100k members).
 CASES = {
     "set": (lambda i: frame(b"SET", b"key:" + rand(i), b"xxx"), None),
     "get": (lambda i: frame(b"GET", b"key:" + rand(i)),
             lambda: fill(100000, lambda i: frame(b"SET", b"key:%012d" % i, b"xxx"))),
+    "strlen": (lambda i: frame(b"STRLEN", b"key:" + rand(i)), None),
     "incr": (lambda i: frame(b"INCR", b"counter:" + rand(i)), None),
     "mset": (lambda i: frame(b"MSET", *[a for k in range(10) for a in (b"key:" + rand(i * 10 + k), b"xxx")]), None),
     "lpush": (lambda i: frame(b"LPUSH", b"mylist", b"xxx"), None),
@@ -75,11 +77,16 @@ CASES = {
              lambda: fill(200, lambda i: frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000))),
     "rpop": (lambda i: frame(b"RPOP", b"mylist"),
              lambda: fill(200, lambda i: frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000))),
-    "sadd": (lambda i: frame(b"SADD", b"myset", b"element:" + rand(i)), None),
-    "hset": (lambda i: frame(b"HSET", b"myhash", b"element:" + rand(i), b"xxx"), None),
+    "sadd": (lambda i: frame(b"SADD", b"myset", b"element:" + rand(i)),
+             lambda: fill(100, lambda i: frame(b"SADD", b"myset", *[b"element:%012d" % (i * 1000 + k) for k in range(1000)]))),
+    "hset": (lambda i: frame(b"HSET", b"myhash", b"element:" + rand(i), b"xxx"),
+             lambda: fill(100, lambda i: frame(b"HSET", b"myhash", *[a for k in range(1000) for a in (
+                 b"element:%012d" % (i * 1000 + k), b"xxx")]))),
     "spop": (lambda i: frame(b"SPOP", b"myset"),
              lambda: fill(200, lambda i: frame(b"SADD", b"myset", *[b"element:%d" % (i * 1000 + k) for k in range(1000)]))),
-    "zadd": (lambda i: frame(b"ZADD", b"myzset", b"%d" % ((i * 31) % 100000), b"element:" + rand(i)), None),
+    "zadd": (lambda i: frame(b"ZADD", b"myzset", b"%d" % ((i * 31) % 100000), b"element:" + rand(i)),
+             lambda: fill(100, lambda i: frame(b"ZADD", b"myzset", *[a for k in range(1000) for a in (
+                 b"%d" % ((i * 1000 + k) * 37 % 100000), b"element:%012d" % (i * 1000 + k))]))),
     "zpopmin": (lambda i: frame(b"ZPOPMIN", b"myzset"),
                 lambda: fill(200, lambda i: frame(b"ZADD", b"myzset", *[a for k in range(1000) for a in (
                     b"%d" % ((i * 1000 + k) * 37 % 100000), b"element:%d" % (i * 1000 + k))]))),

@@ -40,6 +40,9 @@ CATEGORIES = (
     "admin fast slow blocking dangerous connection transaction scripting".split()
 )
 
+# Categories of the commands that may change a client's or the server's standing state.
+STATE_CATEGORIES = frozenset({"admin", "dangerous", "connection", "transaction", "pubsub", "scripting"})
+
 
 @dataclass
 class Arg:
@@ -87,6 +90,9 @@ class Command:
     is_write: bool = False
     skip_slowlog: bool = False
     skip_monitor: bool = False
+    min_args: int = 0  # len(argv) bounds that the arity allows
+    max_args: int = 0
+    batchable: bool = False
 
     def prepare(self) -> None:
         """Turn flags into attributes once, so dispatch tests booleans, not set membership."""
@@ -98,6 +104,12 @@ class Command:
         self.is_write = "write" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
         self.skip_monitor = "skip_monitor" in self.flags
+        self.min_args = abs(self.arity)
+        self.max_args = self.arity if self.arity > 0 else 1 << 62
+        # May dispatch run it on its per-batch fast path? Only if it cannot change what that
+        # path takes as settled for a batch: login, MULTI, subscriptions, MONITOR, ACL rules,
+        # limits, the last save's outcome (see ``dispatch.run_requests``).
+        self.batchable = not self.subcommands and not (self.acl & STATE_CATEGORIES)
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         """Indexes into ``argv`` that hold key names."""

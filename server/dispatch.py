@@ -16,8 +16,9 @@ import traceback
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from server.client import Blocked
 from server.command import TABLE, Command
-from server.protocol import QUEUED, Error, Raw, Replies
+from server.protocol import BULK_HEADERS, CRLF, INT_REPLIES, OK, OK_REPLY, QUEUED, Error, Raw, Replies, encode
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -87,69 +88,117 @@ def resolve(argv: list[bytes]) -> Command | Error:
 
 
 def execute(client: Client, argv: list[bytes]) -> object:
-    """Run one request and return its reply value."""
+    """Run one request with every check and return its reply value."""
+    cmd = resolve(argv)
+    if cmd.__class__ is not Command:
+        if client.in_multi:
+            client.multi_error = True
+        client.server.stats.count_error(cmd.message)  # type: ignore[union-attr]
+        return cmd
+    return _checked(client, cmd, argv)  # type: ignore[arg-type]
+
+
+def fast_path_open(client: Client) -> bool:
+    """Can this client's requests skip ``_checked``? True for a logged-in client outside
+    MULTI, MONITOR and RESP2 subscribed mode, on a server with no ACL rules to apply and
+    no failed save blocking writes. (A memory limit is checked per command: ``denyoom``.)"""
     server = client.server
-    try:
-        cmd = LOOKUP[argv[0]]  # cheaper than LOOKUP.get when found, as nearly always
-    except KeyError:
-        cmd = None
-    n = len(argv)
-    if cmd is None or cmd.subcommands:
-        cmd = resolve(argv)
-        if cmd.__class__ is not Command:
-            if client.in_multi:
-                client.multi_error = True
-            server.stats.count_error(cmd.message)  # type: ignore[union-attr]
-            return cmd
-    else:
-        arity = cmd.arity
-        if (arity > 0 and n != arity) or n < -arity:
-            if client.in_multi:
-                client.multi_error = True
-            error = arity_error(cmd)
-            server.stats.count_error(error.message)
-            return error
-    # The common case, checked in one go: a logged-in client outside MULTI and
-    # subscribed mode, with no ACL rules and no memory limit to enforce.
-    if (
+    return (
         client.authenticated
         and not client.in_multi
-        and server.acl_check is None
-        and not (cmd.denyoom and server.maxmemory_check is not None)
-        and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
         and not client.monitor
+        and server.acl_check is None
         and server.write_block is None
-    ):
-        # ``call`` inlined (one Python call less per request): keep the two in step.
-        keyspace = server.keyspace
-        dirty_before = keyspace.dirty
-        client.last_command = cmd.name_bytes  # type: ignore[union-attr]
-        func = cmd.func  # type: ignore[union-attr]
-        start = perf_counter_ns()
-        try:
-            if n == 2:
-                reply = func(client, argv[1])
-            elif n == 3:
-                reply = func(client, argv[1], argv[2])
-            elif n == 4:
-                reply = func(client, argv[1], argv[2], argv[3])
-            else:
-                reply = func(client, *argv[1:])
-        except Exception as exc:
-            reply = failure_reply(server, cmd, exc)  # type: ignore[arg-type]
-        duration = (perf_counter_ns() - start) // 1000
-        cmd.calls += 1  # type: ignore[union-attr]
-        cmd.usec += duration  # type: ignore[union-attr]
+        and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
+    )
+
+
+def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:
+    """Run the requests of one read in order, appending their encoded replies to ``out``.
+
+    Returns True if a command blocked: the client is then blocked, and the frames
+    after it wait in ``client.pending``. Stops early too if the client must close.
+
+    This loop runs once per request on pipelined traffic, so it holds a fast path.
+    What ``_checked`` would verify for every request depends on the client's and the
+    server's standing state, which only a few commands change (``Command.batchable`` is
+    False for those). So the state is read once here, and read again only after a
+    command outside the fast path. On the fast path, ``call``'s body is inlined (one
+    Python call less per request: keep the two in step), and the commonest replies
+    are encoded inline.
+    """
+    server = client.server
+    keyspace = server.keyspace
+    lookup = LOOKUP.get
+    append = out.append
+    open_ = fast_path_open(client)
+    no_memory_limit = server.maxmemory_check is None
+    requests = iter(frames)
+    for argv in requests:
+        cmd = lookup(argv[0])
+        n = len(argv)
         if (
-            reply.__class__ is Error
-            or duration >= server.slowlog_threshold
-            or (keyspace.dirty != dirty_before and server.propagate is not None)
-            or server.monitors
-            or keyspace.ready_keys
+            open_
+            and cmd is not None
+            and cmd.batchable
+            and cmd.min_args <= n <= cmd.max_args
+            and (no_memory_limit or not cmd.denyoom)
         ):
-            return after_call(client, cmd, argv, reply, duration, dirty_before)  # type: ignore[arg-type]
-        return reply
-    return _checked(client, cmd, argv)  # type: ignore[arg-type]
+            dirty_before = keyspace.dirty
+            client.last_command = cmd.name_bytes
+            func = cmd.func
+            start = perf_counter_ns()
+            try:
+                # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a
+                # slice, a tuple and a C-level call (CALL_FUNCTION_EX), about 200 ns more
+                # per request on CPython 3.11 than a plain positional call.
+                if n == 2:
+                    reply = func(client, argv[1])
+                elif n == 3:
+                    reply = func(client, argv[1], argv[2])
+                elif n == 4:
+                    reply = func(client, argv[1], argv[2], argv[3])
+                else:
+                    reply = func(client, *argv[1:])
+            except Exception as exc:
+                reply = failure_reply(server, cmd, exc)
+            duration = (perf_counter_ns() - start) // 1000
+            cmd.calls += 1
+            cmd.usec += duration
+            if (
+                reply.__class__ is Error
+                or duration >= server.slowlog_threshold
+                or (keyspace.dirty != dirty_before and server.propagate is not None)
+                or server.monitors
+                or keyspace.ready_keys
+            ):
+                reply = after_call(client, cmd, argv, reply, duration, dirty_before)
+                open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
+        else:
+            reply = execute(client, argv)
+            open_ = fast_path_open(client)
+            no_memory_limit = server.maxmemory_check is None
+        cls = reply.__class__
+        if cls is bytes:  # as ``encode`` writes them
+            size = len(reply)  # type: ignore[arg-type]
+            append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
+            append(reply)  # type: ignore[arg-type]
+            append(CRLF)
+        elif reply is OK:
+            append(OK_REPLY)
+        elif cls is int:
+            append(INT_REPLIES[reply + 1] if -1 <= reply <= 10000 else b":%d\r\n" % reply)  # type: ignore[operator]
+        elif cls is Blocked:
+            server.blocking.block(client, reply)  # type: ignore[arg-type]
+            client.pending.extend(requests)
+            return True
+        elif cls is Raw:
+            append(reply)  # type: ignore[arg-type]
+        else:
+            encode(reply, out, client.resp == 3)
+        if client.close_after_reply:
+            break
+    return False
 
 
 def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
@@ -207,7 +256,7 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
 def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     """Run a resolved, checked command: timing, stats, slowlog, MONITOR, propagation.
 
-    ``execute`` has a copy of this body for the common case (one call less per
+    ``run_requests`` has a copy of this body for its fast path (one call less per
     request): a change here must be made there too.
     """
     server = client.server

@@ -15,9 +15,9 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from server.client import Blocked, Client
-from server.dispatch import execute
-from server.protocol import BULK_HEADERS, CRLF, INT_REPLIES, OK, OK_REPLY, Error, RequestParser, encode
+from server.client import Client
+from server.dispatch import run_requests
+from server.protocol import Error, RequestParser, encode
 from server.tls import server_context
 
 if TYPE_CHECKING:
@@ -118,47 +118,21 @@ class RedisProtocol(asyncio.Protocol):
                 self.close()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
-        """Execute frames in order; stop (and keep the rest) if one blocks.
-
-        The common reply types are encoded inline here: on pipelined traffic this
-        loop runs once per request and every call saved shows in the benchmark.
-        """
+        """Execute frames in order (until one blocks) and write all their replies at once."""
         client = self.client
         assert client is not None
         # Replies join the client's queue of out-of-band output, so a message
         # published before a command runs reaches this client before its reply.
         out = client.outbuf
-        append = out.append
         self.server.output_epoch += 1  # replies follow what is queued: pub/sub batches stop growing
         client.last_interaction = time.monotonic()
-        remaining = iter(frames)  # what is left when a command blocks
-        for argv in remaining:
-            reply = execute(client, argv)
-            cls = reply.__class__
-            if cls is bytes:  # as ``encode`` writes them
-                size = len(reply)  # type: ignore[arg-type]
-                append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
-                append(reply)  # type: ignore[arg-type]
-                append(CRLF)
-            elif reply is OK:
-                append(OK_REPLY)
-            elif cls is int and -1 <= reply <= 10000:  # type: ignore[operator]
-                append(INT_REPLIES[reply + 1])  # type: ignore[operator]
-            elif cls is Blocked:
-                self.server.blocking.block(client, reply)  # type: ignore[arg-type]
-                client.pending.extend(remaining)
-                if error:
-                    client.pending_error = error
-                    error = None
-                # Reading goes on while blocked (data_received queues the frames):
-                # that is how a blocked client's disconnect is noticed at once.
-                break
-            else:
-                encode(reply, out, client.resp == 3)
-            if client.close_after_reply:
-                break
-        if error:
-            append(b"-ERR Protocol error: %s\r\n" % error.encode())
+        if run_requests(client, frames, out) and error:
+            # Reading goes on while blocked (data_received queues the frames):
+            # that is how a blocked client's disconnect is noticed at once.
+            client.pending_error = error
+            error = None
+        if error and not client.close_after_reply:
+            out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
         if out:

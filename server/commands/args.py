@@ -21,8 +21,19 @@ OVERFLOW = Error(b"ERR increment or decrement would overflow")
 NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
 
 
-def to_int(text: bytes) -> int | None:
+# The canonical spellings of small integers (indexes, counts, timeouts, scores) and their
+# values: one dict lookup answers for most arguments. Any other text takes the full check.
+_SMALL_INTS = {b"%d" % i: i for i in range(-1000, 10001)}
+
+
+def to_int(text: bytes, _small: dict[bytes, int] = _SMALL_INTS) -> int | None:
     """``text`` as a 64-bit integer the way Redis's string2ll reads it, else None."""
+    try:
+        value = _small.get(text)
+        if value is not None:
+            return value
+    except TypeError:  # a bytearray (a string built by APPEND or SETRANGE) cannot be a dict key
+        pass
     n = len(text)
     if n == 0 or n > 20:
         return None

@@ -108,14 +108,16 @@ def bulk_array(items: list[bytes]) -> object:
 
     LRANGE is a benchmarked command: instead of encoding element by element,
     the reply is one ``b"\\r\\n".join`` over the headers and elements, laid out
-    by C-level slice assignment. Elements of 1 KiB and more take the generic path.
+    by C-level slice assignment. An element of 1 KiB or more has no ready-made
+    header (the lookup raises IndexError): then the generic path encodes the list.
     """
     n = len(items)
-    if not n or max(map(len, items)) >= 1024:
-        return items
     parts: list = [None] * (2 * n + 1)
     parts[0] = b"*%d" % n
-    parts[1::2] = map(_bulk_header, map(len, items))
+    try:
+        parts[1::2] = map(_bulk_header, map(len, items))
+    except IndexError:
+        return items
     parts[2::2] = items
     return Raw(b"\r\n".join(parts) + b"\r\n")
 
