@@ -90,7 +90,7 @@ class Command:
     is_write: bool = False
     skip_slowlog: bool = False
     skip_monitor: bool = False
-    min_args: int = 0  # len(argv) bounds that the arity allows
+    min_args: int = 0  # the bounds of len(argv) that the arity allows
     max_args: int = 0
     batchable: bool = False
 

@@ -18,7 +18,18 @@ from typing import TYPE_CHECKING
 
 from server.client import Blocked
 from server.command import TABLE, Command
-from server.protocol import BULK_HEADERS, CRLF, INT_REPLIES, OK, OK_REPLY, QUEUED, Error, Raw, Replies, encode
+from server.protocol import (
+    BULK_HEADERS,
+    CRLF,
+    INT_REPLIES,
+    OK,
+    OK_REPLY,
+    QUEUED,
+    Error,
+    Raw,
+    Replies,
+    encode,
+)
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -131,8 +142,11 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
     keyspace = server.keyspace
     lookup = LOOKUP.get
     append = out.append
+    # The standing state, read once (and again after any command off the fast path).
     open_ = fast_path_open(client)
     no_memory_limit = server.maxmemory_check is None
+    propagating = server.propagate is not None
+    monitored = bool(server.monitors)
     requests = iter(frames)
     for argv in requests:
         cmd = lookup(argv[0])
@@ -168,8 +182,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
             if (
                 reply.__class__ is Error
                 or duration >= server.slowlog_threshold
-                or (keyspace.dirty != dirty_before and server.propagate is not None)
-                or server.monitors
+                or (propagating and keyspace.dirty != dirty_before)
+                or monitored
                 or keyspace.ready_keys
             ):
                 reply = after_call(client, cmd, argv, reply, duration, dirty_before)
@@ -178,6 +192,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
             reply = execute(client, argv)
             open_ = fast_path_open(client)
             no_memory_limit = server.maxmemory_check is None
+            propagating = server.propagate is not None
+            monitored = bool(server.monitors)
         cls = reply.__class__
         if cls is bytes:  # as ``encode`` writes them
             size = len(reply)  # type: ignore[arg-type]

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from server.client import Blocked, Client
 from server.command import command
-from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, SYNTAX_ERROR, parse_int, to_int
 from server.datatypes.list import ListValue
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE, Database
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE
 from server.longdouble import LongDoubleError, round_extended
 from server.longdouble import parse as parse_long_double
 from server.protocol import NULL_ARRAY, OK, Error, Raw
@@ -45,23 +45,6 @@ def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_LIST) -> No
     ks = ctx.server.keyspace
     if ks.notify_flags & kind:
         ks.notify(kind, event, key, ctx.db.id)
-
-
-def list_for_write(db: Database, key: bytes) -> ListValue | None:
-    """The list at ``key`` for a write (no hit/miss counting); None if absent; WRONGTYPE otherwise."""
-    return db.lookup_type(key, ListValue, read=False)  # type: ignore[return-value]
-
-
-def list_for_read(db: Database, key: bytes) -> ListValue | None:
-    """The list at ``key`` for a read (counts keyspace hits and misses)."""
-    return db.lookup_type(key, ListValue)  # type: ignore[return-value]
-
-
-def parse_long(arg: bytes) -> int:
-    value = to_int(arg)
-    if value is None:
-        raise NOT_INTEGER
-    return value
 
 
 def parse_where(arg: bytes) -> bool:
@@ -164,7 +147,7 @@ def pop_many(lst: ListValue, left: bool, count: int) -> list[bytes]:
 def push(ctx: Client, key: bytes, elements: tuple[bytes, ...], left: bool, create: bool) -> int:
     """LPUSH/RPUSH/LPUSHX/RPUSHX: push in argument order; the new length."""
     db = ctx.db
-    lst = list_for_write(db, key)
+    lst = db.lookup_type(key, ListValue, read=False)
     if lst is None:
         if not create:
             return 0
@@ -242,7 +225,7 @@ def pop_command(ctx: Client, key: bytes, count_args: tuple[bytes, ...], left: bo
     """LPOP/RPOP: one element (bulk reply), or with a count an array (null array if no key)."""
     if not count_args:
         db = ctx.db
-        lst = list_for_write(db, key)
+        lst = db.lookup_type(key, ListValue, read=False)
         if lst is None:
             return None
         value = lst.popleft() if left else lst.pop()
@@ -253,7 +236,7 @@ def pop_command(ctx: Client, key: bytes, count_args: tuple[bytes, ...], left: bo
     count = to_int(count_args[0])
     if count is None or count < 0:
         raise NOT_POSITIVE
-    lst = list_for_write(ctx.db, key)
+    lst = ctx.db.lookup_type(key, ListValue, read=False)
     if lst is None:
         return NULL_ARRAY
     if count == 0:
@@ -348,7 +331,7 @@ def lmpop(ctx: Client, *args: bytes) -> object:
 @command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="list", group="list",
          summary="Returns the number of elements in a list (0 if it does not exist).", args="key")
 def llen(ctx: Client, key: bytes) -> int:
-    lst = list_for_read(ctx.db, key)
+    lst = ctx.db.lookup_type(key, ListValue)
     return 0 if lst is None else len(lst)
 
 
@@ -360,7 +343,7 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
     stop = to_int(stop_arg)
     if start is None or stop is None:
         raise NOT_INTEGER
-    lst = list_for_read(ctx.db, key)
+    lst = ctx.db.lookup_type(key, ListValue)
     if lst is None:
         return EMPTY
     bounds = normalize_range(start, stop, len(lst))
@@ -373,10 +356,10 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
          summary="Returns the element at an index (negative counts from the tail), or nil.",
          args="key index", complexity="O(N) for the distance to the nearer end")
 def lindex(ctx: Client, key: bytes, index_arg: bytes) -> bytes | None:
-    lst = list_for_read(ctx.db, key)
+    lst = ctx.db.lookup_type(key, ListValue)
     if lst is None:
         return None
-    index = parse_long(index_arg)
+    index = parse_int(index_arg)
     n = len(lst)
     if index < 0:
         index += n
@@ -397,7 +380,7 @@ def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
         opt = options[i].upper()
         more = i + 1 < n
         if opt == b"RANK" and more:
-            rank = parse_long(options[i + 1])
+            rank = parse_int(options[i + 1])
             if rank == 0:
                 raise RANK_ZERO
         elif opt == b"COUNT" and more:
@@ -414,7 +397,7 @@ def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
     from_tail = rank < 0
     # Redis negates a negative rank in a C long: LLONG_MIN stays negative, so every match qualifies.
     skip = 0 if rank == LLONG_MIN else abs(rank) - 1
-    lst = list_for_read(ctx.db, key)
+    lst = ctx.db.lookup_type(key, ListValue)
     if lst is None:
         return EMPTY if count != -1 else None
     length = len(lst)
@@ -446,10 +429,10 @@ def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
          complexity="O(N) for the distance to the nearer end")
 def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
     db = ctx.db
-    lst = list_for_write(db, key)
+    lst = db.lookup_type(key, ListValue, read=False)
     if lst is None:
         raise NO_SUCH_KEY
-    index = parse_long(index_arg)
+    index = parse_int(index_arg)
     n = len(lst)
     if index < 0:
         index += n
@@ -473,7 +456,7 @@ def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes)
     else:
         raise SYNTAX_ERROR
     db = ctx.db
-    lst = list_for_write(db, key)
+    lst = db.lookup_type(key, ListValue, read=False)
     if lst is None:
         return 0
     try:
@@ -490,9 +473,9 @@ def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes)
          summary="Removes elements equal to a value: count > 0 from the head, < 0 from the tail, 0 all.",
          args="key count element", complexity="O(N+M)")
 def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
-    count = parse_long(count_arg)
+    count = parse_int(count_arg)
     db = ctx.db
-    lst = list_for_write(db, key)
+    lst = db.lookup_type(key, ListValue, read=False)
     if lst is None:
         return 0
     removed = lst.remove_matching(element, abs(count), count < 0)
@@ -515,7 +498,7 @@ def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
     if start is None or stop is None:
         raise NOT_INTEGER
     db = ctx.db
-    lst = list_for_write(db, key)
+    lst = db.lookup_type(key, ListValue, read=False)
     if lst is None:
         return OK
     n = len(lst)
@@ -539,10 +522,10 @@ def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
 def lmove_command(ctx: Client, src: bytes, dst: bytes, from_left: bool, to_left: bool) -> bytes | None:
     """LMOVE/RPOPLPUSH: move one element between lists (possibly the same one)."""
     db = ctx.db
-    lst = list_for_write(db, src)
+    lst = db.lookup_type(src, ListValue, read=False)
     if lst is None:
         return None
-    dst_list = list_for_write(db, dst)
+    dst_list = db.lookup_type(dst, ListValue, read=False)
     return move_element(ctx, src, lst, dst, dst_list, from_left, to_left)
 
 
@@ -594,9 +577,9 @@ def block_pop(ctx: Client, keys: list[bytes], timeout: float, left: bool, count:
 def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: bool, to_left: bool) -> object:
     """BLMOVE/BRPOPLPUSH: move now if the source has elements, else wait for it."""
     db = ctx.db
-    lst = list_for_write(db, src)
+    lst = db.lookup_type(src, ListValue, read=False)
     if lst is not None:
-        return move_element(ctx, src, lst, dst, list_for_write(db, dst), from_left, to_left)
+        return move_element(ctx, src, lst, dst, db.lookup_type(dst, ListValue, read=False), from_left, to_left)
     if ctx.executing_multi:
         return None
 
@@ -606,7 +589,7 @@ def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: b
         if value is None or value.__class__ is not ListValue:
             return blocked
         try:
-            dst_list = list_for_write(cdb, dst)
+            dst_list = cdb.lookup_type(dst, ListValue, read=False)
         except Error as exc:
             return exc  # Redis answers the waiting client WRONGTYPE and unblocks it
         return move_element(client, src, value, dst, dst_list, from_left, to_left)  # type: ignore[arg-type]
