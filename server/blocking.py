@@ -66,7 +66,8 @@ class Blocking:
     def finish(self, client: Client, reply: object) -> None:
         """Unblock ``client`` with ``reply`` and let it read its next requests."""
         self._forget(client)
-        client.push(reply)
+        if not client.reply_muted():
+            client.push(reply)
         self.server.resume_client(client)
 
     def timeout(self, client: Client) -> None:
@@ -117,7 +118,8 @@ class Blocking:
                         if reply.__class__ is Blocked:
                             continue
                         self._forget(client)
-                        client.push(reply)
+                        if not client.reply_muted():
+                            client.push(reply)
                         self.server.after_unblocked(client)
                         self.server.resume_client(client)
         finally:

@@ -84,6 +84,11 @@ class Client:
         self.monitor = False
         self.close_after_reply = False
         self.closed = False
+        # CLIENT REPLY: OFF mutes every reply; SKIP mutes the reply to the command after it.
+        self.reply_off = False
+        self.skip_next = False  # CLIENT REPLY SKIP just ran
+        self.skip_this = False  # the reply to the command running now is muted
+        self.postponed = False  # its requests wait for CLIENT PAUSE to end
         self.killed_reason = ""
         self.kind = "normal"  # normal / pubsub / replica: for output-buffer limits
         # Filled in by the network layer.
@@ -105,6 +110,16 @@ class Client:
     @property
     def subscriptions(self) -> int:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    def reply_muted(self) -> bool:
+        """Called once a command has its reply: is that reply muted by CLIENT REPLY?
+
+        A pending SKIP moves on to the next command, as Redis's resetClient does.
+        """
+        muted = self.reply_off or self.skip_this
+        self.skip_this = self.skip_next
+        self.skip_next = False
+        return muted
 
     def push(self, value: object) -> None:
         """Queue an out-of-band reply; it goes out at the end of this loop turn, in order."""

@@ -22,6 +22,7 @@ from server.protocol import (
     BULK_HEADERS,
     CRLF,
     INT_REPLIES,
+    NO_REPLY,
     OK,
     OK_REPLY,
     QUEUED,
@@ -40,6 +41,8 @@ LOOKUP: dict[bytes, Command] = {}
 # Commands a RESP2 client in subscribed mode may still send.
 SUBSCRIBED_OK = {b"subscribe", b"ssubscribe", b"unsubscribe", b"sunsubscribe", b"psubscribe",
                  b"punsubscribe", b"ping", b"quit", b"reset"}
+# What ``_checked`` returns for a request CLIENT PAUSE holds back.
+POSTPONED = object()
 # Commands that run at once even inside MULTI.
 MULTI_IMMEDIATE = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 
@@ -111,8 +114,9 @@ def execute(client: Client, argv: list[bytes]) -> object:
 
 def fast_path_open(client: Client) -> bool:
     """Can this client's requests skip ``_checked``? True for a logged-in client outside
-    MULTI, MONITOR and RESP2 subscribed mode, on a server with no ACL rules to apply and
-    no failed save blocking writes. (A memory limit is checked per command: ``denyoom``.)"""
+    MULTI, MONITOR and RESP2 subscribed mode, with its replies on, on a server with no ACL
+    rules to apply, no failed save blocking writes and no CLIENT PAUSE. (A memory limit is
+    checked per command: ``denyoom``.)"""
     server = client.server
     return (
         client.authenticated
@@ -120,6 +124,8 @@ def fast_path_open(client: Client) -> bool:
         and not client.monitor
         and server.acl_check is None
         and server.write_block is None
+        and server.pause_mode is None
+        and not (client.reply_off or client.skip_this or client.skip_next)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
     )
 
@@ -127,8 +133,9 @@ def fast_path_open(client: Client) -> bool:
 def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:
     """Run the requests of one read in order, appending their encoded replies to ``out``.
 
-    Returns True if a command blocked: the client is then blocked, and the frames
-    after it wait in ``client.pending``. Stops early too if the client must close.
+    Returns True if a command blocked (the client is then blocked) or must wait for
+    CLIENT PAUSE to end: the frames after it (with it, if it waits) are then kept in
+    ``client.pending``. Stops early too if the client must close.
 
     This loop runs once per request on pipelined traffic, so it holds a fast path.
     What ``_checked`` would verify for every request depends on the client's and the
@@ -190,6 +197,12 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                 open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
         else:
             reply = execute(client, argv)
+            if reply is POSTPONED:  # CLIENT PAUSE: this request and the rest wait for its end
+                server.postpone(client, [argv, *requests])
+                return True
+            if (client.reply_off or client.skip_this or client.skip_next) and reply.__class__ is not Blocked:
+                if client.reply_muted():
+                    reply = NO_REPLY
             open_ = fast_path_open(client)
             no_memory_limit = server.maxmemory_check is None
             propagating = server.propagate is not None
@@ -250,6 +263,8 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         if client.in_multi:
             client.multi_error = True
         return server.write_block
+    if server.pause_mode is not None and server.must_wait(client, cmd):
+        return POSTPONED
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True

@@ -135,6 +135,11 @@ class Server:
         self.pending_flush: list[Client] = []  # clients with queued output (Client.outbuf)
         self.output_epoch = 0  # moves on whenever output is queued or written (pub/sub batches)
         self.slowlog_threshold = 10000
+        # CLIENT PAUSE: "write" or "all" until ``pause_end`` (time.monotonic()); None when off.
+        self.pause_mode: str | None = None
+        self.pause_end = 0.0
+        self._pause_timer: asyncio.TimerHandle | None = None
+        self.postponed: list[Client] = []  # clients whose requests wait for the pause to end
         self._bind_config()
 
     # -- configuration -------------------------------------------------------
@@ -201,6 +206,8 @@ class Server:
             self.blocking.disconnected(client)
         if client.monitor and client in self.monitors:
             self.monitors.remove(client)
+        if client.postponed:
+            self.postponed.remove(client)
         for hook in self.disconnect_hooks:
             hook(client)
 
@@ -208,6 +215,52 @@ class Server:
         """A client finished waiting: run the requests it sent meanwhile, on the next loop turn."""
         if self.loop is not None:
             self.loop.call_soon(client.resume)
+
+    # -- CLIENT PAUSE ------------------------------------------------------------
+
+    def pause(self, seconds: float, mode: str) -> None:
+        """Hold clients' commands (all, or those that write) for ``seconds``.
+
+        As in Redis, a pause already on keeps the stricter mode and the later end.
+        Replies are not lost: each held client's requests run, in order, once it ends.
+        """
+        if self.pause_mode != "all":
+            self.pause_mode = mode
+        self.pause_end = max(self.pause_end, time.monotonic() + seconds)
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+        if self.loop is not None:
+            self._pause_timer = self.loop.call_later(self.pause_end - time.monotonic(), self.unpause)
+        self.keyspace.expiry_paused = True
+
+    def unpause(self) -> None:
+        """End a pause (CLIENT UNPAUSE, or its time ran out): held clients run their requests."""
+        self.pause_mode = None
+        self.pause_end = 0.0
+        self.keyspace.expiry_paused = False
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        held, self.postponed = self.postponed, []
+        for client in held:
+            client.postponed = False
+            self.resume_client(client)
+
+    def must_wait(self, client: Client, cmd: Command) -> bool:
+        """Does CLIENT PAUSE hold this command? (In WRITE mode, EXEC waits if it queued a write.)"""
+        if self.pause_mode == "all":
+            return True
+        if cmd.is_write or "may_replicate" in cmd.flags:
+            return True
+        return cmd.root_name == b"exec" and any(
+            queued.is_write or "may_replicate" in queued.flags for queued, _ in client.multi_queue)
+
+    def postpone(self, client: Client, frames: list[list[bytes]]) -> None:
+        """Hold ``frames`` (a request and those after it) until the pause ends."""
+        client.pending[:0] = frames
+        if not client.postponed:
+            client.postponed = True
+            self.postponed.append(client)
 
     def after_unblocked(self, client: Client) -> None:
         """Hook run when a blocked command completes (persistence logs its effect)."""

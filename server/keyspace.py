@@ -303,7 +303,9 @@ class Database:
         return False
 
     def expire_key(self, key: bytes) -> None:
-        """Remove a key whose deadline has passed, with the ``expired`` event."""
+        """Remove a key whose deadline has passed, with the ``expired`` event (not during a pause)."""
+        if self.keyspace.expiry_paused:
+            return
         self.data.pop(key, None)
         self.expires.pop(key, None)
         if self.track:
@@ -484,6 +486,9 @@ class Database:
                     misses = 0
                 continue
             if self.expires and self.expire_if_needed(key):
+                misses += 1
+                if self.keyspace.expiry_paused and misses > 100:
+                    return key  # every key may have expired and stay until the pause ends
                 continue
             return key
         return None
@@ -587,6 +592,9 @@ class Keyspace:
         self.dirty = 0  # changes since the last save
         self.expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE and replicas turn it off
         self.active_expire_enabled = True
+        # While CLIENT PAUSE holds the dataset still, an expired key reads as absent but
+        # stays stored (and uncounted) until the pause ends, as in Redis 7.0.
+        self.expiry_paused = False
         self.expire_effort = 1  # active-expire-effort, 1..10
         self.hz = 10  # cron ticks per second: the active cycle may use a share of each tick
         self.expire_next_db = 0  # where the next active expiry cycle starts
@@ -701,7 +709,7 @@ class Keyspace:
         ``avg_ttl`` for INFO keyspace. Returns how many keys were removed.
         """
         self.tidy()
-        if not (self.expire_enabled and self.active_expire_enabled):
+        if not (self.expire_enabled and self.active_expire_enabled) or self.expiry_paused:
             return 0
         effort = self.expire_effort - 1
         per_loop = 20 + 20 // 4 * effort

@@ -132,7 +132,8 @@ class RedisProtocol(asyncio.Protocol):
             client.pending_error = error
             error = None
         if error and not client.close_after_reply:
-            out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
+            if not client.reply_off:
+                out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
         if out:

@@ -97,6 +97,7 @@ OK = Status(b"OK")
 QUEUED = Status(b"QUEUED")
 PONG = Status(b"PONG")
 NULL_ARRAY = NullArray()
+NO_REPLY = Raw(b"")  # what a command returns when it answers nothing (CLIENT REPLY OFF, SHUTDOWN)
 
 
 def format_double(value: float) -> bytes:

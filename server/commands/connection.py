@@ -10,7 +10,7 @@ from server import REDIS_VERSION
 from server.client import Client
 from server.command import command, container
 from server.commands.args import SYNTAX_ERROR, parse_int, to_int
-from server.protocol import OK, PONG, Error, Status, Verbatim
+from server.protocol import NO_REPLY, OK, PONG, Error, Status, Verbatim
 
 WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled.")
 
@@ -354,13 +354,23 @@ def client_unblock(ctx: Client, sub: bytes, cid: bytes, *mode: bytes) -> object:
 @command("client|reply", arity=3, flags="noscript loading stale", acl="connection", group="connection",
          since="3.2.0", summary="Turns replies to this connection on or off.", args="ON|OFF|SKIP")
 def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
-    if mode.upper() not in (b"ON", b"OFF", b"SKIP"):
+    """ON answers OK; OFF and SKIP answer nothing (their own reply is the first one muted)."""
+    word = mode.upper()
+    if word == b"ON":
+        ctx.reply_off = ctx.skip_this = False
+        return OK
+    if word == b"OFF":
+        ctx.reply_off = True
+    elif word == b"SKIP":
+        if not ctx.reply_off:
+            ctx.skip_next = True
+    else:
         raise SYNTAX_ERROR
-    return OK
+    return NO_REPLY
 
 
 @command("client|pause", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
-         since="3.0.0", summary="Suspends commands from clients for a while.",
+         since="3.0.0", summary="Suspends commands from clients (all, or those that write) for a while.",
          args="timeout [WRITE|ALL]")
 def client_pause(ctx: Client, sub: bytes, timeout: bytes, *mode: bytes) -> object:
     if len(mode) > 1:
@@ -370,14 +380,17 @@ def client_pause(ctx: Client, sub: bytes, timeout: bytes, *mode: bytes) -> objec
         raise Error(b"ERR timeout is not an integer or out of range")
     if value < 0:
         raise Error(b"ERR timeout is negative")
-    if mode and mode[0].upper() not in (b"WRITE", b"ALL"):
+    kind = mode[0].upper() if mode else b"ALL"
+    if kind not in (b"WRITE", b"ALL"):
         raise Error(b"ERR CLIENT PAUSE mode must be WRITE or ALL")
+    ctx.server.pause(value / 1000.0, kind.decode().lower())
     return OK
 
 
 @command("client|unpause", arity=2, flags="admin noscript loading stale", acl="connection", group="connection",
          since="6.2.0", summary="Resumes clients suspended by CLIENT PAUSE.")
 def client_unpause(ctx: Client, _sub: bytes) -> object:
+    ctx.server.unpause()
     return OK
 
 

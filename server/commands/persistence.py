@@ -19,7 +19,7 @@ from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minut
 from server.main import STARTUP_HOOKS
 from server.persistence import rdb
 from server.persistence.manager import CHILD_AOF, CHILD_RDB, LoadError, Persistence
-from server.protocol import OK, Error, Raw, Status
+from server.protocol import NO_REPLY, OK, Error, Status
 
 GENERIC_ERR = Error(b"ERR")
 BUSYKEY = Error(b"BUSYKEY Target key name already exists.")
@@ -110,7 +110,7 @@ def shutdown(ctx: Client, *options: bytes) -> object:
     if ctx.server.shutdown_requested is not None:
         ctx.server.shutdown_requested()
     ctx.close_after_reply = True
-    return Raw(b"")  # Redis closes the connection without a reply
+    return NO_REPLY  # Redis closes the connection without a reply
 
 
 # --------------------------------------------------------------------------- DUMP / RESTORE

@@ -84,14 +84,14 @@ def sunsubscribe(ctx: Client, *channels: bytes) -> object:
     return Replies(pubsub.sunsubscribe(ctx, name) for name in names)
 
 
-@command("publish", arity=3, flags="pubsub loading stale fast", group="pubsub", since="2.0.0",
+@command("publish", arity=3, flags="pubsub loading stale fast may_replicate", group="pubsub", since="2.0.0",
          summary="Sends a message to a channel; returns how many subscribers received it.",
          args="channel message", complexity="O(N+M) for N channel subscribers and M patterns")
 def publish(ctx: Client, channel: bytes, message: bytes) -> int:
     return _registry(ctx).publish(channel, message, ctx)
 
 
-@command("spublish", arity=3, flags="pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",
+@command("spublish", arity=3, flags="pubsub loading stale fast may_replicate", keys=(1, 1, 1), group="pubsub",
          since="7.0.0", summary="Sends a message to a shard channel; returns how many subscribers received it.",
          args="shardchannel message", complexity="O(N) for N shard channel subscribers")
 def spublish(ctx: Client, channel: bytes, message: bytes) -> int:
