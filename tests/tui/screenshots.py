@@ -195,16 +195,21 @@ def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
     return mine + screenshots_cmdline.steps()
 
 
-def main() -> None:
+def run(shots: list[Callable[[Pilot, RedisTUI], Awaitable[None]]]) -> None:
+    """Seed a fresh server and take ``shots``, each in a new app."""
     OUT.mkdir(exist_ok=True)
     server = pick_server()
     try:
         with server.connect() as conn:
             seed(conn)
-        for steps in all_steps():
+        for steps in shots:
             asyncio.run(take(server.port, steps))
     finally:
         server.stop()
+
+
+def main() -> None:
+    run(all_steps())
 
 
 if __name__ == "__main__":

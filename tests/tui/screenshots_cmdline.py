@@ -7,7 +7,6 @@ explorer headless at 120×40. ``steps()`` lists the shots so ``screenshots.py`` 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -20,7 +19,7 @@ from redistui.app import RedisTUI
 from redistui.widgets.command_line import CommandLine
 from redistui.widgets.dashboard import Dashboard, DashboardScreen
 from redistui.widgets.pubsub_pane import PubSubPane
-from tests.tui.screenshots import OUT, pick_server, seed, shoot, take, wait
+from tests.tui.screenshots import run, shoot, wait
 
 
 async def widgets(app: RedisTUI) -> tuple[CommandLine, PubSubPane]:
@@ -114,15 +113,7 @@ def steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
 
 
 def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    server = pick_server()
-    try:
-        with server.connect() as conn:
-            seed(conn)
-        for step in steps():
-            asyncio.run(take(server.port, step))
-    finally:
-        server.stop()
+    run(steps())
 
 
 if __name__ == "__main__":
