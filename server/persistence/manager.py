@@ -382,6 +382,10 @@ class Persistence:
         finally:
             self.loading = False
         self.server.keyspace.dirty = 0
+        # The loaded values live on and hold no reference cycles: take them out of the
+        # cyclic collector's sight. Otherwise each full collection walks every hash, list,
+        # set and sorted set (about 250 ms per million on this machine), stalling every client.
+        gc.freeze()
 
     # ------------------------------------------------------------------ AOF: loading
 
