@@ -95,14 +95,15 @@ def bulk_array(items: list[bytes]) -> object:
     header (the lookup raises IndexError): then the generic path encodes the list.
     """
     n = len(items)
-    parts: list = [None] * (2 * n + 1)
+    parts: list = [None] * (2 * n + 2)
     parts[0] = b"*%d" % n
     try:
-        parts[1::2] = map(_bulk_header, map(len, items))
+        parts[1:-1:2] = map(_bulk_header, map(len, items))
     except IndexError:
         return items
     parts[2::2] = items
-    return Raw(b"\r\n".join(parts) + b"\r\n")
+    parts[-1] = b""  # the join then ends with the last CRLF (no second copy to append it)
+    return Raw(b"\r\n".join(parts))
 
 
 def normalize_range(start: int, stop: int, n: int) -> tuple[int, int] | None:
