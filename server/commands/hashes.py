@@ -2,11 +2,11 @@
 
 A hash value is a ``HashValue`` (a dict subclass that remembers whether Redis
 would still hold it as a listpack). Every write goes through ``set_fields``,
-which checks each field and value against ``hash-max-listpack-value`` and the
-size against ``hash-max-listpack-entries``, so OBJECT ENCODING converts at the
-same moment Redis does and never converts back. It also reports new fields to
-the hash's field order once HSCAN or HRANDFIELD has built one (HDEL reports
-removed ones).
+which checks the fields and values it stores against ``hash-max-listpack-value``
+and the size against ``hash-max-listpack-entries``, so OBJECT ENCODING converts
+in the same command as Redis and never converts back. It also reports new
+fields to the hash's field order once HSCAN or HRANDFIELD has built one (HDEL
+reports removed ones).
 
 Replies follow Redis 7.0: HGETALL is a map in RESP3; HRANDFIELD WITHVALUES
 gives pairs in RESP3 and a flat array in RESP2; HSCAN returns a small
@@ -24,7 +24,7 @@ from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INTEGER, O
 from server.commands.keys import parse_cursor, parse_scan_options
 from server.datatypes.hash import HashValue
 from server.glob import glob_matcher
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH, WRONGTYPE, Database
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error
 
@@ -39,45 +39,38 @@ def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_HASH) -> No
         ks.notify(kind, event, key, ctx.db.id)
 
 
-def hash_for_read(db: Database, key: bytes) -> HashValue | None:
-    """The hash at ``key`` for a read (counts hits and misses); None if absent; WRONGTYPE otherwise."""
-    return db.lookup_type(key, HashValue)  # type: ignore[return-value]
+def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes, ...], event: bytes) -> int:
+    """Store field/value pairs in ``h`` (a new hash at ``key`` if None), touch, notify ``event``.
 
-
-def hash_for_write(ctx: Client, key: bytes) -> HashValue:
-    """The hash at ``key``, created empty (and stored) if absent; WRONGTYPE for another type.
-
-    The caller calls ``db.touch`` once it has really changed the hash (WATCH must
-    not fire for an HSETNX that found its field).
+    Returns how many fields are new. Redis converts a listpack before storing a
+    field or value over ``hash-max-listpack-value`` and after passing
+    ``hash-max-listpack-entries``; both are for good, so one check after the
+    update gives the encoding Redis ends the command with.
     """
     db = ctx.db
-    value = db.lookup_type(key, HashValue, read=False)
-    if value is None:
-        value = HashValue()
-        db.add(key, value)
-    return value  # type: ignore[return-value]
-
-
-def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) -> int:
-    """Store field/value pairs, tracking the encoding; returns how many fields are new."""
-    ctx.db.touch(key)
-    config = ctx.server.config.values
-    max_value = config["hash-max-listpack-value"]
-    added = 0
-    tracked = h.order is not None  # HSCAN/HRANDFIELD keep a field order: report new fields
-    for i in range(0, len(pairs), 2):
-        field = pairs[i]
-        value = pairs[i + 1]
-        if h.listpack and (len(field) > max_value or len(value) > max_value):  # type: ignore[operator]
-            h.listpack = False
-        if field not in h:
-            added += 1
-            if tracked:
+    if h is None:
+        h = HashValue()
+        db.add(key, h)
+    db.touch(key)
+    if h.order is not None:  # HSCAN/HRANDFIELD keep a field order: report the new fields to it
+        for field in dict.fromkeys(pairs[::2]):
+            if field not in h:
                 h.field_added(field)
-        h[field] = value
-    if h.listpack and len(h) > config["hash-max-listpack-entries"]:  # type: ignore[operator]
-        h.listpack = False
-    return added
+    before = len(h)
+    if len(pairs) == 2:  # the usual single pair: cheaper than building the zip
+        h[pairs[0]] = pairs[1]
+    else:
+        it = iter(pairs)
+        h.update(zip(it, it))
+    if h.listpack:
+        config = ctx.server.config.values
+        if (len(h) > config["hash-max-listpack-entries"]  # type: ignore[operator]
+                or max(map(len, pairs)) > config["hash-max-listpack-value"]):  # type: ignore[operator]
+            h.listpack = False
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_HASH:
+        ks.notify(NOTIFY_HASH, event, key, db.id)
+    return len(h) - before
 
 
 # --------------------------------------------------------------------------- writes
@@ -89,10 +82,8 @@ def set_fields(ctx: Client, key: bytes, h: HashValue, pairs: tuple[bytes, ...]) 
 def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hset' command")
-    h = hash_for_write(ctx, key)
-    added = set_fields(ctx, key, h, pairs)
-    notify(ctx, b"hset", key)
-    return added
+    h = ctx.db.lookup_type(key, HashValue, read=False)
+    return set_fields(ctx, key, h, pairs, b"hset")  # type: ignore[arg-type]
 
 
 @command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
@@ -101,9 +92,8 @@ def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
 def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hmset' command")
-    h = hash_for_write(ctx, key)
-    set_fields(ctx, key, h, pairs)
-    notify(ctx, b"hset", key)
+    h = ctx.db.lookup_type(key, HashValue, read=False)
+    set_fields(ctx, key, h, pairs, b"hset")  # type: ignore[arg-type]
     return OK
 
 
@@ -111,11 +101,10 @@ def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
          since="2.0.0", summary="Sets a field of a hash only if the field does not exist yet.",
          args="key field value")
 def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
-    h = hash_for_write(ctx, key)
-    if field in h:
+    h = ctx.db.lookup_type(key, HashValue, read=False)
+    if h is not None and field in h:  # type: ignore[operator]
         return 0
-    set_fields(ctx, key, h, (field, value))
-    notify(ctx, b"hset", key)
+    set_fields(ctx, key, h, (field, value), b"hset")  # type: ignore[arg-type]
     return 1
 
 
@@ -124,11 +113,9 @@ def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
          complexity="O(1) per field")
 def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
     db = ctx.db
-    h = db.lookup(key)
+    h = db.lookup_type(key, HashValue, read=False)
     if h is None:
         return 0
-    if h.__class__ is not HashValue:
-        raise WRONGTYPE
     deleted = 0
     for field in fields:
         if h.pop(field, None) is not None:  # type: ignore[attr-defined]
@@ -153,8 +140,8 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     delta = to_int(increment)
     if delta is None:
         raise NOT_INTEGER
-    h = hash_for_write(ctx, key)
-    old = h.get(field)
+    h = ctx.db.lookup_type(key, HashValue, read=False)
+    old = None if h is None else h.get(field)  # type: ignore[attr-defined]
     if old is None:
         current = 0
     else:
@@ -164,8 +151,7 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     result = current + delta
     if result > LLONG_MAX or result < LLONG_MIN:
         raise OVERFLOW
-    set_fields(ctx, key, h, (field, b"%d" % result))
-    notify(ctx, b"hincrby", key)
+    set_fields(ctx, key, h, (field, b"%d" % result), b"hincrby")  # type: ignore[arg-type]
     return result
 
 
@@ -179,8 +165,8 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
         raise NOT_FLOAT from None
     if isinstance(delta, float):  # parse gives a float only for ±inf
         raise Error(b"ERR value is NaN or Infinity")
-    h = hash_for_write(ctx, key)
-    old = h.get(field)
+    h = ctx.db.lookup_type(key, HashValue, read=False)
+    old = None if h is None else h.get(field)  # type: ignore[attr-defined]
     if old is None:
         current = 0
     else:
@@ -194,8 +180,7 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
     if isinstance(total, float):
         raise Error(b"ERR increment would produce NaN or Infinity")
     text = format_human(total)
-    set_fields(ctx, key, h, (field, text))
-    notify(ctx, b"hincrbyfloat", key)
+    set_fields(ctx, key, h, (field, text), b"hincrbyfloat")  # type: ignore[arg-type]
     return text
 
 
@@ -205,7 +190,7 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
 @command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Returns the value of a hash field, or nil.", args="key field")
 def hget(ctx: Client, key: bytes, field: bytes) -> bytes | None:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return None if h is None else h.get(field)
 
 
@@ -213,7 +198,7 @@ def hget(ctx: Client, key: bytes, field: bytes) -> bytes | None:
          summary="Returns the values of several hash fields (nil for each missing one).",
          args="key field [field ...]", complexity="O(1) per field")
 def hmget(ctx: Client, key: bytes, *fields: bytes) -> list:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     if h is None:
         return [None] * len(fields)
     get = h.get
@@ -223,14 +208,14 @@ def hmget(ctx: Client, key: bytes, *fields: bytes) -> list:
 @command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Returns the number of fields in a hash.", args="key")
 def hlen(ctx: Client, key: bytes) -> int:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return 0 if h is None else len(h)
 
 
 @command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="3.2.0",
          summary="Returns the length in bytes of a hash field's value (0 if missing).", args="key field")
 def hstrlen(ctx: Client, key: bytes, field: bytes) -> int:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     if h is None:
         return 0
     value = h.get(field)
@@ -240,28 +225,28 @@ def hstrlen(ctx: Client, key: bytes, field: bytes) -> int:
 @command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Tells whether a hash has a field (1) or not (0).", args="key field")
 def hexists(ctx: Client, key: bytes, field: bytes) -> int:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return 1 if h is not None and field in h else 0
 
 
 @command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Returns every field name of a hash.", args="key", complexity="O(N)")
 def hkeys(ctx: Client, key: bytes) -> list:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return EMPTY if h is None else list(h)
 
 
 @command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Returns every value of a hash.", args="key", complexity="O(N)")
 def hvals(ctx: Client, key: bytes) -> list:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return EMPTY if h is None else list(h.values())
 
 
 @command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
          summary="Returns every field and value of a hash (a map in RESP3).", args="key", complexity="O(N)")
 def hgetall(ctx: Client, key: bytes) -> dict:
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     return {} if h is None else dict(h)
 
 
@@ -286,7 +271,7 @@ def field_reply(ctx: Client, pairs: list[tuple[bytes, bytes]], withvalues: bool)
          args="key [count [WITHVALUES]]", complexity="O(N) for N fields returned")
 def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
     if not args:
-        h = hash_for_read(ctx.db, key)
+        h = ctx.db.lookup_type(key, HashValue)
         if h is None or not h:
             return None
         return h.random_field()
@@ -302,7 +287,7 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
         withvalues = True
         if count < -HALF_LONG or count > HALF_LONG:
             raise Error(b"ERR value is out of range")
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     if h is None or count == 0:
         return EMPTY
     size = len(h)
@@ -333,7 +318,7 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
          args="key cursor [MATCH pattern] [COUNT count]", complexity="O(1) per call, O(N) for a full iteration")
 def hscan(ctx: Client, key: bytes, cursor_arg: bytes, *options: bytes) -> list:
     cursor = parse_cursor(cursor_arg)
-    h = hash_for_read(ctx.db, key)
+    h = ctx.db.lookup_type(key, HashValue)
     if h is None:
         return EMPTY_SCAN
     count, pattern, _ = parse_scan_options(options, allow_type=False)

@@ -49,11 +49,10 @@ def write_set(ctx: Client, key: bytes) -> SetValue | None:
     return ctx.db.lookup_type(key, SetValue, read=False)  # type: ignore[return-value]
 
 
-def deleted_if_empty(ctx: Client, key: bytes, value: SetValue) -> None:
+def deleted(ctx: Client, key: bytes) -> None:
     """Delete a set a command emptied, with Redis's ``del`` event."""
-    if not value.members:
-        ctx.db.delete(key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+    ctx.db.delete(key)
+    notify(ctx, b"del", key, NOTIFY_GENERIC)
 
 
 # --------------------------------------------------------------------------- single set
@@ -64,15 +63,11 @@ def deleted_if_empty(ctx: Client, key: bytes, value: SetValue) -> None:
          args="key member [member ...]", complexity="O(1) per member")
 def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     db = ctx.db
-    value = db.data.get(key)
-    if value is None or db.expires:
-        value = db.lookup(key)
+    value = db.lookup_type(key, SetValue, read=False)
     if value is None:
         value = SetValue(members, max_intset(ctx))
         db.add(key, value)
         added = len(value)
-    elif value.__class__ is not SetValue:
-        raise WRONGTYPE
     else:
         added = 0
         pos = value.pos
@@ -107,7 +102,8 @@ def srem(ctx: Client, key: bytes, *members: bytes) -> int:
     if removed:
         ctx.db.touch(key)
         notify(ctx, b"srem", key)
-        deleted_if_empty(ctx, key, value)
+        if not value.members:
+            deleted(ctx, key)
     return removed
 
 
@@ -157,17 +153,16 @@ def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
             raise NOT_POSITIVE
         return _spop_count(ctx, key, count)
     db = ctx.db
-    value = db.data.get(key)
-    if value is None or db.expires:
-        value = db.lookup(key)
-        if value is None:
-            return None
-    if value.__class__ is not SetValue:
-        raise WRONGTYPE
-    member = value.pop_random()
+    value = db.lookup_type(key, SetValue, read=False)
+    if value is None:
+        return None
+    member = value.pop_random()  # type: ignore[attr-defined]
     db.touch(key)
-    notify(ctx, b"spop", key)
-    deleted_if_empty(ctx, key, value)
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_SET:
+        ks.notify(NOTIFY_SET, b"spop", key, db.id)
+    if not value.members:  # type: ignore[attr-defined]
+        deleted(ctx, key)
     return member
 
 
@@ -237,7 +232,8 @@ def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
     db = ctx.db
     db.touch(source)
     notify(ctx, b"srem", source)
-    deleted_if_empty(ctx, source, src)
+    if not src.members:
+        deleted(ctx, source)
     if dst is None:
         db.add(destination, SetValue((member,), max_intset(ctx)))
     else:

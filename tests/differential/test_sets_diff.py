@@ -199,3 +199,19 @@ def test_keyspace_hits_and_misses(diff):
         random_reply = cmd.split()[0] in ("SPOP", "SRANDMEMBER", "ZRANDMEMBER")
         diff.call(*cmd.split(), compare=not random_reply, sort=True)
         assert stats(diff.ours) == stats(diff.real), cmd
+
+
+def test_writes_count_as_accesses(diff):
+    """SADD, SPOP and HSET on an existing key count as an access (OBJECT FREQ under LFU), as in Redis."""
+    diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    diff.check("CONFIG", "SET", "lfu-decay-time", "0")  # a minute boundary would lower a counter
+    try:
+        for key, create, access in (("s", "SADD s a b c", "SADD s d"), ("p", "SADD p a b c", "SPOP p"),
+                                    ("h", "HSET h f v", "HSET h f w")):
+            diff.check(*create.split())
+            diff.check("OBJECT", "FREQ", key)
+            diff.call(*access.split(), compare=not access.startswith("SPOP"))
+            diff.check("OBJECT", "FREQ", key)  # from the initial counter 5, the first access always counts
+    finally:
+        diff.call("CONFIG", "SET", "maxmemory-policy", "noeviction", compare=False)
+        diff.call("CONFIG", "SET", "lfu-decay-time", "1", compare=False)
