@@ -78,26 +78,29 @@ REWRITERS: dict[bytes, Rewriter] = {
 
 def _wrap(func: Callable, rewrite: Rewriter) -> Callable:
     def logged_by_effect(ctx: Client, *args: bytes) -> object:
-        ctx.propagate_as = None  # type: ignore[attr-defined]
-        keyspace = ctx.server.keyspace
-        dirty = keyspace.dirty
+        # With no AOF to feed there is nothing to derive, and nothing may be left in
+        # ``propagate_as`` either: an AOF switched on later would log it for the next write.
+        feeding = ctx.server.propagate is not None
+        if feeding:
+            ctx.propagate_as = None  # type: ignore[attr-defined]
+            dirty = ctx.server.keyspace.dirty
         reply = func(ctx, *args)
-        argv = [b"", *args]
         if reply.__class__ is Blocked:
             retry = reply.retry  # type: ignore[attr-defined]
+            argv = [b"", *args]
 
             def retry_logged(client: Client) -> object:
                 result = retry(client)
-                if result.__class__ is not Blocked:
+                if result.__class__ is not Blocked and client.server.propagate is not None:
                     client.propagate_as = rewrite(argv, result) or None  # type: ignore[attr-defined]
                 return result
 
             reply.retry = retry_logged  # type: ignore[attr-defined]
-        elif getattr(ctx, "propagate_as", None) is None and keyspace.dirty != dirty:
+        elif feeding and getattr(ctx, "propagate_as", None) is None and ctx.server.keyspace.dirty != dirty:
             # Set only when dispatch will propagate (the keyspace changed), so no value is
             # left over for the next command. An empty list logs nothing: the change was
             # only keys expiring on the way, which persistence logs as DELs itself.
-            ctx.propagate_as = rewrite(argv, reply)  # type: ignore[attr-defined]
+            ctx.propagate_as = rewrite([b"", *args], reply)  # type: ignore[attr-defined]
         return reply
 
     logged_by_effect.__wrapped__ = func  # type: ignore[attr-defined]

@@ -224,6 +224,29 @@ def test_config_set_appendonly_starts_the_aof(tmp_path):
         server.stop()
 
 
+def test_effects_without_an_aof_leave_nothing_for_a_later_one(tmp_path):
+    """SPOP and a served BLPOP with the AOF off, then the AOF switched on: the next writes are logged."""
+    server = OurServer(tmp_path)
+    server.start()
+    try:
+        client = server.client()
+        client.sadd("s", "a", "b", "c")
+        client.spop("s")
+        client.rpush("q", "x")
+        assert client.blpop(["q"], timeout=1) == (b"q", b"x")
+        client.config_set("appendonly", "yes")
+        wait_until(lambda: client.info("persistence")["aof_enabled"] == 1)
+        client.set("k", "v")
+        client.rpush("r", "y")
+        server.kill()
+        server.extra = AOF
+        server.start()
+        client = server.client()
+        assert client.get("k") == b"v" and client.lrange("r", 0, -1) == [b"y"]
+    finally:
+        server.stop()
+
+
 def test_our_aof_loads_into_redis_and_back(aof_server, tmp_path):
     real_server_available(require=True)
     client = aof_server.client()
