@@ -33,7 +33,7 @@ from server.commands.sets import numkeys_positions, parse_cursor, parse_scan_opt
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
-from server.protocol import NULL_ARRAY, Error, format_double
+from server.protocol import NULL_ARRAY, Error, Raw, format_double
 
 NOT_FLOAT = Error(b"ERR value is not a valid float")
 NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
@@ -229,13 +229,14 @@ _ZADD_FLAGS = {
          args="key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
          complexity="O(log(N)) per member")
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
-    if len(args) == 2 and args[0] not in _ZADD_FLAGS:
-        # The common "ZADD key score member" on an existing sorted set, kept lean.
-        score = parse_score(args[0])
-        member = args[1]
+    if len(args) == 2 and (args[0].isdigit() or args[0] not in _ZADD_FLAGS):
+        # The common "ZADD key score member" on an existing sorted set, kept lean. A score
+        # of digits cannot be a flag (testing that spares hashing it), and is parsed here.
+        text, member = args
+        score = float(text) if text.isdigit() and len(text) < 300 else parse_score(text)
         db = ctx.db
         zs = db.data.get(key)
-        if zs is None or db.expires:
+        if zs is None or db.expires or db.track:
             zs = db.lookup(key)
         if zs is None:
             return zadd_generic(ctx, key, [score], (member,))
@@ -245,14 +246,17 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
         if old is None:
             if zs.listpack:  # type: ignore[attr-defined]
                 zs.make_room(member, *limits(ctx))  # type: ignore[attr-defined]
+            zs.set_score(member, score)  # type: ignore[attr-defined]
             added = 1
         elif old == score:
             return 0
         else:
+            zs.rescore(member, old, score)  # type: ignore[attr-defined]
             added = 0
-        zs.set_score(member, score)  # type: ignore[attr-defined]
         db.touch(key)
-        notify(ctx, b"zadd", key)
+        ks = ctx.server.keyspace
+        if ks.notify_flags & NOTIFY_ZSET:
+            ks.notify(NOTIFY_ZSET, b"zadd", key, db.id)
         return added
     nx = xx = gt = lt = ch = incr = False
     i = 0
@@ -676,12 +680,12 @@ def _pop(ctx: Client, key: bytes, zs: ZSetValue, count: int, highest: bool) -> l
     return taken
 
 
-def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: bool) -> list:
+def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: bool) -> object:
     if not rest:
         # The common form, one member: kept lean.
         db = ctx.db
         zs = db.data.get(key)
-        if zs is None or db.expires:
+        if zs is None or db.expires or db.track:
             zs = db.lookup(key)
             if zs is None:
                 return []
@@ -689,11 +693,17 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
             raise WRONGTYPE
         score, member = zs.pop_one(highest)  # type: ignore[attr-defined]
         db.touch(key)
-        notify(ctx, b"zpopmax" if highest else b"zpopmin", key)
+        ks = ctx.server.keyspace
+        if ks.notify_flags & NOTIFY_ZSET:
+            ks.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key, db.id)
         if not zs.scores:  # type: ignore[attr-defined]
             db.delete(key)
             notify(ctx, b"del", key, NOTIFY_GENERIC)
-        return [member, score]
+        # [member, score], written as RESP here: one format instead of encoding three values.
+        text = format_double(score)
+        if ctx.resp == 3:
+            return Raw(b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(member), member, text))
+        return Raw(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(text), text))
     if len(rest) > 1:
         raise SYNTAX_ERROR
     count = 1
@@ -725,14 +735,14 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
 @command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
          since="5.0.0", summary="Removes and returns the members with the lowest scores.",
          args="key [count]", complexity="O(log(N)*M)")
-def zpopmin(ctx: Client, key: bytes, *rest: bytes) -> list:
+def zpopmin(ctx: Client, key: bytes, *rest: bytes) -> object:
     return _zpop_command(ctx, key, rest, False)
 
 
 @command("zpopmax", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
          since="5.0.0", summary="Removes and returns the members with the highest scores.",
          args="key [count]", complexity="O(log(N)*M)")
-def zpopmax(ctx: Client, key: bytes, *rest: bytes) -> list:
+def zpopmax(ctx: Client, key: bytes, *rest: bytes) -> object:
     return _zpop_command(ctx, key, rest, True)
 
 

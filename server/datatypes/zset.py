@@ -42,7 +42,6 @@ _nextafter = math.nextafter
 _pack_double = struct.Struct(">d").pack
 _unpack_signed = struct.Struct(">q").unpack
 _pack_unsigned = struct.Struct(">Q").pack
-_SIGN = 1 << 63
 _MAX_CURSORS = 64  # ZSCAN cursors remembered per sorted set
 _RANK_BITS = 40
 _RANK_MASK = (1 << _RANK_BITS) - 1
@@ -53,10 +52,26 @@ def score_key(score: float) -> bytes:
 
     A double's bits read as a signed integer sort positive numbers correctly
     and negative ones backwards; flipping the bits of negatives and setting the
-    top bit of positives turns that into one ascending unsigned order.
+    top bit of positives turns that into one ascending unsigned order. Setting
+    the top bit of a non-negative double is negating it, so that common case
+    is a single ``pack`` (``+ 0.0`` first turns -0 into 0).
     """
-    (bits,) = _unpack_signed(_pack_double(score + 0.0))  # + 0.0 turns -0 into 0
-    return _pack_unsigned(bits + _SIGN if bits >= 0 else ~bits)
+    if score >= 0:
+        return _pack_double(-(score + 0.0))
+    (bits,) = _unpack_signed(_pack_double(score))
+    return _pack_unsigned(~bits)
+
+
+class SortedKeys(SortedList):
+    """The index: a ``SortedList`` whose sublists hold 250 to 1000 keys instead of 500 to 2000.
+
+    Adding or removing a key shifts the pointers after it in its sublist (a
+    ZPOPMIN shifts a whole one), so shorter sublists make ZADD and ZPOPMIN
+    cheaper (about 5% and 15% at 100k members). Shorter also means more of
+    them, so a deeper tree to walk for positions: ZRANK and ZRANGE pay ~4%.
+    """
+
+    DEFAULT_LOAD_FACTOR = 500
 
 
 class ScoreRange:
@@ -116,7 +131,7 @@ class ZSetValue:
             for member, score in self.scores.items():
                 if score == 0:
                     self.scores[member] = 0.0
-        self.index = SortedList([score_key(score) + member for member, score in self.scores.items()])
+        self.index = SortedKeys([score_key(score) + member for member, score in self.scores.items()])
         self.cursors: dict[int, bytes] | None = None  # ZSCAN cursor → key it stopped at
 
     # -- encoding ------------------------------------------------------------
@@ -176,7 +191,7 @@ class ZSetValue:
         """A new sorted set with the same members and encoding (COPY keeps the encoding)."""
         dup = ZSetValue.__new__(ZSetValue)
         dup.scores = dict(self.scores)
-        dup.index = SortedList(self.index)
+        dup.index = SortedKeys(self.index)
         dup.listpack = self.listpack
         dup.cursors = None
         return dup
@@ -199,15 +214,26 @@ class ZSetValue:
 
     def set_score(self, member: bytes, score: float) -> None:
         """Give ``member`` a score, adding it if absent."""
-        if self.listpack and score == 0:
-            score = 0.0  # a listpack keeps -0 as the integer 0
         old = self.scores.get(member)
-        if old is not None:
-            if old == score:
-                return  # Redis compares with ==, so 0 and -0 count as unchanged
-            self.index.remove(score_key(old) + member)
+        if old is None:
+            if self.listpack and score == 0:
+                score = 0.0  # a listpack keeps -0 as the integer 0
+            self.scores[member] = score
+            self.index.add(score_key(score) + member)
+        elif old != score:  # Redis compares with ==, so 0 and -0 count as unchanged
+            self.rescore(member, old, score)
+
+    def rescore(self, member: bytes, old: float, score: float) -> None:
+        """Move ``member`` from its current score ``old`` to a different ``score``.
+
+        ZADD's common case, an update of a known member, calls this directly.
+        """
+        if self.listpack and score == 0:
+            score = 0.0
+        index = self.index
+        index.remove(score_key(old) + member)
         self.scores[member] = score
-        self.index.add(score_key(score) + member)
+        index.add(score_key(score) + member)
 
     def add_many(self, members: Iterable[bytes], scores: Iterable[float]) -> tuple[int, int]:
         """Set the scores of distinct members at once (a skiplist set); returns (added, updated).

@@ -346,3 +346,34 @@ def test_getkeys_of_numkeys_commands(diff):
                 "BZMPOP 0 2 a b MIN", "BZMPOP 0 3 a b", "BZPOPMIN a b 0", "ZINTERCARD 2 a b", "SMOVE a b m",
                 "ZRANGESTORE d s 0 1", "SINTERSTORE d a b"):
         diff.check("COMMAND", "GETKEYS", *cmd.split())
+
+
+def test_single_updates_and_pops(zdiff, diff3):
+    """ZADD's one-pair fast path and ZPOPMIN/ZPOPMAX's one-member replies, on awkward scores."""
+    d = zdiff
+    load(d)
+    for score in ("-0", "0", "-1.5", "inf", "-inf", "1e-320", "-1e-320", "007", "12345678901234567890", "0x10"):
+        d.check("ZADD", "z", score, "a")
+        d.check("ZADD", "z", score, "fresh" + score)
+        d.check("ZRANK", "z", "a")
+    d.check("ZRANGE", "z", "0", "-1", "WITHSCORES")
+    d.check_all(["ZPOPMIN z", "ZPOPMAX z", "ZPOPMIN z", "ZPOPMAX z", "ZPOPMIN z"])
+    for cmd in ("ZADD z -0 n", "ZPOPMIN z", "ZADD z inf p", "ZADD z -inf q", "ZPOPMAX z", "ZPOPMIN z"):
+        diff3.check(*cmd.split())
+
+
+def test_big_set_updates_ranks_and_pops(diff):
+    """A set of a few thousand members (several index sublists): updates, ranks, ranges, pops."""
+    d = diff
+    d.check("ZADD", "big", *[x for i in range(3000) for x in (str(i * 37 % 1000 - 500), f"m{i}")])
+    for i in range(0, 600, 3):
+        d.check("ZADD", "big", str(i * 7919 % 2000 - 1000), f"m{i * 13 % 3000}")
+        if i % 30 == 0:
+            d.check("ZRANK", "big", f"m{i * 13 % 3000}")
+    d.check("ZRANGE", "big", "1000", "1020", "WITHSCORES")
+    d.check("ZRANGEBYSCORE", "big", "-10", "10", "LIMIT", "0", "15")
+    for _ in range(700):
+        d.check("ZPOPMIN", "big")
+    d.check("ZPOPMAX", "big")
+    d.check("ZRANGE", "big", "0", "9", "WITHSCORES")
+    d.check("ZCARD", "big")
