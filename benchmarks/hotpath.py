@@ -21,32 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.main import build_server  # noqa: E402
 from server.network import RedisProtocol  # noqa: E402
-
-
-class NullTransport:
-    def get_extra_info(self, name):
-        return None
-
-    def set_write_buffer_limits(self, high):
-        pass
-
-    def write(self, data):
-        pass
-
-    def is_closing(self):
-        return False
-
-    def close(self):
-        pass
-
-    def get_write_buffer_size(self):
-        return 0
-
-    def pause_reading(self):
-        pass
-
-    def resume_reading(self):
-        pass
+from tests.servers import MemoryTransport  # noqa: E402
 
 
 def frame(*args: bytes) -> bytes:
@@ -101,7 +76,7 @@ def run(name: str, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float
     make, setup = CASES[name]
     server = build_server(["--port", "0"])
     proto = RedisProtocol(server)
-    proto.connection_made(NullTransport())
+    proto.connection_made(MemoryTransport(keep=False))
     if setup is not None:
         for data in setup():
             proto.data_received(data)

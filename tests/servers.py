@@ -119,3 +119,38 @@ class RealServer(ServerProcess):
             "--enable-debug-command", "yes", "--dir", str(self.workdir), "--daemonize", "no",
             *self.extra,
         ]
+
+
+class MemoryTransport:
+    """The transport side of an in-process connection: keeps what is written (unless
+    ``keep`` is off), never closes by itself. For driving ``RedisProtocol`` without sockets."""
+
+    def __init__(self, keep: bool = True):
+        self.keep = keep
+        self.data = b""
+        self.closed = False
+
+    def get_extra_info(self, name):
+        return None
+
+    def set_write_buffer_limits(self, high):
+        pass
+
+    def write(self, data):
+        if self.keep:
+            self.data += data
+
+    def is_closing(self):
+        return self.closed
+
+    def close(self):
+        self.closed = True
+
+    def get_write_buffer_size(self):
+        return 0
+
+    def pause_reading(self):
+        pass
+
+    def resume_reading(self):
+        pass

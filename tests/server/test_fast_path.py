@@ -13,42 +13,11 @@ import pytest
 from server.command import TABLE
 from server.main import build_server
 from server.network import RedisProtocol
-
-
-class Capture:
-    """A transport that keeps what is written."""
-
-    def __init__(self):
-        self.data = b""
-        self.closed = False
-
-    def get_extra_info(self, name):
-        return None
-
-    def set_write_buffer_limits(self, high):
-        pass
-
-    def write(self, data):
-        self.data += data
-
-    def is_closing(self):
-        return self.closed
-
-    def close(self):
-        self.closed = True
-
-    def get_write_buffer_size(self):
-        return 0
-
-    def pause_reading(self):
-        pass
-
-    def resume_reading(self):
-        pass
+from tests.servers import MemoryTransport
 
 
 def one_read(server, *lines: bytes) -> bytes:
-    transport = Capture()
+    transport = MemoryTransport()
     protocol = RedisProtocol(server)
     protocol.connection_made(transport)
     protocol.data_received(b"".join(line + b"\r\n" for line in lines))
