@@ -66,9 +66,14 @@ class Blocking:
     def finish(self, client: Client, reply: object) -> None:
         """Unblock ``client`` with ``reply`` and let it read its next requests."""
         self._forget(client)
+        self._deliver(client, reply)
+        self.server.resume_client(client)
+
+    @staticmethod
+    def _deliver(client: Client, reply: object) -> None:
+        """The reply a blocked command ends with (unless CLIENT REPLY mutes it)."""
         if not client.reply_muted():
             client.push(reply)
-        self.server.resume_client(client)
 
     def timeout(self, client: Client) -> None:
         blocked = client.blocked
@@ -118,8 +123,7 @@ class Blocking:
                         if reply.__class__ is Blocked:
                             continue
                         self._forget(client)
-                        if not client.reply_muted():
-                            client.push(reply)
+                        self._deliver(client, reply)
                         self.server.after_unblocked(client)
                         self.server.resume_client(client)
         finally:

@@ -231,17 +231,13 @@ _ZADD_FLAGS = {
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
     if len(args) == 2 and (args[0].isdigit() or args[0] not in _ZADD_FLAGS):
         # The common "ZADD key score member" on an existing sorted set, kept lean. A score
-        # of digits cannot be a flag (testing that spares hashing it), and is parsed here.
-        text, member = args
-        score = float(text) if text.isdigit() and len(text) < 300 else parse_score(text)
+        # of digits cannot be a flag (testing that spares hashing it).
+        score = parse_score(args[0])
+        member = args[1]
         db = ctx.db
-        zs = db.data.get(key)
-        if zs is None or db.expires or db.track:
-            zs = db.lookup(key)
+        zs = db.lookup_type(key, ZSetValue, read=False)
         if zs is None:
             return zadd_generic(ctx, key, [score], (member,))
-        if zs.__class__ is not ZSetValue:
-            raise WRONGTYPE
         old = zs.scores.get(member)  # type: ignore[attr-defined]
         if old is None:
             if zs.listpack:  # type: ignore[attr-defined]
@@ -684,13 +680,9 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
     if not rest:
         # The common form, one member: kept lean.
         db = ctx.db
-        zs = db.data.get(key)
-        if zs is None or db.expires or db.track:
-            zs = db.lookup(key)
-            if zs is None:
-                return []
-        if zs.__class__ is not ZSetValue:
-            raise WRONGTYPE
+        zs = db.lookup_type(key, ZSetValue, read=False)
+        if zs is None:
+            return []
         score, member = zs.pop_one(highest)  # type: ignore[attr-defined]
         db.touch(key)
         ks = ctx.server.keyspace
@@ -712,14 +704,9 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         if value is None or value < 0:
             raise NOT_POSITIVE
         count = value
-    db = ctx.db
-    zs = db.data.get(key)
-    if zs is None or db.expires:
-        zs = db.lookup(key)
-        if zs is None:
-            return []
-    if zs.__class__ is not ZSetValue:
-        raise WRONGTYPE  # checked before a zero count, as Redis does
+    zs = ctx.db.lookup_type(key, ZSetValue, read=False)  # WRONGTYPE before a zero count, as Redis
+    if zs is None:
+        return []
     if count == 0:
         return []
     taken = _pop(ctx, key, zs, count, highest)  # type: ignore[arg-type]

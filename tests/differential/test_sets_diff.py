@@ -202,12 +202,14 @@ def test_keyspace_hits_and_misses(diff):
 
 
 def test_writes_count_as_accesses(diff):
-    """SADD, SPOP and HSET on an existing key count as an access (OBJECT FREQ under LFU), as in Redis."""
+    """Writes to an existing key count as an access (OBJECT FREQ under LFU), as in Redis."""
     diff.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
     diff.check("CONFIG", "SET", "lfu-decay-time", "0")  # a minute boundary would lower a counter
     try:
         for key, create, access in (("s", "SADD s a b c", "SADD s d"), ("p", "SADD p a b c", "SPOP p"),
-                                    ("h", "HSET h f v", "HSET h f w")):
+                                    ("h", "HSET h f v", "HSET h f w"), ("z", "ZADD z 1 a 2 b", "ZADD z 3 a"),
+                                    ("m", "ZADD m 1 a 2 b 3 c", "ZPOPMIN m"), ("n", "ZADD n 1 a 2 b 3 c", "ZPOPMIN n 2"),
+                                    ("l", "RPUSH l a b", "LPUSH l c")):
             diff.check(*create.split())
             diff.check("OBJECT", "FREQ", key)
             diff.call(*access.split(), compare=not access.startswith("SPOP"))
