@@ -8,6 +8,7 @@ command goes through these helpers so the messages stay identical.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from server.protocol import Error
 
@@ -19,6 +20,10 @@ NOT_INTEGER = Error(b"ERR value is not an integer or out of range")
 NOT_FLOAT = Error(b"ERR value is not a valid float")
 OVERFLOW = Error(b"ERR increment or decrement would overflow")
 NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
+INVALID_CURSOR = Error(b"ERR invalid cursor")
+NO_SUCH_KEY = Error(b"ERR no such key")
+NUMKEYS_ERROR = Error(b"ERR numkeys should be greater than 0")
+COUNT_ERROR = Error(b"ERR count should be greater than 0")
 
 
 # The canonical spellings of small integers (indexes, counts, timeouts, scores) and their
@@ -98,3 +103,152 @@ def parse_float(text: bytes, error: Error = NOT_FLOAT) -> float:
 
 def upper(arg: bytes) -> bytes:
     return arg.upper()
+
+
+# --------------------------------------------------------------------------- option parsing
+
+
+class ArgCursor:
+    """Reads a command's arguments left to right, the way Redis's option loops do.
+
+    A loop is ``while args: opt = args.next_keyword(); if opt == b"COUNT" and args.has(1): ...``;
+    each branch tests, in Redis's order, the keyword, what it may not be combined with and how
+    many arguments it needs, so the first failing check gives Redis's error. No index arithmetic.
+    """
+
+    __slots__ = ("args", "pos")
+
+    def __init__(self, args: Sequence[bytes], pos: int = 0) -> None:
+        self.args = args
+        self.pos = pos
+
+    def __bool__(self) -> bool:
+        """Whether any argument is left."""
+        return self.pos < len(self.args)
+
+    def has(self, count: int) -> bool:
+        """Whether at least ``count`` arguments are left (the values an option needs)."""
+        return len(self.args) - self.pos >= count
+
+    def left(self) -> int:
+        return len(self.args) - self.pos
+
+    def peek(self) -> bytes | None:
+        """The next argument without consuming it, or None at the end."""
+        return self.args[self.pos] if self.pos < len(self.args) else None
+
+    def skip(self, count: int = 1) -> None:
+        self.pos += count
+
+    def next_bytes(self) -> bytes:
+        """The next argument as given; a missing one is a syntax error."""
+        pos = self.pos
+        if pos >= len(self.args):
+            raise SYNTAX_ERROR
+        self.pos = pos + 1
+        return self.args[pos]
+
+    def next_keyword(self) -> bytes:
+        """The next argument upper-cased, for comparing with an option name (Redis's strcasecmp)."""
+        return self.next_bytes().upper()
+
+    def next_int(self, error: Error = NOT_INTEGER) -> int:
+        """The next argument as a strict 64-bit integer (``error`` when it is not one)."""
+        return parse_int(self.next_bytes(), error)
+
+    def next_float(self, error: Error = NOT_FLOAT) -> float:
+        """The next argument as a double as Redis reads it (``error`` when it is not one)."""
+        return parse_float(self.next_bytes(), error)
+
+    def next_many(self, count: int) -> Sequence[bytes]:
+        """The next ``count`` arguments (fewer at the end: callers check ``has`` first)."""
+        pos = self.pos
+        self.pos = pos + count
+        return self.args[pos : pos + count]
+
+    def rest(self) -> Sequence[bytes]:
+        """Every argument left; the cursor ends."""
+        pos = self.pos
+        self.pos = len(self.args)
+        return self.args[pos:]
+
+    def finish(self) -> None:
+        """Redis's syntax error if anything is left unread."""
+        if self.pos < len(self.args):
+            raise SYNTAX_ERROR
+
+
+class OneOf:
+    """An optional-keyword group such as ``[NX|XX]`` or ``[EX|PX|EXAT|PXAT|KEEPTTL]``.
+
+    Redis's parsers accept one word of the group, repeated as often as given, but reject a
+    second, different word of the same group with a syntax error.
+    """
+
+    __slots__ = ("words", "chosen")
+
+    def __init__(self, *words: bytes) -> None:
+        self.words = frozenset(words)
+        self.chosen: bytes | None = None
+
+    def take(self, word: bytes) -> bool:
+        """Records ``word`` (upper-case) if it belongs to the group and agrees with any earlier choice."""
+        if word not in self.words or self.chosen not in (None, word):
+            return False
+        self.chosen = word
+        return True
+
+
+# --------------------------------------------------------------------------- SCAN family
+
+ULONG_MAX = 2**64 - 1
+
+
+def parse_scan_cursor(arg: bytes) -> int:
+    """A SCAN/HSCAN/SSCAN/ZSCAN cursor, by Redis 7.0's rules (parseScanCursorOrReply).
+
+    Redis reads it with ``strtoul(..., 10)`` and rejects a first character that is white space,
+    anything left after the digits, and values past 64 bits. So: an optional sign, decimal
+    digits, nothing else; a ``-`` wraps around as C's unsigned negation does; the empty string
+    is cursor 0; the C string ends at a NUL byte, so what follows one is never read.
+    """
+    nul = arg.find(b"\0")
+    text = arg if nul < 0 else arg[:nul]
+    negative = False
+    if text[:1] in (b"+", b"-"):
+        negative = text[:1] == b"-"
+        text = text[1:]
+        if not text:  # a sign with no digits: strtoul reads nothing and eptr stays on the sign
+            raise INVALID_CURSOR
+    if text and not text.isdigit():  # bytes.isdigit is ASCII digits only
+        raise INVALID_CURSOR
+    value = int(text) if text else 0
+    if value > ULONG_MAX:
+        raise INVALID_CURSOR
+    return (-value) & ULONG_MAX if negative else value
+
+
+def parse_scan_options(args: Sequence[bytes], allow_type: bool) -> tuple[int, bytes | None, bytes | None]:
+    """SCAN-family options ``[MATCH pattern] [COUNT count] [TYPE type]`` in any order, repeated.
+
+    Returns (count, pattern or None, type name or None). TYPE is SCAN's alone (``allow_type``).
+    Checks come in Redis's order: an option without its value, or an unknown one, is a syntax
+    error; a COUNT that is not an integer is NOT_INTEGER, one below 1 a syntax error.
+    """
+    count = 10
+    pattern: bytes | None = None
+    typename: bytes | None = None
+    cursor = ArgCursor(args)
+    while cursor:
+        opt = cursor.next_keyword()
+        if opt == b"COUNT" and cursor.has(1):
+            count = cursor.next_int()
+            if count < 1:
+                raise SYNTAX_ERROR
+        elif opt == b"MATCH" and cursor.has(1):
+            pattern = cursor.next_bytes()
+        elif opt == b"TYPE" and allow_type and cursor.has(1):
+            typename = cursor.next_bytes()
+        else:
+            raise SYNTAX_ERROR
+    return count, pattern, typename

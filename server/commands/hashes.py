@@ -20,8 +20,17 @@ import random
 
 from server.client import Client
 from server.command import command
-from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX_ERROR, to_int
-from server.commands.keys import parse_cursor, parse_scan_options
+from server.commands.args import (
+    LLONG_MAX,
+    LLONG_MIN,
+    NOT_FLOAT,
+    NOT_INTEGER,
+    OVERFLOW,
+    SYNTAX_ERROR,
+    parse_scan_cursor,
+    parse_scan_options,
+    to_int,
+)
 from server.datatypes.hash import HashValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH
@@ -317,7 +326,7 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
          summary="Iterates the fields and values of a hash a page at a time, by cursor.",
          args="key cursor [MATCH pattern] [COUNT count]", complexity="O(1) per call, O(N) for a full iteration")
 def hscan(ctx: Client, key: bytes, cursor_arg: bytes, *options: bytes) -> list:
-    cursor = parse_cursor(cursor_arg)
+    cursor = parse_scan_cursor(cursor_arg)
     h = ctx.db.lookup_type(key, HashValue)
     if h is None:
         return EMPTY_SCAN

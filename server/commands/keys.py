@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command, container
-from server.commands.args import LLONG_MAX, NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.commands.args import (
+    LLONG_MAX,
+    NO_SUCH_KEY,
+    NOT_INTEGER,
+    SYNTAX_ERROR,
+    ArgCursor,
+    parse_scan_cursor,
+    parse_scan_options,
+    to_int,
+)
 from server.glob import glob_matcher
 from server.keyspace import (
     ACCESS_LFU,
@@ -41,11 +50,8 @@ if TYPE_CHECKING:
     from server.instance import Server
 
 SAME_OBJECT = Error(b"ERR source and destination objects are the same")
-NO_SUCH_KEY = Error(b"ERR no such key")
 DB_OUT_OF_RANGE = Error(b"ERR DB index is out of range")
-INVALID_CURSOR = Error(b"ERR invalid cursor")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-ULONG_MAX = 2**64 - 1
 SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOUNT says INT_MAX)
 
 
@@ -181,56 +187,12 @@ def keys(ctx: Client, pattern: bytes) -> list[bytes]:
     return found
 
 
-def parse_cursor(arg: bytes) -> int:
-    """A SCAN cursor read as C's strtoul does it: optional sign, decimal digits, within 64 bits."""
-    text = arg
-    negative = False
-    if text[:1] in (b"+", b"-"):
-        negative = text[:1] == b"-"
-        text = text[1:]
-        if not text:
-            raise INVALID_CURSOR
-    if text and not text.isdigit():
-        raise INVALID_CURSOR
-    value = int(text) if text else 0
-    if value > ULONG_MAX:
-        raise INVALID_CURSOR
-    return (-value) & ULONG_MAX if negative else value
-
-
-def parse_scan_options(options: tuple[bytes, ...], allow_type: bool) -> tuple[int, bytes | None, bytes | None]:
-    """SCAN-family options, checked in Redis's order: (count, match pattern, type name)."""
-    count = 10
-    pattern: bytes | None = None
-    typename: bytes | None = None
-    i, n = 0, len(options)
-    while i < n:
-        name = options[i].lower()
-        if i + 1 >= n:
-            raise SYNTAX_ERROR
-        if name == b"count":
-            value = to_int(options[i + 1])
-            if value is None:
-                raise NOT_INTEGER
-            if value < 1:
-                raise SYNTAX_ERROR
-            count = value
-        elif name == b"match":
-            pattern = options[i + 1]
-        elif name == b"type" and allow_type:
-            typename = options[i + 1]
-        else:
-            raise SYNTAX_ERROR
-        i += 2
-    return count, pattern, typename
-
-
 @command("scan", arity=-2, flags="readonly", acl="keyspace", group="generic", since="2.8.0",
          summary="Iterates the keys of the database a page at a time, by cursor, with optional filters.",
          args="cursor [MATCH pattern] [COUNT count] [TYPE type]",
          complexity="O(1) per call, O(N) for a full iteration")
 def scan(ctx: Client, cursor_arg: bytes, *options: bytes) -> list:
-    cursor = parse_cursor(cursor_arg)
+    cursor = parse_scan_cursor(cursor_arg)
     count, pattern, typename = parse_scan_options(options, allow_type=True)
     db = ctx.db
     cursor, found = db.scan(cursor, count)
@@ -330,17 +292,15 @@ def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
 def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
     source_db = target = ctx.db
     replace = False
-    i, n = 0, len(options)
-    while i < n:
-        option = options[i].lower()
-        if option == b"replace":
+    args = ArgCursor(options)
+    while args:
+        option = args.next_keyword()
+        if option == b"REPLACE":
             replace = True
-        elif option == b"db" and i + 1 < n:
-            target = db_index(ctx, options[i + 1])
-            i += 1
+        elif option == b"DB" and args.has(1):
+            target = db_index(ctx, args.next_bytes())
         else:
             raise SYNTAX_ERROR
-        i += 1
     if target is source_db and src == dst:
         raise SAME_OBJECT
     value = source_db.lookup_read(src)

@@ -13,12 +13,18 @@ numeric order, a hashtable in no particular order.
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Callable
 
 from server.client import Client
 from server.command import command
-from server.commands.args import LLONG_MAX, NOT_INTEGER, NOT_POSITIVE, SYNTAX_ERROR, to_int
+from server.commands.args import (
+    LLONG_MAX,
+    NOT_INTEGER,
+    NOT_POSITIVE,
+    SYNTAX_ERROR,
+    parse_scan_cursor,
+    parse_scan_options,
+    to_int,
+)
 from server.datatypes.set import SetValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_SET, WRONGTYPE
@@ -414,53 +420,17 @@ def sdiffstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
 
 # --------------------------------------------------------------------------- SSCAN
 
-_CURSOR_RE = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+\Z")
-_ULONG = 1 << 64
-
-
-def parse_cursor(text: bytes) -> int:
-    """A SCAN cursor as Redis reads it (``strtoul``: a leading ``-`` wraps around)."""
-    if not _CURSOR_RE.match(text):
-        raise Error(b"ERR invalid cursor")
-    value = int(text)
-    if abs(value) >= _ULONG:
-        raise Error(b"ERR invalid cursor")
-    return value % _ULONG
-
-
-def parse_scan_options(opts: tuple[bytes, ...]) -> tuple[Callable[[bytes], object] | None, int]:
-    """``[MATCH pattern] [COUNT count]`` → (matcher or None, count)."""
-    pattern = None
-    count = 10
-    i = 0
-    n = len(opts)
-    while i < n:
-        opt = opts[i].upper()
-        if opt == b"COUNT" and i + 1 < n:
-            value = to_int(opts[i + 1])
-            if value is None:
-                raise NOT_INTEGER
-            if value < 1:
-                raise SYNTAX_ERROR
-            count = value
-        elif opt == b"MATCH" and i + 1 < n:
-            pattern = opts[i + 1]
-        else:
-            raise SYNTAX_ERROR
-        i += 2
-    return glob_matcher(pattern), count
-
-
 @command("sscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="set", group="set", since="2.8.0",
          summary="Iterates over the members of a set a page at a time.",
          args="key cursor [MATCH pattern] [COUNT count]",
          complexity="O(1) per call, O(N) for a complete iteration")
 def sscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
-    position = parse_cursor(cursor)
-    match, count = parse_scan_options(opts)
+    position = parse_scan_cursor(cursor)
     value = read_set(ctx, key)
     if value is None:
-        return [b"0", []]
+        return [b"0", []]  # Redis answers a missing key before it reads the options
+    count, pattern, _ = parse_scan_options(opts, allow_type=False)
+    match = glob_matcher(pattern)
     if value.intset:
         # Redis returns a small encoding whole, in one call.
         next_cursor, members = 0, value.ordered()

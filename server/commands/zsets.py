@@ -28,10 +28,20 @@ from collections.abc import Callable
 
 from server.client import Blocked, Client
 from server.command import command
-from server.commands.args import LLONG_MAX, NOT_INTEGER, NOT_POSITIVE, SYNTAX_ERROR, to_float, to_int
-from server.commands.sets import numkeys_positions, parse_cursor, parse_scan_options
+from server.commands.args import (
+    LLONG_MAX,
+    NOT_INTEGER,
+    NOT_POSITIVE,
+    SYNTAX_ERROR,
+    parse_scan_cursor,
+    parse_scan_options,
+    to_float,
+    to_int,
+)
+from server.commands.sets import numkeys_positions
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
+from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
 from server.protocol import NULL_ARRAY, Error, Raw, format_double
 
@@ -1099,11 +1109,12 @@ def zintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
          args="key cursor [MATCH pattern] [COUNT count]",
          complexity="O(1) per call, O(N) for a complete iteration")
 def zscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
-    position = parse_cursor(cursor)
-    match, count = parse_scan_options(opts)
+    position = parse_scan_cursor(cursor)
     zs = read_zset(ctx, key)
     if zs is None:
-        return [b"0", []]
+        return [b"0", []]  # Redis answers a missing key before it reads the options
+    count, pattern, _ = parse_scan_options(opts, allow_type=False)
+    match = glob_matcher(pattern)
     if zs.listpack:
         # Redis returns a small encoding whole, in one call.
         next_cursor, entries = 0, list(zs.slice(0, len(zs.scores)))
