@@ -339,7 +339,11 @@ def repl(options: ShellOptions, client: TypedClient, history_path: str | None = 
         hint = completer.hint(text) if text.strip() else None
         return str(hint) if hint and str(hint) else "Tab completes · ↑ history · Ctrl-R search · Ctrl-D quits"
 
+    pasted: list[str] = []  # complete lines of a paste still to run, oldest first
+    leftover = ""  # the unfinished last line of a paste: the next prompt starts with it
+
     session: PromptSession[str] = PromptSession(
+        key_bindings=paste_bindings(pasted),
         history=history,
         completer=completer,
         complete_in_thread=True,
@@ -353,14 +357,51 @@ def repl(options: ShellOptions, client: TypedClient, history_path: str | None = 
     runner = Runner(client, raw=bool(options.raw), out=_stdout(), tty=True)
     while True:
         try:
-            line = session.prompt(prompt_text(options, client))
+            line = session.prompt(prompt_text(options, client), default=leftover)
         except KeyboardInterrupt:
+            pasted.clear()
             continue
         except EOFError:
             break
         if not _interactive_line(line, runner, helper, session, options):
             break
+        while len(pasted) > 1:  # the rest of a multi-line paste: one command per line
+            line = pasted.pop(0)
+            print(prompt_text(options, client) + line, flush=True)
+            history.append_string(line)
+            if not _interactive_line(line, runner, helper, session, options):
+                return 0
+        leftover = pasted.pop() if pasted else ""
     return 0
+
+
+def paste_bindings(pasted: list[str]) -> Any:
+    """Bracketed paste, redis-cli style: every pasted line is a command of its own.
+
+    prompt_toolkit would insert the whole paste, newlines included, into the one-line
+    buffer, and Enter would then send all of it as a single command. Here the first line
+    completes the buffer and is accepted; the other complete lines go to ``pasted``, and
+    the text after the last newline is left (as the last item) for the next prompt.
+    """
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.keys import Keys
+
+    bindings = KeyBindings()
+
+    @bindings.add(Keys.BracketedPaste)
+    def _paste(event: KeyPressEvent) -> None:
+        data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+        buffer = event.current_buffer
+        if "\n" not in data:
+            buffer.insert_text(data)
+            return
+        first, *rest = data.split("\n")
+        pasted.clear()
+        pasted.extend(rest)  # the last item is the unfinished line ("" when the paste ended in a newline)
+        buffer.insert_text(first)
+        buffer.validate_and_handle()
+
+    return bindings
 
 
 def _interactive_line(

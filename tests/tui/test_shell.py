@@ -414,3 +414,24 @@ def test_unix_socket(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("bracketed", [True, False], ids=["bracketed-paste", "plain-paste"])
+def test_pasted_lines_run_one_command_each(cmdline_server: ServerHandle, tmp_path: Path, bracketed: bool) -> None:
+    """Two pasted SADD lines are two commands, as in redis-cli (a real terminal: tmux)."""
+    from tmux_term import Terminal
+
+    client = cmdline_server.client()
+    client.delete("pset")
+    command = f"{sys.executable} -m redistui.shell -p {cmdline_server.port}"
+    env = {"PYTHONPATH": str(ROOT), "REDISTUI_HISTORY": str(tmp_path / "history"), "TERM": "xterm-256color"}
+    with Terminal(f"cd {ROOT} && {command}", cols=100, rows=20, env=env) as term:
+        term.wait_for(f"127.0.0.1:{cmdline_server.port}>")
+        term.paste("SADD pset a\nSADD pset b\nSCARD pse", bracketed=bracketed)
+        screen = term.wait_for(lambda s: s.count("(integer) 1") == 2)
+        assert client.smembers("pset") == {b"a", b"b"}
+        term.type("t")  # the unfinished last line waits at the prompt
+        term.keys("Enter")
+        screen = term.wait_for("(integer) 2")
+    assert "SADD pset b" in screen
+    assert client.smembers("pset") == {b"a", b"b"}
