@@ -257,7 +257,7 @@ ADVISORY = frozenset(
         "activedefrag activerehashing always-show-logo aof-disable-auto-gc aof-rewrite-incremental-fsync "
         "aof-timestamp-enabled aof_rewrite_cpulist bgsave_cpulist bind-source-addr bio_cpulist "
         "busy-reply-threshold crash-log-enabled crash-memcheck-enabled disable-thp dynamic-hz "
-        "hll-sparse-max-bytes io-threads io-threads-do-reads jemalloc-bg-thread lazyfree-lazy-eviction "
+        "io-threads io-threads-do-reads jemalloc-bg-thread lazyfree-lazy-eviction "
         "lazyfree-lazy-expire lazyfree-lazy-server-del lazyfree-lazy-user-del lazyfree-lazy-user-flush "
         "list-compress-depth lua-time-limit masterauth masteruser min-replicas-max-lag "
         "min-replicas-to-write oom-score-adj oom-score-adj-values proc-title-template "
