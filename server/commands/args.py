@@ -133,9 +133,11 @@ class ArgCursor:
     def left(self) -> int:
         return len(self.args) - self.pos
 
-    def peek(self) -> bytes | None:
-        """The next argument without consuming it, or None at the end."""
-        return self.args[self.pos] if self.pos < len(self.args) else None
+    def peek(self) -> bytes:
+        """The next argument without consuming it; at the end, a syntax error."""
+        if self.pos >= len(self.args):
+            raise SYNTAX_ERROR
+        return self.args[self.pos]
 
     def skip(self, count: int = 1) -> None:
         self.pos += count
@@ -252,3 +254,31 @@ def parse_scan_options(args: Sequence[bytes], allow_type: bool) -> tuple[int, by
         else:
             raise SYNTAX_ERROR
     return count, pattern, typename
+
+
+def parse_mpop(args: Sequence[bytes], first: bytes, second: bytes) -> tuple[list[bytes], bool, int]:
+    """``numkeys key [key ...] FIRST|SECOND [COUNT count]``: LMPOP, ZMPOP and their blocking forms.
+
+    Returns (keys, whether FIRST was given, count: 1 when absent). The blocking forms read their
+    timeout only after this, as Redis does. Errors in Redis's order: numkeys, then a missing or
+    unknown FIRST|SECOND word, then COUNT (given once) and anything after it.
+    """
+    numkeys = to_int(args[0])
+    if numkeys is None or numkeys < 1:
+        raise NUMKEYS_ERROR
+    where_at = numkeys + 1
+    if where_at >= len(args):
+        raise SYNTAX_ERROR
+    where = args[where_at].upper()
+    if where != first and where != second:
+        raise SYNTAX_ERROR
+    count = -1
+    options = ArgCursor(args, where_at + 1)
+    while options:
+        if count == -1 and options.next_keyword() == b"COUNT" and options.has(1):
+            count = options.next_int(COUNT_ERROR)
+            if count < 1:
+                raise COUNT_ERROR
+        else:
+            raise SYNTAX_ERROR
+    return list(args[1:where_at]), where == first, max(count, 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, to_int
 from server.commands.strings import in_place, notify, string_at
 from server.keyspace import NOTIFY_GENERIC, WRONGTYPE, Database
 from server.protocol import Error
@@ -334,29 +334,24 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
     overflow = b"WRAP"
     writes = False
     last_write_bit = 0
-    i, n = 0, len(args)
-    while i < n:
-        sub = args[i].upper()
-        remaining = n - i - 1
-        if sub == b"OVERFLOW" and remaining >= 1:
-            overflow = args[i + 1].upper()
+    parts = ArgCursor(args)
+    while parts:
+        sub = parts.next_keyword()
+        if sub == b"OVERFLOW" and parts.has(1):
+            overflow = parts.next_keyword()
             if overflow not in (b"WRAP", b"SAT", b"FAIL"):
                 raise Error(b"ERR Invalid OVERFLOW type specified")
-            i += 2
             continue
-        if not ((sub == b"GET" and remaining >= 2) or (sub in (b"SET", b"INCRBY") and remaining >= 3)):
+        if not ((sub == b"GET" and parts.has(2)) or (sub in (b"SET", b"INCRBY") and parts.has(3))):
             raise SYNTAX_ERROR
-        signed, bits = bitfield_type(args[i + 1])
-        offset = bit_offset(ctx, args[i + 2], bits)
+        signed, bits = bitfield_type(parts.next_bytes())
+        offset = bit_offset(ctx, parts.next_bytes(), bits)
         number = 0
         if sub != b"GET":
             writes = True
             last_write_bit = max(last_write_bit, offset + bits - 1)
-            number = to_int(args[i + 3])  # type: ignore[assignment]
-            if number is None:
-                raise NOT_INTEGER
+            number = parts.next_int()
         ops.append((sub, signed, bits, offset, number, overflow))
-        i += 3 if sub == b"GET" else 4
     db = ctx.db
     if not writes:
         buf: bytes | bytearray = read_string(ctx, key) or b""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from server import REDIS_VERSION
 from server.client import Client
 from server.command import command, container
-from server.commands.args import SYNTAX_ERROR, parse_int, to_int
+from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int, to_int
 from server.protocol import NO_REPLY, OK, PONG, Error, Status, Verbatim
 
 WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled.")
@@ -109,21 +109,19 @@ def hello(ctx: Client, *args: bytes) -> object:
             raise Error(b"NOPROTO unsupported protocol version")
         version = ver
     name = None
-    i = 1
-    while i < len(args):
-        opt = args[i].upper()
-        more = len(args) - i - 1
-        if opt == b"AUTH" and more >= 2:
-            error = authenticate(ctx, args[i + 1], args[i + 2])
+    options = ArgCursor(args, 1)
+    while options:
+        given = options.next_bytes()
+        opt = given.upper()
+        if opt == b"AUTH" and options.has(2):
+            error = authenticate(ctx, options.next_bytes(), options.next_bytes())
             if error is not None:
                 return error
-            i += 3
-        elif opt == b"SETNAME" and more >= 1:
-            name = args[i + 1]
+        elif opt == b"SETNAME" and options.has(1):
+            name = options.next_bytes()
             check_client_name(name)
-            i += 2
         else:
-            raise Error(b"ERR Syntax error in HELLO option '%s'" % args[i])
+            raise Error(b"ERR Syntax error in HELLO option '%s'" % given)
     if not ctx.authenticated:
         return Error(b"NOAUTH HELLO must be called with the client already authenticated, "
                      b"otherwise the HELLO AUTH <user> <pass> option can be used to "

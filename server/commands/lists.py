@@ -17,24 +17,33 @@ from __future__ import annotations
 
 from server.client import Blocked, Client
 from server.command import command
-from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_INTEGER, SYNTAX_ERROR, parse_int, to_int
+from server.commands.args import (
+    LLONG_MAX,
+    LLONG_MIN,
+    NO_SUCH_KEY,
+    NOT_INTEGER,
+    NOT_POSITIVE,
+    SYNTAX_ERROR,
+    ArgCursor,
+    parse_int,
+    parse_mpop,
+    to_int,
+)
 from server.datatypes.list import ListValue
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE
 from server.longdouble import LongDoubleError, round_extended
 from server.longdouble import parse as parse_long_double
 from server.protocol import NULL_ARRAY, OK, Error, Raw
 
-NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
-NO_SUCH_KEY = Error(b"ERR no such key")
 INDEX_OUT_OF_RANGE = Error(b"ERR index out of range")
-NUMKEYS_ERROR = Error(b"ERR numkeys should be greater than 0")
-COUNT_ERROR = Error(b"ERR count should be greater than 0")
 TIMEOUT_NEGATIVE = Error(b"ERR timeout is negative")
 TIMEOUT_NOT_FLOAT = Error(b"ERR timeout is not a float or out of range")
 RANK_ZERO = Error(
     b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
     b"or use negative to start from the end of the list"
 )
+COUNT_NEGATIVE = Error(b"ERR COUNT can't be negative")
+MAXLEN_NEGATIVE = Error(b"ERR MAXLEN can't be negative")
 EMPTY: list = []
 
 
@@ -261,29 +270,6 @@ def rpop(ctx: Client, key: bytes, *count: bytes) -> object:
     return pop_command(ctx, key, count, False, b"rpop")
 
 
-def parse_mpop(args: tuple[bytes, ...]) -> tuple[list[bytes], bool, int]:
-    """``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` → (keys, from the head?, count)."""
-    numkeys = to_int(args[0])
-    if numkeys is None or numkeys < 1:
-        raise NUMKEYS_ERROR
-    where_index = numkeys + 1
-    if where_index >= len(args):
-        raise SYNTAX_ERROR
-    left = parse_where(args[where_index])
-    count = -1
-    i = where_index + 1
-    n = len(args)
-    while i < n:
-        if count == -1 and args[i].upper() == b"COUNT" and i + 1 < n:
-            count = to_int(args[i + 1])  # type: ignore[assignment]
-            if count is None or count < 1:
-                raise COUNT_ERROR
-            i += 2
-        else:
-            raise SYNTAX_ERROR
-    return list(args[1:where_index]), left, (1 if count == -1 else count)
-
-
 def mpop_from(ctx: Client, keys: list[bytes], left: bool, count: int, serving: bool) -> list | None:
     """Pop from the first non-empty list among ``keys``: ``[key, [elements]]``, or None.
 
@@ -321,7 +307,7 @@ def mpop_keys(argv: list[bytes], numkeys_index: int) -> list[int]:
          complexity="O(N+M) for N keys tried and M elements returned",
          getkeys=lambda argv: mpop_keys(argv, 1))
 def lmpop(ctx: Client, *args: bytes) -> object:
-    keys, left, count = parse_mpop(args)
+    keys, left, count = parse_mpop(args, b"LEFT", b"RIGHT")
     reply = mpop_from(ctx, keys, left, count, False)
     return NULL_ARRAY if reply is None else reply
 
@@ -376,25 +362,23 @@ def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
     rank = 1
     count = -1
     maxlen = 0
-    i, n = 0, len(options)
-    while i < n:
-        opt = options[i].upper()
-        more = i + 1 < n
-        if opt == b"RANK" and more:
-            rank = parse_int(options[i + 1])
+    args = ArgCursor(options)
+    while args:
+        opt = args.next_keyword()
+        if opt == b"RANK" and args.has(1):
+            rank = args.next_int()
             if rank == 0:
                 raise RANK_ZERO
-        elif opt == b"COUNT" and more:
-            count = to_int(options[i + 1])  # type: ignore[assignment]
-            if count is None or count < 0:
-                raise Error(b"ERR COUNT can't be negative")
-        elif opt == b"MAXLEN" and more:
-            maxlen = to_int(options[i + 1])  # type: ignore[assignment]
-            if maxlen is None or maxlen < 0:
-                raise Error(b"ERR MAXLEN can't be negative")
+        elif opt == b"COUNT" and args.has(1):
+            count = args.next_int(COUNT_NEGATIVE)
+            if count < 0:
+                raise COUNT_NEGATIVE
+        elif opt == b"MAXLEN" and args.has(1):
+            maxlen = args.next_int(MAXLEN_NEGATIVE)
+            if maxlen < 0:
+                raise MAXLEN_NEGATIVE
         else:
             raise SYNTAX_ERROR
-        i += 2
     from_tail = rank < 0
     # Redis negates a negative rank in a C long: LLONG_MIN stays negative, so every match qualifies.
     skip = 0 if rank == LLONG_MIN else abs(rank) - 1
@@ -621,7 +605,7 @@ def brpop(ctx: Client, *args: bytes) -> object:
          complexity="O(N+M) for N keys tried and M elements returned",
          getkeys=lambda argv: mpop_keys(argv, 2))
 def blmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
-    keys, left, count = parse_mpop(args)
+    keys, left, count = parse_mpop(args, b"LEFT", b"RIGHT")
     timeout = parse_timeout(timeout_arg)
     return block_pop(ctx, keys, timeout, left, count, True)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command
+from server.commands.args import ArgCursor
 from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error, Replies
 
@@ -58,29 +59,26 @@ def _redacted_positions(name: bytes, argv: list[bytes]) -> set[int]:
         return set(range(1, len(argv)))
     hidden: set[int] = set()
     if name == b"hello":
-        i = 2
-        while i < len(argv):
-            opt = argv[i].lower()
-            if opt == b"auth" and i + 2 < len(argv):
-                hidden.update((i + 1, i + 2))
-                i += 3
-            elif opt == b"setname":
-                i += 2
-            else:
-                i += 1
+        args = ArgCursor(argv, 2)
+        while args:
+            opt = args.next_keyword()
+            if opt == b"AUTH" and args.has(2):
+                hidden.update((args.pos, args.pos + 1))
+                args.skip(2)
+            elif opt == b"SETNAME":
+                args.skip()
     elif name == b"migrate":
-        i = 6
-        while i < len(argv):
-            opt = argv[i].lower()
-            if opt == b"keys":
+        args = ArgCursor(argv, 6)
+        while args:
+            opt = args.next_keyword()
+            if opt == b"KEYS":
                 break
-            if opt == b"auth" and i + 1 < len(argv):
-                hidden.add(i + 1)
-                i += 1
-            elif opt == b"auth2" and i + 2 < len(argv):
-                hidden.update((i + 1, i + 2))
-                i += 2
-            i += 1
+            if opt == b"AUTH" and args.has(1):
+                hidden.add(args.pos)
+                args.skip()
+            elif opt == b"AUTH2" and args.has(2):
+                hidden.update((args.pos, args.pos + 1))
+                args.skip(2)
     return hidden
 
 

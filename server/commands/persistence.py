@@ -14,7 +14,7 @@ from __future__ import annotations
 from server.client import Client
 from server.command import command
 from server.commands import admin
-from server.commands.args import SYNTAX_ERROR, parse_int
+from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
 from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, lru_clock, now_ms
 from server.main import STARTUP_HOOKS
 from server.persistence import rdb
@@ -131,27 +131,23 @@ def dump(ctx: Client, key: bytes) -> object:
 def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes) -> object:
     replace = absttl = False
     idle = freq = -1
-    i = 0
-    while i < len(options):
-        opt = options[i].lower()
-        more = len(options) - i - 1
-        if opt == b"replace":
+    args = ArgCursor(options)
+    while args:
+        opt = args.next_keyword()
+        if opt == b"REPLACE":
             replace = True
-        elif opt == b"absttl":
+        elif opt == b"ABSTTL":
             absttl = True
-        elif opt == b"idletime" and more >= 1 and freq == -1:
-            idle = parse_int(options[i + 1])
+        elif opt == b"IDLETIME" and args.has(1) and freq == -1:
+            idle = args.next_int()
             if idle < 0:
                 raise Error(b"ERR Invalid IDLETIME value, must be >= 0")
-            i += 1
-        elif opt == b"freq" and more >= 1 and idle == -1:
-            freq = parse_int(options[i + 1])
+        elif opt == b"FREQ" and args.has(1) and idle == -1:
+            freq = args.next_int()
             if not 0 <= freq <= 255:
                 raise Error(b"ERR Invalid FREQ value, must be >= 0 and <= 255")
-            i += 1
         else:
             raise SYNTAX_ERROR
-        i += 1
     db = ctx.db
     if not replace and db.lookup(key) is not None:
         raise BUSYKEY

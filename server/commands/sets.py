@@ -20,7 +20,9 @@ from server.commands.args import (
     LLONG_MAX,
     NOT_INTEGER,
     NOT_POSITIVE,
+    NUMKEYS_ERROR,
     SYNTAX_ERROR,
+    ArgCursor,
     parse_scan_cursor,
     parse_scan_options,
     to_int,
@@ -31,6 +33,7 @@ from server.keyspace import NOTIFY_GENERIC, NOTIFY_SET, WRONGTYPE
 from server.protocol import Error, RespSet
 
 EMPTY_SET = RespSet()
+LIMIT_NEGATIVE = Error(b"ERR LIMIT can't be negative")
 
 
 def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_SET) -> None:
@@ -359,7 +362,7 @@ def parse_numkeys(numkeys: bytes, available: int) -> int:
     """SINTERCARD/ZINTERCARD/ZUNION's key count, with their error texts."""
     count = to_int(numkeys)
     if count is None or count <= 0:
-        raise Error(b"ERR numkeys should be greater than 0")
+        raise NUMKEYS_ERROR
     if count > available:
         raise Error(b"ERR Number of keys can't be greater than number of args")
     return count
@@ -370,14 +373,12 @@ def parse_card_args(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[tuple[byte
     count = parse_numkeys(numkeys, len(rest))
     keys = rest[:count]
     limit = 0
-    i = count
-    while i < len(rest):
-        if rest[i].upper() == b"LIMIT" and i + 1 < len(rest):
-            value = to_int(rest[i + 1])
-            if value is None or value < 0:
-                raise Error(b"ERR LIMIT can't be negative")
-            limit = value
-            i += 2
+    options = ArgCursor(rest, count)
+    while options:
+        if options.next_keyword() == b"LIMIT" and options.has(1):
+            limit = options.next_int(LIMIT_NEGATIVE)
+            if limit < 0:
+                raise LIMIT_NEGATIVE
         else:
             raise SYNTAX_ERROR
     return keys, limit

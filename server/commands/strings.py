@@ -21,7 +21,17 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX_ERROR, to_int
+from server.commands.args import (
+    LLONG_MAX,
+    LLONG_MIN,
+    NOT_FLOAT,
+    NOT_INTEGER,
+    OVERFLOW,
+    SYNTAX_ERROR,
+    ArgCursor,
+    OneOf,
+    to_int,
+)
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database, now_ms
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error
@@ -104,30 +114,23 @@ def parse_string_options(opts: tuple[bytes, ...], for_set: bool) -> tuple[bytes 
     Returns (NX/XX or None, GET, KEEPTTL, PERSIST, (unit_ms, relative, argument) or None).
     An option conflicting with one already given, or missing its argument, is a syntax error.
     """
-    condition = None
-    get_old = keep_ttl = persist = False
-    expire_kind = None
+    condition = OneOf(b"NX", b"XX")
+    # KEEPTTL (SET) and PERSIST (GETEX) exclude the expiry options, as one more word of their group.
+    expire = OneOf(*_EXPIRY_OPTIONS, b"KEEPTTL" if for_set else b"PERSIST")
+    get_old = False
     expiry = None
-    i, n = 0, len(opts)
-    while i < n:
-        opt = opts[i].upper()
-        if for_set and opt in (b"NX", b"XX") and condition in (None, opt):
-            condition = opt
-        elif for_set and opt == b"GET":
+    args = ArgCursor(opts)
+    while args:
+        opt = args.next_keyword()
+        if for_set and opt == b"GET":
             get_old = True
-        elif for_set and opt == b"KEEPTTL" and expire_kind is None:
-            keep_ttl = True
-        elif not for_set and opt == b"PERSIST" and expire_kind is None:
-            persist = True
-        elif (opt in _EXPIRY_OPTIONS and expire_kind in (None, opt) and not keep_ttl and not persist
-              and i + 1 < n):
-            expire_kind = opt
-            i += 1
-            expiry = (*_EXPIRY_OPTIONS[opt], opts[i])
-        else:
+        elif not ((for_set and condition.take(opt)) or expire.take(opt)):
             raise SYNTAX_ERROR
-        i += 1
-    return condition, get_old, keep_ttl, persist, expiry
+        elif opt in _EXPIRY_OPTIONS:
+            expiry = (*_EXPIRY_OPTIONS[opt], args.next_bytes())  # none left: a syntax error
+    keep_ttl = expire.chosen == b"KEEPTTL"
+    persist = expire.chosen == b"PERSIST"
+    return condition.chosen, get_old, keep_ttl, persist, expiry
 
 
 @command("set", arity=-3, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
@@ -483,24 +486,19 @@ def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:
     b = bytes(b or b"")
     want_len = want_idx = with_len = False
     min_len = 0
-    i, n = 0, len(opts)
-    while i < n:
-        opt = opts[i].upper()
+    args = ArgCursor(opts)
+    while args:
+        opt = args.next_keyword()
         if opt == b"IDX":
             want_idx = True
         elif opt == b"LEN":
             want_len = True
         elif opt == b"WITHMATCHLEN":
             with_len = True
-        elif opt == b"MINMATCHLEN" and i + 1 < n:
-            i += 1
-            min_len = to_int(opts[i])  # type: ignore[assignment]
-            if min_len is None:
-                raise NOT_INTEGER
-            min_len = max(min_len, 0)
+        elif opt == b"MINMATCHLEN" and args.has(1):
+            min_len = max(args.next_int(), 0)
         else:
             raise SYNTAX_ERROR
-        i += 1
     if want_len and want_idx:
         raise Error(b"ERR If you want both the length and indexes, please just use IDX.")
     if (len(a) + 1) * (len(b) + 1) * 4 > ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]

@@ -24,28 +24,31 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from server.client import Blocked, Client
 from server.command import command
 from server.commands.args import (
     LLONG_MAX,
+    NOT_FLOAT,
     NOT_INTEGER,
     NOT_POSITIVE,
     SYNTAX_ERROR,
+    ArgCursor,
+    parse_mpop,
     parse_scan_cursor,
     parse_scan_options,
     to_float,
     to_int,
 )
-from server.commands.sets import numkeys_positions
+from server.commands.sets import LIMIT_NEGATIVE, numkeys_positions
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
 from server.protocol import NULL_ARRAY, Error, Raw, format_double
 
-NOT_FLOAT = Error(b"ERR value is not a valid float")
+WEIGHT_NOT_FLOAT = Error(b"ERR weight value is not a float")
 NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
 BAD_SCORE_RANGE = Error(b"ERR min or max is not a float")
 BAD_LEX_RANGE = Error(b"ERR min or max not valid string range item")
@@ -265,13 +268,13 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
             ks.notify(NOTIFY_ZSET, b"zadd", key, db.id)
         return added
     nx = xx = gt = lt = ch = incr = False
-    i = 0
-    n = len(args)
     get = _ZADD_FLAGS.get
-    while i < n:
-        flag = get(args[i])
+    options = ArgCursor(args)
+    while options:
+        flag = get(options.peek())
         if flag is None:
-            break
+            break  # the first score
+        options.skip()
         if flag == b"NX":
             nx = True
         elif flag == b"XX":
@@ -284,21 +287,20 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
             lt = True
         else:
             incr = True
-        i += 1
-    elements = n - i
-    if elements == 0 or elements % 2:
+    elements = options.rest()
+    if not elements or len(elements) % 2:
         raise SYNTAX_ERROR
     if nx and xx:
         raise Error(b"ERR XX and NX options at the same time are not compatible")
     if (gt and nx) or (lt and nx) or (gt and lt):
         raise Error(b"ERR GT, LT, and/or NX options at the same time are not compatible")
-    if incr and elements > 2:
+    if incr and len(elements) > 2:
         raise Error(b"ERR INCR option supports a single increment-element pair")
-    scores = [parse_score(args[j]) for j in range(i, n, 2)]
-    return zadd_generic(ctx, key, scores, args[i + 1 :: 2], nx, xx, gt, lt, ch, incr)
+    scores = [parse_score(score) for score in elements[::2]]
+    return zadd_generic(ctx, key, scores, elements[1::2], nx, xx, gt, lt, ch, incr)
 
 
-def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: tuple[bytes, ...],
+def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: Sequence[bytes],
                  nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False,
                  ch: bool = False, incr: bool = False) -> object:
     """The body of ZADD and ZINCRBY, once the arguments are parsed."""
@@ -487,17 +489,14 @@ def zrange_generic(ctx: Client, key: bytes, lo: bytes, hi: bytes, opts: tuple[by
     """
     withscores = False
     offset, limit = 0, -1
-    i, n = 0, len(opts)
-    while i < n:
-        opt = opts[i].upper()
+    args = ArgCursor(opts)
+    while args:
+        opt = args.next_keyword()
         if opt == b"WITHSCORES" and store is None:
             withscores = True
-        elif opt == b"LIMIT" and n - i - 1 >= 2:
-            offset = to_int(opts[i + 1])
-            limit = to_int(opts[i + 2])  # type: ignore[assignment]
-            if offset is None or limit is None:
-                raise NOT_INTEGER
-            i += 2
+        elif opt == b"LIMIT" and args.has(2):
+            offset = args.next_int()
+            limit = args.next_int()
         elif opt == b"REV" and reverse is None:
             reverse = True
         elif opt == b"BYLEX" and kind is None:
@@ -506,7 +505,6 @@ def zrange_generic(ctx: Client, key: bytes, lo: bytes, hi: bytes, opts: tuple[by
             kind = SCORE
         else:
             raise SYNTAX_ERROR
-        i += 1
     if reverse is None:
         reverse = False
     if kind is None:
@@ -756,31 +754,6 @@ def _first_nonempty(ctx: Client, keys) -> tuple[bytes, ZSetValue] | None:
     return None
 
 
-def _parse_mpop(args: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], bool, int]:
-    """``numkeys key [key ...] MIN|MAX [COUNT count]`` → (keys, highest, count)."""
-    numkeys = to_int(args[0])
-    if numkeys is None or numkeys < 1:
-        raise Error(b"ERR numkeys should be greater than 0")
-    where_at = numkeys + 1
-    if where_at >= len(args):
-        raise SYNTAX_ERROR
-    where = args[where_at].upper()
-    if where not in (b"MIN", b"MAX"):
-        raise SYNTAX_ERROR
-    count = -1
-    i = where_at + 1
-    while i < len(args):
-        if count == -1 and args[i].upper() == b"COUNT" and i + 1 < len(args):
-            value = to_int(args[i + 1])
-            if value is None or value < 1:
-                raise Error(b"ERR count should be greater than 0")
-            count = value
-            i += 2
-        else:
-            raise SYNTAX_ERROR
-    return args[1:where_at], where == b"MAX", max(count, 1)
-
-
 def _mpop_reply(key: bytes, taken: list) -> list:
     return [key, [[member, score] for score, member in taken]]
 
@@ -790,7 +763,7 @@ def _mpop_reply(key: bytes, taken: list) -> list:
          args="numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
          getkeys=lambda argv: numkeys_positions(argv, 1))
 def zmpop(ctx: Client, *args: bytes) -> object:
-    keys, highest, count = _parse_mpop(args)
+    keys, highest, count = parse_mpop(args, b"MAX", b"MIN")
     found = _first_nonempty(ctx, keys)
     if found is None:
         return NULL_ARRAY
@@ -798,7 +771,7 @@ def zmpop(ctx: Client, *args: bytes) -> object:
     return _mpop_reply(key, _pop(ctx, key, zs, count, highest))
 
 
-def _blocking_pop(ctx: Client, keys: tuple[bytes, ...], timeout: float, highest: bool,
+def _blocking_pop(ctx: Client, keys: Sequence[bytes], timeout: float, highest: bool,
                   count: int | None) -> object:
     """BZPOPMIN/BZPOPMAX (``count`` None) and BZMPOP: pop now, or wait for a key to fill."""
 
@@ -860,8 +833,8 @@ def bzpopmax(ctx: Client, *args: bytes) -> object:
          args="timeout numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
          getkeys=lambda argv: numkeys_positions(argv, 2))
 def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
-    timeout = parse_timeout(timeout_arg)
-    keys, highest, count = _parse_mpop(args)
+    keys, highest, count = parse_mpop(args, b"MAX", b"MIN")
+    timeout = parse_timeout(timeout_arg)  # after the other arguments, as in Redis
     return _blocking_pop(ctx, keys, timeout, highest, count)
 
 
@@ -955,26 +928,19 @@ def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name:
     aggregate = _sum
     withscores = False
     limit = 0
-    j = setnum
-    n = len(rest)
-    while j < n:
-        remaining = n - j
-        opt = rest[j].upper()
-        if op != DIFF and not card_only and remaining >= setnum + 1 and opt == b"WEIGHTS":
-            weights = [parse_score(w, Error(b"ERR weight value is not a float")) for w in rest[j + 1 : j + 1 + setnum]]
-            j += setnum + 1
-        elif op != DIFF and not card_only and remaining >= 2 and opt == b"AGGREGATE":
-            aggregate = _aggregate(rest[j + 1].upper())
-            j += 2
+    options = ArgCursor(rest, setnum)
+    while options:
+        opt = options.next_keyword()
+        if op != DIFF and not card_only and options.has(setnum) and opt == b"WEIGHTS":
+            weights = [parse_score(w, WEIGHT_NOT_FLOAT) for w in options.next_many(setnum)]
+        elif op != DIFF and not card_only and options.has(1) and opt == b"AGGREGATE":
+            aggregate = _aggregate(options.next_keyword())
         elif store is None and not card_only and opt == b"WITHSCORES":
             withscores = True
-            j += 1
-        elif card_only and remaining >= 2 and opt == b"LIMIT":
-            value = to_int(rest[j + 1])
-            if value is None or value < 0:
-                raise Error(b"ERR LIMIT can't be negative")
-            limit = value
-            j += 2
+        elif card_only and options.has(1) and opt == b"LIMIT":
+            limit = options.next_int(LIMIT_NEGATIVE)
+            if limit < 0:
+                raise LIMIT_NEGATIVE
         else:
             raise SYNTAX_ERROR
     inputs = [(src if src is not None else {}, w) for src, w in zip(sources, weights, strict=True)]

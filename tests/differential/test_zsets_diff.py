@@ -322,6 +322,14 @@ def test_blocking_forms_when_data_is_there(diff):
     ])
 
 
+def test_bzmpop_reads_its_timeout_after_the_other_arguments(diff):
+    """As BLMPOP: numkeys, MIN|MAX and COUNT are checked before the timeout."""
+    diff.check_all([
+        "BZMPOP -1 1 z FOO", "BZMPOP x 1 z FOO", "BZMPOP x 0 z MIN", "BZMPOP -1 1 z MIN COUNT 0", "BZMPOP x 2 z",
+        "BZMPOP x 1 z MIN COUNT 1 COUNT 1", "BZMPOP -1 1 z MIN", "BLMPOP -1 1 l FOO", "BLMPOP x 1 l LEFT COUNT 0",
+    ])
+
+
 def test_blocking_inside_multi(diff):
     d = diff
     d.check_all(["MULTI", "BZPOPMIN nokey 0", "BZMPOP 0 1 nokey MAX", "ZADD z 1 a", "BZPOPMAX z 0", "EXEC"])

@@ -26,7 +26,9 @@ def test_cursor_reads_left_to_right():
     assert args.next_float() == 1.5
     assert args.next_bytes() == b"x"
     assert list(args.next_many(2)) == [b"a", b"b"]
-    assert not args and args.peek() is None
+    assert not args
+    with pytest.raises(Error):
+        args.peek()
     args.finish()
 
 
