@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from redistui.client import ConnectionSpec
 
@@ -99,7 +101,7 @@ def run_launch(args: argparse.Namespace) -> int:
     if spec is not None:
         RedisTUI(spec).run()
         return 0
-    server = EmbeddedServer(port=args.port, data_dir=args.dir)
+    server = EmbeddedServer(port=args.port, data_dir=args.dir, outlive_explorer=args.keep_server)
     print(
         f"starting the bundled server on {server.host}:{server.port} (data in {server.data_dir}) …",
         file=sys.stderr,
@@ -109,16 +111,38 @@ def run_launch(args: argparse.Namespace) -> int:
     except EmbeddedServerError as error:
         print(f"redistui: {error}", file=sys.stderr)
         return 1
+    app = RedisTUI(ConnectionSpec(host=server.host, port=server.port, db=args.db or 0), embedded=True)
+    previous = {} if args.keep_server else stop_server_on_signals(app, server)
     try:
-        spec = ConnectionSpec(host=server.host, port=server.port, db=args.db or 0)
-        RedisTUI(spec, embedded=True).run()
+        app.run()
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if args.keep_server:
             print(f"the bundled server keeps running on {server.url}", file=sys.stderr)
             server.detach()
         else:
             server.stop(save=True)
     return 0
+
+
+def stop_server_on_signals(app: Any, server: Any) -> dict[int, Any]:
+    """SIGHUP (the terminal closed) and SIGTERM: save the bundled server first, then leave.
+
+    The server is stopped inside the handler, before the UI tries to restore a terminal
+    that may no longer exist: whatever happens to the UI afterwards, the data is safe.
+    Returns the handlers it replaced.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        server.stop(save=True)
+        signal.signal(signum, signal.SIG_DFL)
+        try:
+            app.exit(return_code=128 + signum)
+        except Exception:  # the app may be half torn down already; the data is saved
+            os._exit(128 + signum)
+
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGHUP, signal.SIGTERM)}
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -1,14 +1,24 @@
-"""The bundled server as a child process: start it, wait for PING, stop it with SHUTDOWN SAVE.
+"""The bundled server as a child process: start it, wait for PING, stop it as redis-server stops.
 
 This is the only module that knows the server ships with the explorer. It runs
 ``python -m server --port N --dir DIR`` (redis-server's option names), writes the
 child's output to ``server.log`` in the data directory, and on failure raises an
 `EmbeddedServerError` that carries the log's tail for the user to read.
+
+However the explorer ends, the server gets SIGTERM and is waited for, which is
+redis-server's orderly shutdown: an RDB save when save points are configured, the
+AOF flushed and fsynced. The child runs in a session of its own, so a closed
+terminal's SIGHUP does not reach it before the explorer has asked it to save; on
+Linux it also gets SIGTERM from the kernel if the explorer dies without a word
+(SIGKILL, OOM killer), and an ``atexit`` hook covers interpreter exits.
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +76,28 @@ def choose_port(requested: int | None) -> int:
     return DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _detach_from_terminal() -> None:
+    """In the child, before exec: a session of its own, so a terminal hang-up does not reach it."""
+    os.setsid()
+
+
+def _detach_and_follow_parent() -> None:
+    """As `_detach_from_terminal`, plus SIGTERM from the kernel when the explorer dies (Linux)."""
+    parent = os.getppid()
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the explorer died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 def tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -82,8 +114,10 @@ class EmbeddedServer:
         data_dir: Path | None = None,
         extra_args: list[str] | None = None,
         host: str = "127.0.0.1",
+        outlive_explorer: bool = False,
     ) -> None:
         self.host = host
+        self.outlive_explorer = outlive_explorer  # --keep-server: no SIGTERM when the explorer dies
         self.port = choose_port(port)
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.extra_args = list(extra_args or [])
@@ -111,8 +145,13 @@ class EmbeddedServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_detach_from_terminal if self.outlive_explorer else _detach_and_follow_parent,
             )
+        atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -134,19 +173,28 @@ class EmbeddedServer:
         except redis.RedisError:
             return False
 
-    def stop(self, save: bool = True, timeout: float = 10.0) -> None:
-        """SHUTDOWN SAVE (or NOSAVE), wait for the process; terminate it if it lingers."""
-        if self.process is None or self.process.poll() is not None:
+    def stop(self, save: bool = True, timeout: float = 60.0) -> None:
+        """Shut the server down as redis-server shuts down, and wait for it.
+
+        ``save``: SIGTERM, redis-server's orderly shutdown (save points honoured, AOF
+        fsynced). Otherwise SHUTDOWN NOSAVE. Safe to call more than once, and from a
+        signal handler. Only a server that is still running after ``timeout`` is killed.
+        """
+        process = self.process
+        if process is None or process.poll() is not None:
             return
+        if save:
+            process.send_signal(signal.SIGTERM)
+        else:
+            try:
+                with redis.Redis(self.host, self.port, socket_timeout=timeout) as conn:
+                    conn.execute_command("SHUTDOWN", "NOSAVE")
+            except redis.ConnectionError:
+                pass  # the server closes the connection as it exits
+            except redis.RedisError:
+                process.terminate()
         try:
-            with redis.Redis(self.host, self.port, socket_timeout=timeout) as conn:
-                conn.execute_command("SHUTDOWN", "SAVE" if save else "NOSAVE")
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it exits
-        except redis.RedisError:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -158,6 +206,7 @@ class EmbeddedServer:
     def detach(self) -> None:
         """Forget the child so it keeps running after the explorer exits (``--keep-server``)."""
         self.process = None
+        atexit.unregister(self.stop)
 
     def __enter__(self) -> EmbeddedServer:
         self.start()

@@ -183,3 +183,26 @@ def test_serve_runs_the_bundled_server_in_the_foreground(tmp_path: Path, bundled
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.commands("SET", "GET")
+def test_a_crash_of_the_ui_still_saves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bundled) -> None:
+    port = free_port()
+
+    def crashing_run(self: RedisTUI) -> None:
+        with redis.Redis(self.spec.host, self.spec.port) as conn:
+            conn.set("before-the-crash", "kept")
+        raise RuntimeError("the UI fell over")
+
+    monkeypatch.setattr(RedisTUI, "run", crashing_run)
+    with pytest.raises(RuntimeError):
+        cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)])
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=port, socket_connect_timeout=0.5).ping()
+    again = EmbeddedServer(port=free_port(), data_dir=tmp_path)
+    again.start()
+    try:
+        with redis.Redis(port=again.port) as conn:
+            assert conn.get("before-the-crash") == b"kept"
+    finally:
+        again.stop(save=False)
