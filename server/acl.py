@@ -367,7 +367,8 @@ class ACL:
 
     def check_credentials(self, username: bytes | None, password: bytes) -> str | None:
         """The user name if the credentials are good, else None (and an ACL LOG entry)."""
-        name = (username or b"default").decode("utf-8", "surrogateescape")
+        # Only a missing name means ``default``: an empty one names a user that cannot exist.
+        name = "default" if username is None else username.decode("utf-8", "surrogateescape")
         user = self.users.get(name)
         if user is not None and user.check_password(password):
             return name
@@ -505,11 +506,27 @@ def read_acl_file(path: str) -> list[list[str]]:
     return lines
 
 
+class ACLLoadError(Exception):
+    """The configured users cannot be loaded: the server refuses to start (already logged)."""
+
+
+def has_spaces(name: bytes) -> bool:
+    """Redis's ACLStringHasSpaces: C whitespace or NUL, which no user name may contain."""
+    return any(c in b" \t\n\v\f\r\x00" for c in name)
+
+
 def install(server: Server) -> None:
     """Create the ACL for a new server: users from the config file, then the ACL file."""
     acl = ACL(server)
     server.acl = acl  # type: ignore[attr-defined]
     user_lines = getattr(server, "user_lines", [])
+    for words in user_lines:
+        # ``user "default on >pw"`` (one quoted word) would create a user named with spaces and
+        # leave ``default`` open: Redis refuses to start instead.
+        if words and has_spaces(words[0].encode("utf-8", "surrogateescape")):
+            server.log("warning", "Spaces not allowed in ACL usernames")
+            server.log("warning", "Critical error while loading ACLs. Exiting.")
+            raise ACLLoadError(words[0])
     aclfile = server.config["aclfile"]
     if user_lines and aclfile:
         raise Error(b"ERR Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid.")

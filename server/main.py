@@ -109,6 +109,8 @@ def main(argv: list[str]) -> int:
     except (ConfigError, OSError, Error) as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
         return 1
+    except acl.ACLLoadError:  # logged as Redis logs it
+        return 1
     loop = new_event_loop()
     try:
         return loop.run_until_complete(run(server))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from server.acl import User, commands_in, read_acl_file
+from server.acl import User, commands_in, has_spaces, read_acl_file
 from server.client import Client
 from server.command import CATEGORIES, command, container
 from server.commands.args import to_int
@@ -27,6 +27,8 @@ def _text(arg: bytes) -> str:
 @command("acl|setuser", arity=-3, flags="admin noscript loading stale", group="server", since="6.0.0",
          summary="Creates a user or changes its rules.", args="username [rule [rule ...]]")
 def acl_setuser(ctx: Client, _sub: bytes, name: bytes, *rules: bytes) -> object:
+    if has_spaces(name):
+        raise Error(b"ERR Usernames can't contain spaces or null characters")
     _acl(ctx).setuser(_text(name), [_text(r) for r in rules])
     return OK
 

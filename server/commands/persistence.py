@@ -163,7 +163,8 @@ def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: b
     ks = ctx.server.keyspace
     deleted = db.delete(key) if replace else False
     if ttl and not absttl:
-        ttl += now_ms()
+        # A C long long in Redis: a relative TTL near LONG_MAX wraps to a past deadline.
+        ttl = (ttl + now_ms() + 2**63) % 2**64 - 2**63
     if ttl and ttl <= now_ms():  # already expired: the key is (only) deleted
         if deleted and ks.notify_flags & NOTIFY_GENERIC:
             ks.notify(NOTIFY_GENERIC, b"del", key, db.id)

@@ -137,3 +137,29 @@ def test_noauth_and_wrongpass(ours, real):
             assert admin.call("AUTH", "secret") == b"+OK\r\n"
             admin.call("ACL", "SETUSER", "default", "nopass")
             admin.close()
+
+
+def test_setuser_refuses_names_with_spaces_or_nul(diff):
+    for name in ("a b", "a\tb", "a\x00b", " ", "default on >pw"):
+        diff.check("ACL", "SETUSER", name, "on")
+    diff.check("ACL", "USERS")
+
+
+def test_empty_username_is_not_default(ours, real):
+    """AUTH "" <password> and HELLO 3 AUTH "" <password>: no user is named "", so WRONGPASS."""
+    replies = []
+    for port in (ours.port, real.port):
+        admin = RawConnection(port)
+        assert admin.call("ACL", "SETUSER", "default", "resetpass", ">secret") == b"+OK\r\n"
+        try:
+            conn = RawConnection(port)
+            seen = [conn.call("AUTH", "", "secret"), conn.call("HELLO", "3", "AUTH", "", "secret"), conn.call("PING")]
+            seen.append(conn.call("AUTH", "default", "secret"))
+            replies.append(seen)
+            conn.close()
+        finally:
+            assert admin.call("AUTH", "secret") == b"+OK\r\n"
+            admin.call("ACL", "SETUSER", "default", "nopass")
+            admin.close()
+    assert replies[0] == replies[1]
+    assert replies[0][0].startswith(b"-WRONGPASS")

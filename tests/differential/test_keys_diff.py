@@ -537,3 +537,21 @@ def test_watch_sees_key_changes(ours, real, diff, command):
     finally:
         for conn in others:
             conn.close()
+
+
+def test_restore_with_a_ttl_that_overflows_expires_at_once(diff):
+    """RESTORE k 9223372036854775807 payload: Redis adds the clock to a long long, which wraps
+    to a past deadline, so the key is expired at once (and a REPLACEd key is deleted)."""
+    diff.check("SET", "src", "value")
+    payload = parse(diff.ours.call("DUMP", "src"))
+    assert payload == parse(diff.real.call("DUMP", "src"))
+    diff.check("RESTORE", "k", "9223372036854775807", payload)
+    diff.check("EXISTS", "k")
+    diff.check("PTTL", "k")
+    diff.check("SET", "k", "old")
+    diff.check("RESTORE", "k", "9223372036854775000", payload, "REPLACE")
+    diff.check("EXISTS", "k")
+    diff.check("RESTORE", "k", "100000000", payload)
+    diff.check("EXISTS", "k")
+    diff.check("RESTORE", "k", "9223372036854775807", payload, "REPLACE", "ABSTTL")
+    diff.check("EXISTS", "k")
