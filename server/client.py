@@ -64,6 +64,7 @@ class Client:
         self.created = time.time()
         self.last_interaction = time.monotonic()
         self.last_command = b"NULL"
+        self.argv: list[bytes] = []  # the request running now, as sent (argv[0] in the client's spelling)
         # Transactions.
         self.in_multi = False
         self.executing_multi = False  # inside EXEC: blocking commands must not block

@@ -167,6 +167,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
         ):
             dirty_before = keyspace.dirty
             client.last_command = cmd.name_bytes
+            client.argv = argv
             func = cmd.func
             start = perf_counter_ns()
             try:
@@ -294,6 +295,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     keyspace = server.keyspace
     dirty_before = keyspace.dirty
     client.last_command = cmd.name_bytes
+    client.argv = argv
     start = perf_counter_ns()
     try:
         # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a

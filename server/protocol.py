@@ -87,6 +87,11 @@ class Raw(bytes):
     __slots__ = ()
 
 
+class HumanDouble(float):
+    """A double Redis sends with addReplyHumanLongDouble (GEOPOS, WITHCOORD): ``%.17Lf`` with
+    trailing zeros trimmed, as a bulk string in RESP2 and a double in RESP3."""
+
+
 class BigNumber(bytes):
     """A RESP3 big number; a bulk string in RESP2."""
 
@@ -208,6 +213,9 @@ def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
             out.append(b"(%b\r\n" % value)
         else:
             out.append(b"$%d\r\n%b\r\n" % (len(value), value))  # type: ignore[arg-type]
+    elif isinstance(value, HumanDouble):
+        text = format_human_double(value)
+        out.append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
     elif cls is Raw:
         out.append(value)  # type: ignore[arg-type]
     elif cls is memoryview:

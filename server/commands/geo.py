@@ -1,0 +1,508 @@
+"""Geospatial commands: GEOADD GEODIST GEOHASH GEOPOS GEOSEARCH(STORE) GEORADIUS(BYMEMBER)(_RO) (geo.c).
+
+A geo set is a sorted set whose scores are 52-bit geohashes
+(``server.datatypes.geohash``): GEOADD is ZADD with computed scores, and any
+sorted-set command works on it. Searches visit the nine cells Redis visits,
+each as a score range of the sorted set, keep the members inside the shape,
+and sort them by distance as Redis does. Option parsing follows
+georadiusGeneric's single loop, so errors come in Redis's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from server.client import Client
+from server.command import command
+from server.commands.args import SYNTAX_ERROR, to_int
+from server.commands.strings import notify
+from server.commands.zsets import limits, parse_score, zadd_generic
+from server.datatypes import geohash as gh
+from server.datatypes.zset import ScoreRange, ZSetValue
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE
+from server.protocol import NULL_ARRAY, Error, HumanDouble
+
+BAD_UNIT = Error(b"ERR unsupported unit provided. please use M, KM, FT, MI")
+BAD_MEMBER = Error(b"ERR could not decode requested zset member")
+UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
+
+# georadiusGeneric's flags.
+RADIUS_COORDS = 1
+RADIUS_MEMBER = 2
+RADIUS_NOSTORE = 4
+GEOSEARCH = 8
+GEOSEARCHSTORE = 16
+
+
+def _unit(arg: bytes) -> float:
+    factor = UNITS.get(arg.lower())
+    if factor is None:
+        raise BAD_UNIT
+    return factor
+
+
+def _lon_lat(lon_arg: bytes, lat_arg: bytes) -> tuple[float, float]:
+    """extractLongLatOrReply: two doubles within Redis's coordinate limits."""
+    lon = parse_score(lon_arg)
+    lat = parse_score(lat_arg)
+    if lon < gh.LONG_MIN or lon > gh.LONG_MAX or lat < gh.LAT_MIN or lat > gh.LAT_MAX:
+        raise Error(b"ERR invalid longitude,latitude pair %f,%f" % (lon, lat))
+    return lon, lat
+
+
+def _distance_arg(value: bytes, unit: bytes) -> tuple[float, float]:
+    """extractDistanceOrReply: (radius, meters per unit)."""
+    radius = parse_score(value, Error(b"ERR need numeric radius"))
+    if radius < 0:
+        raise Error(b"ERR radius cannot be negative")
+    return radius, _unit(unit)
+
+
+def _box_arg(width_arg: bytes, height_arg: bytes, unit: bytes) -> tuple[float, float, float]:
+    width = parse_score(width_arg, Error(b"ERR need numeric width"))
+    height = parse_score(height_arg, Error(b"ERR need numeric height"))
+    if height < 0 or width < 0:
+        raise Error(b"ERR height or width cannot be negative")
+    return width, height, _unit(unit)
+
+
+def distance_text(d: float) -> bytes:
+    """Redis's fixedpoint_d2string(d, 4): four decimals after rounding d * 10^4 to nearest-even."""
+    if d == 0:
+        return b"0.0000"
+    scaled = round(d * 10000.0)
+    sign = b"-" if scaled < 0 else b""
+    scaled = abs(scaled)
+    return b"%s%d.%04d" % (sign, scaled // 10000, scaled % 10000)
+
+
+def _zset(ctx: Client, key: bytes) -> ZSetValue | None:
+    value = ctx.db.lookup_read(key)
+    if value is not None and not isinstance(value, ZSetValue):
+        raise WRONGTYPE
+    return value
+
+
+def _member_position(zs: ZSetValue, member: bytes) -> tuple[float, float] | None:
+    score = zs.score(member)
+    if score is None:
+        return None
+    return gh.decode_score(score)
+
+
+# --------------------------------------------------------------------------- GEOADD and lookups
+
+
+@command("geoadd", arity=-5, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+         complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+         summary="Adds members with their longitude and latitude to a geo set, creating it if needed.",
+         args="key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]")
+def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
+    nx = xx = ch = False
+    i = 0
+    while i < len(args):
+        opt = args[i].lower()
+        if opt == b"nx":
+            nx = True
+        elif opt == b"xx":
+            xx = True
+        elif opt == b"ch":
+            ch = True
+        else:
+            break
+        i += 1
+    rest = args[i:]
+    if len(rest) % 3 or (xx and nx):
+        raise SYNTAX_ERROR
+    if not rest:
+        raise SYNTAX_ERROR  # ZADD's own check: no score-member pair at all
+    scores: list[float] = []
+    for j in range(0, len(rest), 3):
+        lon, lat = _lon_lat(rest[j], rest[j + 1])
+        scores.append(float(gh.score_of(lon, lat)))
+    return zadd_generic(ctx, key, scores, rest[2::3], nx=nx, xx=xx, ch=ch)
+
+
+@command("geohash", arity=-2, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+         complexity="O(log(N)) for each member requested.",
+         summary="Returns members of a geo set as standard 11-character geohash strings.",
+         args="key [member [member ...]]")
+def geohash(ctx: Client, key: bytes, *members: bytes) -> list:
+    zs = _zset(ctx, key)
+    out: list = []
+    for member in members:
+        score = zs.score(member) if zs is not None else None
+        out.append(None if score is None else gh.geohash_string(score))
+    return out
+
+
+@command("geopos", arity=-2, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+         complexity="O(1) for each member requested.",
+         summary="Returns the longitude and latitude of members of a geo set.", args="key [member [member ...]]")
+def geopos(ctx: Client, key: bytes, *members: bytes) -> list:
+    zs = _zset(ctx, key)
+    out: list = []
+    for member in members:
+        pos = _member_position(zs, member) if zs is not None else None
+        out.append(NULL_ARRAY if pos is None else [HumanDouble(pos[0]), HumanDouble(pos[1])])
+    return out
+
+
+@command("geodist", arity=-4, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+         complexity="O(log(N))", summary="Returns the distance between two members of a geo set.",
+         args="key member1 member2 [M|KM|FT|MI]")
+def geodist(ctx: Client, key: bytes, member1: bytes, member2: bytes, *unit: bytes) -> object:
+    to_meter = 1.0
+    if len(unit) == 1:
+        to_meter = _unit(unit[0])
+    elif len(unit) > 1:
+        raise SYNTAX_ERROR
+    zs = _zset(ctx, key)
+    if zs is None:
+        return None
+    first = _member_position(zs, member1)
+    second = _member_position(zs, member2) if first is not None else None
+    if first is None or second is None:
+        return None
+    return distance_text(gh.distance(first[0], first[1], second[0], second[1]) / to_meter)
+
+
+# --------------------------------------------------------------------------- searches
+
+
+class Found:
+    """A member inside the search area, with what the reply may show."""
+
+    __slots__ = ("member", "score", "lon", "lat", "dist")
+
+    def __init__(self, member: bytes, score: float, lon: float, lat: float, dist: float) -> None:
+        self.member = member
+        self.score = score
+        self.lon = lon
+        self.lat = lat
+        self.dist = dist
+
+
+def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
+    """membersOfAllNeighbors: scan each of the nine cells (skipping repeats as Redis does)."""
+    cells = gh.search_cells(shape)
+    found: list[Found] = []
+    last = 0
+    for i, cell in enumerate(cells):
+        if cell.is_zero():
+            continue
+        if last and cell.bits == cells[last].bits and cell.step == cells[last].step:
+            continue
+        if found and limit and len(found) >= limit:
+            break
+        low, high = gh.cell_scores(cell)
+        start, stop = zs.score_positions(ScoreRange(float(low), float(high), False, True))
+        for score, member in zs.slice(start, stop):
+            lon, lat = gh.decode_score(score)
+            dist = shape.contains(lon, lat)
+            if dist is not None:
+                found.append(Found(member, score, lon, lat, dist))
+            if found and limit and len(found) >= limit:
+                break
+        last = i
+    return found
+
+
+def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags: int) -> object:
+    """georadiusGeneric. ``args`` are the arguments after the command name."""
+    argv = (ctx.argv[0] if ctx.argv else ctx.last_command, *args)
+    db = ctx.db
+    zs = _zset(ctx, argv[src_index])
+    shape = gh.Shape()
+    store_key: bytes | None = None
+    storedist = False
+    if flags & RADIUS_COORDS:
+        base = 6
+        shape.kind = gh.CIRCULAR
+        shape.lon, shape.lat = _lon_lat(argv[2], argv[3])
+        shape.radius, shape.conversion = _distance_arg(argv[4], argv[5])
+    elif flags & RADIUS_MEMBER:
+        base = 5
+        if zs is not None:
+            shape.kind = gh.CIRCULAR
+            pos = _member_position(zs, argv[2])
+            if pos is None:
+                raise BAD_MEMBER
+            shape.lon, shape.lat = pos
+            shape.radius, shape.conversion = _distance_arg(argv[3], argv[4])
+    else:
+        base = 2
+        if flags & GEOSEARCHSTORE:
+            base = 3
+            store_key = argv[1]
+    withdist = withhash = withcoord = False
+    frommember = fromloc = byradius = bybox = False
+    sort = 0  # 0 none, 1 asc, 2 desc
+    any_ = False
+    count = 0
+    remaining = len(argv) - base
+    i = 0
+    while i < remaining:
+        arg = argv[base + i].lower()
+        if arg == b"withdist":
+            withdist = True
+        elif arg == b"withhash":
+            withhash = True
+        elif arg == b"withcoord":
+            withcoord = True
+        elif arg == b"any":
+            any_ = True
+        elif arg == b"asc":
+            sort = 1
+        elif arg == b"desc":
+            sort = 2
+        elif arg == b"count" and i + 1 < remaining:
+            value = to_int(argv[base + i + 1])
+            if value is None:
+                raise Error(b"ERR value is not an integer or out of range")
+            if value <= 0:
+                raise Error(b"ERR COUNT must be > 0")
+            count = value
+            i += 1
+        elif arg in (b"store", b"storedist") and i + 1 < remaining and not flags & (RADIUS_NOSTORE | GEOSEARCH):
+            store_key = argv[base + i + 1]
+            storedist = arg == b"storedist"
+            i += 1
+        elif arg == b"storedist" and flags & GEOSEARCH and flags & GEOSEARCHSTORE:
+            storedist = True
+        elif arg == b"frommember" and i + 1 < remaining and flags & GEOSEARCH and not fromloc:
+            if zs is not None:
+                pos = _member_position(zs, argv[base + i + 1])
+                if pos is None:
+                    raise BAD_MEMBER
+                shape.lon, shape.lat = pos
+            frommember = True
+            i += 1
+        elif arg == b"fromlonlat" and i + 2 < remaining and flags & GEOSEARCH and not frommember:
+            shape.lon, shape.lat = _lon_lat(argv[base + i + 1], argv[base + i + 2])
+            fromloc = True
+            i += 2
+        elif arg == b"byradius" and i + 2 < remaining and flags & GEOSEARCH and not bybox:
+            shape.radius, shape.conversion = _distance_arg(argv[base + i + 1], argv[base + i + 2])
+            shape.kind = gh.CIRCULAR
+            byradius = True
+            i += 2
+        elif arg == b"bybox" and i + 3 < remaining and flags & GEOSEARCH and not byradius:
+            shape.width, shape.height, shape.conversion = _box_arg(
+                argv[base + i + 1], argv[base + i + 2], argv[base + i + 3])
+            shape.kind = gh.RECTANGLE
+            bybox = True
+            i += 3
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+
+    if store_key is not None and (withdist or withhash or withcoord):
+        what = b"GEOSEARCHSTORE" if flags & GEOSEARCHSTORE else b"STORE option in GEORADIUS"
+        raise Error(b"ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options" % what)
+    if flags & GEOSEARCH and not (frommember or fromloc):
+        raise Error(b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s" % argv[0])
+    if flags & GEOSEARCH and not (byradius or bybox):
+        raise Error(b"ERR exactly one of BYRADIUS and BYBOX can be specified for %s" % argv[0])
+    if any_ and not count:
+        raise Error(b"ERR the ANY argument requires COUNT argument")
+
+    if zs is None:
+        if store_key is not None:
+            if db.delete(store_key):
+                notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+            return 0
+        return []
+    if count and not sort and not any_:
+        sort = 1
+    found = _search(zs, shape, count if any_ else 0)
+    if not found and store_key is None:
+        return []
+    returned_items = count if count and count < len(found) else len(found)
+    if sort and returned_items == len(found):
+        # Stable (equal distances keep their scan order), as glibc's merge-sort qsort is.
+        found.sort(key=lambda f: f.dist, reverse=sort == 2)
+    elif sort:
+        # Redis sorts only the first COUNT places with its partial quicksort; ties land where it puts them.
+        sign = 1 if sort == 1 else -1
+        partial_sort(found, lambda x, y: sign * ((x.dist > y.dist) - (x.dist < y.dist)), 0, returned_items - 1)
+    returned = found[:returned_items]
+    for f in returned:
+        f.dist /= shape.conversion
+    if store_key is None:
+        extras = withdist + withhash + withcoord
+        out: list = []
+        for f in returned:
+            if not extras:
+                out.append(f.member)
+                continue
+            item: list = [f.member]
+            if withdist:
+                item.append(distance_text(f.dist))
+            if withhash:
+                item.append(int(f.score))
+            if withcoord:
+                item.append([HumanDouble(f.lon), HumanDouble(f.lat)])
+            out.append(item)
+        return out
+    if returned:
+        max_entries, max_value = limits(ctx)
+        entries = ((f.member, f.dist if storedist else f.score) for f in returned)
+        db.set(store_key, ZSetValue(entries, max_entries, max_value))
+        notify(ctx, b"geosearchstore" if flags & GEOSEARCH else b"georadiusstore", store_key, NOTIFY_ZSET)
+        db.signal_ready(store_key)
+    elif db.delete(store_key):
+        notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+    return len(returned)
+
+
+def partial_sort(items: list[Found], cmp: Callable[[Found, Found], int], lrange: int, rrange: int) -> None:
+    """Redis's pqsort: a quicksort (Bentley-McIlroy) that only recurses into parts overlapping
+    positions ``lrange..rrange``. Its order of equal elements is part of GEOSEARCH's reply."""
+
+    def swap(i: int, j: int) -> None:
+        items[i], items[j] = items[j], items[i]
+
+    def med3(a: int, b: int, c: int) -> int:
+        if cmp(items[a], items[b]) < 0:
+            return b if cmp(items[b], items[c]) < 0 else (c if cmp(items[a], items[c]) < 0 else a)
+        return b if cmp(items[b], items[c]) > 0 else (a if cmp(items[a], items[c]) < 0 else c)
+
+    def overlaps(start: int, size: int) -> bool:
+        return not (rrange < start or lrange >= start + size)
+
+    def sort(a: int, n: int) -> None:
+        while True:
+            if n < 7:
+                for pm in range(a + 1, a + n):
+                    pl = pm
+                    while pl > a and cmp(items[pl - 1], items[pl]) > 0:
+                        swap(pl, pl - 1)
+                        pl -= 1
+                return
+            pm = a + n // 2
+            if n > 7:
+                pl = a
+                pn = a + n - 1
+                if n > 40:
+                    d = n // 8
+                    pl = med3(pl, pl + d, pl + 2 * d)
+                    pm = med3(pm - d, pm, pm + d)
+                    pn = med3(pn - 2 * d, pn - d, pn)
+                pm = med3(pl, pm, pn)
+            swap(a, pm)
+            pa = pb = a + 1
+            pc = pd = a + n - 1
+            while True:
+                while pb <= pc:
+                    c = cmp(items[pb], items[a])
+                    if c > 0:
+                        break
+                    if c == 0:
+                        swap(pa, pb)
+                        pa += 1
+                    pb += 1
+                while pb <= pc:
+                    c = cmp(items[pc], items[a])
+                    if c < 0:
+                        break
+                    if c == 0:
+                        swap(pc, pd)
+                        pd -= 1
+                    pc -= 1
+                if pb > pc:
+                    break
+                swap(pb, pc)
+                pb += 1
+                pc -= 1
+            pn = a + n
+            r = min(pa - a, pb - pa)
+            for i in range(r):
+                swap(a + i, pb - r + i)
+            r = min(pd - pc, pn - pd - 1)
+            for i in range(r):
+                swap(pb + i, pn - r + i)
+            r = pb - pa
+            if r > 1 and overlaps(a, r):
+                sort(a, r)
+            r = pd - pc
+            if r <= 1:
+                return
+            a, n = pn - r, r
+            if not overlaps(a, n):
+                return
+
+    sort(0, len(items))
+
+
+def _radius_store_keys(first: int) -> Callable[[list[bytes]], list[int]]:
+    """Key positions of GEORADIUS(BYMEMBER): the source, and the key after each STORE/STOREDIST."""
+    def positions(argv: list[bytes]) -> list[int]:
+        keys = [1]
+        for i in range(first, len(argv) - 1):
+            if argv[i].lower() in (b"store", b"storedist"):
+                keys.append(i + 1)
+        return keys
+
+    return positions
+
+
+_RADIUS_ARGS = ("[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")
+
+
+@command("georadius", arity=-6, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+         complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
+         summary="Queries a geo set for members within a distance of a point, optionally storing them.",
+         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
+         getkeys=_radius_store_keys(6))
+def georadius(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 1, RADIUS_COORDS)
+
+
+@command("georadius_ro", arity=-6, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.10",
+         complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
+         summary="Queries a geo set for members within a distance of a point.",
+         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS}")
+def georadius_ro(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 1, RADIUS_COORDS | RADIUS_NOSTORE)
+
+
+@command("georadiusbymember", arity=-5, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo",
+         since="3.2.0",
+         complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
+         summary="Queries a geo set for members within a distance of a member, optionally storing them.",
+         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
+         getkeys=_radius_store_keys(5))
+def georadiusbymember(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 1, RADIUS_MEMBER)
+
+
+@command("georadiusbymember_ro", arity=-5, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo",
+         since="3.2.10",
+         complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
+         summary="Queries a geo set for members within a distance of a member.",
+         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS}")
+def georadiusbymember_ro(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
+
+
+@command("geosearch", arity=-7, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="6.2.0",
+         complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
+                    "around the shape provided as the filter and M is the number of items inside the shape",
+         summary="Queries a geo set for members inside a circle or a box around a member or a point.",
+         args="key [FROMMEMBER member] [FROMLONLAT longitude latitude] [BYRADIUS radius M|KM|FT|MI] "
+              "[BYBOX width height M|KM|FT|MI] [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
+def geosearch(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 1, GEOSEARCH)
+
+
+@command("geosearchstore", arity=-8, flags="write denyoom", keys=(1, 2, 1), acl="geo", group="geo",
+         since="6.2.0",
+         complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
+                    "around the shape provided as the filter and M is the number of items inside the shape",
+         summary="Stores the members of a geo set inside a circle or a box as a sorted set.",
+         args="destination source [FROMMEMBER member] [FROMLONLAT longitude latitude] "
+              "[BYRADIUS radius M|KM|FT|MI] [BYBOX width height M|KM|FT|MI] [ASC|DESC] [COUNT count [ANY]] "
+              "[STOREDIST]")
+def geosearchstore(ctx: Client, *args: bytes) -> object:
+    return _search_generic(ctx, args, 2, GEOSEARCH | GEOSEARCHSTORE)
