@@ -272,6 +272,15 @@ class Database:
         self.touch(key)
         return True
 
+    def notify(self, kind: int, event: bytes, key: bytes) -> None:
+        """A keyspace event for ``key`` in this database, sent if its class is enabled (cheap when none are).
+
+        The one helper command modules call; hot paths may test ``keyspace.notify_flags`` inline first.
+        """
+        ks = self.keyspace
+        if ks.notify_flags & kind:
+            ks.notify(kind, event, key, self.id)
+
     def touch(self, key: bytes) -> None:
         """Tell WATCHers that ``key`` changed (Redis's signalModifiedKey)."""
         ks = self.keyspace

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import hiredis
 
@@ -135,6 +135,22 @@ _CRLF = CRLF
 _NULL2 = b"$-1\r\n"
 _NULL3 = b"_\r\n"
 _small_ints = INT_REPLIES
+
+
+def pair_reply(pairs: Iterable[tuple[object, object]], resp3: bool) -> list:
+    """Pairs as Redis replies with them: one flat array in RESP2, an array of 2-element arrays in RESP3.
+
+    The shape of HRANDFIELD WITHVALUES, ZRANGE WITHSCORES, ZPOPMIN with a count and the like
+    (a map would lose repeats and order, so RESP3 nests instead).
+    """
+    if resp3:
+        return [[first, second] for first, second in pairs]
+    out: list = []
+    append = out.append
+    for first, second in pairs:
+        append(first)
+        append(second)
+    return out
 
 
 def encode(value: object, out: list[bytes], resp3: bool = False) -> None:

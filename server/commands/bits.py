@@ -15,8 +15,8 @@ from __future__ import annotations
 from server.client import Client
 from server.command import command
 from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, to_int
-from server.commands.strings import in_place, notify, string_at
-from server.keyspace import NOTIFY_GENERIC, WRONGTYPE, Database
+from server.commands.strings import in_place, string_at
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database
 from server.protocol import Error
 
 BIT_OFFSET_ERROR = Error(b"ERR bit offset is not an integer or out of range")
@@ -82,7 +82,7 @@ def setbit(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     if changed or old != on:
         raw[byte] = (raw[byte] | mask) if on else (raw[byte] & ~mask)
         db.touch(key)
-        notify(ctx, b"setbit", key)
+        ctx.db.notify(NOTIFY_STRING, b"setbit", key)
     return old
 
 
@@ -228,7 +228,7 @@ def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
     db.lookup(destkey)
     if not size:
         if db.delete(destkey):
-            notify(ctx, b"del", destkey, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", destkey)
         return 0
     # Shorter strings are padded with zero bytes on the right.
     numbers = [int.from_bytes(v, "big") << (8 * (size - len(v))) for v in sources]
@@ -245,7 +245,7 @@ def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
         for n in numbers[1:]:
             result ^= n
     db.set(destkey, bytearray(result.to_bytes(size, "big")))
-    notify(ctx, b"set", destkey)
+    ctx.db.notify(NOTIFY_STRING, b"set", destkey)
     return size
 
 
@@ -379,7 +379,7 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
             changes += 1
     if changes:
         db.touch(key)
-        notify(ctx, b"setbit", key)
+        ctx.db.notify(NOTIFY_STRING, b"setbit", key)
     return replies
 
 

@@ -35,17 +35,12 @@ from server.datatypes.hash import HashValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
-from server.protocol import OK, Error
+from server.protocol import OK, Error, pair_reply
 
 EMPTY: list = []
 EMPTY_SCAN = [b"0", []]
 HALF_LONG = LLONG_MAX // 2
 
-
-def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_HASH) -> None:
-    ks = ctx.server.keyspace
-    if ks.notify_flags & kind:
-        ks.notify(kind, event, key, ctx.db.id)
 
 
 def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes, ...], event: bytes) -> int:
@@ -133,12 +128,12 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
             if not h:
                 break
     if deleted:
-        notify(ctx, b"hdel", key)
+        ctx.db.notify(NOTIFY_HASH, b"hdel", key)
         if h:
             db.touch(key)
         else:
             db.delete(key)
-            notify(ctx, b"del", key, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
     return deleted
 
 
@@ -266,13 +261,7 @@ def field_reply(ctx: Client, pairs: list[tuple[bytes, bytes]], withvalues: bool)
     """HRANDFIELD's array: fields, or with values flat pairs (RESP2) or [field, value] pairs (RESP3)."""
     if not withvalues:
         return [field for field, _ in pairs]
-    if ctx.resp == 3:
-        return [[field, value] for field, value in pairs]
-    out: list = []
-    for field, value in pairs:
-        out.append(field)
-        out.append(value)
-    return out
+    return pair_reply(pairs, ctx.resp == 3)
 
 
 @command("hrandfield", arity=-2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="6.2.0",

@@ -19,9 +19,9 @@ from typing import cast
 
 from server.client import Client
 from server.command import command
-from server.commands.strings import in_place, notify
+from server.commands.strings import in_place
 from server.datatypes import hyperloglog as hll
-from server.keyspace import WRONGTYPE, Database
+from server.keyspace import NOTIFY_STRING, WRONGTYPE, Database
 from server.protocol import OK, Error, Status
 
 INVALID_HLL = Error(b"INVALIDOBJ Corrupted HLL object detected")
@@ -66,7 +66,7 @@ def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
             raise INVALID_HLL from None
     if updated:
         db.touch(key)
-        notify(ctx, b"pfadd", key)
+        ctx.db.notify(NOTIFY_STRING, b"pfadd", key)
         db.keyspace.dirty += updated - 1
         hll.invalidate_cache(sketch)
     return 1 if updated else 0
@@ -137,7 +137,7 @@ def pfmerge(ctx: Client, dest: bytes, *sources: bytes) -> object:
     hll.set_registers(target, merged, _max_bytes(ctx))
     hll.invalidate_cache(target)
     db.touch(dest)
-    notify(ctx, b"pfadd", dest)
+    ctx.db.notify(NOTIFY_STRING, b"pfadd", dest)
     return OK
 
 

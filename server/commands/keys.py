@@ -55,12 +55,6 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOUNT says INT_MAX)
 
 
-def notify(db: Database, event: bytes, key: bytes) -> None:
-    """Send a generic keyspace event (``del``, ``expire``, ``rename_from`` ...) if enabled."""
-    ks = db.keyspace
-    if ks.notify_flags & NOTIFY_GENERIC:
-        ks.notify(NOTIFY_GENERIC, event, key, db.id)
-
 
 # --------------------------------------------------------------------------- values
 
@@ -121,7 +115,7 @@ def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
             db.expire_if_needed(key)
         if db.delete(key):
             removed += 1
-            notify(db, b"del", key)
+            db.notify(NOTIFY_GENERIC, b"del", key)
     return removed
 
 
@@ -242,8 +236,8 @@ def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
         db.access[dst] = access  # the same object keeps its LRU/LFU clock, as in Redis
     db.delete(src)
     db.keyspace.dirty = dirty + 1  # one change, as Redis counts it (not one per step)
-    notify(db, b"rename_from", src)
-    notify(db, b"rename_to", dst)
+    db.notify(NOTIFY_GENERIC, b"rename_from", src)
+    db.notify(NOTIFY_GENERIC, b"rename_to", dst)
     return 1 if nx else OK
 
 
@@ -279,8 +273,8 @@ def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
         dst.access[key] = access
     src.delete(key)
     src.keyspace.dirty = dirty + 1
-    notify(src, b"move_from", key)
-    notify(dst, b"move_to", key)
+    src.notify(NOTIFY_GENERIC, b"move_from", key)
+    dst.notify(NOTIFY_GENERIC, b"move_to", key)
     return 1
 
 
@@ -314,7 +308,7 @@ def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
         target.delete(dst)
     place(target, dst, copy_value(value), deadline)
     target.keyspace.dirty = dirty + 1
-    notify(target, b"copy_to", dst)
+    target.notify(NOTIFY_GENERIC, b"copy_to", dst)
     return 1
 
 
@@ -374,11 +368,11 @@ def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, option
             return 0
     if when <= now_ms():
         db.delete(key)
-        notify(db, b"del", key)
+        db.notify(NOTIFY_GENERIC, b"del", key)
         return 1
     db.set_expire(key, when)
     db.touch(key)
-    notify(db, b"expire", key)
+    db.notify(NOTIFY_GENERIC, b"expire", key)
     return 1
 
 
@@ -455,7 +449,7 @@ def persist(ctx: Client, key: bytes) -> int:
     if db.lookup(key) is None or not db.persist(key):
         return 0
     db.touch(key)
-    notify(db, b"persist", key)
+    db.notify(NOTIFY_GENERIC, b"persist", key)
     return 1
 
 

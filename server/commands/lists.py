@@ -50,11 +50,6 @@ EMPTY: list = []
 # --------------------------------------------------------------------------- helpers
 
 
-def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_LIST) -> None:
-    ks = ctx.server.keyspace
-    if ks.notify_flags & kind:
-        ks.notify(kind, event, key, ctx.db.id)
-
 
 def parse_where(arg: bytes) -> bool:
     """LEFT / RIGHT → True for the head (left)."""
@@ -191,7 +186,7 @@ def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: 
         dst_list.appendleft(value)
     else:
         dst_list.append(value)
-    notify(ctx, b"lpush" if to_left else b"rpush", dst)
+    ctx.db.notify(NOTIFY_LIST, b"lpush" if to_left else b"rpush", dst)
     db.signal_ready(dst)
     elements_removed(ctx, src, lst, from_left)
     return value
@@ -425,7 +420,7 @@ def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
         raise INDEX_OUT_OF_RANGE
     lst[index] = element
     db.touch(key)
-    notify(ctx, b"lset", key)
+    ctx.db.notify(NOTIFY_LIST, b"lset", key)
     return OK
 
 
@@ -450,7 +445,7 @@ def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes)
         return -1
     lst.insert(index + 1 if after else index, element)
     db.touch(key)
-    notify(ctx, b"linsert", key)
+    ctx.db.notify(NOTIFY_LIST, b"linsert", key)
     return len(lst)
 
 
@@ -465,10 +460,10 @@ def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
         return 0
     removed = lst.remove_matching(element, abs(count), count < 0)
     if removed:
-        notify(ctx, b"lrem", key)
+        ctx.db.notify(NOTIFY_LIST, b"lrem", key)
     if not lst:
         db.delete(key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
     elif removed:
         db.touch(key)
     return removed
@@ -492,12 +487,12 @@ def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
         lst.clear()
     else:
         lst.trim(bounds[0], n - 1 - bounds[1])
-    notify(ctx, b"ltrim", key)
+    ctx.db.notify(NOTIFY_LIST, b"ltrim", key)
     if lst:
         db.touch(key)
     else:
         db.delete(key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
     return OK
 
 

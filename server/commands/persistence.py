@@ -160,22 +160,20 @@ def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: b
         value = rdb.load_payload(payload, rdb.value_factories(ctx.server.config))
     except rdb.RDBError:
         raise Error(b"ERR Bad data format") from None
-    ks = ctx.server.keyspace
     deleted = db.delete(key) if replace else False
     if ttl and not absttl:
         # A C long long in Redis: a relative TTL near LONG_MAX wraps to a past deadline.
         ttl = (ttl + now_ms() + 2**63) % 2**64 - 2**63
     if ttl and ttl <= now_ms():  # already expired: the key is (only) deleted
-        if deleted and ks.notify_flags & NOTIFY_GENERIC:
-            ks.notify(NOTIFY_GENERIC, b"del", key, db.id)
+        if deleted:
+            db.notify(NOTIFY_GENERIC, b"del", key)
         return OK
     db.add(key, value)
     if ttl:
         db.set_expire(key, ttl)
     db.signal_ready(key)  # a restored list or sorted set serves clients blocked on it
     _set_access(ctx, key, idle, freq)
-    if ks.notify_flags & NOTIFY_GENERIC:
-        ks.notify(NOTIFY_GENERIC, b"restore", key, db.id)
+    db.notify(NOTIFY_GENERIC, b"restore", key)
     return OK
 
 

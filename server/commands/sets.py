@@ -36,12 +36,6 @@ EMPTY_SET = RespSet()
 LIMIT_NEGATIVE = Error(b"ERR LIMIT can't be negative")
 
 
-def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_SET) -> None:
-    """Send a keyspace notification if its class is enabled (cheap when none are)."""
-    ks = ctx.server.keyspace
-    if ks.notify_flags & kind:
-        ks.notify(kind, event, key, ctx.db.id)
-
 
 def max_intset(ctx: Client) -> int:
     """The configured ``set-max-intset-entries``."""
@@ -61,7 +55,7 @@ def write_set(ctx: Client, key: bytes) -> SetValue | None:
 def deleted(ctx: Client, key: bytes) -> None:
     """Delete a set a command emptied, with Redis's ``del`` event."""
     ctx.db.delete(key)
-    notify(ctx, b"del", key, NOTIFY_GENERIC)
+    ctx.db.notify(NOTIFY_GENERIC, b"del", key)
 
 
 # --------------------------------------------------------------------------- single set
@@ -91,7 +85,7 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
         if not added:
             return 0
         db.touch(key)
-    notify(ctx, b"sadd", key)
+    ctx.db.notify(NOTIFY_SET, b"sadd", key)
     return added
 
 
@@ -110,7 +104,7 @@ def srem(ctx: Client, key: bytes, *members: bytes) -> int:
                 break
     if removed:
         ctx.db.touch(key)
-        notify(ctx, b"srem", key)
+        ctx.db.notify(NOTIFY_SET, b"srem", key)
         if not value.members:
             deleted(ctx, key)
     return removed
@@ -183,14 +177,14 @@ def _spop_count(ctx: Client, key: bytes, count: int) -> RespSet:
     if count >= len(value):
         members = value.ordered()
         db.delete(key)
-        notify(ctx, b"spop", key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_SET, b"spop", key)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
         return RespSet(members)
     popped = value.sample(count)
     for member in popped:
         value.remove(member)
     db.touch(key)
-    notify(ctx, b"spop", key)
+    ctx.db.notify(NOTIFY_SET, b"spop", key)
     return RespSet(popped)
 
 
@@ -240,7 +234,7 @@ def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
         return 0
     db = ctx.db
     db.touch(source)
-    notify(ctx, b"srem", source)
+    ctx.db.notify(NOTIFY_SET, b"srem", source)
     if not src.members:
         deleted(ctx, source)
     if dst is None:
@@ -250,7 +244,7 @@ def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
             return 1
         dst.note_added(member, max_intset(ctx))
         db.touch(destination)
-    notify(ctx, b"sadd", destination)
+    ctx.db.notify(NOTIFY_SET, b"sadd", destination)
     return 1
 
 
@@ -326,10 +320,10 @@ def _store(ctx: Client, destination: bytes, members: list[bytes], event: bytes) 
     db = ctx.db
     if not members:
         if db.lookup(destination) is not None and db.delete(destination):
-            notify(ctx, b"del", destination, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", destination)
         return 0
     db.set(destination, SetValue(members, max_intset(ctx)))
-    notify(ctx, event, destination)
+    ctx.db.notify(NOTIFY_SET, event, destination)
     return len(members)
 
 

@@ -40,12 +40,6 @@ TOO_BIG = Error(b"ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 _INVALID_EXPIRE = b"ERR invalid expire time in '%s' command"
 
 
-def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_STRING) -> None:
-    """Emit a keyspace event for ``key`` in the client's database, if that class is enabled."""
-    ks = ctx.db.keyspace
-    if ks.notify_flags & kind:
-        ks.notify(kind, event, key, ctx.db.id)
-
 
 def string_at(db: Database, key: bytes) -> bytes | bytearray | None:
     """The string at ``key`` for a write command (no hit/miss counting); WRONGTYPE otherwise."""
@@ -153,10 +147,10 @@ def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
     if (condition == b"NX" and old is not None) or (condition == b"XX" and old is None):
         return old if get_old else None
     db.set(key, value, keep_ttl=keep_ttl)
-    notify(ctx, b"set", key)
+    ctx.db.notify(NOTIFY_STRING, b"set", key)
     if deadline is not None:
         db.set_expire(key, deadline)
-        notify(ctx, b"expire", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"expire", key)
     return old if get_old else OK
 
 
@@ -166,9 +160,9 @@ def set_with_ttl(ctx: Client, key: bytes, ttl: bytes, value: bytes, unit_ms: int
     db = ctx.db
     db.lookup(key)
     db.set(key, value)
-    notify(ctx, b"set", key)
+    ctx.db.notify(NOTIFY_STRING, b"set", key)
     db.set_expire(key, deadline)
-    notify(ctx, b"expire", key, NOTIFY_GENERIC)
+    ctx.db.notify(NOTIFY_GENERIC, b"expire", key)
     return OK
 
 
@@ -194,7 +188,7 @@ def setnx(ctx: Client, key: bytes, value: bytes) -> int:
     if db.lookup(key) is not None:
         return 0
     db.set(key, value)
-    notify(ctx, b"set", key)
+    ctx.db.notify(NOTIFY_STRING, b"set", key)
     return 1
 
 
@@ -205,7 +199,7 @@ def getset(ctx: Client, key: bytes, value: bytes) -> object:
     db = ctx.db
     old = db.get_string(key)
     db.set(key, value)
-    notify(ctx, b"set", key)
+    ctx.db.notify(NOTIFY_STRING, b"set", key)
     return old
 
 
@@ -216,7 +210,7 @@ def getdel(ctx: Client, key: bytes) -> object:
     old = db.get_string(key)
     if old is not None:
         db.delete(key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
     return old
 
 
@@ -235,14 +229,14 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
         if not expiry[1] and deadline <= now_ms():
             # An absolute time already past: the key goes at once.
             db.delete(key)
-            notify(ctx, b"del", key, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
         else:
             db.set_expire(key, deadline)
             db.touch(key)
-            notify(ctx, b"expire", key, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"expire", key)
     elif persist and db.persist(key):
         db.touch(key)
-        notify(ctx, b"persist", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"persist", key)
     return bytes(value) if value.__class__ is bytearray else value
 
 
@@ -294,7 +288,7 @@ def msetnx(ctx: Client, *pairs: bytes) -> int:
             return 0
     for i in range(0, len(pairs), 2):
         db.set(pairs[i], pairs[i + 1])
-        notify(ctx, b"set", pairs[i])
+        ctx.db.notify(NOTIFY_STRING, b"set", pairs[i])
     return 1
 
 
@@ -376,7 +370,7 @@ def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
         raise Error(b"ERR increment would produce NaN or Infinity")
     text = format_human(total)
     db.set(key, text, keep_ttl=True)
-    notify(ctx, b"incrbyfloat", key)
+    ctx.db.notify(NOTIFY_STRING, b"incrbyfloat", key)
     return text
 
 
@@ -398,7 +392,7 @@ def append(ctx: Client, key: bytes, value: bytes) -> int:
         raw += value
         db.touch(key)
         length = len(raw)
-    notify(ctx, b"append", key)
+    ctx.db.notify(NOTIFY_STRING, b"append", key)
     return length
 
 
@@ -464,7 +458,7 @@ def setrange(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
             raw.extend(bytes(start - len(raw)))
     raw[start : start + len(value)] = value
     db.touch(key)
-    notify(ctx, b"setrange", key)
+    ctx.db.notify(NOTIFY_STRING, b"setrange", key)
     return len(raw)
 
 

@@ -46,7 +46,7 @@ from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
-from server.protocol import NULL_ARRAY, Error, Raw, format_double
+from server.protocol import NULL_ARRAY, Error, Raw, format_double, pair_reply
 
 WEIGHT_NOT_FLOAT = Error(b"ERR weight value is not a float")
 NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
@@ -54,12 +54,6 @@ BAD_SCORE_RANGE = Error(b"ERR min or max is not a float")
 BAD_LEX_RANGE = Error(b"ERR min or max not valid string range item")
 _INF = math.inf
 
-
-def notify(ctx: Client, event: bytes, key: bytes, kind: int = NOTIFY_ZSET) -> None:
-    """Send a keyspace notification if its class is enabled (cheap when none are)."""
-    ks = ctx.server.keyspace
-    if ks.notify_flags & kind:
-        ks.notify(kind, event, key, ctx.db.id)
 
 
 def limits(ctx: Client) -> tuple[int, int]:
@@ -82,20 +76,14 @@ def deleted_if_empty(ctx: Client, key: bytes, value: ZSetValue) -> None:
     """Delete a sorted set a command emptied, with Redis's ``del`` event."""
     if not value.scores:
         ctx.db.delete(key)
-        notify(ctx, b"del", key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
 
 
 def pairs(ctx: Client, entries, withscores: bool) -> list:
     """(score, member) entries as a reply: members only, flat pairs (RESP2) or nested pairs (RESP3)."""
     if not withscores:
         return [member for _, member in entries]
-    if ctx.resp == 3:
-        return [[member, score] for score, member in entries]
-    out: list = []
-    for score, member in entries:
-        out.append(member)
-        out.append(score)
-    return out
+    return pair_reply(((member, score) for score, member in entries), ctx.resp == 3)
 
 
 # --------------------------------------------------------------------------- parsing numbers
@@ -314,7 +302,7 @@ def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: Sequence
             # A new set built in one go: later pairs win, as Redis's one-by-one updates do.
             zs = ZSetValue(zip(members, scores, strict=True), max_entries, max_value)
             db.add(key, zs)
-            notify(ctx, b"zadd", key)
+            ctx.db.notify(NOTIFY_ZSET, b"zadd", key)
             db.signal_ready(key)
             return len(zs)
         zs = ZSetValue()
@@ -370,7 +358,7 @@ def _finish_zadd(ctx: Client, key: bytes, zs: ZSetValue, created: bool, added: i
     if added or updated:
         if not created:
             ctx.db.touch(key)
-        notify(ctx, b"zincr" if incr else b"zadd", key)
+        ctx.db.notify(NOTIFY_ZSET, b"zincr" if incr else b"zadd", key)
         ctx.db.signal_ready(key)
     elif created and not zs.scores:
         ctx.db.delete(key)
@@ -398,7 +386,7 @@ def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
                 break
     if removed:
         ctx.db.touch(key)
-        notify(ctx, b"zrem", key)
+        ctx.db.notify(NOTIFY_ZSET, b"zrem", key)
         deleted_if_empty(ctx, key, zs)
     return removed
 
@@ -570,11 +558,11 @@ def _store_entries(ctx: Client, destination: bytes, entries: list, event: bytes)
     db = ctx.db
     if not entries:
         if db.lookup(destination) is not None and db.delete(destination):
-            notify(ctx, b"del", destination, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", destination)
         return 0
     max_entries, max_value = limits(ctx)
     db.set(destination, ZSetValue(((m, s) for s, m in entries), max_entries, max_value))
-    notify(ctx, event, destination)
+    ctx.db.notify(NOTIFY_ZSET, event, destination)
     db.signal_ready(destination)
     return len(entries)
 
@@ -638,7 +626,7 @@ def _remove_range(ctx: Client, key: bytes, positions: Callable[[ZSetValue], tupl
     removed = zs.remove_positions(start, stop)
     if removed:
         ctx.db.touch(key)
-        notify(ctx, event, key)
+        ctx.db.notify(NOTIFY_ZSET, event, key)
         deleted_if_empty(ctx, key, zs)
     return removed
 
@@ -679,7 +667,7 @@ def _pop(ctx: Client, key: bytes, zs: ZSetValue, count: int, highest: bool) -> l
     """Pop ``count`` entries from a non-empty sorted set, with Redis's events."""
     taken = zs.pop(count, highest)
     ctx.db.touch(key)
-    notify(ctx, b"zpopmax" if highest else b"zpopmin", key)
+    ctx.db.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key)
     deleted_if_empty(ctx, key, zs)
     return taken
 
@@ -698,7 +686,7 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
             ks.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key, db.id)
         if not zs.scores:  # type: ignore[attr-defined]
             db.delete(key)
-            notify(ctx, b"del", key, NOTIFY_GENERIC)
+            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
         # [member, score], written as RESP here: one format instead of encoding three values.
         text = format_double(score)
         if ctx.resp == 3:
@@ -718,13 +706,7 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
     if count == 0:
         return []
     taken = _pop(ctx, key, zs, count, highest)  # type: ignore[arg-type]
-    if rest and ctx.resp == 3:
-        return [[member, score] for score, member in taken]
-    out: list = []
-    for score, member in taken:
-        out.append(member)
-        out.append(score)
-    return out
+    return pair_reply(((member, score) for score, member in taken), bool(rest) and ctx.resp == 3)
 
 
 @command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
