@@ -15,7 +15,6 @@ from collections.abc import Callable
 from server.client import Client
 from server.command import command
 from server.commands.args import SYNTAX_ERROR, to_int
-from server.commands.strings import notify
 from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
 from server.datatypes.zset import ScoreRange, ZSetValue
@@ -310,7 +309,7 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     if zs is None:
         if store_key is not None:
             if db.delete(store_key):
-                notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+                ctx.db.notify(NOTIFY_GENERIC, b"del", store_key)
             return 0
         return []
     if count and not sort and not any_:
@@ -349,10 +348,10 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
         max_entries, max_value = limits(ctx)
         entries = ((f.member, f.dist if storedist else f.score) for f in returned)
         db.set(store_key, ZSetValue(entries, max_entries, max_value))
-        notify(ctx, b"geosearchstore" if flags & GEOSEARCH else b"georadiusstore", store_key, NOTIFY_ZSET)
+        ctx.db.notify(NOTIFY_ZSET, b"geosearchstore" if flags & GEOSEARCH else b"georadiusstore", store_key)
         db.signal_ready(store_key)
     elif db.delete(store_key):
-        notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+        ctx.db.notify(NOTIFY_GENERIC, b"del", store_key)
     return len(returned)
 
 
