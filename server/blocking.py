@@ -115,8 +115,8 @@ class Blocking:
                         blocked = client.blocked
                         if blocked is None:
                             continue
-                        if dbkey[1] not in client.db.data:
-                            break
+                        if dbkey[1] not in client.db.data and not blocked.wants_missing:
+                            continue
                         self.serving_key = dbkey[1]
                         reply = blocked.retry(client)
                         self.serving_key = None

@@ -27,7 +27,7 @@ class Blocked:
     when ``timeout`` (seconds, 0 = forever) runs out.
     """
 
-    __slots__ = ("keys", "timeout", "retry", "on_timeout", "handle", "since")
+    __slots__ = ("keys", "timeout", "retry", "on_timeout", "handle", "since", "wants_missing")
 
     def __init__(
         self,
@@ -42,6 +42,8 @@ class Blocked:
         self.on_timeout = on_timeout
         self.handle = None
         self.since = time.monotonic()
+        # Retried even when the key is gone (XREADGROUP answers an error when its stream is deleted).
+        self.wants_missing = False
 
 
 class Client:

@@ -230,6 +230,7 @@ def load_all() -> dict[bytes, Command]:
 
 # --------------------------------------------------------------------------- syntax → tree
 
+_SYMBOL_TOKENS = ("*", "=", "~", "$")  # literal one-character arguments (XADD's "*", "MAXLEN ~", "$")
 _TOKEN_RE = re.compile(r"\[|\]|\(|\)|\||\.\.\.|[^\s\[\]()|]+")
 
 _INTEGER_NAMES = {
@@ -274,6 +275,8 @@ def parse_syntax(syntax: str) -> list[Arg]:
         return tok not in ("[", "]", "(", ")", "|", "...")
 
     def is_token(tok: str) -> bool:
+        if tok in _SYMBOL_TOKENS:
+            return True
         return tok.isupper() or (tok[0].isupper() and not tok.islower())
 
     def parse_atom() -> tuple[Arg, bool]:

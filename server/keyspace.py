@@ -222,6 +222,8 @@ class Database:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
         data = self.data
         if key in data:
+            if self.keyspace.blocked_keys:
+                self.stream_gone(key, data[key])
             data[key] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
@@ -263,8 +265,11 @@ class Database:
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; True if it existed. Sends no notification (callers choose the event)."""
-        if self.data.pop(key, None) is None:
+        old = self.data.pop(key, None)
+        if old is None:
             return False
+        if self.keyspace.blocked_keys:
+            self.stream_gone(key, old)
         if self.expires:
             self.expires.pop(key, None)
         if self.track:
@@ -315,7 +320,9 @@ class Database:
         """Remove a key whose deadline has passed, with the ``expired`` event (not during a pause)."""
         if self.keyspace.expiry_paused:
             return
-        self.data.pop(key, None)
+        old = self.data.pop(key, None)
+        if old is not None and self.keyspace.blocked_keys:
+            self.stream_gone(key, old)
         self.expires.pop(key, None)
         if self.track:
             self.access.pop(key, None)
@@ -328,6 +335,11 @@ class Database:
             ks.notify(NOTIFY_EXPIRED, b"expired", key, self.id)
         if ks.on_expired is not None:
             ks.on_expired(self, key)
+
+    def stream_gone(self, key: bytes, old: object) -> None:
+        """A stream was deleted or overwritten: its blocked XREADGROUP clients must hear of it."""
+        if getattr(old.__class__, "TYPE_NAME", None) == b"stream":
+            self.signal_ready(key)
 
     def signal_ready(self, key: bytes) -> None:
         """A list or sorted set at ``key`` got elements: blocked clients may proceed."""

@@ -1,0 +1,1315 @@
+"""Stream commands (t_stream.c and the stream half of blocked.c in Redis 7.0).
+
+A stream value is a ``StreamValue`` (``server/datatypes/stream.py``); IDs are
+ints (``ms << 64 | seq``) inside the server and ``b"<ms>-<seq>"`` on the wire.
+Every command keeps Redis 7.0.15's order of checks, so the same bad request
+fails with the same error text whether or not the key exists.
+
+Replication-style effects for the AOF (``ctx.propagate_as``), as Redis
+propagates them: XADD logs the ID it generated and an approximate trim as the
+exact trim it did (``MAXLEN = <length>``); XREADGROUP, XCLAIM and XAUTOCLAIM log
+one ``XCLAIM ... FORCE JUSTID LASTID`` per pending entry they created or moved,
+plus ``XGROUP SETID``/``CREATECONSUMER`` where NOACK leaves no XCLAIM to carry
+the change.
+
+XREAD and XREADGROUP with BLOCK wait in ``server.blocking``: a served client
+gets only the key that became ready, at most COUNT (default 1000) entries; an
+XREADGROUP client is answered with an error when its group is destroyed or its
+key deleted or overwritten (the keyspace signals a removed stream as ready).
+"""
+
+from __future__ import annotations
+
+from server.client import Blocked, Client
+from server.command import command, container
+from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.datatypes.stream import (
+    INVALID_ENTRIES_READ,
+    MAX_ID,
+    SEQ_MASK,
+    U64_MAX,
+    Consumer,
+    Group,
+    Nack,
+    StreamValue,
+    format_id,
+)
+from server.keyspace import NOTIFY_STREAM, WRONGTYPE, now_ms
+from server.protocol import NULL_ARRAY, OK, Error, Status
+
+INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
+NO_SUCH_KEY = Error(b"ERR no such key")
+BAD_START = Error(b"ERR invalid start ID for the interval")
+BAD_END = Error(b"ERR invalid end ID for the interval")
+XREAD_BLOCKED_DEFAULT_COUNT = 1000
+STRICT = True
+
+Entry = tuple[int, tuple[bytes, ...]]
+
+
+# --------------------------------------------------------------------------- IDs
+
+
+def _strtoull(text: bytes) -> int | None:
+    """Redis's string2ull: strict string2ll first, then C's strtoull (spaces, sign, zeros)."""
+    value = to_int(text)
+    if value is not None:
+        return None if value < 0 else value
+    i = 0
+    n = len(text)
+    while i < n and text[i] in b" \t\n\v\f\r":
+        i += 1
+    negative = False
+    if i < n and text[i] in b"+-":
+        negative = text[i] == 45
+        i += 1
+    digits = text[i:]
+    if not digits or not digits.isdigit() or not text:
+        return None
+    value = int(digits)
+    if value > U64_MAX:
+        return None
+    return (-value) & U64_MAX if negative else value
+
+
+def parse_id(arg: bytes, missing_seq: int = 0, strict: bool = False, seq_star: bool = False) -> tuple[int, bool]:
+    """streamGenericParseIDOrReply: (ID, seq_given). ``seq_star`` accepts XADD's ``<ms>-*``."""
+    if len(arg) > 127:
+        raise INVALID_ID
+    nul = arg.find(b"\0")
+    buf = arg if nul < 0 else arg[:nul]
+    if strict and buf in (b"-", b"+"):
+        raise INVALID_ID
+    if buf == b"-":
+        return 0, True
+    if buf == b"+":
+        return MAX_ID, True
+    ms_part, dash, seq_part = buf.partition(b"-")
+    ms = _strtoull(ms_part)
+    if ms is None:
+        raise INVALID_ID
+    if not dash:
+        return ms << 64 | missing_seq, True
+    if seq_star and seq_part == b"*":
+        return ms << 64, False
+    seq = _strtoull(seq_part)
+    if seq is None:
+        raise INVALID_ID
+    return ms << 64 | seq, True
+
+
+def strict_id(arg: bytes) -> int:
+    return parse_id(arg, 0, True)[0]
+
+
+def interval_id(arg: bytes, missing_seq: int) -> tuple[int, bool]:
+    """streamParseIntervalIDOrReply: an ID, exclusive when written ``(<id>``."""
+    if len(arg) > 1 and arg[:1] == b"(":
+        return parse_id(arg[1:], missing_seq, True)[0], True
+    return parse_id(arg, missing_seq)[0], False
+
+
+def range_start(arg: bytes) -> int:
+    start, exclusive = interval_id(arg, 0)
+    if exclusive:
+        if start == MAX_ID:
+            raise BAD_START
+        start += 1
+    return start
+
+
+def range_end(arg: bytes) -> int:
+    end, exclusive = interval_id(arg, SEQ_MASK)
+    if exclusive:
+        if end == 0:
+            raise BAD_END
+        end -= 1
+    return end
+
+
+def parse_ll(arg: bytes, error: Error = NOT_INTEGER) -> int:
+    value = to_int(arg)
+    if value is None:
+        raise error
+    return value
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def notify(ctx: Client, event: bytes, key: bytes) -> None:
+    ks = ctx.server.keyspace
+    if ks.notify_flags & NOTIFY_STREAM:
+        ks.notify(NOTIFY_STREAM, event, key, ctx.db.id)
+
+
+def lookup(ctx: Client, key: bytes, read: bool = True) -> StreamValue | None:
+    value = ctx.db.lookup_type(key, StreamValue, read=read)
+    return value  # type: ignore[return-value]
+
+
+def set_effects(ctx: Client, commands: list[list[bytes]]) -> None:
+    """What the AOF logs instead of the command's own argv (only when something logs it)."""
+    if ctx.server.propagate is not None:
+        ctx.propagate_as = commands  # type: ignore[attr-defined]
+
+
+def entry_reply(entries: list[Entry]) -> list:
+    return [[format_id(sid), list(row)] for sid, row in entries]
+
+
+def claim_effect(key: bytes, group_name: bytes, group: Group, sid: int, nack: Nack) -> list[bytes]:
+    """streamPropagateXCLAIM: the idempotent XCLAIM that recreates ``nack`` on a replay."""
+    owner = nack.consumer.name if nack.consumer is not None else b""
+    return [b"XCLAIM", key, group_name, owner, b"0", format_id(sid), b"TIME", b"%d" % nack.delivery_time,
+            b"RETRYCOUNT", b"%d" % nack.delivery_count, b"FORCE", b"JUSTID", b"LASTID", format_id(group.last_id)]
+
+
+def setid_effect(key: bytes, group_name: bytes, group: Group) -> list[bytes]:
+    return [b"XGROUP", b"SETID", key, group_name, format_id(group.last_id), b"ENTRIESREAD",
+            b"%d" % group.entries_read]
+
+
+def lookup_consumer(group: Group, name: bytes, now: int, refresh: bool = True) -> Consumer | None:
+    consumer = group.consumers.get(name)
+    if consumer is not None and refresh:
+        consumer.seen_time = now
+    return consumer
+
+
+def create_consumer(ctx: Client, group: Group, name: bytes, key: bytes, now: int) -> Consumer:
+    """streamCreateConsumer: counts as a change and sends ``xgroup-createconsumer``."""
+    consumer = group.consumers[name] = Consumer(name, now)
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xgroup-createconsumer", key)
+    return consumer
+
+
+def consumer_for(ctx: Client, group: Group, name: bytes, key: bytes, now: int) -> tuple[Consumer, bool]:
+    consumer = lookup_consumer(group, name, now)
+    if consumer is not None:
+        return consumer, False
+    return create_consumer(ctx, group, name, key, now), True
+
+
+# --------------------------------------------------------------------------- XADD / XTRIM
+
+
+class TrimArgs:
+    __slots__ = ("maxlen", "minid", "approx", "limit", "arg_index", "id_index", "sid", "seq_given", "nomkstream")
+
+    def __init__(self) -> None:
+        self.maxlen: int | None = None
+        self.minid: int | None = None
+        self.approx = False
+        self.limit = 0
+        self.arg_index = 0  # position of the MAXLEN/MINID threshold in argv
+        self.id_index = 0
+        self.sid: int | None = None  # XADD's explicit ID
+        self.seq_given = True
+        self.nomkstream = False
+
+    @property
+    def strategy(self) -> bool:
+        return self.maxlen is not None or self.minid is not None
+
+
+BOTH_STRATEGIES = Error(b"ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
+
+
+def parse_add_or_trim(ctx: Client, argv: tuple[bytes, ...], xadd: bool) -> TrimArgs:
+    """streamParseAddOrTrimArgsOrReply over ``argv`` (argv[0] is the key)."""
+    args = TrimArgs()
+    limit_given = False
+    i = 1
+    n = len(argv)
+    while i < n:
+        more = n - 1 - i
+        opt = argv[i]
+        low = opt.lower()
+        if xadd and opt == b"*":
+            break
+        if low == b"maxlen" and more:
+            if args.strategy:
+                raise BOTH_STRATEGIES
+            args.approx = False
+            nxt = argv[i + 1]
+            if more >= 2 and nxt == b"~":
+                args.approx = True
+                i += 1
+            elif more >= 2 and nxt == b"=":
+                i += 1
+            maxlen = parse_ll(argv[i + 1])
+            if maxlen < 0:
+                raise Error(b"ERR The MAXLEN argument must be >= 0.")
+            i += 1
+            args.maxlen = maxlen
+            args.arg_index = i
+        elif low == b"minid" and more:
+            if args.strategy:
+                raise BOTH_STRATEGIES
+            args.approx = False
+            nxt = argv[i + 1]
+            if more >= 2 and nxt == b"~":
+                args.approx = True
+                i += 1
+            elif more >= 2 and nxt == b"=":
+                i += 1
+            args.minid = strict_id(argv[i + 1])
+            i += 1
+            args.arg_index = i
+        elif low == b"limit" and more:
+            limit = parse_ll(argv[i + 1])
+            if limit < 0:
+                raise Error(b"ERR The LIMIT argument must be >= 0.")
+            args.limit = limit
+            limit_given = True
+            i += 1
+        elif xadd and low == b"nomkstream":
+            args.nomkstream = True
+        elif xadd:
+            args.sid, args.seq_given = parse_id(opt, 0, True, seq_star=True)
+            break
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    args.id_index = i
+    if args.limit and not args.strategy:
+        raise Error(b"ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+    if not xadd and not args.strategy:
+        raise Error(b"ERR syntax error, XTRIM must be called with a trimming strategy")
+    if getattr(ctx, "replaying", False):  # loading the AOF: trim exactly as logged
+        args.limit = 0
+    elif limit_given:
+        if not args.approx:
+            raise Error(b"ERR syntax error, LIMIT cannot be used without the special ~ option")
+    elif args.approx:
+        limit = 100 * ctx.server.config["stream-node-max-entries"]  # type: ignore[operator]
+        if limit <= 0:
+            limit = 10000
+        if limit > 1000000:
+            limit = 1000000
+        args.limit = limit
+    else:
+        args.limit = 0
+    return args
+
+
+def trim_rewrite(stream: StreamValue, args: TrimArgs, argv: list[bytes]) -> None:
+    """An approximate trim is logged as the exact one it amounted to (streamRewriteTrimArgument)."""
+    argv[args.arg_index - 1] = b"="
+    if args.maxlen is not None:
+        argv[args.arg_index] = b"%d" % stream.length
+    else:
+        argv[args.arg_index] = format_id(stream.nodes[0].ids[0]) if stream.nodes else format_id(MAX_ID)
+
+
+def node_limits(ctx: Client) -> tuple[int, int]:
+    config = ctx.server.config
+    return config["stream-node-max-bytes"], config["stream-node-max-entries"]  # type: ignore[return-value]
+
+
+@command("xadd", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Appends an entry to a stream, creating the stream if needed.",
+         args="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]",
+         complexity="O(1) when adding a new entry, O(N) when trimming where N is the number of entries evicted.")
+def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
+    argv = (key, *rest)
+    args = parse_add_or_trim(ctx, argv, True)
+    field_pos = args.id_index + 1
+    nvals = len(argv) - field_pos
+    if nvals < 2 or nvals % 2:
+        raise Error(b"ERR wrong number of arguments for 'xadd' command")
+    sid = args.sid
+    if sid is not None and args.seq_given and sid == 0:
+        raise Error(b"ERR The ID specified in XADD must be greater than 0-0")
+    db = ctx.db
+    stream = lookup(ctx, key, read=False)
+    created = False
+    if stream is None:
+        if args.nomkstream:
+            return None
+        stream = StreamValue()
+        created = True
+    last = stream.last_id
+    if last == MAX_ID:
+        raise Error(b"ERR The stream has exhausted the last possible ID, unable to add more items")
+    if sid is None:
+        ms = now_ms()
+        new_id = ms << 64 if ms > last >> 64 else last + 1
+    elif not args.seq_given:
+        if last >> 64 == sid >> 64:
+            if last & SEQ_MASK == SEQ_MASK:
+                raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
+            new_id = last + 1
+        else:
+            new_id = sid
+    else:
+        new_id = sid
+    if new_id <= last:
+        raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
+    row = argv[field_pos:]
+    if created:
+        db.add(key, stream)
+    else:
+        db.touch(key)
+    max_bytes, max_entries = node_limits(ctx)
+    stream.append(new_id, row, max_bytes, max_entries)
+    reply = format_id(new_id)
+    notify(ctx, b"xadd", key)
+    logged: list[bytes] | None = None
+    if args.strategy:
+        if stream.trim(args.maxlen, args.minid, args.approx, args.limit):
+            notify(ctx, b"xtrim", key)
+        if args.approx:
+            logged = list(argv)
+            trim_rewrite(stream, args, logged)
+    if sid is None or not args.seq_given:
+        if logged is None:
+            logged = list(argv)
+        logged[args.id_index] = reply
+    if logged is not None:
+        set_effects(ctx, [[b"XADD", *logged]])
+    if db.keyspace.blocked_keys:
+        db.signal_ready(key)
+    return reply
+
+
+@command("xtrim", arity=-4, flags="write", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Removes the oldest entries of a stream, by length or by ID.",
+         args="key MAXLEN|MINID [=|~] threshold [LIMIT count]",
+         complexity="O(N), with N being the number of evicted entries.")
+def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
+    argv = (key, *rest)
+    args = parse_add_or_trim(ctx, argv, False)
+    stream = lookup(ctx, key, read=False)
+    if stream is None:
+        return 0
+    deleted = stream.trim(args.maxlen, args.minid, args.approx, args.limit)
+    if deleted:
+        notify(ctx, b"xtrim", key)
+        if args.approx:
+            logged = list(argv)
+            trim_rewrite(stream, args, logged)
+            set_effects(ctx, [[b"XTRIM", *logged]])
+        ctx.db.touch(key)
+        ctx.db.keyspace.dirty += deleted - 1
+    return deleted
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def parse_count_option(rest: tuple[bytes, ...]) -> int:
+    """XRANGE's trailing ``COUNT n`` (-1 when absent)."""
+    count = -1
+    j = 0
+    while j < len(rest):
+        if rest[j].lower() == b"count" and len(rest) - j - 1 >= 1:
+            count = parse_ll(rest[j + 1])
+            if count < 0:
+                count = 0
+            j += 2
+        else:
+            raise SYNTAX_ERROR
+    return count
+
+
+def range_command(ctx: Client, key: bytes, start_arg: bytes, end_arg: bytes, rest: tuple[bytes, ...],
+                  rev: bool) -> object:
+    start = range_start(start_arg)
+    end = range_end(end_arg)
+    count = parse_count_option(rest)
+    stream = lookup(ctx, key)
+    if stream is None:
+        return []
+    if count == 0:
+        return NULL_ARRAY
+    return entry_reply(stream.range(start, end, 0 if count < 0 else count, rev))
+
+
+@command("xrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Returns the entries of a stream within a range of IDs.", args="key start end [COUNT count]",
+         complexity="O(N) with N being the number of elements being returned.")
+def xrange(ctx: Client, key: bytes, start: bytes, end: bytes, *rest: bytes) -> object:
+    return range_command(ctx, key, start, end, rest, False)
+
+
+@command("xrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Returns the entries of a stream within a range of IDs, newest first.",
+         args="key end start [COUNT count]", complexity="O(N) with N being the number of elements returned.")
+def xrevrange(ctx: Client, key: bytes, end: bytes, start: bytes, *rest: bytes) -> object:
+    return range_command(ctx, key, start, end, rest, True)
+
+
+@command("xlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Returns the number of entries in a stream.", args="key")
+def xlen(ctx: Client, key: bytes) -> int:
+    stream = lookup(ctx, key)
+    return 0 if stream is None else stream.length
+
+
+@command("xdel", arity=-3, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Deletes entries from a stream; returns how many existed.", args="key id [id ...]",
+         complexity="O(1) for each single item to delete in the stream")
+def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
+    stream = lookup(ctx, key, read=False)
+    if stream is None:
+        return 0
+    parsed = [strict_id(arg) for arg in ids]
+    deleted = 0
+    first_gone = False
+    for sid in parsed:
+        if stream.delete(sid):
+            if sid == stream.first_id:
+                first_gone = True
+            if sid > stream.max_deleted_id:
+                stream.max_deleted_id = sid
+            deleted += 1
+    if deleted:
+        if stream.length == 0:
+            stream.first_id = 0
+        elif first_gone:
+            stream.refresh_first()
+        ctx.db.touch(key)
+        notify(ctx, b"xdel", key)
+        ctx.db.keyspace.dirty += deleted - 1
+    return deleted
+
+
+# --------------------------------------------------------------------------- XREAD / XREADGROUP
+
+
+def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int, group: Group | None,
+            group_name: bytes, consumer: Consumer | None, noack: bool, effects: list[list[bytes]],
+            now: int) -> list:
+    """streamReplyWithRange for XREAD(GROUP): entries from ``start`` on, the PEL updated for a group."""
+    entries = stream.range(start, MAX_ID, count)
+    if group is None:
+        return entry_reply(entries)
+    moved = False
+    for sid, _row in entries:
+        if stream.note_delivered(group, sid) and noack:
+            moved = True
+        if not noack:
+            nack = group.pel.get(sid)
+            if nack is None:
+                nack = Nack(consumer, now)
+                group.add_nack(sid, nack)
+            else:
+                if nack.consumer is not None:
+                    nack.consumer.pel.discard(sid)
+                nack.consumer = consumer
+                nack.delivery_time = now
+                nack.delivery_count = 1
+                consumer.pel.add(sid)  # type: ignore[union-attr]
+            effects.append(claim_effect(key, group_name, group, sid, nack))
+    if moved:
+        effects.append(setid_effect(key, group_name, group))
+    return entry_reply(entries)
+
+
+def deliver_history(stream: StreamValue, consumer: Consumer, group: Group, start: int, count: int,
+                    now: int) -> list:
+    """streamReplyWithRangeFromConsumerPEL: the consumer's own pending entries from ``start``."""
+    out: list = []
+    pel = consumer.pel
+    for sid in pel.irange(start, None):
+        if count and len(out) >= count:
+            break
+        row = stream.get(sid)
+        if row is None:
+            out.append([format_id(sid), NULL_ARRAY])
+        else:
+            out.append([format_id(sid), list(row)])
+            nack = group.pel[sid]
+            nack.delivery_time = now
+            nack.delivery_count += 1
+    return out
+
+
+def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> object:
+    timeout = -1
+    count = 0
+    streams_at = 0
+    noack = False
+    group_name: bytes | None = None
+    consumer_name = b""
+    n = len(args)
+    i = 0
+    while i < n:
+        more = n - i - 1
+        opt = args[i].lower()
+        if opt == b"block" and more:
+            i += 1
+            timeout = parse_ll(args[i], Error(b"ERR timeout is not an integer or out of range"))
+            if timeout < 0:
+                raise Error(b"ERR timeout is negative")
+        elif opt == b"count" and more:
+            i += 1
+            count = max(parse_ll(args[i]), 0)
+        elif opt == b"streams" and more:
+            streams_at = i + 1
+            if (n - streams_at) % 2:
+                raise Error(b"ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+                            b"specified.")
+            break
+        elif opt == b"group" and more >= 2:
+            if not xreadgroup:
+                raise Error(b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+            group_name = args[i + 1]
+            consumer_name = args[i + 2]
+            i += 2
+        elif opt == b"noack":
+            if not xreadgroup:
+                raise Error(b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+            noack = True
+        else:
+            raise SYNTAX_ERROR
+        i += 1
+    if not streams_at:
+        raise SYNTAX_ERROR
+    if xreadgroup and group_name is None:
+        raise Error(b"ERR Missing GROUP option for XREADGROUP")
+    nstreams = (n - streams_at) // 2
+    keys = list(args[streams_at: streams_at + nstreams])
+    ids: list[int] = []
+    groups: list[Group] = []
+    db = ctx.db
+    for k, key in enumerate(keys):
+        arg = args[streams_at + nstreams + k]
+        value = db.lookup_read(key)
+        if value is not None and value.__class__ is not StreamValue:
+            raise WRONGTYPE
+        stream: StreamValue | None = value  # type: ignore[assignment]
+        if group_name is not None:
+            group = stream.group(group_name) if stream is not None else None
+            if group is None:
+                raise Error(b"NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option"
+                            % (key, group_name))
+            groups.append(group)
+        if arg == b"$":
+            if xreadgroup:
+                raise Error(b"ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the "
+                            b"history of this consumer by specifying a proper ID, or use the > ID to get new "
+                            b"messages. The $ ID would just return an empty result set.")
+            ids.append(stream.last_id if stream is not None else 0)
+            continue
+        if arg == b">":
+            if not xreadgroup:
+                raise Error(b"ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
+                            b"<group> <consumer> option.")
+            ids.append(MAX_ID)
+            continue
+        ids.append(strict_id(arg))
+
+    effects: list[list[bytes]] = []
+    served: list[tuple[bytes, list]] = []
+    now = now_ms()
+    for k, key in enumerate(keys):
+        value = db.lookup_read(key)
+        if value is None:
+            continue
+        stream = value  # type: ignore[assignment]
+        assert stream is not None
+        gt = ids[k]
+        history = False
+        serve = False
+        if groups:
+            if gt != MAX_ID:
+                serve = history = True
+            elif stream.length and stream.last_valid_id() > groups[k].last_id:
+                serve = True
+                gt = groups[k].last_id
+        elif stream.length and stream.last_valid_id() > gt:
+            serve = True
+        if not serve:
+            continue
+        start = gt + 1 if gt != MAX_ID else 0
+        if groups:
+            group = groups[k]
+            consumer, created = consumer_for(ctx, group, consumer_name, key, now)
+            if created and noack:
+                effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])  # type: ignore[list-item]
+            if history:
+                entries = deliver_history(stream, consumer, group, start, count, now)
+            else:
+                entries = deliver(ctx, stream, key, start, count, group, group_name, consumer,  # type: ignore[arg-type]
+                                  noack, effects, now)
+            db.keyspace.dirty += 1
+        else:
+            entries = entry_reply(stream.range(start, MAX_ID, count))
+        served.append((key, entries))
+    if groups:
+        set_effects(ctx, effects)
+    if served:
+        return stream_map(ctx, served)
+    if timeout == -1 or ctx.executing_multi:
+        return NULL_ARRAY
+    return block_read(ctx, keys, ids, timeout, count, group_name, consumer_name, noack)
+
+
+def stream_map(ctx: Client, served: list[tuple[bytes, list]]) -> object:
+    """XREAD's reply: ``[[key, entries] ...]`` in RESP2, a map key → entries in RESP3."""
+    if ctx.resp == 3:
+        return dict(served)
+    return [[key, entries] for key, entries in served]
+
+
+def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, count: int,
+               group_name: bytes | None, consumer_name: bytes, noack: bool) -> Blocked:
+    wanted: dict[bytes, int] = {}
+    for key, sid in zip(keys, ids, strict=True):
+        wanted.setdefault(key, sid)  # a key named twice waits for its first ID, as in Redis
+    batch = count or XREAD_BLOCKED_DEFAULT_COUNT
+
+    def retry(client: Client) -> object:
+        key = client.server.blocking.serving_key
+        if key is None:
+            return blocked
+        value = client.db.lookup(key)
+        if value is None or value.__class__ is not StreamValue:
+            if group_name is not None:
+                return Error(b"UNBLOCKED the stream key no longer exists")
+            return blocked
+        stream: StreamValue = value  # type: ignore[assignment]
+        gt = wanted[key]
+        group = None
+        if group_name is not None:
+            group = stream.group(group_name)
+            if group is None:
+                return Error(b"NOGROUP the consumer group this client was blocked on no longer exists")
+            gt = group.last_id
+        if stream.last_id <= gt:
+            return blocked
+        now = now_ms()
+        effects: list[list[bytes]] = []
+        consumer = None
+        if group is not None:
+            consumer, created = consumer_for(client, group, consumer_name, key, now)
+            if created and noack:
+                effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])  # type: ignore[list-item]
+        entries = deliver(client, stream, key, gt + 1, batch, group, group_name or b"", consumer, noack,
+                          effects, now)
+        if group is not None:
+            client.db.keyspace.dirty += 1
+            set_effects(client, effects)
+        return stream_map(client, [(key, entries)])
+
+    blocked = Blocked(list(wanted), timeout_ms / 1000.0, retry, lambda client: NULL_ARRAY)
+    blocked.wants_missing = group_name is not None
+    return blocked
+
+
+def xread_keys(argv: list[bytes]) -> list[int]:
+    """Key positions of XREAD/XREADGROUP: the first half of what follows STREAMS."""
+    for i in range(1, len(argv)):
+        if argv[i].lower() == b"streams":
+            rest = len(argv) - i - 1
+            return list(range(i + 1, i + 1 + rest // 2))
+    return []
+
+
+@command("xread", arity=-4, flags="readonly blocking", acl="stream", group="stream", since="5.0.0",
+         summary="Returns entries newer than given IDs from one or more streams, waiting for them with BLOCK.",
+         args="[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
+         complexity="O(N) with N the number of elements returned", getkeys=xread_keys)
+def xread(ctx: Client, *args: bytes) -> object:
+    return read_command(ctx, args, False)
+
+
+@command("xreadgroup", arity=-7, flags="write blocking", acl="stream", group="stream", since="5.0.0",
+         summary="Reads entries as a consumer of a group, recording them as pending until acknowledged.",
+         args="GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
+         complexity="O(M) with M the number of elements returned", getkeys=xread_keys)
+def xreadgroup(ctx: Client, *args: bytes) -> object:
+    return read_command(ctx, args, True)
+
+
+# --------------------------------------------------------------------------- XGROUP
+
+
+XGROUP_HELP = [Status(line) for line in (
+    b"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CREATE <key> <groupname> <id|$> [option]",
+    b"    Create a new consumer group. Options are:",
+    b"    * MKSTREAM",
+    b"      Create the empty stream if it does not exist.",
+    b"    * ENTRIESREAD entries_read",
+    b"      Set the group's entries_read counter (internal use).",
+    b"CREATECONSUMER <key> <groupname> <consumer>",
+    b"    Create a new consumer in the specified group.",
+    b"DELCONSUMER <key> <groupname> <consumer>",
+    b"    Remove the specified consumer.",
+    b"DESTROY <key> <groupname>",
+    b"    Remove the specified group.",
+    b"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+    b"    Set the current group ID and entries_read counter.",
+    b"HELP",
+    b"    Prints this help.",
+)]
+
+container("xgroup", summary="A container for consumer groups commands.", group="stream", since="5.0.0")
+
+
+def subcommand_error(name: bytes, sub: bytes) -> Error:
+    return Error(b"ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+                 % (sub[:128], name))
+
+
+def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, options: tuple[bytes, ...],
+                   ) -> tuple[StreamValue | None, Group | None, bool, int]:
+    """The part of xgroupCommand shared by its subcommands: options, key and group checks."""
+    low = sub.lower()
+    create = low == b"create"
+    setid = low == b"setid"
+    mkstream = False
+    entries_read = INVALID_ENTRIES_READ
+    i = 0
+    while i < len(options):
+        opt = options[i].lower()
+        if create and opt == b"mkstream":
+            mkstream = True
+            i += 1
+        elif (create or setid) and opt == b"entriesread" and i + 1 < len(options):
+            entries_read = parse_ll(options[i + 1])
+            if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
+                raise Error(b"ERR value for ENTRIESREAD must be positive or -1")
+            i += 2
+        else:
+            raise subcommand_error(b"XGROUP", sub)
+    stream = lookup(ctx, key, read=False)
+    group = None
+    if not mkstream:
+        if stream is None:
+            raise Error(b"ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+                        b"to use the MKSTREAM option to create an empty stream automatically.")
+        group = stream.group(group_name)
+        if group is None and low in (b"setid", b"createconsumer", b"delconsumer"):
+            raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (group_name, key))
+    elif stream is not None:
+        group = stream.group(group_name)
+    return stream, group, mkstream, entries_read
+
+
+@command("xgroup|create", arity=-5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Creates a consumer group.",
+         args="key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]")
+def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
+    stream, _group, mkstream, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
+    if len(options) > 3:
+        raise subcommand_error(b"XGROUP", sub)
+    if id_arg == b"$":
+        sid = stream.last_id if stream is not None else 0
+    else:
+        sid = strict_id(id_arg)
+    if stream is None:
+        stream = StreamValue()
+        ctx.db.add(key, stream)
+    if stream.create_group(group_name, sid, entries_read) is None:
+        raise Error(b"BUSYGROUP Consumer Group name already exists")
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xgroup-create", key)
+    return OK
+
+
+@command("xgroup|setid", arity=-5, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Sets the last-delivered ID of a consumer group.",
+         args="key group id|$ [ENTRIESREAD entries-read]")
+def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
+    stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
+    if len(options) not in (0, 2):
+        raise subcommand_error(b"XGROUP", sub)
+    sid = stream.last_id if id_arg == b"$" else parse_id(id_arg)[0]  # type: ignore[union-attr]
+    group.last_id = sid  # type: ignore[union-attr]
+    group.entries_read = entries_read  # type: ignore[union-attr]
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xgroup-setid", key)
+    return OK
+
+
+@command("xgroup|destroy", arity=4, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Destroys a consumer group.", args="key group",
+         complexity="O(N) where N is the number of entries in the group's pending entries list (PEL).")
+def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> int:
+    stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
+    if group is None:
+        return 0
+    del stream.groups[group_name]  # type: ignore[union-attr, index]
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xgroup-destroy", key)
+    ctx.db.signal_ready(key)  # blocked XREADGROUP clients of that group get NOGROUP
+    return 1
+
+
+@command("xgroup|createconsumer", arity=5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
+         since="6.2.0", summary="Creates a consumer in a consumer group.", args="key group consumer")
+def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
+    _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
+    if name in group.consumers:  # type: ignore[union-attr]
+        return 0
+    create_consumer(ctx, group, name, key, now_ms())  # type: ignore[arg-type]
+    return 1
+
+
+@command("xgroup|delconsumer", arity=5, flags="write", keys=(2, 2, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key group consumer")
+def xgroup_delconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
+    _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
+    consumer = group.consumers.get(name)  # type: ignore[union-attr]
+    if consumer is None:
+        return 0
+    pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xgroup-delconsumer", key)
+    return pending
+
+
+@command("xgroup|help", arity=2, flags="loading stale", acl="stream", group="stream", since="5.0.0",
+         summary="Shows the XGROUP subcommands.", args="")
+def xgroup_help(ctx: Client, sub: bytes) -> list:
+    return XGROUP_HELP
+
+
+# --------------------------------------------------------------------------- XSETID / XACK / XPENDING
+
+
+@command("xsetid", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Sets a stream's last ID and its 7.0 counters.",
+         args="key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]")
+def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
+    sid = strict_id(id_arg)
+    entries_added = -1
+    max_deleted = 0
+    i = 0
+    n = len(options)
+    while i < n:
+        more = n - 1 - i
+        opt = options[i].lower()
+        if opt == b"entriesadded" and more:
+            entries_added = parse_ll(options[i + 1])
+            if entries_added < 0:
+                raise Error(b"ERR entries_added must be positive")
+            i += 2
+        elif opt == b"maxdeletedid" and more:
+            max_deleted = strict_id(options[i + 1])
+            if sid < max_deleted:
+                raise Error(b"ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+            i += 2
+        else:
+            raise SYNTAX_ERROR
+    stream = lookup(ctx, key, read=False)
+    if stream is None:
+        raise NO_SUCH_KEY
+    if stream.length:
+        if sid < stream.last_valid_id():
+            raise Error(b"ERR The ID specified in XSETID is smaller than the target stream top item")
+        if entries_added != -1 and stream.length > entries_added:
+            raise Error(b"ERR The entries_added specified in XSETID is smaller than the target stream length")
+    stream.last_id = sid
+    if entries_added != -1:
+        stream.entries_added = entries_added
+    if max_deleted:
+        stream.max_deleted_id = max_deleted
+    ctx.db.keyspace.dirty += 1
+    notify(ctx, b"xsetid", key)
+    return OK
+
+
+@command("xack", arity=-4, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Acknowledges entries of a consumer group, removing them from its pending list.",
+         args="key group id [id ...]", complexity="O(1) for each message ID processed.")
+def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
+    stream = lookup(ctx, key)
+    group = stream.group(group_name) if stream is not None else None
+    if group is None:
+        return 0
+    parsed = [strict_id(arg) for arg in ids]
+    acked = 0
+    for sid in parsed:
+        if group.remove_nack(sid) is not None:
+            acked += 1
+    if acked:
+        ctx.db.keyspace.dirty += acked
+    return acked
+
+
+@command("xpending", arity=-3, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Shows the pending entries of a consumer group: a summary, or entries in a range.",
+         args="key group [[IDLE min-idle-time] start end count [consumer]]",
+         complexity="O(N) with N the number of elements returned")
+def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object:
+    n = len(rest) + 3
+    if n != 3 and (n < 6 or n > 9):
+        raise SYNTAX_ERROR
+    minidle = 0
+    consumer_name: bytes | None = None
+    start = end = count = 0
+    if n >= 6:
+        at = 0
+        if rest[0].lower() == b"idle":
+            minidle = parse_ll(rest[1])
+            if n < 8:
+                raise SYNTAX_ERROR
+            at = 2
+        count = max(parse_ll(rest[at + 2]), 0)
+        start = range_start(rest[at])
+        end = range_end(rest[at + 1])
+        if at + 3 < len(rest):
+            consumer_name = rest[at + 3]
+    value = ctx.db.lookup_read(key)
+    if value is not None and value.__class__ is not StreamValue:
+        raise WRONGTYPE
+    group = value.group(group_name) if value is not None else None  # type: ignore[attr-defined]
+    if group is None:
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+    if n == 3:
+        if not group.pel:
+            return [0, None, None, NULL_ARRAY]
+        index = group.pel_index
+        owners = [[name, b"%d" % len(group.consumers[name].pel)] for name in sorted(group.consumers)
+                  if group.consumers[name].pel]
+        return [len(index), format_id(index[0]), format_id(index[-1]), owners]
+    if consumer_name is not None:
+        consumer = group.consumers.get(consumer_name)
+        if consumer is None:
+            return []
+        ids = consumer.pel
+    else:
+        ids = group.pel_index
+    now = now_ms()
+    out: list[list[object]] = []
+    for sid in ids.irange(start, end):
+        if not count:
+            break
+        nack = group.pel[sid]
+        if minidle and now - nack.delivery_time < minidle:
+            continue
+        count -= 1
+        elapsed = max(now - nack.delivery_time, 0)
+        owner = nack.consumer.name if nack.consumer is not None else b""
+        out.append([format_id(sid), owner, elapsed, nack.delivery_count])
+    return out
+
+
+# --------------------------------------------------------------------------- XCLAIM / XAUTOCLAIM
+
+
+def move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
+    if nack.consumer is not consumer:
+        if nack.consumer is not None:
+            nack.consumer.pel.discard(sid)
+        consumer.pel.add(sid)
+        nack.consumer = consumer
+
+
+@command("xclaim", arity=-6, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Transfers pending entries of a consumer group to another consumer.",
+         args="key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] "
+              "[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]",
+         complexity="O(log N) with N being the number of messages in the PEL of the consumer group.")
+def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, *rest: bytes) -> object:
+    value = ctx.db.lookup_read(key)
+    if value is not None and value.__class__ is not StreamValue:
+        raise WRONGTYPE
+    stream: StreamValue | None = value  # type: ignore[assignment]
+    group = stream.group(group_name) if stream is not None else None
+    if group is None or stream is None:
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+    minidle = max(parse_ll(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XCLAIM")), 0)
+    ids: list[tuple[int, bytes]] = []
+    j = 0
+    while j < len(rest):
+        try:
+            ids.append((strict_id(rest[j]), rest[j]))
+        except Error:
+            break
+        j += 1
+    now = now_ms()
+    force = justid = False
+    retrycount = -1
+    deliverytime = -1
+    last_id = 0
+    while j < len(rest):
+        more = len(rest) - 1 - j
+        opt = rest[j].lower()
+        if opt == b"force":
+            force = True
+        elif opt == b"justid":
+            justid = True
+        elif opt == b"idle" and more:
+            j += 1
+            deliverytime = now - parse_ll(rest[j], Error(b"ERR Invalid IDLE option argument for XCLAIM"))
+        elif opt == b"time" and more:
+            j += 1
+            deliverytime = parse_ll(rest[j], Error(b"ERR Invalid TIME option argument for XCLAIM"))
+        elif opt == b"retrycount" and more:
+            j += 1
+            retrycount = parse_ll(rest[j], Error(b"ERR Invalid RETRYCOUNT option argument for XCLAIM"))
+        elif opt == b"lastid" and more:
+            j += 1
+            last_id = strict_id(rest[j])
+        else:
+            raise Error(b"ERR Unrecognized XCLAIM option '%s'" % rest[j])
+        j += 1
+    effects: list[list[bytes]] = []
+    keyspace = ctx.db.keyspace
+    propagate_last_id = False
+    if last_id > group.last_id:
+        group.last_id = last_id
+        propagate_last_id = True
+    if deliverytime != -1:
+        if deliverytime < 0 or deliverytime > now:
+            deliverytime = now
+    else:
+        deliverytime = now
+    consumer: Consumer | None = None
+    out: list = []
+    for sid, _text in ids:
+        nack = group.pel.get(sid)
+        if not stream.exists(sid):
+            if nack is not None:
+                effects.append(claim_effect(key, group_name, group, sid, nack))
+                propagate_last_id = False
+                keyspace.dirty += 1
+                group.remove_nack(sid)
+            continue
+        if force and nack is None:
+            nack = Nack(None, now)
+            group.pel[sid] = nack
+            group.pel_index.add(sid)
+        if nack is None:
+            continue
+        if nack.consumer is not None and minidle and now - nack.delivery_time < minidle:
+            continue
+        if consumer is None:
+            consumer = lookup_consumer(group, name, now)
+            if consumer is None:
+                consumer = create_consumer(ctx, group, name, key, now)
+        nack.delivery_time = deliverytime
+        if retrycount >= 0:
+            nack.delivery_count = retrycount
+        elif not justid:
+            nack.delivery_count += 1
+        move_nack(group, sid, nack, consumer)
+        if justid:
+            out.append(format_id(sid))
+        else:
+            out.append([format_id(sid), list(stream.get(sid))])  # type: ignore[arg-type]
+        effects.append(claim_effect(key, group_name, group, sid, nack))
+        propagate_last_id = False
+        keyspace.dirty += 1
+    if propagate_last_id:
+        effects.append(setid_effect(key, group_name, group))
+        keyspace.dirty += 1
+    set_effects(ctx, effects)
+    return out
+
+
+@command("xautoclaim", arity=-6, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream",
+         since="6.2.0", summary="Claims pending entries idle for long enough, scanning the pending list like SCAN.",
+         args="key group consumer min-idle-time start [COUNT count] [JUSTID]",
+         complexity="O(1) if COUNT is small.")
+def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, start_arg: bytes,
+               *rest: bytes) -> object:
+    minidle = max(parse_ll(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XAUTOCLAIM")), 0)
+    start = range_start(start_arg)
+    count = 100
+    justid = False
+    j = 0
+    while j < len(rest):
+        more = len(rest) - 1 - j
+        opt = rest[j].lower()
+        if opt == b"count" and more:
+            value = to_int(rest[j + 1])
+            if value is None or not 1 <= value <= (2**63 - 1) // 16:
+                raise Error(b"ERR COUNT must be > 0")
+            count = value
+            j += 1
+        elif opt == b"justid":
+            justid = True
+        else:
+            raise SYNTAX_ERROR
+        j += 1
+    found = ctx.db.lookup_read(key)
+    if found is not None and found.__class__ is not StreamValue:
+        raise WRONGTYPE
+    stream: StreamValue | None = found  # type: ignore[assignment]
+    group = stream.group(group_name) if stream is not None else None
+    if group is None or stream is None:
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+    attempts = count * 10
+    now = now_ms()
+    effects: list[list[bytes]] = []
+    keyspace = ctx.db.keyspace
+    consumer: Consumer | None = None
+    out: list = []
+    deleted: list[bytes] = []
+    index = group.pel_index
+    pos = index.bisect_left(start)
+    while attempts and count and pos < len(index):
+        attempts -= 1
+        sid = index[pos]
+        nack = group.pel[sid]
+        if not stream.exists(sid):
+            effects.append(claim_effect(key, group_name, group, sid, nack))
+            keyspace.dirty += 1
+            group.remove_nack(sid)
+            deleted.append(format_id(sid))
+            count -= 1
+            continue  # the next entry moved into ``pos``
+        pos += 1
+        if minidle and now - nack.delivery_time < minidle:
+            continue
+        if consumer is None:
+            consumer = lookup_consumer(group, name, now)
+            if consumer is None:
+                consumer = create_consumer(ctx, group, name, key, now)
+        nack.delivery_time = now
+        if not justid:
+            nack.delivery_count += 1
+        move_nack(group, sid, nack, consumer)
+        if justid:
+            out.append(format_id(sid))
+        else:
+            out.append([format_id(sid), list(stream.get(sid))])  # type: ignore[arg-type]
+        count -= 1
+        effects.append(claim_effect(key, group_name, group, sid, nack))
+        keyspace.dirty += 1
+    cursor = format_id(index[pos]) if pos < len(index) else b"0-0"
+    set_effects(ctx, effects)
+    return [cursor, out, deleted]
+
+
+# --------------------------------------------------------------------------- XINFO
+
+
+XINFO_HELP = [Status(line) for line in (
+    b"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CONSUMERS <key> <groupname>",
+    b"    Show consumers of <groupname>.",
+    b"GROUPS <key>",
+    b"    Show the stream consumer groups.",
+    b"STREAM <key> [FULL [COUNT <count>]",
+    b"    Show information about the stream.",
+    b"HELP",
+    b"    Prints this help.",
+)]
+
+container("xinfo", summary="A container for stream introspection commands.", group="stream", since="5.0.0")
+
+
+def info_stream_lookup(ctx: Client, key: bytes) -> StreamValue:
+    value = ctx.db.lookup_read(key)
+    if value is None:
+        raise NO_SUCH_KEY
+    if value.__class__ is not StreamValue:
+        raise WRONGTYPE
+    return value  # type: ignore[return-value]
+
+
+def entry_or_none(entry: Entry | None) -> object:
+    return None if entry is None else [format_id(entry[0]), list(entry[1])]
+
+
+@command("xinfo|stream", arity=-3, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Returns information about a stream.", args="key [FULL [COUNT count]]")
+def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object:
+    stream = info_stream_lookup(ctx, key)
+    full = bool(options)
+    count = 10
+    if options:
+        if len(options) not in (1, 3) or options[0].lower() != b"full":
+            raise subcommand_error(b"XINFO", sub)
+        if len(options) == 3:
+            if options[1].lower() != b"count":
+                raise subcommand_error(b"XINFO", sub)
+            count = parse_ll(options[2])
+            if count < 0:
+                count = 10
+    info: dict[bytes, object] = {
+        b"length": stream.length,
+        b"radix-tree-keys": len(stream.keys),
+        b"radix-tree-nodes": stream.radix_tree_nodes(),
+        b"last-generated-id": format_id(stream.last_id),
+        b"max-deleted-entry-id": format_id(stream.max_deleted_id),
+        b"entries-added": stream.entries_added,
+        b"recorded-first-entry-id": format_id(stream.first_id),
+    }
+    if not full:
+        info[b"groups"] = len(stream.groups) if stream.groups else 0
+        info[b"first-entry"] = entry_or_none(stream.first_entry())
+        info[b"last-entry"] = entry_or_none(stream.last_entry())
+        return info
+    info[b"entries"] = entry_reply(stream.range(0, MAX_ID, count))
+    groups = []
+    for name in sorted(stream.groups or ()):
+        group = stream.groups[name]  # type: ignore[index]
+        pending: list[list[object]] = []
+        for sid in group.pel_index:
+            if count and len(pending) >= count:
+                break
+            nack = group.pel[sid]
+            owner = nack.consumer.name if nack.consumer is not None else b""
+            pending.append([format_id(sid), owner, nack.delivery_time, nack.delivery_count])
+        consumers = []
+        for cname in sorted(group.consumers):
+            consumer = group.consumers[cname]
+            cpending: list[list[object]] = []
+            for sid in consumer.pel:
+                if count and len(cpending) >= count:
+                    break
+                nack = group.pel[sid]
+                cpending.append([format_id(sid), nack.delivery_time, nack.delivery_count])
+            consumers.append({b"name": cname, b"seen-time": consumer.seen_time, b"pel-count": len(consumer.pel),
+                              b"pending": cpending})
+        groups.append({
+            b"name": name,
+            b"last-delivered-id": format_id(group.last_id),
+            b"entries-read": None if group.entries_read == INVALID_ENTRIES_READ else group.entries_read,
+            b"lag": stream.lag(group),
+            b"pel-count": len(group.pel),
+            b"pending": pending,
+            b"consumers": consumers,
+        })
+    info[b"groups"] = groups
+    return info
+
+
+@command("xinfo|groups", arity=3, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
+         summary="Lists the consumer groups of a stream.", args="key")
+def xinfo_groups(ctx: Client, sub: bytes, key: bytes) -> object:
+    stream = info_stream_lookup(ctx, key)
+    out = []
+    for name in sorted(stream.groups or ()):
+        group = stream.groups[name]  # type: ignore[index]
+        out.append({
+            b"name": name,
+            b"consumers": len(group.consumers),
+            b"pending": len(group.pel),
+            b"last-delivered-id": format_id(group.last_id),
+            b"entries-read": None if group.entries_read == INVALID_ENTRIES_READ else group.entries_read,
+            b"lag": stream.lag(group),
+        })
+    return out
+
+
+@command("xinfo|consumers", arity=4, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",
+         since="5.0.0", summary="Lists the consumers of a consumer group.", args="key group")
+def xinfo_consumers(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> object:
+    stream = info_stream_lookup(ctx, key)
+    group = stream.group(group_name)
+    if group is None:
+        raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (group_name, key))
+    now = now_ms()
+    out = []
+    for name in sorted(group.consumers):
+        consumer = group.consumers[name]
+        out.append({b"name": name, b"pending": len(consumer.pel), b"idle": max(now - consumer.seen_time, 0)})
+    return out
+
+
+@command("xinfo|help", arity=2, flags="loading stale", acl="stream", group="stream", since="5.0.0",
+         summary="Shows the XINFO subcommands.", args="")
+def xinfo_help(ctx: Client, sub: bytes) -> list:
+    return XINFO_HELP
