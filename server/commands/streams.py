@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from server.client import Blocked, Client
 from server.command import command, container
-from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, to_int
+from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, to_int
 from server.datatypes.stream import (
     INVALID_ENTRIES_READ,
     MAX_ID,
@@ -38,7 +38,6 @@ from server.keyspace import NOTIFY_STREAM, WRONGTYPE, now_ms
 from server.protocol import NULL_ARRAY, OK, Error, Status
 
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
-NO_SUCH_KEY = Error(b"ERR no such key")
 BAD_START = Error(b"ERR invalid start ID for the interval")
 BAD_END = Error(b"ERR invalid end ID for the interval")
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
@@ -125,13 +124,6 @@ def range_end(arg: bytes) -> int:
             raise BAD_END
         end -= 1
     return end
-
-
-def parse_ll(arg: bytes, error: Error = NOT_INTEGER) -> int:
-    value = to_int(arg)
-    if value is None:
-        raise error
-    return value
 
 
 # --------------------------------------------------------------------------- helpers
@@ -239,7 +231,7 @@ def parse_add_or_trim(ctx: Client, argv: tuple[bytes, ...], xadd: bool) -> TrimA
                 i += 1
             elif more >= 2 and nxt == b"=":
                 i += 1
-            maxlen = parse_ll(argv[i + 1])
+            maxlen = parse_int(argv[i + 1])
             if maxlen < 0:
                 raise Error(b"ERR The MAXLEN argument must be >= 0.")
             i += 1
@@ -259,7 +251,7 @@ def parse_add_or_trim(ctx: Client, argv: tuple[bytes, ...], xadd: bool) -> TrimA
             i += 1
             args.arg_index = i
         elif low == b"limit" and more:
-            limit = parse_ll(argv[i + 1])
+            limit = parse_int(argv[i + 1])
             if limit < 0:
                 raise Error(b"ERR The LIMIT argument must be >= 0.")
             args.limit = limit
@@ -403,13 +395,10 @@ def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
 def parse_count_option(rest: tuple[bytes, ...]) -> int:
     """XRANGE's trailing ``COUNT n`` (-1 when absent)."""
     count = -1
-    j = 0
-    while j < len(rest):
-        if rest[j].lower() == b"count" and len(rest) - j - 1 >= 1:
-            count = parse_ll(rest[j + 1])
-            if count < 0:
-                count = 0
-            j += 2
+    args = ArgCursor(rest)
+    while args:
+        if args.next_keyword() == b"COUNT" and args.has(1):
+            count = max(args.next_int(), 0)
         else:
             raise SYNTAX_ERROR
     return count
@@ -542,12 +531,12 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
         opt = args[i].lower()
         if opt == b"block" and more:
             i += 1
-            timeout = parse_ll(args[i], Error(b"ERR timeout is not an integer or out of range"))
+            timeout = parse_int(args[i], Error(b"ERR timeout is not an integer or out of range"))
             if timeout < 0:
                 raise Error(b"ERR timeout is negative")
         elif opt == b"count" and more:
             i += 1
-            count = max(parse_ll(args[i]), 0)
+            count = max(parse_int(args[i]), 0)
         elif opt == b"streams" and more:
             streams_at = i + 1
             if (n - streams_at) % 2:
@@ -772,7 +761,7 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
             mkstream = True
             i += 1
         elif (create or setid) and opt == b"entriesread" and i + 1 < len(options):
-            entries_read = parse_ll(options[i + 1])
+            entries_read = parse_int(options[i + 1])
             if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
                 raise Error(b"ERR value for ENTRIESREAD must be positive or -1")
             i += 2
@@ -881,21 +870,17 @@ def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
     sid = strict_id(id_arg)
     entries_added = -1
     max_deleted = 0
-    i = 0
-    n = len(options)
-    while i < n:
-        more = n - 1 - i
-        opt = options[i].lower()
-        if opt == b"entriesadded" and more:
-            entries_added = parse_ll(options[i + 1])
+    args = ArgCursor(options)
+    while args:
+        opt = args.next_keyword()
+        if opt == b"ENTRIESADDED" and args.has(1):
+            entries_added = args.next_int()
             if entries_added < 0:
                 raise Error(b"ERR entries_added must be positive")
-            i += 2
-        elif opt == b"maxdeletedid" and more:
-            max_deleted = strict_id(options[i + 1])
+        elif opt == b"MAXDELETEDID" and args.has(1):
+            max_deleted = strict_id(args.next_bytes())
             if sid < max_deleted:
                 raise Error(b"ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
-            i += 2
         else:
             raise SYNTAX_ERROR
     stream = lookup(ctx, key, read=False)
@@ -948,11 +933,11 @@ def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object
     if n >= 6:
         at = 0
         if rest[0].lower() == b"idle":
-            minidle = parse_ll(rest[1])
+            minidle = parse_int(rest[1])
             if n < 8:
                 raise SYNTAX_ERROR
             at = 2
-        count = max(parse_ll(rest[at + 2]), 0)
+        count = max(parse_int(rest[at + 2]), 0)
         start = range_start(rest[at])
         end = range_end(rest[at + 1])
         if at + 3 < len(rest):
@@ -1016,7 +1001,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
     group = stream.group(group_name) if stream is not None else None
     if group is None or stream is None:
         raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
-    minidle = max(parse_ll(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XCLAIM")), 0)
+    minidle = max(parse_int(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XCLAIM")), 0)
     ids: list[tuple[int, bytes]] = []
     j = 0
     while j < len(rest):
@@ -1030,28 +1015,24 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
     retrycount = -1
     deliverytime = -1
     last_id = 0
-    while j < len(rest):
-        more = len(rest) - 1 - j
-        opt = rest[j].lower()
-        if opt == b"force":
+    args = ArgCursor(rest, j)
+    while args:
+        word = args.peek()
+        opt = args.next_keyword()
+        if opt == b"FORCE":
             force = True
-        elif opt == b"justid":
+        elif opt == b"JUSTID":
             justid = True
-        elif opt == b"idle" and more:
-            j += 1
-            deliverytime = now - parse_ll(rest[j], Error(b"ERR Invalid IDLE option argument for XCLAIM"))
-        elif opt == b"time" and more:
-            j += 1
-            deliverytime = parse_ll(rest[j], Error(b"ERR Invalid TIME option argument for XCLAIM"))
-        elif opt == b"retrycount" and more:
-            j += 1
-            retrycount = parse_ll(rest[j], Error(b"ERR Invalid RETRYCOUNT option argument for XCLAIM"))
-        elif opt == b"lastid" and more:
-            j += 1
-            last_id = strict_id(rest[j])
+        elif opt == b"IDLE" and args.has(1):
+            deliverytime = now - args.next_int(Error(b"ERR Invalid IDLE option argument for XCLAIM"))
+        elif opt == b"TIME" and args.has(1):
+            deliverytime = args.next_int(Error(b"ERR Invalid TIME option argument for XCLAIM"))
+        elif opt == b"RETRYCOUNT" and args.has(1):
+            retrycount = args.next_int(Error(b"ERR Invalid RETRYCOUNT option argument for XCLAIM"))
+        elif opt == b"LASTID" and args.has(1):
+            last_id = strict_id(args.next_bytes())
         else:
-            raise Error(b"ERR Unrecognized XCLAIM option '%s'" % rest[j])
-        j += 1
+            raise Error(b"ERR Unrecognized XCLAIM option '%s'" % word)
     effects: list[list[bytes]] = []
     keyspace = ctx.db.keyspace
     propagate_last_id = False
@@ -1112,25 +1093,22 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
          complexity="O(1) if COUNT is small.")
 def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, start_arg: bytes,
                *rest: bytes) -> object:
-    minidle = max(parse_ll(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XAUTOCLAIM")), 0)
+    minidle = max(parse_int(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XAUTOCLAIM")), 0)
     start = range_start(start_arg)
     count = 100
     justid = False
-    j = 0
-    while j < len(rest):
-        more = len(rest) - 1 - j
-        opt = rest[j].lower()
-        if opt == b"count" and more:
-            value = to_int(rest[j + 1])
+    args = ArgCursor(rest)
+    while args:
+        opt = args.next_keyword()
+        if opt == b"COUNT" and args.has(1):
+            value = to_int(args.next_bytes())
             if value is None or not 1 <= value <= (2**63 - 1) // 16:
                 raise Error(b"ERR COUNT must be > 0")
             count = value
-            j += 1
-        elif opt == b"justid":
+        elif opt == b"JUSTID":
             justid = True
         else:
             raise SYNTAX_ERROR
-        j += 1
     found = ctx.db.lookup_read(key)
     if found is not None and found.__class__ is not StreamValue:
         raise WRONGTYPE
@@ -1224,7 +1202,7 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
         if len(options) == 3:
             if options[1].lower() != b"count":
                 raise subcommand_error(b"XINFO", sub)
-            count = parse_ll(options[2])
+            count = parse_int(options[2])
             if count < 0:
                 count = 10
     info: dict[bytes, object] = {
