@@ -129,12 +129,6 @@ def range_end(arg: bytes) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def notify(ctx: Client, event: bytes, key: bytes) -> None:
-    ks = ctx.server.keyspace
-    if ks.notify_flags & NOTIFY_STREAM:
-        ks.notify(NOTIFY_STREAM, event, key, ctx.db.id)
-
-
 def lookup(ctx: Client, key: bytes, read: bool = True) -> StreamValue | None:
     value = ctx.db.lookup_type(key, StreamValue, read=read)
     return value  # type: ignore[return-value]
@@ -173,7 +167,7 @@ def create_consumer(ctx: Client, group: Group, name: bytes, key: bytes, now: int
     """streamCreateConsumer: counts as a change and sends ``xgroup-createconsumer``."""
     consumer = group.consumers[name] = Consumer(name, now)
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xgroup-createconsumer", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xgroup-createconsumer", key)
     return consumer
 
 
@@ -348,11 +342,11 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     max_bytes, max_entries = node_limits(ctx)
     stream.append(new_id, row, max_bytes, max_entries)
     reply = format_id(new_id)
-    notify(ctx, b"xadd", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xadd", key)
     logged: list[bytes] | None = None
     if args.strategy:
         if stream.trim(args.maxlen, args.minid, args.approx, args.limit):
-            notify(ctx, b"xtrim", key)
+            ctx.db.notify(NOTIFY_STREAM, b"xtrim", key)
         if args.approx:
             logged = list(argv)
             trim_rewrite(stream, args, logged)
@@ -379,7 +373,7 @@ def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
         return 0
     deleted = stream.trim(args.maxlen, args.minid, args.approx, args.limit)
     if deleted:
-        notify(ctx, b"xtrim", key)
+        ctx.db.notify(NOTIFY_STREAM, b"xtrim", key)
         if args.approx:
             logged = list(argv)
             trim_rewrite(stream, args, logged)
@@ -461,7 +455,7 @@ def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
         elif first_gone:
             stream.refresh_first()
         ctx.db.touch(key)
-        notify(ctx, b"xdel", key)
+        ctx.db.notify(NOTIFY_STREAM, b"xdel", key)
         ctx.db.keyspace.dirty += deleted - 1
     return deleted
 
@@ -798,7 +792,7 @@ def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg
     if stream.create_group(group_name, sid, entries_read) is None:
         raise Error(b"BUSYGROUP Consumer Group name already exists")
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xgroup-create", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xgroup-create", key)
     return OK
 
 
@@ -813,7 +807,7 @@ def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg:
     group.last_id = sid  # type: ignore[union-attr]
     group.entries_read = entries_read  # type: ignore[union-attr]
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xgroup-setid", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xgroup-setid", key)
     return OK
 
 
@@ -826,7 +820,7 @@ def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> in
         return 0
     del stream.groups[group_name]  # type: ignore[union-attr, index]
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xgroup-destroy", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xgroup-destroy", key)
     ctx.db.signal_ready(key)  # blocked XREADGROUP clients of that group get NOGROUP
     return 1
 
@@ -850,7 +844,7 @@ def xgroup_delconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, n
         return 0
     pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xgroup-delconsumer", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xgroup-delconsumer", key)
     return pending
 
 
@@ -897,7 +891,7 @@ def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
     if max_deleted:
         stream.max_deleted_id = max_deleted
     ctx.db.keyspace.dirty += 1
-    notify(ctx, b"xsetid", key)
+    ctx.db.notify(NOTIFY_STREAM, b"xsetid", key)
     return OK
 
 
