@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from server.client import Client
 from server.command import command
-from server.commands.args import SYNTAX_ERROR, to_int
+from server.commands.args import SYNTAX_ERROR, ArgCursor
 from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
 from server.datatypes.zset import ScoreRange, ZSetValue
@@ -98,19 +98,19 @@ def _member_position(zs: ZSetValue, member: bytes) -> tuple[float, float] | None
          args="key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]")
 def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
     nx = xx = ch = False
-    i = 0
-    while i < len(args):
-        opt = args[i].lower()
-        if opt == b"nx":
+    options = ArgCursor(args)
+    while options:
+        opt = options.peek().upper()
+        if opt == b"NX":
             nx = True
-        elif opt == b"xx":
+        elif opt == b"XX":
             xx = True
-        elif opt == b"ch":
+        elif opt == b"CH":
             ch = True
         else:
-            break
-        i += 1
-    rest = args[i:]
+            break  # the first longitude
+        options.skip()
+    rest = options.rest()
     if len(rest) % 3 or (xx and nx):
         raise SYNTAX_ERROR
     if not rest:
@@ -239,62 +239,51 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     sort = 0  # 0 none, 1 asc, 2 desc
     any_ = False
     count = 0
-    remaining = len(argv) - base
-    i = 0
-    while i < remaining:
-        arg = argv[base + i].lower()
-        if arg == b"withdist":
+    options = ArgCursor(argv, base)
+    while options:
+        arg = options.next_keyword()
+        if arg == b"WITHDIST":
             withdist = True
-        elif arg == b"withhash":
+        elif arg == b"WITHHASH":
             withhash = True
-        elif arg == b"withcoord":
+        elif arg == b"WITHCOORD":
             withcoord = True
-        elif arg == b"any":
+        elif arg == b"ANY":
             any_ = True
-        elif arg == b"asc":
+        elif arg == b"ASC":
             sort = 1
-        elif arg == b"desc":
+        elif arg == b"DESC":
             sort = 2
-        elif arg == b"count" and i + 1 < remaining:
-            value = to_int(argv[base + i + 1])
-            if value is None:
-                raise Error(b"ERR value is not an integer or out of range")
-            if value <= 0:
+        elif arg == b"COUNT" and options.has(1):
+            count = options.next_int()
+            if count <= 0:
                 raise Error(b"ERR COUNT must be > 0")
-            count = value
-            i += 1
-        elif arg in (b"store", b"storedist") and i + 1 < remaining and not flags & (RADIUS_NOSTORE | GEOSEARCH):
-            store_key = argv[base + i + 1]
-            storedist = arg == b"storedist"
-            i += 1
-        elif arg == b"storedist" and flags & GEOSEARCH and flags & GEOSEARCHSTORE:
+        elif arg in (b"STORE", b"STOREDIST") and options.has(1) and not flags & (RADIUS_NOSTORE | GEOSEARCH):
+            store_key = options.next_bytes()
+            storedist = arg == b"STOREDIST"
+        elif arg == b"STOREDIST" and flags & GEOSEARCH and flags & GEOSEARCHSTORE:
             storedist = True
-        elif arg == b"frommember" and i + 1 < remaining and flags & GEOSEARCH and not fromloc:
+        elif arg == b"FROMMEMBER" and options.has(1) and flags & GEOSEARCH and not fromloc:
+            member = options.next_bytes()
             if zs is not None:
-                pos = _member_position(zs, argv[base + i + 1])
+                pos = _member_position(zs, member)
                 if pos is None:
                     raise BAD_MEMBER
                 shape.lon, shape.lat = pos
             frommember = True
-            i += 1
-        elif arg == b"fromlonlat" and i + 2 < remaining and flags & GEOSEARCH and not frommember:
-            shape.lon, shape.lat = _lon_lat(argv[base + i + 1], argv[base + i + 2])
+        elif arg == b"FROMLONLAT" and options.has(2) and flags & GEOSEARCH and not frommember:
+            shape.lon, shape.lat = _lon_lat(options.next_bytes(), options.next_bytes())
             fromloc = True
-            i += 2
-        elif arg == b"byradius" and i + 2 < remaining and flags & GEOSEARCH and not bybox:
-            shape.radius, shape.conversion = _distance_arg(argv[base + i + 1], argv[base + i + 2])
+        elif arg == b"BYRADIUS" and options.has(2) and flags & GEOSEARCH and not bybox:
+            shape.radius, shape.conversion = _distance_arg(options.next_bytes(), options.next_bytes())
             shape.kind = gh.CIRCULAR
             byradius = True
-            i += 2
-        elif arg == b"bybox" and i + 3 < remaining and flags & GEOSEARCH and not byradius:
-            shape.width, shape.height, shape.conversion = _box_arg(
-                argv[base + i + 1], argv[base + i + 2], argv[base + i + 3])
+        elif arg == b"BYBOX" and options.has(3) and flags & GEOSEARCH and not byradius:
+            shape.width, shape.height, shape.conversion = _box_arg(*options.next_many(3))
             shape.kind = gh.RECTANGLE
             bybox = True
-            i += 3
         else:
             raise SYNTAX_ERROR
-        i += 1
 
     if store_key is not None and (withdist or withhash or withcoord):
         what = b"GEOSEARCHSTORE" if flags & GEOSEARCHSTORE else b"STORE option in GEORADIUS"
