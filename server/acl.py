@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # Writing commands whose keys are also read (Redis's ACCESS key-spec flag).
 READ_WRITE = frozenset(
     "blmpop blpop brpop bzmpop bzpopmax bzpopmin decr decrby getdel getex getset hincrby "
-    "hincrbyfloat incr incrby incrbyfloat lmpop lpop move pfdebug rpop setbit spop xreadgroup "
+    "hincrbyfloat incr incrby incrbyfloat lmpop lpop move rpop setbit spop xreadgroup "
     "zincrby zmpop zpopmax zpopmin".split()
 )
 # Commands that read their key only with a GET option (Redis's VARIABLE_FLAGS key specs).
@@ -44,12 +44,15 @@ FIRST_AND_REST = {
     "zdiffstore": ("w", "r"), "zinterstore": ("w", "r"), "zunionstore": ("w", "r"),
     "zrangestore": ("w", "r"), "blmove": ("rw", "w"), "brpoplpush": ("rw", "w"), "lmove": ("rw", "w"),
     "rpoplpush": ("rw", "w"), "rename": ("rw", "w"), "renamenx": ("rw", "w"), "smove": ("rw", "w"),
+    "sort": ("r", "w"), "georadius": ("r", "w"), "georadiusbymember": ("r", "w"),
 }
 # Commands that only look at a key's existence or size: any matching pattern will do.
 NO_ACCESS = frozenset(
     "exists hexists hlen hstrlen llen memory|usage object|encoding object|freq object|idletime "
     "object|refcount scard sismember strlen touch type watch xlen zcard".split()
 )
+# Read access only, although they write (Redis's "RW access" key specs: the change is internal).
+READ_ONLY_ACCESS = frozenset(("pfdebug",))
 # Commands whose arguments are channels: (first index, step; -1 = all remaining).
 CHANNEL_COMMANDS = {"publish": 1, "spublish": 1, "subscribe": -1, "ssubscribe": -1, "psubscribe": -1}
 
@@ -427,6 +430,8 @@ class ACL:
             return FIRST_AND_REST[name]
         if name in NO_ACCESS:
             return "", ""
+        if name in READ_ONLY_ACCESS:
+            return "r", "r"
         if name in READ_WRITE:
             return "rw", "rw"
         if cmd.is_write:

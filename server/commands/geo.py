@@ -19,6 +19,7 @@ from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
 from server.datatypes.zset import ScoreRange, ZSetValue
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE
+from server.pqsort import partial_sort
 from server.protocol import NULL_ARRAY, Error, HumanDouble
 
 BAD_UNIT = Error(b"ERR unsupported unit provided. please use M, KM, FT, MI")
@@ -342,85 +343,6 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     elif db.delete(store_key):
         ctx.db.notify(NOTIFY_GENERIC, b"del", store_key)
     return len(returned)
-
-
-def partial_sort(items: list[Found], cmp: Callable[[Found, Found], int], lrange: int, rrange: int) -> None:
-    """Redis's pqsort: a quicksort (Bentley-McIlroy) that only recurses into parts overlapping
-    positions ``lrange..rrange``. Its order of equal elements is part of GEOSEARCH's reply."""
-
-    def swap(i: int, j: int) -> None:
-        items[i], items[j] = items[j], items[i]
-
-    def med3(a: int, b: int, c: int) -> int:
-        if cmp(items[a], items[b]) < 0:
-            return b if cmp(items[b], items[c]) < 0 else (c if cmp(items[a], items[c]) < 0 else a)
-        return b if cmp(items[b], items[c]) > 0 else (a if cmp(items[a], items[c]) < 0 else c)
-
-    def overlaps(start: int, size: int) -> bool:
-        return not (rrange < start or lrange >= start + size)
-
-    def sort(a: int, n: int) -> None:
-        while True:
-            if n < 7:
-                for pm in range(a + 1, a + n):
-                    pl = pm
-                    while pl > a and cmp(items[pl - 1], items[pl]) > 0:
-                        swap(pl, pl - 1)
-                        pl -= 1
-                return
-            pm = a + n // 2
-            if n > 7:
-                pl = a
-                pn = a + n - 1
-                if n > 40:
-                    d = n // 8
-                    pl = med3(pl, pl + d, pl + 2 * d)
-                    pm = med3(pm - d, pm, pm + d)
-                    pn = med3(pn - 2 * d, pn - d, pn)
-                pm = med3(pl, pm, pn)
-            swap(a, pm)
-            pa = pb = a + 1
-            pc = pd = a + n - 1
-            while True:
-                while pb <= pc:
-                    c = cmp(items[pb], items[a])
-                    if c > 0:
-                        break
-                    if c == 0:
-                        swap(pa, pb)
-                        pa += 1
-                    pb += 1
-                while pb <= pc:
-                    c = cmp(items[pc], items[a])
-                    if c < 0:
-                        break
-                    if c == 0:
-                        swap(pc, pd)
-                        pd -= 1
-                    pc -= 1
-                if pb > pc:
-                    break
-                swap(pb, pc)
-                pb += 1
-                pc -= 1
-            pn = a + n
-            r = min(pa - a, pb - pa)
-            for i in range(r):
-                swap(a + i, pb - r + i)
-            r = min(pd - pc, pn - pd - 1)
-            for i in range(r):
-                swap(pb + i, pn - r + i)
-            r = pb - pa
-            if r > 1 and overlaps(a, r):
-                sort(a, r)
-            r = pd - pc
-            if r <= 1:
-                return
-            a, n = pn - r, r
-            if not overlaps(a, n):
-                return
-
-    sort(0, len(items))
 
 
 def _radius_store_keys(first: int) -> Callable[[list[bytes]], list[int]]:

@@ -37,6 +37,12 @@ def commands_for(key: str, other: str, channel: str) -> list[tuple[str, ...]]:
         ("EXPIRE", key, "10"), ("TTL", key), ("OBJECT", "ENCODING", key), ("PUBLISH", channel, "m"),
         ("CONFIG", "GET", "maxmemory"), ("CONFIG", "SET", "maxmemory", "0"), ("FLUSHDB",), ("INFO",),
         ("PING",), ("KEYS", "*"), ("DBSIZE",), ("CLIENT", "ID"), ("BITOP", "AND", key, other),
+        ("PFADD", key, "a"), ("PFCOUNT", key, other), ("PFMERGE", key, other), ("PFDEBUG", "ENCODING", key),
+        ("GEOADD", key, "1", "2", "m"), ("GEOSEARCH", key, "FROMLONLAT", "1", "2", "BYRADIUS", "1", "m"),
+        ("GEOSEARCHSTORE", key, other, "FROMLONLAT", "1", "2", "BYRADIUS", "1", "m"),
+        ("GEORADIUS", key, "1", "2", "1", "m", "STORE", other), ("GEORADIUS_RO", key, "1", "2", "1", "m"),
+        ("GEORADIUSBYMEMBER", key, "m", "1", "m", "STOREDIST", other),
+        ("SORT", key), ("SORT", key, "LIMIT", "0", "1", "STORE", other), ("SORT_RO", key, "BY", "x"),
     ]
 
 

@@ -32,8 +32,6 @@ NOT_IMPLEMENTED = {
     "module", "module|help", "module|list", "module|load", "module|loadex", "module|unload",
     # Client-side caching (tracking and its redirection) is not implemented.
     "client|caching", "client|getredir", "client|tracking", "client|trackinginfo",
-    # SORT and SORT_RO are in no issue's scope yet.
-    "sort", "sort_ro",
     # LOLWUT draws version-specific generative art; nothing parses it.
     "lolwut",
 }

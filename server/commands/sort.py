@@ -1,0 +1,288 @@
+"""SORT and SORT_RO (sort.c in Redis): sort a list, set or sorted set, optionally by external keys.
+
+The elements are compared as numbers (parsed like C's ``strtod``; equal numbers
+fall back to comparing the elements as bytes) or, with ALPHA, as strings (as
+``strcoll`` in the C locale does, which stops at a NUL byte; with STORE as
+plain bytes). ``BY pattern`` replaces each element by the value of the key
+the pattern names once its first ``*`` is replaced by the element
+(``weight_*``, or ``h_*->field`` for a hash field); a pattern without ``*``
+("nosort") keeps the collection's own order, which for a sorted set is its
+score order. ``GET pattern`` reads such keys for the reply (``#`` is the
+element itself). ``LIMIT`` selects the range, and with BY only that range is
+sorted, by Redis's partial quicksort. BY and GET patterns may read any key, so
+they need ACL access to every key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from server.acl import User
+from server.client import Client
+from server.command import command
+from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.strings import notify
+from server.commands.zsets import strtod
+from server.datatypes.hash import HashValue
+from server.datatypes.list import ListValue
+from server.datatypes.set import SetValue
+from server.datatypes.zset import ZSetValue
+from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE, Database
+from server.pqsort import partial_sort
+from server.protocol import Error
+
+NOT_DOUBLE = Error(b"ERR One or more scores can't be converted into double")
+_C_SPACE = b" \t\n\v\f\r"
+
+
+def _c_string(value: bytes) -> bytes:
+    """What C string functions see of a value: everything before the first NUL byte."""
+    nul = value.find(b"\0")
+    return value if nul < 0 else value[:nul]
+
+
+def lookup_by_pattern(db: Database, pattern: bytes, element: bytes) -> bytes | None:
+    """lookupKeyByPattern: ``#`` is the element; ``a*b`` the string at key a<element>b;
+    ``a*b->f`` field f of the hash at that key; None when absent, of another type, or when
+    the pattern has no ``*``."""
+    c_pattern = _c_string(pattern)
+    if c_pattern == b"#":
+        return element
+    star = c_pattern.find(b"*")
+    if star < 0:
+        return None
+    arrow = c_pattern.find(b"->", star + 1)
+    field: bytes | None = None
+    end = len(pattern)
+    if arrow >= 0 and arrow + 2 < len(c_pattern):
+        field = pattern[arrow + 2 :]
+        end = arrow
+    key = pattern[:star] + element + pattern[star + 1 : end]
+    value = db.lookup_read(key)
+    if value is None:
+        return None
+    if field is not None:
+        if not isinstance(value, HashValue):
+            return None
+        return value.get(field)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return None
+
+
+def _score(value: bytes) -> float | None:
+    """A weight read as Redis reads it (strtod, whole C string); None when it is not a number."""
+    text = _c_string(value)
+    if not text:
+        return 0.0
+    parsed = strtod(text.lstrip(_C_SPACE)) if text.lstrip(_C_SPACE) else None
+    if parsed is None or parsed[1] or parsed[0] != parsed[0]:
+        return None
+    return parsed[0]
+
+
+def _full_key_access(ctx: Client) -> bool:
+    """Whether the user may read every key (Redis's check before accepting BY/GET patterns)."""
+    users = cast(dict[str, User], cast(Any, ctx.server).acl.users)
+    user = users.get(ctx.user)
+    if user is None or user.all_keys:
+        return True
+    return any(pattern == b"*" and "r" in access for access, pattern in user.key_patterns)
+
+
+class _Item:
+    __slots__ = ("element", "score", "by")
+
+    def __init__(self, element: bytes) -> None:
+        self.element = element
+        self.score = 0.0
+        self.by: bytes | None = None
+
+
+def _sort_store_keys(argv: list[bytes]) -> list[int]:
+    """sortGetKeys: the key sorted, and the last STORE destination."""
+    keys = [1]
+    store = 0
+    i = 2
+    skip = {b"limit": 2, b"get": 1, b"by": 1}
+    while i < len(argv):
+        word = argv[i].lower()
+        if word in skip:
+            i += skip[word]
+        elif word == b"store" and i + 1 < len(argv):
+            store = i + 1
+        i += 1
+    if store:
+        keys.append(store)
+    return keys
+
+
+def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -> object:
+    desc = alpha = dontsort = False
+    limit_start, limit_count = 0, -1
+    sort_by: bytes | None = None
+    store_key: bytes | None = None
+    gets: list[bytes] = []
+    full_access = _full_key_access(ctx)
+    args = ArgCursor(options)
+    while args:
+        opt = args.next_keyword()
+        if opt == b"ASC":
+            desc = False
+        elif opt == b"DESC":
+            desc = True
+        elif opt == b"ALPHA":
+            alpha = True
+        elif opt == b"LIMIT" and args.has(2):
+            limit_start = args.next_int()
+            limit_count = args.next_int()
+        elif opt == b"STORE" and not readonly and args.has(1):
+            store_key = args.next_bytes()
+        elif opt == b"BY" and args.has(1):
+            sort_by = args.next_bytes()
+            if b"*" not in _c_string(sort_by):
+                dontsort = True
+            elif not full_access:
+                raise Error(b"ERR BY option of SORT denied due to insufficient ACL permissions.")
+        elif opt == b"GET" and args.has(1):
+            if not full_access:
+                raise Error(b"ERR GET option of SORT denied due to insufficient ACL permissions.")
+            gets.append(args.next_bytes())
+        else:
+            raise SYNTAX_ERROR
+
+    db = ctx.db
+    value = db.lookup_read(key)
+    if value is not None and not isinstance(value, (ListValue, SetValue, ZSetValue)):
+        raise WRONGTYPE
+    if value is None:
+        value = ListValue()
+    if dontsort and isinstance(value, SetValue) and store_key is not None:
+        dontsort, alpha, sort_by = False, True, None  # a set has no order of its own to keep
+
+    size = len(value)
+    start = min(max(limit_start, 0), size)
+    limit_count = min(max(limit_count, -1), size)
+    end = size - 1 if limit_count < 0 else start + limit_count - 1
+    if start >= size:
+        start, end = size - 1, size - 2
+    if end >= size:
+        end = size - 1
+
+    elements: list[bytes]
+    if dontsort and isinstance(value, (ListValue, ZSetValue)):
+        # The collection's own order, read straight from the range asked for.
+        wanted = end - start + 1 if (start != 0 or end != size - 1) else size
+        if isinstance(value, ListValue):
+            ordered = reversed(value) if desc else iter(value)
+        else:
+            ordered = (member for _, member in value.slice(0, size, reverse=desc))
+        elements = []
+        if end >= start or isinstance(value, ZSetValue):
+            for i, element in enumerate(ordered):
+                if i >= start + wanted:
+                    break
+                if i >= start:
+                    elements.append(element)
+            end -= start
+            start = 0
+    elif isinstance(value, ZSetValue):
+        elements = list(value.scores)
+    else:
+        elements = list(value)
+
+    items = [_Item(e) for e in elements]
+    bad_number = False
+    if not dontsort:
+        for item in items:
+            if sort_by is not None:
+                weight = lookup_by_pattern(db, sort_by, item.element)
+                if weight is None:
+                    continue
+            else:
+                weight = item.element
+            if alpha:
+                if sort_by is not None:
+                    item.by = weight
+            else:
+                score = _score(weight)
+                if score is None:
+                    bad_number = True
+                else:
+                    item.score = score
+        compare = _comparator(alpha, sort_by is not None, store_key is not None, desc)
+        if sort_by is not None and (start != 0 or end != len(items) - 1):
+            partial_sort(items, compare, start, end)
+        else:
+            items.sort(key=_sort_key(alpha, sort_by is not None, store_key is not None), reverse=desc)
+
+    if bad_number:
+        raise NOT_DOUBLE
+    chosen = items[start : end + 1] if end >= start else []
+    if store_key is None:
+        out: list = []
+        for item in chosen:
+            if not gets:
+                out.append(item.element)
+            for pattern in gets:
+                out.append(lookup_by_pattern(db, pattern, item.element))
+        return out
+    result = ListValue()
+    for item in chosen:
+        if not gets:
+            result.append(item.element)
+        for pattern in gets:
+            found = lookup_by_pattern(db, pattern, item.element)
+            result.append(b"" if found is None else found)
+    if result:
+        db.set(store_key, result)
+        notify(ctx, b"sortstore", store_key, NOTIFY_LIST)
+        db.signal_ready(store_key)
+    elif db.delete(store_key):
+        notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+    return len(result)
+
+
+def _sort_key(alpha: bool, by: bool, store: bool) -> Callable[[_Item], tuple]:
+    """The sort key equivalent to Redis's sortCompare (for a stable, whole-vector sort)."""
+    if not alpha:
+        return lambda item: (item.score, item.element)
+    if by:
+        if store:
+            return lambda item: (item.by is not None, item.by or b"")
+        return lambda item: (item.by is not None, _c_string(item.by) if item.by is not None else b"")
+    if store:
+        return lambda item: (item.element,)
+    return lambda item: (_c_string(item.element),)
+
+
+def _comparator(alpha: bool, by: bool, store: bool, desc: bool) -> Callable[[_Item, _Item], int]:
+    """sortCompare as a three-way comparison, for the partial quicksort."""
+    key = _sort_key(alpha, by, store)
+    sign = -1 if desc else 1
+
+    def compare(a: _Item, b: _Item) -> int:
+        ka, kb = key(a), key(b)
+        return sign * ((ka > kb) - (ka < kb))
+
+    return compare
+
+
+@command("sort", arity=-2, flags="write denyoom", keys=(1, 1, 1), acl="set sortedset list dangerous",
+         group="generic", since="1.0.0", getkeys=_sort_store_keys,
+         complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
+         summary="Sorts the elements of a list, set or sorted set, optionally storing the result.",
+         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] "
+              "[STORE destination]")
+def sort(ctx: Client, key: bytes, *options: bytes) -> object:
+    return _sort(ctx, key, options, readonly=False)
+
+
+@command("sort_ro", arity=-2, flags="readonly", keys=(1, 1, 1), acl="set sortedset list dangerous",
+         group="generic", since="7.0.0", getkeys=lambda argv: [1],
+         complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
+         summary="Returns the sorted elements of a list, set or sorted set.",
+         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]")
+def sort_ro(ctx: Client, key: bytes, *options: bytes) -> object:
+    return _sort(ctx, key, options, readonly=True)
