@@ -22,6 +22,7 @@ from server.blocking import Blocking
 from server.client import Client
 from server.config import Config
 from server.keyspace import Keyspace
+from server.redact import redacted
 
 if TYPE_CHECKING:
     from server.command import Command
@@ -89,7 +90,9 @@ class SlowLog:
 
     def add(self, client: Client, argv: list[bytes], duration_us: int) -> None:
         args = []
-        shown = argv if len(argv) <= 32 else argv[:31]
+        shown = redacted(argv)  # no passwords kept, as in Redis
+        if len(shown) > 32:
+            shown = shown[:31]
         for arg in shown:
             if len(arg) > 128:
                 arg = arg[:128] + b"... (%d more bytes)" % (len(arg) - 128)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 
@@ -54,6 +55,8 @@ async def run(server: Server) -> int:
     for hook in ASYNC_STARTUP_HOOKS:
         await hook(server)
     listeners = await listen(server)
+    if server.config["set-proc-title"]:
+        set_process_title(process_title(server))
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, _on_signal, server, sig, stop)
@@ -83,6 +86,42 @@ async def run(server: Server) -> int:
         exit_code = server.on_shutdown()  # type: ignore[attr-defined]
     server.log("notice", "Redis is now ready to exit, bye bye...")
     return exit_code or 0
+
+
+def process_title(server: Server, title: str | None = None) -> str:
+    """``proc-title-template`` expanded as Redis does: ``{title} {listen-addr} {server-mode}``.
+
+    The title is how the server was started, without its options (``python -m server``), so a
+    password given as ``--requirepass`` is not left for ``ps`` to show.
+    """
+    if title is None:
+        orig = getattr(sys, "orig_argv", sys.argv)
+        title = " ".join(orig[: max(len(orig) - len(sys.argv) + 1, 1)])
+    config = server.config
+    tls_port = getattr(server, "tls_port", 0) or config["tls-port"]
+    port = server.tcp_port or tls_port
+    bind = config["bind"]
+    if port:
+        listen_addr = f"{bind[0] if bind else '*'}:{port}"  # type: ignore[index]
+    else:
+        listen_addr = f"unixsocket:{config['unixsocket']}"
+    values = {
+        "title": title, "listen-addr": listen_addr, "server-mode": "",
+        "config-file": config.config_file or "-", "port": str(server.tcp_port),
+        "tls-port": str(tls_port), "unixsocket": str(config["unixsocket"]),
+    }
+    template = str(config["proc-title-template"])
+    expanded = re.sub(r"\{([a-z-]+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+    return expanded.strip(" ")
+
+
+def set_process_title(title: str) -> None:
+    """Replace the command line ``ps`` and /proc/<pid>/cmdline show (setproctitle rewrites argv)."""
+    try:
+        import setproctitle
+    except ImportError:  # a dependency: only a broken install lacks it, and then argv stays
+        return
+    setproctitle.setproctitle(title)
 
 
 def _on_signal(server: Server, sig: int, stop: asyncio.Event) -> None:

@@ -66,6 +66,8 @@ class ServerProcess:
                 with redis.Redis(port=self.port, socket_timeout=1) as probe:
                     if probe.ping():
                         return
+            except redis.AuthenticationError:  # a ConnectionError in redis-py, but the server answered
+                return
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 time.sleep(0.05)
             except redis.ResponseError:

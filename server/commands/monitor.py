@@ -10,8 +10,8 @@ address, then each argument quoted and escaped as Redis's ``sdscatrepr`` does).
 Dispatch calls ``feed`` after each command; commands rejected before running
 (unknown, wrong arity, NOAUTH) never get there. As in Redis, administrative
 commands (CONFIG, DEBUG, CLIENT LIST ...) and MONITOR itself are not shown, and
-passwords are replaced by ``(redacted)``: the arguments of AUTH, those after
-HELLO's AUTH and MIGRATE's AUTH/AUTH2.
+passwords are replaced by ``(redacted)`` (``server.redact``, the rule SLOWLOG
+shares): the arguments of AUTH, those after HELLO's AUTH and MIGRATE's AUTH/AUTH2.
 
 A monitoring connection behaves like a replica: it may still send commands,
 but none that read or write keys.
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command
-from server.commands.args import ArgCursor
 from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error, Replies
+from server.redact import secret_positions
 
 if TYPE_CHECKING:
     from server.command import Command
@@ -53,35 +53,6 @@ def quote(arg: bytes) -> bytes:
     return b"".join(out)
 
 
-def _redacted_positions(name: bytes, argv: list[bytes]) -> set[int]:
-    """Which arguments hold secrets (Redis's redactClientCommandArgument callers)."""
-    if name == b"auth":
-        return set(range(1, len(argv)))
-    hidden: set[int] = set()
-    if name == b"hello":
-        args = ArgCursor(argv, 2)
-        while args:
-            opt = args.next_keyword()
-            if opt == b"AUTH" and args.has(2):
-                hidden.update((args.pos, args.pos + 1))
-                args.skip(2)
-            elif opt == b"SETNAME":
-                args.skip()
-    elif name == b"migrate":
-        args = ArgCursor(argv, 6)
-        while args:
-            opt = args.next_keyword()
-            if opt == b"KEYS":
-                break
-            if opt == b"AUTH" and args.has(1):
-                hidden.add(args.pos)
-                args.skip()
-            elif opt == b"AUTH2" and args.has(2):
-                hidden.update((args.pos, args.pos + 1))
-                args.skip(2)
-    return hidden
-
-
 def format_line(client: Client, argv: list[bytes], now: float | None = None) -> bytes:
     """The RESP simple string a monitor receives for one command."""
     if now is None:
@@ -93,9 +64,8 @@ def format_line(client: Client, argv: list[bytes], now: float | None = None) -> 
         where = b"unix:%b" % str(client.server.config["unixsocket"]).encode()
     else:
         where = addr.encode()
-    name = argv[0].lower()
-    if name in (b"auth", b"hello", b"migrate"):
-        hidden = _redacted_positions(name, argv)
+    hidden = secret_positions(argv)
+    if hidden:
         args = b" ".join(REDACTED if i in hidden else quote(a) for i, a in enumerate(argv))
     else:
         args = b" ".join([quote(a) for a in argv])

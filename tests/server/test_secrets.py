@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.servers import free_port, require_tool
+import redis
+
+from tests.servers import OurServer, RealServer, free_port, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -38,3 +40,24 @@ def test_quoted_user_definition_refuses_to_start(tmp_path):
     expected = [b"# Spaces not allowed in ACL usernames", b"# Critical error while loading ACLs. Exiting."]
     assert _log_messages(real.stdout)[-2:] == expected
     assert _log_messages(ours.stdout)[-2:] == expected
+
+
+def test_requirepass_not_visible_in_ps(tmp_path):
+    """Redis rewrites its process title to ``{title} {listen-addr} {server-mode}``: the
+    command line in /proc (what ``ps`` shows) no longer holds ``--requirepass``'s value."""
+    server = OurServer(tmp_path / "ours", extra=["--requirepass", "hunter2-secret"])
+    real = RealServer(tmp_path / "real", extra=["--requirepass", "hunter2-secret"])
+    server.start()
+    real.start()
+    try:
+        for proc, port in ((server.proc, server.port), (real.proc, real.port)):
+            assert proc is not None
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+            assert b"hunter2-secret" not in cmdline
+            assert cmdline.rstrip(b"\0").endswith(b" 127.0.0.1:%d" % port) or b"*:%d" % port in cmdline, cmdline
+        client = redis.Redis(port=server.port, password="hunter2-secret")
+        assert client.ping()
+        client.close()
+    finally:
+        server.stop()
+        real.stop()
