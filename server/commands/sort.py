@@ -22,7 +22,6 @@ from server.acl import User
 from server.client import Client
 from server.command import command
 from server.commands.args import SYNTAX_ERROR, ArgCursor
-from server.commands.strings import notify
 from server.commands.zsets import strtod
 from server.datatypes.hash import HashValue
 from server.datatypes.list import ListValue
@@ -237,10 +236,10 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
             result.append(b"" if found is None else found)
     if result:
         db.set(store_key, result)
-        notify(ctx, b"sortstore", store_key, NOTIFY_LIST)
+        db.notify(NOTIFY_LIST, b"sortstore", store_key)
         db.signal_ready(store_key)
     elif db.delete(store_key):
-        notify(ctx, b"del", store_key, NOTIFY_GENERIC)
+        db.notify(NOTIFY_GENERIC, b"del", store_key)
     return len(result)
 
 
