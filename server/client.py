@@ -82,6 +82,9 @@ class Client:
         self.blocked: Blocked | None = None
         self.pending: list[list[bytes]] = []  # frames read while blocked
         self.pending_error: str | None = None  # a protocol error that follows them
+        # What the AOF logs instead of this command's argv (set by commands with
+        # non-deterministic or partial effects; read and cleared by persistence).
+        self.propagate_as: list[list[bytes]] | None = None
         self.no_evict = False
         self.no_touch = False
         self.monitor = False

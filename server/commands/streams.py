@@ -20,6 +20,8 @@ key deleted or overwritten (the keyspace signals a removed stream as ready).
 
 from __future__ import annotations
 
+from typing import cast
+
 from server.client import Blocked, Client
 from server.command import command, container
 from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, to_int
@@ -130,14 +132,13 @@ def range_end(arg: bytes) -> int:
 
 
 def lookup(ctx: Client, key: bytes, read: bool = True) -> StreamValue | None:
-    value = ctx.db.lookup_type(key, StreamValue, read=read)
-    return value  # type: ignore[return-value]
+    return cast("StreamValue | None", ctx.db.lookup_type(key, StreamValue, read=read))
 
 
 def set_effects(ctx: Client, commands: list[list[bytes]]) -> None:
     """What the AOF logs instead of the command's own argv (only when something logs it)."""
     if ctx.server.propagate is not None:
-        ctx.propagate_as = commands  # type: ignore[attr-defined]
+        ctx.propagate_as = commands
 
 
 def entry_reply(entries: list[Entry]) -> list:
@@ -264,13 +265,13 @@ def parse_add_or_trim(ctx: Client, argv: tuple[bytes, ...], xadd: bool) -> TrimA
         raise Error(b"ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
     if not xadd and not args.strategy:
         raise Error(b"ERR syntax error, XTRIM must be called with a trimming strategy")
-    if getattr(ctx, "replaying", False):  # loading the AOF: trim exactly as logged
+    if ctx.addr == "aof":  # the AOF loader (Redis's mustObeyClient): trim exactly as logged
         args.limit = 0
     elif limit_given:
         if not args.approx:
             raise Error(b"ERR syntax error, LIMIT cannot be used without the special ~ option")
     elif args.approx:
-        limit = 100 * ctx.server.config["stream-node-max-entries"]  # type: ignore[operator]
+        limit = 100 * cast(int, ctx.server.config["stream-node-max-entries"])
         if limit <= 0:
             limit = 10000
         if limit > 1000000:
@@ -292,7 +293,7 @@ def trim_rewrite(stream: StreamValue, args: TrimArgs, argv: list[bytes]) -> None
 
 def node_limits(ctx: Client) -> tuple[int, int]:
     config = ctx.server.config
-    return config["stream-node-max-bytes"], config["stream-node-max-entries"]  # type: ignore[return-value]
+    return cast(int, config["stream-node-max-bytes"]), cast(int, config["stream-node-max-entries"])
 
 
 @command("xadd", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), acl="stream", group="stream",
@@ -468,7 +469,7 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
             now: int) -> list:
     """streamReplyWithRange for XREAD(GROUP): entries from ``start`` on, the PEL updated for a group."""
     entries = stream.range(start, MAX_ID, count)
-    if group is None:
+    if group is None or consumer is None:
         return entry_reply(entries)
     moved = False
     for sid, _row in entries:
@@ -485,7 +486,7 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
                 nack.consumer = consumer
                 nack.delivery_time = now
                 nack.delivery_count = 1
-                consumer.pel.add(sid)  # type: ignore[union-attr]
+                consumer.pel.add(sid)
             effects.append(claim_effect(key, group_name, group, sid, nack))
     if moved:
         effects.append(setid_effect(key, group_name, group))
@@ -564,7 +565,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
         value = db.lookup_read(key)
         if value is not None and value.__class__ is not StreamValue:
             raise WRONGTYPE
-        stream: StreamValue | None = value  # type: ignore[assignment]
+        stream = value if isinstance(value, StreamValue) else None
         if group_name is not None:
             group = stream.group(group_name) if stream is not None else None
             if group is None:
@@ -588,13 +589,13 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
 
     effects: list[list[bytes]] = []
     served: list[tuple[bytes, list]] = []
+    gname = group_name or b""
     now = now_ms()
     for k, key in enumerate(keys):
         value = db.lookup_read(key)
         if value is None:
             continue
-        stream = value  # type: ignore[assignment]
-        assert stream is not None
+        stream = cast(StreamValue, value)
         gt = ids[k]
         history = False
         serve = False
@@ -613,11 +614,11 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
             group = groups[k]
             consumer, created = consumer_for(ctx, group, consumer_name, key, now)
             if created and noack:
-                effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])  # type: ignore[list-item]
+                effects.append([b"XGROUP", b"CREATECONSUMER", key, gname, consumer_name])
             if history:
                 entries = deliver_history(stream, consumer, group, start, count, now)
             else:
-                entries = deliver(ctx, stream, key, start, count, group, group_name, consumer,  # type: ignore[arg-type]
+                entries = deliver(ctx, stream, key, start, count, group, gname, consumer,
                                   noack, effects, now)
             db.keyspace.dirty += 1
         else:
@@ -645,6 +646,7 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
     for key, sid in zip(keys, ids, strict=True):
         wanted.setdefault(key, sid)  # a key named twice waits for its first ID, as in Redis
     batch = count or XREAD_BLOCKED_DEFAULT_COUNT
+    gname = group_name or b""
 
     def retry(client: Client) -> object:
         key = client.server.blocking.serving_key
@@ -655,7 +657,7 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
             if group_name is not None:
                 return Error(b"UNBLOCKED the stream key no longer exists")
             return blocked
-        stream: StreamValue = value  # type: ignore[assignment]
+        stream: StreamValue = value
         gt = wanted[key]
         group = None
         if group_name is not None:
@@ -671,8 +673,8 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
         if group is not None:
             consumer, created = consumer_for(client, group, consumer_name, key, now)
             if created and noack:
-                effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer_name])  # type: ignore[list-item]
-        entries = deliver(client, stream, key, gt + 1, batch, group, group_name or b"", consumer, noack,
+                effects.append([b"XGROUP", b"CREATECONSUMER", key, gname, consumer_name])
+        entries = deliver(client, stream, key, gt + 1, batch, group, gname, consumer, noack,
                           effects, now)
         if group is not None:
             client.db.keyspace.dirty += 1
@@ -803,9 +805,10 @@ def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg:
     stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) not in (0, 2):
         raise subcommand_error(b"XGROUP", sub)
-    sid = stream.last_id if id_arg == b"$" else parse_id(id_arg)[0]  # type: ignore[union-attr]
-    group.last_id = sid  # type: ignore[union-attr]
-    group.entries_read = entries_read  # type: ignore[union-attr]
+    assert stream is not None and group is not None  # xgroup_prepare raised otherwise
+    sid = stream.last_id if id_arg == b"$" else parse_id(id_arg)[0]
+    group.last_id = sid
+    group.entries_read = entries_read
     ctx.db.keyspace.dirty += 1
     ctx.db.notify(NOTIFY_STREAM, b"xgroup-setid", key)
     return OK
@@ -816,9 +819,9 @@ def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg:
          complexity="O(N) where N is the number of entries in the group's pending entries list (PEL).")
 def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> int:
     stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
-    if group is None:
+    if group is None or stream is None or stream.groups is None:
         return 0
-    del stream.groups[group_name]  # type: ignore[union-attr, index]
+    del stream.groups[group_name]
     ctx.db.keyspace.dirty += 1
     ctx.db.notify(NOTIFY_STREAM, b"xgroup-destroy", key)
     ctx.db.signal_ready(key)  # blocked XREADGROUP clients of that group get NOGROUP
@@ -829,9 +832,10 @@ def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> in
          since="6.2.0", summary="Creates a consumer in a consumer group.", args="key group consumer")
 def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
-    if name in group.consumers:  # type: ignore[union-attr]
+    assert group is not None  # xgroup_prepare raised otherwise
+    if name in group.consumers:
         return 0
-    create_consumer(ctx, group, name, key, now_ms())  # type: ignore[arg-type]
+    create_consumer(ctx, group, name, key, now_ms())
     return 1
 
 
@@ -839,10 +843,11 @@ def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes
          since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key group consumer")
 def xgroup_delconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
-    consumer = group.consumers.get(name)  # type: ignore[union-attr]
+    assert group is not None  # xgroup_prepare raised otherwise
+    consumer = group.consumers.get(name)
     if consumer is None:
         return 0
-    pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
+    pending = group.delete_consumer(consumer)
     ctx.db.keyspace.dirty += 1
     ctx.db.notify(NOTIFY_STREAM, b"xgroup-delconsumer", key)
     return pending
@@ -939,7 +944,7 @@ def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object
     value = ctx.db.lookup_read(key)
     if value is not None and value.__class__ is not StreamValue:
         raise WRONGTYPE
-    group = value.group(group_name) if value is not None else None  # type: ignore[attr-defined]
+    group = value.group(group_name) if value is not None else None
     if group is None:
         raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
     if n == 3:
@@ -991,7 +996,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
     value = ctx.db.lookup_read(key)
     if value is not None and value.__class__ is not StreamValue:
         raise WRONGTYPE
-    stream: StreamValue | None = value  # type: ignore[assignment]
+    stream: StreamValue | None = value
     group = stream.group(group_name) if stream is not None else None
     if group is None or stream is None:
         raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
@@ -1070,7 +1075,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
         if justid:
             out.append(format_id(sid))
         else:
-            out.append([format_id(sid), list(stream.get(sid))])  # type: ignore[arg-type]
+            out.append([format_id(sid), list(stream.get(sid) or ())])
         effects.append(claim_effect(key, group_name, group, sid, nack))
         propagate_last_id = False
         keyspace.dirty += 1
@@ -1106,7 +1111,7 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
     found = ctx.db.lookup_read(key)
     if found is not None and found.__class__ is not StreamValue:
         raise WRONGTYPE
-    stream: StreamValue | None = found  # type: ignore[assignment]
+    stream: StreamValue | None = found
     group = stream.group(group_name) if stream is not None else None
     if group is None or stream is None:
         raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
@@ -1144,7 +1149,7 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
         if justid:
             out.append(format_id(sid))
         else:
-            out.append([format_id(sid), list(stream.get(sid))])  # type: ignore[arg-type]
+            out.append([format_id(sid), list(stream.get(sid) or ())])
         count -= 1
         effects.append(claim_effect(key, group_name, group, sid, nack))
         keyspace.dirty += 1
@@ -1177,7 +1182,7 @@ def info_stream_lookup(ctx: Client, key: bytes) -> StreamValue:
         raise NO_SUCH_KEY
     if value.__class__ is not StreamValue:
         raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return value
 
 
 def entry_or_none(entry: Entry | None) -> object:
@@ -1215,8 +1220,9 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
         return info
     info[b"entries"] = entry_reply(stream.range(0, MAX_ID, count))
     groups = []
-    for name in sorted(stream.groups or ()):
-        group = stream.groups[name]  # type: ignore[index]
+    all_groups = stream.groups or {}
+    for name in sorted(all_groups):
+        group = all_groups[name]
         pending: list[list[object]] = []
         for sid in group.pel_index:
             if count and len(pending) >= count:
@@ -1253,8 +1259,9 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
 def xinfo_groups(ctx: Client, sub: bytes, key: bytes) -> object:
     stream = info_stream_lookup(ctx, key)
     out = []
-    for name in sorted(stream.groups or ()):
-        group = stream.groups[name]  # type: ignore[index]
+    all_groups = stream.groups or {}
+    for name in sorted(all_groups):
+        group = all_groups[name]
         out.append({
             b"name": name,
             b"consumers": len(group.consumers),

@@ -131,7 +131,12 @@ def write_resp_base(fh, databases) -> None:
                 out.append(encode_command([b"SET", key, bytes(value)]))
             else:
                 kind = getattr(value, "TYPE_NAME", b"")
-                if kind == b"list":
+                if kind == b"stream":
+                    from server.persistence.rdb_stream import rewrite_commands
+
+                    out.extend(encode_command(argv) for argv in rewrite_commands(key, value))
+                    items, verb = [], b""
+                elif kind == b"list":
                     items, verb = list(value), b"RPUSH"
                 elif kind == b"set":
                     items, verb = list(value), b"SADD"

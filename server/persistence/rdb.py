@@ -245,6 +245,10 @@ def encode_value(value: object) -> tuple[int, bytes]:
             parts.append(encode_string(f))
             parts.append(encode_string(v))
         return TYPE_HASH, b"".join(parts)
+    if kind == b"stream":
+        from server.persistence.rdb_stream import encode_stream
+
+        return TYPE_STREAM_LISTPACKS_2, encode_stream(value)  # type: ignore[arg-type]
     if kind == b"zset":
         # Redis writes (and reads back) a skiplist zset from its tail, so that
         # loading inserts at the head; any order loads, ranks come from scores.
@@ -622,7 +626,9 @@ class Reader:
                 raise RDBError("invalid score in a sorted set encoding", start) from None
             return self.cls("zset", start)(scored)
         if rdb_type in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3):
-            raise RDBError("stream values are not supported by this server")  # the loader adds the record's offset
+            from server.persistence.rdb_stream import read_stream
+
+            return read_stream(self, rdb_type)
         if rdb_type in (TYPE_MODULE_PRE_GA, TYPE_MODULE_2):
             raise RDBError("module values are not supported by this server (no modules are loaded)")
         raise RDBError(f"unknown value type {rdb_type}")

@@ -245,3 +245,35 @@ def test_node_boundaries_by_bytes(sd):
 
 def test_parse(sd):
     assert parse(sd.check("XADD", "p", "1-0", "a", "1")) in (b"1-0", "1-0")
+
+
+def test_keyspace_notifications(ours, real):
+    """Every stream event (xadd, xtrim, xdel, xgroup-*, xsetid) in Redis's order, against redis-server."""
+    from tests.differential.live import Pair, new_fence
+
+    cmd = Pair(ours.port, real.port)
+    sub = Pair(ours.port, real.port)
+    cmd.call("FLUSHALL")
+    sub.call("PSUBSCRIBE", "__key*__:*")
+    sub.call("SUBSCRIBE", "stream-fence")
+    try:
+        cmd.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        for command in [
+            "XADD s 1-0 f v", "XADD s MAXLEN 1 2-0 f v", "XADD s MAXLEN 5 3-0 f v", "XDEL s 2-0", "XDEL s 99-0",
+            "XTRIM s MAXLEN 0", "XTRIM s MAXLEN 0", "XADD s 4-0 f v", "XGROUP CREATE s g 0",
+            "XGROUP CREATE new g $ MKSTREAM", "XGROUP CREATECONSUMER s g c1", "XGROUP CREATECONSUMER s g c1",
+            "XREADGROUP GROUP g c2 STREAMS s >", "XREADGROUP GROUP g c2 STREAMS s >",
+            "XCLAIM s g c3 0 4-0", "XAUTOCLAIM s g c4 0 0", "XGROUP SETID s g 0", "XGROUP DELCONSUMER s g c2",
+            "XGROUP DELCONSUMER s g nobody", "XGROUP DESTROY s g", "XSETID s 10-0", "XADD s NOMKSTREAM 11-0 f v",
+            "XADD nope NOMKSTREAM 1-0 f v", "RENAME s t", "COPY t u", "DEL t u new",
+        ]:
+            cmd.check(*command.split())
+        fence = new_fence()
+        cmd.check("PUBLISH", "stream-fence", fence)
+        mine, theirs = sub.read_until(fence)
+        assert mine == theirs, f"\n  ours={mine!r}\n  real={theirs!r}"
+        assert any(b"xgroup-createconsumer" in repr(e).encode() for e in mine)
+    finally:
+        cmd.call("CONFIG", "SET", "notify-keyspace-events", "", compare=False)
+        cmd.close()
+        sub.close()
