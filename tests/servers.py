@@ -1,4 +1,4 @@
-"""Start and stop servers for tests: ours (``python -m server``) and Debian's ``redis-server``."""
+"""Start and stop servers for every test: ours (``python -m server``) and Debian's ``redis-server``."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def require_tool(name: str) -> str:
@@ -41,29 +44,46 @@ def real_server_available(require: bool = False) -> bool:
 
 
 class ServerProcess:
-    """A server in a child process, on a free port, in its own directory."""
+    """A server in a child process, on a free port (never 6379), in its own directory.
 
-    def __init__(self, workdir: Path, extra: list[str] | None = None):
-        self.workdir = Path(workdir)
+    The one launcher of the test suite: the server tests, the differential tests and the
+    explorer's tests (tests/tui) all start servers through it. It is stopped by its own PID,
+    and can be stopped and started again on the same port (connection-loss tests).
+    """
+
+    kind = ""  # "bundled" (ours) or "redis-server"
+    host = "127.0.0.1"
+
+    def __init__(self, workdir: Path | None = None, extra: list[str] | None = None, port: int = 0):
+        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix=f"redistui-{self.kind}-"))
         self.extra = extra or []
-        self.port = 0
+        self.port = port
         self.proc: subprocess.Popen | None = None
         self.log_path = self.workdir / "server.log"
+        self._known: dict[str, bool] = {}
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
 
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def env(self) -> dict[str, str] | None:
+        return None  # the test process's own environment
+
     def start(self, timeout: float = 15.0) -> None:
         self.port = self.port or free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=self.env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.kind} server exited early:\n{self.log_tail()}")
             try:
-                with redis.Redis(port=self.port, socket_timeout=1) as probe:
+                with redis.Redis(host=self.host, port=self.port, socket_timeout=1) as probe:
                     if probe.ping():
                         return
             except redis.AuthenticationError:  # a ConnectionError in redis-py, but the server answered
@@ -72,7 +92,8 @@ class ServerProcess:
                 time.sleep(0.05)
             except redis.ResponseError:
                 return  # answering, but wants AUTH
-        raise RuntimeError(f"server did not answer PING in {timeout}s:\n{self.log_tail()}")
+        self.stop()
+        raise RuntimeError(f"{self.kind} server did not answer PING on port {self.port} in {timeout}s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -98,29 +119,68 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
     def client(self, **kwargs) -> redis.Redis:
-        return redis.Redis(port=self.port, **kwargs)
+        return redis.Redis(host=self.host, port=self.port, **kwargs)
+
+    connect = client
+
+    def missing_commands(self, names: list[str]) -> list[str]:
+        """Which of these commands the server does not know (COMMAND INFO answers nil for them)."""
+        unknown = [name for name in names if name.lower() not in self._known]
+        if unknown:
+            with self.client() as conn:
+                conn.response_callbacks.pop("COMMAND", None)  # keep the raw reply (nil for unknown names)
+                replies = conn.execute_command("COMMAND", "INFO", *unknown)
+            for name, reply in zip(unknown, replies, strict=True):
+                self._known[name.lower()] = bool(reply)
+        return [name for name in names if not self._known[name.lower()]]
+
+    def reset(self) -> None:
+        """Empty every database and turn keyspace notifications off again."""
+        with self.client() as conn:
+            conn.flushall()
+            try:
+                conn.config_set("notify-keyspace-events", "")
+            except redis.ResponseError:
+                pass
 
 
 class OurServer(ServerProcess):
+    kind = "bundled"
+
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "server", "--port", str(self.port), "--save", "",
             "--enable-debug-command", "yes", "--dir", str(self.workdir), *self.extra,
         ]
 
-    def start(self, timeout: float = 15.0) -> None:
-        env_path = os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")])
-        os.environ["PYTHONPATH"] = env_path
-        super().start(timeout)
+    def env(self) -> dict[str, str]:
+        """This checkout first on the path, whatever the working directory."""
+        path = os.environ.get("PYTHONPATH", "")
+        return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), path]) if path else str(ROOT))
 
 
 class RealServer(ServerProcess):
+    kind = "redis-server"
+
     def command(self) -> list[str]:
         return [
-            "redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",
-            "--enable-debug-command", "yes", "--dir", str(self.workdir), "--daemonize", "no",
-            *self.extra,
+            shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", self.host,
+            "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--dir", str(self.workdir),
+            "--daemonize", "no", *self.extra,
         ]
+
+
+def server_process(kind: str, port: int = 0) -> ServerProcess:
+    """A server of the given kind ("bundled" or "redis-server") in a directory of its own."""
+    if kind == "bundled":
+        return OurServer(port=port)
+    if kind == "redis-server":
+        return RealServer(port=port)
+    raise ValueError(f"unknown server kind {kind!r}")
+
+
+def bundled_available() -> bool:
+    return (ROOT / "server" / "__main__.py").exists()
 
 
 class MemoryTransport:

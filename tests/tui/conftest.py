@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tui_servers import ServerProcess, bundled_available
 
-from tests.servers import require_tool
+from tests.servers import ServerProcess, bundled_available, require_tool, server_process
 
 SERVER_KINDS = ["redis-server", "bundled"]
 
@@ -41,7 +40,7 @@ def require_commands(process: ServerProcess, request: pytest.FixtureRequest, cor
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[ServerProcess]:
     require_tool("redis-server")
-    server = ServerProcess("redis-server")
+    server = server_process("redis-server")
     server.start()
     yield server
     server.stop()
@@ -51,7 +50,7 @@ def redis_server() -> Iterator[ServerProcess]:
 def bundled_server() -> Iterator[ServerProcess]:
     if not bundled_available():
         pytest.fail("server/__main__.py is missing: the bundled server cannot start")
-    server = ServerProcess("bundled")
+    server = server_process("bundled")
     server.start()
     yield server
     server.stop()

@@ -13,16 +13,12 @@ Import the fixtures from a test module: `from conftest_cmdline import *  # noqa:
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import ROOT, ServerProcess, free_port
 
 __all__ = [
     "ServerHandle",
@@ -36,36 +32,8 @@ __all__ = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class ServerHandle:
-    """A running server: its kind ("redis" or "bundled"), address and process."""
-
-    kind: str
-    port: int
-    process: subprocess.Popen[bytes]
-    host: str = "127.0.0.1"
-
-    @property
-    def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
-
-    def client(self, **kwargs: object) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, protocol=2, **kwargs)  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+# The session servers of conftest.py themselves (tests.servers' launcher), under the name these tests use.
+ServerHandle = ServerProcess
 
 
 def server_kinds() -> list[str]:
@@ -85,9 +53,8 @@ def cmdline_server(request: pytest.FixtureRequest) -> ServerHandle:
     """Each kind of server, shared with the explorer's tests (`redis_server` / `bundled_server`
     from conftest.py). Against the bundled server, a test whose marked commands are not
     implemented yet is an expected failure, as in the explorer's tests."""
-    kind = request.param
-    process = request.getfixturevalue("redis_server" if kind == "redis" else "bundled_server")
-    return ServerHandle(kind, process.port, process.process)
+    server: ServerProcess = request.getfixturevalue("redis_server" if request.param == "redis" else "bundled_server")
+    return server
 
 
 @pytest.fixture(autouse=True)

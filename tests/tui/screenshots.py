@@ -21,7 +21,7 @@ from textual.pilot import Pilot
 from redistui.app import RedisTUI
 from redistui.client import ConnectionSpec
 from redistui.screens.dialogs import FormDialog
-from tests.tui.tui_servers import ROOT, ServerProcess, bundled_available
+from tests.servers import ROOT, ServerProcess, bundled_available, server_process
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 40)
@@ -42,7 +42,7 @@ NEEDED = [
 
 def pick_server() -> ServerProcess:
     if bundled_available():
-        server = ServerProcess("bundled")
+        server = server_process("bundled")
         server.start()
         missing = server.missing_commands(NEEDED)
         if not missing:
@@ -51,7 +51,7 @@ def pick_server() -> ServerProcess:
         server.stop()
     if shutil.which("redis-server") is None:
         sys.exit("no server to take screenshots against (install redis-server)")
-    server = ServerProcess("redis-server")
+    server = server_process("redis-server")
     server.start()
     return server
 

@@ -8,16 +8,16 @@ import pytest
 from conftest import require_commands
 from textual.widgets import Static
 from tui_helpers import SIZE, key_rows, make_app, notified, record_notifications, screen_text, wait_for
-from tui_servers import ServerProcess
 
 from redistui.widgets.header import ConnectionBanner
+from tests.servers import ServerProcess, server_process
 
 
 @pytest.fixture(params=["redis-server", "bundled"])
 def own_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """A server of our own: this test kills it and starts it again on the same port."""
     request.getfixturevalue("redis_server" if request.param == "redis-server" else "bundled_server")
-    process = ServerProcess(request.param)
+    process = server_process(request.param)
     process.start()
     try:
         require_commands(process, request)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from tui_servers import free_port
 
 from redistui import cli, embedded
 from redistui.app import RedisTUI
 from redistui.client import ConnectionSpec
 from redistui.embedded import EmbeddedServer, EmbeddedServerError
+from tests.servers import free_port
 
 
 def spec_for(*argv: str) -> ConnectionSpec | None:

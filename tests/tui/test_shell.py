@@ -155,7 +155,7 @@ def test_url_and_db_flags(cmdline_server: ServerHandle) -> None:
 
 
 def test_connection_refused_is_reported_like_redis_cli() -> None:
-    from conftest_cmdline import free_port
+    from tests.servers import free_port
 
     port = free_port()
     ours = run([sys.executable, "-m", "redistui.shell", "-p", str(port), "PING"])
@@ -273,7 +273,7 @@ def test_dangerous_command_asks_first(pty_shell, cmdline_server: ServerHandle) -
 
 def test_offers_to_start_the_bundled_server(tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
-    from conftest_cmdline import free_port
+    from tests.servers import free_port
 
     port = free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "REDISTUI_HISTORY": str(tmp_path / "h"),
@@ -350,7 +350,7 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
 def test_tls_flags(tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
     binary = require_tool("redis-server")
-    from conftest_cmdline import free_port
+    from tests.servers import free_port
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 from tmux_term import Terminal
-from tui_servers import ROOT, free_port
 
 from redistui.embedded import EmbeddedServer
+from tests.servers import ROOT, free_port
 
 ENV = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
 

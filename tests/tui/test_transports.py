@@ -16,10 +16,10 @@ import pytest
 import redis
 import trustme
 from tui_helpers import SIZE, key_rows, wait_for
-from tui_servers import free_port
 
 from redistui import cli
 from redistui.app import RedisTUI
+from tests.servers import free_port
 
 
 @pytest.fixture
