@@ -266,7 +266,11 @@ def setup(server) -> None:
     try:
         p.load_at_startup()
     except LoadError as exc:
-        server.log("warning", f"Fatal error loading the DB: {exc}. Exiting.")
+        if exc.log_lines:
+            for line in exc.log_lines:
+                server.log("warning", line)
+        else:
+            server.log("warning", f"Fatal error loading the DB: {exc}. Exiting.")
         raise SystemExit(1) from None
     except OSError as exc:
         server.log("warning", f"Fatal error opening the persistence files: {exc}. Exiting.")

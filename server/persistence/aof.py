@@ -24,6 +24,7 @@ by ``server.persistence.manager``.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,25 @@ class AOFError(Exception):
 
 class TruncatedAOF(AOFError):
     """The file ends in the middle of a command; ``offset`` is where the last whole one ends."""
+
+
+class ManifestError(AOFError):
+    """A manifest Redis would refuse: ``reason`` is its message, ``line`` the offending line."""
+
+    def __init__(self, reason: str, path: str = "", number: int = 0, line: bytes | None = None):
+        self.reason = reason
+        self.number = number
+        self.line = line
+        super().__init__(reason, path)
+
+    def log_lines(self) -> list[str]:
+        """What redis-server logs before it exits (aofLoadManifestFromFile's loaderr)."""
+        lines = ["\n*** FATAL AOF MANIFEST FILE ERROR ***\n"]
+        if self.line is not None:
+            lines.append(f"Reading the manifest file, at line {self.number}\n")
+            lines.append(f">>> '{self.line.decode('utf-8', 'replace')}'\n")
+        lines.append(f"{self.reason}\n")
+        return lines
 
 
 # --------------------------------------------------------------------------- RESP
@@ -160,6 +180,73 @@ def write_resp_base(fh, databases) -> None:
 
 # --------------------------------------------------------------------------- manifest
 
+MANIFEST_MAX_LINE = 1024
+_SPACE = b" \t\n\r\v\f"
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+
+
+def _atoll(value: bytes) -> int:
+    """C's atoll: leading blanks, a sign, then digits; 0 when there are none."""
+    match = re.match(rb"\s*([+-]?\d+)", value)
+    return int(match.group(1)) if match else 0
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """Words of a line as Redis's sdssplitargs splits them (quotes, escapes); None if unbalanced."""
+    words: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACE:
+            i += 1
+        if i >= n:
+            return words
+        word = bytearray()
+        quote = 0
+        while True:
+            c = line[i] if i < n else -1
+            if quote == 0x22:  # inside "..."
+                if c < 0:
+                    return None
+                if c == 0x5C and i + 3 < n and line[i + 1] == 0x78 and _is_hex(line[i + 2:i + 4]):
+                    word.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    word.append(_ESCAPES.get(line[i], line[i]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None  # the closing quote must end the word
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif quote == 0x27:  # inside '...'
+                if c < 0:
+                    return None
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    word.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif c < 0 or c in _SPACE:
+                break
+            elif c in (0x22, 0x27):
+                quote = c
+            else:
+                word.append(c)
+            i += 1
+        words.append(bytes(word))
+
+
+def _is_hex(pair: bytes) -> bool:
+    return len(pair) == 2 and all(ch in b"0123456789abcdefABCDEF" for ch in pair)
+
+
 
 @dataclass
 class AOFFile:
@@ -184,29 +271,62 @@ class Manifest:
 
     @classmethod
     def parse(cls, text: bytes, path: str = "") -> Manifest:
+        """Read a manifest with Redis 7.0's rules (aofLoadManifestFromFile), refusing what it refuses.
+
+        A damaged manifest must stop the server: starting from what it seems to say
+        would let the next rewrite overwrite or delete the files it really names.
+        """
         manifest = cls()
-        for number, raw in enumerate(text.decode("utf-8", "replace").splitlines(), 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
+        maxseq = 0
+        if not text:
+            raise ManifestError("Found an empty AOF manifest", path)
+        pos = 0
+        number = 0
+        while pos < len(text):
+            # fgets with a buffer of MANIFEST_MAX_LINE + 1: a longer line arrives in pieces.
+            eol = text.find(b"\n", pos, pos + MANIFEST_MAX_LINE)
+            raw = text[pos:eol + 1] if eol >= 0 else text[pos:pos + MANIFEST_MAX_LINE]
+            pos += len(raw)
+            number += 1
+            if raw[:1] == b"#":
                 continue
-            words = line.split()
-            if len(words) % 2:
-                raise AOFError(f"Invalid AOF manifest file format (line {number})", path)
-            info = dict(zip(words[0::2], words[1::2], strict=True))
-            try:
-                entry = AOFFile(info["file"], int(info["seq"]), info["type"])
-            except (KeyError, ValueError):
-                raise AOFError(f"Invalid AOF manifest file format (line {number})", path) from None
-            if entry.kind == BASE:
+            if eol < 0:
+                raise ManifestError("The AOF manifest file contains too long line", path)
+            line = raw.strip(b" \t\r\n")
+            if not line:
+                raise ManifestError("Invalid AOF manifest file format", path, number, line)
+            words = split_args(line)
+            if words is None or len(words) < 6 or len(words) % 2:
+                raise ManifestError("Invalid AOF manifest file format", path, number, line)
+            name: str | None = None
+            seq = 0
+            kind = ""
+            for key, value in zip(words[0::2], words[1::2], strict=True):
+                low = key.lower()
+                if low == b"file":
+                    name = value.decode("utf-8", "surrogateescape")
+                    if "/" in name:
+                        raise ManifestError("File can't be a path, just a filename", path, number, line)
+                elif low == b"seq":
+                    seq = _atoll(value)
+                elif low == b"type":
+                    kind = value[:1].decode("latin-1")
+            if not name or not seq or not kind:
+                raise ManifestError("Invalid AOF manifest file format", path, number, line)
+            entry = AOFFile(name, seq, kind)
+            if kind == BASE:
                 if manifest.base is not None:
-                    raise AOFError("Found duplicate base file information", path)
+                    raise ManifestError("Found duplicate base file information", path, number, line)
                 manifest.base = entry
-            elif entry.kind == INCR:
-                manifest.incrs.append(entry)
-            elif entry.kind == HISTORY:
+            elif kind == HISTORY:
                 manifest.history.append(entry)
+            elif kind == INCR:
+                if seq <= maxseq:
+                    raise ManifestError("Found a non-monotonic sequence number", path, number, line)
+                manifest.incrs.append(entry)
+                maxseq = seq
             else:
-                raise AOFError(f"Unknown AOF file type '{entry.kind}' (line {number})", path)
+                raise ManifestError("Unknown AOF file type", path, number, line)
         return manifest
 
     def next_incr_seq(self) -> int:

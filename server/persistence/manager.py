@@ -36,6 +36,7 @@ from server.persistence.aof import (
     AOFLayout,
     AppendWriter,
     Manifest,
+    ManifestError,
     TruncatedAOF,
     encode_command,
     parse_commands,
@@ -60,7 +61,14 @@ BGSAVE_RETRY_DELAY = 5  # seconds before a failed automatic BGSAVE is tried agai
 
 
 class LoadError(Exception):
-    """Data on disk could not be loaded; the server must not start (nor overwrite it)."""
+    """Data on disk could not be loaded; the server must not start (nor overwrite it).
+
+    ``log_lines``, when given, are logged as they are instead of the message (Redis's own texts).
+    """
+
+    def __init__(self, message: str, log_lines: list[str] | None = None):
+        super().__init__(message)
+        self.log_lines = log_lines
 
 
 class Persistence:
@@ -370,6 +378,8 @@ class Persistence:
         """AOF if enabled (preferred, as Redis), otherwise the RDB file if there is one."""
         self.loading = True
         try:
+            if self.layout.exists():  # read even with appendonly no, as Redis does: a bad one stops us
+                self.manifest = self._read_manifest()
             if self.aof_enabled:
                 legacy = os.path.join(str(self.config["dir"]), self.layout.filename)
                 if self.layout.exists():
@@ -389,26 +399,39 @@ class Persistence:
 
     # ------------------------------------------------------------------ AOF: loading
 
-    def load_aof(self) -> None:
-        """Replay the base and incremental files named by the manifest."""
-        start = time.perf_counter()
+    def _read_manifest(self) -> Manifest:
+        """The manifest on disk; ``LoadError`` with Redis's fatal log lines if it is damaged."""
+        path = self.layout.manifest_path
         try:
-            manifest = self.layout.read_manifest()
+            return self.layout.read_manifest()
         except OSError as exc:
-            raise LoadError(f"Can't read the AOF manifest {self.layout.manifest_path}: {exc.strerror}") from None
-        except AOFError as exc:
-            raise LoadError(str(exc)) from None
+            raise LoadError(f"Fatal error: can't open the AOF manifest file {path} for reading: "
+                            f"{exc.strerror}") from None
+        except ManifestError as exc:
+            raise LoadError(str(exc), exc.log_lines()) from None
+
+    def load_aof(self) -> None:
+        """Replay the base and incremental files named by the manifest.
+
+        Every file it names must exist, the last incremental one too (Redis's
+        getBaseAndIncrAppendOnlyFilesSize): a missing one means lost writes, so
+        nothing is loaded and the server does not start.
+        """
+        start = time.perf_counter()
+        manifest = self._read_manifest()
         self.manifest = manifest
         files = ([manifest.base] if manifest.base else []) + manifest.incrs
+        for entry in files:
+            try:
+                os.stat(self.layout.path(entry.name))
+            except OSError as exc:
+                message = f"Unable to obtain the AOF file {entry.name} length. stat: {exc.strerror}"
+                raise LoadError(message, [message]) from None
         keyspace = self.server.keyspace
         for db in keyspace.dbs:
             db.clear()
         for index, entry in enumerate(files):
             path = self.layout.path(entry.name)
-            if not os.path.exists(path):
-                if entry.kind == INCR and index == len(files) - 1:
-                    continue  # an incremental file opened but never written before a crash
-                raise LoadError(f"The AOF file {path} named in the manifest doesn't exist")
             with open(path, "rb") as fh:
                 buf = fh.read()
             if buf[:5] == b"REDIS":
@@ -513,9 +536,11 @@ class Persistence:
         if not manifest.incrs:
             manifest.incrs.append(AOFFile(layout.incr_name(manifest.next_incr_seq()), manifest.next_incr_seq(), INCR))
             self.log("notice", f"Creating AOF incr file {manifest.incrs[-1].name} on server start")
+        # The incremental file exists before the manifest names it: a crash in between
+        # must not leave a manifest naming a missing file (which stops the next start).
+        self.writer = AppendWriter(layout.path(manifest.incrs[-1].name), str(self.config["appendfsync"]))
         layout.write_manifest(manifest)
         self.manifest = manifest
-        self.writer = AppendWriter(layout.path(manifest.incrs[-1].name), str(self.config["appendfsync"]))
         self.aof_selected_db = -1
         if manifest.base is not None and os.path.exists(layout.path(manifest.base.name)):
             self.aof_base_size = os.path.getsize(layout.path(manifest.base.name))
@@ -600,11 +625,8 @@ class Persistence:
     def set_appendonly(self, value: object) -> None:
         """CONFIG SET appendonly: start (by a rewrite that writes the first base) or stop the AOF."""
         if value and not (self.aof_enabled or self.aof_enable_pending):
-            if self.layout.exists():
-                try:
-                    self.manifest = self.layout.read_manifest()
-                except (OSError, AOFError):
-                    self.manifest = Manifest()
+            # self.manifest is the one read at start-up and kept since, as Redis keeps
+            # server.aof_manifest: re-reading a file damaged meanwhile could reuse live names.
             self.aof_enable_pending = True
             if self.child_pid is not None:
                 self.kill_child()
