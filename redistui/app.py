@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -50,31 +51,61 @@ def is_text(data: bytes) -> bool:
 LOST = (RedisConnectionError, RedisTimeoutError, OSError)
 LIST_SENTINEL = b"__redistui_deleted_element__"
 
-# (palette title, help, action) — each also reachable through its key binding.
-PALETTE_ACTIONS = [
-    ("New key", "Create a key of any type", "new_key"),
-    ("Edit value", "Edit the string or the selected element", "edit"),
-    ("Add element", "Add an element to the selected collection", "add_element"),
-    ("Remove element", "Remove the selected element (asks first)", "remove_element"),
-    ("Rename key", "RENAME the selected key", "rename"),
-    ("Delete key", "UNLINK the selected key (asks first)", "delete_key"),
-    ("Set or remove TTL", "EXPIRE / PERSIST the selected key", "set_ttl"),
-    ("Pin key to TTL panel", "Pin or unpin the selected key", "pin"),
-    ("Rescan keys", "Start the SCAN again from cursor 0", "rescan"),
-    ("Load all keys", "SCAN until the end (esc stops)", "load_all"),
-    ("Stop scan", "Stop loading keys", "stop_scan"),
-    ("Toggle tree / flat list", "Group keys by delimiter or list them flat", "toggle_tree"),
-    ("Set tree delimiter", "The separator namespaces are split on", "set_delimiter"),
-    ("Filter keys by pattern", "Server-side SCAN MATCH glob", "focus_filter"),
-    ("Enable live updates", "CONFIG SET notify-keyspace-events KA", "enable_live"),
-    ("Cycle string format", "auto / text / JSON / hex", "cycle_format"),
-    ("Load more of the value", "Fetch the next GETRANGE chunk", "load_more_value"),
-    ("Toggle dark / light", "Switch between the dark and light theme", "toggle_dark"),
-    ("Command line", "Type Redis commands with completion (:)", "focus_command_line"),
-    ("Pub/Sub pane", "Subscribe, watch and publish messages (F3)", "toggle_pubsub"),
-    ("Server dashboard", "INFO, SLOWLOG, CLIENT LIST and MONITOR (F2)", "dashboard"),
-]
+@dataclass(frozen=True)
+class ExplorerAction:
+    """One explorer action, written once: its key binding (and footer label) and its command-palette entry.
 
+    ``key`` None: palette only. ``title`` None: key only. ``footer`` False: the key works but the footer
+    leaves it out to stay short.
+    """
+
+    action: str
+    key: str | None = None
+    label: str = ""
+    footer: bool = True
+    title: str | None = None
+    help: str = ""
+
+
+# The one table of the explorer's actions: RedisTUI.BINDINGS (the footer) and the palette both read it.
+ACTIONS = (
+    ExplorerAction("focus_filter", "slash", "Filter", title="Filter keys by pattern", help="Server-side SCAN MATCH glob"),
+    ExplorerAction("new_key", "n", "New", title="New key", help="Create a key of any type"),
+    ExplorerAction("edit", "e", "Edit", title="Edit value", help="Edit the string or the selected element"),
+    ExplorerAction("add_element", "a", "Add", title="Add element", help="Add an element to the selected collection"),
+    ExplorerAction("remove_element", "x", "Remove", title="Remove element",
+                   help="Remove the selected element (asks first)"),
+    ExplorerAction("rename", "r", "Rename", title="Rename key", help="RENAME the selected key"),
+    ExplorerAction("delete_key", "delete", "Delete", title="Delete key", help="UNLINK the selected key (asks first)"),
+    ExplorerAction("set_ttl", "t", "TTL", title="Set or remove TTL", help="EXPIRE / PERSIST the selected key"),
+    ExplorerAction("pin", "p", "Pin", title="Pin key to TTL panel", help="Pin or unpin the selected key"),
+    ExplorerAction("toggle_tree", "v", "Tree/flat", title="Toggle tree / flat list",
+                   help="Group keys by delimiter or list them flat"),
+    ExplorerAction("set_delimiter", title="Set tree delimiter", help="The separator namespaces are split on"),
+    ExplorerAction("rescan", "f5", "Rescan", title="Rescan keys", help="Start the SCAN again from cursor 0"),
+    ExplorerAction("load_all", "ctrl+l", "Load all", footer=False, title="Load all keys",
+                   help="SCAN until the end (esc stops)"),
+    ExplorerAction("stop_scan", "escape", "Stop scan", footer=False, title="Stop scan", help="Stop loading keys"),
+    ExplorerAction("cycle_format", "f", "Format", footer=False, title="Cycle string format",
+                   help="auto / text / JSON / hex"),
+    ExplorerAction("load_more_value", "m", "More", footer=False, title="Load more of the value",
+                   help="Fetch the next GETRANGE chunk"),
+    ExplorerAction("enable_live", "ctrl+e", "Live", footer=False, title="Enable live updates",
+                   help="CONFIG SET notify-keyspace-events KA"),
+    ExplorerAction("toggle_dark", "ctrl+t", "Theme", footer=False, title="Toggle dark / light",
+                   help="Switch between the dark and light theme"),
+    ExplorerAction("focus_next", "tab", "Focus next", footer=False),
+    ExplorerAction("focus_command_line", "colon", "Command", footer=False, title="Command line",
+                   help="Type Redis commands with completion"),
+    ExplorerAction("dashboard", "f2", "Dashboard", title="Server dashboard",
+                   help="INFO, SLOWLOG, CLIENT LIST and MONITOR"),
+    ExplorerAction("toggle_pubsub", "f3", "Pub/Sub", title="Pub/Sub pane", help="Subscribe, watch and publish messages"),
+)
+
+
+def action_bindings(actions: Iterable[ExplorerAction]) -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
+    """The key bindings of a table of actions, in its order (the footer's order); typed as App.BINDINGS."""
+    return [Binding(a.key, a.action, a.label, show=a.footer) for a in actions if a.key is not None]
 
 class RedisTUI(App[None]):
     """Explore one Redis server (the bundled one or any other)."""
@@ -82,29 +113,7 @@ class RedisTUI(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "redistui"
 
-    BINDINGS = [
-        Binding("slash", "focus_filter", "Filter"),
-        Binding("n", "new_key", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("a", "add_element", "Add"),
-        Binding("x", "remove_element", "Remove"),
-        Binding("r", "rename", "Rename"),
-        Binding("delete", "delete_key", "Delete"),
-        Binding("t", "set_ttl", "TTL"),
-        Binding("p", "pin", "Pin"),
-        Binding("v", "toggle_tree", "Tree/flat"),
-        Binding("f5", "rescan", "Rescan"),
-        Binding("ctrl+l", "load_all", "Load all", show=False),
-        Binding("escape", "stop_scan", "Stop scan", show=False),
-        Binding("f", "cycle_format", "Format", show=False),
-        Binding("m", "load_more_value", "More", show=False),
-        Binding("ctrl+e", "enable_live", "Live", show=False),
-        Binding("ctrl+t", "toggle_dark", "Theme", show=False),
-        Binding("tab", "focus_next", "Focus next", show=False),
-        Binding("colon", "focus_command_line", "Command", show=False),
-        Binding("f2", "dashboard", "Dashboard"),
-        Binding("f3", "toggle_pubsub", "Pub/Sub"),
-    ]
+    BINDINGS = action_bindings(ACTIONS)
 
     def __init__(self, spec: ConnectionSpec, embedded: bool = False) -> None:
         super().__init__()
@@ -339,8 +348,13 @@ class RedisTUI(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for title, help_text, action in PALETTE_ACTIONS:
-            yield SystemCommand(title, help_text, self._action_runner(action))
+        for entry in ACTIONS:
+            if entry.title is None:
+                continue
+            help_text = entry.help
+            if entry.key is not None:  # the key that does the same, as the footer would name it
+                help_text += f" ({self.get_key_display(Binding(entry.key, entry.action, entry.label))})"
+            yield SystemCommand(entry.title, help_text, self._action_runner(entry.action))
 
     def _action_runner(self, action: str) -> Callable[[], Awaitable[Any]]:
         async def run() -> None:

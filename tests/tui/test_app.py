@@ -6,6 +6,7 @@ import pytest
 from textual.widgets import Footer
 from tui_helpers import SIZE, key_rows, make_app, screen_text, wait_for
 
+from redistui.app import ACTIONS, RedisTUI
 from redistui.widgets.db_selector import DbSelector
 from redistui.widgets.header import ServerHeader, keyspace_counts
 
@@ -72,6 +73,25 @@ async def test_command_palette_lists_and_runs_explorer_actions(server) -> None:
         await wait_for(pilot, lambda: "Group keys by delimiter" in screen_text(app), what="the palette's match")
         await pilot.press("enter")
         await wait_for(pilot, lambda: key_rows(app) == ["ns:a"], what="flat list via the palette")
+
+
+def test_footer_bindings_come_from_the_one_action_table() -> None:
+    bindings = [(b.key, b.action, b.description, b.show) for b in RedisTUI.BINDINGS]
+    assert bindings == [(a.key, a.action, a.label, a.footer) for a in ACTIONS if a.key is not None]
+    assert len({a.action for a in ACTIONS}) == len(ACTIONS), "an action is listed once"
+    for entry in ACTIONS:
+        assert callable(getattr(RedisTUI, f"action_{entry.action}", None)), entry.action
+
+
+async def test_palette_lists_every_titled_action_with_its_key(server) -> None:
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE):
+        ours = {c.title: c.help for c in app.get_system_commands(app.screen) if c.title in
+                {a.title for a in ACTIONS}}
+        assert set(ours) == {a.title for a in ACTIONS if a.title is not None}
+        assert ours["Delete key"] == "UNLINK the selected key (asks first) (del)"
+        assert ours["Server dashboard"].endswith("(f2)") and ours["Command line"].endswith("(:)")
+        assert ours["Set tree delimiter"] == "The separator namespaces are split on"
 
 
 async def test_dark_and_light_themes(server) -> None:
