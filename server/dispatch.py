@@ -329,6 +329,10 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
 def failure_reply(server: Server, cmd: Command, exc: Exception) -> Error:
     """The reply for a command that raised: its error, or a logged internal error (a bug)."""
     if isinstance(exc, Error):
+        # Shared instances (SYNTAX_ERROR, WRONGTYPE ...) are raised again and again: each raise
+        # would add its frames to the traceback the instance keeps, and the exception it was
+        # raised during would stay attached. Drop both, so a sent error holds nothing alive.
+        exc.__traceback__ = exc.__context__ = exc.__cause__ = None
         return exc
     if isinstance(exc, RecursionError):
         return Error(b"ERR internal error: recursion too deep")

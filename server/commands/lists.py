@@ -571,7 +571,7 @@ def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: b
         try:
             dst_list = cdb.lookup_type(dst, ListValue, read=False)
         except Error as exc:
-            return exc  # Redis answers the waiting client WRONGTYPE and unblocks it
+            return exc.with_traceback(None)  # (shared: keep no frames) Redis answers the waiting client WRONGTYPE and unblocks it
         return move_element(client, src, value, dst, dst_list, from_left, to_left)  # type: ignore[arg-type]
 
     blocked = Blocked([src], timeout, retry, on_timeout)
