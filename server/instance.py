@@ -26,6 +26,7 @@ from server.redact import redacted
 
 if TYPE_CHECKING:
     from server.command import Command
+    from server.scripting.engine import Engine
 
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
 LOG_MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
@@ -132,6 +133,7 @@ class Server:
         self.monitors: list[Client] = []
         self.pubsub = None
         self.persistence = None
+        self.scripting: Engine | None = None  # Lua scripting (server/scripting), set up at start-up
         self.cron_hooks: list[Callable[[], None]] = []
         self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = {}
         self.disconnect_hooks: list[Callable[[Client], None]] = []

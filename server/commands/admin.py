@@ -95,6 +95,13 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         total = 0
+    scripting = server.scripting
+    lua = scripts_eval = cached = functions = libraries = lua_functions = functions_memory = 0
+    if scripting is not None:
+        lua = scripting.memory()
+        scripts_eval = scripting.scripts_memory
+        cached = len(scripting.scripts)
+        functions, libraries, lua_functions, functions_memory = scripting.function_stats()
     # Redis's fields in Redis's order; allocator, scripting and replication-buffer
     # figures have no counterpart here and read as on an idle server without them.
     return [
@@ -114,19 +121,19 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         ("allocator_resident", rss),
         ("total_system_memory", total),
         ("total_system_memory_human", _human(total)),
-        ("used_memory_lua", 0),
-        ("used_memory_vm_eval", 0),
-        ("used_memory_lua_human", "0B"),
-        ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", 0),
-        ("number_of_functions", 0),
-        ("number_of_libraries", 0),
-        ("used_memory_vm_functions", 0),
-        ("used_memory_vm_total", 0),
-        ("used_memory_vm_total_human", "0B"),
-        ("used_memory_functions", 0),
-        ("used_memory_scripts", 0),
-        ("used_memory_scripts_human", "0B"),
+        ("used_memory_lua", lua),
+        ("used_memory_vm_eval", lua),
+        ("used_memory_lua_human", _human(lua)),
+        ("used_memory_scripts_eval", scripts_eval),
+        ("number_of_cached_scripts", cached),
+        ("number_of_functions", functions),
+        ("number_of_libraries", libraries),
+        ("used_memory_vm_functions", lua_functions),
+        ("used_memory_vm_total", lua + lua_functions),
+        ("used_memory_vm_total_human", _human(lua + lua_functions)),
+        ("used_memory_functions", functions_memory),
+        ("used_memory_scripts", scripts_eval + functions_memory),
+        ("used_memory_scripts_human", _human(scripts_eval + functions_memory)),
         ("maxmemory", maxmemory),
         ("maxmemory_human", _human(maxmemory)),  # type: ignore[arg-type]
         ("maxmemory_policy", server.config["maxmemory-policy"]),

@@ -1,0 +1,734 @@
+"""Running scripts: the script cache, one run at a time, ``redis.call`` and busy scripts.
+
+One ``Engine`` hangs off ``server.scripting``. It owns the Lua state (recreated by
+SCRIPT FLUSH), the SHA1 → script cache, and the run in progress. A script's
+commands run through ``dispatch.call`` on a private client (Redis's "lua client")
+that takes the caller's user and database, never blocks (``executing_multi``) and
+speaks the protocol the script chose with ``redis.setresp``.
+
+Effects: while a script runs, what dispatch would hand to ``server.propagate`` is
+collected; at the end one command is logged as it is and several are wrapped in
+MULTI/EXEC (Redis 7.0's effects replication). The EVAL itself is never logged.
+
+Busy scripts: a Lua count hook calls ``hook`` every ``HOOK_EVERY`` instructions.
+Past ``busy-reply-threshold`` the script is "timed out": each hook then serves the
+other connections without running their commands (Redis's
+processEventsWhileBlocked): they get ``-BUSY``, except the commands flagged
+``allow_busy`` (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE ...), which run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import select
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from server import REDIS_VERSION
+from server.client import Blocked, Client
+from server.command import TABLE, Command
+from server.dispatch import LOOKUP, call, execute
+from server.protocol import Error, encode
+from server.scripting import convert
+from server.scripting.libs import LibError
+from server.scripting.sandbox import HOOK_EVERY, new_runtime
+
+if TYPE_CHECKING:
+    from server.instance import Server
+
+NOSCRIPT = Error(b"NOSCRIPT No matching script. Please use EVAL.")
+BUSY_EVAL = Error(b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+BUSY_FUNCTION = Error(b"BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+NOTBUSY = Error(b"NOTBUSY No scripts in execution right now.")
+UNKILLABLE = Error(
+    b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
+    b"wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+)
+OOM_IN_SCRIPT = b"OOM command not allowed when used memory > 'maxmemory'."
+
+# Script flags (#!lua flags=... and register_function's flags).
+NO_WRITES = 1
+ALLOW_OOM = 2
+ALLOW_STALE = 4
+NO_CLUSTER = 8
+ALLOW_CROSS_SLOT = 16
+EVAL_COMPAT = 32  # an EVAL script without a shebang: the pre-7.0 rules
+FLAG_NAMES = {b"no-writes": NO_WRITES, b"allow-oom": ALLOW_OOM, b"allow-stale": ALLOW_STALE,
+              b"no-cluster": NO_CLUSTER, b"allow-cross-slot-keys": ALLOW_CROSS_SLOT}
+
+# Past this much Lua memory after a run, a full collection runs at once (see ``execute``).
+LUA_COLLECT_ABOVE = 64 << 20
+
+PROPAGATE_AOF = 1
+PROPAGATE_REPL = 2
+
+LOG_LEVELS = {0: "debug", 1: "verbose", 2: "notice", 3: "warning"}
+VERBOSITY = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+
+
+class CallError(Exception):
+    """``redis.call`` failed: carries the ``{err=...}`` table raised into the script."""
+
+    def __init__(self, table: Any):
+        super().__init__("redis.call error")
+        self.table = table
+
+
+class ScriptError(Exception):
+    """A script cannot be created or run: the reply is ``error``."""
+
+    def __init__(self, error: Error):
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass
+class Script:
+    sha: bytes
+    body: bytes
+    flags: int
+    func: Any
+
+
+@dataclass
+class Run:
+    """The script running now (Redis's scriptRunCtx)."""
+
+    caller: Client
+    client: Client
+    name: bytes  # the SHA of an EVAL script, the name of a function
+    read_only: bool
+    allow_oom: bool
+    eval_mode: bool
+    start: float = field(default_factory=time.monotonic)
+    timed_out: bool = False
+    killed: bytes | None = None
+    dirty: bool = False
+    repl: int = PROPAGATE_AOF | PROPAGATE_REPL
+    effects: list[tuple[Any, Command, list[bytes], list[list[bytes]] | None]] = field(default_factory=list)
+
+
+def sha1hex(data: bytes) -> bytes:
+    return hashlib.sha1(data).hexdigest().encode()
+
+
+def parse_shebang(body: bytes) -> tuple[int, int]:
+    """Redis's evalExtractShebangFlags: (flags, length of the shebang line)."""
+    if not body.startswith(b"#!"):
+        return EVAL_COMPAT, 0
+    end = body.find(b"\n")
+    if end < 0:
+        raise ScriptError(Error(b"ERR Invalid script shebang"))
+    parts = body[:end].split()
+    if not parts:
+        raise ScriptError(Error(b"ERR Invalid engine in script shebang"))
+    if parts[0] != b"#!lua":
+        raise ScriptError(Error(b"ERR Unexpected engine in script shebang: " + parts[0]))
+    flags = 0
+    for part in parts[1:]:
+        if part.startswith(b"flags="):
+            for name in part[6:].split(b","):
+                bit = FLAG_NAMES.get(name)
+                if bit is None:
+                    raise ScriptError(Error(b"ERR Unexpected flag in script shebang: " + name))
+                flags |= bit
+        else:
+            raise ScriptError(Error(b"ERR Unknown lua shebang option: " + part))
+    return flags, end
+
+
+class Rand48:
+    """Redis's redisLrand48 (the drand48 recurrence), behind ``math.random``."""
+
+    MAX = 0x7FFFFFFF
+
+    def __init__(self) -> None:
+        self.x = 0x1234ABCD330E
+
+    def seed(self, value: int) -> None:
+        value &= 0xFFFFFFFF
+        self.x = ((value >> 16) << 32) | ((value & 0xFFFF) << 16) | 0x330E
+
+    def next(self) -> float:
+        self.x = (0x5DEECE66D * self.x + 0xB) & 0xFFFFFFFFFFFF
+        return ((self.x >> 17) % self.MAX) / self.MAX
+
+
+class Engine:
+    """The Lua state, the script cache and the run in progress, for one server."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.rand = Rand48()
+        self.run: Run | None = None
+        self.scripts: dict[bytes, Script] = {}
+        self.scripts_memory = 0
+        self.client = Client(server, 0, "lua")
+        self.client.authenticated = True
+        self.client.executing_multi = True  # blocking commands answer at once
+        self.register_hook: Any = None  # set by FUNCTION LOAD while a library's code runs
+        self.functions: Any = None  # the FUNCTION libraries (server/scripting/functions.py)
+        self.reset()
+
+    # ------------------------------------------------------------------ the Lua state
+
+    def reset(self) -> None:
+        """A new Lua state and an empty cache (start-up, SCRIPT FLUSH)."""
+        callbacks: dict[str, object] = {
+            "call": self._call_raise,
+            "pcall": self._call_noraise,
+            "unwrap_error": self._unwrap_error,
+            "setresp": self._setresp,
+            "set_repl": self._set_repl,
+            "log": self._log,
+            "acl_check_cmd": self._acl_check_cmd,
+            "sha1hex": self._sha1hex,
+            "error_text": convert.error_text,
+            "random": self._random,
+            "randomseed": self._randomseed,
+            "hook": self._hook,
+            "hook_every": HOOK_EVERY,
+            "register_function": self._register_function,
+            "version": REDIS_VERSION.encode(),
+            "version_num": _version_num(REDIS_VERSION),
+        }
+        self.runtime, entry = new_runtime(callbacks)
+        self.entry = entry
+        self._compile = entry[b"compile"]
+        self._run = entry[b"run"]
+        self.shape = entry[b"shape"]
+        self.scripts = {}
+        self.scripts_memory = 0
+
+    def _collect_garbage(self) -> None:
+        try:
+            self.runtime.eval("collectgarbage('collect')")
+        except Exception:  # noqa: BLE001 - nothing more can be freed
+            pass
+
+    def memory(self) -> int:
+        """Bytes the Lua state holds (``used_memory_lua``)."""
+        count = self.runtime.eval("collectgarbage('count')")
+        return int(count * 1024)
+
+    def function_stats(self) -> tuple[int, int, int, int]:
+        """(functions, libraries, Lua memory, bytes of code) for INFO; FUNCTION adds its own."""
+        registry = self.functions
+        if registry is None:
+            return 0, 0, 0, 0
+        return registry.stats()
+
+    def compile(self, body: bytes, chunkname: bytes, env: Any = None) -> Any:
+        ok, value = self._compile(body, chunkname, env)
+        if not ok:
+            raise ScriptError(Error(b"ERR Error compiling script (new function): " + value))
+        return value
+
+    # ------------------------------------------------------------------ the script cache
+
+    def create(self, body: bytes) -> Script:
+        """Redis's luaCreateFunction: the cached script for ``body``, compiled once."""
+        sha = sha1hex(body)
+        script = self.scripts.get(sha)
+        if script is not None:
+            return script
+        flags, shebang_len = parse_shebang(body)
+        func = self.compile(body[shebang_len:], b"@user_script")
+        script = Script(sha, body, flags, func)
+        self.scripts[sha] = script
+        self.scripts_memory += len(body) + 40 + 64
+        return script
+
+    def lookup(self, sha: bytes) -> Script | None:
+        if len(sha) != 40:
+            return None
+        return self.scripts.get(sha.lower())
+
+    # ------------------------------------------------------------------ running
+
+    def check_flags(self, caller: Client, flags: int, ro: bool) -> None:
+        """Redis's scriptPrepareForRun checks for scripts that declared flags."""
+        if flags & EVAL_COMPAT:
+            return
+        server = self.server
+        if not flags & NO_WRITES:
+            if server.write_block is not None:
+                text = server.write_block.message if isinstance(server.write_block, Error) else b""
+                if b"RDB" in text or b"snapshots" in text:
+                    raise ScriptError(Error(
+                        b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+                        b"persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
+                        b"scripts."))
+                raise ScriptError(Error(
+                    b"MISCONF Redis is configured to persist data to AOF, but it's currently unable to "
+                    b"persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only "
+                    b"scripts. AOF error: " + text.rpartition(b": ")[2]))
+            if ro:
+                raise ScriptError(Error(b"ERR Can not execute a script with write flag using *_ro command."))
+        if not flags & (ALLOW_OOM | NO_WRITES) and server.maxmemory_check is not None:
+            if server.maxmemory_check(caller, []) is not None:
+                raise ScriptError(Error(b"OOM allow-oom flag is not set on the script, can not run it when "
+                                        b"used memory > 'maxmemory'"))
+
+    def execute(self, caller: Client, func: Any, name: bytes, flags: int, ro: bool,
+                keys: list[bytes], args: list[bytes], eval_mode: bool) -> object:
+        """Run ``func`` for ``caller`` and return the reply (Redis's luaCallFunction)."""
+        if self.run is not None:  # a script reached EVAL through a hook: never nested
+            return Error(b"ERR Can not run a script while another script is running")
+        self.check_flags(caller, flags, ro)
+        server = self.server
+        client = self.client
+        client.id = caller.id
+        client.db = caller.db
+        client.user = caller.user
+        client.resp = 2
+        client.in_multi = False
+        run = Run(caller, client, name,
+                  read_only=ro or (not flags & EVAL_COMPAT and bool(flags & NO_WRITES)),
+                  allow_oom=not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM),
+                  eval_mode=eval_mode)
+        self.run = run
+        dirty_before = server.keyspace.dirty
+        propagate = server.propagate
+        if propagate is not None:
+            server.propagate = self._collect
+        runtime = self.runtime
+        try:
+            lua_keys = runtime.table_from(keys)
+            lua_args = runtime.table_from(args)
+            ok, value = self._run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
+            if ok:
+                reply = convert.finish(convert.from_lua(self.shape, value, client.resp == 3), caller.resp == 3)
+            else:
+                reply = self._error_reply(run, value)
+        except Exception as exc:  # lupa: out of memory, or an error outside the protected call
+            reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
+        finally:
+            if self.memory() > LUA_COLLECT_ABOVE:
+                # A script that ran out of memory leaves its garbage: collect it now, or the
+                # next allocation outside a protected call would abort the process.
+                self._collect_garbage()
+            self.run = None
+            if propagate is not None:
+                server.propagate = propagate
+            if run.timed_out:
+                self._leave_busy(run)
+        if propagate is not None:
+            if run.effects:
+                self._propagate_effects(run, propagate)
+            if server.keyspace.dirty != dirty_before:
+                caller.propagate_as = []  # the EVAL/FCALL itself is never logged
+        return reply
+
+    def _error_reply(self, run: Run, value: Any) -> Error:
+        """The reply for a script that raised: Redis's "... script: <name>, on <source>:<line>."."""
+        info = self.entry[b"err_info"](value)
+        if info is None:
+            text = value if isinstance(value, bytes) else b"execution failure"
+            if not isinstance(value, bytes) and isinstance(value, (int, float)):
+                text = str(value).encode()
+            return Error(b"ERR Error running script %b, %b" % (run.name, text[:100]))
+        msg, source, line = info[1], info[2], info[3]
+        if isinstance(msg, (int, float)):
+            msg = b"%.14g" % msg
+        if not isinstance(msg, bytes):
+            msg = b"(null)"
+        if source is not None and line is not None:
+            if isinstance(line, (int, float)):
+                line = b"%d" % line
+            msg = b"%b script: %b, on %b:%b." % (msg, run.name, source, line)
+        return Error(msg)
+
+    # ------------------------------------------------------------------ effects
+
+    def _collect(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
+        """``server.propagate`` during a run: keep the effect for the end of the script."""
+        alternative = client.propagate_as
+        client.propagate_as = None
+        run = self.run
+        if run is None or client is not run.client or not run.repl & PROPAGATE_AOF:
+            return
+        run.effects.append((client.db, cmd, list(argv), alternative))
+
+    def _propagate_effects(self, run: Run, propagate: Any) -> None:
+        client = run.client
+        caller = run.caller
+        wrap = len(run.effects) > 1 and not caller.executing_multi
+        saved_db = client.db
+        client.executing_multi = wrap
+        try:
+            for db, cmd, argv, alternative in run.effects:
+                client.db = db
+                client.propagate_as = alternative
+                propagate(client, cmd, argv)
+            if wrap:
+                propagate(client, TABLE[b"exec"], [b"EXEC"])
+        finally:
+            client.executing_multi = True
+            client.db = saved_db
+
+    # ------------------------------------------------------------------ redis.* callbacks
+
+    def _err(self, text: bytes) -> tuple[bool, Any]:
+        return False, self.runtime.table_from({b"err": text})
+
+    def _call_raise(self, *args: Any) -> Any:
+        """``redis.call``: the reply, or the error raised into the script."""
+        ok, value = self._call(*args)
+        if ok:
+            return value
+        raise CallError(value)
+
+    def _call_noraise(self, *args: Any) -> Any:
+        """``redis.pcall``: the reply, or the error as a ``{err=...}`` table."""
+        return self._call(*args)[1]
+
+    @staticmethod
+    def _unwrap_error(exc: object, src: bytes | None = None, line: int | None = None) -> Any:
+        """The Lua error value for an exception raised by a Python callback (None: not ours)."""
+        if isinstance(exc, CallError):
+            return exc.table
+        if isinstance(exc, LibError):
+            if src is not None and line is not None:
+                return b"%b:%d: %b" % (src, line, exc.message)
+            return exc.message
+        return None
+
+    def _call(self, *args: Any) -> tuple[bool, Any]:
+        """``redis.call`` / ``redis.pcall``: Redis's luaRedisGenericCommand and scriptCall."""
+        run = self.run
+        if run is None:
+            return self._err(b"ERR redis.call/pcall can only be called inside a script invocation")
+        if not args:
+            return self._err(b"ERR Please specify at least one argument for this redis lib call")
+        argv: list[bytes] = []
+        for arg in args:
+            cls = arg.__class__
+            if cls is bytes:
+                argv.append(arg)
+            elif cls is int or cls is float:
+                argv.append(b"%.17g" % arg)
+            else:
+                return self._err(b"ERR Lua redis lib command arguments must be strings or integers")
+        cmd = LOOKUP.get(argv[0])
+        if cmd is None:
+            cmd = TABLE.get(argv[0].lower())
+        if cmd is not None and cmd.subcommands and len(argv) >= 2:
+            cmd = cmd.subcommands.get(argv[1].lower())
+        if cmd is None:
+            return self._err(b"ERR Unknown Redis command called from script")
+        n = len(argv)
+        if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
+            return self._err(b"ERR Wrong number of args calling Redis command from script")
+        if "noscript" in cmd.flags:
+            return self._err(b"ERR This Redis command is not allowed from script")
+        server = self.server
+        client = run.client
+        if server.acl_check is not None:
+            denied = server.acl_check(client, cmd, argv)
+            if denied is not None:
+                text = denied.message if isinstance(denied, Error) else b""
+                if b"keys" in text:
+                    reason = b"can't access at least one of the keys mentioned in the command arguments"
+                elif b"channels" in text:
+                    reason = b"can't publish to the channel mentioned in the command"
+                else:
+                    reason = b"can't run this command or subcommand"
+                return self._err(b"ERR The user executing the script " + reason)
+        writes = cmd.is_write
+        if run.read_only and (writes or "may_replicate" in cmd.flags):
+            return self._err(b"ERR Write commands are not allowed from read-only scripts.")
+        if writes and not run.dirty and server.write_block is not None:
+            block = server.write_block
+            return self._err(convert.error_text(b"-" + (block.message if isinstance(block, Error) else b"")))
+        if (cmd.denyoom and not run.allow_oom and not run.dirty and server.maxmemory_check is not None
+                and server.maxmemory_check(run.caller, []) is not None):
+            return self._err(OOM_IN_SCRIPT)
+        if writes:
+            run.dirty = True
+        reply = call(client, cmd, argv)
+        if isinstance(reply, Blocked):
+            reply = reply.on_timeout(client)
+        if isinstance(reply, Error):
+            return self._err(convert.error_text(b"-" + reply.message))
+        return True, convert.to_lua(self.runtime, reply, client.resp == 3)
+
+    def _raise(self, text: bytes) -> CallError:
+        return CallError(self.runtime.table_from({b"err": text}))
+
+    def _sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            raise self._raise(b"ERR wrong number of arguments")
+        value = args[0]
+        if value.__class__ in (int, float):
+            value = b"%.14g" % value
+        elif not isinstance(value, bytes):
+            value = b""
+        return sha1hex(value)
+
+    def _random(self, *args: Any) -> float:
+        """Redis's math.random over its lrand48."""
+        r = self.rand.next()
+        if not args:
+            return r
+        if len(args) == 1:
+            upper = _check_int(args, 0)
+            if upper < 1:
+                raise LibError(b"bad argument #1 to 'random' (interval is empty)")
+            return float(math.floor(r * upper) + 1)
+        if len(args) == 2:
+            low, upper = _check_int(args, 0), _check_int(args, 1)
+            if low > upper:
+                raise LibError(b"bad argument #2 to 'random' (interval is empty)")
+            return float(math.floor(r * (upper - low + 1)) + low)
+        raise LibError(b"wrong number of arguments")
+
+    def _randomseed(self, *args: Any) -> None:
+        self.rand.seed(_check_int(args, 0))
+
+    def _setresp(self, *args: Any) -> None:
+        run = self.run
+        if run is None:
+            raise self._raise(b"ERR redis.setresp can only be called inside a script invocation")
+        if len(args) != 1:
+            raise self._raise(b"ERR redis.setresp() requires one argument.")
+        resp = _lua_number(args[0])
+        if resp not in (2, 3):
+            raise self._raise(b"ERR RESP version must be 2 or 3.")
+        run.client.resp = int(resp)
+
+    def _set_repl(self, *args: Any) -> None:
+        run = self.run
+        if run is None:
+            raise self._raise(b"ERR redis.set_repl can only be called inside a script invocation")
+        if len(args) != 1:
+            raise self._raise(b"ERR redis.set_repl() requires two arguments.")
+        flags = int(_lua_number(args[0]))
+        if flags & ~(PROPAGATE_AOF | PROPAGATE_REPL):
+            raise self._raise(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+        run.repl = flags
+
+    def _log(self, *args: Any) -> None:
+        if len(args) < 2:
+            raise self._raise(b"ERR redis.log() requires two arguments or more.")
+        if args[0].__class__ not in (int, float) and not _numeric(args[0]):
+            raise self._raise(b"ERR First argument must be a number (log level).")
+        level = int(_lua_number(args[0]))
+        if level not in LOG_LEVELS:
+            raise self._raise(b"ERR Invalid debug level.")
+        name = LOG_LEVELS[level]
+        if level < VERBOSITY.get(str(self.server.config["loglevel"]), 2):
+            return
+        parts = []
+        for arg in args[1:]:
+            if arg.__class__ is bytes:
+                parts.append(arg)
+            elif arg.__class__ in (int, float):
+                parts.append(b"%.14g" % arg)
+        self.server.log(name, b" ".join(parts).decode("utf-8", "replace"))
+
+    def _acl_check_cmd(self, *args: Any) -> bool:
+        run = self.run
+        if run is None:
+            raise self._raise(b"ERR redis.acl_check_cmd can only be called inside a script invocation")
+        if not args:
+            raise self._raise(b"ERR Please specify at least one argument for this redis lib call")
+        argv = []
+        for arg in args:
+            if arg.__class__ is bytes:
+                argv.append(arg)
+            elif arg.__class__ in (int, float):
+                argv.append(b"%.17g" % arg)
+            else:
+                raise self._raise(b"ERR Lua redis lib command arguments must be strings or integers")
+        cmd = LOOKUP.get(argv[0]) or TABLE.get(argv[0].lower())
+        if cmd is not None and cmd.subcommands and len(argv) >= 2:
+            cmd = cmd.subcommands.get(argv[1].lower())
+        if cmd is None:
+            raise self._raise(b"ERR Invalid command passed to redis.acl_check_cmd()")
+        check = self.server.acl_check
+        return check is None or check(run.caller, cmd, argv) is None
+
+    def _register_function(self, *args: Any) -> None:
+        if self.register_hook is None:
+            raise self._raise(b"ERR redis.register_function can only be called on FUNCTION LOAD command")
+        self.register_hook(*args)
+
+    # ------------------------------------------------------------------ busy scripts
+
+    def _hook(self) -> bytes | None:
+        """Every HOOK_EVERY instructions: past the threshold, serve the others; a kill verdict."""
+        run = self.run
+        if run is None:
+            return None
+        if run.killed is not None:
+            return run.killed
+        if not run.timed_out:
+            elapsed = (time.monotonic() - run.start) * 1000
+            if elapsed < self.busy_threshold():
+                return None
+            run.timed_out = True
+            self.server.log(
+                "warning",
+                f"Slow script detected: still in execution after {int(elapsed)} milliseconds. You can try "
+                f"killing the script using the {'SCRIPT KILL' if run.eval_mode else 'FUNCTION KILL'} command. "
+                f"Script name is: {run.name.decode('utf-8', 'replace')}.")
+        self.process_events(run)
+        return run.killed
+
+    def _leave_busy(self, run: Run) -> None:
+        """The timed-out script ended: let the clients that waited go on."""
+
+    def busy_threshold(self) -> int:
+        """``busy-reply-threshold`` (alias ``lua-time-limit``) in milliseconds."""
+        value = self.server.config["busy-reply-threshold"]
+        return value if isinstance(value, int) else 5000
+
+    def busy_error(self) -> Error:
+        run = self.run
+        return BUSY_EVAL if run is None or run.eval_mode else BUSY_FUNCTION
+
+    def kill(self, is_eval: bool) -> object:
+        """SCRIPT KILL / FUNCTION KILL (Redis's scriptKill)."""
+        run = self.run
+        if run is None:
+            return NOTBUSY
+        if run.dirty:
+            return UNKILLABLE
+        if is_eval and not run.eval_mode:
+            return BUSY_FUNCTION
+        if not is_eval and run.eval_mode:
+            return BUSY_EVAL
+        self.server.log("warning", "Lua script killed by user with %s." % ("SCRIPT KILL" if is_eval else "FUNCTION KILL"))
+        run.killed = b"ERR Script killed by user with %b..." % (b"SCRIPT KILL" if is_eval else b"FUNCTION KILL")
+        from server.protocol import OK
+        return OK
+
+    def process_events(self, run: Run) -> None:
+        """Read what other clients sent and answer it without running it (-BUSY), except
+        for the commands Redis allows during a busy script."""
+        server = self.server
+        sources: dict[int, Client] = {}
+        for client in list(server.clients.values()):
+            if client is run.caller or client.closed or client.fd < 0:
+                continue
+            sources[client.fd] = client
+        if not sources:
+            return
+        try:
+            readable, _, _ = select.select(list(sources), [], [], 0)
+        except (OSError, ValueError):
+            return
+        for fd in readable:
+            client = sources[fd]
+            protocol = getattr(client.send, "__self__", None)
+            parser = getattr(protocol, "parser", None)
+            if parser is None or getattr(protocol, "paused", False):
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                continue
+            if not data:
+                continue
+            server.stats.net_input += len(data)
+            frames, error = parser.feed(data)
+            if client.blocked is not None or client.pending:
+                client.pending.extend(frames)
+                continue
+            out: list[bytes] = []
+            for argv in frames:
+                reply = self._busy_reply(client, argv)
+                encode(reply, out, client.resp == 3)
+                if client.close_after_reply:
+                    break
+            if error:
+                out.append(b"-ERR Protocol error: %b\r\n" % error.encode())
+            if out:
+                client.send(b"".join(out))
+            if client.close_after_reply or error:
+                client.close()
+
+    def _busy_reply(self, client: Client, argv: list[bytes]) -> object:
+        cmd = LOOKUP.get(argv[0]) or TABLE.get(argv[0].lower())
+        if cmd is None or "allow_busy" not in _flags_of(cmd, argv):
+            resolved = execute_resolution(argv)
+            if isinstance(resolved, Error):
+                return resolved
+            return self.busy_error()
+        if cmd.name == "shutdown":
+            if not any(a.lower() == b"nosave" for a in argv[1:]):
+                return BUSY_EVAL
+            run = self.run
+            if run is not None:
+                run.killed = b"ERR Script killed by SHUTDOWN NOSAVE"
+        return execute(client, argv)
+
+
+def execute_resolution(argv: list[bytes]) -> object:
+    from server.dispatch import resolve
+
+    return resolve(argv)
+
+
+def _flags_of(cmd: Command, argv: list[bytes]) -> frozenset[str]:
+    if cmd.subcommands and len(argv) >= 2:
+        sub = cmd.subcommands.get(argv[1].lower())
+        if sub is not None:
+            return sub.flags
+    return cmd.flags
+
+
+def _check_int(args: tuple, i: int) -> int:
+    """luaL_checkint: a number (or numeric string) truncated to an integer."""
+    if i >= len(args):
+        raise LibError(b"bad argument #%d to 'random' (number expected, got no value)" % (i + 1))
+    value = args[i]
+    if value.__class__ not in (int, float):
+        try:
+            value = float(value) if isinstance(value, bytes) else None
+        except ValueError:
+            value = None
+        if value is None:
+            kind = "boolean" if isinstance(args[i], bool) else "string" if isinstance(args[i], bytes) else "table"
+            raise LibError(b"bad argument #%d to 'random' (number expected, got %s)" % (i + 1, kind.encode()))
+    if math.isnan(value) or math.isinf(value):
+        return LLONG_MIN_INT
+    return int(value)
+
+
+LLONG_MIN_INT = -(1 << 31)
+
+
+def _numeric(value: Any) -> bool:
+    """lua_isnumber for a string argument."""
+    if not isinstance(value, bytes):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _lua_number(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return float(value)
+        except ValueError:
+            return 0
+    return 0
+
+
+def _version_num(version: str) -> int:
+    parts = [int(p) for p in version.split(".")[:3] if p.isdigit()]
+    while len(parts) < 3:
+        parts.append(0)
+    return (parts[0] << 16) | (parts[1] << 8) | parts[2]
