@@ -108,8 +108,6 @@ class Client:
         # Out-of-band output (pub/sub messages, MONITOR lines, unblocked replies) queued
         # during this loop turn and written at its end: one write per client, not per message.
         self.outbuf: list[bytes] = []
-        # What persistence logs for the running command instead of its argv (docs/server-internals.md).
-        self.propagate_as: list[list[bytes]] | None = None
 
     @property
     def resp3(self) -> bool:
