@@ -17,6 +17,7 @@ from server.protocol import encode
 if TYPE_CHECKING:
     from server.instance import Server
     from server.keyspace import Database
+    from server.tracking import TrackingState
 
 
 class Blocked:
@@ -66,7 +67,9 @@ class Client:
         self.created = time.time()
         self.last_interaction = time.monotonic()
         self.last_command = b"NULL"
-        self.argv: list[bytes] = []  # the request running now, as sent (argv[0] in the client's spelling)
+        self.argv: list[bytes] = []
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING settings while on
+        self.tracking_pending: list[bytes | None] = []  # own changes to announce after the reply  # the request running now, as sent (argv[0] in the client's spelling)
         # Transactions.
         self.in_multi = False
         self.executing_multi = False  # inside EXEC: blocking commands must not block

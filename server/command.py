@@ -88,6 +88,7 @@ class Command:
     no_multi: bool = False
     denyoom: bool = False
     is_write: bool = False
+    is_readonly: bool = False
     skip_slowlog: bool = False
     skip_monitor: bool = False
     min_args: int = 0  # the bounds of len(argv) that the arity allows
@@ -102,6 +103,7 @@ class Command:
         self.no_multi = "no_multi" in self.flags
         self.denyoom = "denyoom" in self.flags
         self.is_write = "write" in self.flags
+        self.is_readonly = "readonly" in self.flags
         self.skip_slowlog = "skip_slowlog" in self.flags
         self.skip_monitor = "skip_monitor" in self.flags
         self.min_args = abs(self.arity)

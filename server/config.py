@@ -268,7 +268,7 @@ ADVISORY = frozenset(
         "replica-ignore-maxmemory replica-lazy-flush replica-priority replica-read-only "
         "replica-serve-stale-data replicaof server_cpulist set-proc-title socket-mark-id "
         "stream-node-max-bytes stream-node-max-entries supervised syslog-enabled syslog-facility "
-        "syslog-ident tracking-table-max-keys active-defrag-cycle-max active-defrag-cycle-min "
+        "syslog-ident active-defrag-cycle-max active-defrag-cycle-min "
         "active-defrag-ignore-bytes active-defrag-max-scan-fields active-defrag-threshold-lower "
         "active-defrag-threshold-upper cluster-allow-pubsubshard-when-down cluster-allow-reads-when-down "
         "cluster-allow-replica-migration cluster-announce-bus-port cluster-announce-hostname "

@@ -127,6 +127,7 @@ def fast_path_open(client: Client) -> bool:
         and server.pause_mode is None
         and not (client.reply_off or client.skip_this or client.skip_next)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
+        and client.tracking is None  # tracking clients go through ``call``, which remembers their keys
     )
 
 
@@ -296,6 +297,9 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     dirty_before = keyspace.dirty
     client.last_command = cmd.name_bytes
     client.argv = argv
+    tracking = server.tracking
+    outer = tracking.current  # set inside EXEC (and scripts): this call is nested
+    tracking.current = client
     start = perf_counter_ns()
     try:
         # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a
@@ -315,6 +319,9 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     duration = (perf_counter_ns() - start) // 1000
     cmd.calls += 1
     cmd.usec += duration
+    if client.tracking is not None:
+        tracking.after_command(client, cmd, argv, outer is None)
+    tracking.current = outer
     if (
         reply.__class__ is Error
         or duration >= server.slowlog_threshold
@@ -322,7 +329,10 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
         or server.monitors
         or keyspace.ready_keys
     ):
-        return after_call(client, cmd, argv, reply, duration, dirty_before)
+        reply = after_call(client, cmd, argv, reply, duration, dirty_before)
+    if client.tracking_pending and outer is None and reply.__class__ is not Blocked:
+        # Invalidations of keys this client changed itself follow the reply (Redis's pending keys).
+        reply = Replies([reply, Raw(tracking.pending_output(client))])
     return reply
 
 

@@ -23,6 +23,7 @@ from server.client import Client
 from server.config import Config
 from server.keyspace import Keyspace
 from server.redact import redacted
+from server.tracking import Tracking
 
 if TYPE_CHECKING:
     from server.command import Command
@@ -118,6 +119,7 @@ class Server:
         self.stats = Stats()
         self.slowlog = SlowLog()
         self.blocking = Blocking(self)
+        self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.run_id = os.urandom(20).hex()
         self.tcp_port = 0

@@ -354,8 +354,12 @@ class Database:
         old = self.data
         self.reset()
         if ks.watched:  # after emptying: WATCH tells a deleted key from a live one
-            for key in old:
-                ks.on_touch(self, key)
+            ks.watch_only = True  # tracking hears of a flush once, through the flush hook
+            try:
+                for key in old:
+                    ks.on_touch(self, key)
+            finally:
+                ks.watch_only = False
         ks.dirty += removed
         return removed
 
@@ -620,7 +624,9 @@ class Keyspace:
         self.hz = 10  # cron ticks per second: the active cycle may use a share of each tick
         self.expire_next_db = 0  # where the next active expiry cycle starts
         self.notify_flags = 0
-        self.watched = False  # any client WATCHing: on_touch must be called
+        self.watched = False  # any client WATCHing (or tracking on): on_touch must be called
+        self.tracking_active = False  # client-side caching wants every change (server.tracking)
+        self.watch_only = False  # set while a flush or SWAPDB reports keys to WATCH alone
         self.on_touch: Callable[[Database, bytes], None] = lambda db, key: None
         self.on_expired: Callable[[Database, bytes], None] | None = None
         self.notify_hook: Callable[[int, bytes, bytes, int], None] | None = None
@@ -657,9 +663,13 @@ class Keyspace:
             setattr(da, name, second)
             setattr(db, name, first)
         if self.watched:  # a watched key changed if it exists on either side of the swap
-            for key in da.data.keys() | db.data.keys():
-                self.on_touch(da, key)
-                self.on_touch(db, key)
+            self.watch_only = True  # Redis's SWAPDB invalidates no client-side caches
+            try:
+                for key in da.data.keys() | db.data.keys():
+                    self.on_touch(da, key)
+                    self.on_touch(db, key)
+            finally:
+                self.watch_only = False
         self.dirty += 1
         # Keys that now exist in a database with blocked clients may serve them.
         for dbx in (da, db):

@@ -78,7 +78,7 @@ def _section_clients(ctx: Client) -> list[tuple[str, object]]:
         ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", server.blocking.count),
-        ("tracking_clients", 0),
+        ("tracking_clients", server.tracking.clients),
         ("clients_in_timeout_table", sum(1 for c in server.clients.values() if c.blocked and c.blocked.timeout)),
     ]
 
@@ -218,9 +218,9 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", len(server.tracking.table)),
+        ("tracking_total_items", server.tracking.total_items),
+        ("tracking_total_prefixes", len(server.tracking.prefixes)),
         ("unexpected_error_replies", 0),
         ("total_error_replies", stats.error_replies),
         ("dump_payload_sanitizations", 0),

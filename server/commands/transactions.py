@@ -74,7 +74,7 @@ class Watches:
                 if not watchers:
                     del keys[dbkey]
         client.watched.clear()
-        self.keyspace.watched = bool(keys)
+        self.keyspace.watched = bool(keys) or self.keyspace.tracking_active
 
     def expired_since_watch(self, client: Client) -> bool:
         """Has a watched key's TTL run out since WATCH (even if nobody removed it yet)?"""
