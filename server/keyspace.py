@@ -286,6 +286,14 @@ class Database:
         if ks.notify_flags & kind:
             ks.notify(kind, event, key, self.id)
 
+    def delete_with_event(self, key: bytes) -> bool:
+        """Delete ``key`` as a side effect of a command (an emptied collection, an empty STORE result,
+        a time already past), with Redis's ``del`` event when it was there."""
+        if not self.delete(key):
+            return False
+        self.notify(NOTIFY_GENERIC, b"del", key)
+        return True
+
     def touch(self, key: bytes) -> None:
         """Tell WATCHers that ``key`` changed (Redis's signalModifiedKey)."""
         ks = self.keyspace

@@ -152,14 +152,25 @@ def acl_dryrun(ctx: Client, _sub: bytes, name: bytes, *argv: bytes) -> object:
     return b"This user has no permissions to access the '%s' channel" % obj.encode("utf-8", "surrogateescape")
 
 
+NO_ACL_FILE = Error(
+    b"ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the "
+    b"ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) "
+    b"in order to store users in the Redis configuration."
+)
+
+
+def _acl_file(ctx: Client) -> str:
+    """The configured ``aclfile`` (ACL SAVE and ACL LOAD refuse to run without one)."""
+    path = ctx.server.config["aclfile"]
+    if not path:
+        raise NO_ACL_FILE
+    return str(path)
+
+
 @command("acl|save", arity=2, flags="admin noscript loading stale", group="server", since="6.0.0",
          summary="Writes the users to the ACL file.")
 def acl_save(ctx: Client, _sub: bytes) -> object:
-    path = ctx.server.config["aclfile"]
-    if not path:
-        raise Error(b"ERR This Redis instance is not configured to use an ACL file. You may want to "
-                    b"specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming "
-                    b"you have a Redis configuration file set) in order to store users in the Redis configuration.")
+    path = _acl_file(ctx)
     try:
         _acl(ctx).save_file(path)
     except OSError as exc:
@@ -170,13 +181,9 @@ def acl_save(ctx: Client, _sub: bytes) -> object:
 @command("acl|load", arity=2, flags="admin noscript loading stale", group="server", since="6.0.0",
          summary="Reloads the users from the ACL file (all or nothing).")
 def acl_load(ctx: Client, _sub: bytes) -> object:
-    path = ctx.server.config["aclfile"]
-    if not path:
-        raise Error(b"ERR This Redis instance is not configured to use an ACL file. You may want to "
-                    b"specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming "
-                    b"you have a Redis configuration file set) in order to store users in the Redis configuration.")
+    path = _acl_file(ctx)
     try:
-        lines = read_acl_file(path)  # type: ignore[arg-type]
+        lines = read_acl_file(path)
     except OSError as exc:
         raise Error(f"ERR Error loading ACLs, opening file '{path}': {exc.strerror}".encode()) from None
     _acl(ctx).load_lines(lines)

@@ -105,6 +105,37 @@ def upper(arg: bytes) -> bytes:
     return arg.upper()
 
 
+# --------------------------------------------------------------------------- index ranges
+
+
+def rank_range(start: int, stop: int, n: int) -> tuple[int, int] | None:
+    """Redis's index arithmetic for LRANGE, LTRIM and the rank forms of ZRANGE/ZREMRANGEBYRANK:
+    negatives count from the end; a clamped inclusive (start, stop), or None if the range is empty."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    if start < 0:
+        start = 0
+    if start > stop or start >= n:
+        return None
+    if stop >= n:
+        stop = n - 1
+    return start, stop
+
+
+def clamp_range(start: int, end: int, total: int) -> tuple[int, int]:
+    """GETRANGE's, BITCOUNT's and BITPOS's index arithmetic: negatives count from the end, the result
+    is clipped to [0, total - 1] (it may come out with start > end: an empty range)."""
+    if start < 0:
+        start = max(total + start, 0)
+    if end < 0:
+        end = max(total + end, 0)
+    if end >= total:
+        end = total - 1
+    return start, end
+
+
 # --------------------------------------------------------------------------- option parsing
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, to_int
+from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, clamp_range, to_int
 from server.commands.strings import in_place, string_at
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database
+from server.keyspace import NOTIFY_STRING, WRONGTYPE, Database
 from server.protocol import Error
 
 BIT_OFFSET_ERROR = Error(b"ERR bit offset is not an integer or out of range")
@@ -109,17 +109,6 @@ def parse_unit(arg: bytes) -> bool:
     if unit == b"BYTE":
         return False
     raise SYNTAX_ERROR
-
-
-def clamp_range(start: int, end: int, total: int) -> tuple[int, int]:
-    """Negative indexes count from the end; the result is clipped to [0, total - 1]."""
-    if start < 0:
-        start = max(total + start, 0)
-    if end < 0:
-        end = max(total + end, 0)
-    if end >= total:
-        end = total - 1
-    return start, end
 
 
 def bits_of(value: bytes | bytearray, first_bit: int, last_bit: int) -> tuple[int, int]:
@@ -227,8 +216,7 @@ def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
     size = max(len(v) for v in sources)
     db.lookup(destkey)
     if not size:
-        if db.delete(destkey):
-            ctx.db.notify(NOTIFY_GENERIC, b"del", destkey)
+        db.delete_with_event(destkey)
         return 0
     # Shorter strings are padded with zero bytes on the right.
     numbers = [int.from_bytes(v, "big") << (8 * (size - len(v))) for v in sources]

@@ -307,14 +307,19 @@ def _kill(ctx: Client, targets: list[Client]) -> None:
             target.close()
 
 
+def _on_off(mode: bytes) -> bool:
+    """CLIENT NO-EVICT's and NO-TOUCH's ``ON|OFF``."""
+    value = mode.upper()
+    if value not in (b"ON", b"OFF"):
+        raise SYNTAX_ERROR
+    return value == b"ON"
+
+
 @command("client|no-evict", arity=3, flags="admin noscript loading stale", acl="connection", group="connection",
          since="7.0.0", summary="Exempts this connection from client eviction (maxmemory-clients).",
          args="ON|OFF")
 def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
-    value = mode.upper()
-    if value not in (b"ON", b"OFF"):
-        raise SYNTAX_ERROR
-    ctx.no_evict = value == b"ON"
+    ctx.no_evict = _on_off(mode)
     return OK
 
 
@@ -322,10 +327,7 @@ def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
          since="7.2.0", summary="Stops this connection's reads from updating keys' access times.",
          args="ON|OFF")
 def client_no_touch(ctx: Client, _sub: bytes, mode: bytes) -> object:
-    value = mode.upper()
-    if value not in (b"ON", b"OFF"):
-        raise SYNTAX_ERROR
-    ctx.no_touch = value == b"ON"
+    ctx.no_touch = _on_off(mode)
     return OK
 
 

@@ -33,7 +33,7 @@ from server.commands.args import (
 )
 from server.datatypes.hash import HashValue
 from server.glob import glob_matcher
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_HASH
+from server.keyspace import NOTIFY_HASH
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error, pair_reply
 
@@ -132,8 +132,7 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
         if h:
             db.touch(key)
         else:
-            db.delete(key)
-            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+            db.delete_with_event(key)
     return deleted
 
 

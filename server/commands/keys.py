@@ -113,9 +113,8 @@ def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
     for key in keys:
         if db.expires:
             db.expire_if_needed(key)
-        if db.delete(key):
+        if db.delete_with_event(key):
             removed += 1
-            db.notify(NOTIFY_GENERIC, b"del", key)
     return removed
 
 
@@ -367,8 +366,7 @@ def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, option
         if lt and current is not None and when >= current:
             return 0
     if when <= now_ms():
-        db.delete(key)
-        db.notify(NOTIFY_GENERIC, b"del", key)
+        db.delete_with_event(key)
         return 1
     db.set_expire(key, when)
     db.touch(key)

@@ -27,10 +27,11 @@ from server.commands.args import (
     ArgCursor,
     parse_int,
     parse_mpop,
+    rank_range,
     to_int,
 )
 from server.datatypes.list import ListValue
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_LIST, WRONGTYPE
+from server.keyspace import NOTIFY_LIST, WRONGTYPE
 from server.longdouble import LongDoubleError, round_extended
 from server.longdouble import parse as parse_long_double
 from server.protocol import NULL_ARRAY, OK, Error, Raw
@@ -110,21 +111,6 @@ def bulk_array(items: list[bytes]) -> object:
     return Raw(b"\r\n".join(parts))
 
 
-def normalize_range(start: int, stop: int, n: int) -> tuple[int, int] | None:
-    """Redis's index arithmetic for LRANGE/LTRIM: a clamped (start, stop), or None if empty."""
-    if start < 0:
-        start += n
-    if stop < 0:
-        stop += n
-    if start < 0:
-        start = 0
-    if start > stop or start >= n:
-        return None
-    if stop >= n:
-        stop = n - 1
-    return start, stop
-
-
 def elements_removed(ctx: Client, key: bytes, lst: ListValue, left: bool) -> None:
     """After a pop: the ``lpop``/``rpop`` event, then delete an emptied list with ``del``."""
     db = ctx.db
@@ -134,9 +120,7 @@ def elements_removed(ctx: Client, key: bytes, lst: ListValue, left: bool) -> Non
     if lst:
         db.touch(key)
     else:
-        db.delete(key)
-        if ks.notify_flags & NOTIFY_GENERIC:
-            ks.notify(NOTIFY_GENERIC, b"del", key, db.id)
+        db.delete_with_event(key)
 
 
 def pop_many(lst: ListValue, left: bool, count: int) -> list[bytes]:
@@ -328,7 +312,7 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
     lst = ctx.db.lookup_type(key, ListValue)
     if lst is None:
         return EMPTY
-    bounds = normalize_range(start, stop, len(lst))
+    bounds = rank_range(start, stop, len(lst))
     if bounds is None:
         return EMPTY
     return bulk_array(lst.window(bounds[0], bounds[1]))
@@ -462,8 +446,7 @@ def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
     if removed:
         ctx.db.notify(NOTIFY_LIST, b"lrem", key)
     if not lst:
-        db.delete(key)
-        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+        db.delete_with_event(key)
     elif removed:
         db.touch(key)
     return removed
@@ -482,7 +465,7 @@ def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
     if lst is None:
         return OK
     n = len(lst)
-    bounds = normalize_range(start, stop, n)
+    bounds = rank_range(start, stop, n)
     if bounds is None:
         lst.clear()
     else:
@@ -491,8 +474,7 @@ def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
     if lst:
         db.touch(key)
     else:
-        db.delete(key)
-        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+        db.delete_with_event(key)
     return OK
 
 

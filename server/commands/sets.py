@@ -52,12 +52,6 @@ def write_set(ctx: Client, key: bytes) -> SetValue | None:
     return ctx.db.lookup_type(key, SetValue, read=False)  # type: ignore[return-value]
 
 
-def deleted(ctx: Client, key: bytes) -> None:
-    """Delete a set a command emptied, with Redis's ``del`` event."""
-    ctx.db.delete(key)
-    ctx.db.notify(NOTIFY_GENERIC, b"del", key)
-
-
 # --------------------------------------------------------------------------- single set
 
 
@@ -106,7 +100,7 @@ def srem(ctx: Client, key: bytes, *members: bytes) -> int:
         ctx.db.touch(key)
         ctx.db.notify(NOTIFY_SET, b"srem", key)
         if not value.members:
-            deleted(ctx, key)
+            ctx.db.delete_with_event(key)
     return removed
 
 
@@ -165,7 +159,7 @@ def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
     if ks.notify_flags & NOTIFY_SET:
         ks.notify(NOTIFY_SET, b"spop", key, db.id)
     if not value.members:  # type: ignore[attr-defined]
-        deleted(ctx, key)
+        ctx.db.delete_with_event(key)
     return member
 
 
@@ -236,7 +230,7 @@ def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
     db.touch(source)
     ctx.db.notify(NOTIFY_SET, b"srem", source)
     if not src.members:
-        deleted(ctx, source)
+        ctx.db.delete_with_event(source)
     if dst is None:
         db.add(destination, SetValue((member,), max_intset(ctx)))
     else:
@@ -319,8 +313,8 @@ def _store(ctx: Client, destination: bytes, members: list[bytes], event: bytes) 
     """Replace ``destination`` with the computed set, or delete it when the result is empty."""
     db = ctx.db
     if not members:
-        if db.lookup(destination) is not None and db.delete(destination):
-            ctx.db.notify(NOTIFY_GENERIC, b"del", destination)
+        if db.lookup(destination) is not None:
+            db.delete_with_event(destination)
         return 0
     db.set(destination, SetValue(members, max_intset(ctx)))
     ctx.db.notify(NOTIFY_SET, event, destination)

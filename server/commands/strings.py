@@ -30,6 +30,7 @@ from server.commands.args import (
     SYNTAX_ERROR,
     ArgCursor,
     OneOf,
+    clamp_range,
     to_int,
 )
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database, now_ms
@@ -209,8 +210,7 @@ def getdel(ctx: Client, key: bytes) -> object:
     db = ctx.db
     old = db.get_string(key)
     if old is not None:
-        db.delete(key)
-        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+        db.delete_with_event(key)
     return old
 
 
@@ -228,8 +228,7 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
         deadline = expiry_deadline(ctx, expiry[2], expiry[0], expiry[1])
         if not expiry[1] and deadline <= now_ms():
             # An absolute time already past: the key goes at once.
-            db.delete(key)
-            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+            db.delete_with_event(key)
         else:
             db.set_expire(key, deadline)
             db.touch(key)
@@ -417,12 +416,7 @@ def getrange(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
     size = len(value)
     if first < 0 and last < 0 and first > last:
         return b""
-    if first < 0:
-        first = max(size + first, 0)
-    if last < 0:
-        last = max(size + last, 0)
-    if last >= size:
-        last = size - 1
+    first, last = clamp_range(first, last, size)
     if first > last or size == 0:
         return b""
     return bytes(value[first : last + 1])

@@ -38,6 +38,7 @@ from server.commands.args import (
     parse_mpop,
     parse_scan_cursor,
     parse_scan_options,
+    rank_range,
     to_float,
     to_int,
 )
@@ -45,7 +46,7 @@ from server.commands.sets import LIMIT_NEGATIVE, numkeys_positions
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
-from server.keyspace import NOTIFY_GENERIC, NOTIFY_ZSET, WRONGTYPE, now_ms
+from server.keyspace import NOTIFY_ZSET, WRONGTYPE, now_ms
 from server.protocol import NULL_ARRAY, Error, Raw, format_double, pair_reply
 
 WEIGHT_NOT_FLOAT = Error(b"ERR weight value is not a float")
@@ -75,8 +76,7 @@ def write_zset(ctx: Client, key: bytes) -> ZSetValue | None:
 def deleted_if_empty(ctx: Client, key: bytes, value: ZSetValue) -> None:
     """Delete a sorted set a command emptied, with Redis's ``del`` event."""
     if not value.scores:
-        ctx.db.delete(key)
-        ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+        ctx.db.delete_with_event(key)
 
 
 def pairs(ctx: Client, entries, withscores: bool) -> list:
@@ -195,17 +195,8 @@ def parse_timeout(text: bytes) -> float:
 
 def _rank_bounds(start: int, end: int, length: int) -> tuple[int, int]:
     """Redis's rank range (negatives from the end, clamped) as positions [start, stop)."""
-    if start < 0:
-        start += length
-    if end < 0:
-        end += length
-    if start < 0:
-        start = 0
-    if start > end or start >= length:
-        return 0, 0
-    if end >= length:
-        end = length - 1
-    return start, end + 1
+    bounds = rank_range(start, end, length)
+    return (0, 0) if bounds is None else (bounds[0], bounds[1] + 1)
 
 
 # --------------------------------------------------------------------------- ZADD and friends
@@ -557,8 +548,8 @@ def _store_entries(ctx: Client, destination: bytes, entries: list, event: bytes)
     """Replace ``destination`` with the given entries, or delete it when there are none."""
     db = ctx.db
     if not entries:
-        if db.lookup(destination) is not None and db.delete(destination):
-            ctx.db.notify(NOTIFY_GENERIC, b"del", destination)
+        if db.lookup(destination) is not None:
+            db.delete_with_event(destination)
         return 0
     max_entries, max_value = limits(ctx)
     db.set(destination, ZSetValue(((m, s) for s, m in entries), max_entries, max_value))
@@ -685,8 +676,7 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         if ks.notify_flags & NOTIFY_ZSET:
             ks.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key, db.id)
         if not zs.scores:  # type: ignore[attr-defined]
-            db.delete(key)
-            ctx.db.notify(NOTIFY_GENERIC, b"del", key)
+            db.delete_with_event(key)
         # [member, score], written as RESP here: one format instead of encoding three values.
         text = format_double(score)
         if ctx.resp == 3:

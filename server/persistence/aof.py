@@ -79,6 +79,10 @@ def encode_command(argv: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+BAD_FORMAT = "Bad file format reading the append only file"
+TRUNCATED = "Unexpected end of file"
+
+
 def parse_commands(buf: bytes, path: str = "") -> Iterator[tuple[list[bytes], int]]:
     """Commands of a RESP file, each with the offset just after it.
 
@@ -89,44 +93,40 @@ def parse_commands(buf: bytes, path: str = "") -> Iterator[tuple[list[bytes], in
     pos = 0
     end = len(buf)
     find = buf.find
+
+    def header(pos: int, marker: int, start: int) -> tuple[int, int]:
+        """The number of a ``*N`` or ``$N`` line at ``pos``, and the offset after that line."""
+        if buf[pos] != marker:
+            raise AOFError(BAD_FORMAT, path, pos)
+        eol = find(b"\r\n", pos)
+        if eol < 0:
+            raise TruncatedAOF(TRUNCATED, path, start)
+        try:
+            return int(buf[pos + 1:eol]), eol + 2
+        except ValueError:
+            raise AOFError(BAD_FORMAT, path, pos) from None
+
     while pos < end:
         start = pos
         if buf[pos] == 0x23:  # '#': an annotation line (aof-timestamp-enabled writes "#TS:...")
             eol = find(b"\r\n", pos)
             if eol < 0:
-                raise TruncatedAOF("Unexpected end of file", path, start)
+                raise TruncatedAOF(TRUNCATED, path, start)
             pos = eol + 2
             continue
-        if buf[pos] != 0x2A:  # '*'
-            raise AOFError("Bad file format reading the append only file", path, pos)
-        eol = find(b"\r\n", pos)
-        if eol < 0:
-            raise TruncatedAOF("Unexpected end of file", path, start)
-        try:
-            count = int(buf[pos + 1:eol])
-        except ValueError:
-            raise AOFError("Bad file format reading the append only file", path, pos) from None
+        count, after = header(pos, 0x2A, start)  # '*'
         if count < 1:
-            raise AOFError("Bad file format reading the append only file", path, pos)
-        pos = eol + 2
+            raise AOFError(BAD_FORMAT, path, pos)
+        pos = after
         argv = []
         for _ in range(count):
             if pos >= end:
-                raise TruncatedAOF("Unexpected end of file", path, start)
-            if buf[pos] != 0x24:  # '$'
-                raise AOFError("Bad file format reading the append only file", path, pos)
-            eol = find(b"\r\n", pos)
-            if eol < 0:
-                raise TruncatedAOF("Unexpected end of file", path, start)
-            try:
-                n = int(buf[pos + 1:eol])
-            except ValueError:
-                raise AOFError("Bad file format reading the append only file", path, pos) from None
-            pos = eol + 2
+                raise TruncatedAOF(TRUNCATED, path, start)
+            n, pos = header(pos, 0x24, start)  # '$'
             if pos + n + 2 > end:
-                raise TruncatedAOF("Unexpected end of file", path, start)
+                raise TruncatedAOF(TRUNCATED, path, start)
             if buf[pos + n:pos + n + 2] != b"\r\n":
-                raise AOFError("Bad file format reading the append only file", path, pos + n)
+                raise AOFError(BAD_FORMAT, path, pos + n)
             argv.append(buf[pos:pos + n])
             pos += n + 2
         yield argv, pos

@@ -119,6 +119,11 @@ def test_enforcement_matches_dryrun(acl_pair, ours, real):
             conn.close()
 
 
+def test_save_and_load_need_an_acl_file(diff):
+    diff.check("ACL", "SAVE")
+    diff.check("ACL", "LOAD")
+
+
 def test_setuser_errors_match(diff):
     for rules in (["badrule"], ["#abc"], ["+@nosuch"], ["~*", "~more"], ["&*", "&x"], ["%X~k"], ["+nosuchcmd"]):
         diff.check("ACL", "SETUSER", "tmp-user", *rules)
