@@ -17,7 +17,7 @@ import time
 from server import REDIS_VERSION, __version__
 from server.client import Client
 from server.command import TABLE, command, container
-from server.commands.args import SYNTAX_ERROR, parse_int, to_int
+from server.commands.args import SYNTAX_ERROR, ArgCursor, to_int
 from server.commands.connection import help_lines, subcommand_syntax_error
 from server.config import ConfigError
 from server.keyspace import now_ms
@@ -668,11 +668,13 @@ container("memory", summary="Reports memory use.", since="4.0.0")
          args="key [SAMPLES count]")
 def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
     samples = 5
-    if opts:
-        if len(opts) != 2 or opts[0].upper() != b"SAMPLES":
-            raise SYNTAX_ERROR
-        samples = parse_int(opts[1])
-        if samples < 0:
+    options = ArgCursor(opts)
+    while options:
+        if options.next_keyword() == b"SAMPLES" and options.has(1):
+            samples = options.next_int()  # 0: every element
+            if samples < 0:
+                raise SYNTAX_ERROR
+        else:
             raise SYNTAX_ERROR
     value = ctx.db.lookup(key)
     if value is None:

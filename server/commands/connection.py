@@ -264,12 +264,12 @@ def client_kill(ctx: Client, _sub: bytes, *args: bytes) -> object:
             raise Error(b"ERR No such client")
         _kill(ctx, targets)
         return OK
-    if len(args) % 2:
-        raise SYNTAX_ERROR
     skipme = True
     selected = clients
-    for i in range(0, len(args), 2):
-        opt, value = args[i].upper(), args[i + 1]
+    options = ArgCursor(args)
+    while options:
+        opt = options.next_keyword()
+        value = options.next_bytes()  # every filter takes a value: none left is a syntax error
         if opt == b"ID":
             cid = to_int(value)
             if cid is None or cid <= 0:

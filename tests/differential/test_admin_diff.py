@@ -422,6 +422,9 @@ def test_memory_usage(diff):
         ("MEMORY",), ("MEMORY", "USAGE"), ("MEMORY", "USAGE", "nosuch"), ("MEMORY", "USAGE", "nosuch", "SAMPLES"),
         ("MEMORY", "USAGE", "nosuch", "SAMPLES", "x"), ("MEMORY", "USAGE", "s", "SAMPLES", "-1"),
         ("MEMORY", "USAGE", "s", "FOO", "1"), ("MEMORY", "NOSUCH"), ("MEMORY", "DOCTOR", "x"), ("MEMORY", "PURGE"),
+        # Options are read one by one, repeats allowed, before the key is looked up.
+        ("MEMORY", "USAGE", "nosuch", "SAMPLES", "1", "SAMPLES", "2"), ("MEMORY", "USAGE", "s", "SAMPLES", "x", "FOO"),
+        ("MEMORY", "USAGE", "nosuch", "SAMPLES", "1", "FOO"), ("MEMORY", "USAGE", "nosuch", "samples", "-1", "x"),
     ]:
         diff.check(*args)
     for key in ("s", "l", "h", "st", "z"):

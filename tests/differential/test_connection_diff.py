@@ -120,6 +120,9 @@ def test_client_kill_errors(diff):
         ("CLIENT", "KILL", "TYPE", "pubsub"), ("CLIENT", "KILL", "USER", "nosuch"),
         ("CLIENT", "KILL", "ADDR", "1.2.3.4:5"), ("CLIENT", "KILL", "LADDR", "1.2.3.4:5"),
         ("CLIENT", "KILL", "MAXAGE", "100"), ("CLIENT", "KILL", "FOO", "bar"), ("CLIENT", "KILL", "ID", "1", "TYPE"),
+        # Each filter is checked before the next is read: an odd count fails only when reached.
+        ("CLIENT", "KILL", "ID", "x", "TYPE"), ("CLIENT", "KILL", "TYPE", "bogus", "ID"),
+        ("CLIENT", "KILL", "SKIPME", "maybe", "ADDR"), ("CLIENT", "KILL", "USER", "nosuch", "SKIPME"),
     ]:
         diff.check(*args)
 
