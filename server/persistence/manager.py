@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from server.persistence import rdb
@@ -58,6 +59,53 @@ MISCONF_RDB = Error(
 )
 CHILD_AOF = "aof"
 BGSAVE_RETRY_DELAY = 5  # seconds before a failed automatic BGSAVE is tried again (Redis's value)
+
+
+CHILD_STOPPED = 255  # a child's exit code when stopped on purpose (Redis's SERVER_CHILD_NOERROR_RETVAL)
+PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """Linux's prctl through ctypes (resolved once, in the parent), or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _die_with_parent(parent: int, temp: str) -> None:
+    """In a forked child: exit (removing ``temp``) on SIGUSR1, and get SIGUSR1 when the parent dies.
+
+    SIGUSR1 is how the parent stops a child (kill_child); PR_SET_PDEATHSIG makes
+    the kernel send it when the parent dies, however it dies. The writers also
+    compare ``os.getppid()`` with ``parent`` as they go and before renaming, which
+    covers a parent that died before the prctl and systems without it.
+    """
+
+    def stop(_signum: int, _frame: object) -> None:
+        _discard(temp)
+        os._exit(CHILD_STOPPED)
+
+    signal.signal(signal.SIGUSR1, stop)
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGUSR1), 0, 0, 0)
+    if os.getppid() != parent:
+        stop(0, None)
 
 
 class LoadError(Exception):
@@ -164,11 +212,16 @@ class Persistence:
 
     # ------------------------------------------------------------------ children
 
-    def _fork(self, kind: str, work) -> bool:
-        """Run ``work()`` in a child process; the child exits 0 on success."""
+    def _fork(self, kind: str, work: Callable[[], None], temp_for: Callable[[int], str]) -> bool:
+        """Run ``work()`` in a child process; the child exits 0 on success.
+
+        ``temp_for(pid)`` is the temp file the child writes: it is removed if the
+        child is stopped (kill_child) or finds itself orphaned.
+        """
         sys.stdout.flush()
         sys.stderr.flush()
         start = time.perf_counter()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -180,9 +233,12 @@ class Persistence:
                 gc.disable()  # collecting would touch every object and defeat copy-on-write
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+                _die_with_parent(parent, temp_for(os.getpid()))
                 work()
                 code = 0
+            except rdb.Orphaned:
+                _discard(temp_for(os.getpid()))
+                code = CHILD_STOPPED
             except BaseException:  # report, then exit without running the parent's cleanup
                 traceback.print_exc()
             finally:
@@ -199,18 +255,23 @@ class Persistence:
         """Start a background save (BGSAVE, save points)."""
         path = self.rdb_path
         databases = self.databases()
+        parent = os.getpid()
 
         def work() -> None:
-            info = rdb.save_file(path, databases)
+            info = rdb.save_file(path, databases, parent=parent)
             self.log("notice", f"DB saved on disk by the child ({info.keys} keys, {info.seconds:.3f} seconds)")
+
+        def temp_for(pid: int) -> str:
+            return os.path.join(os.path.dirname(os.path.abspath(path)), f"temp-{pid}.rdb")
 
         self.dirty_before_bgsave = self.server.keyspace.dirty
         self.last_bgsave_try = time.time()
-        if not self._fork(CHILD_RDB, work):
+        if not self._fork(CHILD_RDB, work, temp_for):
             self.last_bgsave_status = "err"
             self.update_write_block()
             return False
-        self.child_tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f"temp-{self.child_pid}.rdb")
+        assert self.child_pid is not None
+        self.child_tmp = temp_for(self.child_pid)
         self.log("notice", f"Background saving started by pid {self.child_pid}")
         return True
 
@@ -578,9 +639,11 @@ class Persistence:
         preamble = bool(self.config["aof-use-rdb-preamble"])
         self.rewrite_preamble = preamble
 
+        def temp_for(pid: int) -> str:
+            return os.path.join(root, f"temp-rewriteaof-bg-{pid}.aof")
+
         def work() -> None:
-            tmp = os.path.join(root, f"temp-rewriteaof-bg-{os.getpid()}.aof")
-            with open(tmp, "wb", buffering=1 << 20) as fh:
+            with open(temp_for(os.getpid()), "wb", buffering=1 << 20) as fh:
                 if preamble:
                     rdb.write_rdb(fh, databases, preamble=True)
                 else:
@@ -588,10 +651,11 @@ class Persistence:
                 fh.flush()
                 os.fsync(fh.fileno())
 
-        if not self._fork(CHILD_AOF, work):
+        if not self._fork(CHILD_AOF, work, temp_for):
             self.aof_last_bgrewrite_status = "err"
             return False
-        self.child_tmp = os.path.join(root, f"temp-rewriteaof-bg-{self.child_pid}.aof")
+        assert self.child_pid is not None
+        self.child_tmp = temp_for(self.child_pid)
         self.log("notice", f"Background append only file rewriting started by pid {self.child_pid}")
         return True
 

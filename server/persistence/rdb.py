@@ -363,16 +363,45 @@ def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None 
     return SaveInfo(keys=keys, bytes=out.size + 8, seconds=time.perf_counter() - start)
 
 
+class Orphaned(Exception):
+    """A background save's parent died: its snapshot is stale and must not replace the file."""
+
+
+class _ParentWatch:
+    """A file whose writes stop once the process that forked us is gone (its parent pid changes)."""
+
+    def __init__(self, fh, parent: int) -> None:
+        self.fh = fh
+        self.parent = parent
+
+    def check(self) -> None:
+        if os.getppid() != self.parent:
+            raise Orphaned("the parent process is gone")
+
+    def write(self, data: bytes) -> int:
+        self.check()
+        return self.fh.write(data)
+
+
 def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
-              preamble: bool = False) -> SaveInfo:
-    """Write an RDB file atomically: a temp file, fsync, rename, fsync of the directory."""
+              preamble: bool = False, parent: int | None = None) -> SaveInfo:
+    """Write an RDB file atomically: a temp file, fsync, rename, fsync of the directory.
+
+    ``parent``: the pid of the server when a forked child saves. If that server
+    dies meanwhile (kill -9, the OOM killer), a new one may already have saved
+    newer data under ``path``: the child stops and ``Orphaned`` is raised, and the
+    temp file never replaces anything.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f"temp-{os.getpid()}.rdb")
     try:
         with open(tmp, "wb", buffering=1 << 20) as fh:
-            info = write_rdb(fh, databases, aux, preamble)
+            out = fh if parent is None else _ParentWatch(fh, parent)
+            info = write_rdb(out, databases, aux, preamble)
             fh.flush()
             os.fsync(fh.fileno())
+        if parent is not None and os.getppid() != parent:
+            raise Orphaned("the parent process is gone")
         os.replace(tmp, path)
     except BaseException:
         try:
