@@ -25,6 +25,7 @@ EXCLUDED = {
     b"sync", b"psync", b"replicaof", b"slaveof", b"failover", b"module", b"wait", b"migrate",
     b"restore", b"restore-asking", b"script", b"function", b"eval", b"evalsha", b"fcall", b"fcall_ro",
     b"eval_ro", b"evalsha_ro", b"exec", b"multi", b"watch", b"cluster", b"readonly", b"readwrite",
+    b"pfselftest",  # an admin self-test that runs for about a second by design, as in Redis
 }
 BLOCKING = {b"blpop", b"brpop", b"blmove", b"brpoplpush", b"blmpop", b"bzpopmin", b"bzpopmax", b"bzmpop",
             b"xread", b"xreadgroup"}
