@@ -103,15 +103,14 @@ def _sort_store_keys(argv: list[bytes]) -> list[int]:
     """sortGetKeys: the key sorted, and the last STORE destination."""
     keys = [1]
     store = 0
-    i = 2
-    skip = {b"limit": 2, b"get": 1, b"by": 1}
-    while i < len(argv):
-        word = argv[i].lower()
+    skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
+    args = ArgCursor(argv, 2)
+    while args:
+        word = args.next_keyword()
         if word in skip:
-            i += skip[word]
-        elif word == b"store" and i + 1 < len(argv):
-            store = i + 1
-        i += 1
+            args.skip(skip[word])
+        elif word == b"STORE" and args.has(1):
+            store = args.pos  # not skipped: the destination is read as a word too, as in Redis
     if store:
         keys.append(store)
     return keys

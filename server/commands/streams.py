@@ -208,59 +208,45 @@ def parse_add_or_trim(ctx: Client, argv: tuple[bytes, ...], xadd: bool) -> TrimA
     """streamParseAddOrTrimArgsOrReply over ``argv`` (argv[0] is the key)."""
     args = TrimArgs()
     limit_given = False
-    i = 1
-    n = len(argv)
-    while i < n:
-        more = n - 1 - i
-        opt = argv[i]
-        low = opt.lower()
+    options = ArgCursor(argv, 1)
+    while options:
+        opt = options.peek()
         if xadd and opt == b"*":
             break
-        if low == b"maxlen" and more:
+        options.skip()
+        low = opt.lower()
+        if low in (b"maxlen", b"minid") and options.has(1):
             if args.strategy:
                 raise BOTH_STRATEGIES
             args.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt == b"~":
+            if options.has(2) and options.peek() == b"~":
                 args.approx = True
-                i += 1
-            elif more >= 2 and nxt == b"=":
-                i += 1
-            maxlen = parse_int(argv[i + 1])
-            if maxlen < 0:
-                raise Error(b"ERR The MAXLEN argument must be >= 0.")
-            i += 1
-            args.maxlen = maxlen
-            args.arg_index = i
-        elif low == b"minid" and more:
-            if args.strategy:
-                raise BOTH_STRATEGIES
-            args.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt == b"~":
-                args.approx = True
-                i += 1
-            elif more >= 2 and nxt == b"=":
-                i += 1
-            args.minid = strict_id(argv[i + 1])
-            i += 1
-            args.arg_index = i
-        elif low == b"limit" and more:
-            limit = parse_int(argv[i + 1])
+                options.skip()
+            elif options.has(2) and options.peek() == b"=":
+                options.skip()
+            args.arg_index = options.pos  # where the threshold stands (rewritten for the AOF)
+            if low == b"maxlen":
+                maxlen = options.next_int()
+                if maxlen < 0:
+                    raise Error(b"ERR The MAXLEN argument must be >= 0.")
+                args.maxlen = maxlen
+            else:
+                args.minid = strict_id(options.next_bytes())
+        elif low == b"limit" and options.has(1):
+            limit = options.next_int()
             if limit < 0:
                 raise Error(b"ERR The LIMIT argument must be >= 0.")
             args.limit = limit
             limit_given = True
-            i += 1
         elif xadd and low == b"nomkstream":
             args.nomkstream = True
         elif xadd:
+            options.pos -= 1  # the ID: it stays at id_index
             args.sid, args.seq_given = parse_id(opt, 0, True, seq_star=True)
             break
         else:
             raise SYNTAX_ERROR
-        i += 1
-    args.id_index = i
+    args.id_index = options.pos
     if args.limit and not args.strategy:
         raise Error(b"ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
     if not xadd and not args.strategy:
@@ -520,37 +506,32 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
     group_name: bytes | None = None
     consumer_name = b""
     n = len(args)
-    i = 0
-    while i < n:
-        more = n - i - 1
-        opt = args[i].lower()
-        if opt == b"block" and more:
-            i += 1
-            timeout = parse_int(args[i], Error(b"ERR timeout is not an integer or out of range"))
+    options = ArgCursor(args)
+    while options:
+        opt = options.next_keyword()
+        if opt == b"BLOCK" and options.has(1):
+            timeout = options.next_int(Error(b"ERR timeout is not an integer or out of range"))
             if timeout < 0:
                 raise Error(b"ERR timeout is negative")
-        elif opt == b"count" and more:
-            i += 1
-            count = max(parse_int(args[i]), 0)
-        elif opt == b"streams" and more:
-            streams_at = i + 1
-            if (n - streams_at) % 2:
+        elif opt == b"COUNT" and options.has(1):
+            count = max(options.next_int(), 0)
+        elif opt == b"STREAMS" and options.has(1):
+            streams_at = options.pos
+            if options.left() % 2:
                 raise Error(b"ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
                             b"specified.")
             break
-        elif opt == b"group" and more >= 2:
+        elif opt == b"GROUP" and options.has(2):
             if not xreadgroup:
                 raise Error(b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
-            group_name = args[i + 1]
-            consumer_name = args[i + 2]
-            i += 2
-        elif opt == b"noack":
+            group_name = options.next_bytes()
+            consumer_name = options.next_bytes()
+        elif opt == b"NOACK":
             if not xreadgroup:
                 raise Error(b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
             noack = True
         else:
             raise SYNTAX_ERROR
-        i += 1
     if not streams_at:
         raise SYNTAX_ERROR
     if xreadgroup and group_name is None:
@@ -750,17 +731,15 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
     setid = low == b"setid"
     mkstream = False
     entries_read = INVALID_ENTRIES_READ
-    i = 0
-    while i < len(options):
-        opt = options[i].lower()
-        if create and opt == b"mkstream":
+    args = ArgCursor(options)
+    while args:
+        opt = args.next_keyword()
+        if create and opt == b"MKSTREAM":
             mkstream = True
-            i += 1
-        elif (create or setid) and opt == b"entriesread" and i + 1 < len(options):
-            entries_read = parse_int(options[i + 1])
+        elif (create or setid) and opt == b"ENTRIESREAD" and args.has(1):
+            entries_read = args.next_int()
             if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
                 raise Error(b"ERR value for ENTRIESREAD must be positive or -1")
-            i += 2
         else:
             raise subcommand_error(b"XGROUP", sub)
     stream = lookup(ctx, key, read=False)
@@ -1002,19 +981,18 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
         raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
     minidle = max(parse_int(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XCLAIM")), 0)
     ids: list[tuple[int, bytes]] = []
-    j = 0
-    while j < len(rest):
+    args = ArgCursor(rest)
+    while args:  # the IDs, up to the first argument that is not one (the options)
         try:
-            ids.append((strict_id(rest[j]), rest[j]))
+            ids.append((strict_id(args.peek()), args.peek()))
         except Error:
             break
-        j += 1
+        args.skip()
     now = now_ms()
     force = justid = False
     retrycount = -1
     deliverytime = -1
     last_id = 0
-    args = ArgCursor(rest, j)
     while args:
         word = args.peek()
         opt = args.next_keyword()

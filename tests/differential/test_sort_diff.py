@@ -182,3 +182,12 @@ def test_hypothesis_sort_lists(diff, elements, by, alpha, desc, limit, gets, sto
     diff.check(*cmd)
     if store:
         diff.check("LRANGE", "dst", "0", "-1")
+
+
+def test_sort_getkeys_finds_the_last_store(diff):
+    for args in (
+        ("SORT", "k", "STORE", "d"), ("SORT", "k", "STORE", "d", "STORE", "e"), ("SORT", "k", "LIMIT", "0", "1", "STORE", "d"),
+        ("SORT", "k", "BY", "store", "STORE", "d"), ("SORT", "k", "STORE", "limit", "0", "1"), ("SORT", "k", "STORE"),
+        ("SORT", "k", "GET", "STORE", "x"), ("SORT_RO", "k", "BY", "x"),
+    ):
+        diff.check("COMMAND", "GETKEYS", *args)

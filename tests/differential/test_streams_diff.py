@@ -243,6 +243,21 @@ def test_node_boundaries_by_bytes(sd):
     d.check("XINFO", "STREAM", "s", "FULL")
 
 
+def test_option_parsing_edges(sd):
+    """Option loops read one argument at a time, as Redis's do: each error comes from where it is met."""
+    d = sd
+    fill(d, n=5)
+    d.check_all([
+        "XADD s MAXLEN ~", "XADD s MAXLEN =", "XADD s MAXLEN ~ 3", "XADD s MINID = 2-0 * f v", "XLEN s",
+        "XTRIM s MAXLEN = 3", "XTRIM s MAXLEN ~", "XADD s NOMKSTREAM MAXLEN 2 * f v", "XLEN s",
+        "XREAD GROUP g c STREAMS s 0", "XREAD NOACK STREAMS s 0", "XREAD COUNT 1 COUNT 2 STREAMS s 0",
+        "XREAD BLOCK", "XREAD STREAMS", "XREADGROUP STREAMS s >", "XREADGROUP GROUP g STREAMS s >",
+        "XGROUP CREATE s g $ ENTRIESREAD -2", "XGROUP CREATE s g $ FOO", "XGROUP CREATE s g $ ENTRIESREAD",
+        "XGROUP CREATE s g $ MKSTREAM ENTRIESREAD 3", "XGROUP SETID s g 0 MKSTREAM", "XGROUP SETID s g 0 ENTRIESREAD 1",
+        "XCLAIM s g c 0 1-0 2-0 FOO", "XCLAIM s g c 0 1-0 IDLE", "XCLAIM s g c 0 x JUSTID",
+    ])
+
+
 def test_parse(sd):
     assert parse(sd.check("XADD", "p", "1-0", "a", "1")) in (b"1-0", "1-0")
 
