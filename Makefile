@@ -40,6 +40,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/pubsub_fanout.py
 	$(BIN)/python benchmarks/persistence.py
+	$(BIN)/python benchmarks/fsync_always.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000

@@ -120,6 +120,9 @@ class Server:
         self.slowlog = SlowLog()
         self.blocking = Blocking(self)
         self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
+        # Group commit (appendfsync always): while a list, replies wait here, as (deliver, data),
+        # until the AOF is fsynced at the end of the loop turn (Persistence.group_commit).
+        self.held_replies: list[tuple[Callable[[bytes | None], None], bytes | None]] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.run_id = os.urandom(20).hex()
         self.tcp_port = 0

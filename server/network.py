@@ -161,14 +161,29 @@ class RedisProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        held = self.server.held_replies
+        if held is not None:  # appendfsync always: the AOF is fsynced first (group commit)
+            held.append((self.deliver, data))
+            return
         self.server.stats.net_output += len(data)
         transport.write(data)
         if transport.get_write_buffer_size():  # the kernel did not take it all: a slow reader
             self.check_output_limits()
 
     def close(self) -> None:
+        held = self.server.held_replies
+        if held is not None:  # after the replies held for the group commit
+            held.append((self.deliver, None))
+            return
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    def deliver(self, data: bytes | None) -> None:
+        """Send a reply held for the group commit (None: the close that followed it)."""
+        if data is None:
+            self.close()
+        else:
+            self.send(data)
 
     def abort(self) -> None:
         """Close at once, discarding unsent output (what a limit-breaking client gets)."""

@@ -402,21 +402,49 @@ class AppendWriter:
         self.policy = fsync_policy
         self.size = os.fstat(self.fd).st_size
         self.unsynced = False
+        self.held: list[bytes] = []  # group commit: appended, not yet written (see ``hold``)
         self._syncer: threading.Thread | None = None
 
     def append(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
+        self.write_held()
+        self._write(data)
         self.size += len(data)
         if self.policy == "always":
             os.fsync(self.fd)
         else:
             self.unsynced = True
 
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def hold(self, data: bytes) -> None:
+        """Group commit (``always``): keep ``data`` for ``commit``, which writes and fsyncs all at once.
+
+        The caller must hold back every reply until ``commit`` has returned.
+        """
+        self.held.append(data)
+        self.size += len(data)
+
+    def write_held(self) -> None:
+        if self.held:
+            data = b"".join(self.held)
+            self.held.clear()
+            self._write(data)
+            self.unsynced = True
+
+    def commit(self) -> None:
+        """One write and one fsync for everything held since the last commit."""
+        self.write_held()
+        if self.unsynced:
+            self.unsynced = False
+            os.fsync(self.fd)
+
     def sync(self) -> None:
         self._join()
+        self.write_held()
         if self.unsynced:
             self.unsynced = False
             os.fsync(self.fd)
@@ -450,6 +478,7 @@ class AppendWriter:
         self._join()
         if self.fd >= 0:
             try:
+                self.write_held()
                 os.fsync(self.fd)
             finally:
                 os.close(self.fd)

@@ -159,6 +159,7 @@ class Persistence:
         self.rewrite_preamble = True
         self.aof_rewrite_base_size = 0  # AOF size after the last rewrite (auto-aof-rewrite-percentage)
         self.aof_last_fsync = time.monotonic()
+        self.commit_armed = False  # a group commit is scheduled for the end of this loop turn
         # Shutdown: set by SHUTDOWN once it has saved, so the loop's exit does not save again.
         self.shutdown_done = False
         self.shutdown_exit_code = 0
@@ -729,8 +730,16 @@ class Persistence:
             self.aof_selected_db = dbid
         for argv in commands:
             parts.append(encode_command(argv))
+        data = b"".join(parts)
         try:
-            writer.append(b"".join(parts))
+            if writer.policy == "always" and self.server.loop is not None:
+                writer.hold(data)  # written and fsynced once for the whole loop turn
+                if not self.commit_armed:
+                    self.commit_armed = True
+                    self.server.held_replies = []
+                    self.server.loop.call_soon(self.group_commit)
+            else:
+                writer.append(data)
         except OSError as exc:
             self.aof_last_write_status = "err"
             self.aof_last_write_error = exc.strerror or str(exc)
@@ -740,6 +749,29 @@ class Persistence:
         if self.aof_last_write_status != "ok":
             self.aof_last_write_status = "ok"
             self.update_write_block()
+
+    def group_commit(self) -> None:
+        """``appendfsync always``: write and fsync what this loop turn appended, then let replies go.
+
+        Redis's flushAppendOnlyFile in beforeSleep: one fsync for all the clients'
+        writes of a loop turn instead of one per command. Every reply of that turn
+        waited in ``server.held_replies`` (see ``RedisProtocol.send``), so nothing is
+        acknowledged before it is on disk. As in Redis, a failed write or fsync
+        under ``always`` stops the server rather than acknowledge a lost write.
+        """
+        self.commit_armed = False
+        server = self.server
+        held, server.held_replies = server.held_replies, None
+        writer = self.writer
+        if writer is not None:
+            try:
+                writer.commit()
+            except OSError as exc:
+                self.log("warning", "Can't persist AOF for fsync error when the AOF fsync policy is 'always': "
+                                    f"{exc.strerror}. Exiting...")
+                os._exit(1)
+        for deliver, data in held or ():
+            deliver(data)
 
     def propagate(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
         """``server.propagate``: log a command that changed the data, by its effect.
