@@ -139,6 +139,8 @@ class Server:
         self.pubsub = None
         self.persistence = None
         self.scripting: Engine | None = None  # Lua scripting (server/scripting), set up at start-up
+        # Persistence hands it the function libraries an RDB file holds (FUNCTION LOAD REPLACE each).
+        self.load_function_libraries: Callable[[list[bytes]], None] | None = None
         self.cron_hooks: list[Callable[[], None]] = []
         self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = {}
         self.disconnect_hooks: list[Callable[[Client], None]] = []

@@ -142,6 +142,11 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 
 def write_resp_base(fh, databases) -> None:
     """A base file in RESP (``aof-use-rdb-preamble no``): the commands that rebuild the data."""
+    from server.persistence import rdb
+
+    libraries = rdb.function_libraries()
+    if libraries:
+        fh.write(b"".join(encode_command([b"FUNCTION", b"LOAD", code]) for code in libraries))
     for index, data, expires in databases:
         if not data:
             continue

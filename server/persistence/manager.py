@@ -399,6 +399,8 @@ class Persistence:
             reindex = getattr(db, "reindex", None)
             if reindex is not None:
                 reindex()  # the SCAN and expiry orders of the keyspace
+        if result.functions and self.server.load_function_libraries is not None:
+            self.server.load_function_libraries(result.functions)
 
     def _progress(self, label: str):
         state = {"last": time.monotonic()}
@@ -426,9 +428,10 @@ class Persistence:
         self.log("notice", f"Loading RDB produced by version {ver}")
         if result.checksum == "disabled":
             self.log("warning", "RDB file was saved with checksum disabled: no check performed.")
-        if result.functions_skipped or result.module_aux_skipped:
-            self.log("warning", f"Skipped {result.functions_skipped} function libraries and "
-                                f"{result.module_aux_skipped} module aux records (not supported here)")
+        if result.module_aux_skipped:
+            self.log("warning", f"Skipped {result.module_aux_skipped} module aux records (not supported here)")
+        if result.functions:
+            self.log("notice", f"Loaded {len(result.functions)} function libraries")
         self.log("notice", f"Done loading RDB, keys loaded: {result.keys_loaded}, "
                            f"keys expired: {result.keys_expired}.")
         self.log("notice", f"DB loaded from disk: {time.perf_counter() - start:.3f} seconds")

@@ -296,6 +296,11 @@ def _aux(name: bytes, value: bytes | int) -> bytes:
     return b"\xfa" + encode_string(name) + encoded
 
 
+# The code of the function libraries to save, one RDB_OPCODE_FUNCTION2 record each after the
+# aux fields, as Redis 7.0 does in every RDB file and AOF preamble. Set by scripting at start-up.
+function_libraries: Callable[[], list[bytes]] = list
+
+
 def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble: bool = False) -> None:
     parts = [b"REDIS%04d" % RDB_VERSION]
     fields: dict[bytes, bytes | int] = {
@@ -308,6 +313,8 @@ def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble:
     fields[b"aof-base"] = 1 if preamble else 0
     for name, value in fields.items():
         parts.append(_aux(name, value))
+    for code in function_libraries():
+        parts.append(b"\xf5" + encode_string(code))
     out.write(b"".join(parts))
 
 
@@ -483,7 +490,7 @@ class LoadResult:
     version: int = 0
     keys_loaded: int = 0
     keys_expired: int = 0
-    functions_skipped: int = 0
+    functions: list[bytes] = field(default_factory=list)  # the code of each function library
     module_aux_skipped: int = 0
     checksum: str = "ok"  # "ok", "missing" (version < 5) or "disabled" (written as 0)
 
@@ -1017,8 +1024,7 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
                     reader.skip_module_aux()
                     result.module_aux_skipped += 1
                 elif t == OP_FUNCTION2:
-                    reader.string()  # a function library's source: this server has no functions
-                    result.functions_skipped += 1
+                    result.functions.append(reader.string())  # a function library's source
                 elif t == OP_FUNCTION_PRE_GA:
                     raise RDBError("pre-GA function records (Redis 7.0 release candidates) are not supported", pos)
                 else:

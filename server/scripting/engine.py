@@ -109,6 +109,7 @@ class Run:
     dirty: bool = False
     repl: int = PROPAGATE_AOF | PROPAGATE_REPL
     effects: list[tuple[Any, Command, list[bytes], list[list[bytes]] | None]] = field(default_factory=list)
+    argv: list[bytes] = field(default_factory=list)  # the EVAL/FCALL that started it (FUNCTION STATS)
 
 
 def sha1hex(data: bytes) -> bytes:
@@ -157,6 +158,29 @@ class Rand48:
         return ((self.x >> 17) % self.MAX) / self.MAX
 
 
+class LuaVM:
+    """One sandboxed Lua state and its internal entry points."""
+
+    def __init__(self, callbacks: dict[str, object]):
+        self.runtime, entry = new_runtime(callbacks)
+        self.compile = entry[b"compile"]
+        self.run = entry[b"run"]
+        self.shape = entry[b"shape"]
+        self.err_info = entry[b"err_info"]
+        self.load_mode = entry[b"load_mode"]
+        self.function_env = entry[b"function_env"]
+
+    def memory(self) -> int:
+        count = self.runtime.eval("collectgarbage('count')")
+        return int(count * 1024)
+
+    def collect_garbage(self) -> None:
+        try:
+            self.runtime.eval("collectgarbage('collect')")
+        except Exception:  # noqa: BLE001 - nothing more can be freed
+            pass
+
+
 class Engine:
     """The Lua state, the script cache and the run in progress, for one server."""
 
@@ -171,13 +195,13 @@ class Engine:
         self.client.executing_multi = True  # blocking commands answer at once
         self.register_hook: Any = None  # set by FUNCTION LOAD while a library's code runs
         self.functions: Any = None  # the FUNCTION libraries (server/scripting/functions.py)
+        self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
         self.reset()
 
     # ------------------------------------------------------------------ the Lua state
 
-    def reset(self) -> None:
-        """A new Lua state and an empty cache (start-up, SCRIPT FLUSH)."""
-        callbacks: dict[str, object] = {
+    def _callbacks(self) -> dict[str, object]:
+        return {
             "call": self._call_raise,
             "pcall": self._call_noraise,
             "unwrap_error": self._unwrap_error,
@@ -195,37 +219,29 @@ class Engine:
             "version": REDIS_VERSION.encode(),
             "version_num": _version_num(REDIS_VERSION),
         }
-        self.runtime, entry = new_runtime(callbacks)
-        self.entry = entry
-        self._compile = entry[b"compile"]
-        self._run = entry[b"run"]
-        self.shape = entry[b"shape"]
+
+    def reset(self) -> None:
+        """A new Lua state for EVAL scripts and an empty cache (start-up, SCRIPT FLUSH)."""
+        self.vm = LuaVM(self._callbacks())
+        self.active = self.vm
         self.scripts = {}
         self.scripts_memory = 0
 
-    def _collect_garbage(self) -> None:
-        try:
-            self.runtime.eval("collectgarbage('collect')")
-        except Exception:  # noqa: BLE001 - nothing more can be freed
-            pass
+    def new_function_vm(self) -> LuaVM:
+        """The separate Lua state function libraries live in (Redis keeps one per engine)."""
+        return LuaVM(self._callbacks())
 
     def memory(self) -> int:
-        """Bytes the Lua state holds (``used_memory_lua``)."""
-        count = self.runtime.eval("collectgarbage('count')")
-        return int(count * 1024)
+        """Bytes the EVAL Lua state holds (``used_memory_lua``)."""
+        return self.vm.memory()
 
     def function_stats(self) -> tuple[int, int, int, int]:
-        """(functions, libraries, Lua memory, bytes of code) for INFO; FUNCTION adds its own."""
+        """(functions, libraries, Lua memory, bytes of code) for INFO."""
         registry = self.functions
         if registry is None:
             return 0, 0, 0, 0
-        return registry.stats()
-
-    def compile(self, body: bytes, chunkname: bytes, env: Any = None) -> Any:
-        ok, value = self._compile(body, chunkname, env)
-        if not ok:
-            raise ScriptError(Error(b"ERR Error compiling script (new function): " + value))
-        return value
+        stats: tuple[int, int, int, int] = registry.stats()
+        return stats
 
     # ------------------------------------------------------------------ the script cache
 
@@ -236,7 +252,9 @@ class Engine:
         if script is not None:
             return script
         flags, shebang_len = parse_shebang(body)
-        func = self.compile(body[shebang_len:], b"@user_script")
+        ok, func = self.vm.compile(body[shebang_len:], b"@user_script", None)
+        if not ok:
+            raise ScriptError(Error(b"ERR Error compiling script (new function): " + func))
         script = Script(sha, body, flags, func)
         self.scripts[sha] = script
         self.scripts_memory += len(body) + 40 + 64
@@ -274,7 +292,8 @@ class Engine:
                                         b"used memory > 'maxmemory'"))
 
     def execute(self, caller: Client, func: Any, name: bytes, flags: int, ro: bool,
-                keys: list[bytes], args: list[bytes], eval_mode: bool) -> object:
+                keys: list[bytes], args: list[bytes], eval_mode: bool, vm: LuaVM | None = None,
+                argv: list[bytes] | None = None) -> object:
         """Run ``func`` for ``caller`` and return the reply (Redis's luaCallFunction)."""
         if self.run is not None:  # a script reached EVAL through a hook: never nested
             return Error(b"ERR Can not run a script while another script is running")
@@ -289,28 +308,31 @@ class Engine:
         run = Run(caller, client, name,
                   read_only=ro or (not flags & EVAL_COMPAT and bool(flags & NO_WRITES)),
                   allow_oom=not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM),
-                  eval_mode=eval_mode)
+                  eval_mode=eval_mode, argv=argv or [])
         self.run = run
         dirty_before = server.keyspace.dirty
         propagate = server.propagate
         if propagate is not None:
             server.propagate = self._collect
-        runtime = self.runtime
+        vm = vm or self.vm
+        self.active = vm
+        runtime = vm.runtime
         try:
             lua_keys = runtime.table_from(keys)
             lua_args = runtime.table_from(args)
-            ok, value = self._run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
+            ok, value = vm.run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
             if ok:
-                reply = convert.finish(convert.from_lua(self.shape, value, client.resp == 3), caller.resp == 3)
+                reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3), caller.resp == 3)
             else:
                 reply = self._error_reply(run, value)
         except Exception as exc:  # lupa: out of memory, or an error outside the protected call
             reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
         finally:
-            if self.memory() > LUA_COLLECT_ABOVE:
+            self.active = self.vm
+            if vm.memory() > LUA_COLLECT_ABOVE:
                 # A script that ran out of memory leaves its garbage: collect it now, or the
                 # next allocation outside a protected call would abort the process.
-                self._collect_garbage()
+                vm.collect_garbage()
             self.run = None
             if propagate is not None:
                 server.propagate = propagate
@@ -325,7 +347,7 @@ class Engine:
 
     def _error_reply(self, run: Run, value: Any) -> Error:
         """The reply for a script that raised: Redis's "... script: <name>, on <source>:<line>."."""
-        info = self.entry[b"err_info"](value)
+        info = self.active.err_info(value)
         if info is None:
             text = value if isinstance(value, bytes) else b"execution failure"
             if not isinstance(value, bytes) and isinstance(value, (int, float)):
@@ -373,7 +395,7 @@ class Engine:
     # ------------------------------------------------------------------ redis.* callbacks
 
     def _err(self, text: bytes) -> tuple[bool, Any]:
-        return False, self.runtime.table_from({b"err": text})
+        return False, self.active.runtime.table_from({b"err": text})
 
     def _call_raise(self, *args: Any) -> Any:
         """``redis.call``: the reply, or the error raised into the script."""
@@ -454,10 +476,10 @@ class Engine:
             reply = reply.on_timeout(client)
         if isinstance(reply, Error):
             return self._err(convert.error_text(b"-" + reply.message))
-        return True, convert.to_lua(self.runtime, reply, client.resp == 3)
+        return True, convert.to_lua(self.active.runtime, reply, client.resp == 3)
 
     def _raise(self, text: bytes) -> CallError:
-        return CallError(self.runtime.table_from({b"err": text}))
+        return CallError(self.active.runtime.table_from({b"err": text}))
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:
@@ -563,6 +585,9 @@ class Engine:
         """Every HOOK_EVERY instructions: past the threshold, serve the others; a kill verdict."""
         run = self.run
         if run is None:
+            deadline = self.load_deadline
+            if deadline is not None and time.monotonic() > deadline:
+                return b"ERR FUNCTION LOAD timeout"
             return None
         if run.killed is not None:
             return run.killed
@@ -603,7 +628,7 @@ class Engine:
         if not is_eval and run.eval_mode:
             return BUSY_EVAL
         self.server.log("warning", "Lua script killed by user with %s." % ("SCRIPT KILL" if is_eval else "FUNCTION KILL"))
-        run.killed = b"ERR Script killed by user with %b..." % (b"SCRIPT KILL" if is_eval else b"FUNCTION KILL")
+        run.killed = b"ERR Script killed by user with SCRIPT KILL..."  # Redis's text for both
         from server.protocol import OK
         return OK
 

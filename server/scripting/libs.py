@@ -46,7 +46,7 @@ def _num(name: str, args: tuple, i: int) -> float:
         raise _ArgError(f"bad argument #{i + 1} to '{name}' (number expected, got no value)")
     v = args[i]
     if v.__class__ in (int, float):
-        return v  # type: ignore[no-any-return]
+        return v
     if isinstance(v, bytes):
         try:
             return float(v.strip()) if not v.strip().lower().startswith((b"0x", b"-0x")) else float(int(v, 16))

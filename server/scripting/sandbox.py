@@ -256,10 +256,21 @@ local function shape(t)
   return 'array', out, n
 end
 
-local function new_env()
-  -- A fresh globals table for a function library: reads fall through to the
-  -- protected globals, and the library may define its own locals only.
-  return G
+-- Function libraries (FUNCTION LOAD) see, while their code runs, only a small API:
+-- redis.register_function, redis.log and the version fields. Their callbacks later run with
+-- the full globals. As in Redis, one environment switches between the two.
+local missing = {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end}
+local load_redis = setmetatable({register_function = py.register_function, log = py.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = py.version, REDIS_VERSION_NUM = py.version_num}, missing)
+local LIBAPI = setmetatable({redis = protect(load_redis)}, missing)
+local FENV_MT = {__index = R, __newindex = readonly_error, __metatable = false}
+local FENV = setmetatable({}, FENV_MT)
+real_of[FENV] = R
+local function load_mode(on)
+  FENV_MT.__index = on and LIBAPI or R
 end
 
 local function err_info(e)
@@ -269,7 +280,7 @@ end
 
 debug = nil
 return {compile = compile, run = run, shape = shape, globals = G, real = R, err_info = err_info,
-        new_env = new_env, protect = protect, set_global = function(k, v) rawset(R, k, v) end}
+        load_mode = load_mode, function_env = FENV}
 """
 
 

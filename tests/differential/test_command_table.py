@@ -30,9 +30,6 @@ NOT_IMPLEMENTED = {
     "migrate", "restore-asking",
     # Modules cannot be loaded into a Python server.
     "module", "module|help", "module|list", "module|load", "module|loadex", "module|unload",
-    # FUNCTION and FCALL land in the next increment of issue 14.
-    "fcall", "fcall_ro", "function", "function|delete", "function|dump", "function|flush", "function|help",
-    "function|kill", "function|list", "function|load", "function|restore", "function|stats",
     # LOLWUT draws version-specific generative art; nothing parses it.
     "lolwut",
 }

@@ -289,3 +289,70 @@ def test_busy_script_that_wrote_is_unkillable_and_shutdown_nosave_stops_it(busy_
     assert not runner.is_alive()
     assert busy_server.proc.wait(10) is not None
     other.close()
+
+
+def test_busy_function_gets_function_kill(busy_server):
+    port = busy_server.port
+    other = _raw(port)
+    setup = redis.Redis(port=port)
+    setup.function_load("#!lua name=spin\nredis.register_function('spin', function() while true do end end)")
+    result: dict[str, object] = {}
+
+    def run_loop() -> None:
+        c = redis.Redis(port=port, socket_timeout=20)
+        try:
+            c.fcall("spin", 0)
+        except redis.ResponseError as exc:
+            result["error"] = str(exc)
+        c.close()
+
+    runner = threading.Thread(target=run_loop)
+    runner.start()
+    time.sleep(0.4)
+    assert _command(other, "GET", "x") == (
+        b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n")
+    stats = _command(other, "FUNCTION", "STATS")
+    assert b"running_script" in stats and b"spin" in stats
+    assert _command(other, "SCRIPT", "KILL").startswith(b"-BUSY")
+    assert _command(other, "FUNCTION", "KILL") == b"+OK\r\n"
+    runner.join(10)
+    assert not runner.is_alive()
+    assert "Script killed by user with SCRIPT KILL..." in str(result.get("error"))
+    assert _command(other, "PING") == b"+PONG\r\n"
+    other.close()
+    setup.close()
+
+
+def test_function_load_timeout(r):
+    with pytest.raises(redis.ResponseError, match="FUNCTION LOAD timeout"):
+        r.function_load("#!lua name=slow\nwhile true do end")
+    assert r.ping()
+
+
+def test_functions_survive_restart_through_aof_and_rewrite(tmp_path):
+    server = OurServer(tmp_path, extra=["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+    server.start()
+    try:
+        c = server.client()
+        c.function_load("#!lua name=lib1\nredis.register_function('one', function() return 1 end)")
+        c.fcall("one", 0)
+        c.close()
+        server.stop()
+        server.start()
+        c = server.client()
+        assert c.fcall("one", 0) == 1
+        c.function_load("#!lua name=lib2\nredis.register_function('two', function() return 2 end)")
+        c.bgrewriteaof()
+        deadline = time.monotonic() + 20
+        while c.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        c.close()
+        server.stop()
+        server.start()
+        c = server.client()
+        assert c.fcall("one", 0) == 1
+        assert c.fcall("two", 0) == 2
+        c.close()
+    finally:
+        server.stop()
