@@ -135,7 +135,7 @@ def test_dump_payloads_move_both_ways(ours, real):
         a.function_restore(b.function_dump())
         assert _listing(a) == _listing(b)
         assert a.fcall("bump", 1, "n", 2) == 2
-        with pytest.raises(redis.ResponseError, match="Library interop already exists"):
+        with pytest.raises(redis.ResponseError, match="Library (interop|second) already exists"):
             a.function_restore(b.function_dump())
         assert a.function_restore(b.function_dump(), "REPLACE")
         assert a.function_restore(b.function_dump(), "FLUSH")
