@@ -297,10 +297,8 @@ class ACL:
         self.users: dict[str, User] = {}
         self.log: deque = deque()
         self.log_next_id = 0
+        self.restricted = False  # some user may not do everything: dispatch calls ``check``
         self.reset_default()
-        server.check_credentials = self.check_credentials  # type: ignore[attr-defined]
-        server.default_user_has_password = self.default_user_has_password  # type: ignore[method-assign]
-        server.requires_auth = self.requires_auth  # type: ignore[method-assign]
         server.config.on_change("requirepass", self._requirepass_changed)
         self._requirepass_changed(server.config["requirepass"])
         self._refresh_fast_path()
@@ -333,7 +331,7 @@ class ACL:
         unrestricted = all(
             u.all_keys and u.all_channels and len(u.allowed) >= len(all_commands()) for u in self.users.values()
         )
-        self.server.acl_check = None if unrestricted else self.check  # type: ignore[assignment]
+        self.restricted = not unrestricted
 
     def changed(self) -> None:
         self._refresh_fast_path()
@@ -520,11 +518,9 @@ def has_spaces(name: bytes) -> bool:
     return any(c in b" \t\n\v\f\r\x00" for c in name)
 
 
-def install(server: Server) -> None:
-    """Create the ACL for a new server: users from the config file, then the ACL file."""
-    acl = ACL(server)
-    server.acl = acl  # type: ignore[attr-defined]
-    user_lines = getattr(server, "user_lines", [])
+def load_users(acl: ACL, user_lines: list[list[str]]) -> None:
+    """Start-up: users from the config file (``user`` lines), else from the ACL file."""
+    server = acl.server
     for words in user_lines:
         # ``user "default on >pw"`` (one quoted word) would create a user named with spaces and
         # leave ``default`` open: Redis refuses to start instead.
@@ -532,12 +528,13 @@ def install(server: Server) -> None:
             server.log("warning", "Spaces not allowed in ACL usernames")
             server.log("warning", "Critical error while loading ACLs. Exiting.")
             raise ACLLoadError(words[0])
-    aclfile = server.config["aclfile"]
+    config = server.config
+    aclfile = config["aclfile"]
     if user_lines and aclfile:
         raise Error(b"ERR Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid.")
     if user_lines:
         acl.load_lines(user_lines)
     elif aclfile and os.path.exists(aclfile):  # type: ignore[arg-type]
         acl.load_lines(read_acl_file(aclfile))  # type: ignore[arg-type]
-    if server.config["requirepass"]:
-        acl._requirepass_changed(server.config["requirepass"])
+    if config["requirepass"]:
+        acl._requirepass_changed(config["requirepass"])

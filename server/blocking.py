@@ -31,9 +31,10 @@ class Blocking:
         # from that key, not from the first of its keys that happens to hold data.
         self.serving_key: bytes | None = None
 
-    def block(self, client: Client, blocked: Blocked) -> None:
-        """Park ``client`` until one of its keys is ready or its timeout passes."""
+    def block(self, client: Client, blocked: Blocked, argv: list[bytes]) -> None:
+        """Park ``client`` (which ran ``argv``) until one of its keys is ready or its timeout passes."""
         client.blocked = blocked
+        blocked.argv = argv
         self.count += 1
         dbid = client.db.id
         for key in blocked.keys:
@@ -124,7 +125,7 @@ class Blocking:
                             continue
                         self._forget(client)
                         self._deliver(client, reply)
-                        self.server.after_unblocked(client)
+                        self.server.effects.served(client, blocked.argv, reply)
                         self.server.resume_client(client)
         finally:
             self._handling = False

@@ -8,6 +8,7 @@ socket itself: replies go through ``send``, which the network layer supplies.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ class Blocked:
     when ``timeout`` (seconds, 0 = forever) runs out.
     """
 
-    __slots__ = ("keys", "timeout", "retry", "on_timeout", "handle", "since", "wants_missing")
+    __slots__ = ("keys", "timeout", "retry", "on_timeout", "handle", "since", "wants_missing", "argv")
 
     def __init__(
         self,
@@ -41,10 +42,11 @@ class Blocked:
         self.timeout = timeout
         self.retry = retry
         self.on_timeout = on_timeout
-        self.handle = None
+        self.handle: asyncio.TimerHandle | None = None
         self.since = time.monotonic()
         # Retried even when the key is gone (XREADGROUP answers an error when its stream is deleted).
         self.wants_missing = False
+        self.argv: list[bytes] = []  # the command that blocked (its effects are derived from it)
 
 
 class Client:
@@ -75,6 +77,9 @@ class Client:
         self.executing_multi = False  # inside EXEC: blocking commands must not block
         self.multi_queue: list[tuple] = []
         self.multi_error = False
+        # What the running command did, when its argv does not say it (server/effects.py);
+        # read and cleared by the effects pipeline.
+        self.propagate_as: list[list[bytes]] | None = None
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_dirty = False
         # Pub/sub.
@@ -85,9 +90,6 @@ class Client:
         self.blocked: Blocked | None = None
         self.pending: list[list[bytes]] = []  # frames read while blocked
         self.pending_error: str | None = None  # a protocol error that follows them
-        # What the AOF logs instead of this command's argv (set by commands with
-        # non-deterministic or partial effects; read and cleared by persistence).
-        self.propagate_as: list[list[bytes]] | None = None
         self.no_evict = False
         self.no_touch = False
         self.monitor = False

@@ -428,6 +428,32 @@ class Config:
     def __getitem__(self, name: str) -> object:
         return self.values[ALIASES.get(name, name)]
 
+    # Typed reads: the parameter's value, checked to be of the type its table entry gives.
+    def get_int(self, name: str) -> int:
+        """An integer parameter (numbers, memory sizes, enums kept as numbers such as notify flags)."""
+        value = self[name]
+        if not isinstance(value, int):
+            raise TypeError(f"config {name} is {type(value).__name__}, not int")
+        return value
+
+    def get_str(self, name: str) -> str:
+        value = self[name]
+        if not isinstance(value, str):
+            raise TypeError(f"config {name} is {type(value).__name__}, not str")
+        return value
+
+    def get_bool(self, name: str) -> bool:
+        value = self[name]
+        if not isinstance(value, bool):
+            raise TypeError(f"config {name} is {type(value).__name__}, not bool")
+        return value
+
+    def get_float(self, name: str) -> float:
+        value = self[name]
+        if not isinstance(value, (int, float)):
+            raise TypeError(f"config {name} is {type(value).__name__}, not a number")
+        return float(value)
+
     def on_change(self, name: str, callback: Callable[[object], None]) -> None:
         self.listeners.setdefault(name, []).append(callback)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Blocked
 from server.command import TABLE, Command
+from server.monitor import feed as feed_monitors
 from server.protocol import (
     BULK_HEADERS,
     CRLF,
@@ -109,7 +110,7 @@ def execute(client: Client, argv: list[bytes]) -> object:
             client.multi_error = True
         client.server.stats.count_error(cmd.message)  # type: ignore[union-attr]
         return cmd
-    return _checked(client, cmd, argv)  # type: ignore[arg-type]
+    return _checked(client, cmd, argv)
 
 
 def fast_path_open(client: Client) -> bool:
@@ -122,8 +123,8 @@ def fast_path_open(client: Client) -> bool:
         client.authenticated
         and not client.in_multi
         and not client.monitor
-        and server.acl_check is None
-        and server.write_block is None
+        and not server.acl.restricted
+        and server.persistence.write_block is None
         and server.pause_mode is None
         and not (client.reply_off or client.skip_this or client.skip_next)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
@@ -152,8 +153,10 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
     append = out.append
     # The standing state, read once (and again after any command off the fast path).
     open_ = fast_path_open(client)
-    no_memory_limit = server.maxmemory_check is None
-    propagating = server.propagate is not None
+    eviction = server.eviction
+    effects = server.effects
+    no_memory_limit = not eviction.limited
+    propagating = effects.active
     monitored = bool(server.monitors)
     requests = iter(frames)
     for argv in requests:
@@ -206,25 +209,25 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                 if client.reply_muted():
                     reply = NO_REPLY
             open_ = fast_path_open(client)
-            no_memory_limit = server.maxmemory_check is None
-            propagating = server.propagate is not None
+            no_memory_limit = not eviction.limited
+            propagating = effects.active
             monitored = bool(server.monitors)
         cls = reply.__class__
         if cls is bytes:  # as ``encode`` writes them
-            size = len(reply)  # type: ignore[arg-type]
+            size = len(reply)
             append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
-            append(reply)  # type: ignore[arg-type]
+            append(reply)
             append(CRLF)
         elif reply is OK:
             append(OK_REPLY)
         elif cls is int:
-            append(INT_REPLIES[reply + 1] if -1 <= reply <= 10000 else b":%d\r\n" % reply)  # type: ignore[operator]
+            append(INT_REPLIES[reply + 1] if -1 <= reply <= 10000 else b":%d\r\n" % reply)
         elif cls is Blocked:
-            server.blocking.block(client, reply)  # type: ignore[arg-type]
+            server.blocking.block(client, reply, argv)
             client.pending.extend(requests)
             return True
         elif cls is Raw:
-            append(reply)  # type: ignore[arg-type]
+            append(reply)
         else:
             encode(reply, out, client.resp == 3)
         if client.close_after_reply:
@@ -240,9 +243,10 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         if client.in_multi:
             client.multi_error = True
         return Error(b"NOAUTH Authentication required.")
-    if server.acl_check is not None:
+    acl = server.acl
+    if acl.restricted:
         client.last_command = cmd.name_bytes  # the ACL log shows the command denied
-        denied = server.acl_check(client, cmd, argv)
+        denied = acl.check(client, cmd, argv)
         if denied is not None:
             cmd.rejected_calls += 1
             if client.in_multi:
@@ -260,26 +264,27 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         if client.in_multi:
             client.multi_error = True
         return Error(b"ERR Replica can't interact with the keyspace")
-    if server.write_block is not None and (cmd.is_write or cmd.root_name == b"ping"):
+    write_block = server.persistence.write_block
+    if write_block is not None and (cmd.is_write or cmd.root_name == b"ping"):
         cmd.rejected_calls += 1  # MISCONF: the last save failed, writes would not be persisted
         if client.in_multi:
             client.multi_error = True
-        return server.write_block
+        return write_block
     if server.pause_mode is not None and server.must_wait(client, cmd):
         return POSTPONED
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
         if cmd.no_multi:
             client.multi_error = True
             return Error(b"ERR Command not allowed inside a transaction")
-        if server.maxmemory_check is not None:  # queueing takes memory too: any command is refused
-            oom = server.maxmemory_check(client, argv)
+        if server.eviction.limited:  # queueing takes memory too: any command is refused
+            oom = server.eviction.check(client, argv)
             if oom is not None:
                 client.multi_error = True
                 return oom
         client.multi_queue.append((cmd, argv))
         return QUEUED
-    if cmd.denyoom and server.maxmemory_check is not None:
-        oom = server.maxmemory_check(client, argv)
+    if cmd.denyoom and server.eviction.limited:
+        oom = server.eviction.check(client, argv)
         if oom is not None:
             cmd.rejected_calls += 1
             return oom
@@ -325,7 +330,7 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     if (
         reply.__class__ is Error
         or duration >= server.slowlog_threshold
-        or (keyspace.dirty != dirty_before and server.propagate is not None)
+        or (keyspace.dirty != dirty_before and server.effects.active)
         or server.monitors
         or keyspace.ready_keys
     ):
@@ -358,13 +363,13 @@ def after_call(client: Client, cmd: Command, argv: list[bytes], reply: object, d
     keyspace = server.keyspace
     if reply.__class__ is Error:
         cmd.failed_calls += 1
-        server.stats.count_error(reply.message)  # type: ignore[attr-defined]
+        server.stats.count_error(reply.message)
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, argv, duration)
-    if keyspace.dirty != dirty_before and server.propagate is not None:
-        server.propagate(client, cmd, argv)
+    if keyspace.dirty != dirty_before and server.effects.active:
+        server.effects.command(client, cmd.name, argv, reply)
     if server.monitors:  # after the command, as Redis does: a SELECT shows its new db
-        own_line = server.feed_monitors(client, cmd, argv)
+        own_line = feed_monitors(server, client, cmd, argv)
         if own_line is not None:  # a monitor sees its own command after the reply to it
             reply = Replies([reply, Raw(own_line)])
     if keyspace.ready_keys and not client.executing_multi:  # EXEC serves them once, at its end

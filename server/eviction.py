@@ -45,18 +45,21 @@ class Eviction:
         self.average: dict[int, float] = {}  # db id → estimated bytes per key
         self.extra = 0  # bytes written since the last refresh
         self.pool: list[tuple[float, int, bytes]] = []  # best candidates, best last
-        server.used_memory = self.used_memory  # type: ignore[attr-defined]
-        server.memory_startup = self.baseline  # type: ignore[attr-defined]
+        self.peak = 0  # the highest used_memory INFO has reported
+        self.limited = False  # a maxmemory is set: dispatch calls ``check`` before denyoom commands
         server.config.on_change("maxmemory", lambda value: self._arm())
-        server.cron_hooks.append(self.refresh)
         self._arm()
 
     def _arm(self) -> None:
         """Dispatch asks us before write commands only while a limit is set."""
-        limited = bool(self.server.config["maxmemory"])
-        self.server.maxmemory_check = self.check if limited else None
-        if limited:
+        self.limited = bool(self.server.config["maxmemory"])
+        if self.limited:
             self.refresh()
+
+    def note_peak(self, used: int) -> int:
+        """The peak of used memory, counting ``used`` (INFO memory's used_memory_peak)."""
+        self.peak = max(self.peak, used)
+        return self.peak
 
     # -- accounting --------------------------------------------------------------
 
@@ -151,6 +154,7 @@ class Eviction:
             if self.extra < -self.dataset_bytes():
                 self.extra = 0
         db.delete(key)
+        self.server.effects.evicted(db, key)
         ks = self.server.keyspace
         ks.evicted_keys += 1
         ks.notify(NOTIFY_EVICTED, b"evicted", key, db.id)
@@ -183,7 +187,3 @@ def idle_seconds(db: Database, key: bytes) -> float:
 def access_frequency(db: Database, key: bytes) -> float:
     probe = getattr(db, "access_frequency", None)
     return probe(key) if probe is not None else 0.0
-
-
-def install(server: Server) -> None:
-    Eviction(server)

@@ -2,9 +2,11 @@
 
 ``Server`` ties the parts together without knowing their insides: the
 keyspace holds data, the network layer holds sockets, commands hold meaning.
-Other parts plug in through a few attributes that default to "off":
-``acl_check`` (ACL), ``maxmemory_check`` (eviction), ``propagate`` (AOF),
-``monitors`` (MONITOR), ``pubsub`` (channels and keyspace notifications).
+Every part is a declared field built by ``Server.__init`` in a stated order
+(see docs/server-internals.md, "Assembly"); dispatch asks the parts that can
+refuse or record a command directly: ``acl.restricted``/``acl.check``,
+``eviction.limited``/``eviction.check``, ``persistence.write_block``,
+``effects.active``/``effects.command``, ``monitors``.
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from server import __version__
+from server.acl import ACL, load_users
 from server.blocking import Blocking
 from server.client import Client
 from server.config import Config
-from server.keyspace import Keyspace
+from server.effects import Effects
+from server.eviction import Eviction
+from server.keyspace import ACCESS_LFU, ACCESS_LRU, Keyspace
+from server.persistence import rdb
+from server.persistence.manager import Persistence
+from server.pubsub import PubSub
 from server.redact import redacted
+from server.scripting.engine import Engine
 from server.tracking import Tracking
+from server.watches import Watches
 
 if TYPE_CHECKING:
     from server.command import Command
-    from server.scripting.engine import Engine
+    from server.keyspace import Database
 
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
 LOG_MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
@@ -109,80 +119,156 @@ class SlowLog:
 
 
 class Server:
-    def __init__(self, config: Config | None = None):
-        self.config = config or Config()
-        self.keyspace = Keyspace(self.config["databases"])  # type: ignore[arg-type]
+    """One running server: every subsystem is a declared field, built in ``__init__``.
+
+    ``__slots__`` makes the list below the whole of it: nothing can add an
+    attribute to a server after the fact (tests/server/test_assembly.py checks it).
+    Subsystems other modules own are built here, in the order stated in
+    ``__init__``; they reach each other through these fields, never by patching.
+    """
+
+    __slots__ = (
+        # settings, data, clients
+        "config", "keyspace", "clients", "next_client_id",
+        # identity and clocks
+        "start_time", "start_monotonic", "run_id", "version", "loop", "tcp_port", "tls_port",
+        "shutdown_requested", "last_save",
+        # statistics
+        "stats", "slowlog", "slowlog_threshold",
+        # subsystems
+        "effects", "acl", "eviction", "watches", "tracking", "pubsub", "blocking", "monitors",
+        "scripting", "persistence",
+        # output written at the end of the loop turn
+        "pending_flush", "output_epoch", "held_replies",
+        # CLIENT PAUSE
+        "pause_mode", "pause_end", "_pause_timer", "postponed",
+    )
+
+    def __init__(self, config: Config | None = None, user_lines: list[list[str]] | None = None):
+        """Build every part, in this order (each step may use those before it):
+
+        1. settings (``config``), then the data (``keyspace``) sized by them;
+        2. clients, identity, clocks, statistics and SLOWLOG;
+        3. the effects pipeline (``effects``): empty until a consumer registers;
+        4. ACL (users from ``user_lines`` or the ACL file), eviction (memory accounting);
+        5. the keyspace's listeners: WATCH (``watches``) and client-side caching (``tracking``)
+           hear of every changed key, pub/sub of keyspace notifications, ``blocking`` of keys
+           made ready; then MONITOR (``monitors``);
+        6. Lua scripting (``scripting``): runs commands through dispatch, so after all of the above;
+        7. persistence, last: it registers with ``effects`` once it loads data (``start``),
+           and loading replays commands through everything above;
+        8. CONFIG SET listeners that mirror settings into the parts above.
+        """
+        # 1. Settings and data.
+        self.config: Config = config or Config()
+        self.keyspace: Keyspace = Keyspace(self.config.get_int("databases"))
+        # 2. Clients, identity, statistics.
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
         self.start_time = time.time()
         self.start_monotonic = time.monotonic()
+        self.run_id = os.urandom(20).hex()
+        self.version = __version__
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when the server runs (main.run)
+        self.tcp_port = 0  # the ports actually listened on (network.listen)
+        self.tls_port = 0
+        self.shutdown_requested: Callable[[], None] | None = None  # main.run: stop the loop
+        self.last_save = int(time.time())  # LASTSAVE; persistence moves it on each save
         self.stats = Stats()
         self.slowlog = SlowLog()
-        self.blocking = Blocking(self)
-        self.tracking = Tracking(self)  # client-side caching (CLIENT TRACKING)
+        self.slowlog_threshold = 10000
         # Group commit (appendfsync always): while a list, replies wait here, as (deliver, data),
         # until the AOF is fsynced at the end of the loop turn (Persistence.group_commit).
         self.held_replies: list[tuple[Callable[[bytes | None], None], bytes | None]] | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.run_id = os.urandom(20).hex()
-        self.tcp_port = 0
-        self.version = __version__
-        self.shutdown_requested: Callable[[], None] | None = None
-        self.last_save = int(time.time())
-        # Optional parts, off until something plugs in.
-        self.acl_check: Callable[[Client, Command, list[bytes]], object] | None = None
-        self.maxmemory_check: Callable[[Client, list[bytes]], object] | None = None
-        # The error write commands (and PING) get while persistence is failing (MISCONF), else None.
-        self.write_block: object | None = None
-        self.propagate: Callable[[Client, Command, list[bytes]], None] | None = None
-        self.monitors: list[Client] = []
-        self.pubsub = None
-        self.persistence = None
-        self.scripting: Engine | None = None  # Lua scripting (server/scripting), set up at start-up
-        # Persistence hands it the function libraries an RDB file holds (FUNCTION LOAD REPLACE each).
-        self.load_function_libraries: Callable[[list[bytes]], None] | None = None
-        self.cron_hooks: list[Callable[[], None]] = []
-        self.info_sections: dict[str, Callable[[], list[tuple[str, object]]]] = {}
-        self.disconnect_hooks: list[Callable[[Client], None]] = []
         self.pending_flush: list[Client] = []  # clients with queued output (Client.outbuf)
         self.output_epoch = 0  # moves on whenever output is queued or written (pub/sub batches)
-        self.slowlog_threshold = 10000
         # CLIENT PAUSE: "write" or "all" until ``pause_end`` (time.monotonic()); None when off.
         self.pause_mode: str | None = None
         self.pause_end = 0.0
         self._pause_timer: asyncio.TimerHandle | None = None
         self.postponed: list[Client] = []  # clients whose requests wait for the pause to end
+        # 3. Effects of commands (the AOF registers itself; replicas and tracking will too).
+        self.effects = Effects()
+        # 4. Who may do what, and how much memory there is.
+        self.acl = ACL(self)
+        load_users(self.acl, user_lines or [])
+        self.eviction = Eviction(self)
+        # 5. Listeners of the keyspace.
+        self.watches = Watches(self.keyspace)
+        self.tracking = Tracking(self)
+        self.pubsub = PubSub(self)
+        self.blocking = Blocking(self)
+        self.monitors: list[Client] = []  # clients that ran MONITOR (server.monitor feeds them)
+        keyspace = self.keyspace
+        keyspace.on_touch = self._key_changed
+        keyspace.notify_hook = self.pubsub.notify_keyspace
+        keyspace.on_expired = self.effects.expired
+        # 6. Scripting.
+        self.scripting = Engine(self)
+        # RDB files and AOF rewrites save the FUNCTION libraries' code (read in the forked child).
+        rdb.function_libraries = self.scripting.function_library_codes
+        # 7. Persistence (loading data is start-up's business: ``persistence.start()``).
+        self.persistence = Persistence(self)
+        # 8. Settings mirrored into the parts.
         self._bind_config()
+
+    def _key_changed(self, db: Database, key: bytes) -> None:
+        """``Keyspace.on_touch`` (called only while ``keyspace.watched``): WATCH, then tracking."""
+        self.watches.touch(db, key)
+        keyspace = self.keyspace
+        if keyspace.tracking_active and not keyspace.watch_only:
+            self.tracking.invalidate(key)
 
     # -- configuration -------------------------------------------------------
 
     def _bind_config(self) -> None:
         cfg = self.config
+        ks = self.keyspace
 
         def set_threshold(value: object) -> None:
-            self.slowlog_threshold = value  # type: ignore[assignment]
+            self.slowlog_threshold = cfg.get_int("slowlog-log-slower-than")
 
         def set_slowlog_len(value: object) -> None:
-            self.slowlog.max_len = value  # type: ignore[assignment]
+            self.slowlog.max_len = cfg.get_int("slowlog-max-len")
             while len(self.slowlog.entries) > self.slowlog.max_len:
                 self.slowlog.entries.pop()
 
         def set_notify(value: object) -> None:
-            self.keyspace.notify_flags = value  # type: ignore[assignment]
+            ks.notify_flags = cfg.get_int("notify-keyspace-events")
 
-        cfg.on_change("slowlog-log-slower-than", set_threshold)
-        cfg.on_change("slowlog-max-len", set_slowlog_len)
-        cfg.on_change("notify-keyspace-events", set_notify)
-        set_threshold(cfg["slowlog-log-slower-than"])
-        set_slowlog_len(cfg["slowlog-max-len"])
-        set_notify(cfg["notify-keyspace-events"])
+        def on_policy(value: object) -> None:
+            policy = cfg.get_str("maxmemory-policy")
+            if "lfu" in policy:
+                ks.track_access(ACCESS_LFU)
+            elif "lru" in policy or ks.access_mode == ACCESS_LFU:
+                ks.track_access(ACCESS_LRU)
+
+        def on_effort(value: object) -> None:
+            ks.expire_effort = cfg.get_int("active-expire-effort")
+
+        def on_log_factor(value: object) -> None:
+            ks.lfu_log_factor = cfg.get_int("lfu-log-factor")
+
+        def on_decay(value: object) -> None:
+            ks.lfu_decay_time = cfg.get_int("lfu-decay-time")
+
+        def on_hz(value: object) -> None:
+            ks.hz = cfg.get_int("hz")
+
+        for name, listener in (("slowlog-log-slower-than", set_threshold), ("slowlog-max-len", set_slowlog_len),
+                               ("notify-keyspace-events", set_notify), ("maxmemory-policy", on_policy),
+                               ("active-expire-effort", on_effort), ("lfu-log-factor", on_log_factor),
+                               ("lfu-decay-time", on_decay), ("hz", on_hz)):
+            cfg.on_change(name, listener)
+            listener(cfg[name])
 
     def requires_auth(self) -> bool:
-        return bool(self.config["requirepass"])
+        """Do new connections start logged out?"""
+        return self.acl.requires_auth()
 
     def default_user_has_password(self) -> bool:
-        """Protected mode asks this; the ACL module replaces it when it owns users."""
-        return bool(self.config["requirepass"])
+        """Protected mode asks this."""
+        return self.acl.default_user_has_password()
 
     # -- logging -------------------------------------------------------------
 
@@ -220,8 +306,27 @@ class Server:
             self.monitors.remove(client)
         if client.postponed:
             self.postponed.remove(client)
-        for hook in self.disconnect_hooks:
-            hook(client)
+        if client.watched:
+            self.watches.unwatch_all(client)
+        self.pubsub.forget(client)
+        self.tracking.disable(client)
+
+    def reset_client(self, client: Client) -> None:
+        """RESET: the connection's state as a new one has it (Redis 7.0 keeps CLIENT NO-EVICT)."""
+        self.watches.end_transaction(client)  # MULTI and WATCH
+        if client.subscriptions:
+            self.pubsub.forget(client)
+        self.tracking.disable(client)
+        client.select(0)
+        client.resp = 2
+        client.name = b""
+        client.no_touch = False
+        if client.monitor:
+            client.monitor = False
+            if client in self.monitors:
+                self.monitors.remove(client)
+        client.user = "default"
+        client.authenticated = not self.requires_auth()
 
     def resume_client(self, client: Client) -> None:
         """A client finished waiting: run the requests it sent meanwhile, on the next loop turn."""
@@ -274,9 +379,6 @@ class Server:
             client.postponed = True
             self.postponed.append(client)
 
-    def after_unblocked(self, client: Client) -> None:
-        """Hook run when a blocked command completes (persistence logs its effect)."""
-
     def schedule_flush(self, client: Client) -> None:
         """Write ``client``'s queued output at the end of this loop turn (with everyone else's)."""
         pending = self.pending_flush
@@ -304,17 +406,13 @@ class Server:
                 client.outbuf.clear()
                 self.log("warning", f"Writing to client {client.id} failed: {exc!r}")
 
-    def feed_monitors(self, client: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
-        """Replaced by the MONITOR implementation: the line for ``client`` itself, if it monitors."""
-        return None
-
     # -- periodic work -------------------------------------------------------
 
     def cron(self) -> None:
-        """Redis's serverCron: stats samples, active expiry, client timeouts, hooks."""
+        """Redis's serverCron: stats samples, active expiry, client timeouts, memory, persistence."""
         self.stats.sample()
-        self.keyspace.active_expire_cycle(budget_ms=25 * self.config["active-expire-effort"])  # type: ignore[operator]
-        timeout = self.config["timeout"]
+        self.keyspace.active_expire_cycle(budget_ms=25 * self.config.get_int("active-expire-effort"))
+        timeout = self.config.get_int("timeout")
         if timeout:
             now = time.monotonic()
             for client in list(self.clients.values()):
@@ -322,12 +420,12 @@ class Server:
                     client.blocked is None
                     and not client.subscriptions
                     and not client.monitor
-                    and now - client.last_interaction > timeout  # type: ignore[operator]
+                    and now - client.last_interaction > timeout
                 ):
                     self.log("verbose", "Closing idle client")
                     client.close()
-        for hook in self.cron_hooks:
-            hook()
+        self.eviction.refresh()
+        self.persistence.cron()
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.start_monotonic)

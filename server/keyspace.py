@@ -200,7 +200,7 @@ class Database:
         value = self.lookup_read(key)
         if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
             raise WRONGTYPE
-        return value  # type: ignore[return-value]
+        return value
 
     def exists(self, key: bytes) -> bool:
         return self.peek(key) is not None

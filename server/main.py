@@ -12,7 +12,7 @@ import re
 import signal
 import sys
 
-from server import REDIS_VERSION, __version__, acl, eviction
+from server import REDIS_VERSION, __version__, acl
 from server.command import load_all
 from server.config import Config, ConfigError, parse_argv, read_config_file
 from server.dispatch import build_lookup
@@ -32,19 +32,9 @@ def build_server(argv: list[str]) -> Server:
     config.load_directives(directives, user_lines)
     load_all()
     build_lookup()
-    server = Server(config)
-    server.user_lines = user_lines  # type: ignore[attr-defined]
-    eviction.install(server)
-    acl.install(server)
-    for hook in STARTUP_HOOKS:
-        hook(server)
+    server = Server(config, user_lines)
+    server.persistence.start()  # load the data set from disk (exits if it cannot be read)
     return server
-
-
-# Parts of the server that need to set themselves up on a new Server (pub/sub, ACL,
-# persistence ...) append a function here at import time.
-STARTUP_HOOKS: list = []
-ASYNC_STARTUP_HOOKS: list = []
 
 
 async def run(server: Server) -> int:
@@ -52,8 +42,6 @@ async def run(server: Server) -> int:
     server.loop = loop
     stop = asyncio.Event()
     server.shutdown_requested = stop.set
-    for hook in ASYNC_STARTUP_HOOKS:
-        await hook(server)
     listeners = await listen(server)
     if server.config["set-proc-title"]:
         set_process_title(process_title(server))
@@ -67,8 +55,7 @@ async def run(server: Server) -> int:
 
     async def cron() -> None:
         while not stop.is_set():
-            hz = server.config["hz"]
-            await asyncio.sleep(1 / hz)  # type: ignore[operator]
+            await asyncio.sleep(1 / server.config.get_int("hz"))
             try:
                 server.cron()
             except Exception as exc:  # never let housekeeping kill the server
@@ -81,11 +68,9 @@ async def run(server: Server) -> int:
         listener.close()
     for client in list(server.clients.values()):
         client.close()
-    exit_code = 0
-    if getattr(server, "on_shutdown", None) is not None:
-        exit_code = server.on_shutdown()  # type: ignore[attr-defined]
+    exit_code = server.persistence.on_shutdown()
     server.log("notice", "Redis is now ready to exit, bye bye...")
-    return exit_code or 0
+    return exit_code
 
 
 def process_title(server: Server, title: str | None = None) -> str:
@@ -98,7 +83,7 @@ def process_title(server: Server, title: str | None = None) -> str:
         orig = getattr(sys, "orig_argv", sys.argv)
         title = " ".join(orig[: max(len(orig) - len(sys.argv) + 1, 1)])
     config = server.config
-    tls_port = getattr(server, "tls_port", 0) or config["tls-port"]
+    tls_port = server.tls_port or config["tls-port"]
     port = server.tcp_port or tls_port
     bind = config["bind"]
     if port:

@@ -244,7 +244,7 @@ async def listen(server: Server) -> list[asyncio.AbstractServer]:
     tls_port = config["tls-port"]
     if tls_port:
         context = server_context(config)
-        server.tls_port = await _listen_on(server, factory, tls_port, context, listeners)  # type: ignore[arg-type, attr-defined]
+        server.tls_port = await _listen_on(server, factory, tls_port, context, listeners)  # type: ignore[arg-type]
     unixsocket = server.config["unixsocket"]
     if unixsocket:
         srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]

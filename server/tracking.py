@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from server.client import Client
     from server.command import Command
     from server.instance import Server
-    from server.keyspace import Database
 
 CHANNEL = b"__redis__:invalidate"
 _INVALIDATE_PUSH = b">2\r\n$10\r\ninvalidate\r\n"
@@ -66,7 +65,6 @@ class Tracking:
         self.current: Client | None = None  # the client whose command is running
         self.broadcast_scheduled = False
         self.limit_rounds = 0
-        self.hooked = False
 
     # -- turning it on and off -------------------------------------------------
 
@@ -106,18 +104,8 @@ class Tracking:
         self._listen()
 
     def _listen(self) -> None:
-        """Have the keyspace report every change while anything is tracked."""
+        """Have the keyspace report every change while anything is tracked (``Server._key_changed``)."""
         ks = self.server.keyspace
-        if not self.hooked:
-            watch_touch = ks.on_touch
-
-            def on_touch(db: Database, key: bytes) -> None:
-                watch_touch(db, key)
-                if ks.tracking_active and not ks.watch_only:
-                    self.invalidate(key)
-
-            ks.on_touch = on_touch
-            self.hooked = True
         ks.tracking_active = bool(self.clients or self.table or self.prefixes)
         if ks.tracking_active:
             ks.watched = True

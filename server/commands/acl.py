@@ -17,7 +17,7 @@ container("acl", summary="Manages users and their permissions.", group="server",
 
 
 def _acl(ctx: Client):
-    return ctx.server.acl  # type: ignore[attr-defined]
+    return ctx.server.acl
 
 
 def _text(arg: bytes) -> str:

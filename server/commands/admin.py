@@ -85,11 +85,10 @@ def _section_clients(ctx: Client) -> list[tuple[str, object]]:
 
 def _section_memory(ctx: Client) -> list[tuple[str, object]]:
     server = ctx.server
-    used = server.used_memory() if hasattr(server, "used_memory") else rss_bytes()
+    used = server.eviction.used_memory()
     rss = rss_bytes()
-    peak = max(getattr(server, "memory_peak", 0), used)
-    server.memory_peak = peak  # type: ignore[attr-defined]
-    startup = min(getattr(server, "memory_startup", 0), used)
+    peak = server.eviction.note_peak(used)
+    startup = min(server.eviction.baseline, used)
     maxmemory = server.config["maxmemory"]
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -162,7 +161,7 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
 
 def _section_persistence(ctx: Client) -> list[tuple[str, object]]:
     server = ctx.server
-    return [
+    base: list[tuple[str, object]] = [
         ("loading", 0),
         ("async_loading", 0),
         ("rdb_changes_since_last_save", server.keyspace.dirty),
@@ -172,6 +171,7 @@ def _section_persistence(ctx: Client) -> list[tuple[str, object]]:
         ("aof_enabled", 0),
         ("aof_rewrite_in_progress", 0),
     ]
+    return _merge(base, server.persistence.info_fields())
 
 
 def _section_stats(ctx: Client) -> list[tuple[str, object]]:
@@ -205,11 +205,11 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", ks.hits),
         ("keyspace_misses", ks.misses),
-        ("pubsub_channels", pubsub.channel_count() if pubsub is not None else 0),
-        ("pubsub_patterns", pubsub.pattern_count() if pubsub is not None else 0),
-        ("pubsubshard_channels", pubsub.shard_channel_count() if pubsub is not None else 0),
-        ("latest_fork_usec", getattr(server, "latest_fork_usec", 0)),
-        ("total_forks", getattr(server, "total_forks", 0)),
+        ("pubsub_channels", pubsub.channel_count()),
+        ("pubsub_patterns", pubsub.pattern_count()),
+        ("pubsubshard_channels", pubsub.shard_channel_count()),
+        ("latest_fork_usec", server.persistence.latest_fork_usec),
+        ("total_forks", server.persistence.total_forks),
         ("migrate_cached_sockets", 0),
         ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0),
@@ -351,11 +351,8 @@ def render_info(ctx: Client, names: list[str]) -> bytes:
             elif name in SECTIONS and name not in wanted:
                 wanted.append(name)
     parts = []
-    extra = ctx.server.info_sections
     for name in wanted:
         fields = SECTIONS[name](ctx)
-        if name in extra:
-            fields = _merge(fields, extra[name]())
         title = name.capitalize() if name != "cpu" else "CPU"
         if name in ("errorstats", "latencystats", "commandstats"):
             title = name.capitalize()
@@ -467,18 +464,13 @@ def _flush_mode(args: tuple[bytes, ...]) -> None:
         raise SYNTAX_ERROR
 
 
-# Called after FLUSHALL/FLUSHDB (persistence writes a snapshot after FLUSHALL, as Redis does).
-FLUSH_HOOKS: list = []
-
-
 @command("flushdb", arity=-1, flags="write", acl="keyspace dangerous", group="server",
          summary="Removes every key of the selected database.", args="[ASYNC|SYNC]")
 def flushdb(ctx: Client, *mode: bytes) -> object:
     _flush_mode(mode)
     ctx.db.clear()
     ctx.server.keyspace.dirty += 1
-    for hook in FLUSH_HOOKS:
-        hook(ctx, False)
+    ctx.server.tracking.flushed()  # every tracking client drops its whole cache
     return OK
 
 
@@ -489,8 +481,8 @@ def flushall(ctx: Client, *mode: bytes) -> object:
     for db in ctx.server.keyspace.dbs:
         db.clear()
     ctx.server.keyspace.dirty += 1
-    for hook in FLUSH_HOOKS:
-        hook(ctx, True)
+    ctx.server.persistence.after_flushall()  # a snapshot of the empty dataset, as Redis writes
+    ctx.server.tracking.flushed()
     return OK
 
 
@@ -682,21 +674,16 @@ def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
     return value_memory(key, value, samples)
 
 
-def _used_memory(ctx: Client) -> int:
-    server = ctx.server
-    return server.used_memory() if hasattr(server, "used_memory") else rss_bytes()
-
-
 @command("memory|stats", arity=2, flags="", group="server", since="4.0.0",
          summary="Reports memory statistics as a map.")
 def memory_stats(ctx: Client, _sub: bytes) -> object:
     """Redis's fields in Redis's order; allocator and buffer figures that have no
     counterpart here read as on a server without them."""
     server = ctx.server
-    used = _used_memory(ctx)
+    used = server.eviction.used_memory()
     rss = rss_bytes()
-    peak = max(getattr(server, "memory_peak", 0), used)
-    startup = min(getattr(server, "memory_startup", 0), used)
+    peak = max(server.eviction.peak, used)
+    startup = min(server.eviction.baseline, used)
     keys = sum(len(db.data) for db in server.keyspace.dbs)
     dataset = used - startup
     stats: dict = {
@@ -749,7 +736,8 @@ MEMORY_DOCTOR_MINIMUM = 4 * 1024 * 1024
 @command("memory|doctor", arity=2, flags="", group="server", since="4.0.0",
          summary="Describes memory problems in words.")
 def memory_doctor(ctx: Client, _sub: bytes) -> object:
-    if _used_memory(ctx) - getattr(ctx.server, "memory_startup", 0) < MEMORY_DOCTOR_MINIMUM:
+    eviction = ctx.server.eviction
+    if eviction.used_memory() - eviction.baseline < MEMORY_DOCTOR_MINIMUM:
         return Verbatim(
             b"Hi Sam, this instance is empty or is using very little memory, my issues detector can't be "
             b"used in these conditions. Please, leave for your mission on Earth and fill it with some data. "

@@ -51,35 +51,19 @@ def quit_(ctx: Client, *args: bytes) -> object:
 
 
 def authenticate(ctx: Client, username: bytes | None, password: bytes) -> object:
-    """Check credentials: through ACL users when the ACL module is loaded, else requirepass."""
+    """Check credentials against the ACL's users (requirepass is the default user's password)."""
     server = ctx.server
     if username is None and not server.default_user_has_password():
         return Error(
             b"ERR AUTH <password> called without any password configured for the default user. "
             b"Are you sure your configuration is correct?"
         )
-    checker = getattr(server, "check_credentials", None)
-    if checker is not None:
-        user = checker(username, password)
-        if user is None:
-            return WRONGPASS
-        ctx.user = user
-        ctx.authenticated = True
-        return None
-    requirepass = server.config["requirepass"]
-    if username is None and not requirepass:
-        return Error(
-            b"ERR AUTH <password> called without any password configured for the default user. "
-            b"Are you sure your configuration is correct?"
-        )
-    if (username in (None, b"default")) and requirepass and password == requirepass.encode():  # type: ignore[union-attr]
-        ctx.user = "default"
-        ctx.authenticated = True
-        return None
-    if username == b"default" and not requirepass:
-        ctx.authenticated = True
-        return None
-    return WRONGPASS
+    user = server.acl.check_credentials(username, password)
+    if user is None:
+        return WRONGPASS
+    ctx.user = user
+    ctx.authenticated = True
+    return None
 
 
 @command("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
@@ -144,25 +128,8 @@ def hello(ctx: Client, *args: bytes) -> object:
          group="connection", since="6.2.0",
          summary="Returns the connection to its initial state: db 0, RESP2, no MULTI, WATCH or subscriptions.")
 def reset(ctx: Client) -> object:
-    server = ctx.server
-    for hook in RESET_HOOKS:
-        hook(ctx)
-    ctx.select(0)
-    ctx.resp = 2
-    ctx.name = b""
-    ctx.no_touch = False  # Redis 7.0 keeps CLIENT NO-EVICT across RESET
-    if ctx.monitor:
-        ctx.monitor = False
-        if ctx in server.monitors:
-            server.monitors.remove(ctx)
-    ctx.user = "default"
-    ctx.authenticated = not server.requires_auth()
+    ctx.server.reset_client(ctx)
     return Status(b"RESET")
-
-
-# Functions that clear one part of a client's state on RESET (MULTI, WATCH, pub/sub
-# register theirs here, next to the code that owns that state).
-RESET_HOOKS: list = []
 
 
 # --------------------------------------------------------------------------- CLIENT
@@ -278,7 +245,7 @@ def client_kill(ctx: Client, _sub: bytes, *args: bytes) -> object:
         elif opt == b"TYPE":
             selected = [c for c in selected if c in _client_filter(ctx, (b"TYPE", value))]
         elif opt == b"USER":
-            users = getattr(getattr(ctx.server, "acl", None), "users", {"default": None})
+            users = ctx.server.acl.users
             if value.decode("utf-8", "surrogateescape") not in users:
                 raise Error(b"ERR No such user '%s'" % value)
             selected = [c for c in selected if c.user.encode() == value]

@@ -10,14 +10,12 @@ from server.command import command, container
 from server.commands.args import to_int
 from server.commands.connection import subcommand_syntax_error
 from server.commands.scripting import _feed_monitors, engine, script_keys
-from server.main import STARTUP_HOOKS
-from server.persistence import rdb
 from server.protocol import OK, Error, Status
 from server.scripting.engine import ALLOW_OOM, BUSY_EVAL, NO_WRITES, ScriptError
 from server.scripting.functions import LoadError, registry
 
 if TYPE_CHECKING:
-    from server.instance import Server
+    pass
 
 
 def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest: tuple[bytes, ...],
@@ -37,10 +35,10 @@ def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest:
     server = ctx.server
     flags = function.flags
     writes = not flags & NO_WRITES
-    if writes and server.write_block is not None:
-        return server.write_block
-    if writes and not flags & ALLOW_OOM and server.maxmemory_check is not None:
-        oom = server.maxmemory_check(ctx, [])
+    if writes and server.persistence.write_block is not None:
+        return server.persistence.write_block
+    if writes and not flags & ALLOW_OOM and server.eviction.limited:
+        oom = server.eviction.check(ctx, [])
         if oom is not None:
             return oom
     try:
@@ -234,21 +232,3 @@ _FUNCTION_HELP = [
          summary="Shows what FUNCTION's subcommands do.")
 def function_help(ctx: Client, _sub: bytes) -> object:
     return [Status(line) for line in _FUNCTION_HELP]
-
-
-def _setup(server: Server) -> None:
-    """Persistence saves the libraries' code in RDB files and AOF rewrites, and hands back what it loads."""
-    reg = registry(server)
-    rdb.function_libraries = reg.codes
-
-    def load(codes: list[bytes]) -> None:
-        for code in codes:
-            try:
-                reg.load(code, replace=True, timeout=None)
-            except LoadError as exc:
-                server.log("warning", "Failed loading a function library: %s" % exc.message.decode("utf-8", "replace"))
-
-    server.load_function_libraries = load
-
-
-STARTUP_HOOKS.append(_setup)

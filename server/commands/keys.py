@@ -43,11 +43,10 @@ from server.keyspace import (
     now_ms,
     type_name,
 )
-from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error, Status
 
 if TYPE_CHECKING:
-    from server.instance import Server
+    pass
 
 SAME_OBJECT = Error(b"ERR source and destination objects are the same")
 DB_OUT_OF_RANGE = Error(b"ERR DB index is out of range")
@@ -512,8 +511,8 @@ def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:
         return None
-    if value.__class__ is bytes and len(value) <= 4 and shared_integers(ctx):  # type: ignore[arg-type]
-        number = to_int(value)  # type: ignore[arg-type]
+    if value.__class__ is bytes and len(value) <= 4 and shared_integers(ctx):
+        number = to_int(value)
         if number is not None and 0 <= number < SHARED_INTEGERS:
             return INT_MAX
     return 1
@@ -559,38 +558,3 @@ def object_freq(ctx: Client, _sub: bytes, key: bytes) -> int | None:
          summary="Lists OBJECT's subcommands.")
 def object_help(ctx: Client, _sub: bytes) -> list[Status]:
     return OBJECT_HELP
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def follow_settings(server: Server) -> None:
-    """Keep the keyspace's expiry effort and hz, LFU parameters and access tracking in step with CONFIG."""
-    config = server.config
-    ks = server.keyspace
-
-    def on_policy(policy: object) -> None:
-        if "lfu" in policy:  # type: ignore[operator]
-            ks.track_access(ACCESS_LFU)
-        elif "lru" in policy or ks.access_mode == ACCESS_LFU:  # type: ignore[operator]
-            ks.track_access(ACCESS_LRU)
-
-    def on_effort(value: object) -> None:
-        ks.expire_effort = value
-
-    def on_log_factor(value: object) -> None:
-        ks.lfu_log_factor = value
-
-    def on_decay(value: object) -> None:
-        ks.lfu_decay_time = value
-
-    def on_hz(value: object) -> None:
-        ks.hz = value
-
-    for name, hook in (("maxmemory-policy", on_policy), ("active-expire-effort", on_effort),
-                       ("lfu-log-factor", on_log_factor), ("lfu-decay-time", on_decay), ("hz", on_hz)):
-        config.on_change(name, hook)
-        hook(config[name])
-
-
-STARTUP_HOOKS.append(follow_settings)

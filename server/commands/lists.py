@@ -264,8 +264,8 @@ def mpop_from(ctx: Client, keys: list[bytes], left: bool, count: int, serving: b
             if serving:
                 continue
             raise WRONGTYPE
-        out = pop_many(value, left, count)  # type: ignore[arg-type]
-        elements_removed(ctx, key, value, left)  # type: ignore[arg-type]
+        out = pop_many(value, left, count)
+        elements_removed(ctx, key, value, left)
         return [key, out]
     return None
 

@@ -1,12 +1,11 @@
 """Persistence commands: SAVE, BGSAVE, BGREWRITEAOF, SHUTDOWN, DUMP, RESTORE, DEBUG RELOAD.
 
 The work itself is done by ``server.persistence.manager.Persistence`` (one per
-server, created by ``setup`` below, which runs at start-up through
-``STARTUP_HOOKS``); the commands check arguments and map outcomes to Redis's
-replies. LASTSAVE stays in ``admin`` and reads ``server.last_save``, which
-every successful save updates. While saving fails, ``Persistence`` sets
-``server.write_block`` to Redis's MISCONF error, which dispatch gives to write
-commands and PING.
+server, ``server.persistence``, built with the server); the commands check
+arguments and map outcomes to Redis's replies. LASTSAVE stays in ``admin`` and
+reads ``server.last_save``, which every successful save updates. While saving
+fails, ``Persistence.write_block`` holds Redis's MISCONF error, which dispatch
+gives to write commands and PING.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from server.command import command
 from server.commands import admin
 from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
 from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, lru_clock, now_ms
-from server.main import STARTUP_HOOKS
 from server.persistence import rdb
 from server.persistence.manager import CHILD_AOF, CHILD_RDB, LoadError, Persistence
 from server.protocol import NO_REPLY, OK, Error, Status
@@ -26,7 +24,7 @@ BUSYKEY = Error(b"BUSYKEY Target key name already exists.")
 
 
 def _persistence(ctx: Client) -> Persistence:
-    return ctx.server.persistence  # type: ignore[return-value]
+    return ctx.server.persistence
 
 
 # --------------------------------------------------------------------------- snapshots
@@ -234,68 +232,3 @@ def _debug_loadaof(ctx: Client, *options: bytes) -> object:
 
 admin.DEBUG_HANDLERS[b"reload"] = _debug_reload
 admin.DEBUG_HANDLERS[b"loadaof"] = _debug_loadaof
-
-
-# --------------------------------------------------------------------------- wiring
-
-
-def _after_flush(ctx: Client, everything: bool) -> None:
-    """FLUSHALL: stop a running BGSAVE and, with save points set, write the (empty) snapshot now."""
-    if not everything:
-        return
-    p = _persistence(ctx)
-    if p.child_type == CHILD_RDB:
-        p.kill_child()
-    if p.save_points():
-        ks = ctx.server.keyspace
-        dirty = ks.dirty
-        p.save()
-        ks.dirty = dirty  # the FLUSHALL itself must still count (and be logged)
-
-
-admin.FLUSH_HOOKS.append(_after_flush)
-
-
-def setup(server) -> None:
-    """Start-up: create the Persistence, load data from disk, plug into the server's hooks.
-
-    A file that cannot be loaded stops the server with exit code 1 (and is left untouched).
-    """
-    p = Persistence(server)
-    server.persistence = p
-    try:
-        p.load_at_startup()
-    except LoadError as exc:
-        if exc.log_lines:
-            for line in exc.log_lines:
-                server.log("warning", line)
-        else:
-            server.log("warning", f"Fatal error loading the DB: {exc}. Exiting.")
-        raise SystemExit(1) from None
-    except OSError as exc:
-        server.log("warning", f"Fatal error opening the persistence files: {exc}. Exiting.")
-        raise SystemExit(1) from None
-    from server.command import TABLE
-    from server.persistence import effects
-
-    effects.install(TABLE)
-    server.cron_hooks.append(p.cron)
-    server.info_sections["persistence"] = p.info_fields
-    p.plug_propagation()
-    server.after_unblocked = p.after_unblocked
-    server.on_shutdown = p.on_shutdown
-    previous = server.keyspace.on_expired
-
-    def expired(db, key: bytes) -> None:
-        p.on_expired(db, key)
-        if previous is not None:
-            previous(db, key)
-
-    server.keyspace.on_expired = expired
-    server.config.on_change("appendonly", p.set_appendonly)
-    server.config.on_change("appendfsync", p.set_appendfsync)
-    server.config.on_change("stop-writes-on-bgsave-error", p.update_write_block)
-    server.config.on_change("save", p.update_write_block)
-
-
-STARTUP_HOOKS.append(setup)

@@ -17,18 +17,16 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command, container
-from server.commands.connection import RESET_HOOKS, help_lines
+from server.commands.connection import help_lines
 from server.glob import glob_matcher
-from server.main import STARTUP_HOOKS
 from server.protocol import Error, Replies
-from server.pubsub import PubSub
 
 if TYPE_CHECKING:
-    from server.instance import Server
+    from server.pubsub import PubSub
 
 
 def _registry(ctx: Client) -> PubSub:
-    return ctx.server.pubsub  # type: ignore[return-value]
+    return ctx.server.pubsub
 
 
 @command("subscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
@@ -161,23 +159,3 @@ def pubsub_numpat(ctx: Client, _sub: bytes) -> int:
          summary="Lists PUBSUB's subcommands.")
 def pubsub_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "pubsub")
-
-
-# --------------------------------------------------------------------------- wiring
-
-
-def _setup(server: Server) -> None:
-    """Give a new server its registry and route keyspace notifications through it."""
-    pubsub = PubSub(server)
-    server.pubsub = pubsub  # type: ignore[assignment]
-    server.keyspace.notify_hook = pubsub.notify_keyspace
-    server.disconnect_hooks.append(pubsub.forget)
-
-
-def _reset(ctx: Client) -> None:
-    if ctx.subscriptions:
-        _registry(ctx).forget(ctx)
-
-
-STARTUP_HOOKS.append(_setup)
-RESET_HOOKS.append(_reset)

@@ -7,12 +7,9 @@ way Redis's processCommand does before the script starts (OOM, MISCONF).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from server.client import Client
 from server.command import command, container
 from server.commands.args import NOT_INTEGER, to_int
-from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error
 from server.scripting.engine import (
     EVAL_COMPAT,
@@ -23,14 +20,9 @@ from server.scripting.engine import (
     sha1hex,
 )
 
-if TYPE_CHECKING:
-    from server.instance import Server
-
 
 def engine(ctx: Client) -> Engine:
-    found = ctx.server.scripting
-    assert found is not None, "scripting is set up at start-up"
-    return found
+    return ctx.server.scripting
 
 
 def script_keys(argv: list[bytes]) -> list[int]:
@@ -57,7 +49,7 @@ def _feed_monitors(ctx: Client, argv: list[bytes]) -> None:
     server = ctx.server
     if not server.monitors:
         return
-    from server.commands.monitor import format_line
+    from server.monitor import format_line
 
     line = format_line(ctx, argv)
     for monitor in server.monitors:
@@ -81,10 +73,10 @@ def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, res
         if not flags & EVAL_COMPAT:
             server = ctx.server
             writes = not flags & NO_WRITES
-            if writes and server.write_block is not None:
-                return server.write_block
-            if writes and not flags & 2 and server.maxmemory_check is not None:  # ALLOW_OOM
-                oom = server.maxmemory_check(ctx, [])
+            if writes and server.persistence.write_block is not None:
+                return server.persistence.write_block
+            if writes and not flags & 2 and server.eviction.limited:  # ALLOW_OOM
+                oom = server.eviction.check(ctx, [])
                 if oom is not None:
                     return oom
         return eng.execute(ctx, script.func, script.sha, flags, ro, keys, args, eval_mode=True)
@@ -206,10 +198,3 @@ def script_debug(ctx: Client, _sub: bytes, mode: bytes) -> object:
     if low in (b"yes", b"sync"):
         raise Error(b"ERR SCRIPT DEBUG is not supported by this server")
     raise Error(b"ERR Use SCRIPT DEBUG YES/SYNC/NO")
-
-
-def _setup(server: Server) -> None:
-    server.scripting = Engine(server)
-
-
-STARTUP_HOOKS.append(_setup)

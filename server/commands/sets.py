@@ -256,7 +256,7 @@ def _sets_for(ctx: Client, keys: tuple[bytes, ...] | list[bytes]) -> list[SetVal
         value = lookup(key)
         if value is not None and value.__class__ is not SetValue:
             raise WRONGTYPE
-        out.append(value)  # type: ignore[arg-type]
+        out.append(value)
     return out
 
 

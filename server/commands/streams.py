@@ -137,7 +137,7 @@ def lookup(ctx: Client, key: bytes, read: bool = True) -> StreamValue | None:
 
 def set_effects(ctx: Client, commands: list[list[bytes]]) -> None:
     """What the AOF logs instead of the command's own argv (only when something logs it)."""
-    if ctx.server.propagate is not None:
+    if ctx.server.effects.active:
         ctx.propagate_as = commands
 
 

@@ -47,7 +47,7 @@ def string_at(db: Database, key: bytes) -> bytes | bytearray | None:
     value = db.lookup(key)
     if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
         raise WRONGTYPE
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_length(ctx: Client, size: int) -> None:
@@ -59,7 +59,7 @@ def check_length(ctx: Client, size: int) -> None:
 def in_place(db: Database, key: bytes, value: bytes | bytearray) -> bytearray:
     """The value at ``key`` as a bytearray that can be modified in place ("raw" encoding)."""
     if value.__class__ is bytearray:
-        return value  # type: ignore[return-value]
+        return value
     raw = bytearray(value)
     db.data[key] = raw
     return raw

@@ -1,19 +1,16 @@
 """Client-side caching commands: CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO (networking.c).
 
 The state and the invalidation messages live in ``server.tracking``; this
-module parses the options with Redis's checks in Redis's order and plugs the
-tracking table into RESET, disconnection and FLUSHDB/FLUSHALL.
+module parses the options with Redis's checks in Redis's order. RESET and
+disconnection end tracking (``Server.reset_client``, ``Server.client_gone``);
+FLUSHDB/FLUSHALL call ``Tracking.flushed``.
 """
 
 from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.admin import FLUSH_HOOKS
 from server.commands.args import SYNTAX_ERROR, ArgCursor
-from server.commands.connection import RESET_HOOKS
-from server.instance import Server
-from server.main import STARTUP_HOOKS
 from server.protocol import OK, Error, RespSet
 
 
@@ -144,22 +141,3 @@ def client_trackinginfo(ctx: Client, _sub: bytes) -> dict:
         b"redirect": state.redirect if state is not None else -1,
         b"prefixes": sorted(state.prefixes) if state is not None else [],
     }
-
-
-def _setup(server: Server) -> None:
-    """Tracking ends with the connection."""
-    server.disconnect_hooks.append(server.tracking.disable)
-
-
-def _reset(ctx: Client) -> None:
-    ctx.server.tracking.disable(ctx)
-
-
-def _flushed(ctx: Client, _all: bool) -> None:
-    """FLUSHDB and FLUSHALL: every tracking client drops its whole cache."""
-    ctx.server.tracking.flushed()
-
-
-STARTUP_HOOKS.append(_setup)
-RESET_HOOKS.append(_reset)
-FLUSH_HOOKS.append(_flushed)

@@ -305,10 +305,10 @@ def zadd_generic(ctx: Client, key: bytes, scores: list[float], members: Sequence
         raise WRONGTYPE
     else:
         created = False
-        if (len(members) > 16 and not (zs.listpack or nx or xx or gt or lt or incr)  # type: ignore[attr-defined]
+        if (len(members) > 16 and not (zs.listpack or nx or xx or gt or lt or incr)
                 and len(set(members)) == len(members)):
-            added, updated = zs.add_many(members, scores)  # type: ignore[attr-defined]
-            _finish_zadd(ctx, key, zs, created, added, updated, incr)  # type: ignore[arg-type]
+            added, updated = zs.add_many(members, scores)
+            _finish_zadd(ctx, key, zs, created, added, updated, incr)
             return added + updated if ch else added
     added = updated = processed = 0
     current = zs.scores
@@ -722,7 +722,7 @@ def _first_nonempty(ctx: Client, keys) -> tuple[bytes, ZSetValue] | None:
             continue
         if value.__class__ is not ZSetValue:
             raise WRONGTYPE
-        return key, value  # type: ignore[return-value]
+        return key, value
     return None
 
 
@@ -771,7 +771,7 @@ def _blocking_pop(ctx: Client, keys: Sequence[bytes], timeout: float, highest: b
         for key in order:
             value = lookup(key)
             if value is not None and value.__class__ is ZSetValue:
-                zs: ZSetValue = value  # type: ignore[assignment]
+                zs: ZSetValue = value
                 if count is None:
                     score, member = _pop(client, key, zs, 1, highest)[0]
                     return [key, member, score]
@@ -872,7 +872,7 @@ def _sum(a: float, b: float) -> float:
 def _entries_of(value: object) -> dict[bytes, float]:
     """member → score for a sorted set, or member → 1 for a plain set."""
     if value.__class__ is ZSetValue:
-        return value.scores  # type: ignore[attr-defined,return-value]
+        return value.scores
     return dict.fromkeys(value.members, 1.0)  # type: ignore[attr-defined]
 
 

@@ -5,11 +5,12 @@ hangs off ``server.persistence``; the commands in
 ``server.commands.persistence`` call it, and it plugs into the server through
 the hooks the core offers:
 
-- ``server.cron_hooks``: reap finished child processes, fire save points,
+- ``Server.cron`` calls ``cron``: reap finished child processes, fire save points,
   start scheduled saves and rewrites, fsync the AOF once a second;
-- ``server.propagate``: append each command that changed the data to the AOF;
-- ``server.info_sections["persistence"]``: INFO's persistence fields;
-- ``server.on_shutdown``: the final save when the loop stops.
+- it registers with ``server.effects`` while an AOF is on (``apply_effects``
+  appends what each write did);
+- INFO's persistence section comes from ``info_fields``;
+- ``on_shutdown`` makes the final save when the loop stops.
 
 Background work forks, as Redis does: the child process has a frozen copy
 of the data (copy-on-write), writes it to a temp file, fsyncs, renames it into
@@ -28,6 +29,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from server.effects import Op, with_selects
 from server.persistence import rdb
 from server.persistence.aof import (
     BASE,
@@ -46,8 +48,6 @@ from server.persistence.aof import (
 from server.protocol import Error
 
 if TYPE_CHECKING:
-    from server.client import Client
-    from server.command import Command
     from server.instance import Server
 
 CHILD_RDB = "rdb"
@@ -148,7 +148,6 @@ class Persistence:
         self.writer: AppendWriter | None = None
         self.aof_enabled = bool(self.config["appendonly"])
         self.aof_selected_db = -1
-        self.aof_open_multi: set[int] = set()  # clients whose MULTI was written, EXEC not yet
         self.aof_enable_pending = False  # CONFIG SET appendonly yes: waiting for the first base
         self.aof_last_bgrewrite_status = "ok"
         self.aof_last_write_status = "ok"
@@ -160,9 +159,48 @@ class Persistence:
         self.aof_rewrite_base_size = 0  # AOF size after the last rewrite (auto-aof-rewrite-percentage)
         self.aof_last_fsync = time.monotonic()
         self.commit_armed = False  # a group commit is scheduled for the end of this loop turn
+        self.latest_fork_usec = 0
+        self.total_forks = 0
+        # MISCONF: the error write commands (and PING) get while saving fails, else None.
+        self.write_block: Error | None = None
         # Shutdown: set by SHUTDOWN once it has saved, so the loop's exit does not save again.
         self.shutdown_done = False
         self.shutdown_exit_code = 0
+
+        config = server.config
+        config.on_change("appendonly", self.set_appendonly)
+        config.on_change("appendfsync", self.set_appendfsync)
+        config.on_change("stop-writes-on-bgsave-error", self.update_write_block)
+        config.on_change("save", self.update_write_block)
+
+    def start(self) -> None:
+        """Start-up: load the data from disk, then feed the AOF if it is on.
+
+        A file that cannot be loaded stops the server with exit code 1 (and is left untouched).
+        """
+        try:
+            self.load_at_startup()
+        except LoadError as exc:
+            if exc.log_lines:
+                for line in exc.log_lines:
+                    self.log("warning", line)
+            else:
+                self.log("warning", f"Fatal error loading the DB: {exc}. Exiting.")
+            raise SystemExit(1) from None
+        except OSError as exc:
+            self.log("warning", f"Fatal error opening the persistence files: {exc}. Exiting.")
+            raise SystemExit(1) from None
+        self.plug_propagation()
+
+    def after_flushall(self) -> None:
+        """FLUSHALL: stop a running BGSAVE and, with save points set, write the (empty) snapshot now."""
+        if self.child_type == CHILD_RDB:
+            self.kill_child()
+        if self.save_points():
+            ks = self.server.keyspace
+            dirty = ks.dirty
+            self.save()
+            ks.dirty = dirty  # the FLUSHALL itself must still count (and be logged)
 
     # ------------------------------------------------------------------ helpers
 
@@ -209,7 +247,7 @@ class Persistence:
             block = MISCONF_RDB
         elif (self.aof_enabled or self.aof_enable_pending) and self.aof_last_write_status == "err":
             block = Error(b"MISCONF Errors writing to the AOF file: " + self.aof_last_write_error.encode())
-        self.server.write_block = block
+        self.write_block = block
 
     # ------------------------------------------------------------------ children
 
@@ -244,9 +282,8 @@ class Persistence:
                 traceback.print_exc()
             finally:
                 os._exit(code)
-        server = self.server
-        server.latest_fork_usec = int((time.perf_counter() - start) * 1_000_000)  # type: ignore[attr-defined]
-        server.total_forks = getattr(server, "total_forks", 0) + 1  # type: ignore[attr-defined]
+        self.latest_fork_usec = int((time.perf_counter() - start) * 1_000_000)
+        self.total_forks += 1
         self.child_pid = pid
         self.child_type = kind
         self.child_started = time.time()
@@ -399,8 +436,8 @@ class Persistence:
             reindex = getattr(db, "reindex", None)
             if reindex is not None:
                 reindex()  # the SCAN and expiry orders of the keyspace
-        if result.functions and self.server.load_function_libraries is not None:
-            self.server.load_function_libraries(result.functions)
+        if result.functions:
+            self.server.scripting.load_function_libraries(result.functions)
 
     def _progress(self, label: str):
         state = {"last": time.monotonic()}
@@ -714,26 +751,22 @@ class Persistence:
             self.plug_propagation()
 
     def plug_propagation(self) -> None:
-        """Hook ``server.propagate`` only while there is an AOF to feed: no cost per write otherwise."""
-        active = self.aof_enabled or self.aof_enable_pending
-        self.server.propagate = self.propagate if active else None
+        """Receive effects only while there is an AOF to feed: no cost per write otherwise."""
+        if self.aof_enabled or self.aof_enable_pending:
+            self.server.effects.register(self)
+        else:
+            self.server.effects.unregister(self)
 
     def set_appendfsync(self, value: object) -> None:
         if self.writer is not None:
             self.writer.policy = str(value)
 
-    def feed(self, dbid: int, commands: list[list[bytes]]) -> None:
-        """Append commands run against database ``dbid`` (a SELECT first if the db changed)."""
+    def write_commands(self, commands: list[list[bytes]]) -> None:
+        """Append commands to the AOF (SELECTs included); a failed write blocks writes (MISCONF)."""
         writer = self.writer
-        if writer is None or self.loading:
+        if writer is None:
             return
-        parts = []
-        if dbid != self.aof_selected_db:
-            parts.append(encode_command([b"SELECT", b"%d" % dbid]))
-            self.aof_selected_db = dbid
-        for argv in commands:
-            parts.append(encode_command(argv))
-        data = b"".join(parts)
+        data = b"".join([encode_command(argv) for argv in commands])
         try:
             if writer.policy == "always" and self.server.loop is not None:
                 writer.hold(data)  # written and fsynced once for the whole loop turn
@@ -776,46 +809,12 @@ class Persistence:
         for deliver, data in held or ():
             deliver(data)
 
-    def propagate(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
-        """``server.propagate``: log a command that changed the data, by its effect.
-
-        A command whose effect its arguments do not determine (SPOP, a served
-        BLPOP ...) sets ``client.propagate_as`` to the commands to log instead.
-        """
-        alternative = getattr(client, "propagate_as", None)
-        if alternative is not None:
-            client.propagate_as = None  # type: ignore[attr-defined]
+    def apply_effects(self, ops: list[Op]) -> None:
+        """``EffectConsumer``: append what commands did (``server.effects`` decides what that is)."""
         if self.writer is None or self.loading:
             return
-        name = cmd.name
-        if name == "multi":  # EXEC announces its first write this way (commands/transactions.py)
-            if client.id not in self.aof_open_multi:
-                self.aof_open_multi.add(client.id)
-                self.feed(client.db.id, [[b"MULTI"]])
-            return
-        if name == "exec":
-            if client.id in self.aof_open_multi:
-                self.aof_open_multi.discard(client.id)
-                self.feed(client.db.id, [[b"EXEC"]])
-            return
-        commands = alternative if alternative is not None else rewrite_for_log(client, name, argv)
-        if not commands:
-            return
-        if client.executing_multi and client.id not in self.aof_open_multi:
-            self.aof_open_multi.add(client.id)
-            commands = [[b"MULTI"], *commands]
-        self.feed(client.db.id, commands)
-
-    def after_unblocked(self, client: Client) -> None:
-        """A blocked command completed later: log what it did (its ``propagate_as``)."""
-        alternative = getattr(client, "propagate_as", None)
-        if alternative:
-            client.propagate_as = None  # type: ignore[attr-defined]
-            self.feed(client.db.id, alternative)
-
-    def on_expired(self, db, key: bytes) -> None:
-        """A key expired: log a DEL, so replaying never resurrects it."""
-        self.feed(db.id, [[b"DEL", key]])
+        commands, self.aof_selected_db = with_selects(ops, self.aof_selected_db)
+        self.write_commands(commands)
 
     # ------------------------------------------------------------------ shutdown
 
@@ -906,72 +905,6 @@ class Persistence:
 
 
 # ---------------------------------------------------------------------- AOF rewriting of commands
-
-_EXPIRE_COMMANDS = {"expire", "pexpire", "expireat", "pexpireat"}
-_SET_TTL_OPTIONS = {b"EX", b"PX", b"EXAT", b"PXAT"}
-
-
-def rewrite_for_log(client: Client, name: str, argv: list[bytes]) -> list[list[bytes]]:
-    """The commands to log for ``argv`` so that replaying gives the same data at any later time.
-
-    Relative expiries become absolute (PEXPIREAT, SET ... PXAT), as Redis logs them.
-    """
-    db = client.db
-    if name in _EXPIRE_COMMANDS:
-        key = argv[1]
-        if key not in db.data:
-            return [[b"DEL", key]]  # a deadline in the past deleted the key
-        deadline = db.expires.get(key)
-        return [[b"PEXPIREAT", key, b"%d" % deadline]] if deadline is not None else [argv]
-    if name in ("setex", "psetex"):
-        key = argv[1]
-        deadline = db.expires.get(key)
-        if deadline is None:
-            return [[b"SET", key, argv[3]]]
-        return [[b"SET", key, argv[3], b"PXAT", b"%d" % deadline]]
-    if name == "set" and len(argv) > 3:
-        options = argv[3:]
-        if any(opt.upper() in _SET_TTL_OPTIONS for opt in options):
-            kept: list[bytes] = []
-            skip = False
-            for opt in options:
-                if skip:
-                    skip = False
-                    continue
-                if opt.upper() in _SET_TTL_OPTIONS:
-                    skip = True
-                    continue
-                kept.append(opt)
-            key = argv[1]
-            deadline = db.expires.get(key)
-            tail = [b"PXAT", b"%d" % deadline] if deadline is not None else []
-            return [[argv[0], key, argv[2], *kept, *tail]]
-        return [argv]
-    if name == "getex":
-        key = argv[1]
-        if key not in db.data:
-            return [[b"DEL", key]]
-        deadline = db.expires.get(key)
-        if deadline is not None:
-            return [[b"PEXPIREAT", key, b"%d" % deadline]]
-        return [[b"PERSIST", key]]
-    if name == "restore":
-        if any(a.upper() == b"ABSTTL" for a in argv[4:]) or argv[2] == b"0":
-            return [argv]
-        key = argv[1]
-        if key not in db.data:
-            return [[b"DEL", key]]
-        deadline = db.expires.get(key)
-        if deadline is None:
-            return [argv]
-        return [[argv[0], key, b"%d" % deadline, argv[3], *argv[4:], b"ABSTTL"]]
-    if name == "incrbyfloat":
-        key = argv[1]
-        value = db.data.get(key)
-        if isinstance(value, (bytes, bytearray)):
-            return [[b"SET", key, bytes(value), b"KEEPTTL"]]
-    return [argv]
-
 
 def _rdb_preamble_end(buf: bytes, path: str) -> int:
     """Where the RDB preamble of an old single-file AOF ends (EOF opcode plus checksum)."""

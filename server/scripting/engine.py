@@ -6,9 +6,10 @@ commands run through ``dispatch.call`` on a private client (Redis's "lua client"
 that takes the caller's user and database, never blocks (``executing_multi``) and
 speaks the protocol the script chose with ``redis.setresp``.
 
-Effects: while a script runs, what dispatch would hand to ``server.propagate`` is
-collected; at the end one command is logged as it is and several are wrapped in
-MULTI/EXEC (Redis 7.0's effects replication). The EVAL itself is never logged.
+Effects: a run is one execution unit of the effects pipeline (``server.effects.unit``):
+at its end one command is logged as it is and several are wrapped in MULTI/EXEC
+(Redis 7.0's effects replication). The EVAL itself is never logged; ``redis.set_repl``
+without REPL_AOF mutes the commands that follow it (``Effects.muted``).
 
 Busy scripts: a Lua count hook calls ``hook`` every ``HOOK_EVERY`` instructions.
 Past ``busy-reply-threshold`` the script is "timed out": each hook then serves the
@@ -108,7 +109,6 @@ class Run:
     killed: bytes | None = None
     dirty: bool = False
     repl: int = PROPAGATE_AOF | PROPAGATE_REPL
-    effects: list[tuple[Any, Command, list[bytes], list[list[bytes]] | None]] = field(default_factory=list)
     argv: list[bytes] = field(default_factory=list)  # the EVAL/FCALL that started it (FUNCTION STATS)
 
 
@@ -198,6 +198,24 @@ class Engine:
         self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
         self.reset()
 
+    def function_library_codes(self) -> list[bytes]:
+        """The code of every FUNCTION library, for RDB files and AOF rewrites."""
+        from server.scripting.functions import registry
+
+        return registry(self.server).codes()
+
+    def load_function_libraries(self, codes: list[bytes]) -> None:
+        """Libraries read from an RDB file (FUNCTION LOAD REPLACE each); a bad one is logged."""
+        from server.scripting.functions import LoadError, registry
+
+        reg = registry(self.server)
+        for code in codes:
+            try:
+                reg.load(code, replace=True, timeout=None)
+            except LoadError as exc:
+                self.server.log("warning", "Failed loading a function library: %s"
+                                % exc.message.decode("utf-8", "replace"))
+
     # ------------------------------------------------------------------ the Lua state
 
     def _callbacks(self) -> dict[str, object]:
@@ -273,8 +291,9 @@ class Engine:
             return
         server = self.server
         if not flags & NO_WRITES:
-            if server.write_block is not None:
-                text = server.write_block.message if isinstance(server.write_block, Error) else b""
+            write_block = server.persistence.write_block
+            if write_block is not None:
+                text = write_block.message
                 if b"RDB" in text or b"snapshots" in text:
                     raise ScriptError(Error(
                         b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
@@ -286,8 +305,8 @@ class Engine:
                     b"scripts. AOF error: " + text.rpartition(b": ")[2]))
             if ro:
                 raise ScriptError(Error(b"ERR Can not execute a script with write flag using *_ro command."))
-        if not flags & (ALLOW_OOM | NO_WRITES) and server.maxmemory_check is not None:
-            if server.maxmemory_check(caller, []) is not None:
+        if not flags & (ALLOW_OOM | NO_WRITES) and server.eviction.limited:
+            if server.eviction.check(caller, []) is not None:
                 raise ScriptError(Error(b"OOM allow-oom flag is not set on the script, can not run it when "
                                         b"used memory > 'maxmemory'"))
 
@@ -310,23 +329,27 @@ class Engine:
                   allow_oom=not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM),
                   eval_mode=eval_mode, argv=argv or [])
         self.run = run
-        dirty_before = server.keyspace.dirty
-        propagate = server.propagate
-        if propagate is not None:
-            server.propagate = self._collect
         vm = vm or self.vm
         self.active = vm
         runtime = vm.runtime
+        effects = server.effects
         try:
-            lua_keys = runtime.table_from(keys)
-            lua_args = runtime.table_from(args)
-            ok, value = vm.run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
-            if ok:
-                reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3), caller.resp == 3)
-            else:
-                reply = self._error_reply(run, value)
-        except Exception as exc:  # lupa: out of memory, or an error outside the protected call
-            reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
+            # One execution unit: the script's writes go out together (MULTI/EXEC around
+            # several), and the EVAL/FCALL itself is never logged.
+            with effects.unit(caller):
+                try:
+                    lua_keys = runtime.table_from(keys)
+                    lua_args = runtime.table_from(args)
+                    ok, value = vm.run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
+                    if ok:
+                        reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
+                                               caller.resp == 3)
+                    else:
+                        reply = self._error_reply(run, value)
+                except Exception as exc:  # lupa: out of memory, or an error outside the protected call
+                    reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
+                finally:
+                    effects.muted = False  # redis.set_repl lasts for this run only
         finally:
             self.active = self.vm
             if vm.memory() > LUA_COLLECT_ABOVE:
@@ -334,15 +357,8 @@ class Engine:
                 # next allocation outside a protected call would abort the process.
                 vm.collect_garbage()
             self.run = None
-            if propagate is not None:
-                server.propagate = propagate
             if run.timed_out:
                 self._leave_busy(run)
-        if propagate is not None:
-            if run.effects:
-                self._propagate_effects(run, propagate)
-            if server.keyspace.dirty != dirty_before:
-                caller.propagate_as = []  # the EVAL/FCALL itself is never logged
         return reply
 
     def _error_reply(self, run: Run, value: Any) -> Error:
@@ -363,34 +379,6 @@ class Engine:
                 line = b"%d" % line
             msg = b"%b script: %b, on %b:%b." % (msg, run.name, source, line)
         return Error(msg)
-
-    # ------------------------------------------------------------------ effects
-
-    def _collect(self, client: Client, cmd: Command, argv: list[bytes]) -> None:
-        """``server.propagate`` during a run: keep the effect for the end of the script."""
-        alternative = client.propagate_as
-        client.propagate_as = None
-        run = self.run
-        if run is None or client is not run.client or not run.repl & PROPAGATE_AOF:
-            return
-        run.effects.append((client.db, cmd, list(argv), alternative))
-
-    def _propagate_effects(self, run: Run, propagate: Any) -> None:
-        client = run.client
-        caller = run.caller
-        wrap = len(run.effects) > 1 and not caller.executing_multi
-        saved_db = client.db
-        client.executing_multi = wrap
-        try:
-            for db, cmd, argv, alternative in run.effects:
-                client.db = db
-                client.propagate_as = alternative
-                propagate(client, cmd, argv)
-            if wrap:
-                propagate(client, TABLE[b"exec"], [b"EXEC"])
-        finally:
-            client.executing_multi = True
-            client.db = saved_db
 
     # ------------------------------------------------------------------ redis.* callbacks
 
@@ -449,10 +437,10 @@ class Engine:
             return self._err(b"ERR This Redis command is not allowed from script")
         server = self.server
         client = run.client
-        if server.acl_check is not None:
-            denied = server.acl_check(client, cmd, argv)
+        if server.acl.restricted:
+            denied = server.acl.check(client, cmd, argv)
             if denied is not None:
-                text = denied.message if isinstance(denied, Error) else b""
+                text = denied.message
                 if b"keys" in text:
                     reason = b"can't access at least one of the keys mentioned in the command arguments"
                 elif b"channels" in text:
@@ -463,11 +451,11 @@ class Engine:
         writes = cmd.is_write
         if run.read_only and (writes or "may_replicate" in cmd.flags):
             return self._err(b"ERR Write commands are not allowed from read-only scripts.")
-        if writes and not run.dirty and server.write_block is not None:
-            block = server.write_block
-            return self._err(convert.error_text(b"-" + (block.message if isinstance(block, Error) else b"")))
-        if (cmd.denyoom and not run.allow_oom and not run.dirty and server.maxmemory_check is not None
-                and server.maxmemory_check(run.caller, []) is not None):
+        block = server.persistence.write_block
+        if writes and not run.dirty and block is not None:
+            return self._err(convert.error_text(b"-" + block.message))
+        if (cmd.denyoom and not run.allow_oom and not run.dirty and server.eviction.limited
+                and server.eviction.check(run.caller, []) is not None):
             return self._err(OOM_IN_SCRIPT)
         if writes:
             run.dirty = True
@@ -532,6 +520,7 @@ class Engine:
         if flags & ~(PROPAGATE_AOF | PROPAGATE_REPL):
             raise self._raise(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
         run.repl = flags
+        self.server.effects.muted = not flags & PROPAGATE_AOF
 
     def _log(self, *args: Any) -> None:
         if len(args) < 2:
@@ -571,8 +560,8 @@ class Engine:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
             raise self._raise(b"ERR Invalid command passed to redis.acl_check_cmd()")
-        check = self.server.acl_check
-        return check is None or check(run.caller, cmd, argv) is None
+        acl = self.server.acl
+        return not acl.restricted or acl.check(run.caller, cmd, argv) is None
 
     def _register_function(self, *args: Any) -> None:
         if self.register_hook is None:

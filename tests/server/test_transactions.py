@@ -3,7 +3,7 @@
 Byte-level agreement with redis-server is in ``tests/differential/test_transactions_diff.py``.
 Here: redis-py pipelines and the WATCH retry loop under contention, atomicity
 seen from another client, blocked clients served after EXEC (not in between),
-and, in-process, what EXEC hands to persistence (``server.propagate``).
+and, in-process, what EXEC hands to the effects pipeline (``server.effects``).
 """
 
 from __future__ import annotations
@@ -94,11 +94,23 @@ def test_blocked_client_is_served_after_exec(ours, r):
         blocked.close()
 
 
+class _Recorder:
+    """An ``EffectConsumer`` that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[bytes]] = []
+
+    def apply_effects(self, ops: list[tuple[int, list[bytes]]]) -> None:
+        self.seen.extend([a.upper() if i == 0 else a for i, a in enumerate(argv)] for _db, argv in ops)
+
+
 def test_exec_propagates_as_one_unit():
-    """Inside EXEC, persistence sees MULTI before the first write and EXEC after the last."""
+    """EXEC's writes reach the effects consumers together, in MULTI/EXEC when there are several
+    (Redis 7.0's propagatePendingCommands); a single write or a read-only EXEC is not wrapped."""
     server = build_server(["--save", ""])
-    seen: list[list[bytes]] = []
-    server.propagate = lambda client, cmd, argv: seen.append([a.upper() if i == 0 else a for i, a in enumerate(argv)])
+    recorder = _Recorder()
+    server.effects.register(recorder)
+    seen = recorder.seen
     client = server.new_client("test")
     for argv in (["MULTI"], ["GET", "k"], ["SET", "k", "1"], ["INCR", "k"], ["EXEC"]):
         execute(client, [a.encode() for a in argv])
@@ -107,8 +119,12 @@ def test_exec_propagates_as_one_unit():
     for argv in (["MULTI"], ["GET", "k"], ["EXEC"]):  # read-only: nothing to propagate
         execute(client, [a.encode() for a in argv])
     assert seen == []
-    assert server.propagate is not None and execute(client, [b"SET", b"k", b"2"]) is not None
-    assert seen == [[b"SET", b"k", b"2"]]  # the EXEC-time wrapper is gone afterwards
+    for argv in (["MULTI"], ["INCR", "k"], ["EXEC"]):  # one write: atomic on its own
+        execute(client, [a.encode() for a in argv])
+    assert seen == [[b"INCR", b"k"]]
+    seen.clear()
+    assert execute(client, [b"SET", b"k", b"2"]) is not None
+    assert seen == [[b"SET", b"k", b"2"]]  # outside EXEC, one command at a time
 
 
 def test_watch_registry_is_emptied():
@@ -122,7 +138,7 @@ def test_watch_registry_is_emptied():
     run(a, "UNWATCH")
     run(b, "MULTI")
     run(b, "EXEC")
-    assert not server.keyspace.watched and not server.watches.keys  # type: ignore[attr-defined]
+    assert not server.keyspace.watched and not server.watches.keys
     run(a, "WATCH", "k3")
     run(a, "MULTI")
     run(a, "DISCARD")
@@ -130,4 +146,4 @@ def test_watch_registry_is_emptied():
     run(b, "RESET")
     run(a, "WATCH", "k5")
     server.client_gone(a)
-    assert not server.keyspace.watched and not server.watches.keys  # type: ignore[attr-defined]
+    assert not server.keyspace.watched and not server.watches.keys
