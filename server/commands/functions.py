@@ -52,7 +52,7 @@ def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest:
 _FCALL_DOC = "function numkeys [key [key ...]] [arg [arg ...]]"
 
 
-@command("fcall", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys", acl="scripting",
+@command("fcall", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the function that is executed.",
          summary="Calls a function of a loaded library.", args=_FCALL_DOC, getkeys=script_keys)
 def fcall(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> object:

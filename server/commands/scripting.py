@@ -88,14 +88,14 @@ _EVAL_DOC = "script numkeys [key [key ...]] [arg [arg ...]]"
 _EVALSHA_DOC = "sha1 numkeys [key [key ...]] [arg [arg ...]]"
 
 
-@command("eval", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys", acl="scripting",
+@command("eval", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
          summary="Runs a Lua script on the server.", args=_EVAL_DOC, getkeys=script_keys)
 def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
     return run_script(ctx, b"eval", body, numkeys, rest, evalsha=False, ro=False)
 
 
-@command("evalsha", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys", acl="scripting",
+@command("evalsha", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
          summary="Runs a cached Lua script by its SHA1 digest.", args=_EVALSHA_DOC, getkeys=script_keys)
 def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:

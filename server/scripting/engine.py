@@ -94,7 +94,7 @@ class Script:
     func: Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """The script running now (Redis's scriptRunCtx)."""
 
@@ -169,14 +169,14 @@ class LuaVM:
         self.err_info = entry[b"err_info"]
         self.load_mode = entry[b"load_mode"]
         self.function_env = entry[b"function_env"]
+        self._gc = self.runtime.eval("collectgarbage")
 
     def memory(self) -> int:
-        count = self.runtime.eval("collectgarbage('count')")
-        return int(count * 1024)
+        return int(self._gc(b"count") * 1024)
 
     def collect_garbage(self) -> None:
         try:
-            self.runtime.eval("collectgarbage('collect')")
+            self._gc(b"collect")
         except Exception:  # noqa: BLE001 - nothing more can be freed
             pass
 
@@ -331,16 +331,13 @@ class Engine:
         self.run = run
         vm = vm or self.vm
         self.active = vm
-        runtime = vm.runtime
         effects = server.effects
         try:
             # One execution unit: the script's writes go out together (MULTI/EXEC around
             # several), and the EVAL/FCALL itself is never logged.
             with effects.unit(caller):
                 try:
-                    lua_keys = runtime.table_from(keys)
-                    lua_args = runtime.table_from(args)
-                    ok, value = vm.run(func, lua_keys, lua_args, self.busy_threshold() > 0, not eval_mode)
+                    ok, value = vm.run(func, self.busy_threshold() > 0, not eval_mode, len(keys), *keys, *args)
                     if ok:
                         reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
                                                caller.resp == 3)
@@ -581,8 +578,11 @@ class Engine:
         if run.killed is not None:
             return run.killed
         if not run.timed_out:
+            threshold = self.busy_threshold()
+            if threshold <= 0:
+                return None
             elapsed = (time.monotonic() - run.start) * 1000
-            if elapsed < self.busy_threshold():
+            if elapsed < threshold:
                 return None
             run.timed_out = True
             self.server.log(

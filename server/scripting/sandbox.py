@@ -192,33 +192,47 @@ local function kill_hook()
   if i and i.source ~= '@redis_internal' then error(killed) end
 end
 local pyhook = py.hook
+local killed_mode = false
 local function count_hook()
   local verdict = pyhook()
   if verdict then
     killed = {err = verdict}
+    killed_mode = true
     sethook(kill_hook, 'l')
     error(killed)
   end
 end
 
 -- Run f(...) with the busy hook; returns ok, value (or the error table).
-local function run(f, keys, args, with_hook, as_function)
+local hook_every = py.hook_every
+-- Run a script (KEYS and ARGV as globals) or a function callback (keys, args as parameters)
+-- with the busy hook. Keys and arguments arrive as plain parameters, cheaper than two tables
+-- built from Python. Returns ok, value (or the error table).
+local function run(f, with_hook, as_function, nkeys, ...)
+  local keys, args = {}, {}
+  local n = select('#', ...)
+  local all = {...}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, n do args[i - nkeys] = all[i] end
   if not as_function then
     rawset(R, 'KEYS', keys)
     rawset(R, 'ARGV', args)
   end
-  if with_hook then sethook(count_hook, '', py.hook_every) end
   local ok, v
   if as_function then
     ok, v = xpcall(function() return f(keys, args) end, handler)
   else
     ok, v = xpcall(f, handler)
   end
-  sethook()
+  if killed_mode then
+    killed_mode = false
+    sethook(count_hook, '', hook_every)
+  end
   return ok, v
 end
+-- The busy hook stays installed: it costs nothing between its calls, and py.hook decides.
+sethook(count_hook, '', hook_every)
 
--- Runs f() (library load code) with the hook; returns ok, value.
 local function shape(t)
   if type(t) ~= 'table' then return 'nil' end
   local v = rawget(t, 'err')

@@ -356,3 +356,12 @@ def test_functions_survive_restart_through_aof_and_rewrite(tmp_path):
         c.close()
     finally:
         server.stop()
+
+
+def test_client_pause_write_holds_scripts_that_may_write(r):
+    r.client_pause(400, all=False)
+    start = time.monotonic()
+    assert r.eval_ro("return 1", 0) == 1  # read-only: not held
+    assert time.monotonic() - start < 0.3
+    assert r.eval("return redis.call('set', KEYS[1], 'v')", 1, "paused") == b"OK"
+    assert time.monotonic() - start >= 0.35
