@@ -366,7 +366,8 @@ def after_call(client: Client, cmd: Command, argv: list[bytes], reply: object, d
         server.stats.count_error(reply.message)
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, argv, duration)
-    if keyspace.dirty != dirty_before and server.effects.active:
+    if keyspace.dirty != dirty_before and server.effects.active and not cmd.is_readonly:
+        # (A read-only command moves ``dirty`` only by expiring keys, which log their own DELs.)
         server.effects.command(client, cmd.name, argv, reply)
     if server.monitors:  # after the command, as Redis does: a SELECT shows its new db
         own_line = feed_monitors(server, client, cmd, argv)
