@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from server.protocol import encode
-
 if TYPE_CHECKING:
     from server.instance import Server
     from server.keyspace import Database
@@ -110,8 +108,8 @@ class Client:
         self.input_size: Callable[[], int] = lambda: 0
         self.abort: Callable[[], None] = lambda: None  # close at once, dropping unsent output
         self.soft_limit_since: float | None = None
-        # Out-of-band output (pub/sub messages, MONITOR lines, unblocked replies) queued
-        # during this loop turn and written at its end: one write per client, not per message.
+        # Output queued during this loop turn and written at its end, in order: one write
+        # per client, not per message. Only ``server.output`` (server/output.py) touches it.
         self.outbuf: list[bytes] = []
 
     @property
@@ -134,29 +132,11 @@ class Client:
 
     def push(self, value: object) -> None:
         """Queue an out-of-band reply; it goes out at the end of this loop turn, in order."""
-        buf = self.outbuf
-        first = not buf
-        encode(value, buf, self.resp == 3)
-        self.server.output_epoch += 1
-        if first:
-            self.server.schedule_flush(self)
+        self.server.output.push(self, value)
 
     def send_push(self, data: bytes) -> None:
-        """``push`` for bytes already encoded for this client's protocol (pub/sub fan-out)."""
-        buf = self.outbuf
-        first = not buf
-        buf.append(data)
-        self.server.output_epoch += 1
-        if first:
-            self.server.schedule_flush(self)
-
-    def flush(self) -> None:
-        """Write the queued output now."""
-        buf = self.outbuf
-        if buf:
-            data = b"".join(buf)
-            buf.clear()
-            self.send(data)
+        """``push`` for bytes already encoded for this client's protocol."""
+        self.server.output.send(self, data)
 
     def select(self, index: int) -> None:
         self.db = self.server.keyspace.dbs[index]

@@ -27,6 +27,7 @@ from server.config import Config
 from server.effects import Effects
 from server.eviction import Eviction
 from server.keyspace import ACCESS_LFU, ACCESS_LRU, Keyspace
+from server.output import Output
 from server.persistence import rdb
 from server.persistence.manager import Persistence
 from server.pubsub import PubSub
@@ -139,7 +140,7 @@ class Server:
         "effects", "acl", "eviction", "watches", "tracking", "pubsub", "blocking", "monitors",
         "scripting", "persistence",
         # output written at the end of the loop turn
-        "pending_flush", "output_epoch", "held_replies",
+        "output", "held_replies",
         # CLIENT PAUSE
         "pause_mode", "pause_end", "_pause_timer", "postponed",
     )
@@ -180,8 +181,7 @@ class Server:
         # Group commit (appendfsync always): while a list, replies wait here, as (deliver, data),
         # until the AOF is fsynced at the end of the loop turn (Persistence.group_commit).
         self.held_replies: list[tuple[Callable[[bytes | None], None], bytes | None]] | None = None
-        self.pending_flush: list[Client] = []  # clients with queued output (Client.outbuf)
-        self.output_epoch = 0  # moves on whenever output is queued or written (pub/sub batches)
+        self.output = Output(self)  # the one owner of output queues and their order
         # CLIENT PAUSE: "write" or "all" until ``pause_end`` (time.monotonic()); None when off.
         self.pause_mode: str | None = None
         self.pause_end = 0.0
@@ -378,33 +378,6 @@ class Server:
         if not client.postponed:
             client.postponed = True
             self.postponed.append(client)
-
-    def schedule_flush(self, client: Client) -> None:
-        """Write ``client``'s queued output at the end of this loop turn (with everyone else's)."""
-        pending = self.pending_flush
-        if not pending:
-            if self.loop is None:
-                client.flush()
-                return
-            self.loop.call_soon(self.flush_pending)
-        pending.append(client)
-
-    def arm_flush(self) -> None:
-        """For callers that filled ``pending_flush`` themselves (pub/sub fan-out)."""
-        if self.loop is None:
-            self.flush_pending()
-        else:
-            self.loop.call_soon(self.flush_pending)
-
-    def flush_pending(self) -> None:
-        self.output_epoch += 1
-        pending, self.pending_flush = self.pending_flush, []
-        for client in pending:
-            try:
-                client.flush()
-            except Exception as exc:  # one broken connection must not strand the others' output
-                client.outbuf.clear()
-                self.log("warning", f"Writing to client {client.id} failed: {exc!r}")
 
     # -- periodic work -------------------------------------------------------
 

@@ -121,10 +121,8 @@ class RedisProtocol(asyncio.Protocol):
         """Execute frames in order (until one blocks) and write all their replies at once."""
         client = self.client
         assert client is not None
-        # Replies join the client's queue of out-of-band output, so a message
-        # published before a command runs reaches this client before its reply.
-        out = client.outbuf
-        self.server.output_epoch += 1  # replies follow what is queued: pub/sub batches stop growing
+        output = self.server.output
+        out = output.replies(client)
         client.last_interaction = time.monotonic()
         if run_requests(client, frames, out) and error:
             # Reading goes on while blocked (data_received queues the frames):
@@ -136,9 +134,8 @@ class RedisProtocol(asyncio.Protocol):
                 out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
-        if out:
-            data = b"".join(out) if len(out) > 1 else out[0]
-            out.clear()
+        data = output.take(client)
+        if data:
             self.send(data)
         if client.close_after_reply:
             self.close()
@@ -215,7 +212,7 @@ class RedisProtocol(asyncio.Protocol):
                 "warning",
                 f"Client {client.info_line()} scheduled to be closed ASAP for overcoming of output buffer limits.",
             )
-            client.outbuf.clear()
+            self.server.output.discard(client)
             self.abort()
 
 

@@ -53,19 +53,6 @@ def message_frames(kind: bytes, parts: tuple[bytes, ...]) -> tuple[bytes, bytes]
     return b"*%d\r\n" % count + body, b">%d\r\n" % count + body
 
 
-class _Batch:
-    """Consecutive messages for one group of subscribers: one growing buffer per protocol,
-    queued once in each subscriber's output."""
-
-    __slots__ = ("group", "epoch", "resp2", "resp3")
-
-    def __init__(self, group: Subscribers, epoch: int):
-        self.group = group
-        self.epoch = epoch
-        self.resp2: bytearray | None = None
-        self.resp3: bytearray | None = None
-
-
 class PubSub:
     """The server-wide subscription registry (``server.pubsub``)."""
 
@@ -75,7 +62,6 @@ class PubSub:
         self.patterns: dict[bytes, Subscribers] = {}
         self.shard_channels: dict[bytes, Subscribers] = {}
         self._matchers: dict[bytes, Callable[[bytes], object]] = {}
-        self._batch: _Batch | None = None  # the messages still being added to (see _deliver)
         self._keyspace_prefix = [b"__keyspace@%d__:" % i for i in range(len(server.keyspace.dbs))]
         self._keyevent_prefix = [b"__keyevent@%d__:" % i for i in range(len(server.keyspace.dbs))]
 
@@ -182,60 +168,9 @@ class PubSub:
 
     def _deliver(self, subscribers: Subscribers, kind: bytes, parts: tuple[bytes, ...],
                  publisher: Client | None) -> None:
-        """Queue one message for each subscriber of a group (a channel's or a pattern's).
-
-        The fan-out is the costly part of pub/sub, so consecutive messages to the
-        same group share one buffer per protocol (a ``_Batch``): the first message
-        puts the buffer in every subscriber's output queue, the next ones only
-        extend it. That is right only while nothing else was queued for those
-        clients in between, which ``server.output_epoch`` tells: every other way
-        of queueing output, every flush and every batch of requests a client sends
-        moves it on. A publisher that subscribes to the group itself gets its reply
-        between two messages, and a message for several groups must interleave
-        them, so those messages go one by one (``publisher`` is None).
-        """
+        """Queue one message for each subscriber of a group (``Output.deliver_group`` batches them)."""
         frame2, frame3 = message_frames(kind, parts)
-        server = self.server
-        batch = self._batch
-        if (
-            batch is not None
-            and batch.group is subscribers
-            and batch.epoch == server.output_epoch
-            and publisher is not None
-        ):
-            if batch.resp2 is not None:
-                batch.resp2 += frame2
-            if batch.resp3 is not None:
-                batch.resp3 += frame3
-            return
-        pending = server.pending_flush
-        was_idle = not pending
-        append_pending = pending.append
-        if publisher is None or publisher in subscribers:
-            self._batch = None
-            server.output_epoch += 1
-            for client in subscribers:
-                buf = client.outbuf
-                if not buf:
-                    append_pending(client)
-                buf.append(frame2 if client.resp == 2 else frame3)
-        else:
-            batch = self._batch = _Batch(subscribers, server.output_epoch)
-            resp2 = resp3 = None
-            for client in subscribers:
-                buf = client.outbuf
-                if not buf:
-                    append_pending(client)
-                if client.resp == 2:
-                    if resp2 is None:
-                        resp2 = batch.resp2 = bytearray(frame2)
-                    buf.append(resp2)
-                else:
-                    if resp3 is None:
-                        resp3 = batch.resp3 = bytearray(frame3)
-                    buf.append(resp3)
-        if was_idle and pending:
-            server.arm_flush()
+        self.server.output.deliver_group(subscribers, frame2, frame3, publisher)
 
     # -- keyspace notifications ----------------------------------------------------
 

@@ -90,15 +90,13 @@ def exec_(ctx: Client) -> object:
     # in RESP3) lands between two replies. Such pushes are taken back out of the
     # client's output queue and put where Redis puts them.
     replies: list[object] = [Raw(b"*%d\r\n" % len(queue))]
-    outbuf = ctx.outbuf
+    output = server.output
     try:
         with server.effects.unit(ctx):
             for cmd, argv in queue:
-                mark = len(outbuf)
+                mark = output.mark(ctx)
                 reply = _run_queued(ctx, cmd, argv)
-                if len(outbuf) > mark:
-                    replies.extend(Raw(bytes(pushed)) for pushed in outbuf[mark:])
-                    del outbuf[mark:]
+                replies.extend(Raw(pushed) for pushed in output.take_since(ctx, mark))
                 encoded: list[bytes] = []
                 encode(reply, encoded, ctx.resp == 3)
                 replies.append(Raw(b"".join(encoded)))

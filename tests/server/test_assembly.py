@@ -87,3 +87,18 @@ def test_methods_are_not_replaced():
     for name in dir(Server):
         if callable(getattr(Server, name)) and not name.startswith("__"):
             assert getattr(server, name).__func__ is getattr(Server, name), name
+
+
+def test_output_queues_have_one_owner():
+    """Only server/output.py touches a client's output queue (``outbuf``) and the output order
+    state; everything else queues through ``server.output`` (the Client declares the field)."""
+    problems = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.name == "output.py" and path.parent == ROOT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("outbuf", "output_epoch", "pending_flush"):
+                declared = path.name == "client.py" and isinstance(node.ctx, ast.Store)
+                if not declared:
+                    problems.append(f"{path.relative_to(ROOT)}:{node.lineno} touches .{node.attr}")
+    assert problems == []
