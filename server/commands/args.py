@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from server.longdouble import LongDoubleError, round_extended
+from server.longdouble import parse as parse_long_double
 from server.protocol import Error
 
 LLONG_MIN = -(2**63)
@@ -24,6 +26,9 @@ INVALID_CURSOR = Error(b"ERR invalid cursor")
 NO_SUCH_KEY = Error(b"ERR no such key")
 NUMKEYS_ERROR = Error(b"ERR numkeys should be greater than 0")
 COUNT_ERROR = Error(b"ERR count should be greater than 0")
+TIMEOUT_NEGATIVE = Error(b"ERR timeout is negative")
+TIMEOUT_NOT_FLOAT = Error(b"ERR timeout is not a float or out of range")
+TIMEOUT_NOT_INTEGER = Error(b"ERR timeout is not an integer or out of range")
 
 
 # The canonical spellings of small integers (indexes, counts, timeouts, scores) and their
@@ -103,6 +108,41 @@ def parse_float(text: bytes, error: Error = NOT_FLOAT) -> float:
 
 def upper(arg: bytes) -> bytes:
     return arg.upper()
+
+
+# --------------------------------------------------------------------------- timeouts
+
+
+def parse_timeout(arg: bytes) -> float:
+    """A blocking timeout in seconds (BLPOP, BZPOPMIN ...) as Redis 7.0 reads it; 0 means wait forever.
+
+    getTimeoutFromObjectOrReply reads a ``long double`` (so ``1e5000`` is not a number, while ``1e400``
+    is), multiplies by 1000 and rounds *up* to whole milliseconds (``ceill``) into a C ``long long``:
+    0.0001 waits 1 ms, while a tiny negative number becomes 0, forever. Values beyond that type
+    (infinity included) come out as its minimum, hence "negative". Returns seconds.
+    """
+    try:
+        value = parse_long_double(arg)
+    except LongDoubleError:
+        raise TIMEOUT_NOT_FLOAT from None
+    if value.__class__ is float:  # ±inf
+        raise TIMEOUT_NEGATIVE
+    ms = round_extended(value * 1000)
+    if ms.__class__ is float:
+        raise TIMEOUT_NEGATIVE
+    millis = math.ceil(ms)
+    if not LLONG_MIN <= millis <= LLONG_MAX or millis < 0:
+        raise TIMEOUT_NEGATIVE
+    # Redis 7.0 has no upper check: a deadline beyond the clock's range just never comes.
+    return millis / 1000.0
+
+
+def parse_timeout_ms(arg: bytes) -> int:
+    """A timeout in milliseconds (XREAD BLOCK, CLIENT PAUSE): a strict integer, not negative."""
+    value = parse_int(arg, TIMEOUT_NOT_INTEGER)
+    if value < 0:
+        raise TIMEOUT_NEGATIVE
+    return value
 
 
 # --------------------------------------------------------------------------- index ranges

@@ -9,7 +9,7 @@ from __future__ import annotations
 from server import REDIS_VERSION
 from server.client import Client
 from server.command import command, container
-from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int, to_int
+from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int, parse_timeout_ms, to_int
 from server.protocol import NO_REPLY, OK, PONG, Error, Status, Verbatim
 
 WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled.")
@@ -342,11 +342,7 @@ def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
 def client_pause(ctx: Client, sub: bytes, timeout: bytes, *mode: bytes) -> object:
     if len(mode) > 1:
         raise subcommand_syntax_error("client", sub)
-    value = to_int(timeout)
-    if value is None:
-        raise Error(b"ERR timeout is not an integer or out of range")
-    if value < 0:
-        raise Error(b"ERR timeout is negative")
+    value = parse_timeout_ms(timeout)
     kind = mode[0].upper() if mode else b"ALL"
     if kind not in (b"WRITE", b"ALL"):
         raise Error(b"ERR CLIENT PAUSE mode must be WRITE or ALL")

@@ -18,7 +18,6 @@ from __future__ import annotations
 from server.client import Blocked, Client
 from server.command import command
 from server.commands.args import (
-    LLONG_MAX,
     LLONG_MIN,
     NO_SUCH_KEY,
     NOT_INTEGER,
@@ -27,18 +26,15 @@ from server.commands.args import (
     ArgCursor,
     parse_int,
     parse_mpop,
+    parse_timeout,
     rank_range,
     to_int,
 )
 from server.datatypes.list import ListValue
 from server.keyspace import NOTIFY_LIST, WRONGTYPE
-from server.longdouble import LongDoubleError, round_extended
-from server.longdouble import parse as parse_long_double
 from server.protocol import NULL_ARRAY, OK, Error, Raw
 
 INDEX_OUT_OF_RANGE = Error(b"ERR index out of range")
-TIMEOUT_NEGATIVE = Error(b"ERR timeout is negative")
-TIMEOUT_NOT_FLOAT = Error(b"ERR timeout is not a float or out of range")
 RANK_ZERO = Error(
     b"ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
     b"or use negative to start from the end of the list"
@@ -60,31 +56,6 @@ def parse_where(arg: bytes) -> bool:
     if word == b"RIGHT":
         return False
     raise SYNTAX_ERROR
-
-
-def parse_timeout(arg: bytes) -> float:
-    """A blocking timeout in seconds as Redis reads it; 0 means wait forever.
-
-    Redis reads a ``long double`` (so ``1e5000`` is not a number, while ``1e400``
-    is), multiplies by 1000 and truncates to whole milliseconds in a C
-    ``long long``: anything under a millisecond (even a tiny negative number)
-    means forever, and values beyond that type (infinity included) come out as
-    its minimum, hence "negative".
-    """
-    try:
-        value = parse_long_double(arg)
-    except LongDoubleError:
-        raise TIMEOUT_NOT_FLOAT from None
-    if value.__class__ is float:  # ±inf
-        raise TIMEOUT_NEGATIVE
-    ms = round_extended(value * 1000)
-    if ms.__class__ is float or not LLONG_MIN <= ms <= LLONG_MAX:
-        raise TIMEOUT_NEGATIVE
-    millis = int(ms)  # truncates toward zero, like the C cast
-    if millis < 0:
-        raise TIMEOUT_NEGATIVE
-    # Redis 7.0 has no upper check: a deadline beyond the clock's range just never comes.
-    return millis / 1000.0
 
 
 _BULK_HEADERS = [b"$%d" % n for n in range(1024)]

@@ -24,7 +24,7 @@ from typing import cast
 
 from server.client import Blocked, Client
 from server.command import command, container
-from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, to_int
+from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, parse_timeout_ms, to_int
 from server.datatypes.stream import (
     INVALID_ENTRIES_READ,
     MAX_ID,
@@ -510,9 +510,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
     while options:
         opt = options.next_keyword()
         if opt == b"BLOCK" and options.has(1):
-            timeout = options.next_int(Error(b"ERR timeout is not an integer or out of range"))
-            if timeout < 0:
-                raise Error(b"ERR timeout is negative")
+            timeout = parse_timeout_ms(options.next_bytes())
         elif opt == b"COUNT" and options.has(1):
             count = max(options.next_int(), 0)
         elif opt == b"STREAMS" and options.has(1):

@@ -38,15 +38,15 @@ from server.commands.args import (
     parse_mpop,
     parse_scan_cursor,
     parse_scan_options,
+    parse_timeout,
     rank_range,
-    to_float,
     to_int,
 )
 from server.commands.sets import LIMIT_NEGATIVE, numkeys_positions
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
-from server.keyspace import NOTIFY_ZSET, WRONGTYPE, now_ms
+from server.keyspace import NOTIFY_ZSET, WRONGTYPE
 from server.protocol import NULL_ARRAY, Error, Raw, format_double, pair_reply
 
 WEIGHT_NOT_FLOAT = Error(b"ERR weight value is not a float")
@@ -174,23 +174,6 @@ def parse_lex_range(lo: bytes, hi: bytes) -> LexRange:
     lo_kind, lo_value, minex = _lex_bound(lo)
     hi_kind, hi_value, maxex = _lex_bound(hi)
     return LexRange(lo_kind, lo_value, minex, hi_kind, hi_value, maxex)
-
-
-def parse_timeout(text: bytes) -> float:
-    """A blocking timeout in seconds, checked like Redis (ms precision, 0 = forever)."""
-    value = to_float(text)
-    if value is None:
-        raise Error(b"ERR timeout is not a float or out of range")
-    ms = value * 1000.0
-    # Redis converts to a C long long: anything out of its range wraps negative.
-    if not -9.223372036854775e18 < ms < 9.223372036854775e18:
-        raise Error(b"ERR timeout is negative")
-    ms_int = int(ms)
-    if ms_int < 0:
-        raise Error(b"ERR timeout is negative")
-    if ms_int > 0 and ms_int > LLONG_MAX - now_ms():
-        raise Error(b"ERR timeout is out of range")
-    return ms_int / 1000.0
 
 
 def _rank_bounds(start: int, end: int, length: int) -> tuple[int, int]:

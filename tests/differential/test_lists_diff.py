@@ -245,6 +245,14 @@ def test_blocking_forms_without_waiting(d):
     d.check("BLMOVE", "a", "b", "LEFT", "LEFT", "x")
 
 
+def test_sub_millisecond_timeouts_round_up(d):
+    """Redis 7.0 rounds a timeout up to whole milliseconds: 0.0001 waits 1 ms, it does not block forever."""
+    for args in (("BLPOP", "missing", "0.0001"), ("BRPOP", "missing", "0.0009"),
+                 ("BLMOVE", "missing", "x", "LEFT", "LEFT", "0.0001"), ("BLMPOP", "0.0001", "1", "missing", "LEFT"),
+                 ("BRPOPLPUSH", "missing", "x", "1e-3")):
+        d.check(*args)
+
+
 def test_blocking_inside_multi(d):
     """Inside EXEC blocking commands answer at once: null array for pops, null bulk for moves."""
     d.check("MULTI")

@@ -330,6 +330,14 @@ def test_bzmpop_reads_its_timeout_after_the_other_arguments(diff):
     ])
 
 
+def test_blocking_timeouts_are_read_as_long_doubles(diff):
+    """One timeout parser for lists and sorted sets: 1e5000 is not a number, 0.0001 waits 1 ms."""
+    diff.check_all([
+        "BZPOPMIN nokey 1e5000", "BZMPOP 1e5000 1 nokey MIN", "BZPOPMAX nokey 1e-5000", "BZPOPMIN nokey 0.0001",
+        "BZMPOP 0.0001 1 nokey MAX", "BZPOPMIN nokey -0.5", "BZPOPMIN nokey 1e400",
+    ])
+
+
 def test_blocking_inside_multi(diff):
     d = diff
     d.check_all(["MULTI", "BZPOPMIN nokey 0", "BZMPOP 0 1 nokey MAX", "ZADD z 1 a", "BZPOPMAX z 0", "EXEC"])

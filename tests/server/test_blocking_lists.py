@@ -183,8 +183,12 @@ def test_fractional_timeout_is_honoured(ours):
         assert p.call("BLPOP", "q", "0.25") == NULL_ARRAY
         elapsed = time.monotonic() - start
         assert 0.2 <= elapsed < 1.5
-        # Under a millisecond truncates to 0: wait forever, as Redis does.
-        p.send("BLPOP", "q", "0.0004")
+        # Redis 7.0.15 rounds up to whole milliseconds (ceill): 0.0004 waits 1 ms...
+        start = time.monotonic()
+        assert p.call("BLPOP", "q", "0.0004") == NULL_ARRAY
+        assert time.monotonic() - start < 1.0
+        # ... and a tiny negative one rounds up to 0: wait forever.
+        p.send("BLPOP", "q", "-0.0004")
         sc.wait_blocked(1)
         time.sleep(0.1)
         assert not p.pending()
