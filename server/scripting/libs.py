@@ -10,8 +10,8 @@ smallest encodings, and Roberto's struct formats.
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import struct as pystruct
 from typing import Any
 
@@ -184,6 +184,8 @@ class _Json:
             self._encode(args[0], out, 0)
         except _ArgError as exc:
             return False, str(exc).encode()
+        except RecursionError:
+            return False, b"Cannot serialise, excessive nesting (1001)"
         return True, b"".join(out)
 
     def _encode(self, v: Any, out: list[bytes], depth: int) -> None:
@@ -252,28 +254,196 @@ class _Json:
         if not isinstance(data, bytes):
             return False, b"bad argument #1 to 'decode' (string expected, got %s)" % _lua_type(data).encode()
         try:
-            value = json.loads(data.decode("utf-8", "surrogateescape"), parse_constant=_bad_constant)
-        except (ValueError, RecursionError) as exc:
-            return False, ("Expected value but found invalid token at character %d"
-                           % (getattr(exc, "pos", 0) + 1)).encode()
-        return True, self._to_lua(value)
-
-    def _to_lua(self, v: Any) -> Any:
-        if isinstance(v, str):
-            return v.encode("utf-8", "surrogateescape")
-        if v is None:
-            return self.null
-        if isinstance(v, list):
-            return self.runtime.table_from([self._to_lua(x) for x in v])
-        if isinstance(v, dict):
-            return self.runtime.table_from({k.encode("utf-8", "surrogateescape"): self._to_lua(x) for k, x in v.items()})
-        if isinstance(v, int) and not isinstance(v, bool):
-            return float(v) if abs(v) >= 1 << 53 else v
-        return v
+            return True, _JsonDecoder(data, self).decode()
+        except _ArgError as exc:
+            return False, str(exc).encode()
 
 
-def _bad_constant(name: str) -> None:
-    raise ValueError(name)
+_NUMBER_START = frozenset(b"-0123456789")
+_WHITESPACE = frozenset(b" \t\n\r")
+_PUNCTUATION = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN", ord("]"): "T_ARR_END",
+                ord(":"): "T_COLON", ord(","): "T_COMMA"}
+_STRING_ESCAPES = {ord("b"): b"\b", ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t",
+                   ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/"}
+_STRTOD = re.compile(rb"[ \t\n\r\f\v]*[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
+                     rb"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?"
+                     rb"|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)", re.IGNORECASE)
+
+
+class _JsonDecoder:
+    """lua-cjson's decoder, token by token, so errors read as its do ("Expected value but found
+    T_END at character 2"). Like Redis's build it accepts inf, nan and hex numbers."""
+
+    def __init__(self, data: bytes, owner: _Json):
+        self.data = data
+        self.pos = 0
+        self.owner = owner
+        self.depth = 0
+
+    def decode(self) -> Any:
+        token = self.next_token()
+        value = self.value(token)
+        token = self.next_token()
+        if token[0] != "T_END":
+            self.fail("the end", token)
+        return value
+
+    def fail(self, expected: str, token: tuple[str, Any, int]) -> None:
+        found = token[1] if token[0] == "T_ERROR" else token[0]
+        raise _ArgError(f"Expected {expected} but found {found} at character {token[2] + 1}")
+
+    def next_token(self) -> tuple[str, Any, int]:
+        data = self.data
+        n = len(data)
+        pos = self.pos
+        while pos < n and data[pos] in _WHITESPACE:
+            pos += 1
+        self.pos = pos
+        if pos >= n:
+            return ("T_END", None, pos)
+        c = data[pos]
+        kind = _PUNCTUATION.get(c)
+        if kind is not None:
+            self.pos = pos + 1
+            return (kind, None, pos)
+        if c == 34:  # '"'
+            return self.string(pos)
+        for word, kind, value in ((b"true", "T_BOOLEAN", True), (b"false", "T_BOOLEAN", False),
+                                  (b"null", "T_NULL", None)):
+            if data.startswith(word, pos):
+                self.pos = pos + len(word)
+                return (kind, value, pos)
+        if c in _NUMBER_START or data[pos:pos + 3].lower() in (b"inf", b"nan"):
+            match = _STRTOD.match(data, pos)
+            if match is None or match.end() == pos:
+                return ("T_ERROR", "invalid number", pos)
+            text = match.group().strip()
+            self.pos = match.end()
+            try:
+                number = float.fromhex(text.decode()) if b"x" in text.lower() else float(text)
+            except ValueError:
+                return ("T_ERROR", "invalid number", pos)
+            return ("T_NUMBER", number, pos)
+        return ("T_ERROR", "invalid token", pos)
+
+    def string(self, start: int) -> tuple[str, Any, int]:
+        data = self.data
+        n = len(data)
+        pos = start + 1
+        out = bytearray()
+        while True:
+            if pos >= n:
+                self.pos = pos
+                return ("T_ERROR", "unexpected end of string", pos)
+            c = data[pos]
+            if c == 34:
+                self.pos = pos + 1
+                return ("T_STRING", bytes(out), start)
+            if c != 92:
+                out.append(c)
+                pos += 1
+                continue
+            if pos + 1 >= n:
+                self.pos = pos
+                return ("T_ERROR", "invalid escape code", pos)
+            esc = data[pos + 1]
+            if esc == ord("u"):
+                code, used = self.unicode(pos)
+                if code is None:
+                    return ("T_ERROR", "invalid unicode escape code", pos)
+                out += chr(code).encode("utf-8", "surrogatepass")
+                pos += used
+                continue
+            literal = _STRING_ESCAPES.get(esc)
+            if literal is None:
+                return ("T_ERROR", "invalid escape code", pos)
+            out += literal
+            pos += 2
+
+    def unicode(self, pos: int) -> tuple[int | None, int]:
+        def hex4(at: int) -> int | None:
+            chunk = self.data[at:at + 4]
+            if len(chunk) != 4 or not all(ch in b"0123456789abcdefABCDEF" for ch in chunk):
+                return None
+            return int(chunk, 16)
+
+        first = hex4(pos + 2)
+        if first is None:
+            return None, 0
+        if 0xDC00 <= first <= 0xDFFF:
+            return None, 0
+        if 0xD800 <= first <= 0xDBFF:
+            if self.data[pos + 6:pos + 8] != b"\\u":
+                return None, 0
+            second = hex4(pos + 8)
+            if second is None or not 0xDC00 <= second <= 0xDFFF:
+                return None, 0
+            return 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00), 12
+        return first, 6
+
+    def value(self, token: tuple[str, Any, int]) -> Any:
+        kind = token[0]
+        if kind == "T_NUMBER":
+            number = token[1]
+            if math.isfinite(number) and number == int(number) and abs(number) < 1 << 53:
+                return int(number)
+            return number
+        if kind in ("T_STRING", "T_BOOLEAN"):
+            return token[1]
+        if kind == "T_NULL":
+            return self.owner.null
+        if kind == "T_OBJ_BEGIN":
+            return self.obj(token)
+        if kind == "T_ARR_BEGIN":
+            return self.array(token)
+        self.fail("value", token)
+
+    def nest(self, token: tuple[str, Any, int]) -> None:
+        self.depth += 1
+        if self.depth > 1000:
+            raise _ArgError(f"Found too many nested data structures ({self.depth}) at character {token[2] + 1}")
+
+    def obj(self, token: tuple[str, Any, int]) -> Any:
+        self.nest(token)
+        table = self.owner.runtime.table()
+        token = self.next_token()
+        if token[0] == "T_OBJ_END":
+            self.depth -= 1
+            return table
+        while True:
+            if token[0] != "T_STRING":
+                self.fail("object key string", token)
+            key = token[1]
+            token = self.next_token()
+            if token[0] != "T_COLON":
+                self.fail("colon", token)
+            table[key] = self.value(self.next_token())
+            token = self.next_token()
+            if token[0] == "T_OBJ_END":
+                self.depth -= 1
+                return table
+            if token[0] != "T_COMMA":
+                self.fail("comma or object end", token)
+            token = self.next_token()
+
+    def array(self, token: tuple[str, Any, int]) -> Any:
+        self.nest(token)
+        table = self.owner.runtime.table()
+        token = self.next_token()
+        if token[0] == "T_ARR_END":
+            self.depth -= 1
+            return table
+        i = 1
+        while True:
+            table[i] = self.value(token)
+            i += 1
+            token = self.next_token()
+            if token[0] == "T_ARR_END":
+                self.depth -= 1
+                return table
+            if token[0] != "T_COMMA":
+                self.fail("comma or array end", token)
+            token = self.next_token()
 
 
 # --------------------------------------------------------------------------- cmsgpack
@@ -285,7 +455,7 @@ class _MsgPack:
 
     def pack(self, *args: Any) -> tuple:
         if not args:
-            return False, b"MessagePack pack needs input."
+            return False, b"bad argument #0 to 'pack' (MessagePack pack needs input.)"
         out: list[bytes] = []
         try:
             for arg in args:
@@ -349,8 +519,11 @@ class _MsgPack:
                 else:
                     out.append(b"\xd3" + pystruct.pack(">q", n))
             return
-        f32 = pystruct.unpack(">f", pystruct.pack(">f", v))[0]
-        if f32 == v or (math.isnan(v) and math.isnan(f32)):
+        try:
+            f32 = pystruct.unpack(">f", pystruct.pack(">f", v))[0]
+        except OverflowError:
+            f32 = None
+        if f32 is not None and (f32 == v or (math.isnan(v) and math.isnan(f32))):
             out.append(b"\xca" + pystruct.pack(">f", v))
         else:
             out.append(b"\xcb" + pystruct.pack(">d", v))
@@ -381,8 +554,10 @@ class _MsgPack:
             self._pack(v, out, depth)
 
     def unpack(self, *args: Any) -> tuple:
-        if not args or not isinstance(args[0], bytes):
-            return False, b"MessagePack unpack needs input."
+        if not args:
+            return False, b"bad argument #1 to 'unpack' (string expected, got no value)"
+        if not isinstance(args[0], bytes):
+            return False, b"bad argument #1 to 'unpack' (string expected, got %s)" % _lua_type(args[0]).encode()
         data = args[0]
         values = []
         pos = 0
@@ -520,6 +695,8 @@ class _Struct:
                 i += 1
             elif code == "x":
                 out += b"\0"
+            else:
+                return False, b"bad argument #1 to 'pack' (invalid format option '%b')" % code.encode()
         return True, out
 
     def unpack(self, *args: Any) -> tuple:

@@ -45,7 +45,10 @@ local function readonly_error() error('Attempt to modify a readonly table', 2) e
 local function protect(t)
   local proxy = {}
   real_of[proxy] = t
-  return setmetatable(proxy, {__index = t, __newindex = readonly_error, __metatable = false})
+  local mt = {__index = t, __newindex = readonly_error}
+  -- getmetatable() gives scripts a read-only view of the metatable, never the metatable itself.
+  mt.__metatable = setmetatable({}, {__index = mt, __newindex = readonly_error, __metatable = false})
+  return setmetatable(proxy, mt)
 end
 local function unwrap(t) return real_of[t] or t end
 
@@ -56,9 +59,10 @@ setmetatable(R, {__index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end})
 
-for _, name in ipairs({'xpcall', 'tostring', 'getfenv', 'setmetatable', 'assert', 'tonumber',
+-- Redis 7.0.15's globals: its allow list less getfenv, setfenv and newproxy, which it removes.
+for _, name in ipairs({'xpcall', 'tostring', 'setmetatable', 'assert', 'tonumber',
     'rawequal', 'collectgarbage', 'getmetatable', 'coroutine', 'type', 'select', 'unpack', 'gcinfo',
-    'ipairs', '_VERSION', 'setfenv', 'error', 'newproxy'}) do
+    'ipairs', '_VERSION', 'error'}) do
   rawset(R, name, _G0[name])
 end
 rawset(R, '_G', G)
@@ -145,7 +149,6 @@ redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.REDIS_VERSION = py.version
 redis.REDIS_VERSION_NUM = py.version_num
-redis.register_function = py.register_function
 rawset(R, 'redis', protect(redis))
 for _, name in ipairs({'cjson', 'cmsgpack', 'bit', 'struct'}) do
   local lib = py.libs[name]
@@ -178,6 +181,8 @@ local function handler(e)
   end
   return e
 end
+
+rawset(R, '__redis__err__handler', handler)
 
 local function compile(body, chunkname, env)
   local f, e = loadstring(body, chunkname)
