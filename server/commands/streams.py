@@ -37,7 +37,7 @@ from server.datatypes.stream import (
     format_id,
 )
 from server.keyspace import NOTIFY_STREAM, WRONGTYPE, now_ms
-from server.protocol import NULL_ARRAY, OK, Error, Status
+from server.protocol import NULL_ARRAY, OK, Error, Raw, Status
 
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
 BAD_START = Error(b"ERR invalid start ID for the interval")
@@ -45,7 +45,7 @@ BAD_END = Error(b"ERR invalid end ID for the interval")
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 STRICT = True
 
-Entry = tuple[int, tuple[bytes, ...]]
+Entry = tuple[int, bytes]  # an ID and its fields and values as a RESP array
 
 
 # --------------------------------------------------------------------------- IDs
@@ -141,8 +141,14 @@ def set_effects(ctx: Client, commands: list[list[bytes]]) -> None:
         ctx.propagate_as = commands
 
 
-def entry_reply(entries: list[Entry]) -> list:
-    return [[format_id(sid), list(row)] for sid, row in entries]
+def entry_reply(entries: list[Entry]) -> Raw:
+    """An array of ``[id, [field, value ...]]`` written straight to RESP (the rows are stored encoded)."""
+    parts = [b"*%d\r\n" % len(entries)]
+    append = parts.append
+    for sid, row in entries:
+        text = b"%d-%d" % (sid >> 64, sid & SEQ_MASK)
+        append(b"*2\r\n$%d\r\n%b\r\n%b" % (len(text), text, row))
+    return Raw(b"".join(parts))
 
 
 def claim_effect(key: bytes, group_name: bytes, group: Group, sid: int, nack: Nack) -> list[bytes]:
@@ -274,7 +280,7 @@ def trim_rewrite(stream: StreamValue, args: TrimArgs, argv: list[bytes]) -> None
     if args.maxlen is not None:
         argv[args.arg_index] = b"%d" % stream.length
     else:
-        argv[args.arg_index] = format_id(stream.nodes[0].ids[0]) if stream.nodes else format_id(MAX_ID)
+        argv[args.arg_index] = format_id(stream.nodes[0].id_at(0)) if stream.nodes else format_id(MAX_ID)
 
 
 def node_limits(ctx: Client) -> tuple[int, int]:
@@ -287,20 +293,30 @@ def node_limits(ctx: Client) -> tuple[int, int]:
          args="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]",
          complexity="O(1) when adding a new entry, O(N) when trimming where N is the number of entries evicted.")
 def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
+    if rest[0] == b"*":  # the common form, XADD key * field value ...: no option to parse
+        if len(rest) % 2 == 0:
+            raise Error(b"ERR wrong number of arguments for 'xadd' command")
+        return add_entry(ctx, key, rest[1:], None, True, None, None, (key, *rest))
     argv = (key, *rest)
     args = parse_add_or_trim(ctx, argv, True)
     field_pos = args.id_index + 1
     nvals = len(argv) - field_pos
     if nvals < 2 or nvals % 2:
         raise Error(b"ERR wrong number of arguments for 'xadd' command")
-    sid = args.sid
-    if sid is not None and args.seq_given and sid == 0:
+    if args.sid is not None and args.seq_given and args.sid == 0:
         raise Error(b"ERR The ID specified in XADD must be greater than 0-0")
+    return add_entry(ctx, key, argv[field_pos:], args.sid, args.seq_given, args, None if args.nomkstream else b"",
+                     argv)
+
+
+def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, seq_given: bool,
+              args: TrimArgs | None, create: bytes | None, argv: tuple[bytes, ...]) -> object:
+    """The body of XADD once its arguments are parsed (``create`` None: NOMKSTREAM)."""
     db = ctx.db
-    stream = lookup(ctx, key, read=False)
+    stream = cast("StreamValue | None", db.lookup_type(key, StreamValue, read=False))
     created = False
     if stream is None:
-        if args.nomkstream:
+        if args is not None and args.nomkstream:
             return None
         stream = StreamValue()
         created = True
@@ -310,7 +326,7 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     if sid is None:
         ms = now_ms()
         new_id = ms << 64 if ms > last >> 64 else last + 1
-    elif not args.seq_given:
+    elif not seq_given:
         if last >> 64 == sid >> 64:
             if last & SEQ_MASK == SEQ_MASK:
                 raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
@@ -321,29 +337,31 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
         new_id = sid
     if new_id <= last:
         raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
-    row = argv[field_pos:]
     if created:
         db.add(key, stream)
     else:
         db.touch(key)
-    max_bytes, max_entries = node_limits(ctx)
-    stream.append(new_id, row, max_bytes, max_entries)
-    reply = format_id(new_id)
-    ctx.db.notify(NOTIFY_STREAM, b"xadd", key)
+    values = ctx.server.config.values
+    stream.append(new_id, row, cast(int, values["stream-node-max-bytes"]),
+                  cast(int, values["stream-node-max-entries"]))
+    reply = b"%d-%d" % (new_id >> 64, new_id & SEQ_MASK)
+    ks = db.keyspace
+    if ks.notify_flags:
+        db.notify(NOTIFY_STREAM, b"xadd", key)
     logged: list[bytes] | None = None
-    if args.strategy:
+    if args is not None and args.strategy:
         if stream.trim(args.maxlen, args.minid, args.approx, args.limit):
-            ctx.db.notify(NOTIFY_STREAM, b"xtrim", key)
+            db.notify(NOTIFY_STREAM, b"xtrim", key)
         if args.approx:
             logged = list(argv)
             trim_rewrite(stream, args, logged)
-    if sid is None or not args.seq_given:
+    if (sid is None or not seq_given) and ctx.server.propagate is not None:
         if logged is None:
             logged = list(argv)
-        logged[args.id_index] = reply
+        logged[args.id_index if args is not None else 1] = reply
     if logged is not None:
         set_effects(ctx, [[b"XADD", *logged]])
-    if db.keyspace.blocked_keys:
+    if ks.blocked_keys:
         db.signal_ready(key)
     return reply
 
@@ -452,7 +470,7 @@ def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
 
 def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int, group: Group | None,
             group_name: bytes, consumer: Consumer | None, noack: bool, effects: list[list[bytes]],
-            now: int) -> list:
+            now: int) -> object:
     """streamReplyWithRange for XREAD(GROUP): entries from ``start`` on, the PEL updated for a group."""
     entries = stream.range(start, MAX_ID, count)
     if group is None or consumer is None:
@@ -480,7 +498,7 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
 
 
 def deliver_history(stream: StreamValue, consumer: Consumer, group: Group, start: int, count: int,
-                    now: int) -> list:
+                    now: int) -> object:
     """streamReplyWithRangeFromConsumerPEL: the consumer's own pending entries from ``start``."""
     out: list = []
     pel = consumer.pel
@@ -491,7 +509,7 @@ def deliver_history(stream: StreamValue, consumer: Consumer, group: Group, start
         if row is None:
             out.append([format_id(sid), NULL_ARRAY])
         else:
-            out.append([format_id(sid), list(row)])
+            out.append([format_id(sid), Raw(row)])
             nack = group.pel[sid]
             nack.delivery_time = now
             nack.delivery_count += 1
@@ -567,7 +585,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
         ids.append(strict_id(arg))
 
     effects: list[list[bytes]] = []
-    served: list[tuple[bytes, list]] = []
+    served: list[tuple[bytes, object]] = []
     gname = group_name or b""
     now = now_ms()
     for k, key in enumerate(keys):
@@ -612,7 +630,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
     return block_read(ctx, keys, ids, timeout, count, group_name, consumer_name, noack)
 
 
-def stream_map(ctx: Client, served: list[tuple[bytes, list]]) -> object:
+def stream_map(ctx: Client, served: list[tuple[bytes, object]]) -> object:
     """XREAD's reply: ``[[key, entries] ...]`` in RESP2, a map key → entries in RESP3."""
     if ctx.resp == 3:
         return dict(served)
@@ -1051,7 +1069,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
         if justid:
             out.append(format_id(sid))
         else:
-            out.append([format_id(sid), list(stream.get(sid) or ())])
+            out.append([format_id(sid), Raw(stream.get(sid) or b"*0\r\n")])
         effects.append(claim_effect(key, group_name, group, sid, nack))
         propagate_last_id = False
         keyspace.dirty += 1
@@ -1125,7 +1143,7 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
         if justid:
             out.append(format_id(sid))
         else:
-            out.append([format_id(sid), list(stream.get(sid) or ())])
+            out.append([format_id(sid), Raw(stream.get(sid) or b"*0\r\n")])
         count -= 1
         effects.append(claim_effect(key, group_name, group, sid, nack))
         keyspace.dirty += 1
@@ -1162,7 +1180,7 @@ def info_stream_lookup(ctx: Client, key: bytes) -> StreamValue:
 
 
 def entry_or_none(entry: Entry | None) -> object:
-    return None if entry is None else [format_id(entry[0]), list(entry[1])]
+    return None if entry is None else [format_id(entry[0]), Raw(entry[1])]
 
 
 @command("xinfo|stream", arity=-3, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",

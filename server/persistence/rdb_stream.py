@@ -18,7 +18,15 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from server.datatypes.stream import INVALID_ENTRIES_READ, SEQ_MASK, Consumer, Nack, Node, StreamValue
+from server.datatypes.stream import (
+    INVALID_ENTRIES_READ,
+    SEQ_MASK,
+    Consumer,
+    Nack,
+    Node,
+    StreamValue,
+    decode_row,
+)
 
 if TYPE_CHECKING:
     from server.persistence.rdb import Reader
@@ -45,9 +53,10 @@ def _node_listpack(node: Node) -> bytes:
     parts.extend(_lp_entry(f) for f in fields)
     parts.append(num(0))
     master_ms, master_seq = node.master >> 64, node.master & SEQ_MASK
-    for sid, row in zip(node.ids, node.rows, strict=True):
-        if row is None:
+    for sid, encoded in node.items():
+        if encoded is None:
             continue
+        row = decode_row(encoded)
         n = len(row) // 2
         same = n == nf and row[0::2] == fields
         parts.append(num(FLAG_SAMEFIELDS if same else 0))
@@ -129,13 +138,13 @@ def _load_node(stream: StreamValue, master: int, items: list[bytes], offset: int
             pos += 1  # the back-count
             node.add(ms << 64 | seq, row)
             if flags & FLAG_DELETED:
-                node.rows[-1] = None
-                node.live -= 1
-                node.dead += 1
+                node.kill(len(node) - 1)
         if pos != len(items) or not node.live or (stream.keys and master <= stream.keys[-1]):
             raise ValueError
     except (ValueError, IndexError):
         raise RDBError("invalid stream listpack", offset) from None
+    if stream.nodes:
+        stream.nodes[-1].freeze()
     stream.nodes.append(node)
     stream.keys.append(master)
 
