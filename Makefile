@@ -41,6 +41,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/pubsub_fanout.py
 	$(BIN)/python benchmarks/persistence.py
 	$(BIN)/python benchmarks/fsync_always.py
+	$(BIN)/python benchmarks/streams.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000
