@@ -355,7 +355,7 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
         if args.approx:
             logged = list(argv)
             trim_rewrite(stream, args, logged)
-    if (sid is None or not seq_given) and ctx.server.propagate is not None:
+    if (sid is None or not seq_given) and ctx.server.effects.active:
         if logged is None:
             logged = list(argv)
         logged[args.id_index if args is not None else 1] = reply
@@ -652,6 +652,7 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
         value = client.db.lookup(key)
         if value is None or value.__class__ is not StreamValue:
             if group_name is not None:
+                set_effects(client, [])
                 return Error(b"UNBLOCKED the stream key no longer exists")
             return blocked
         stream: StreamValue = value
@@ -660,6 +661,7 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
         if group_name is not None:
             group = stream.group(group_name)
             if group is None:
+                set_effects(client, [])
                 return Error(b"NOGROUP the consumer group this client was blocked on no longer exists")
             gt = group.last_id
         if stream.last_id <= gt:
@@ -675,7 +677,7 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
                           effects, now)
         if group is not None:
             client.db.keyspace.dirty += 1
-            set_effects(client, effects)
+        set_effects(client, effects)  # XREAD logs nothing; XREADGROUP its XCLAIMs
         return stream_map(client, [(key, entries)])
 
     blocked = Blocked(list(wanted), timeout_ms / 1000.0, retry, lambda client: NULL_ARRAY)
