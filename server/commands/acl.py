@@ -8,7 +8,7 @@ import time
 from server.acl import User, commands_in, has_spaces, read_acl_file
 from server.client import Client
 from server.command import CATEGORIES, command, container
-from server.commands.args import to_int
+from server.commands.args import NOT_POSITIVE, to_int
 from server.commands.connection import help_lines
 from server.dispatch import resolve
 from server.protocol import OK, Error
@@ -111,7 +111,7 @@ def acl_log(ctx: Client, _sub: bytes, *args: bytes) -> object:
             return OK
         value = to_int(args[0])
         if value is None or value < 0:
-            raise Error(b"ERR value is out of range, must be positive")
+            raise NOT_POSITIVE
         limit = value
     now = time.time()
     out = []

@@ -17,7 +17,7 @@ import time
 from server import REDIS_VERSION, __version__
 from server.client import Client
 from server.command import TABLE, command, container
-from server.commands.args import SYNTAX_ERROR, ArgCursor, to_int
+from server.commands.args import DB_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_c_int, to_int
 from server.commands.connection import help_lines, subcommand_syntax_error
 from server.config import ConfigError
 from server.keyspace import now_ms
@@ -489,14 +489,11 @@ def flushall(ctx: Client, *mode: bytes) -> object:
 @command("swapdb", arity=3, flags="write fast", acl="keyspace dangerous", group="server", since="4.0.0",
          summary="Exchanges the contents of two databases.", args="index1 index2")
 def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
-    a, b = to_int(first), to_int(second)
-    if a is None:
-        raise Error(b"ERR invalid first DB index")
-    if b is None:
-        raise Error(b"ERR invalid second DB index")
+    a = parse_c_int(first, Error(b"ERR invalid first DB index"))
+    b = parse_c_int(second, Error(b"ERR invalid second DB index"))
     count = len(ctx.server.keyspace.dbs)
     if not (0 <= a < count and 0 <= b < count):
-        raise Error(b"ERR DB index is out of range")
+        raise DB_OUT_OF_RANGE
     ctx.server.keyspace.swap(a, b)  # clients blocked on keys it brought are served after the command
     return OK
 
@@ -798,7 +795,7 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
     if name == b"object":
         value = ctx.db.lookup(args[0])
         if value is None:
-            raise Error(b"ERR no such key")
+            raise NO_SUCH_KEY
         from server.commands.keys import encoding_of
 
         enc = encoding_of(value).decode()

@@ -16,14 +16,18 @@ from server.protocol import Error
 
 LLONG_MIN = -(2**63)
 LLONG_MAX = 2**63 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 SYNTAX_ERROR = Error(b"ERR syntax error")
 NOT_INTEGER = Error(b"ERR value is not an integer or out of range")
 NOT_FLOAT = Error(b"ERR value is not a valid float")
 OVERFLOW = Error(b"ERR increment or decrement would overflow")
+NAN_OR_INFINITY = Error(b"ERR increment would produce NaN or Infinity")
 NOT_POSITIVE = Error(b"ERR value is out of range, must be positive")
 INVALID_CURSOR = Error(b"ERR invalid cursor")
 NO_SUCH_KEY = Error(b"ERR no such key")
+VALUE_OUT_OF_RANGE = Error(b"ERR value is out of range")
+DB_OUT_OF_RANGE = Error(b"ERR DB index is out of range")
 NUMKEYS_ERROR = Error(b"ERR numkeys should be greater than 0")
 COUNT_ERROR = Error(b"ERR count should be greater than 0")
 TIMEOUT_NEGATIVE = Error(b"ERR timeout is negative")
@@ -71,6 +75,36 @@ def parse_int(text: bytes, error: Error = NOT_INTEGER) -> int:
     if value is None:
         raise error
     return value
+
+
+def parse_range(text: bytes, low: int, high: int, error: Error | None = None) -> int:
+    """getRangeLongFromObjectOrReply: a strict integer within [low, high].
+
+    Without ``error``: NOT_INTEGER, or "value is out of range, value must between low and high";
+    with it, ``error`` for both, as Redis does when a caller passes its own message.
+    """
+    value = to_int(text)
+    if value is None:
+        raise error or NOT_INTEGER
+    if value < low or value > high:
+        raise error or Error(b"ERR value is out of range, value must between %d and %d" % (low, high))
+    return value
+
+
+def parse_c_int(text: bytes, error: Error | None = None) -> int:
+    """getIntFromObjectOrReply: a strict integer that fits a C ``int`` (DB indexes)."""
+    return parse_range(text, INT_MIN, INT_MAX, error)
+
+
+def parse_random_count(text: bytes) -> int:
+    """SRANDMEMBER's, HRANDFIELD's and ZRANDMEMBER's count: any integer but LONG_MIN."""
+    return parse_range(text, -LLONG_MAX, LLONG_MAX)
+
+
+def check_pair_count(count: int) -> None:
+    """With WITHVALUES/WITHSCORES the reply holds twice as many elements: +-LONG_MAX/2 at most."""
+    if not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+        raise VALUE_OUT_OF_RANGE
 
 
 def parse_nonneg(text: bytes, error: Error = NOT_POSITIVE) -> int:

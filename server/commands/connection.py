@@ -9,7 +9,15 @@ from __future__ import annotations
 from server import REDIS_VERSION
 from server.client import Client
 from server.command import command, container
-from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int, parse_timeout_ms, to_int
+from server.commands.args import (
+    DB_OUT_OF_RANGE,
+    SYNTAX_ERROR,
+    ArgCursor,
+    parse_c_int,
+    parse_int,
+    parse_timeout_ms,
+    to_int,
+)
 from server.protocol import NO_REPLY, OK, PONG, Error, Status, Verbatim
 
 WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled.")
@@ -34,11 +42,9 @@ def echo(ctx: Client, message: bytes) -> bytes:
 @command("select", arity=2, flags="loading stale fast", acl="connection", group="connection",
          summary="Switches the connection to another numbered database.", args="index")
 def select(ctx: Client, index: bytes) -> object:
-    value = to_int(index)
-    if value is None:
-        raise Error(b"ERR value is not an integer or out of range")
+    value = parse_c_int(index)
     if not 0 <= value < len(ctx.server.keyspace.dbs):
-        raise Error(b"ERR DB index is out of range")
+        raise DB_OUT_OF_RANGE
     ctx.select(value)
     return OK
 

@@ -23,10 +23,13 @@ from server.command import command
 from server.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
+    NAN_OR_INFINITY,
     NOT_FLOAT,
     NOT_INTEGER,
     OVERFLOW,
     SYNTAX_ERROR,
+    check_pair_count,
+    parse_random_count,
     parse_scan_cursor,
     parse_scan_options,
     to_int,
@@ -39,7 +42,6 @@ from server.protocol import OK, Error, pair_reply
 
 EMPTY: list = []
 EMPTY_SCAN = [b"0", []]
-HALF_LONG = LLONG_MAX // 2
 
 
 
@@ -178,10 +180,10 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
         except LongDoubleError:
             raise Error(b"ERR hash value is not a float") from None
         if isinstance(current, float):
-            raise Error(b"ERR increment would produce NaN or Infinity")
+            raise NAN_OR_INFINITY
     total = round_extended(current + delta)
     if isinstance(total, float):
-        raise Error(b"ERR increment would produce NaN or Infinity")
+        raise NAN_OR_INFINITY
     text = format_human(total)
     set_fields(ctx, key, h, (field, text), b"hincrbyfloat")  # type: ignore[arg-type]
     return text
@@ -272,18 +274,12 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
         if h is None or not h:
             return None
         return h.random_field()
-    count = to_int(args[0])
-    if count is None:
-        raise NOT_INTEGER
-    if count == LLONG_MIN:
-        raise Error(b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-    withvalues = False
+    count = parse_random_count(args[0])
     if len(args) > 2 or (len(args) == 2 and args[1].lower() != b"withvalues"):
         raise SYNTAX_ERROR
-    if len(args) == 2:
-        withvalues = True
-        if count < -HALF_LONG or count > HALF_LONG:
-            raise Error(b"ERR value is out of range")
+    withvalues = len(args) == 2
+    if withvalues:
+        check_pair_count(count)
     h = ctx.db.lookup_type(key, HashValue)
     if h is None or count == 0:
         return EMPTY

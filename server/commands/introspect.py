@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import CATEGORIES, TABLE, Arg, Command, command
+from server.commands.args import SYNTAX_ERROR
 from server.commands.connection import help_lines
 from server.glob import glob_match
 from server.protocol import Error, RespSet, Status
@@ -181,7 +182,7 @@ def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     if not args:
         return names
     if len(args) != 3 or args[0].upper() != b"FILTERBY":
-        raise Error(b"ERR syntax error")
+        raise SYNTAX_ERROR
     kind, value = args[1].upper(), args[2]
     if kind == b"MODULE":
         return []
@@ -195,7 +196,7 @@ def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
         return out
     if kind == b"PATTERN":
         return [n for n in names if glob_match(value, n, nocase=True)]
-    raise Error(b"ERR syntax error")
+    raise SYNTAX_ERROR
 
 
 def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]] | list:

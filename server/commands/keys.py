@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING
 from server.client import Client
 from server.command import command, container
 from server.commands.args import (
+    DB_OUT_OF_RANGE,
+    INT_MAX,
     LLONG_MAX,
     NO_SUCH_KEY,
     NOT_INTEGER,
     SYNTAX_ERROR,
     ArgCursor,
+    parse_c_int,
     parse_scan_cursor,
     parse_scan_options,
     to_int,
@@ -49,8 +52,6 @@ if TYPE_CHECKING:
     pass
 
 SAME_OBJECT = Error(b"ERR source and destination objects are the same")
-DB_OUT_OF_RANGE = Error(b"ERR DB index is out of range")
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOUNT says INT_MAX)
 
 
@@ -91,11 +92,7 @@ def place(db: Database, key: bytes, value: object, deadline: int | None) -> None
 
 def db_index(ctx: Client, arg: bytes) -> Database:
     """The database a DB argument names (Redis reads it as a C int, then selects it)."""
-    index = to_int(arg)
-    if index is None:
-        raise NOT_INTEGER
-    if not INT_MIN <= index <= INT_MAX:
-        raise Error(b"ERR value is out of range, value must between -2147483648 and 2147483647")
+    index = parse_c_int(arg)
     dbs = ctx.server.keyspace.dbs
     if not 0 <= index < len(dbs):
         raise DB_OUT_OF_RANGE

@@ -17,12 +17,11 @@ import random
 from server.client import Client
 from server.command import command
 from server.commands.args import (
-    LLONG_MAX,
-    NOT_INTEGER,
     NOT_POSITIVE,
     NUMKEYS_ERROR,
     SYNTAX_ERROR,
     ArgCursor,
+    parse_random_count,
     parse_scan_cursor,
     parse_scan_options,
     to_int,
@@ -182,11 +181,6 @@ def _spop_count(ctx: Client, key: bytes, count: int) -> RespSet:
     return RespSet(popped)
 
 
-_RANDMEMBER_RANGE = Error(
-    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-)
-
-
 @command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), acl="set", group="set",
          summary="Returns random members of a set without removing them; a negative count allows repeats.",
          args="key [count]", complexity="O(1) without count, O(N) with")
@@ -196,11 +190,7 @@ def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
         return None if value is None else value.random_member()
     if len(rest) > 1:
         raise SYNTAX_ERROR
-    count = to_int(rest[0])
-    if count is None:
-        raise NOT_INTEGER
-    if count < -LLONG_MAX:
-        raise _RANDMEMBER_RANGE
+    count = parse_random_count(rest[0])
     value = read_set(ctx, key)
     if value is None or count == 0:
         return []

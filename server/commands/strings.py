@@ -24,6 +24,7 @@ from server.command import command
 from server.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
+    NAN_OR_INFINITY,
     NOT_FLOAT,
     NOT_INTEGER,
     OVERFLOW,
@@ -363,10 +364,10 @@ def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
         raise NOT_FLOAT from None
     if isinstance(current, float) or isinstance(delta, float):
         # An infinite operand: the sum is infinite or NaN either way.
-        raise Error(b"ERR increment would produce NaN or Infinity")
+        raise NAN_OR_INFINITY
     total = round_extended(current + delta)
     if isinstance(total, float):
-        raise Error(b"ERR increment would produce NaN or Infinity")
+        raise NAN_OR_INFINITY
     text = format_human(total)
     db.set(key, text, keep_ttl=True)
     ctx.db.notify(NOTIFY_STRING, b"incrbyfloat", key)

@@ -29,13 +29,14 @@ from collections.abc import Callable, Sequence
 from server.client import Blocked, Client
 from server.command import command
 from server.commands.args import (
-    LLONG_MAX,
     NOT_FLOAT,
     NOT_INTEGER,
     NOT_POSITIVE,
     SYNTAX_ERROR,
     ArgCursor,
+    check_pair_count,
     parse_mpop,
+    parse_random_count,
     parse_scan_cursor,
     parse_scan_options,
     parse_timeout,
@@ -795,11 +796,6 @@ def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
 
 # --------------------------------------------------------------------------- random members
 
-_RANDOM_RANGE = Error(
-    b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-)
-
-
 @command("zrandmember", arity=-2, flags="readonly", acl="sortedset", keys=(1, 1, 1), group="sorted-set",
          since="6.2.0", summary="Returns random members of a sorted set; a negative count allows repeats.",
          args="key [count [WITHSCORES]]", complexity="O(N) for N members returned")
@@ -807,18 +803,12 @@ def zrandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     if not rest:
         zs = read_zset(ctx, key)
         return None if zs is None else zs.random_entry()[1]
-    count = to_int(rest[0])
-    if count is None:
-        raise NOT_INTEGER
-    if count < -LLONG_MAX:
-        raise _RANDOM_RANGE
-    withscores = False
+    count = parse_random_count(rest[0])
     if len(rest) > 2 or (len(rest) == 2 and rest[1].upper() != b"WITHSCORES"):
         raise SYNTAX_ERROR
-    if len(rest) == 2:
-        withscores = True
-        if count < -LLONG_MAX // 2 or count > LLONG_MAX // 2:
-            raise Error(b"ERR value is out of range")
+    withscores = len(rest) == 2
+    if withscores:
+        check_pair_count(count)
     zs = read_zset(ctx, key)
     if zs is None or count == 0:
         return []

@@ -75,7 +75,8 @@ def test_dbsize_flush_swapdb(diff):
         ("DBSIZE", "x"), ("FLUSHDB", "x"), ("FLUSHDB", "ASYNC", "SYNC"), ("FLUSHALL", "x"),
         ("FLUSHALL", "a", "b"), ("SWAPDB", "0"), ("SWAPDB", "0", "x"), ("SWAPDB", "x", "0"),
         ("SWAPDB", "x", "y"), ("SWAPDB", "-1", "0"), ("SWAPDB", "0", "16"), ("SWAPDB", "0", "1", "2"),
-        ("SWAPDB", "1.5", "0"),
+        ("SWAPDB", "1.5", "0"), ("SWAPDB", "99999999999", "0"), ("SWAPDB", "0", "-2147483649"),
+        ("SWAPDB", "2147483647", "0"), ("MOVE", "k", "99999999999"), ("COPY", "a", "b", "DB", "2147483648"),
     ]:
         diff.check(*args)
 

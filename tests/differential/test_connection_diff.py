@@ -21,6 +21,7 @@ def test_ping_echo_select(diff):
     for args in [
         ("PING", "a", "b"), ("PING", ""), ("ECHO",), ("ECHO", "a", "b"), ("ECHO", ""),
         ("SELECT", "-1"), ("SELECT", "16"), ("SELECT", "1.5"), ("SELECT", "x"), ("SELECT", "0"),
+        ("SELECT", "2147483648"), ("SELECT", "-2147483649"), ("SELECT", "99999999999"), ("SELECT", "2147483647"),
     ]:
         diff.check(*args)
 

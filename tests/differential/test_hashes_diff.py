@@ -73,6 +73,19 @@ def test_arity_and_wrong_type(d):
         d.check(*cmd)
 
 
+def test_random_count_limits(d):
+    """HRANDFIELD, SRANDMEMBER and ZRANDMEMBER read their count with one rule: +-LONG_MAX, half with pairs."""
+    d.check_all(["HSET h a 1", "SADD s a", "ZADD z 1 a"])
+    for count in ("-9223372036854775808", "9223372036854775807", "-9223372036854775807", "4611686018427387904",
+                  "-4611686018427387904", "9223372036854775808", "x"):
+        d.check("HRANDFIELD", "nokey", count)
+        d.check("HRANDFIELD", "nokey", count, "WITHVALUES")
+        d.check("HRANDFIELD", "h", count, "WITHVALUES", "x")
+        d.check("ZRANDMEMBER", "nokey", count, "WITHSCORES")
+        d.check("ZRANDMEMBER", "z", count, "FOO")
+        d.check("SRANDMEMBER", "nokey", count)
+
+
 def test_hdel(d):
     d.check("HSET", "h", "a", "1", "b", "2", "c", "3")
     d.check("HDEL", "h", "a", "a", "zz")
