@@ -28,6 +28,7 @@ from server.protocol import (
     OK_REPLY,
     QUEUED,
     Error,
+    Push,
     Raw,
     Replies,
     encode,
@@ -206,8 +207,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                 server.postpone(client, [argv, *requests])
                 return True
             if (client.reply_off or client.skip_this or client.skip_next) and reply.__class__ is not Blocked:
-                if client.reply_muted():
-                    reply = NO_REPLY
+                if client.reply_muted() and not _is_push(reply):
+                    reply = NO_REPLY  # (pub/sub confirmations are pushes: Redis always sends them)
             open_ = fast_path_open(client)
             no_memory_limit = not eviction.limited
             propagating = effects.active
@@ -339,6 +340,13 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
         # Invalidations of keys this client changed itself follow the reply (Redis's pending keys).
         reply = Replies([reply, Raw(tracking.pending_output(client))])
     return reply
+
+
+def _is_push(reply: object) -> bool:
+    """A push, or pushes only (SUBSCRIBE a b): output CLIENT REPLY OFF/SKIP does not mute."""
+    if reply.__class__ is Push:
+        return True
+    return isinstance(reply, Replies) and bool(reply) and all(item.__class__ is Push for item in reply)
 
 
 def failure_reply(server: Server, cmd: Command, exc: Exception) -> Error:

@@ -65,7 +65,6 @@ class RedisProtocol(asyncio.Protocol):
         client.output_size = transport.get_write_buffer_size
         client.input_size = self.parser.pending_bytes
         self.parser.authenticated = lambda: client.authenticated
-        self.parser.max_bulk_len = server.config["proto-max-bulk-len"]  # type: ignore[assignment]
         transport.set_write_buffer_limits(high=HIGH_WATER)
         refusal = protected_mode_refusal(server, peer)
         if refusal is None and len(server.clients) > server.config["maxclients"]:  # type: ignore[operator]
@@ -83,16 +82,13 @@ class RedisProtocol(asyncio.Protocol):
     # -- flow control ------------------------------------------------------------
 
     def pause_writing(self) -> None:
-        """The client is not reading its replies: stop reading its requests."""
-        if not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
+        """The client's unsent replies passed the high-water mark. Reading goes on, as in Redis:
+        a client that writes a whole pipeline before reading any reply (redis-py) would
+        otherwise wait for us while we wait for it. ``client-output-buffer-limit`` decides."""
+        self.check_output_limits()
 
     def resume_writing(self) -> None:
-        client = self.client
-        if self.paused and self.transport is not None and client is not None and client.blocked is None:
-            self.paused = False
-            self.transport.resume_reading()
+        pass
 
     # -- requests -----------------------------------------------------------------
 
@@ -102,7 +98,18 @@ class RedisProtocol(asyncio.Protocol):
             return
         server = self.server
         server.stats.net_input += len(data)
-        frames, error = self.parser.feed(data)
+        parser = self.parser
+        config = server.config
+        if parser.pending_bytes() + len(data) > config["client-query-buffer-limit"]:  # type: ignore[operator]
+            from server.commands.monitor import quote  # sdscatrepr; rare path (avoids an import cycle)
+
+            held = (parser.peek(64) + data[:64])[:64]
+            server.log("warning", f"Closing client that reached max query buffer length: {client.info_line()} "
+                       f"(qbuf initial bytes: {quote(held).decode('latin-1')})")
+            self.abort()
+            return
+        parser.max_bulk_len = config["proto-max-bulk-len"]  # type: ignore[assignment]
+        frames, error = parser.feed(data)
         if client.blocked is not None or client.pending:
             client.pending.extend(frames)
             if error:
@@ -110,12 +117,8 @@ class RedisProtocol(asyncio.Protocol):
             return
         if frames or error:
             self.run_frames(frames, error)
-        else:  # only part of a request so far: is it growing past the query buffer limit?
+        else:  # only part of a request so far
             client.last_interaction = time.monotonic()
-            limit = server.config["client-query-buffer-limit"]
-            if self.parser.pending_bytes() > limit:  # type: ignore[operator]
-                server.log("warning", "Closing client that reached max query buffer length")
-                self.close()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
         """Execute frames in order (until one blocks) and write all their replies at once."""

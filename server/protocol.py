@@ -328,262 +328,175 @@ def _is_hex(c: int) -> bool:
     return c in b"0123456789abcdefABCDEF"
 
 
+_LENGTH = re.compile(rb"-?[1-9][0-9]{0,18}|0")
+_LLONG = 2**63
+
+
 def _parse_length(text: bytes) -> int | None:
-    """A length header as Redis's string2ll accepts it, or None."""
-    if not text or len(text) > 20:
+    """A length header as Redis's string2ll accepts it (no sign ``+``, no leading zeros), or None."""
+    if _LENGTH.fullmatch(text) is None:
         return None
-    if text[0] == ord("+"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        return None
-    if b"_" in text or b" " in text or (len(text) > 1 and text[0] == ord("0")):
-        return None
-    return value
+    value = int(text)
+    return value if -_LLONG <= value < _LLONG else None
 
 
 class RequestParser:
-    """Turns a client's byte stream into request frames.
+    """Turns a client's byte stream into request frames, with Redis 7.0's limits and errors.
 
-    ``feed`` returns the complete frames found so far and, if the stream turned
-    malformed, the protocol error text (the frames before it still run, then the
-    connection closes, as in Redis). ``authenticated`` is asked for Redis's
-    tighter limits on clients that have not logged in yet.
+    ``feed`` returns the complete frames found so far and, if the stream turned malformed, the
+    protocol error text (the frames before it still run, then the connection closes, as in
+    Redis). ``authenticated`` is asked for Redis's tighter limits on clients that have not
+    logged in yet (10 arguments, bulks of 16 KB).
 
-    Multibulk requests go to hiredis. hiredis cannot say whether it is between
-    frames, and it rejects inline requests, so when it raises we work out
-    whether the chunk began on a frame boundary (the previous chunk ended with
-    the encoding of the last frame it completed) and, if so, parse the rest of
-    the chunk with our own parser: that is how an inline request or the bare
-    CRLF that ``redis-cli --pipe`` sends after the multibulk ones is read.
+    Two parsers share the stream. Our own follows Redis's ``processMultibulkBuffer`` and
+    ``processInlineBuffer``: it keeps the state of a partial request between reads (the
+    arguments read so far, the pending bulk length), so a request of a million arguments is
+    read in linear time, and it checks every header as soon as its line is complete (64 KB at
+    most for a line, ``proto-max-bulk-len``, the unauthenticated limits). hiredis, much faster
+    at turning complete requests into lists, is given a read only when the stream is between
+    requests and the read starts a multibulk; it never keeps anything from one read to the
+    next: if the read ends inside a request, that request's bytes go to our parser, which
+    finishes it, checking its headers, and hands the stream back at the next request.
     """
 
-    __slots__ = ("_reader", "_inline", "_hiredis", "_last_frame", "_since", "max_bulk_len",
-                 "authenticated")
+    __slots__ = ("_buf", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
-        self._reader = hiredis.Reader()
-        self._inline = b""  # bytes held for the pure-Python parser
-        self._hiredis = False  # hiredis has been fed and may hold part of a frame
-        self._last_frame: list[bytes] | None = None  # last frame hiredis completed
-        # Chunks fed since (and including) the one that completed ``_last_frame``;
-        # None once too large to keep. Only read on the rare error path.
-        self._since: list[bytes] | None = None
+        self._buf = bytearray()  # unparsed bytes held by our own parser
+        self._args: list[bytes] = []  # arguments of the multibulk being read
+        self._left = 0  # arguments still to read in that multibulk (0: between requests)
+        self._bulk = -1  # length of the next argument once its header is read
         self.max_bulk_len = max_bulk_len
         self.authenticated: Callable[[], bool] | bool = True
 
     def pending_bytes(self) -> int:
-        """An estimate of buffered, unparsed input (for ``qbuf`` and the query buffer limit)."""
-        if self._inline:
-            return len(self._inline)
-        return self._reader.len() if self._hiredis and self._reader.has_data() else 0
+        """Buffered, unparsed input (``qbuf``, the query buffer limit)."""
+        return len(self._buf)
 
-    def _history(self) -> bytes | None:
-        return b"".join(self._since) if self._since is not None else None
-
-    def _ended_on_boundary(self) -> bool:
-        """Did the bytes fed so far end exactly where the last completed frame ended?"""
-        if not self._hiredis:
-            return True
-        history, frame = self._history(), self._last_frame
-        if history is None or frame is None:
-            return False
-        encoded = _encode_frame(frame)
-        if len(history) >= len(encoded):
-            return history.endswith(encoded)
-        return encoded.endswith(history)
+    def peek(self, size: int) -> bytes:
+        """The first ``size`` unparsed bytes (for the log line of a client that is dropped)."""
+        return bytes(self._buf[:size])
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        if self._inline or (not self._hiredis and data[:1] != b"*"):
-            return self._python_path(self._inline + data if self._inline else data)
-        big = _BIG_HEADER.search(data)
-        if big is None:
-            return self._feed_hiredis(data)
-        # A header announcing millions of elements: hiredis would allocate for all
-        # of them at once, so if it is a real header (not bytes inside a value) our
-        # own parser, which only allocates what arrives, takes over.
-        head, tail = data[: big.start()], data[big.start() :]
-        frames, error = self._feed_hiredis(head) if head else ([], None)
-        if error:
-            return frames, error
-        if self._ended_on_boundary():
-            self._reset_hiredis()
-            more, error = self._python_path(tail)
-        else:
-            more, error = self._feed_hiredis(tail)
-        return frames + more, error
-
-    def _feed_hiredis(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        reader = self._reader
+        if self._buf or self._left or data[:1] != b"*" or _BIG_HEADER.match(data):
+            return self._own(data)
+        reader = hiredis.Reader()
         reader.feed(data)
-        frames: list = []
+        frames: list[list[bytes]] = []
         try:
             while True:
                 frame = reader.gets()
                 if frame is False:
                     break
-                if frame.__class__ is not list:
-                    raise hiredis.ProtocolError("not a multibulk")
+                if frame.__class__ is not list or not frame:
+                    raise hiredis.ProtocolError("not a request")  # *0, *-1, a reply type ...
                 for arg in frame:
                     if arg.__class__ is not bytes:
                         raise hiredis.ProtocolError("not a bulk")
                 frames.append(frame)
         except hiredis.ProtocolError:
-            # hiredis stopped at something that is not a well-formed multibulk: an
-            # inline request after the arrays, or garbage. If we can tell where it
-            # is, our own parser (which knows both shapes and Redis's error texts)
-            # takes over from there.
-            offset = self._error_offset(data, frames)
-            self._reset_hiredis()
-            if offset is None:
-                return frames, "invalid multibulk length"
-            if data[offset : offset + 1] == b"*":  # a malformed multibulk: only the error text is wanted
-                _, _, error = self._parse_python(data[offset:])
-                return frames, error or "invalid multibulk length"
-            more, error = self._python_path(data[offset:])
-            return frames + more, error
-        if frames:
-            self._hiredis = True
-            self._last_frame = frames[-1]
-            self._since = [data]
-        else:
-            started_on_boundary = self._ended_on_boundary()
-            since = self._since
-            if since is not None:
-                since.append(data)
-                if len(since) > 64:
-                    self._since = None
-            elif not self._hiredis:
-                self._since = [data]
-            if started_on_boundary and data[:1] == b"*" and len(data) <= INLINE_MAX:
-                # A frame has begun and is incomplete: refuse absurd lengths now
-                # rather than buffering toward them.
-                _, _, error = self._parse_python(data, check_only=True)
-                if error:
-                    self._reset_hiredis()
-                    return frames, error
-            self._hiredis = True
-        return frames, None
-
-    def _error_offset(self, data: bytes, frames: list[list[bytes]]) -> int | None:
-        """Where in ``data`` hiredis gave up: just after the frames it completed.
-
-        The frames are re-encoded to find their end; the first may have begun in
-        an earlier chunk, so each candidate end is checked against the bytes fed
-        before. Runs only on the error path. None if it cannot be told.
-        """
+            # Something hiredis does not take as a plain request: our parser, which knows
+            # Redis's answers to each (ignore, inline, error text), reads the whole read again.
+            return self._own(data)
         if not frames:
-            return 0 if self._ended_on_boundary() else None
-        history = self._history() if self._hiredis else b""
-        first = _encode_frame(frames[0])
-        rest = b"".join(_encode_frame(f) for f in frames[1:])
-        found = None
-        end = data.find(b"\n")
-        while 0 <= end and end + 1 <= len(first):
-            cut = end + 1
-            if first.endswith(data[:cut]) and data.startswith(rest, cut):
-                seen = data[:cut] if history is None else history + data[:cut]
-                if history is None or seen.endswith(first) or first.endswith(seen):
-                    found = cut + len(rest)
-            end = data.find(b"\n", cut)
-        return found
-
-    def _reset_hiredis(self) -> None:
-        self._reader = hiredis.Reader()
-        self._hiredis = False
-        self._last_frame = None
-        self._since = None
-
-    def _python_path(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        frames, consumed, error = self._parse_python(data)
-        rest = data[consumed:]
-        if error is None and rest[:1] == b"*" and not _BIG_HEADER.match(rest):
-            # Back on a frame boundary with a multibulk: hand the rest to hiredis.
-            self._inline = b""
-            self._reset_hiredis()
-            more, error = self.feed(rest)
-            return frames + more, error
-        self._inline = rest
-        return frames, error
+            return self._own(data)  # one incomplete request: read it (and its headers) ourselves
+        last = _encode_frame(frames[-1])
+        if not reader.has_data() and data.endswith(last):
+            return frames, None  # the read ended between requests: the common case
+        used = sum(map(_frame_size, frames))
+        if used > len(data) or not data.startswith(last, used - len(last)):
+            return self._own(data)  # an encoding hiredis accepts but we cannot place: start over
+        more, error = self._own(data[used:])
+        return frames + more, error
 
     def _is_authenticated(self) -> bool:
         auth = self.authenticated
         return auth() if callable(auth) else auth
 
-    def _parse_python(
-        self, data: bytes, check_only: bool = False
-    ) -> tuple[list[list[bytes]], int, str | None]:
-        """Parse complete requests of either shape from ``data``.
-
-        Returns the frames, how many bytes they used, and an error text or None.
-        With ``check_only`` the headers are validated but nothing is consumed.
-        """
+    def _own(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        """Our parser: everything held plus ``data``; hands back to hiredis between requests."""
+        buf = self._buf
+        buf += data
         frames: list[list[bytes]] = []
-        pos, n = 0, len(data)
+        pos, error = self._parse(buf, frames)
+        del buf[:pos]
+        if error is None and pos and buf and not self._left and buf[:1] == b"*" and not _BIG_HEADER.match(buf):
+            rest = bytes(buf)
+            buf.clear()
+            more, error = self.feed(rest)
+            frames += more
+        return frames, error
+
+    def _parse(self, buf: bytearray, frames: list[list[bytes]]) -> tuple[int, str | None]:
+        """Read complete requests from ``buf`` into ``frames``: (bytes used, error or None)."""
+        pos, n = 0, len(buf)
+        find = buf.find
         while pos < n:
-            if data[pos] != ord("*"):
-                if check_only:
-                    return frames, pos, None
-                end = data.find(b"\n", pos)
-                if end < 0:
-                    if n - pos > INLINE_MAX:
-                        return frames, pos, "too big inline request"
-                    return frames, pos, None
-                line = data[pos:end]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                try:
-                    args = split_inline(line)
-                except ProtocolError as exc:
-                    return frames, pos, str(exc)
-                pos = end + 1
-                if args:
-                    frames.append(args)
-                continue
-            end = data.find(b"\r\n", pos)
-            if end < 0:
-                if n - pos > INLINE_MAX:
-                    return frames, pos, "too big mbulk count string"
-                return frames, pos, None
-            count = _parse_length(data[pos + 1 : end])
-            if count is None or count > 2147483647:
-                return frames, pos, "invalid multibulk length"
-            if count > 10 and not self._is_authenticated():
-                return frames, pos, "unauthenticated multibulk length"
-            cursor = end + 2
-            args = []
-            complete = True
-            for _ in range(max(count, 0)):
-                if cursor >= n:
-                    complete = False
-                    break
-                if data[cursor] != ord("$"):
-                    got = chr(data[cursor])
-                    return frames, pos, f"expected '$', got '{got}'"
-                end = data.find(b"\r\n", cursor)
-                if end < 0:
-                    if n - cursor > INLINE_MAX:
-                        return frames, pos, "too big bulk count string"
-                    complete = False
-                    break
-                size = _parse_length(data[cursor + 1 : end])
+            if not self._left:
+                if buf[pos] != 0x2A:  # not '*': an inline request, up to its line end
+                    end = find(b"\n", pos)
+                    if end < 0:
+                        return pos, ("too big inline request" if n - pos > INLINE_MAX else None)
+                    line = bytes(buf[pos : end - 1 if end > pos and buf[end - 1] == 0x0D else end])
+                    try:
+                        args = split_inline(line)
+                    except ProtocolError as exc:
+                        return pos, str(exc)
+                    pos = end + 1
+                    if args:
+                        frames.append(args)
+                    continue
+                end = find(b"\r", pos)
+                if end < 0 or end > n - 2:  # the line, and the byte after its \r, must be here
+                    too_big = n - pos > INLINE_MAX
+                    return pos, ("too big mbulk count string" if too_big else None)
+                count = _parse_length(bytes(buf[pos + 1 : end]))
+                if count is None or count > 2147483647:
+                    return pos, "invalid multibulk length"
+                if count > 10 and not self._is_authenticated():
+                    return pos, "unauthenticated multibulk length"
+                pos = end + 2
+                if count <= 0:  # *0 and *-1: nothing to run, as in Redis
+                    continue
+                self._left = count
+                self._args = []
+                self._bulk = -1
+            if self._bulk < 0:
+                end = find(b"\r", pos)
+                if end < 0 or end > n - 2:
+                    return pos, ("too big bulk count string" if n - pos > INLINE_MAX else None)
+                if buf[pos] != 0x24:  # '$'
+                    return pos, f"expected '$', got '{chr(buf[pos])}'"
+                size = _parse_length(bytes(buf[pos + 1 : end]))
                 if size is None or size < 0 or size > self.max_bulk_len:
-                    return frames, pos, "invalid bulk length"
+                    return pos, "invalid bulk length"
                 if size > 16384 and not self._is_authenticated():
-                    return frames, pos, "unauthenticated bulk length"
-                start = end + 2
-                if start + size + 2 > n:
-                    complete = False
-                    break
-                args.append(data[start : start + size])
-                cursor = start + size + 2
-            if not complete or check_only:
-                return frames, pos, None
-            pos = cursor
-            if args:
-                frames.append(args)
-        return frames, pos, None
+                    return pos, "unauthenticated bulk length"
+                pos = end + 2
+                self._bulk = size
+            size = self._bulk
+            if n - pos < size + 2:
+                return pos, None
+            self._args.append(bytes(buf[pos : pos + size]))
+            pos += size + 2  # Redis skips the two bytes after a bulk without looking at them
+            self._bulk = -1
+            self._left -= 1
+            if not self._left:
+                frames.append(self._args)
+                self._args = []
+        return pos, None
+
+
+_BULK_OVERHEAD = [len(b"$%d\r\n\r\n" % n) for n in range(1024)]
+
+
+def _frame_size(frame: list[bytes]) -> int:
+    """How many bytes ``frame`` took on the wire, written as client libraries write it."""
+    size = len(b"*%d\r\n" % len(frame))
+    for arg in frame:
+        n = len(arg)
+        size += n + (_BULK_OVERHEAD[n] if n < 1024 else len(b"$%d\r\n\r\n" % n))
+    return size
 
 
 def _encode_frame(frame: list[bytes]) -> bytes:

@@ -74,4 +74,5 @@ def test_huge_multibulk_header_is_not_preallocated():
     parser = RequestParser()
     frames, error = parser.feed(b"*2000000000\r\n$3\r\nSET\r\n")
     assert frames == [] and error is None  # legal for Redis: it waits for the rest
-    assert parser.pending_bytes() > 0
+    assert parser.feed(b"$1\r\nk\r\n" * 1000) == ([], None)  # arguments read as they come
+    assert parser.pending_bytes() == 0  # qbuf counts unparsed bytes only, as Redis's does
