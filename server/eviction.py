@@ -4,11 +4,17 @@ Accounting. Python cannot tell cheaply how many bytes the dataset holds, and
 the process's RSS does not shrink when keys are deleted, so neither can steer
 eviction. ``used_memory`` is therefore an estimate, stated plainly:
 
-    used_memory = memory at start-up + Σ over databases (keys × average bytes per key)
+    used_memory = memory at start-up + Σ large keys' sizes
+                  + Σ over databases (other keys × average bytes per key)
 
-where the average comes from measuring a sample of keys (``server.memory.value_memory``),
-refreshed by the cron, and in between raised by the size of every write's
-arguments and lowered by the measured size of every evicted key.
+A sample cannot see one big key among many small ones (a list grown to
+500 MB), so sizes are also kept per key as values grow: every write under a
+limit counts its arguments against its key (``grown``); the cron measures
+each key that grew (``server.memory.key_footprint``) and keeps those past
+``LARGE_KEY`` in ``large`` with their size, re-measured while they live. The
+average comes from a sample of the other keys, refreshed by the cron; in
+between, every write's arguments (with Python's per-object overhead) are
+added at once and every evicted key's size is taken off.
 
 Eviction. Before a command flagged ``denyoom`` runs, if ``used_memory`` is
 above ``maxmemory``, keys are evicted one by one per ``maxmemory-policy`` until
@@ -26,7 +32,7 @@ import random
 from typing import TYPE_CHECKING
 
 from server.keyspace import NOTIFY_EVICTED, Database
-from server.memory import rss_bytes, value_memory
+from server.memory import key_footprint, rss_bytes
 from server.protocol import Error
 
 if TYPE_CHECKING:
@@ -36,6 +42,9 @@ if TYPE_CHECKING:
 OOM = Error(b"OOM command not allowed when used memory > 'maxmemory'.")
 SAMPLE_FOR_AVERAGE = 32
 POOL_SIZE = 16
+LARGE_KEY = 64 * 1024  # keys at least this big are accounted one by one
+ARG_OVERHEAD = 48  # a stored argument's object header and container slot, beyond its bytes
+MEASURE_PER_REFRESH = 256  # keys that grew measured per cron tick, the fastest growing first
 
 
 class Eviction:
@@ -44,6 +53,9 @@ class Eviction:
         self.baseline = rss_bytes()
         self.average: dict[int, float] = {}  # db id → estimated bytes per key
         self.extra = 0  # bytes written since the last refresh
+        self.grown: dict[tuple[int, bytes], int] = {}  # keys written since the last refresh
+        self.large: dict[tuple[int, bytes], int] = {}  # big keys and their measured sizes
+        self.large_total = 0
         self.pool: list[tuple[float, int, bytes]] = []  # best candidates, best last
         self.peak = 0  # the highest used_memory INFO has reported
         self.limited = False  # a maxmemory is set: dispatch calls ``check`` before denyoom commands
@@ -64,8 +76,22 @@ class Eviction:
     # -- accounting --------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-measure the average key size of each database from a random sample."""
-        for db in self.server.keyspace.dbs:
+        """Measure the keys that grew and the large ones; re-sample the average of the others."""
+        dbs = self.server.keyspace.dbs
+        large = self.large
+        if self.grown or large:
+            grown, self.grown = self.grown, {}
+            # The keys that grew most (a small key's growth is the average's business).
+            candidates = sorted(grown, key=grown.__getitem__, reverse=True)[:MEASURE_PER_REFRESH]
+            for dbkey in [*candidates, *(k for k in large if k not in grown)]:
+                value = dbs[dbkey[0]].data.get(dbkey[1])
+                size = key_footprint(dbkey[1], value) if value is not None else 0
+                if size >= LARGE_KEY:
+                    large[dbkey] = size
+                else:
+                    large.pop(dbkey, None)
+            self.large_total = sum(large.values())
+        for db in dbs:
             n = len(db.data)
             if n == 0:
                 self.average.pop(db.id, None)
@@ -75,18 +101,24 @@ class Eviction:
                 key = db.sample_key()  # no side effects: random_key() would expire keys
                 if key is None:
                     break
+                if (db.id, key) in large:
+                    continue
                 value = db.data.get(key)
                 if value is not None:
-                    sizes.append(value_memory(key, value, 5))
+                    sizes.append(key_footprint(key, value, 5))
             if sizes:
                 self.average[db.id] = sum(sizes) / len(sizes)
         self.extra = 0
 
     def dataset_bytes(self) -> int:
-        total = self.extra
+        total = self.extra + self.large_total
+        large_per_db: dict[int, int] = {}
+        for dbid, _key in self.large:
+            large_per_db[dbid] = large_per_db.get(dbid, 0) + 1
         for db in self.server.keyspace.dbs:
             if db.data:
-                total += int(len(db.data) * self.average.get(db.id, 100.0))
+                small = max(len(db.data) - large_per_db.get(db.id, 0), 0)
+                total += int(small * self.average.get(db.id, 100.0))
         return total
 
     def used_memory(self) -> int:
@@ -99,8 +131,13 @@ class Eviction:
         config = self.server.config
         limit = config["maxmemory"]
         error = self._make_room(limit, config["maxmemory-policy"])  # type: ignore[arg-type]
-        if error is None and argv is not None:
-            self.extra += 64 + sum(len(a) for a in argv)  # what this write is about to add
+        if error is None and argv:
+            added = 64 + sum(len(a) for a in argv) + ARG_OVERHEAD * len(argv)  # what this write may add
+            self.extra += added
+            if len(argv) > 1:
+                dbkey = (client.db.id, argv[1])
+                grown = self.grown
+                grown[dbkey] = grown.get(dbkey, 0) + added
         return error
 
     def _make_room(self, limit: int, policy: str) -> Error | None:
@@ -148,11 +185,9 @@ class Eviction:
         del pool[: max(0, len(pool) - POOL_SIZE)]
 
     def _evict(self, db: Database, key: bytes) -> bool:
-        value = db.data.get(key)
-        if value is not None:
-            self.extra -= value_memory(key, value, 5)
-            if self.extra < -self.dataset_bytes():
-                self.extra = 0
+        size = self.large.pop((db.id, key), None)
+        if size is not None:  # a small key's share leaves with it (keys x average)
+            self.large_total -= size
         db.delete(key)
         self.server.effects.evicted(db, key)
         ks = self.server.keyspace

@@ -45,3 +45,19 @@ def value_memory(key: bytes, value: object, samples: int = 5) -> int:
         return size
     measured = sum(sys.getsizeof(x) for x in chosen)
     return size + int(measured * count / len(chosen))
+
+
+# What Python spends per element beyond the sampled objects (``sys.getsizeof``): the
+# container's slot (deque pointer, dict entry at its load factor, the set's position
+# int, the sorted set's index key and float), the second object of a hash entry, and
+# the allocator's 16-byte rounding. Measured on CPython 3.11 with typical elements.
+PER_ITEM_OVERHEAD = {b"list": 10, b"hash": 57, b"set": 60, b"zset": 98}
+
+
+def key_footprint(key: bytes, value: object, samples: int = 5) -> int:
+    """What a key really costs the process, for ``used_memory`` and eviction (not MEMORY USAGE)."""
+    size = value_memory(key, value, samples)
+    kind = getattr(value, "TYPE_NAME", None)
+    if kind is not None:
+        size += PER_ITEM_OVERHEAD.get(kind, 0) * len(value)  # type: ignore[arg-type]
+    return size
