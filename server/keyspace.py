@@ -361,6 +361,10 @@ class Database:
         ks = self.keyspace
         old = self.data
         self.reset()
+        if ks.blocked_keys:  # XREADGROUP clients blocked on a stream that went away are told so
+            for dbid, key in list(ks.blocked_keys):
+                if dbid == self.id and key in old:
+                    self.stream_gone(key, old[key])
         if ks.watched:  # after emptying: WATCH tells a deleted key from a live one
             ks.watch_only = True  # tracking hears of a flush once, through the flush hook
             try:
@@ -680,9 +684,11 @@ class Keyspace:
                 self.watch_only = False
         self.dirty += 1
         # Keys that now exist in a database with blocked clients may serve them.
-        for dbx in (da, db):
+        # So may keys that held a stream before (blocked XREADGROUP clients then get an error).
+        for dbx, other in ((da, db), (db, da)):
             for (dbid, key) in list(self.blocked_keys):
-                if dbid == dbx.id and key in dbx.data:
+                if dbid == dbx.id and (key in dbx.data or
+                                       getattr(other.data.get(key).__class__, "TYPE_NAME", None) == b"stream"):
                     self.ready_keys.append((dbid, key))
 
     # -- access tracking -----------------------------------------------------

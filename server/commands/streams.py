@@ -528,6 +528,9 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
     while options:
         opt = options.next_keyword()
         if opt == b"BLOCK" and options.has(1):
+            if ctx.addr == "lua":  # Redis keeps BLOCK out of scripts with its own error
+                name = ctx.argv[0] if ctx.argv else (b"xreadgroup" if xreadgroup else b"xread")
+                raise Error(b"ERR %s command is not allowed with BLOCK option from scripts" % name)
             timeout = parse_timeout_ms(options.next_bytes())
         elif opt == b"COUNT" and options.has(1):
             count = max(options.next_int(), 0)

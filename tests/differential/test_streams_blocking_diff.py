@@ -129,3 +129,18 @@ def test_xread_not_woken_by_other_writes(pairs):
     w.check("XDEL", "s", "5-0")
     w.check("XSETID", "s", "6-0")
     a.read()  # nothing newer than 5-0 arrived: the wait ends by timeout
+
+
+def test_flush_and_swapdb_unblock_xreadgroup(pairs):
+    a, b, w = pairs(), pairs(), pairs()
+    w.check("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    w.check("SELECT", "1")
+    w.check("XGROUP", "CREATE", "t", "g", "$", "MKSTREAM")
+    b.check("SELECT", "1")
+    a.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+    b.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "t", ">")
+    settle()
+    w.check("FLUSHDB")  # database 1: b's stream is gone
+    b.read()
+    w.check("SWAPDB", "0", "1")  # database 0 is now the empty one: a's stream is gone too
+    a.read()

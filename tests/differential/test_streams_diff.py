@@ -292,3 +292,17 @@ def test_keyspace_notifications(ours, real):
         cmd.call("CONFIG", "SET", "notify-keyspace-events", "", compare=False)
         cmd.close()
         sub.close()
+
+
+def test_streams_in_scripts(sd):
+    """From Lua: XREAD/XREADGROUP without BLOCK work, with BLOCK they are refused with Redis's error."""
+    d = sd
+    fill(d, n=3)
+    d.check("XGROUP", "CREATE", "s", "g", "0")
+    d.check("EVAL", "return redis.call('XREAD', 'COUNT', 2, 'STREAMS', KEYS[1], '0')", "1", "s")
+    d.check("EVAL", "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', KEYS[1], '>')", "1", "s")
+    d.check("EVAL", "return redis.pcall('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')", "1", "s")
+    d.check("EVAL", "return redis.pcall('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', 0, 'STREAMS', KEYS[1], '>')",
+            "1", "s")
+    d.check("EVAL", "return redis.call('XADD', KEYS[1], '9-0', 'a', 'b')", "1", "s")
+    d.check("XPENDING", "s", "g")
