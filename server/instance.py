@@ -17,7 +17,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server import __version__
 from server.acl import ACL, load_users
@@ -132,7 +132,7 @@ class Server:
         # settings, data, clients
         "config", "keyspace", "clients", "next_client_id",
         # identity and clocks
-        "start_time", "start_monotonic", "run_id", "version", "loop", "tcp_port", "tls_port",
+        "start_time", "start_monotonic", "run_id", "version", "loop", "tcp_port", "tls_port", "listen_sockets",
         "shutdown_requested", "last_save",
         # statistics
         "stats", "slowlog", "slowlog_threshold",
@@ -172,6 +172,8 @@ class Server:
         self.version = __version__
         self.loop: asyncio.AbstractEventLoop | None = None  # set when the server runs (main.run)
         self.tcp_port = 0  # the ports actually listened on (network.listen)
+        # The plain TCP and unix listening sockets, for accepting during a busy script (scripting/engine.py).
+        self.listen_sockets: list[Any] = []
         self.tls_port = 0
         self.shutdown_requested: Callable[[], None] | None = None  # main.run: stop the loop
         self.last_save = int(time.time())  # LASTSAVE; persistence moves it on each save

@@ -27,14 +27,17 @@ HIGH_WATER = 4 * 1024 * 1024
 
 
 class RedisProtocol(asyncio.Protocol):
-    __slots__ = ("server", "client", "transport", "parser", "paused", "resp3")
+    __slots__ = ("server", "client", "transport", "parser", "paused", "resp3", "adopted")
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, adopted: Client | None = None, parser: RequestParser | None = None):
         self.server = server
         self.client: Client | None = None
         self.transport: asyncio.Transport | None = None
-        self.parser = RequestParser()
+        self.parser = parser or RequestParser()
         self.paused = False
+        # A client accepted while a busy script held the loop (scripting/engine.py): it keeps its
+        # state (login, protocol, database) and its unread input when asyncio takes it over.
+        self.adopted = adopted
 
     # -- connection lifecycle --------------------------------------------------
 
@@ -56,7 +59,8 @@ class RedisProtocol(asyncio.Protocol):
                         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(keepalive // 3, 1))
             except OSError:
                 pass
-        client = server.new_client(_fmt_addr(peer), _fmt_addr(local), fd)
+        adopted = self.adopted
+        client = adopted if adopted is not None else server.new_client(_fmt_addr(peer), _fmt_addr(local), fd)
         self.client = client
         client.send = self.send
         client.close = self.close
@@ -66,6 +70,11 @@ class RedisProtocol(asyncio.Protocol):
         client.input_size = self.parser.pending_bytes
         self.parser.authenticated = lambda: client.authenticated
         transport.set_write_buffer_limits(high=HIGH_WATER)
+        if adopted is not None:
+            self.adopted = None
+            if client.closed:
+                self.close()
+            return
         refusal = protected_mode_refusal(server, peer)
         if refusal is None and len(server.clients) > server.config["maxclients"]:  # type: ignore[operator]
             refusal = b"-ERR max number of clients reached\r\n"
@@ -249,6 +258,7 @@ async def listen(server: Server) -> list[asyncio.AbstractServer]:
     if unixsocket:
         srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]
         listeners.append(srv)
+        server.listen_sockets.extend(srv.sockets)
     return listeners
 
 
@@ -272,7 +282,29 @@ async def _listen_on(server: Server, factory, port: int, context, listeners: lis
         if chosen == 0:
             chosen = srv.sockets[0].getsockname()[1]
         listeners.append(srv)
+        if context is None:
+            server.listen_sockets.extend(srv.sockets)
     return chosen
+
+
+def adopt_socket(server: Server, conn: socket.socket, client: Client, parser: RequestParser) -> None:
+    """Hand a connection accepted outside the loop (during a busy script) to asyncio."""
+    loop = server.loop
+    if loop is None:
+        conn.close()
+        return
+
+    def factory() -> RedisProtocol:
+        return RedisProtocol(server, client, parser)
+
+    async def attach() -> None:
+        try:
+            await loop.connect_accepted_socket(factory, conn)
+        except OSError:
+            conn.close()
+            server.client_gone(client)
+
+    loop.create_task(attach())
 
 
 PROTECTED_MODE_DENIED = (

@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import select
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -196,6 +197,8 @@ class Engine:
         self.register_hook: Any = None  # set by FUNCTION LOAD while a library's code runs
         self.functions: Any = None  # the FUNCTION libraries (server/scripting/functions.py)
         self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
+        # Connections accepted during a busy script: fd -> (socket, client, request parser).
+        self.busy_conns: dict[int, tuple[socket.socket, Client, Any]] = {}
         self.reset()
 
     def function_library_codes(self) -> list[bytes]:
@@ -594,7 +597,16 @@ class Engine:
         return run.killed
 
     def _leave_busy(self, run: Run) -> None:
-        """The timed-out script ended: let the clients that waited go on."""
+        """The timed-out script ended: asyncio takes over the connections accepted meanwhile."""
+        from server.network import adopt_socket
+
+        conns, self.busy_conns = self.busy_conns, {}
+        for conn, client, parser in conns.values():
+            if client.closed:
+                conn.close()
+                self.server.client_gone(client)
+            else:
+                adopt_socket(self.server, conn, client, parser)
 
     def busy_threshold(self) -> int:
         """``busy-reply-threshold`` (alias ``lua-time-limit``) in milliseconds."""
@@ -623,50 +635,112 @@ class Engine:
 
     def process_events(self, run: Run) -> None:
         """Read what other clients sent and answer it without running it (-BUSY), except
-        for the commands Redis allows during a busy script."""
+        for the commands Redis allows during a busy script; accept new connections too, so
+        that ``redis-cli SCRIPT KILL`` from another terminal gets through."""
         server = self.server
         sources: dict[int, Client] = {}
         for client in list(server.clients.values()):
-            if client is run.caller or client.closed or client.fd < 0:
+            if client is run.caller or client.closed or client.fd < 0 or client.fd in self.busy_conns:
                 continue
             sources[client.fd] = client
-        if not sources:
+        listening = {sock.fileno(): sock for sock in server.listen_sockets}
+        watched = [*sources, *self.busy_conns, *listening]
+        if not watched:
             return
         try:
-            readable, _, _ = select.select(list(sources), [], [], 0)
+            readable, _, _ = select.select(watched, [], [], 0)
         except (OSError, ValueError):
             return
         for fd in readable:
-            client = sources[fd]
-            protocol = getattr(client.send, "__self__", None)
-            parser = getattr(protocol, "parser", None)
-            if parser is None or getattr(protocol, "paused", False):
+            if fd in listening:
+                self._accept(fd)
                 continue
-            try:
-                data = os.read(fd, 65536)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                continue
-            if not data:
-                continue
+            busy = self.busy_conns.get(fd)
+            if busy is not None:
+                conn, client, parser = busy
+                try:
+                    data = conn.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:  # the new client left before the script ended
+                    del self.busy_conns[fd]
+                    conn.close()
+                    server.client_gone(client)
+                    continue
+            else:
+                client = sources[fd]
+                protocol = client.send.__self__ if hasattr(client.send, "__self__") else None
+                parser = getattr(protocol, "parser", None)
+                if parser is None or getattr(protocol, "paused", False):
+                    continue
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    continue
+                if not data:
+                    continue
             server.stats.net_input += len(data)
-            frames, error = parser.feed(data)
-            if client.blocked is not None or client.pending:
-                client.pending.extend(frames)
-                continue
-            out: list[bytes] = []
-            for argv in frames:
-                reply = self._busy_reply(client, argv)
-                encode(reply, out, client.resp == 3)
-                if client.close_after_reply:
-                    break
-            if error:
-                out.append(b"-ERR Protocol error: %b\r\n" % error.encode())
-            if out:
-                client.send(b"".join(out))
-            if client.close_after_reply or error:
-                client.close()
+            self._answer_busy(client, parser, data)
+
+    def _answer_busy(self, client: Client, parser: Any, data: bytes) -> None:
+        frames, error = parser.feed(data)
+        if client.blocked is not None or client.pending:
+            client.pending.extend(frames)
+            return
+        out: list[bytes] = []
+        for argv in frames:
+            reply = self._busy_reply(client, argv)
+            encode(reply, out, client.resp == 3)
+            if client.close_after_reply:
+                break
+        if error:
+            out.append(b"-ERR Protocol error: %b\r\n" % error.encode())
+        if out:
+            client.send(b"".join(out))
+        if client.close_after_reply or error:
+            client.close()
+
+    def _accept(self, listen_fd: int) -> None:
+        """Accept one connection on a listening socket while the loop is held by the script."""
+        from server.protocol import RequestParser
+
+        server = self.server
+        try:
+            listener = socket.socket(fileno=os.dup(listen_fd))
+        except OSError:
+            return
+        try:
+            conn, addr = listener.accept()
+        except OSError:
+            return
+        finally:
+            listener.close()
+        conn.setblocking(False)
+        if conn.family in (socket.AF_INET, socket.AF_INET6):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = "%s:%d" % (addr[0], addr[1])
+            local = conn.getsockname()
+            here = "%s:%d" % (local[0], local[1])
+        else:
+            peer, here = str(server.config["unixsocket"]) + ":0", str(server.config["unixsocket"])
+        client = server.new_client(peer, here, conn.fileno())
+        parser = RequestParser()
+        parser.authenticated = lambda: client.authenticated
+
+        def send(data: bytes) -> None:
+            try:
+                conn.send(data)
+            except OSError:
+                pass
+
+        def close() -> None:
+            client.closed = True
+
+        client.send = send
+        client.close = close
+        self.busy_conns[conn.fileno()] = (conn, client, parser)
 
     def _busy_reply(self, client: Client, argv: list[bytes]) -> object:
         cmd = LOOKUP.get(argv[0]) or TABLE.get(argv[0].lower())

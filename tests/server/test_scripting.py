@@ -365,3 +365,32 @@ def test_client_pause_write_holds_scripts_that_may_write(r):
     assert time.monotonic() - start < 0.3
     assert r.eval("return redis.call('set', KEYS[1], 'v')", 1, "paused") == b"OK"
     assert time.monotonic() - start >= 0.35
+
+
+def test_new_connection_during_busy_script_is_served(busy_server):
+    """redis-cli SCRIPT KILL from another terminal opens a new connection while the script runs."""
+    port = busy_server.port
+
+    def run_loop() -> None:
+        c = redis.Redis(port=port, socket_timeout=20)
+        try:
+            c.eval("while true do end", 0)
+        except redis.ResponseError:
+            pass
+        c.close()
+
+    runner = threading.Thread(target=run_loop)
+    runner.start()
+    time.sleep(0.4)
+    late = _raw(port)  # connects while the loop is held by the script
+    hello = _command(late, "HELLO", "3")
+    assert hello.startswith(b"%")  # allowed while busy, and switches this connection to RESP3
+    assert _command(late, "GET", "x").startswith(b"-BUSY")
+    assert _command(late, "SCRIPT", "KILL") == b"+OK\r\n"
+    runner.join(10)
+    assert not runner.is_alive()
+    time.sleep(0.1)
+    info = _command(late, "CLIENT", "INFO")
+    assert b"resp=3" in info  # the connection kept its state when the event loop took it over
+    assert _command(late, "PING") == b"+PONG\r\n"
+    late.close()
