@@ -132,7 +132,6 @@ loading-process-events-interval-bytes int 2097152 1024..INT hidden
 logfile str "" immutable
 loglevel enum notice debug,verbose,notice,warning
 lua-enable-deprecated-api bool no immutable hidden
-lua-time-limit int 5000 0..LONG
 masterauth str ""
 masteruser str ""
 maxclients int 10000 1..UINT
@@ -230,6 +229,7 @@ zset-max-listpack-value memory 64 0..LONG
 
 # Old names that Redis still accepts and reports.
 ALIASES = {
+    "lua-time-limit": "busy-reply-threshold",
     "hash-max-ziplist-entries": "hash-max-listpack-entries",
     "hash-max-ziplist-value": "hash-max-listpack-value",
     "list-max-ziplist-size": "list-max-listpack-size",
@@ -256,10 +256,10 @@ ADVISORY = frozenset(
     for name in (
         "activedefrag activerehashing always-show-logo aof-disable-auto-gc aof-rewrite-incremental-fsync "
         "aof-timestamp-enabled aof_rewrite_cpulist bgsave_cpulist bind-source-addr bio_cpulist "
-        "busy-reply-threshold crash-log-enabled crash-memcheck-enabled disable-thp dynamic-hz "
+        "crash-log-enabled crash-memcheck-enabled disable-thp dynamic-hz "
         "io-threads io-threads-do-reads jemalloc-bg-thread lazyfree-lazy-eviction "
         "lazyfree-lazy-expire lazyfree-lazy-server-del lazyfree-lazy-user-del lazyfree-lazy-user-flush "
-        "list-compress-depth lua-time-limit masterauth masteruser min-replicas-max-lag "
+        "list-compress-depth masterauth masteruser min-replicas-max-lag "
         "min-replicas-to-write oom-score-adj oom-score-adj-values proc-title-template "
         "propagation-error-behavior rdb-del-sync-files rdb-save-incremental-fsync repl-backlog-size "
         "repl-backlog-ttl repl-disable-tcp-nodelay repl-diskless-load repl-diskless-sync "

@@ -437,13 +437,17 @@ class Engine:
             return self._err(b"ERR This Redis command is not allowed from script")
         server = self.server
         client = run.client
-        if server.acl.restricted:
-            denied = server.acl.check(client, cmd, argv)
+        acl = server.acl
+        if acl.restricted:
+            user = acl.users.get(client.user)
+            denied = ("command", cmd.name) if user is None else acl.denial(user, cmd, argv)
             if denied is not None:
-                text = denied.message
-                if b"keys" in text:
+                why, obj = denied
+                # ACL LOG: the caller's connection, in the "lua" context, as Redis logs it.
+                acl.record(run.caller, why, "lua", obj, client.user)
+                if why == "key":
                     reason = b"can't access at least one of the keys mentioned in the command arguments"
-                elif b"channels" in text:
+                elif why == "channel":
                     reason = b"can't publish to the channel mentioned in the command"
                 else:
                     reason = b"can't run this command or subcommand"

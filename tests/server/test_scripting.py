@@ -394,3 +394,23 @@ def test_new_connection_during_busy_script_is_served(busy_server):
     assert b"resp=3" in info  # the connection kept its state when the event loop took it over
     assert _command(late, "PING") == b"+PONG\r\n"
     late.close()
+
+
+def test_lua_time_limit_is_busy_reply_threshold_and_acl_log_says_lua(r):
+    r.config_set("lua-time-limit", 1234)
+    try:
+        assert r.config_get("busy-reply-threshold") == {"busy-reply-threshold": "1234"}
+    finally:
+        r.config_set("busy-reply-threshold", 5000)
+    r.acl_log_reset()
+    r.acl_setuser("scriptuser", enabled=True, nopass=True, commands=["+eval", "-set"], keys=["*"])
+    try:
+        user = redis.Redis(port=r.connection_pool.connection_kwargs["port"], username="scriptuser", password="x")
+        with pytest.raises(redis.ResponseError, match="can't run this command or subcommand"):
+            user.eval("return redis.call('set', 'a', 'b')", 0)
+        entry = r.acl_log()[0]
+        assert (entry["context"], entry["object"], entry["reason"]) == ("lua", "set", "command")
+        assert entry["client-info"]["cmd"] == "eval"
+        user.close()
+    finally:
+        r.acl_deluser("scriptuser")
