@@ -515,6 +515,33 @@ class RedisSource:
             return []
         return self._lookup([command, key], prefix, [])[: self.limit]
 
+    def stream_groups(self, key: bytes, prefix: bytes) -> list[bytes]:
+        """Consumer groups of the stream `key` whose names start with `prefix` (XINFO GROUPS)."""
+        return self._xinfo_names(("XINFO", "GROUPS", key), prefix)
+
+    def stream_consumers(self, key: bytes, group: bytes, prefix: bytes) -> list[bytes]:
+        """Consumers of `group` in the stream `key` whose names start with `prefix` (XINFO CONSUMERS)."""
+        return self._xinfo_names(("XINFO", "CONSUMERS", key, group), prefix)
+
+    def _xinfo_names(self, command: tuple, prefix: bytes) -> list[bytes]:
+        cached = self._cached(command, b"")
+        if cached is None:
+            try:
+                reply = self.execute(*command)
+            except Exception:  # noqa: BLE001 - no such key or group, wrong type: nothing to offer
+                reply = []
+            names = []
+            for item in reply if isinstance(reply, list) else []:
+                fields = item if isinstance(item, dict) else dict(zip(item[::2], item[1::2], strict=False))
+                name = fields.get(b"name", fields.get("name"))
+                if isinstance(name, str):
+                    name = name.encode("utf-8", "surrogateescape")
+                if isinstance(name, bytes):
+                    names.append(name)
+            cached = sorted(names)
+            self._store(command, b"", cached, True)
+        return [name for name in cached if name.startswith(prefix)][: self.limit]
+
     def channels(self, prefix: bytes, shard: bool = False) -> list[bytes]:
         key = ("PUBSUB", shard)
         cached = self._cached(key, prefix)
@@ -642,6 +669,14 @@ class RedisCompleter(Completer):
                 return [(n, "command") for n in self._ranked(self.table.names(), current.text)][:50]
             key_type = doc.key_type
             first_is_key = doc.args and doc.args[0].type == "key" and not doc.args[0].token
+            if key_type == "stream" and first_is_key and args:
+                # XACK/XPENDING/XCLAIM/XAUTOCLAIM/XGROUP .../XINFO CONSUMERS: key, group, consumer.
+                key = args[0].encode("utf-8", "surrogateescape")
+                if name in ("group", "groupname"):
+                    return [(g, "group") for g in self.source.stream_groups(key, prefix)]
+                if name in ("consumer", "consumername") and len(args) >= 2:
+                    group = args[1].encode("utf-8", "surrogateescape")
+                    return [(c, "consumer") for c in self.source.stream_consumers(key, group, prefix)]
             wants = {"hash": ("field",), "set": ("member",), "zset": ("member",)}.get(key_type or "", ())
             if name in wants and first_is_key and args:
                 key = args[0].encode("utf-8", "surrogateescape")

@@ -779,7 +779,7 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
 
 @command("xgroup|create", arity=-5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
          since="5.0.0", summary="Creates a consumer group.",
-         args="key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]")
+         args="key groupname id|$ [MKSTREAM] [ENTRIESREAD entries-read]")
 def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, _group, mkstream, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) > 3:
@@ -800,7 +800,7 @@ def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg
 
 @command("xgroup|setid", arity=-5, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
          summary="Sets the last-delivered ID of a consumer group.",
-         args="key group id|$ [ENTRIESREAD entries-read]")
+         args="key groupname id|$ [ENTRIESREAD entries-read]")
 def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) not in (0, 2):
@@ -815,7 +815,7 @@ def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg:
 
 
 @command("xgroup|destroy", arity=4, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
-         summary="Destroys a consumer group.", args="key group",
+         summary="Destroys a consumer group.", args="key groupname",
          complexity="O(N) where N is the number of entries in the group's pending entries list (PEL).")
 def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> int:
     stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
@@ -829,7 +829,7 @@ def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> in
 
 
 @command("xgroup|createconsumer", arity=5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
-         since="6.2.0", summary="Creates a consumer in a consumer group.", args="key group consumer")
+         since="6.2.0", summary="Creates a consumer in a consumer group.", args="key groupname consumername")
 def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
     assert group is not None  # xgroup_prepare raised otherwise
@@ -840,7 +840,7 @@ def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes
 
 
 @command("xgroup|delconsumer", arity=5, flags="write", keys=(2, 2, 1), acl="stream", group="stream",
-         since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key group consumer")
+         since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key groupname consumername")
 def xgroup_delconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
     assert group is not None  # xgroup_prepare raised otherwise
@@ -1273,7 +1273,7 @@ def xinfo_groups(ctx: Client, sub: bytes, key: bytes) -> object:
 
 
 @command("xinfo|consumers", arity=4, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",
-         since="5.0.0", summary="Lists the consumers of a consumer group.", args="key group")
+         since="5.0.0", summary="Lists the consumers of a consumer group.", args="key groupname")
 def xinfo_consumers(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> object:
     stream = info_stream_lookup(ctx, key)
     group = stream.group(group_name)

@@ -88,6 +88,12 @@ CASES = [
     Case("HMGET user:1 name ", want=("email", "age")),
     Case("SISMEMBER tags ", exact=("blue", "green", "red")),
     Case("ZSCORE board a", exact=("alice",)),
+    # consumer groups and consumers of the stream already typed
+    Case("XACK events ", exact=("loggers", "workers")),
+    Case("XPENDING events w", exact=("workers",)),
+    Case("XCLAIM events workers ", exact=("alice", "bob")),
+    Case("XGROUP DELCONSUMER events workers b", exact=("bob",)),
+    Case("XINFO CONSUMERS events ", exact=("loggers", "workers")),
     # channels and config parameters
     Case("PUBLISH news.", exact=("news.sport", "news.tech")),
     Case("SUBSCRIBE news.sport ", want=("news.tech",)),
@@ -132,7 +138,11 @@ def seeded(cmdline_server: ServerHandle) -> Iterator[ServerHandle]:
     client.zadd("board", {"alice": 1, "bob": 2})
     try:
         client.xadd("events", {"a": "1"})
-    except redis.ResponseError:  # a server without streams: only the XADD case needs it
+        client.xgroup_create("events", "workers", id="0")
+        client.xgroup_create("events", "loggers", id="0")
+        client.xgroup_createconsumer("events", "workers", "alice")
+        client.xgroup_createconsumer("events", "workers", "bob")
+    except redis.ResponseError:  # a server without streams: only the stream cases need it
         pass
     subscriber = cmdline_server.client().pubsub()
     subscriber.subscribe("news.sport", "news.tech")
