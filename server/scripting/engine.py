@@ -199,6 +199,7 @@ class Engine:
         self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
         # Connections accepted during a busy script: fd -> (socket, client, request parser).
         self.busy_conns: dict[int, tuple[socket.socket, Client, Any]] = {}
+        self.runs = 0  # scripts run so far (the Lua memory check runs every 64, and after errors)
         self.reset()
 
     def function_library_codes(self) -> list[bytes]:
@@ -335,6 +336,7 @@ class Engine:
         vm = vm or self.vm
         self.active = vm
         effects = server.effects
+        reply: object = None
         try:
             # One execution unit: the script's writes go out together (MULTI/EXEC around
             # several), and the EVAL/FCALL itself is never logged.
@@ -352,7 +354,8 @@ class Engine:
                     effects.muted = False  # redis.set_repl lasts for this run only
         finally:
             self.active = self.vm
-            if vm.memory() > LUA_COLLECT_ABOVE:
+            self.runs += 1
+            if (reply.__class__ is Error or not self.runs % 64) and vm.memory() > LUA_COLLECT_ABOVE:
                 # A script that ran out of memory leaves its garbage: collect it now, or the
                 # next allocation outside a protected call would abort the process.
                 vm.collect_garbage()

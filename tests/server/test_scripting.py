@@ -414,3 +414,28 @@ def test_lua_time_limit_is_busy_reply_threshold_and_acl_log_says_lua(r):
         user.close()
     finally:
         r.acl_deluser("scriptuser")
+
+
+def test_script_kill_cannot_be_caught_by_pcall(busy_server):
+    port = busy_server.port
+    other = _raw(port)
+    result: dict[str, object] = {}
+
+    def run_loop() -> None:
+        c = redis.Redis(port=port, socket_timeout=20)
+        try:
+            c.eval("while true do pcall(function() while true do end end) end", 0)
+        except redis.ResponseError as exc:
+            result["error"] = str(exc)
+        c.close()
+
+    runner = threading.Thread(target=run_loop)
+    runner.start()
+    time.sleep(0.4)
+    assert _command(other, "SCRIPT", "KILL") == b"+OK\r\n"
+    runner.join(10)
+    assert not runner.is_alive()
+    assert "Script killed by user with SCRIPT KILL..." in str(result.get("error"))
+    # The state is clean afterwards: a plain script runs and is not killed.
+    assert _command(other, "EVAL", "local n = 0 for i = 1, 300000 do n = n + 1 end return n", "0") == b":300000\r\n"
+    other.close()
