@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from server.instance import Server
 
 HIGH_WATER = 4 * 1024 * 1024
+YIELD_AFTER = 0.01  # seconds: a read that took longer lets the other clients go first
 
 
 class RedisProtocol(asyncio.Protocol):
@@ -118,16 +119,39 @@ class RedisProtocol(asyncio.Protocol):
             self.abort()
             return
         parser.max_bulk_len = config["proto-max-bulk-len"]  # type: ignore[assignment]
+        started = time.perf_counter()
         frames, error = parser.feed(data)
         if client.blocked is not None or client.pending:
             client.pending.extend(frames)
             if error:
                 client.pending_error = error
-            return
-        if frames or error:
+        elif frames or error:
             self.run_frames(frames, error)
         else:  # only part of a request so far
             client.last_interaction = time.monotonic()
+        if time.perf_counter() - started > YIELD_AFTER:
+            self.yield_reading()
+
+    def yield_reading(self) -> None:
+        """Serve the other clients before this one's next read.
+
+        libuv reads a busy socket up to 32 times in a row: a client streaming a request of a
+        million arguments, or a huge pipeline, would hold everyone else for all of them. After
+        a read that took long, reading pauses for one turn of the loop (the resume is queued
+        from the next turn, so the poll in between serves the others), as Redis moves on to
+        the next client after each read.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing() or not transport.is_reading():
+            return
+        transport.pause_reading()
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self._resume_after_yield)
+
+    def _resume_after_yield(self) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing() and not transport.is_reading():
+            transport.resume_reading()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
         """Execute frames in order (until one blocks) and write all their replies at once."""

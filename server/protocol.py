@@ -417,8 +417,11 @@ class RequestParser:
         """Our parser: everything held plus ``data``; hands back to hiredis between requests."""
         buf = self._buf
         buf += data
+        if self._bulk >= 0 and len(buf) < self._bulk + 2:
+            return [], None  # still inside a long argument: nothing to parse (nor to copy) yet
+        held = bytes(buf)
         frames: list[list[bytes]] = []
-        pos, error = self._parse(buf, frames)
+        pos, error = self._parse(held, frames)
         del buf[:pos]
         if error is None and pos and buf and not self._left and buf[:1] == b"*" and not _BIG_HEADER.match(buf):
             rest = bytes(buf)
@@ -427,30 +430,34 @@ class RequestParser:
             frames += more
         return frames, error
 
-    def _parse(self, buf: bytearray, frames: list[list[bytes]]) -> tuple[int, str | None]:
-        """Read complete requests from ``buf`` into ``frames``: (bytes used, error or None)."""
-        pos, n = 0, len(buf)
-        find = buf.find
+    def _parse(self, data: bytes, frames: list[list[bytes]]) -> tuple[int, str | None]:
+        """Read complete requests from ``data`` into ``frames``: (bytes used, error or None).
+
+        A partial multibulk leaves its state in ``_left``/``_args``/``_bulk`` for the next read.
+        """
+        pos, n = 0, len(data)
+        find = data.find
+        lengths = _SMALL_LENGTHS
         while pos < n:
             if not self._left:
-                if buf[pos] != 0x2A:  # not '*': an inline request, up to its line end
+                if data[pos] != 0x2A:  # not '*': an inline request, up to its line end
                     end = find(b"\n", pos)
                     if end < 0:
                         return pos, ("too big inline request" if n - pos > INLINE_MAX else None)
-                    line = bytes(buf[pos : end - 1 if end > pos and buf[end - 1] == 0x0D else end])
+                    line = data[pos : end - 1 if end > pos and data[end - 1] == 0x0D else end]
                     try:
-                        args = split_inline(line)
+                        inline = split_inline(line)
                     except ProtocolError as exc:
                         return pos, str(exc)
                     pos = end + 1
-                    if args:
-                        frames.append(args)
+                    if inline:
+                        frames.append(inline)
                     continue
                 end = find(b"\r", pos)
                 if end < 0 or end > n - 2:  # the line, and the byte after its \r, must be here
                     too_big = n - pos > INLINE_MAX
                     return pos, ("too big mbulk count string" if too_big else None)
-                count = _parse_length(bytes(buf[pos + 1 : end]))
+                count = _parse_length(data[pos + 1 : end])
                 if count is None or count > 2147483647:
                     return pos, "invalid multibulk length"
                 if count > 10 and not self._is_authenticated():
@@ -461,32 +468,42 @@ class RequestParser:
                 self._left = count
                 self._args = []
                 self._bulk = -1
-            if self._bulk < 0:
-                end = find(b"\r", pos)
-                if end < 0 or end > n - 2:
-                    return pos, ("too big bulk count string" if n - pos > INLINE_MAX else None)
-                if buf[pos] != 0x24:  # '$'
-                    return pos, f"expected '$', got '{chr(buf[pos])}'"
-                size = _parse_length(bytes(buf[pos + 1 : end]))
-                if size is None or size < 0 or size > self.max_bulk_len:
-                    return pos, "invalid bulk length"
-                if size > 16384 and not self._is_authenticated():
-                    return pos, "unauthenticated bulk length"
-                pos = end + 2
-                self._bulk = size
+            # The arguments, in a tight loop (a request may have millions of them).
+            args = self._args
+            append = args.append
+            left = self._left
             size = self._bulk
-            if n - pos < size + 2:
-                return pos, None
-            self._args.append(bytes(buf[pos : pos + size]))
-            pos += size + 2  # Redis skips the two bytes after a bulk without looking at them
-            self._bulk = -1
-            self._left -= 1
-            if not self._left:
-                frames.append(self._args)
-                self._args = []
+            while left:
+                if size < 0:
+                    end = find(b"\r", pos)
+                    if end < 0 or end > n - 2:
+                        self._left, self._bulk = left, -1
+                        return pos, ("too big bulk count string" if n - pos > INLINE_MAX else None)
+                    if data[pos] != 0x24:  # '$'
+                        return pos, f"expected '$', got '{chr(data[pos])}'"
+                    size = lengths.get(data[pos + 1 : end], -1)  # small ones pass every limit
+                    if size < 0:
+                        parsed = _parse_length(data[pos + 1 : end])
+                        if parsed is None or parsed < 0 or parsed > self.max_bulk_len:
+                            return pos, "invalid bulk length"
+                        if parsed > 16384 and not self._is_authenticated():
+                            return pos, "unauthenticated bulk length"
+                        size = parsed
+                    pos = end + 2
+                if n - pos < size + 2:
+                    self._left, self._bulk = left, size
+                    return pos, None
+                append(data[pos : pos + size])
+                pos += size + 2  # Redis skips the two bytes after a bulk without looking at them
+                size = -1
+                left -= 1
+            self._left, self._bulk = 0, -1
+            frames.append(args)
+            self._args = []
         return pos, None
 
 
+_SMALL_LENGTHS = {b"%d" % n: n for n in range(1024)}
 _BULK_OVERHEAD = [len(b"$%d\r\n\r\n" % n) for n in range(1024)]
 
 

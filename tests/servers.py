@@ -214,5 +214,8 @@ class MemoryTransport:
     def pause_reading(self):
         pass
 
+    def is_reading(self):
+        return False  # never paused or resumed by the server's fairness yield
+
     def resume_reading(self):
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -68,4 +69,62 @@ def test_error_replies_cost_no_memory(own_server):
     grown = rss_kib(own_server.proc.pid) - before
     assert grown < 2048, f"RSS grew by {grown} KiB over 100k error replies"
     assert client.ping()
+    client.close()
+
+
+def test_redis_py_pipeline_of_300k_gets_completes(ours):
+    """redis-py writes a whole pipeline before reading a reply: the server must keep reading
+    (and executing) while the replies pile up, as Redis does, instead of waiting for it."""
+    client = redis.Redis(port=ours.port, socket_timeout=60)
+    client.set("pipelined", "v")
+    pipe = client.pipeline(transaction=False)
+    for _ in range(300_000):
+        pipe.get("pipelined")
+    replies = pipe.execute()
+    assert len(replies) == 300_000 and replies[0] == replies[-1] == b"v"
+    client.delete("pipelined")
+    client.close()
+
+
+def test_a_million_arguments_parse_in_linear_time(ours):
+    """One RPUSH of 1M elements, sent in many reads, while another client's PING is served.
+    Quadratic parsing took 15 s (every other client stalled); Redis takes well under a second."""
+    count = 1_000_000
+    payload = b"*%d\r\n$5\r\nRPUSH\r\n$4\r\nbig1\r\n" % (count + 2) + b"$6\r\nvalue1\r\n" * count
+    pings: list[tuple[float, float]] = []  # (when it was answered, how long it waited)
+    done = threading.Event()
+
+    def ping_meanwhile() -> None:
+        other = redis.Redis(port=ours.port, socket_timeout=10)
+        while not done.is_set():
+            start = time.monotonic()
+            assert other.ping()
+            pings.append((time.monotonic(), time.monotonic() - start))
+            time.sleep(0.02)
+        other.close()
+
+    pinger = threading.Thread(target=ping_meanwhile)
+    pinger.start()
+    start = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", ours.port), timeout=60) as sock:
+            view = memoryview(payload)
+            for offset in range(0, len(payload), 65536):  # many reads on the server's side
+                sock.sendall(view[offset : offset + 65536])
+            sent = time.monotonic()
+            reply = b""
+            while not reply.endswith(b"\r\n"):
+                reply += sock.recv(100)
+        elapsed = time.monotonic() - start
+    finally:
+        done.set()
+        pinger.join()
+    assert reply == b":%d\r\n" % count
+    assert elapsed < 15, f"1M arguments took {elapsed:.1f}s"  # quadratic parsing takes minutes
+    # While the request streams in, the others are served (running the command itself, one
+    # RPUSH of 1M elements, holds everyone in Redis too).
+    during = [waited for answered, waited in pings if answered < sent]
+    assert len(during) >= 3 and max(during) < 1.0, f"PING waited {max(during):.2f}s while the request was read"
+    client = redis.Redis(port=ours.port)
+    client.delete("big1")
     client.close()
