@@ -77,6 +77,11 @@ def parse_id(arg: bytes, missing_seq: int = 0, strict: bool = False, seq_star: b
     """streamGenericParseIDOrReply: (ID, seq_given). ``seq_star`` accepts XADD's ``<ms>-*``."""
     if len(arg) > 127:
         raise INVALID_ID
+    ms_part, dash, seq_part = arg.partition(b"-")
+    if dash and ms_part.isdigit() and seq_part.isdigit():  # the usual "<ms>-<seq>": no C quirk applies
+        ms, seq = int(ms_part), int(seq_part)
+        if ms <= U64_MAX and seq <= U64_MAX:
+            return ms << 64 | seq, True
     nul = arg.find(b"\0")
     buf = arg if nul < 0 else arg[:nul]
     if strict and buf in (b"-", b"+"):
@@ -475,6 +480,7 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
     entries = stream.range(start, MAX_ID, count)
     if group is None or consumer is None:
         return entry_reply(entries)
+    logging = ctx.server.effects.active  # the XCLAIMs are built only for a consumer of effects
     moved = False
     for sid, _row in entries:
         if stream.note_delivered(group, sid) and noack:
@@ -491,8 +497,9 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
                 nack.delivery_time = now
                 nack.delivery_count = 1
                 consumer.pel.add(sid)
-            effects.append(claim_effect(key, group_name, group, sid, nack))
-    if moved:
+            if logging:
+                effects.append(claim_effect(key, group_name, group, sid, nack))
+    if moved and logging:
         effects.append(setid_effect(key, group_name, group))
     return entry_reply(entries)
 
