@@ -22,10 +22,12 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select
 
 from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
+from redistui.formatting import has_controls, printable
 from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.command_line import CommandLine
@@ -41,12 +43,13 @@ from redistui.widgets.value_view import ValueView
 
 
 def is_text(data: bytes) -> bool:
-    """Can ``data`` round-trip through a text field unchanged (valid UTF-8)?"""
+    """Can ``data`` round-trip through a text field unchanged (UTF-8, no controls but tab and newline)?"""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    return not has_controls(data)
+
 
 LOST = (RedisConnectionError, RedisTimeoutError, OSError)
 LIST_SENTINEL = b"__redistui_deleted_element__"
@@ -151,6 +154,24 @@ class RedisTUI(App[None]):
                 yield PubSubPane(self.spec, id="pubsub", classes="-hidden")
                 yield CommandLine(self.spec, id="command-line")
             yield Footer()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast shows its text as is: controls escaped (it may quote server data), no markup."""
+        super().notify(
+            printable(message, newlines=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @property
     def main_screen(self) -> Screen:
@@ -504,12 +525,19 @@ class RedisTUI(App[None]):
             if not viewer.complete:
                 self.notify("Load the whole value (m) before editing it", severity="warning")
                 return
-            text = viewer.data.decode("utf-8", errors="surrogateescape")
+            if not is_text(viewer.data):
+                # In a text field control bytes would reach the terminal, and escaped they would be saved changed.
+                self.notify(
+                    "This value is not UTF-8 text (or holds control bytes): edit it from the command line",
+                    severity="warning",
+                )
+                return
+            text = viewer.data.decode("utf-8")
             answer = await self.push_screen_wait(
                 FormDialog(f"Set {display(key)}", [Field("value", "Value", text, multiline=True)])
             )
             if answer is not None and await self._apply(
-                "SET", self.client.set_string(key, answer["value"].encode("utf-8", errors="surrogateescape"))
+                "SET", self.client.set_string(key, answer["value"].encode("utf-8"))
             ):
                 self._changed(key)
             return
@@ -527,7 +555,10 @@ class RedisTUI(App[None]):
         client = self.client
         if type_ in ("list", "hash", "set") and not is_text(item[-1]):
             # The dialog shows binary bytes escaped; writing its text back would change them.
-            self.notify("This element is not UTF-8 text: edit it from the command line", severity="warning")
+            self.notify(
+                "This element is not UTF-8 text (or holds control bytes): edit it from the command line",
+                severity="warning",
+            )
             return None
         if type_ == "list":
             index, value = item
@@ -616,7 +647,10 @@ class RedisTUI(App[None]):
         if key is None:
             return
         if not is_text(key):
-            self.notify("This key name is not UTF-8 text: rename it from the command line", severity="warning")
+            self.notify(
+                "This key name is not UTF-8 text (or holds control bytes): rename it from the command line",
+                severity="warning",
+            )
             return
         answer = await self.push_screen_wait(
             FormDialog(f"Rename {display(key)}", [Field("name", "New name", display(key))])

@@ -28,7 +28,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.lexers import Lexer
 
 from redistui.commands import Arg, CommandDoc, CommandTable, load_command_table
-from redistui.formatting import quote_repr
+from redistui.formatting import printable, quote_repr
 
 __all__ = [
     "Analysis",
@@ -645,7 +645,7 @@ class RedisCompleter(Completer):
                 text = quote_arg(value)
                 if text not in seen:
                     seen.add(text)
-                    yield Completion(text, replace, display=_text(value), display_meta=meta)
+                    yield Completion(text, replace, display=printable(value), display_meta=meta)
 
     def _values(self, doc: CommandDoc, arg: Arg, args: list[str], current: Word) -> list[tuple[Any, str]]:
         """Names from the server for a value argument, with a short description each."""

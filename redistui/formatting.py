@@ -8,11 +8,15 @@ differently (`OK` versus `"OK"`, `(error) ERR ...`). So this module holds:
 * `TypedRESP2Parser`, a redis-py parser that produces them (plug it into a
   connection pool with ``parser_class=TypedRESP2Parser``);
 * `format_tty` and `format_raw`, ports of redis-cli's `cliFormatReplyTTY` and
-  `cliFormatReplyRaw`, and `quote_repr`, its `sdscatrepr`.
+  `cliFormatReplyRaw`, and `quote_repr`, its `sdscatrepr`;
+* `printable`, the one way server data becomes text on a screen: control characters
+  (C0, DEL, C1) and undecodable bytes are shown escaped as redis-cli quotes them, so no
+  key, value, message or error can retitle, clear or drive the user's terminal.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from redis._parsers.resp2 import _RESP2Parser
@@ -32,6 +36,8 @@ __all__ = [
     "format_raw",
     "format_reply",
     "format_tty",
+    "has_controls",
+    "printable",
     "quote_repr",
 ]
 
@@ -136,6 +142,50 @@ def quote_repr(data: bytes) -> str:
     return "".join(out)
 
 
+# --- server data on a screen --------------------------------------------------------------
+
+# C0 controls, DEL, C1 controls, and the lone surrogates that "surrogateescape" decoding
+# uses for bytes that are not UTF-8.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]")
+_CONTROL_NAMES = {0x07: "\\a", 0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code >= 0xDC80:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    if code >= 0x80:  # a C1 control arrives as two UTF-8 bytes: show those, as redis-cli would
+        return "".join(f"\\x{byte:02x}" for byte in chr(code).encode())
+    return _CONTROL_NAMES.get(code) or f"\\x{code:02x}"
+
+
+def printable(data: bytes | str, *, newlines: bool = False) -> str:
+    """Server data as text that is safe to put on a terminal.
+
+    UTF-8 is shown as text; bytes that are not UTF-8, and every control character
+    (C0, DEL, C1), are shown as redis-cli escapes them (``\\x1b``, ``\\n``, ``\\x9b``),
+    so they are visible and never reach the terminal. ``newlines`` keeps line feeds
+    and tabs as they are (and CRLF line ends as line feeds), for multi-line text (a
+    string value, INFO output).
+    """
+    if isinstance(data, bytes | bytearray | memoryview):
+        text = bytes(data).decode("utf-8", "backslashreplace")
+    else:
+        text = data
+    if text.isprintable():
+        return text
+    if newlines:
+        return _CONTROLS_BUT_LINES.sub(_escape_control, text.replace("\r\n", "\n"))
+    return _CONTROLS.sub(_escape_control, text)
+
+
+def has_controls(data: bytes | str, *, newlines: bool = True) -> bool:
+    """Whether ``data`` holds control characters (beyond line feeds and tabs when ``newlines``)."""
+    text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
+    return (_CONTROLS_BUT_LINES if newlines else _CONTROLS).search(text) is not None
+
+
 # --- TTY format ------------------------------------------------------------------------
 
 
@@ -165,9 +215,10 @@ def _scalar_tty(reply: Any) -> str:
     if isinstance(reply, int):
         return f"(integer) {reply}\n"
     if isinstance(reply, ErrorReply):
-        return f"(error) {reply.message}\n"
+        return f"(error) {printable(reply, newlines=True)}\n"
     if isinstance(reply, Status | Verbatim):
-        return reply.decode("utf-8", "replace") + "\n"
+        # redis-cli writes these as they come; control bytes are escaped so they cannot drive the terminal
+        return printable(reply, newlines=True) + "\n"
     if isinstance(reply, Double):
         return f"(double) {reply.decode()}\n"
     if isinstance(reply, float):
@@ -175,7 +226,7 @@ def _scalar_tty(reply: Any) -> str:
     if isinstance(reply, str):
         reply = reply.encode()
     if isinstance(reply, Exception):
-        return f"(error) {reply}\n"
+        return f"(error) {printable(str(reply), newlines=True)}\n"
     return quote_repr(bytes(reply)) + "\n"
 
 

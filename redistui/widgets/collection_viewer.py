@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from redistui.client import ExplorerClient
+from redistui.formatting import printable
 
 PAGE = 200  # elements per round trip
 CELL = 200  # characters shown per cell
@@ -29,9 +30,7 @@ CELL = 200  # characters shown per cell
 
 def cell(value: bytes | str | float | int) -> Text:
     """A table cell (never interpreted as markup), shortened for display."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="backslashreplace")
-    text = str(value).replace("\n", "⏎")
+    text = printable(value if isinstance(value, bytes) else str(value))
     return Text(text if len(text) <= CELL else text[: CELL - 1] + "…")
 
 
@@ -107,7 +106,7 @@ class StreamPager(Pager):
     def cells(self, item: tuple[Any, ...]) -> tuple[Text, ...]:
         entry_id, fields = item
         shown = "  ".join(
-            f"{k.decode(errors='backslashreplace')}={v.decode(errors='backslashreplace')}"
+            f"{printable(k)}={printable(v)}"
             for k, v in fields.items()
         )
         return cell(entry_id), cell(shown)
@@ -196,7 +195,7 @@ class CollectionViewer(Vertical):
             page = await pager.next_page()
         except RedisError as error:
             if self.is_attached:
-                self.query_one("#collection-info", Static).update(Text(f"error: {error}", style="red"))
+                self.query_one("#collection-info", Static).update(Text(printable(f"error: {error}"), style="red"))
             return
         if not self.is_attached:
             return  # another key was opened while this page was on its way

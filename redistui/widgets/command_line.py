@@ -47,7 +47,7 @@ from redistui.completion import (
     fuzzy_rank,
     split_args,
 )
-from redistui.formatting import ErrorReply, format_tty
+from redistui.formatting import ErrorReply, format_tty, printable
 from redistui.history import SafeFileHistory
 from redistui.shell import STREAMING, TypedClient, kwargs_from_spec
 
@@ -309,7 +309,7 @@ class CommandLine(Vertical):
             ]
             hint = str(self.completer.hint(text[:cursor])) if text.strip() else ""
         except Exception as exc:  # noqa: BLE001 - a lost connection must not break typing
-            found, hint = [], f"(completion unavailable: {exc})"
+            found, hint = [], printable(f"(completion unavailable: {exc})")
         self._report(self._show, text, cursor, found[:200], hint, open_list, apply_single)
 
     def _report(self, callback: Any, *args: Any) -> None:
@@ -468,7 +468,7 @@ class CommandLine(Vertical):
         self.history_index = None
         self._set_value("", 0)
         self.add_class("-has-output")
-        self.output.write(Text.assemble(("> ", "dim"), Text(line, style="bold")))
+        self.output.write(Text.assemble(("> ", "dim"), Text(printable(line), style="bold")))
         if words[0].upper() in STREAMING:
             self.output.write(
                 Text("(streams open in the pub/sub pane and the dashboard's MONITOR tab)", style="dim")

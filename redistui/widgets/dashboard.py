@@ -35,6 +35,8 @@ from textual.widgets import (
     TabPane,
 )
 
+from redistui.formatting import printable
+
 __all__ = ["Dashboard", "DashboardScreen", "info_cards"]
 
 SECTIONS = {
@@ -86,9 +88,7 @@ def _value(info: dict[str, Any], field: str) -> str:
         return "—"
     if field == "rdb_last_save_time" and isinstance(value, int):
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return str(value)
+    return printable(value if isinstance(value, bytes) else str(value))
 
 
 def info_cards(info: dict[str, Any]) -> dict[str, Table]:
@@ -235,7 +235,7 @@ class Dashboard(Vertical):
         try:
             info = await self._client.info("all")
         except Exception as exc:  # noqa: BLE001 - shown, retried next tick
-            self.query_one("#ops-label", Label).update(f"INFO failed: {exc}")
+            self.query_one("#ops-label", Label).update(Text(printable(f"INFO failed: {exc}")))
             return
         try:
             self.show_info(info)
@@ -267,10 +267,10 @@ class Dashboard(Vertical):
         table.clear()
         for entry in entries or []:
             ident, when, micros, args = entry[0], entry[1], entry[2], entry[3]
-            client = entry[4].decode(errors="replace") if len(entry) > 4 else ""
-            command = " ".join(a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in args)
+            client = printable(entry[4]) if len(entry) > 4 else ""
+            command = " ".join(printable(a if isinstance(a, bytes) else str(a)) for a in args)
             stamp = time.strftime("%H:%M:%S", time.localtime(int(when)))
-            table.add_row(str(ident), stamp, f"{int(micros):,}", command[:200], client)
+            table.add_row(str(ident), stamp, f"{int(micros):,}", Text(command[:200]), Text(client))
 
     async def refresh_clients(self) -> None:
         raw = await self._client.execute_command("CLIENT", "LIST")
@@ -284,7 +284,7 @@ class Dashboard(Vertical):
         for row in rows:
             row = {k.decode() if isinstance(k, bytes) else k: v for k, v in row.items()}
             values = [row.get(k, "") for k in CLIENT_FIELDS]
-            table.add_row(*(v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in values))
+            table.add_row(*(Text(printable(v if isinstance(v, bytes) else str(v))) for v in values))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
@@ -315,11 +315,9 @@ class Dashboard(Vertical):
             async with client.monitor() as monitor:
                 while True:
                     line = await monitor.connection.read_response()
-                    if isinstance(line, bytes):
-                        line = line.decode(errors="replace")
-                    self.monitor_incoming.append(str(line))
+                    self.monitor_incoming.append(printable(line if isinstance(line, bytes) else str(line)))
         except Exception as exc:  # noqa: BLE001 - disconnected: say so in the log
-            self.monitor_incoming.append(f"(monitor stopped: {exc})")
+            self.monitor_incoming.append(printable(f"(monitor stopped: {exc})"))
         finally:
             if self._monitor_client is client:
                 self._monitor_client = None

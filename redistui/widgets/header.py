@@ -12,6 +12,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from redistui.formatting import printable
+
 
 def keyspace_counts(info: dict[str, Any]) -> dict[int, int]:
     """``{db: keys}`` from INFO's keyspace section (``db0: {keys: 3, expires: 1, ...}``)."""
@@ -68,7 +70,7 @@ class ServerHeader(Static):
             ("clients ", str(clients)),
         ):
             text.append(label, "dim")
-            text.append(value, "bold")
+            text.append(printable(value), "bold")
             text.append("  │  ", "dim")
         text.right_crop(5)
         return text

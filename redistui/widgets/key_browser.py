@@ -14,6 +14,7 @@ import math
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -22,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
 from redistui.client import KEY_TYPES, KeyMeta, glob_escape, glob_to_regex
+from redistui.formatting import printable
 from redistui.key_index import KeyIndex
 from redistui.widgets.key_list import KeyList
 
@@ -250,7 +252,7 @@ class KeyBrowser(Vertical):
         else:
             self.key_list.empty_text = ""
         self.key_list.refresh()
-        self._status.update(status, layout=False)  # one fixed line: no layout pass
+        self._status.update(Text(printable(status)), layout=False)  # one fixed line: no layout pass
 
     # -- rows ------------------------------------------------------------------------------
 

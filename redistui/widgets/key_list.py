@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from redistui.client import KeyMeta
+from redistui.formatting import printable
 from redistui.key_index import KeyIndex, Row
 
 BADGES: dict[str, tuple[str, str]] = {
@@ -48,8 +49,8 @@ def fit(text: str, cells: int, pad: bool = True) -> str:
 
 
 def display(name: bytes) -> str:
-    """Key bytes as text: UTF-8 where valid, ``\\xNN`` escapes elsewhere."""
-    return name.decode("utf-8", errors="backslashreplace")
+    """Key bytes as text: UTF-8 where valid, ``\\xNN`` escapes for other bytes and every control."""
+    return printable(name)
 
 
 def format_ttl(ms: int) -> str:
@@ -198,7 +199,7 @@ class KeyList(ScrollView, can_focus=True):
         if row.is_namespace:
             marker = "▾ " if row.expanded else "▸ "
             count = f" ({row.count:,})"
-            label = display(row.label) + self.index.delimiter.decode(errors="replace")
+            label = display(row.label) + display(self.index.delimiter)
             room = max(1, width - len(indent) - len(marker) - len(count))
             namespace = self.get_component_rich_style("key-list--namespace", partial=True)
             return [(indent + marker, NO_STYLE), (fit(label, room, pad=False), namespace), (count, DIM)]

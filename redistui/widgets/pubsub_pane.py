@@ -37,6 +37,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
+from redistui.formatting import printable
+
 __all__ = ["MessageView", "PubSubMessage", "PubSubPane", "channel_colour", "classify_targets"]
 
 SLICE = 0.008  # longest stretch the listener reads before letting the UI run
@@ -78,7 +80,8 @@ def classify_targets(text: str) -> dict[str, list[str]]:
 
 
 def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    """A channel, pattern or message as safe text (control bytes escaped)."""
+    return printable(value if isinstance(value, bytes) else str(value))
 
 
 @dataclass(slots=True)
@@ -148,7 +151,7 @@ class MessageView(ScrollView, can_focus=True):
         ]
         if message.pattern:  # separators end segments: SVG exports drop leading spaces
             segments.append(Segment(f"[{_text(message.pattern)}] ", Style(color=colour, dim=True)))
-        segments.append(Segment(_text(message.data).replace("\n", "⏎")))
+        segments.append(Segment(_text(message.data)))
         return Strip(segments).crop(0, width).extend_cell_length(width)
 
     def on_click(self, event: Click) -> None:
@@ -451,7 +454,7 @@ class PubSubPane(Vertical):
             parts.append(f"{len(self.held):,} held")
         parts.append("^O pause ^L clear ^N order")
         if self.notice:
-            parts.append(self.notice)
+            parts.append(printable(self.notice))
         self._status.update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
 
     def _update_side(self) -> None:
@@ -546,10 +549,11 @@ class PubSubPane(Vertical):
     def _picked(self, event: MessageView.Picked) -> None:
         """Show the clicked message whole, JSON pretty-printed when it parses."""
         detail = self.query_one("#ps-detail", Static)
-        raw = _text(event.message.data)
+        data = event.message.data
         try:
-            body: Any = Text(json.dumps(json.loads(raw), indent=2, ensure_ascii=False), style="green")
+            pretty = json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+            body: Any = Text(printable(pretty, newlines=True), style="green")
         except ValueError:
-            body = Text(raw)
+            body = Text(printable(data, newlines=True))
         detail.update(Text.assemble((_text(event.message.channel) + "\n", "bold"), body))
         detail.add_class("-shown")

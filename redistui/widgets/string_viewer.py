@@ -20,6 +20,8 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from redistui.formatting import has_controls, printable
+
 CHUNK = 32 * 1024  # bytes per GETRANGE
 HEX_LIMIT = 16 * 1024  # bytes shown in a hex dump
 FORMATS = ("auto", "text", "json", "hex")
@@ -42,9 +44,9 @@ def decode_text(data: bytes, partial: bool) -> str | None:
         if not partial or error.start < len(data) - 3:
             return None
         text = data[: error.start].decode("utf-8")  # a character cut by the chunk boundary
-    if any(ord(c) < 32 and c not in "\t\n\r" or c == "\x7f" for c in text):
+    if has_controls(text.replace("\r\n", "\n")):  # C0 (but tab and line ends), DEL, C1
         return None
-    return text
+    return text.replace("\r\n", "\n")
 
 
 def hex_dump(data: bytes, offset: int = 0, per_line: int = 16) -> str:
@@ -116,7 +118,7 @@ class StringViewer(Vertical):
             total, chunk = await self.app.client.string_slice(self.key, len(self.data), CHUNK)
         except RedisError as error:
             if self.is_attached:
-                self.query_one("#string-body", Static).update(Text(f"error: {error}", style="red"))
+                self.query_one("#string-body", Static).update(Text(printable(f"error: {error}"), style="red"))
             return
         if not self.is_attached:
             return  # another key was opened while this chunk was on its way
@@ -156,7 +158,7 @@ class StringViewer(Vertical):
             return Text(dump)
         text = decode_text(self.data, partial=not self.complete)
         if text is None:
-            text = self.data.decode("utf-8", errors="backslashreplace")
+            text = printable(self.data, newlines=True)
         if shown == "json":
             try:
                 pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -166,5 +168,5 @@ class StringViewer(Vertical):
                 )
             theme = "monokai" if self.app.current_theme.dark else "default"
             background = self.background_colors[1].hex  # the pane's own colour, not the theme's block colour
-            return Syntax(pretty, "json", theme=theme, word_wrap=True, background_color=background)
+            return Syntax(printable(pretty, newlines=True), "json", theme=theme, word_wrap=True, background_color=background)
         return Text(text)

@@ -204,12 +204,12 @@ class TTLPanel(Vertical):
         for key, meta in sorted(self.pinned.items(), key=order):
             remaining = meta.remaining_ms(now) if meta else -1
             if meta is None:
-                table.add_row(display(key), Text("…", style="dim"), "")
+                table.add_row(Text(display(key)), Text("…", style="dim"), "")
             elif remaining < 0:
-                table.add_row(display(key), Text("no expiry", style="dim"), "")
+                table.add_row(Text(display(key)), Text("no expiry", style="dim"), "")
             else:
                 table.add_row(
-                    display(key),
+                    Text(display(key)),
                     Text(format_countdown(remaining), style=countdown_style(remaining)),
                     Text(expiry_time(remaining), style="dim"),
                 )

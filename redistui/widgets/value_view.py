@@ -65,11 +65,13 @@ class ValueView(Vertical):
             encoding = await client.object_encoding(key) if meta and meta.type != "none" else None
         except RedisError as error:
             await body.remove_children()
-            await body.mount(Static(Text(f"error: {error}", style="red"), id="value-empty"))
+            await body.mount(Static(Text(display(f"error: {error}".encode()), style="red"), id="value-empty"))
             return
         self.type = meta.type if meta else "none"
         badge, style = BADGES.get(self.type, (self.type.upper(), "bold"))
-        heading = Text.assemble((f" {badge.strip()} ", f"reverse {style}"), " ", display(key))
+        heading = Text.assemble(
+            (f" {badge.strip()} ", f"reverse {style}"), " ", display(key), no_wrap=True, overflow="ellipsis"
+        )
         title.update(heading)
         await body.remove_children()
         if self.type == "string":

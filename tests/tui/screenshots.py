@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from redistui.app import RedisTUI
 from redistui.client import ConnectionSpec
 from redistui.screens.dialogs import FormDialog
+from redistui.widgets.string_viewer import StringViewer
 from tests.servers import ROOT, ServerProcess, bundled_available, server_process
 
 OUT = ROOT / "screenshots"
@@ -97,6 +98,8 @@ def seed(conn: redis.Redis) -> None:
             {"type": "login" if i % 3 else "logout", "user": str(i % 8 + 1)},
             id=f"1700000000000-{i}",
         )
+    # A hostile key and value: shown escaped, never sent to the terminal (issue 12, item 17)
+    pipe.set(b"esc:\x1b]0;TITLE\x07k", b"\x00\x01\x02val \x1b[2J\x1b[H cleared? \xc2\x9b no\n")
     pipe.execute()
     conn.config_set("notify-keyspace-events", "KA")
 
@@ -186,12 +189,22 @@ async def new_key_dialog(pilot: Pilot, app: RedisTUI) -> None:
     await shoot(app, "08-new-key-dialog")
 
 
+async def control_bytes(pilot: Pilot, app: RedisTUI) -> None:
+    key = b"esc:\x1b]0;TITLE\x07k"
+    await open_key(pilot, app, key)
+    viewer = app.value_view.viewer
+    assert isinstance(viewer, StringViewer)
+    viewer.format = "text"
+    await pilot.pause(0.3)
+    await shoot(app, "13-control-bytes-escaped")
+
+
 def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
     """The explorer's shots, then those of the command line, pub/sub pane and dashboard (issue 8)."""
     from tests.tui import screenshots_cmdline  # imported late: it reuses this module's helpers
 
     mine = [browser_and_hash, json_string, big_hash, ttl_panel, flat_filtered_zset, binary_and_stream_light,
-            new_key_dialog]  # fmt: skip
+            new_key_dialog, control_bytes]  # fmt: skip
     return mine + screenshots_cmdline.steps()
 
 

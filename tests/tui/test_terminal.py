@@ -65,3 +65,36 @@ def test_every_ending_saves_the_bundled_server(tmp_path: Path, ending: str, bund
             assert conn.get("written-just-before") == ending.encode()
     finally:
         server.stop(save=False)
+
+
+CONTROLS = bytes(range(0x20)) + bytes(range(0x7F, 0xA0))
+
+
+def test_control_bytes_never_reach_the_terminal(redis_server) -> None:
+    """Keys and values with every C0/DEL/C1 byte leave the title and the screen intact, shown escaped."""
+    with redis.Redis(port=redis_server.port) as conn:
+        conn.flushall()
+        conn.set(b"a:esc\x1b]0;PWNED\x07k", b"v\x1b[2J\x1b[Hwiped")
+        conn.set(b"all" + CONTROLS, b"x")
+        conn.hset(b"b:hash", mapping={b"f\x1b]2;PWNED2\x07": b"\x1b[2J\x1b]52;c;cHduZWQ=\x07val"})
+    command = f"cd {ROOT} && exec {sys.executable} -m redistui launch -u redis://127.0.0.1:{redis_server.port}/0"
+    try:
+        with Terminal(command, env=ENV) as term:
+            title = term.title()
+            screen = term.wait_for(lambda s: "esc\\x1b]0;PWNED\\ak" in s or "a:" in s)
+            term.keys("v")  # flat list: every key on its own line
+            screen = term.wait_for("a:esc\\x1b]0;PWNED\\ak")
+            assert "all\\x00\\x01\\x02\\x03" in screen
+            term.keys("Home", "Enter")  # open the first key: its value clears the screen if sent raw
+            term.wait_for("format: hex")
+            term.keys("f")  # hex → text
+            screen = term.wait_for("v\\x1b[2J\\x1b[Hwiped")
+            term.keys("End", "Enter")  # the hash
+            screen = term.wait_for("val")
+            assert "f\\x1b]2;PWNED2\\a" in screen and "\\x1b]52;c;cHduZWQ=" in screen
+            assert "PWNED" not in term.title() and term.title() == title
+            assert "╭─ Keys" in screen and "Value" in screen  # nothing wiped the UI
+            term.keys("C-q")
+    finally:
+        with redis.Redis(port=redis_server.port) as conn:
+            conn.flushall()

@@ -32,7 +32,7 @@ class Terminal:
         exports = " ".join(f"{k}={_quote(v)}" for k, v in (env or {}).items())
         self._tmux(
             "-f", "/dev/null", "new-session", "-d", "-s", self.session, "-x", str(cols), "-y", str(rows),
-            f"{'export ' + exports + '; ' if exports else ''}{command}",
+            f"unset COLUMNS LINES; {'export ' + exports + '; ' if exports else ''}{command}",
         )  # fmt: skip
         self._tmux("set-option", "-t", self.session, "remain-on-exit", "on")
         self._tmux("set-option", "-g", "set-titles", "on")
