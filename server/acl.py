@@ -342,8 +342,9 @@ class ACL:
         """Apply rules to a copy of the user (created if new); commit only if all apply."""
         import copy
 
-        user = copy.deepcopy(self.users.get(name)) if name in self.users else User(name)
-        if name not in self.users:
+        existing = self.users.get(name)
+        user = copy.deepcopy(existing) if existing is not None else User(name)
+        if existing is None:
             user.command_rules = ["-@all"]
         for rule in rules:
             try:

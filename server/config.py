@@ -18,6 +18,7 @@ import os
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 INT_MAX = 2**31 - 1
 LONG_MAX = 2**63 - 1
@@ -448,6 +449,13 @@ class Config:
             raise TypeError(f"config {name} is {type(value).__name__}, not bool")
         return value
 
+    def get_str_list(self, name: str) -> list[str]:
+        """A parameter holding several words (``bind``)."""
+        value = self[name]
+        if not isinstance(value, list):
+            raise TypeError(f"config {name} is {type(value).__name__}, not list")
+        return value
+
     def get_float(self, name: str) -> float:
         value = self[name]
         if not isinstance(value, (int, float)):
@@ -748,7 +756,8 @@ _COBL_CLASSES = {"normal": "normal", "slave": "replica", "replica": "replica", "
 
 def _cobl(words: list[str], cfg: Config) -> dict[str, tuple[int, int, int]]:
     parts = " ".join(words).split()
-    current = dict(cfg.values.get("client-output-buffer-limit") or {})
+    existing = cfg.values.get("client-output-buffer-limit")
+    current: dict[str, tuple[int, int, int]] = dict(existing) if isinstance(existing, dict) else {}
     if not parts and "client-output-buffer-limit" in cfg.values:  # nothing to change
         return current
     if len(parts) % 4 or not parts:
@@ -834,14 +843,15 @@ _SPECIAL: dict[str, Callable[[list[str], Config], object]] = {
     "shutdown-on-sigterm": _shutdown_on,
 }
 
-_FORMAT: dict[str, Callable[[object], str]] = {
-    "save": lambda v: " ".join(f"{s} {c}" for s, c in v),  # type: ignore[attr-defined]
-    "bind": lambda v: " ".join(v),  # type: ignore[arg-type]
+# Each formatter receives the value its parser produced (typed per parameter there).
+_FORMAT: dict[str, Callable[[Any], str]] = {
+    "save": lambda v: " ".join(f"{s} {c}" for s, c in v),
+    "bind": lambda v: " ".join(v),
     "dir": str,
-    "client-output-buffer-limit": _format_cobl,  # type: ignore[dict-item]
-    "notify-keyspace-events": format_notify_flags,  # type: ignore[dict-item]
-    "oom-score-adj-values": lambda v: " ".join(str(x) for x in v),  # type: ignore[attr-defined]
-    "latency-tracking-info-percentiles": _format_percentiles,  # type: ignore[dict-item]
+    "client-output-buffer-limit": _format_cobl,
+    "notify-keyspace-events": format_notify_flags,
+    "oom-score-adj-values": lambda v: " ".join(str(x) for x in v),
+    "latency-tracking-info-percentiles": _format_percentiles,
     "replicaof": str,
     "shutdown-on-sigint": str,
     "shutdown-on-sigterm": str,

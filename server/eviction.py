@@ -175,7 +175,7 @@ class Eviction:
         pool = self.pool
         known = {(dbid, key) for _, dbid, key in pool}
         for db in dbs:
-            for _ in range(self.server.config["maxmemory-samples"]):  # type: ignore[arg-type]
+            for _ in range(self.server.config.get_int("maxmemory-samples")):
                 key = _random_key(db, volatile)
                 if key is None or (db.id, key) in known:
                     continue

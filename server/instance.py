@@ -276,14 +276,14 @@ class Server:
 
     def log(self, level: str, message: str) -> None:
         """A log line in redis-server's format: ``pid:M 24 Nov 2026 06:00:00.123 * text``."""
-        if LOG_LEVELS[level] < LOG_LEVELS.get(self.config["loglevel"], 2):  # type: ignore[arg-type]
+        if LOG_LEVELS[level] < LOG_LEVELS.get(self.config.get_str("loglevel"), 2):
             return
         now = time.time()
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + ".%03d" % (int(now * 1000) % 1000)
         line = f"{os.getpid()}:M {stamp} {LOG_MARKS[level]} {message}\n"
-        logfile = self.config["logfile"]
+        logfile = self.config.get_str("logfile")
         if logfile:
-            with open(logfile, "a", encoding="utf-8") as fh:  # type: ignore[arg-type]
+            with open(logfile, "a", encoding="utf-8") as fh:
                 fh.write(line)
         else:
             sys.stdout.write(line)

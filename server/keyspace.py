@@ -37,8 +37,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from server.protocol import Error
+
+V = TypeVar("V")  # a value class (``lookup_type``)
 
 WRONGTYPE = Error(b"WRONGTYPE Operation against a key holding the wrong kind of value")
 
@@ -181,13 +184,13 @@ class Database:
             ks.hits += 1
         return value
 
-    def lookup_type(self, key: bytes, cls: type, read: bool = True) -> object | None:
+    def lookup_type(self, key: bytes, cls: type[V], read: bool = True) -> V | None:
         """The value at ``key`` if it is a ``cls``; None if absent; WRONGTYPE otherwise.
 
         Every collection command starts here, so the common case (a key with no TTL
         in a database whose accesses are not tracked) skips the general lookup.
         """
-        value = self.data.get(key)
+        value: Any = self.data.get(key)  # checked to be a ``cls`` below
         if value is None or self.expires or self.track:
             value = self.lookup_read(key) if read else self.lookup(key)
         elif read:

@@ -16,7 +16,7 @@ a new output path that forgot to move the epoch would misorder messages silently
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.protocol import encode
 
@@ -143,7 +143,9 @@ class Output:
                 buf.append(frame2 if client.resp == 2 else frame3)
         else:
             batch = self._batch = _Batch(subscribers, self.epoch)
-            resp2 = resp3 = None
+            # One bytearray per protocol, shared by every queue and extended in place.
+            resp2: Any = None
+            resp3: Any = None
             for client in subscribers:
                 buf = client.outbuf
                 if not buf:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import hiredis
 
@@ -153,7 +154,7 @@ def pair_reply(pairs: Iterable[tuple[object, object]], resp3: bool) -> list:
     return out
 
 
-def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
+def encode(value: Any, out: list[bytes], resp3: bool = False) -> None:
     """Append the RESP encoding of ``value`` to ``out``.
 
     Python values map onto RESP as follows: bytes/bytearray/memoryview → bulk
@@ -166,15 +167,15 @@ def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
     if cls is bytes:
         # Header, value and CRLF as three pieces: cheaper than formatting one, and
         # the value is not copied twice (bytes are immutable: safe to queue as they are).
-        size = len(value)  # type: ignore[arg-type]
+        size = len(value)
         out.append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
-        out.append(value)  # type: ignore[arg-type]
+        out.append(value)
         out.append(CRLF)
     elif cls is bytearray:  # copied now: the stored value may change before the output is joined
-        out.append(b"$%d\r\n%b\r\n" % (len(value), value))  # type: ignore[arg-type]
+        out.append(b"$%d\r\n%b\r\n" % (len(value), value))
     elif cls is int:
-        if -1 <= value <= 10000:  # type: ignore[operator]
-            out.append(_small_ints[value + 1])  # type: ignore[operator]
+        if -1 <= value <= 10000:
+            out.append(_small_ints[value + 1])
         else:
             out.append(b":%d\r\n" % value)
     elif cls is Status:
@@ -182,26 +183,26 @@ def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
     elif value is None:
         out.append(_NULL3 if resp3 else _NULL2)
     elif cls is list or cls is tuple:
-        out.append(b"*%d\r\n" % len(value))  # type: ignore[arg-type]
-        for item in value:  # type: ignore[attr-defined]
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
             encode(item, out, resp3)
     elif isinstance(value, Error):
         out.append(b"-%b\r\n" % value.message)
     elif cls is float:
         if resp3:
-            if math.isnan(value):  # type: ignore[arg-type]
+            if math.isnan(value):
                 out.append(b",nan\r\n")
             else:
-                out.append(b",%b\r\n" % format_double(value))  # type: ignore[arg-type]
+                out.append(b",%b\r\n" % format_double(value))
         else:
-            text = format_double(value)  # type: ignore[arg-type]
+            text = format_double(value)
             out.append(b"$%d\r\n%b\r\n" % (len(text), text))
     elif cls is dict:
         if resp3:
-            out.append(b"%%%d\r\n" % len(value))  # type: ignore[arg-type]
+            out.append(b"%%%d\r\n" % len(value))
         else:
-            out.append(b"*%d\r\n" % (2 * len(value)))  # type: ignore[arg-type]
-        for k, v in value.items():  # type: ignore[attr-defined]
+            out.append(b"*%d\r\n" % (2 * len(value)))
+        for k, v in value.items():
             encode(k, out, resp3)
             encode(v, out, resp3)
     elif cls is bool:
@@ -213,30 +214,30 @@ def encode(value: object, out: list[bytes], resp3: bool = False) -> None:
         out.append(_NULL3 if resp3 else b"*-1\r\n")
     elif cls is RespSet or cls is Push:
         mark = (b"~" if cls is RespSet else b">") if resp3 else b"*"
-        out.append(b"%b%d\r\n" % (mark, len(value)))  # type: ignore[arg-type]
-        for item in value:  # type: ignore[attr-defined]
+        out.append(b"%b%d\r\n" % (mark, len(value)))
+        for item in value:
             encode(item, out, resp3)
     elif cls is Replies:
-        for item in value:  # type: ignore[attr-defined]
+        for item in value:
             encode(item, out, resp3)
     elif cls is Verbatim:
         if resp3:
-            out.append(b"=%d\r\ntxt:%b\r\n" % (len(value) + 4, value))  # type: ignore[arg-type]
+            out.append(b"=%d\r\ntxt:%b\r\n" % (len(value) + 4, value))
         else:
-            out.append(b"$%d\r\n%b\r\n" % (len(value), value))  # type: ignore[arg-type]
+            out.append(b"$%d\r\n%b\r\n" % (len(value), value))
     elif cls is BigNumber:
         if resp3:
             out.append(b"(%b\r\n" % value)
         else:
-            out.append(b"$%d\r\n%b\r\n" % (len(value), value))  # type: ignore[arg-type]
+            out.append(b"$%d\r\n%b\r\n" % (len(value), value))
     elif isinstance(value, HumanDouble):
         text = format_human_double(value)
         out.append(b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text))
     elif cls is Raw:
-        out.append(value)  # type: ignore[arg-type]
+        out.append(value)
     elif cls is memoryview:
-        out.append(b"$%d\r\n" % len(value))  # type: ignore[arg-type]
-        out.append(bytes(value))  # type: ignore[call-overload]
+        out.append(b"$%d\r\n" % len(value))
+        out.append(bytes(value))
         out.append(_CRLF)
     elif isinstance(value, (list, tuple)):
         out.append(b"*%d\r\n" % len(value))

@@ -13,6 +13,7 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 
 from server import REDIS_VERSION, __version__
 from server.client import Client
@@ -271,7 +272,7 @@ def _section_errorstats(ctx: Client) -> list[tuple[str, object]]:
 
 
 def _section_commandstats(ctx: Client) -> list[tuple[str, object]]:
-    out = []
+    out: list[tuple[str, object]] = []
     for cmd in _all_commands():
         if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
             per = cmd.usec / cmd.calls if cmd.calls else 0
@@ -292,7 +293,7 @@ def _section_latencystats(ctx: Client) -> list[tuple[str, object]]:
     if not config["latency-tracking"]:
         return []
     percentiles = config["latency-tracking-info-percentiles"]
-    out = []
+    out: list[tuple[str, object]] = []
     for cmd in _all_commands():
         if cmd.calls:
             mean = cmd.usec / cmd.calls
@@ -304,7 +305,7 @@ def _section_latencystats(ctx: Client) -> list[tuple[str, object]]:
 
 
 def _section_keyspace(ctx: Client) -> list[tuple[str, object]]:
-    out = []
+    out: list[tuple[str, object]] = []
     for db in ctx.server.keyspace.dbs:
         if db.data:
             out.append((f"db{db.id}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={db.avg_ttl}"))
@@ -319,7 +320,7 @@ def _all_commands():
             yield cmd
 
 
-SECTIONS = {
+SECTIONS: dict[str, Callable[[Client], list[tuple[str, object]]]] = {
     "server": _section_server,
     "clients": _section_clients,
     "memory": _section_memory,

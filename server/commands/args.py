@@ -159,7 +159,7 @@ def parse_timeout(arg: bytes) -> float:
         value = parse_long_double(arg)
     except LongDoubleError:
         raise TIMEOUT_NOT_FLOAT from None
-    if value.__class__ is float:  # ±inf
+    if isinstance(value, float):  # ±inf
         raise TIMEOUT_NEGATIVE
     ms = round_extended(value * 1000)
     if ms.__class__ is float:

@@ -89,7 +89,7 @@ def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hset' command")
     h = ctx.db.lookup_type(key, HashValue, read=False)
-    return set_fields(ctx, key, h, pairs, b"hset")  # type: ignore[arg-type]
+    return set_fields(ctx, key, h, pairs, b"hset")
 
 
 @command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
@@ -99,7 +99,7 @@ def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hmset' command")
     h = ctx.db.lookup_type(key, HashValue, read=False)
-    set_fields(ctx, key, h, pairs, b"hset")  # type: ignore[arg-type]
+    set_fields(ctx, key, h, pairs, b"hset")
     return OK
 
 
@@ -108,9 +108,9 @@ def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
          args="key field value")
 def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
     h = ctx.db.lookup_type(key, HashValue, read=False)
-    if h is not None and field in h:  # type: ignore[operator]
+    if h is not None and field in h:
         return 0
-    set_fields(ctx, key, h, (field, value), b"hset")  # type: ignore[arg-type]
+    set_fields(ctx, key, h, (field, value), b"hset")
     return 1
 
 
@@ -124,9 +124,9 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
         return 0
     deleted = 0
     for field in fields:
-        if h.pop(field, None) is not None:  # type: ignore[attr-defined]
+        if h.pop(field, None) is not None:
             deleted += 1
-            h.field_removed(field)  # type: ignore[attr-defined]
+            h.field_removed(field)
             if not h:
                 break
     if deleted:
@@ -146,7 +146,7 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     if delta is None:
         raise NOT_INTEGER
     h = ctx.db.lookup_type(key, HashValue, read=False)
-    old = None if h is None else h.get(field)  # type: ignore[attr-defined]
+    old = None if h is None else h.get(field)
     if old is None:
         current = 0
     else:
@@ -156,7 +156,7 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     result = current + delta
     if result > LLONG_MAX or result < LLONG_MIN:
         raise OVERFLOW
-    set_fields(ctx, key, h, (field, b"%d" % result), b"hincrby")  # type: ignore[arg-type]
+    set_fields(ctx, key, h, (field, b"%d" % result), b"hincrby")
     return result
 
 
@@ -171,7 +171,7 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
     if isinstance(delta, float):  # parse gives a float only for ±inf
         raise Error(b"ERR value is NaN or Infinity")
     h = ctx.db.lookup_type(key, HashValue, read=False)
-    old = None if h is None else h.get(field)  # type: ignore[attr-defined]
+    old = None if h is None else h.get(field)
     if old is None:
         current = 0
     else:
@@ -185,7 +185,7 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
     if isinstance(total, float):
         raise NAN_OR_INFINITY
     text = format_human(total)
-    set_fields(ctx, key, h, (field, text), b"hincrbyfloat")  # type: ignore[arg-type]
+    set_fields(ctx, key, h, (field, text), b"hincrbyfloat")
     return text
 
 

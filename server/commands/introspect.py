@@ -165,9 +165,9 @@ def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict:
             out[cmd.name.encode()] = command_docs(cmd)
         return out
     for name in names:
-        cmd = _find(name)
-        if cmd is not None:
-            out[cmd.name.encode()] = command_docs(cmd)
+        found = _find(name)
+        if found is not None:
+            out[found.name.encode()] = command_docs(found)
     return out
 
 

@@ -20,7 +20,7 @@ began reports an idle time counted from then, and LFU's initial counter (5).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from server.client import Client
 from server.command import command, container
@@ -72,14 +72,19 @@ def encoding_of(value: object) -> bytes:
     return encoding() if callable(encoding) else b"unknown"
 
 
+class _Copyable(Protocol):
+    """Every collection value class (``server.datatypes``) copies itself."""
+
+    def copy(self) -> object: ...
+
+
 def copy_value(value: object) -> object:
     """An independent copy of a value for COPY: immutable bytes are shared, the rest duplicated."""
-    cls = value.__class__
-    if cls is bytes:
+    if isinstance(value, bytes):
         return value
-    if cls is bytearray:
-        return bytearray(value)  # type: ignore[arg-type]
-    return value.copy()  # type: ignore[attr-defined]
+    if isinstance(value, bytearray):
+        return bytearray(value)
+    return cast(_Copyable, value).copy()
 
 
 def place(db: Database, key: bytes, value: object, deadline: int | None) -> None:

@@ -275,7 +275,7 @@ def llen(ctx: Client, key: bytes) -> int:
 @command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
          summary="Returns the elements between two indexes, inclusive (negative counts from the tail).",
          args="key start stop", complexity="O(S+N): S the distance from the nearer end, N elements returned")
-def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> list:
+def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
     start = to_int(start_arg)
     stop = to_int(stop_arg)
     if start is None or stop is None:
@@ -525,7 +525,7 @@ def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: b
             dst_list = cdb.lookup_type(dst, ListValue, read=False)
         except Error as exc:
             return exc.with_traceback(None)  # (shared: keep no frames) Redis answers the waiting client WRONGTYPE and unblocks it
-        return move_element(client, src, value, dst, dst_list, from_left, to_left)  # type: ignore[arg-type]
+        return move_element(client, src, value, dst, dst_list, from_left, to_left)
 
     blocked = Blocked([src], timeout, retry, on_timeout)
     return blocked

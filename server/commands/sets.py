@@ -43,12 +43,12 @@ def max_intset(ctx: Client) -> int:
 
 def read_set(ctx: Client, key: bytes) -> SetValue | None:
     """The set at ``key`` for a read (counts a hit or miss), None if absent, WRONGTYPE otherwise."""
-    return ctx.db.lookup_type(key, SetValue)  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, SetValue)
 
 
 def write_set(ctx: Client, key: bytes) -> SetValue | None:
     """The set at ``key`` for a write (no hit/miss counted), None if absent, WRONGTYPE otherwise."""
-    return ctx.db.lookup_type(key, SetValue, read=False)  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, SetValue, read=False)
 
 
 # --------------------------------------------------------------------------- single set
@@ -152,12 +152,12 @@ def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
     value = db.lookup_type(key, SetValue, read=False)
     if value is None:
         return None
-    member = value.pop_random()  # type: ignore[attr-defined]
+    member = value.pop_random()
     db.touch(key)
     ks = db.keyspace
     if ks.notify_flags & NOTIFY_SET:
         ks.notify(NOTIFY_SET, b"spop", key, db.id)
-    if not value.members:  # type: ignore[attr-defined]
+    if not value.members:
         ctx.db.delete_with_event(key)
     return member
 

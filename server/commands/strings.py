@@ -460,19 +460,23 @@ def setrange(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
 # --------------------------------------------------------------------------- LCS
 
 
+def _lcs_string(value: object) -> bytes:
+    """LCS reads strings only (a missing key is empty)."""
+    if value is None:
+        return b""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    raise Error(b"ERR The specified keys must contain string values")
+
+
 @command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), acl="string", group="string",
          summary="Finds the longest common subsequence of two strings, its length or its matching ranges.",
          args="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", since="7.0.0",
          complexity="O(N*M)")
 def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:
     db = ctx.db
-    a = db.lookup_read(key1)
-    b = db.lookup_read(key2)
-    for value in (a, b):
-        if value is not None and value.__class__ is not bytes and value.__class__ is not bytearray:
-            raise Error(b"ERR The specified keys must contain string values")
-    a = bytes(a or b"")
-    b = bytes(b or b"")
+    a = _lcs_string(db.lookup_read(key1))
+    b = _lcs_string(db.lookup_read(key2))
     want_len = want_idx = with_len = False
     min_len = 0
     args = ArgCursor(opts)
@@ -568,7 +572,7 @@ def lcs_walk(a: bytes, b: bytes, rows: list[int], total: int, min_len: int,
         if emit:
             match_len = a_end - a_start + 1
             if min_len == 0 or match_len >= min_len:
-                entry = [[a_start, a_end], [b_start, b_end]]
+                entry: list[object] = [[a_start, a_end], [b_start, b_end]]
                 if with_len:
                     entry.append(match_len)
                 matches.append(entry)

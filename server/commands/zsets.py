@@ -66,12 +66,12 @@ def limits(ctx: Client) -> tuple[int, int]:
 
 def read_zset(ctx: Client, key: bytes) -> ZSetValue | None:
     """The sorted set at ``key`` for a read (counts a hit or miss); None if absent."""
-    return ctx.db.lookup_type(key, ZSetValue)  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, ZSetValue)
 
 
 def write_zset(ctx: Client, key: bytes) -> ZSetValue | None:
     """The sorted set at ``key`` for a write (no hit/miss counted); None if absent."""
-    return ctx.db.lookup_type(key, ZSetValue, read=False)  # type: ignore[return-value]
+    return ctx.db.lookup_type(key, ZSetValue, read=False)
 
 
 def deleted_if_empty(ctx: Client, key: bytes, value: ZSetValue) -> None:
@@ -214,16 +214,16 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
         zs = db.lookup_type(key, ZSetValue, read=False)
         if zs is None:
             return zadd_generic(ctx, key, [score], (member,))
-        old = zs.scores.get(member)  # type: ignore[attr-defined]
+        old = zs.scores.get(member)
         if old is None:
-            if zs.listpack:  # type: ignore[attr-defined]
-                zs.make_room(member, *limits(ctx))  # type: ignore[attr-defined]
-            zs.set_score(member, score)  # type: ignore[attr-defined]
+            if zs.listpack:
+                zs.make_room(member, *limits(ctx))
+            zs.set_score(member, score)
             added = 1
         elif old == score:
             return 0
         else:
-            zs.rescore(member, old, score)  # type: ignore[attr-defined]
+            zs.rescore(member, old, score)
             added = 0
         db.touch(key)
         ks = ctx.server.keyspace
@@ -654,12 +654,12 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         zs = db.lookup_type(key, ZSetValue, read=False)
         if zs is None:
             return []
-        score, member = zs.pop_one(highest)  # type: ignore[attr-defined]
+        score, member = zs.pop_one(highest)
         db.touch(key)
         ks = ctx.server.keyspace
         if ks.notify_flags & NOTIFY_ZSET:
             ks.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key, db.id)
-        if not zs.scores:  # type: ignore[attr-defined]
+        if not zs.scores:
             db.delete_with_event(key)
         # [member, score], written as RESP here: one format instead of encoding three values.
         text = format_double(score)
@@ -679,7 +679,7 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
         return []
     if count == 0:
         return []
-    taken = _pop(ctx, key, zs, count, highest)  # type: ignore[arg-type]
+    taken = _pop(ctx, key, zs, count, highest)
     return pair_reply(((member, score) for score, member in taken), bool(rest) and ctx.resp == 3)
 
 
@@ -870,7 +870,7 @@ def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name:
         else:
             raise WRONGTYPE
     weights = [1.0] * setnum
-    aggregate = _sum
+    aggregate: Callable[[float, float], float] = _sum
     withscores = False
     limit = 0
     options = ArgCursor(rest, setnum)

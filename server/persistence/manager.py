@@ -584,13 +584,12 @@ class Persistence:
                 if name == b"multi":
                     pending, multi_start = [], offset - len(encode_command(argv))
                     continue
-                cmd = resolve(argv)
-                if not isinstance(cmd, Command):
-                    if name == b"exec" and pending is not None:
-                        cmd = None  # type: ignore[assignment]
-                    else:
-                        raise LoadError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}' reading the "
-                                        f"append only file {path} at offset {offset}")
+                resolved = resolve(argv)
+                if isinstance(resolved, Command):
+                    cmd = resolved
+                elif not (name == b"exec" and pending is not None):
+                    raise LoadError(f"Unknown command '{argv[0].decode('utf-8', 'replace')}' reading the "
+                                    f"append only file {path} at offset {offset}")
                 if name == b"exec":
                     for queued_cmd, queued_argv in pending or []:
                         call(client, queued_cmd, queued_argv)

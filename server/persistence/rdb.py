@@ -599,8 +599,7 @@ class Reader:
         if rdb_type == TYPE_STRING:
             return self.string()
         if rdb_type == TYPE_LIST:
-            items = [self.string() for _ in range(self.length())]
-            return self.cls("list", start)(items)
+            return self.cls("list", start)([self.string() for _ in range(self.length())])
         if rdb_type == TYPE_LIST_QUICKLIST or rdb_type == TYPE_LIST_QUICKLIST_2:
             items: list[bytes] = []
             for _ in range(self.length()):
@@ -967,6 +966,7 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
     next_progress = 1 << 22
     buf_len = total
     value_of = reader.value
+    value: object  # a string (raw slice or decoded) or a collection, per record type
     try:
         while True:
             pos = reader.pos
