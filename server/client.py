@@ -60,8 +60,6 @@ class Client:
         self.db: Database = server.keyspace.dbs[0]
         self.resp = 2
         self.name = b""
-        self.lib_name = b""
-        self.lib_ver = b""
         self.user = "default"
         self.authenticated = not server.requires_auth()
         self.created = time.time()
@@ -89,7 +87,6 @@ class Client:
         self.pending: list[list[bytes]] = []  # frames read while blocked
         self.pending_error: str | None = None  # a protocol error that follows them
         self.no_evict = False
-        self.no_touch = False
         self.monitor = False
         self.close_after_reply = False
         self.closed = False
@@ -142,24 +139,29 @@ class Client:
         self.db = self.server.keyspace.dbs[index]
 
     def flags(self) -> str:
-        """The ``flags=`` field of CLIENT LIST."""
+        """The ``flags=`` field of CLIENT LIST, letters in Redis 7.0's order."""
         out = ""
-        if self.blocked is not None:
-            out += "b"
-        if self.in_multi:
-            out += "x"
-        if self.watch_dirty:
-            out += "d"
-        if self.subscriptions:
-            out += "P"
         if self.monitor:
             out += "O"
+        if self.subscriptions:
+            out += "P"
+        if self.in_multi:
+            out += "x"
+        if self.blocked is not None:
+            out += "b"
+        tracking = self.tracking
+        if tracking is not None:
+            out += "t"
+            if tracking.broken_redirect:
+                out += "R"
+            if tracking.bcast:
+                out += "B"
+        if self.watch_dirty:
+            out += "d"
         if self.close_after_reply:
             out += "c"
         if self.no_evict:
             out += "e"
-        if self.no_touch:
-            out += "T"
         return out or "N"
 
     def info_line(self) -> str:
@@ -181,5 +183,5 @@ class Client:
             f"qbuf-free={max(0, 16384 - qbuf) if qbuf else 0} argv-mem=0 multi-mem=0 "
             f"rbs=16384 rbp=16384 obl=0 oll=0 omem={omem} tot-mem={22000 + omem + qbuf} "
             f"events={events} cmd={self.last_command.decode('utf-8', 'replace')} user={self.user} "
-            f"redir=-1 resp={self.resp}"
+            f"redir={self.tracking.redirect if self.tracking is not None else -1} resp={self.resp}"
         )

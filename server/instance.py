@@ -322,7 +322,6 @@ class Server:
         client.select(0)
         client.resp = 2
         client.name = b""
-        client.no_touch = False
         if client.monitor:
             client.monitor = False
             if client in self.monitors:

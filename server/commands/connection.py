@@ -169,23 +169,6 @@ def client_getname(ctx: Client, _sub: bytes) -> object:
     return ctx.name or None
 
 
-@command("client|setinfo", arity=4, flags="noscript loading stale", acl="connection", group="connection",
-         since="7.2.0", summary="Records the client library's name or version (shown by CLIENT LIST).",
-         args="LIB-NAME libname|LIB-VER libver")
-def client_setinfo(ctx: Client, _sub: bytes, attr: bytes, value: bytes) -> object:
-    kind = attr.upper()
-    if kind not in (b"LIB-NAME", b"LIB-VER"):
-        raise Error(b"ERR Unrecognized option '%s'" % attr)
-    for c in value:
-        if c < 33 or c > 126:
-            raise Error(b"ERR %s cannot contain spaces, newlines or special characters." % kind)
-    if kind == b"LIB-NAME":
-        ctx.lib_name = value
-    else:
-        ctx.lib_ver = value
-    return OK
-
-
 def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
     clients = list(ctx.server.clients.values())
     if not args:
@@ -293,14 +276,6 @@ def _on_off(mode: bytes) -> bool:
          args="ON|OFF")
 def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
     ctx.no_evict = _on_off(mode)
-    return OK
-
-
-@command("client|no-touch", arity=3, flags="noscript loading stale", acl="connection", group="connection",
-         since="7.2.0", summary="Stops this connection's reads from updating keys' access times.",
-         args="ON|OFF")
-def client_no_touch(ctx: Client, _sub: bytes, mode: bytes) -> object:
-    ctx.no_touch = _on_off(mode)
     return OK
 
 

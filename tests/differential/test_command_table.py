@@ -28,14 +28,10 @@ NOT_IMPLEMENTED = {
     "sync", "psync", "replconf", "replicaof", "slaveof", "failover", "wait",
     # Cluster (the "cluster" family is absent as a whole; these are the generic/server ones).
     "migrate", "restore-asking",
-    # Modules cannot be loaded into a Python server.
-    "module", "module|help", "module|list", "module|load", "module|loadex", "module|unload",
-    # LOLWUT draws version-specific generative art; nothing parses it.
-    "lolwut",
 }
 
-# Ours only: Redis 7.2 subcommands kept because redis-py >= 5 sends CLIENT SETINFO on connect.
-EXTENSIONS = {"client|setinfo", "client|no-touch"}
+# Ours only: nothing (CLIENT SETINFO and NO-TOUCH are 7.2's; redis-py ignores 7.0's error to SETINFO).
+EXTENSIONS: set[str] = set()
 
 
 def _command_entries(port: int) -> dict[str, dict]:
