@@ -357,6 +357,9 @@ def _radius_store_keys(first: int) -> Callable[[list[bytes]], list[int]]:
     return positions
 
 
+# GEOSEARCH's required choices, grouped as Redis's argument tree has them (for completion).
+_FROM = "(FROMMEMBER member|(FROMLONLAT longitude latitude))"
+_BY = "((BYRADIUS radius (M|KM|FT|MI))|(BYBOX width height (M|KM|FT|MI)))"
 _RADIUS_ARGS = ("[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")
 
 
@@ -400,8 +403,7 @@ def georadiusbymember_ro(ctx: Client, *args: bytes) -> object:
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Queries a geo set for members inside a circle or a box around a member or a point.",
-         args="key [FROMMEMBER member] [FROMLONLAT longitude latitude] [BYRADIUS radius M|KM|FT|MI] "
-              "[BYBOX width height M|KM|FT|MI] [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
+         args=f"key {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
 def geosearch(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, GEOSEARCH)
 
@@ -411,8 +413,6 @@ def geosearch(ctx: Client, *args: bytes) -> object:
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Stores the members of a geo set inside a circle or a box as a sorted set.",
-         args="destination source [FROMMEMBER member] [FROMLONLAT longitude latitude] "
-              "[BYRADIUS radius M|KM|FT|MI] [BYBOX width height M|KM|FT|MI] [ASC|DESC] [COUNT count [ANY]] "
-              "[STOREDIST]")
+         args=f"destination source {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [STOREDIST]")
 def geosearchstore(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -229,17 +229,6 @@ def to_dense(hll: bytearray) -> None:
     hll[:] = header + pack_dense(registers)
 
 
-def _opcode(hll: bytes | bytearray, p: int) -> tuple[int, int, int]:
-    """(kind, span, length) of the opcode at ``p``: kind 0 ZERO, 1 XZERO, 2 VAL."""
-    op = hll[p]
-    if op & 0xC0 == 0:
-        return 0, (op & 0x3F) + 1, 1
-    if op & 0x80:
-        return 2, (op & 3) + 1, 1
-    low = hll[p + 1] if p + 1 < len(hll) else 0
-    return 1, (((op & 0x3F) << 8) | low) + 1, 2
-
-
 def _zero_run(length: int) -> bytes:
     if length > SPARSE_ZERO_MAX_LEN:
         run = length - 1
@@ -277,11 +266,20 @@ def sparse_set(hll: bytearray, index: int, count: int, max_bytes: int, cursor: S
     prev_first = first
     before_prev = (p, first)  # the opcode before ``prev``: merges never reach back to it
     span = 0
-    kind = 0
-    oplen = 1
+    op = 0
+    # The hot loop of sparse updates: opcodes decoded inline (a call per opcode costs more).
     while p < end:
-        kind, span, oplen = _opcode(hll, p)
-        if index <= first + span - 1:
+        op = hll[p]
+        if op & 0x80:
+            span = (op & 3) + 1
+            oplen = 1
+        elif op & 0x40:
+            span = (((op & 0x3F) << 8) | (hll[p + 1] if p + 1 < end else 0)) + 1
+            oplen = 2
+        else:
+            span = (op & 0x3F) + 1
+            oplen = 1
+        if index < first + span:
             break
         if prev >= 0:
             before_prev = (prev, prev_first)
@@ -293,6 +291,7 @@ def sparse_set(hll: bytearray, index: int, count: int, max_bytes: int, cursor: S
         raise Corrupt
     if cursor is not None:
         cursor.pos, cursor.first = before_prev
+    kind = 2 if op & 0x80 else (1 if op & 0x40 else 0)
     runlen = span
     if kind == 2:
         old = ((hll[p] >> 2) & 0x1F) + 1

@@ -58,6 +58,11 @@ def populate(client: redis.Redis) -> None:
         p.zadd(f"{tag}:zset:big", {f"m{i}": i / 7 for i in range(300)})
         p.zadd(f"{tag}:zset:special", {"inf": float("inf"), "ninf": float("-inf"), "tiny": 1e-300, "big": 1.5e300})
         p.zadd(f"{tag}:zset:longmember", {"M" * 100: 1, "x": 2})
+        # HyperLogLogs (strings in Redis's HYLL encoding, sparse and dense) and a geo set.
+        p.pfadd(f"{tag}:hll:sparse", *[f"visitor-{i}" for i in range(50)])
+        p.pfadd(f"{tag}:hll:dense", *[f"visitor-{i}" for i in range(5000)])
+        p.pfcount(f"{tag}:hll:dense")  # caches the cardinality in the header
+        p.geoadd(f"{tag}:geo", (13.361389, 38.115556, "Palermo"), (15.087269, 37.502669, "Catania"))
         # TTLs on several types.
         p.set(f"{tag}:ttl:string", "expiring")
         p.pexpire(f"{tag}:ttl:string", 500_000)
