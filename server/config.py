@@ -662,32 +662,41 @@ class Config:
 RESERVED_FDS = 32
 
 
-def fit_open_files_limit(maxclients: int) -> None:
-    """Raise the open-files limit for ``maxclients`` clients, as Redis's adjustOpenFilesLimit.
+def raise_open_files_limit(wanted: int) -> tuple[int, int, str]:
+    """Try to make the open-files limit ``wanted``, as Redis's adjustOpenFilesLimit does: that
+    limit (soft and hard), then 16 fewer at a time down to the current one.
 
-    Redis tries the limit it needs, then 16 fewer at a time, and refuses a
-    ``maxclients`` the system cannot hold, naming the most it could have.
+    Returns the limit before, the limit now, and the last refusal's reason (strerror).
     """
     import resource
 
-    wanted = maxclients + RESERVED_FDS
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return
-    best = wanted
-    while best > soft:
+    old, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if old == resource.RLIM_INFINITY or old >= wanted:
+        return old, old, ""
+    best, reason = wanted, ""
+    while best > old:
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, best))
             break
-        except (ValueError, OSError):
-            if best < 16:
-                best = soft
-                break
-            best -= 16
-    if best < wanted:
+        except ValueError as exc:  # Python's words for EINVAL / EPERM
+            reason = "Invalid argument" if "exceeds" in str(exc) else "Operation not permitted"
+        except OSError as exc:
+            reason = os.strerror(exc.errno or 0)
+        if best < 16:
+            best = old
+            break
+        best -= 16
+    return old, max(best, old), reason
+
+
+def fit_open_files_limit(maxclients: int) -> None:
+    """CONFIG SET maxclients: raise the open-files limit for that many clients, or refuse,
+    naming the most the system can hold (Redis's updateMaxclients)."""
+    _old, best, _reason = raise_open_files_limit(maxclients + RESERVED_FDS)
+    if best < maxclients + RESERVED_FDS:
         raise ConfigError(
             "The operating system is not able to handle the specified number of clients, "
-            f"try with {max(best, soft) - RESERVED_FDS}"
+            f"try with {best - RESERVED_FDS}"
         )
 
 

@@ -14,7 +14,14 @@ import sys
 
 from server import REDIS_VERSION, __version__, acl
 from server.command import load_all
-from server.config import Config, ConfigError, parse_argv, read_config_file
+from server.config import (
+    RESERVED_FDS,
+    Config,
+    ConfigError,
+    parse_argv,
+    raise_open_files_limit,
+    read_config_file,
+)
 from server.dispatch import build_lookup
 from server.instance import Server
 from server.network import listen
@@ -33,8 +40,40 @@ def build_server(argv: list[str]) -> Server:
     load_all()
     build_lookup()
     server = Server(config, user_lines)
+    adjust_open_files_limit(server)
     server.persistence.start()  # load the data set from disk (exits if it cannot be read)
     return server
+
+
+class StartupRefused(Exception):
+    """The server cannot start (the reason is already logged, as Redis logs it)."""
+
+
+def adjust_open_files_limit(server: Server) -> None:
+    """Redis's adjustOpenFilesLimit at start-up: room for ``maxclients`` clients plus 32 files,
+    or, when the system refuses, ``maxclients`` lowered to fit, with Redis's log lines. Past
+    that many clients the newcomer gets ``-ERR max number of clients reached`` instead of
+    being dropped without a word when the process runs out of descriptors."""
+    config = server.config
+    requested = config["maxclients"]
+    assert isinstance(requested, int)
+    wanted = requested + RESERVED_FDS
+    old, best, reason = raise_open_files_limit(wanted)
+    if best >= wanted:
+        if best != old:
+            server.log("notice", f"Increased maximum number of open files to {wanted} "
+                                 f"(it was originally set to {old}).")
+        return
+    if best <= RESERVED_FDS:
+        server.log("warning", f"Your current 'ulimit -n' of {old} is not enough for the server to start. "
+                              f"Please increase your open file limit to at least {wanted}. Exiting.")
+        raise StartupRefused
+    config.values["maxclients"] = best - RESERVED_FDS
+    server.log("warning", f"You requested maxclients of {requested} requiring at least {wanted} max file descriptors.")
+    server.log("warning", f"Server can't set maximum open files to {wanted} because of OS error: {reason}.")
+    server.log("warning", f"Current maximum open files is {best}. maxclients has been reduced to "
+                          f"{best - RESERVED_FDS} to compensate for low ulimit. If you need higher "
+                          "maxclients increase 'ulimit -n'.")
 
 
 async def run(server: Server) -> int:
@@ -133,7 +172,7 @@ def main(argv: list[str]) -> int:
     except (ConfigError, OSError, Error) as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
         return 1
-    except acl.ACLLoadError:  # logged as Redis logs it
+    except (acl.ACLLoadError, StartupRefused):  # logged as Redis logs it
         return 1
     loop = new_event_loop()
     try:

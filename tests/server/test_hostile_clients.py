@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import resource
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -10,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import OurServer
+from tests.servers import OurServer, free_port, require_tool
 
 
 def rss_kib(pid: int) -> int:
@@ -128,3 +135,77 @@ def test_a_million_arguments_parse_in_linear_time(ours):
     client = redis.Redis(port=ours.port)
     client.delete("big1")
     client.close()
+
+
+PR_CAPBSET_DROP, CAP_SYS_RESOURCE = 24, 24
+
+
+def _low_ulimit() -> None:
+    """``ulimit -n 64``, and no way back up: even as root, without CAP_SYS_RESOURCE (dropped
+    from the bounding set, so the exec'd server does not get it) the hard limit stays."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0 and os.geteuid() == 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+def _start_limited(command: list[str], workdir: Path, port: int) -> tuple[subprocess.Popen, Path]:
+    """A server with ``ulimit -n 64`` that it cannot raise."""
+    log = workdir / f"{port}.log"
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([*command, "--port", str(port), "--save", "", "--dir", str(workdir)],
+                            cwd=workdir, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env,
+                            preexec_fn=_low_ulimit)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with redis.Redis(port=port, socket_timeout=1) as probe:
+                probe.ping()
+                return proc, log
+        except redis.ConnectionError:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.05)
+    raise AssertionError(log.read_text())
+
+
+def test_low_ulimit_lowers_maxclients_and_refuses_with_an_error():
+    """With ``ulimit -n 64`` Redis lowers maxclients to 64 - 32 at start-up, logs why, and tells
+    the clients past it ``-ERR max number of clients reached``; ours must do the same rather
+    than drop connections silently when descriptors run out."""
+    workdir = Path(tempfile.mkdtemp(prefix="ulimit-"))
+    servers = []
+    try:
+        for command in ([sys.executable, "-m", "server"], [require_tool("redis-server")]):
+            servers.append(_start_limited(command, workdir, free_port()))
+        outcomes = []
+        for _proc, log in servers:
+            port = int(log.stem)
+            admin = redis.Redis(port=port)
+            maxclients = admin.config_get("maxclients")["maxclients"]
+            conns = []
+            for _ in range(40):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"PING\r\n")
+                conns.append(sock)
+            replies = [sock.recv(100) for sock in conns]
+            for sock in conns:
+                sock.close()
+            admin.close()
+            lines = [line.split(b" ", 5)[-1] for line in log.read_bytes().splitlines() if b"ulimit" in line
+                     or b"maximum open files" in line or b"You requested maxclients" in line]
+            outcomes.append((maxclients, sorted(set(replies)), replies.count(b"+PONG\r\n"), lines))
+        ours, theirs = outcomes
+        assert ours == theirs
+        assert theirs[0] == "32"
+        assert theirs[1] == [b"+PONG\r\n", b"-ERR max number of clients reached\r\n"]
+        assert theirs[3] == [
+            b"# You requested maxclients of 10000 requiring at least 10032 max file descriptors.",
+            b"# Server can't set maximum open files to 10032 because of OS error: Operation not permitted.",
+            b"# Current maximum open files is 64. maxclients has been reduced to 32 to compensate for low "
+            b"ulimit. If you need higher maxclients increase 'ulimit -n'.",
+        ]
+    finally:
+        for proc, _log in servers:
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
