@@ -65,20 +65,24 @@ CHILD_STOPPED = 255  # a child's exit code when stopped on purpose (Redis's SERV
 PR_SET_PDEATHSIG = 1
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    """Linux's prctl through ctypes (resolved once, in the parent), or None elsewhere."""
+M_MMAP_THRESHOLD = -3
+
+
+def _load_libc(name: str) -> Callable[..., int] | None:
+    """A function of Linux's C library through ctypes (resolved once, in the parent), or None."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-        return prctl
+        function: Callable[..., int] = getattr(ctypes.CDLL(None, use_errno=True), name)
+        return function
     except (OSError, AttributeError):
         return None
 
 
-_PRCTL = _load_prctl()
+_PRCTL = _load_libc("prctl")
+_MALLOPT = _load_libc("mallopt")
 
 
 def _discard(path: str) -> None:
@@ -261,6 +265,11 @@ class Persistence:
         sys.stderr.flush()
         start = time.perf_counter()
         parent = os.getpid()
+        # Out of the cyclic collector's sight, for good (as after loading): a collection in
+        # the parent while the child runs would write to every tracked object's header and
+        # copy its page. The young generations go first, so little garbage is frozen.
+        gc.collect(1)
+        gc.freeze()
         try:
             pid = os.fork()
         except OSError as exc:
@@ -270,6 +279,10 @@ class Persistence:
             code = 1
             try:
                 gc.disable()  # collecting would touch every object and defeat copy-on-write
+                if _MALLOPT is not None:
+                    # Big buffers from fresh mappings, grown in place (mremap): not from
+                    # the inherited heap, where each reuse copies a page of the parent.
+                    _MALLOPT(M_MMAP_THRESHOLD, 128 * 1024)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 _die_with_parent(parent, temp_for(os.getpid()))
@@ -685,7 +698,7 @@ class Persistence:
         def work() -> None:
             with open(temp_for(os.getpid()), "wb", buffering=1 << 20) as fh:
                 if preamble:
-                    rdb.write_rdb(fh, databases, preamble=True)
+                    rdb.write_rdb(fh, databases, preamble=True, untouched=True)
                 else:
                     write_resp_base(fh, databases)
                 fh.flush()

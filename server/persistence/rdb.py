@@ -26,6 +26,8 @@ every byte is decoded by the parsers below, and anything unexpected raises
 
 from __future__ import annotations
 
+import fcntl
+import marshal
 import os
 import struct
 import time
@@ -290,6 +292,97 @@ class _ChecksummedFile:
         self.size += len(data)
         self.fh.write(data)
 
+    def checksum(self) -> int:
+        return self.crc
+
+
+PARALLEL_CRC_KEYS = 100_000  # from this many keys a save checksums in a helper process
+
+
+class _PipedChecksum(_ChecksummedFile):
+    """The CRC-64 computed by a forked helper fed through a pipe, on the other core.
+
+    In CPython the checksum costs about as much as serialising; a helper that only
+    reads the pipe (touching none of the data's pages) does it alongside.
+    """
+
+    def __init__(self, fh) -> None:
+        super().__init__(fh)
+        data_r, data_w = os.pipe()
+        try:  # fewer round trips between the two processes
+            fcntl.fcntl(data_w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:
+            pass
+        result_r, result_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the helper: checksum what arrives, report, exit without cleanup
+            code = 1
+            try:
+                os.close(data_w)
+                os.close(result_r)
+                _checksum_pipe(data_r, result_w)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(data_r)
+        os.close(result_w)
+        self.pid, self.data_w, self.result_r = pid, data_w, result_r
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.data_w, view):]
+        self.size += len(data)
+        self.fh.write(data)
+
+    def checksum(self) -> int:
+        os.close(self.data_w)
+        self.data_w = -1
+        got = b""
+        while len(got) < 8:
+            chunk = os.read(self.result_r, 8 - len(got))
+            if not chunk:
+                break
+            got += chunk
+        self.close()
+        if len(got) != 8:
+            raise RDBError("the checksum helper process failed")
+        return int.from_bytes(got, "little")
+
+    def close(self) -> None:
+        for fd in (self.data_w, self.result_r):
+            if fd >= 0:
+                os.close(fd)
+        self.data_w = self.result_r = -1
+        if self.pid > 0:
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = -1
+
+
+def _checksum_pipe(data_r: int, result_w: int) -> None:
+    """The helper's loop: CRC-64 of everything read until EOF, in batches of about 1 MB."""
+    import gc
+
+    gc.disable()
+    crc = 0
+    batch: list[bytes] = []
+    size = 0
+    while True:
+        chunk = os.read(data_r, 1 << 20)
+        if chunk:
+            batch.append(chunk)
+            size += len(chunk)
+        if size >= (1 << 20) or (not chunk and batch):
+            crc = crc64(crc, b"".join(batch))
+            batch.clear()
+            size = 0
+        if not chunk:
+            break
+    os.write(result_w, crc.to_bytes(8, "little"))
+
 
 def _aux(name: bytes, value: bytes | int) -> bytes:
     encoded = encode_int_string(value) if isinstance(value, int) else encode_string(value)
@@ -321,13 +414,101 @@ def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble:
 _CHUNK_KEYS = 50_000  # keys serialised between two writes (about 1-2 MB for small keys)
 
 
-def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
+def _marshalled(obj: dict) -> bytes | None:
+    """``obj`` in marshal's version 2 format, or None if it holds anything but bytes and ints.
+
+    marshal walks a dict with borrowed references and, before version 3, keeps no
+    table of the objects it met: it reads keys and values without writing to them.
+    A forked child that iterated the dict itself would write every key's and
+    value's reference count, and so copy every page of the dataset.
+    """
+    try:
+        return marshal.dumps(obj, 2)
+    except ValueError:  # a collection value: the child walks the dict itself
+        return None
+
+
+def _marshalled_expires(blob: bytes) -> dict[bytes, int] | None:
+    """Read back ``_marshalled(expires)``: new key objects with their deadlines."""
+    out: dict[bytes, int] = {}
+    frombytes = int.from_bytes
+    pos = 1
+    while blob[pos] == 0x73:  # 's': a key
+        end = pos + 5 + frombytes(blob[pos + 1:pos + 5], "little")
+        key = blob[pos + 5:end]
+        kind = blob[end]
+        if kind == 0x69:  # 'i': a 32-bit int
+            out[key] = frombytes(blob[end + 1:end + 5], "little", signed=True)
+            pos = end + 5
+        elif kind == 0x6C:  # 'l': a long, as 15-bit digits
+            n = frombytes(blob[end + 1:end + 5], "little", signed=True)
+            value = 0
+            for i in range(abs(n)):
+                at = end + 5 + 2 * i
+                value |= frombytes(blob[at:at + 2], "little") << (15 * i)
+            out[key] = -value if n < 0 else value
+            pos = end + 5 + 2 * abs(n)
+        else:
+            return None
+    return out if blob[pos] == 0x30 else None  # '0' ends the dict
+
+
+def _write_marshalled(out: _ChecksummedFile, blob: bytes, deadlines: dict[bytes, int] | None,
+                      expires: dict) -> int | None:
+    """The records of a string-only database from its marshal image; None if the image surprises us.
+
+    Records go into one bytearray (a single large allocation): a list of
+    thousands of small records would fill the free slots of the parent's memory
+    pools, and each slot written copies its page.
+    """
+    chunk = bytearray()
+    frombytes = int.from_bytes
+    pos = 1
+    count = 0
+    while blob[pos] == 0x73:
+        kend = pos + 5 + frombytes(blob[pos + 1:pos + 5], "little")
+        if blob[kend] != 0x73:
+            return None
+        vend = kend + 5 + frombytes(blob[kend + 1:kend + 5], "little")
+        if expires:
+            deadline = (deadlines if deadlines is not None else expires).get(blob[pos + 5:kend])
+            if deadline is not None:
+                chunk += b"\xfc"
+                chunk += _pack_q(deadline)
+        if vend - kend < 69 and kend - pos < 69:
+            chunk += b"\x00%c%b%c%b" % (kend - pos - 5, blob[pos + 5:kend], vend - kend - 5, blob[kend + 5:vend])
+        else:
+            chunk += b"\x00" + encode_string(blob[pos + 5:kend]) + encode_string(blob[kend + 5:vend])
+        pos = vend
+        count += 1
+        if len(chunk) >= 1 << 20:
+            out.write(bytes(chunk))
+            chunk.clear()
+    if chunk:
+        out.write(bytes(chunk))
+    return count
+
+
+def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict, untouched: bool = False) -> int:
     """SELECTDB, RESIZEDB and every key of one database; returns the number of keys.
 
     Small strings, by far the commonest values, are serialised inline with one
     bytes-formatting operation each; everything else goes through ``encode_value``.
+    ``untouched`` (a forked child): read a string-only database through marshal,
+    so that the parent's pages stay shared (see ``_marshalled``).
     """
     out.write(b"\xfe" + encode_length(index) + b"\xfb" + encode_length(len(data)) + encode_length(len(expires)))
+    if untouched:
+        blob = _marshalled(data)
+        if blob is not None:
+            deadlines = None
+            if expires:
+                image = _marshalled(expires)
+                deadlines = _marshalled_expires(image) if image is not None else None
+            written = _write_marshalled(out, blob, deadlines, expires)
+            if written is not None:
+                return written
+            raise RDBError("unexpected marshal image of a database")
     chunk: list[bytes] = []
     append = chunk.append
     pending = 0
@@ -356,17 +537,28 @@ def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict)
 
 
 def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
-              preamble: bool = False) -> SaveInfo:
+              preamble: bool = False, untouched: bool = False) -> SaveInfo:
     """Write a whole RDB file to the binary file ``fh``: header, databases, EOF, CRC."""
     start = time.perf_counter()
+    databases = list(databases)
+    big = sum(len(data) for _, data, _ in databases) >= PARALLEL_CRC_KEYS
     out = _ChecksummedFile(fh)
-    write_header(out, aux or {}, preamble)
-    keys = 0
-    for index, data, expires in databases:
-        if data:
-            keys += write_database(out, index, data, expires)
-    out.write(b"\xff")
-    fh.write(out.crc.to_bytes(8, "little"))
+    if big:
+        try:
+            out = _PipedChecksum(fh)
+        except OSError:  # no fork: checksum here
+            pass
+    try:
+        write_header(out, aux or {}, preamble)
+        keys = 0
+        for index, data, expires in databases:
+            if data:
+                keys += write_database(out, index, data, expires, untouched)
+        out.write(b"\xff")
+        fh.write(out.checksum().to_bytes(8, "little"))
+    finally:
+        if isinstance(out, _PipedChecksum):
+            out.close()
     return SaveInfo(keys=keys, bytes=out.size + 8, seconds=time.perf_counter() - start)
 
 
@@ -404,7 +596,7 @@ def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict 
     try:
         with open(tmp, "wb", buffering=1 << 20) as fh:
             out = fh if parent is None else _ParentWatch(fh, parent)
-            info = write_rdb(out, databases, aux, preamble)
+            info = write_rdb(out, databases, aux, preamble, untouched=parent is not None)
             fh.flush()
             os.fsync(fh.fileno())
         if parent is not None and os.getppid() != parent:
@@ -974,6 +1166,31 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
             if pos >= buf_len:
                 raise RDBError("unexpected end of file (no EOF marker)", pos)
             t = buf[pos]
+            if t == 0 and deadline == -1:
+                # Fastest path: a run of short string keys with short string values and no
+                # expiry (most records of most files), stored without leaving this loop.
+                first = pos
+                while True:
+                    record_start = pos
+                    kl = buf[pos + 1]
+                    if kl >= 64:
+                        break
+                    vat = pos + 2 + kl
+                    vl = buf[vat]
+                    end = vat + 1 + vl
+                    if vl >= 64 or end >= buf_len:
+                        break
+                    data[buf[pos + 2:vat]] = buf[vat + 1:end]
+                    loaded += 1
+                    pos = end
+                    if buf[pos] != 0:
+                        break
+                if pos != first:
+                    reader.pos = pos
+                    if progress is not None and pos > next_progress:
+                        progress(pos, total)
+                        next_progress = pos + (1 << 22)
+                    continue
             # Fast path: a string key with a short string value (most keys of most files).
             if t == 0:
                 kl = buf[pos + 1]
