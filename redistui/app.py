@@ -148,8 +148,8 @@ class RedisTUI(App[None]):
                 yield self._value_view
                 yield self._ttl_panel
         with Vertical(id="bottom"):
-            # Issue 8 mounts the command line and the pub/sub pane in #command-area;
-            # they stack with the Footer because they share this one docked container.
+            # The command line and the pub/sub pane mount in #command-area; they stack
+            # with the Footer because they share this one docked container.
             with Container(id="command-area"):
                 yield PubSubPane(self.spec, id="pubsub", classes="-hidden")
                 yield CommandLine(self.spec, id="command-line")
@@ -335,7 +335,7 @@ class RedisTUI(App[None]):
         await self._check_live()
         self.poll_info()
 
-    # -- the command line, the pub/sub pane and the dashboard (issue 8) ----------------------------
+    # -- the command line, the pub/sub pane and the dashboard --------------------------------------
 
     def action_focus_command_line(self) -> None:
         self.main_screen.query_one("#cmd-input").focus()

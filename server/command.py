@@ -2,7 +2,7 @@
 
 A command module declares each command with ``@command``::
 
-    @command("lpush", arity=-3, flags="write denyoom fast", keys=(1, -1, 1), acl="list",
+    @command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list",
              summary="Prepends elements to a list, creating it if needed.",
              args="key element [element ...]", since="1.0.0", group="list")
     def lpush(ctx: Client, key: bytes, *elements: bytes) -> int: ...
@@ -123,9 +123,6 @@ class Command:
         if last < 0:
             last = len(argv) + last
         return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.step))
-
-    def keys_of(self, argv: list[bytes]) -> list[bytes]:
-        return [argv[i] for i in self.key_positions(argv)]
 
 
 TABLE: dict[bytes, Command] = {}
@@ -367,15 +364,6 @@ def _group(args: list[Arg]) -> Arg:
     if len(args) == 1:
         return args[0]
     return Arg(name="_block", type="block", children=args)
-
-
-def _is_repeat_of(node: Arg, prev: Arg) -> bool:
-    """Is ``[node]`` the ``[x ...]`` that repeats ``prev``?"""
-    if not node.multiple:
-        return False
-    if node.type == "block" and prev.type == "block":
-        return [c.name for c in node.children] == [c.name for c in prev.children]
-    return node.name == prev.name and node.type == prev.type and node.token == prev.token
 
 
 def _name_groups(args: list[Arg]) -> None:

@@ -443,24 +443,12 @@ class Config:
             raise TypeError(f"config {name} is {type(value).__name__}, not str")
         return value
 
-    def get_bool(self, name: str) -> bool:
-        value = self[name]
-        if not isinstance(value, bool):
-            raise TypeError(f"config {name} is {type(value).__name__}, not bool")
-        return value
-
     def get_str_list(self, name: str) -> list[str]:
         """A parameter holding several words (``bind``)."""
         value = self[name]
         if not isinstance(value, list):
             raise TypeError(f"config {name} is {type(value).__name__}, not list")
         return value
-
-    def get_float(self, name: str) -> float:
-        value = self[name]
-        if not isinstance(value, (int, float)):
-            raise TypeError(f"config {name} is {type(value).__name__}, not a number")
-        return float(value)
 
     def on_change(self, name: str, callback: Callable[[object], None]) -> None:
         self.listeners.setdefault(name, []).append(callback)

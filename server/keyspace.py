@@ -27,9 +27,11 @@ from then on ``lookup`` stores, per key, the last access (LRU) or Redis's
 logarithmic access counter (LFU) in ``Database.access``.
 
 The keyspace knows nothing of sockets or commands. Other parts of the server
-listen for changes through three hooks on the ``Keyspace``: ``on_touch``
-(WATCH), ``on_notify`` (keyspace notifications) and ``on_ready`` (clients
-blocked on a list or sorted set).
+listen for changes through hooks on the ``Keyspace``, all set where the server is
+built (``Server.__init__``): ``on_touch`` (a key changed: WATCH and client-side
+caching), ``notify_hook`` (keyspace notifications, to pub/sub) and ``on_expired``
+(an expired key's DEL, to the effects pipeline); keys that blocked clients wait
+for are queued in ``ready_keys`` for ``Blocking.handle_ready_keys``.
 """
 
 from __future__ import annotations

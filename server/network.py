@@ -5,7 +5,7 @@ replies of that read go out in one write: on pipelined traffic that single
 write is worth more than any other optimisation. When a client does not read
 its replies, the transport's buffer grows past a high-water mark and we stop
 reading its requests until it drains (the output-buffer limits themselves
-are enforced in ``enforce_output_limits``).
+are enforced in ``RedisProtocol.check_output_limits``).
 """
 
 from __future__ import annotations

@@ -107,13 +107,6 @@ def check_pair_count(count: int) -> None:
         raise VALUE_OUT_OF_RANGE
 
 
-def parse_nonneg(text: bytes, error: Error = NOT_POSITIVE) -> int:
-    value = parse_int(text)
-    if value < 0:
-        raise error
-    return value
-
-
 def to_float(text: bytes) -> float | None:
     """A double as Redis's string2ld/strtold accepts it (``inf``, ``-inf``, no NaN, no spaces)."""
     if not text or len(text) > 5120 or text[0] in b" \t\n\r\v\f" or text[-1] in b" \t\n\r\v\f":

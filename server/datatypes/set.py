@@ -34,11 +34,6 @@ DEFAULT_MAX_INTSET = 512
 _random = random.random
 
 
-def is_intset_member(member: bytes) -> bool:
-    """Would Redis store ``member`` in an intset (a 64-bit integer in canonical form)?"""
-    return to_int(member) is not None
-
-
 class SetValue:
     """A Redis set of byte strings."""
 
