@@ -10,6 +10,7 @@ georadiusGeneric's single loop, so errors come in Redis's order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from server.client import Client
@@ -183,11 +184,28 @@ class Found:
         self.dist = dist
 
 
+# Decoded positions of recently searched scores (a pure function of the score, so a plain memo;
+# emptied when full). Repeated searches over one geo set then skip the deinterleaving.
+POSITION_CACHE_SIZE = 100_000
+_POSITIONS: dict[float, tuple[float, float]] = {}
+
+
 def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
     """membersOfAllNeighbors: scan each of the nine cells (skipping repeats as Redis does)."""
     cells = gh.search_cells(shape)
     found: list[Found] = []
     last = 0
+    decode = gh.decode_score
+    positions = _POSITIONS
+    circle = shape.kind == gh.CIRCULAR
+    # The circle test inlined (geohashGetDistance, same operations in the same order): it runs
+    # for every candidate.
+    sin, cos, asin, sqrt, fabs = math.sin, math.cos, math.asin, math.sqrt, math.fabs
+    d_r, earth = gh.D_R, gh.EARTH_RADIUS_IN_METERS
+    lon1r = shape.lon * d_r
+    lat1r = shape.lat * d_r
+    cos_lat1 = cos(lat1r)
+    max_dist = shape.radius * shape.conversion
     for i, cell in enumerate(cells):
         if cell.is_zero():
             continue
@@ -198,12 +216,30 @@ def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
         low, high = gh.cell_scores(cell)
         start, stop = zs.score_positions(ScoreRange(float(low), float(high), False, True))
         for score, member in zs.slice(start, stop):
-            lon, lat = gh.decode_score(score)
-            dist = shape.contains(lon, lat)
+            position = positions.get(score)
+            if position is None:
+                position = decode(score)
+                if len(positions) >= POSITION_CACHE_SIZE:
+                    positions.clear()
+                positions[score] = position
+            lon, lat = position
+            dist: float | None
+            if circle:
+                v = sin((lon * d_r - lon1r) / 2)
+                if v == 0.0:
+                    dist = earth * fabs(lat * d_r - lat1r)
+                else:
+                    lat2r = lat * d_r
+                    u = sin((lat2r - lat1r) / 2)
+                    dist = 2.0 * earth * asin(sqrt(u * u + cos_lat1 * cos(lat2r) * v * v))
+                if dist > max_dist:
+                    dist = None
+            else:
+                dist = shape.contains(lon, lat)
             if dist is not None:
                 found.append(Found(member, score, lon, lat, dist))
-            if found and limit and len(found) >= limit:
-                break
+                if limit and len(found) >= limit:
+                    break
         last = i
     return found
 

@@ -72,6 +72,8 @@ def lookup_by_pattern(db: Database, pattern: bytes, element: bytes) -> bytes | N
 
 def _score(value: bytes) -> float | None:
     """A weight read as Redis reads it (strtod, whole C string); None when it is not a number."""
+    if value.isdigit() and len(value) < 300:
+        return float(value)
     text = _c_string(value)
     if not text:
         return 0.0
@@ -190,6 +192,47 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
     else:
         elements = list(value)
 
+    if not dontsort and sort_by is None and not alpha:
+        # The commonest SORT: numbers, no weights. Ties compare the elements as bytes, which is
+        # what ordering (score, element) pairs does.
+        pairs: list[tuple[float, bytes]] = []
+        for element in elements:
+            score = _score(element)
+            if score is None:
+                raise NOT_DOUBLE
+            pairs.append((score, element))
+        pairs.sort(reverse=desc)
+        result_order = [e for _, e in pairs]
+    else:
+        result_order = _sorted_items(db, elements, dontsort, alpha, sort_by, store_key is not None, desc, start, end)
+    chosen = result_order[start : end + 1] if end >= start else []
+    if store_key is None:
+        out: list = []
+        for element in chosen:
+            if not gets:
+                out.append(element)
+            for pattern in gets:
+                out.append(lookup_by_pattern(db, pattern, element))
+        return out
+    result = ListValue()
+    for element in chosen:
+        if not gets:
+            result.append(element)
+        for pattern in gets:
+            found = lookup_by_pattern(db, pattern, element)
+            result.append(b"" if found is None else found)
+    if result:
+        db.set(store_key, result)
+        db.notify(NOTIFY_LIST, b"sortstore", store_key)
+        db.signal_ready(store_key)
+    elif db.delete(store_key):
+        db.notify(NOTIFY_GENERIC, b"del", store_key)
+    return len(result)
+
+
+def _sorted_items(db: Database, elements: list[bytes], dontsort: bool, alpha: bool, sort_by: bytes | None,
+                  store: bool, desc: bool, start: int, end: int) -> list[bytes]:
+    """The elements in SORT's order: weights from BY, ALPHA comparisons, pqsort for a BY+LIMIT range."""
     items = [_Item(e) for e in elements]
     bad_number = False
     if not dontsort:
@@ -209,37 +252,14 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
                     bad_number = True
                 else:
                     item.score = score
-        compare = _comparator(alpha, sort_by is not None, store_key is not None, desc)
+        compare = _comparator(alpha, sort_by is not None, store, desc)
         if sort_by is not None and (start != 0 or end != len(items) - 1):
             partial_sort(items, compare, start, end)
         else:
-            items.sort(key=_sort_key(alpha, sort_by is not None, store_key is not None), reverse=desc)
-
+            items.sort(key=_sort_key(alpha, sort_by is not None, store), reverse=desc)
     if bad_number:
         raise NOT_DOUBLE
-    chosen = items[start : end + 1] if end >= start else []
-    if store_key is None:
-        out: list = []
-        for item in chosen:
-            if not gets:
-                out.append(item.element)
-            for pattern in gets:
-                out.append(lookup_by_pattern(db, pattern, item.element))
-        return out
-    result = ListValue()
-    for item in chosen:
-        if not gets:
-            result.append(item.element)
-        for pattern in gets:
-            found = lookup_by_pattern(db, pattern, item.element)
-            result.append(b"" if found is None else found)
-    if result:
-        db.set(store_key, result)
-        db.notify(NOTIFY_LIST, b"sortstore", store_key)
-        db.signal_ready(store_key)
-    elif db.delete(store_key):
-        db.notify(NOTIFY_GENERIC, b"del", store_key)
-    return len(result)
+    return [item.element for item in items]
 
 
 def _sort_key(alpha: bool, by: bool, store: bool) -> Callable[[_Item], tuple]:

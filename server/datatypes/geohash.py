@@ -115,13 +115,34 @@ def decode(hash: Bits) -> Area:
     )
 
 
+# Even bits of every 16-bit value, packed into 8 bits: four lookups deinterleave a 52-bit score.
+_SQUASH16 = bytes(_squash(i) for i in range(1 << 16))
+_DIV26 = float(1 << STEP_MAX)
+_LAT_SCALE = LAT_MAX - LAT_MIN
+_LONG_SCALE = LONG_MAX - LONG_MIN
+
+
 def decode_score(score: float) -> tuple[float, float]:
-    """(longitude, latitude) of a 52-bit score: the centre of its cell, clamped to the valid ranges."""
-    area = decode(Bits(int(score) & _M64, STEP_MAX))
-    lon = (area.long_min + area.long_max) / 2
-    lon = min(max(lon, LONG_MIN), LONG_MAX)
-    lat = (area.lat_min + area.lat_max) / 2
-    lat = min(max(lat, LAT_MIN), LAT_MAX)
+    """(longitude, latitude) of a 52-bit score: the centre of its cell, clamped to the valid ranges.
+
+    The same arithmetic as ``decode`` + geohashDecodeAreaToLongLat, unrolled: searches call it
+    for every candidate member.
+    """
+    bits = int(score) & _M64
+    t = _SQUASH16
+    ilato = t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16 | t[bits >> 48] << 24
+    bits >>= 1
+    ilono = t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16 | t[bits >> 48] << 24
+    lon = ((LONG_MIN + (ilono * 1.0 / _DIV26) * _LONG_SCALE) + (LONG_MIN + ((ilono + 1) * 1.0 / _DIV26) * _LONG_SCALE)) / 2
+    lat = ((LAT_MIN + (ilato * 1.0 / _DIV26) * _LAT_SCALE) + (LAT_MIN + ((ilato + 1) * 1.0 / _DIV26) * _LAT_SCALE)) / 2
+    if lon > LONG_MAX:
+        lon = LONG_MAX
+    elif lon < LONG_MIN:
+        lon = LONG_MIN
+    if lat > LAT_MAX:
+        lat = LAT_MAX
+    elif lat < LAT_MIN:
+        lat = LAT_MIN
     return lon, lat
 
 

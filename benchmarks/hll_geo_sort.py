@@ -1,0 +1,110 @@
+"""HyperLogLog, geo and SORT in ``make bench``: our server against redis-server, same run, same machine.
+
+- PFADD of random elements into one HLL and PFCOUNT of it, unpipelined (redis-benchmark ``-c 50``);
+- GEOSEARCH BYRADIUS over 10,000 members (points spread over 2 x 2 degrees, a 20 km radius);
+- SORT of a 1,000-element list of integers (numeric sort, whole reply).
+
+Each case alternates the two servers over ``--rounds`` and keeps the median, with the server's CPU
+time per request. Results go to ``benchmarks/results/hll-geo-sort-*.json``.
+Usage: ``python benchmarks/hll_geo_sort.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.run import cpu_seconds  # noqa: E402
+from benchmarks.streams import alternate  # noqa: E402
+from tests.servers import OurServer, RealServer  # noqa: E402
+
+
+def bench(server, requests: int, *command: str, keyspace: int = 0) -> tuple[float, float]:
+    """(requests/s, server CPU us per request) of one redis-benchmark run, unpipelined."""
+    cmd = ["redis-benchmark", "-p", str(server.port), "-n", str(requests), "-c", "50", "--csv"]
+    if keyspace:
+        cmd += ["-r", str(keyspace)]
+    cpu0 = cpu_seconds(server.proc.pid)
+    out = subprocess.run([*cmd, *command], capture_output=True, text=True, timeout=900).stdout
+    rows = [row for row in csv.reader(io.StringIO(out)) if row]
+    return float(rows[-1][1]), (cpu_seconds(server.proc.pid) - cpu0) * 1e6 / requests
+
+
+def load(port: int, commands: list[list[str]]) -> None:
+    """Send commands through ``redis-cli --pipe`` (RESP, so any byte is safe)."""
+    data = bytearray()
+    for args in commands:
+        data += b"*%d\r\n" % len(args)
+        for a in args:
+            raw = a.encode()
+            data += b"$%d\r\n%s\r\n" % (len(raw), raw)
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=bytes(data), capture_output=True, check=True,
+                   timeout=600)
+
+
+def seed(port: int) -> None:
+    rng = random.Random(16)
+    commands: list[list[str]] = [["FLUSHALL"]]
+    points = []
+    for i in range(10_000):
+        points += [f"{14 + 2 * rng.random():.6f}", f"{36 + 2 * rng.random():.6f}", f"place-{i}"]
+    for start in range(0, len(points), 3000):
+        commands.append(["GEOADD", "places", *points[start : start + 3000]])
+    commands.append(["RPUSH", "numbers", *(str(rng.randrange(1_000_000)) for _ in range(1000))])
+    commands.append(["PFADD", "visitors", *(f"v{i}" for i in range(1000))])
+    load(port, commands)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=0)
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 3)
+    n = 5_000 if args.quick else 20_000
+    work = Path(tempfile.mkdtemp(prefix="redistui-hll-geo-sort-bench-"))
+    ours, real = OurServer(work / "ours"), RealServer(work / "real")
+    ours.start()
+    real.start()
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "rounds": rounds, "cases": {}}
+    try:
+        for server in (ours, real):
+            seed(server.port)
+        cases = {
+            "pfadd_P1": lambda s: bench(s, n, "PFADD", "visitors", "el:__rand_int__", keyspace=1_000_000),
+            "pfcount_P1": lambda s: bench(s, n, "PFCOUNT", "visitors"),
+            "geosearch_10k_P1": lambda s: bench(s, n // 4, "GEOSEARCH", "places", "FROMLONLAT", "15", "37",
+                                                "BYRADIUS", "20", "km", "ASC"),
+            "sort_1k_list_P1": lambda s: bench(s, n // 4, "SORT", "numbers"),
+        }
+        print(f"{'case':<20} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
+        for name, run in cases.items():
+            row = results["cases"][name] = alternate(rounds, ours, real, run)
+            print(f"{name:<20} {row['ours']:>10.0f} {row['redis']:>10.0f} {row['ratio']:>6.2f}   "
+                  f"{row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+    finally:
+        ours.stop()
+        real.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    out_dir = ROOT / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"hll-geo-sort-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
