@@ -439,3 +439,23 @@ def test_script_kill_cannot_be_caught_by_pcall(busy_server):
     # The state is clean afterwards: a plain script runs and is not killed.
     assert _command(other, "EVAL", "local n = 0 for i = 1, 300000 do n = n + 1 end return n", "0") == b":300000\r\n"
     other.close()
+
+
+def test_script_writes_emit_keyspace_events_in_order(r):
+    r.config_set("notify-keyspace-events", "KEA")
+    try:
+        sub = r.pubsub()
+        sub.psubscribe("__keyevent@0__:*")
+        sub.get_message(timeout=1)
+        r.eval("redis.call('set', KEYS[1], '1') redis.call('incr', KEYS[1]) redis.call('del', KEYS[1])", 1, "ev")
+        events = []
+        deadline = time.monotonic() + 5
+        while len(events) < 3 and time.monotonic() < deadline:
+            message = sub.get_message(timeout=0.5)
+            if message and message["type"] == "pmessage":
+                events.append((message["channel"], message["data"]))
+        assert events == [(b"__keyevent@0__:set", b"ev"), (b"__keyevent@0__:incrby", b"ev"),
+                          (b"__keyevent@0__:del", b"ev")]
+        sub.close()
+    finally:
+        r.config_set("notify-keyspace-events", "")
