@@ -90,3 +90,50 @@ def test_tracking_table_limit_and_info(ours):
         admin.config_set("tracking-table-max-keys", 1000000)
         conn.close()
         admin.close()
+
+
+def test_evicted_and_expired_keys_are_invalidated(ours):
+    """Keys removed by maxmemory eviction or by the active expiry cycle send invalidations too."""
+    from tests.differential.harness import RawConnection, parse
+
+    admin = redis.Redis(port=ours.port)
+    tracker = RawConnection(ours.port)
+    try:
+        admin.flushall()
+        tracker.call("HELLO", "3")
+        assert tracker.call("CLIENT", "TRACKING", "on") == b"+OK\r\n"
+        admin.mset({f"cached:{i}": "x" * 100 for i in range(50)})
+        admin.set("short-lived", "v", px=50)
+        for i in range(50):
+            tracker.call("GET", f"cached:{i}")
+        tracker.call("GET", "short-lived")
+        used = int(admin.info("memory")["used_memory"])
+        admin.config_set("maxmemory-policy", "allkeys-random")
+        admin.config_set("maxmemory", used + 200_000)
+        value = "y" * 1000
+        for i in range(3000):
+            try:
+                admin.set(f"filler:{i}", value)
+            except redis.OutOfMemoryError:
+                break  # everything evictable went: enough
+        admin.config_set("maxmemory", 0)
+        time.sleep(0.3)  # the active expiry cycle removes short-lived without anyone reading it
+        tracker.send_raw(b"*1\r\n$4\r\nPING\r\n")
+        invalidated = set()
+        while True:
+            reply = parse(tracker.read_reply())
+            if reply == b"PONG":
+                break
+            assert reply[0] == b"invalidate"
+            invalidated.update(reply[1])
+        gone = {f"cached:{i}".encode() for i in range(50) if not admin.exists(f"cached:{i}")}
+        assert gone, "the fill evicted some cached keys"
+        assert gone <= invalidated
+        assert b"short-lived" in invalidated
+        assert not (invalidated - gone - {b"short-lived"}), "only removed keys are invalidated"
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.flushall()
+        tracker.close()
+        admin.close()
