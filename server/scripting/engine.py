@@ -682,6 +682,9 @@ class Engine:
                 parser = getattr(protocol, "parser", None)
                 if parser is None or getattr(protocol, "paused", False):
                     continue
+                transport = getattr(protocol, "transport", None)
+                if transport is None or transport.get_extra_info("ssl_object") is not None:
+                    continue  # TLS bytes cannot be read around the TLS layer: it waits for the script
                 try:
                     data = os.read(fd, 65536)
                 except OSError:
