@@ -308,12 +308,70 @@ LIBRARIES_MORE = [
     ("EVAL", "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return table.concat(t, ' ')", 0),
 ]
 
+# Every RESP3 reply type through redis.call (DEBUG PROTOCOL), commands refused in scripts, EVAL in MULTI.
+REPLY_TYPES_AND_MULTI = [
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'bignum')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'verbatim')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'true')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'false')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'null')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'double')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'map')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'set')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'attrib')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'bignum')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'verbatim')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'true')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'false')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'null')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'double')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'map')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'set')", 0),
+    ("EVAL", "return redis.call('debug', 'protocol', 'attrib')", 0),
+    ("EVAL", "redis.setresp(3) local v = redis.call('debug', 'protocol', 'verbatim') return {v.verbatim_string.format, v.verbatim_string.string}", 0),
+    ("EVAL", "redis.setresp(3) local v = redis.call('debug', 'protocol', 'bignum') return v.big_number", 0),
+    ("EVAL", "redis.setresp(3) local v = redis.call('debug', 'protocol', 'double') return tostring(v.double)", 0),
+    ("EVAL", "redis.setresp(3) local v = redis.call('debug', 'protocol', 'true') return type(v)", 0),
+    ("EVAL", "redis.setresp(3) local v = redis.call('debug', 'protocol', 'null') return type(v)", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('hello', '3')", 0),
+    ("EVAL", "return redis.call('zrange', 'nokey', 0, -1, 'withscores')", 0),
+    ("ZADD", "zz", "1.5", "a", "2", "b"),
+    ("EVAL", "return redis.call('zrange', 'zz', 0, -1, 'withscores')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('zrange', 'zz', 0, -1, 'withscores')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('zpopmin', 'zz')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('zrandmember', 'zz', 1, 'withscores')", 0),
+    ("EVAL", "return redis.call('incrbyfloat', 'fl', '1.5')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('incrbyfloat', 'fl', '1.5')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('config', 'get', 'maxmemory')", 0),
+    ("EVAL", "redis.setresp(3) return redis.call('xrange', 'nostream', '-', '+')", 0),
+    ("MULTI",),
+    ("EVAL", "return redis.call('incr', KEYS[1])", 1, "mc"),
+    ("EVAL", "return redis.call('nosuch')", 0),
+    ("EVAL", "return redis.call('incr', KEYS[1])", 1, "mc"),
+    ("EXEC",),
+    ("MULTI",),
+    ("EVAL", "return redis.call('incr')", 0),
+    ("EVALSHA", "x", 0),
+    ("EXEC",),
+    ("EVAL", "return redis.call('object', 'freq', 'mc')", 0),
+    ("EVAL", "return redis.call('type', 'mc')", 0),
+    ("EVAL", "return redis.call('client', 'list')", 0),
+    ("EVAL", "return redis.call('info', 'nosuchsection')", 0),
+    ("EVAL", "return redis.call('script', 'load', 'return 1')", 0),
+    ("EVAL", "return redis.call('function', 'list')", 0),
+    ("EVAL", "return redis.call('fcall', 'x', 0)", 0),
+    ("EVAL", "return redis.call('publish', 'ch', 'msg')", 0),
+    ("EVAL_RO", "return redis.call('publish', 'ch', 'msg')", 0),
+]
+
 SETUP = [("SET", "s", "foo"), ("HSET", "h", "a", "1", "b", "2"), ("ZADD", "z", "1.5", "a"), ("SADD", "st", "x")]
 
 
 @pytest.mark.parametrize("resp", [2, 3])
-@pytest.mark.parametrize("cases", [ERRORS, CONVERSIONS, API, LIBRARIES, LIBRARIES_MORE, CACHE_AND_FLAGS],
-                         ids=["errors", "conversions", "api", "libraries", "libraries_more", "cache_and_flags"])
+@pytest.mark.parametrize("cases", [ERRORS, CONVERSIONS, API, LIBRARIES, LIBRARIES_MORE, CACHE_AND_FLAGS,
+                                   REPLY_TYPES_AND_MULTI],
+                         ids=["errors", "conversions", "api", "libraries", "libraries_more", "cache_and_flags",
+                              "reply_types_and_multi"])
 def test_scripts_match_redis(ours, real, cases, resp):
     from tests.differential.harness import Differ
 
