@@ -8,7 +8,12 @@ Runs the real app headless (120×40) in this process and reports:
 - time from app start to the first keys drawn (target: < 0.5 s),
 - the longest event-loop stall while scanning everything, scrolling, filtering and
   toggling the tree (target: < 100 ms; measured by a 10 ms heartbeat's lateness),
-- this process's RSS after the first keys and after loading every key (target: < 200 MB).
+- this process's RSS after the first keys and after loading every key (target: < 200 MB),
+- with the biggest namespace (``user:``, a fifth of the keys) expanded (issue 17): the
+  frame times (p50/p99/max of the loop's lateness, target: max < 100 ms) while expanding
+  it, scrolling through it, taking 1,000 live inserts per second into it for 10 s
+  (keyspace notifications from another client's SETs), and loading every key again
+  with it open; RSS after all that (target: < 300 MB).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,23 +99,33 @@ def seed(conn: redis.Redis, count: int, batch: int = 20_000) -> float:
 
 
 class StallMeter:
-    """A 10 ms heartbeat on the app's loop; records the worst lateness."""
+    """A 10 ms heartbeat on the app's loop; records every beat's lateness (a frame's cost) and the worst."""
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.samples: list[float] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _beat(self) -> None:
         while True:
             before = time.perf_counter()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+            late = time.perf_counter() - before - 0.01
+            self.samples.append(late)
+            self.worst = max(self.worst, late)
+
+    def percentiles(self) -> tuple[float, float, float]:
+        """p50, p99 and max lateness in ms since the last reset."""
+        ordered = sorted(self.samples) or [0.0]
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+        return pick(0.5), pick(0.99), ordered[-1] * 1000
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._beat())
 
     def reset(self) -> None:
         self.worst = 0.0
+        self.samples = []
 
     def stop(self) -> None:
         if self._task:
@@ -173,8 +189,76 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         await wait_until(pilot, lambda: browser.scan_done or not browser._scanning, 600)
         results["filter_s"] = time.perf_counter() - filter_start
         results["stall_filter_ms"] = meter.worst * 1000
+
+        # -- issue 17: the biggest namespace expanded, at full size -----------------------------
+        browser.set_pattern("")
+        browser.load_all()
+        await wait_until(pilot, lambda: browser.scan_done and len(browser.index) >= total, 600)
+        index, key_list = browser.index, browser.key_list
+        index.expanded.clear()
+        index.set_mode(True)
+        key_list.rows_changed()
+        await pilot.pause(0.2)
+        meter.reset()
+        row = index.row_of(b"user:")
+        assert row is not None
+        key_list.move_to(row)
+        await pilot.press("right")
+        await pilot.pause(0.3)
+        results["expand"] = meter.percentiles()
+
+        meter.reset()
+        for _ in range(40):
+            await pilot.press("pagedown")
+        for _ in range(10):
+            await pilot.press("end", "home")
+        await pilot.pause(0.2)
+        results["expanded_scroll"] = meter.percentiles()
+
+        if not browser.live:
+            await app.browser.check_live(enable=True)
+        key_list.move_to(row + 1000)
+        await pilot.pause(0.2)
+        meter.reset()
+        stop = threading.Event()
+        writer = threading.Thread(target=insert_keys, args=(port, db, stop), daemon=True)
+        writer.start()
+        for _ in range(100):  # 10 s, pressing a key now and then as a user would
+            await pilot.pause(0.1)
+            await pilot.press("down")
+        stop.set()
+        writer.join()
+        await pilot.pause(0.5)
+        results["live_inserts"] = meter.percentiles()
+        results["live_inserted"] = index.count_prefix(b"user:live")
+
+        meter.reset()
+        reload_start = time.perf_counter()
+        browser.start()  # rescan from nothing with user: still open
+        browser.load_all()
+        await wait_until(pilot, lambda: browser.scan_done, 600)
+        results["expanded_load_all_s"] = time.perf_counter() - reload_start
+        results["expanded_load_all"] = meter.percentiles()
+        results["rss_expanded_mb"] = rss_mb()
         meter.stop()
     return results
+
+
+def insert_keys(port: int, db: int, stop: threading.Event, rate: int = 1000) -> None:
+    """New ``user:live:N`` keys from another client, ``rate`` per second in 10 ms batches, until ``stop``."""
+    conn = redis.Redis(port=port, db=db)
+    n = 0
+    started = time.perf_counter()
+    while not stop.is_set():
+        due = int((time.perf_counter() - started) * rate)
+        if due > n:
+            pipe = conn.pipeline(transaction=False)
+            for i in range(n, due):
+                pipe.set(f"user:live{i}", i)
+            pipe.execute()
+            n = due
+        time.sleep(0.01)
+    conn.close()
 
 
 def main() -> None:
@@ -215,6 +299,18 @@ def main() -> None:
     print(f"  RSS before the app   {results['rss_app_baseline_mb']:8.0f} MB")
     print(f"  RSS at first keys    {results['rss_first_keys_mb']:8.0f} MB")
     print(f"  RSS, all keys loaded {results['rss_all_keys_mb']:8.0f} MB   (target < 200 MB)")
+    print("  with user: expanded — frame lateness p50 / p99 / max (target: max < 100 ms)")
+    for name, label in (
+        ("expand", "expand user:"),
+        ("expanded_scroll", "scroll"),
+        ("live_inserts", "1,000 inserts/s, 10 s"),
+        ("expanded_load_all", "load all again"),
+    ):
+        p50, p99, worst = results[name]
+        print(f"    {label:<22} {p50:6.1f} / {p99:6.1f} / {worst:6.1f} ms")
+    print(f"    live keys shown      {int(results['live_inserted']):8,}")
+    print(f"    load all (open)      {results['expanded_load_all_s']:8.1f} s")
+    print(f"  RSS after all that   {results['rss_expanded_mb']:8.0f} MB   (target < 300 MB)")
 
 
 if __name__ == "__main__":

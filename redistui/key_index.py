@@ -3,8 +3,17 @@
 Keys live once, in one `SortedList` of bytes. Because keys sharing a prefix are
 contiguous in sorted order, a namespace ("user:") is just a range of that list:
 its loaded count is two bisections, and its children are found by jumping over
-whole sub-namespaces. So the tree costs no memory of its own, and expanding a
-namespace costs time in proportion to its *children*, not to the keys under it.
+whole sub-namespaces.
+
+The tree's layout is kept per namespace (the root and each expanded namespace):
+its children as blocks (a namespace row, or a run of leaf keys named by its first
+key) and their cumulative row counts. A key added or removed invalidates only the
+namespaces on its own path; expanding or collapsing one invalidates only its
+ancestors. Finding row *i* descends the namespaces by bisection, so drawing a
+screen, scrolling and live inserts cost in proportion to what changed and to what
+is on screen, not to the size of the open namespaces. A namespace whose keys are
+all leaves (``user:1`` … ``user:200000``) is one block, whatever its size: the
+count of its keys that go deeper is kept up to date on every insert and removal.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import methodcaller
 
 from sortedcontainers import SortedList
@@ -28,11 +38,11 @@ def prefix_end(prefix: bytes) -> bytes | None:
 
 @dataclass(frozen=True)
 class LeafRun:
-    """Consecutive leaf keys of one namespace: ``count`` keys from sorted position ``start``."""
+    """Consecutive leaf keys of one namespace: ``count`` keys from ``first`` on, in sorted order."""
 
     depth: int
     prefix_len: int
-    start: int
+    first: bytes
     count: int
 
 
@@ -48,6 +58,21 @@ class Row:
     expanded: bool = False
 
 
+class _Node:
+    """The laid-out children of one visible namespace."""
+
+    __slots__ = ("blocks", "firsts", "starts")
+
+    def __init__(self, blocks: list[Row | LeafRun], firsts: list[bytes], starts: list[int]) -> None:
+        self.blocks = blocks
+        self.firsts = firsts  # each block's first key (a namespace's prefix): sorted, for bisection
+        self.starts = starts  # row offset of each block within the namespace, plus the total at the end
+
+    @property
+    def total(self) -> int:
+        return self.starts[-1]
+
+
 class KeyIndex:
     """Sorted loaded keys plus the tree/flat view state (delimiter, expanded namespaces)."""
 
@@ -56,7 +81,8 @@ class KeyIndex:
         self.delimiter = delimiter
         self.tree = tree
         self.expanded: set[bytes] = set()
-        self._rows: tuple[list[int], list[Row | LeafRun]] | None = None
+        self._nodes: dict[bytes, _Node] = {}  # laid-out namespaces, dropped when something under them changes
+        self._deep: dict[bytes, int] = {}  # per namespace seen: how many of its keys have a further delimiter
 
     # -- contents -------------------------------------------------------------
 
@@ -72,9 +98,8 @@ class KeyIndex:
         for key in keys:
             if key not in self.keys:
                 self.keys.add(key)
+                self._touched(key, 1)
                 added += 1
-        if added:
-            self._rows = None
         return added
 
     def discard(self, keys: Iterable[bytes]) -> int:
@@ -82,14 +107,13 @@ class KeyIndex:
         for key in keys:
             if key in self.keys:
                 self.keys.remove(key)
+                self._touched(key, -1)
                 removed += 1
-        if removed:
-            self._rows = None
         return removed
 
     def clear(self) -> None:
         old, self.keys = self.keys, SortedList()
-        self._rows = None
+        self._forget_layout()
         if len(old) > 50_000:  # freeing a million keys takes a while: let a thread do it between frames
             threading.Thread(target=old.clear, name="free-keys", daemon=True).start()
 
@@ -101,6 +125,32 @@ class KeyIndex:
         end = prefix_end(prefix)
         return len(self.keys) if end is None else self.keys.bisect_left(end)
 
+    def _path(self, key: bytes, own: bool = True) -> Iterator[bytes]:
+        """The root and every namespace ``key`` is under (with ``own``, a key ending in the delimiter is under itself)."""
+        yield b""
+        delimiter, start = self.delimiter, 0
+        if not delimiter:
+            return
+        while (i := key.find(delimiter, start)) >= 0:
+            start = i + len(delimiter)
+            if start == len(key) and not own:
+                return
+            yield key[:start]
+
+    def _touched(self, key: bytes, delta: int) -> None:
+        """A key came or went: only the namespaces on its path change."""
+        if not self._nodes and not self._deep:
+            return
+        delimiter = self.delimiter
+        for prefix in self._path(key):
+            self._nodes.pop(prefix, None)
+            if prefix in self._deep and delimiter and key.find(delimiter, len(prefix)) >= 0:
+                self._deep[prefix] += delta
+
+    def _forget_layout(self) -> None:
+        self._nodes.clear()
+        self._deep.clear()
+
     # -- view state -----------------------------------------------------------
 
     def set_mode(self, tree: bool, delimiter: bytes | None = None) -> None:
@@ -108,11 +158,12 @@ class KeyIndex:
         if delimiter is not None and delimiter != self.delimiter:
             self.delimiter = delimiter
             self.expanded.clear()
-        self._rows = None
+            self._forget_layout()
 
     def toggle(self, namespace: bytes) -> bool:
         """Expand or collapse a namespace; returns True if now expanded."""
-        self._rows = None
+        for prefix in self._path(namespace, own=False):  # its parent's rows (and the sizes above) change
+            self._nodes.pop(prefix, None)
         if namespace in self.expanded:
             self.expanded.discard(namespace)
             return False
@@ -123,11 +174,13 @@ class KeyIndex:
         """Expand every namespace above ``key`` so it becomes visible."""
         if not self.tree or not self.delimiter:
             return
-        start = 0
-        while (i := key.find(self.delimiter, start)) >= 0:
-            self.expanded.add(key[: i + len(self.delimiter)])
-            start = i + len(self.delimiter)
-        self._rows = None
+        path = list(self._path(key))[1:]
+        missing = [prefix for prefix in path if prefix not in self.expanded]
+        if not missing:
+            return
+        self.expanded.update(missing)
+        for prefix in [b"", *path]:
+            self._nodes.pop(prefix, None)
 
     # -- rows ---------------------------------------------------------------------
 
@@ -135,65 +188,88 @@ class KeyIndex:
     def row_count(self) -> int:
         if not self.tree or not self.delimiter:
             return len(self.keys)
-        return self._layout()[0][-1]
+        return self._node(b"", 0).total
 
     def row(self, index: int) -> Row:
         if not self.tree or not self.delimiter:
             key = self.keys[index]
             return Row(0, key, key)
-        starts, blocks = self._layout()
-        block_index = bisect_right(starts, index) - 1
-        block = blocks[block_index]
-        if isinstance(block, Row):
-            return block
-        key = self.keys[block.start + index - starts[block_index]]
-        return Row(block.depth, key[block.prefix_len :], key)
+        prefix, depth = b"", 0
+        while True:
+            node = self._node(prefix, depth)
+            j = bisect_right(node.starts, index) - 1
+            if j >= len(node.blocks):
+                raise IndexError(index)
+            block, offset = node.blocks[j], index - node.starts[j]
+            if isinstance(block, LeafRun):
+                key = self.keys[self.keys.bisect_left(block.first) + offset]
+                return Row(block.depth, key[block.prefix_len :], key)
+            if offset == 0:
+                return block
+            prefix, depth, index = block.key, depth + 1, offset - 1
 
     def row_of(self, key: bytes) -> int | None:
         """Where a key (or namespace) is shown, if visible."""
+        keys = self.keys
         if not self.tree or not self.delimiter:
-            i = self.keys.bisect_left(key)
-            return i if i < len(self.keys) and self.keys[i] == key else None
-        position = self.keys.bisect_left(key)
-        starts, blocks = self._layout()
-        for block_index, block in enumerate(blocks):
-            if isinstance(block, Row):
-                if block.key == key:
-                    return starts[block_index]
-            elif block.start <= position < block.start + block.count and self.keys[position] == key:
-                return starts[block_index] + position - block.start
-        return None
+            i = keys.bisect_left(key)
+            return i if i < len(keys) and keys[i] == key else None
+        prefix, depth, base = b"", 0, 0
+        while True:
+            node = self._node(prefix, depth)
+            j = bisect_right(node.firsts, key) - 1
+            if j < 0:
+                return None
+            block = node.blocks[j]
+            if isinstance(block, LeafRun):
+                position = keys.bisect_left(key)
+                offset = position - keys.bisect_left(block.first)
+                found = 0 <= offset < block.count and position < len(keys) and keys[position] == key
+                return base + node.starts[j] + offset if found else None
+            if key == block.key:
+                return base + node.starts[j]
+            if not (block.expanded and key.startswith(block.key)):
+                return None
+            prefix, depth, base = block.key, depth + 1, base + node.starts[j] + 1
 
     def rows(self) -> list[Row]:
         """Every visible row (materialised: for tests and small trees)."""
         return [self.row(i) for i in range(self.row_count)]
 
-    def _layout(self) -> tuple[list[int], list[Row | LeafRun]]:
-        """Blocks of visible rows, cached until keys or view state change.
+    def _node(self, prefix: bytes, depth: int) -> _Node:
+        """The laid-out children of a visible namespace (cached until something under it changes)."""
+        node = self._nodes.get(prefix)
+        if node is None:
+            blocks = list(self.children(prefix, depth))
+            sizes = [
+                block.count
+                if isinstance(block, LeafRun)
+                else 1 + (self._node(block.key, depth + 1).total if block.expanded else 0)
+                for block in blocks
+            ]
+            firsts = [block.first if isinstance(block, LeafRun) else block.key for block in blocks]
+            node = self._nodes[prefix] = _Node(blocks, firsts, [0, *accumulate(sizes)])
+        return node
 
-        A run of consecutive leaves under one namespace is kept as one `LeafRun`
-        (a slice of the sorted keys), so opening a namespace of 200,000 keys
-        allocates nothing per key; its rows are made when drawn.
-        """
-        if self._rows is None:
-            blocks = list(self._walk(b"", 0))
-            starts = [0]
-            for block in blocks:
-                starts.append(starts[-1] + (1 if isinstance(block, Row) else block.count))
-            self._rows = (starts, blocks)
-        return self._rows
+    def _deep_count(self, prefix: bytes, i: int, end: int) -> int:
+        """How many keys of the namespace have a further delimiter (kept up to date once known)."""
+        known = self._deep.get(prefix)
+        if known is None:
+            # Once per namespace, at C speed; add() and discard() keep it current from then on.
+            finds = list(map(methodcaller("find", self.delimiter, len(prefix)), self.keys.islice(i, end)))
+            known = self._deep[prefix] = len(finds) - finds.count(-1)
+        return known
 
     def children(self, prefix: bytes, depth: int = 0) -> Iterator[Row | LeafRun]:
         """Direct children of a namespace in key order: runs of leaves and sub-namespace rows."""
         keys, delim = self.keys, self.delimiter
         i, end = keys.bisect_left(prefix), self._range_end(prefix)
+        if i >= end:
+            return
         skip = len(prefix)
-        if end - i > 64 and keys[i].find(delim, skip) < 0 and keys[end - 1].find(delim, skip) < 0:
-            # Leaves at both ends of a big range: probably all leaves (user:1 … user:200000).
-            # Check every key at C speed; one run then stands for all of them.
-            if max(map(methodcaller("find", delim, skip), keys.islice(i, end))) < 0:
-                yield LeafRun(depth, skip, i, end - i)
-                return
+        if self._deep_count(prefix, i, end) == 0:
+            yield LeafRun(depth, skip, keys[i], end - i)  # all leaves: one block, however many
+            return
         run_start = i
         while i < end:
             jumped = False
@@ -203,7 +279,7 @@ class KeyIndex:
                     i += 1
                     continue
                 if i > run_start:
-                    yield LeafRun(depth, skip, run_start, i - run_start)
+                    yield LeafRun(depth, skip, keys[run_start], i - run_start)
                 namespace = key[: cut + len(delim)]
                 ns_end = self._range_end(namespace)
                 yield Row(depth, key[skip:cut], namespace, True, ns_end - i, namespace in self.expanded)
@@ -213,10 +289,4 @@ class KeyIndex:
             if not jumped:
                 break
         if end > run_start:
-            yield LeafRun(depth, skip, run_start, end - run_start)
-
-    def _walk(self, prefix: bytes, depth: int) -> Iterator[Row | LeafRun]:
-        for block in self.children(prefix, depth):
-            yield block
-            if isinstance(block, Row) and block.expanded:
-                yield from self._walk(block.key, depth + 1)
+            yield LeafRun(depth, skip, keys[run_start], end - run_start)

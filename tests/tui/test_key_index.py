@@ -84,3 +84,81 @@ def test_glob_to_regex_follows_redis_glob() -> None:
 def test_glob_escape_makes_a_literal_prefix() -> None:
     assert glob_escape(b"a*b?[c]") == b"a\\*b\\?\\[c\\]"
     assert glob_to_regex(glob_escape(b"we*ird:") + b"*").match(b"we*ird:1")
+
+
+def reference_rows(index: KeyIndex) -> list[tuple[int, bytes, bytes, bool, int, bool]]:
+    """The tree's rows computed from scratch, the slow and obvious way."""
+    keys, delim = list(index.keys), index.delimiter
+
+    def walk(prefix: bytes, depth: int) -> list[tuple[int, bytes, bytes, bool, int, bool]]:
+        rows: list[tuple[int, bytes, bytes, bool, int, bool]] = []
+        seen: set[bytes] = set()
+        for key in (k for k in keys if k.startswith(prefix)):
+            cut = key.find(delim, len(prefix))
+            if cut < 0:
+                rows.append((depth, key[len(prefix) :], key, False, 0, False))
+                continue
+            namespace = key[: cut + len(delim)]
+            if namespace in seen:
+                continue
+            seen.add(namespace)
+            count = sum(1 for k in keys if k.startswith(namespace))
+            expanded = namespace in index.expanded
+            rows.append((depth, key[len(prefix) : cut], namespace, True, count, expanded))
+            if expanded:
+                rows.extend(walk(namespace, depth + 1))
+        return rows
+
+    return walk(b"", 0)
+
+
+def test_incremental_layout_matches_a_full_recomputation() -> None:
+    """Random inserts, removals and toggles: every row and every row_of agree with a from-scratch tree."""
+    import random
+
+    rng = random.Random(12)
+    index = KeyIndex()
+    universe = [
+        f"{a}:{b}".encode() if rng.random() < 0.6 else f"{a}:{b}:{c}".encode()
+        for a in ("user", "u", "order", "x")
+        for b in range(12)
+        for c in ("name", "avatar")
+    ] + [b"plain", b"ends:with:", b"user:"]
+    for step in range(400):
+        action = rng.random()
+        if action < 0.5:
+            index.add(rng.sample(universe, rng.randint(1, 6)))
+        elif action < 0.75:
+            index.discard(rng.sample(universe, rng.randint(1, 4)))
+        else:
+            namespaces = [row.key for row in index.rows() if row.is_namespace]
+            if namespaces:
+                index.toggle(rng.choice(namespaces))
+        rows = [(r.depth, r.label, r.key, r.is_namespace, r.count, r.expanded) for r in index.rows()]
+        assert rows == reference_rows(index), f"step {step}"
+        for i, row in enumerate(index.rows()):
+            if row.is_namespace or not row.key.endswith(b":"):  # a key named like its namespace: the row wins
+                assert index.row_of(row.key) == i
+        shown = {r.key for r in index.rows()}
+        hidden = [k for k in index.keys if k not in shown]
+        assert all(index.row_of(k) is None for k in hidden)
+
+
+def test_a_change_lays_out_only_the_namespaces_on_its_path() -> None:
+    index = KeyIndex()
+    index.add(f"user:{i}".encode() for i in range(50_000))
+    index.add(f"order:{i}".encode() for i in range(1000))
+    index.add(f"order:{i}:line".encode() for i in range(1000))
+    index.toggle(b"user:")
+    index.toggle(b"order:")
+    assert index.row_count == 2 + 50_000 + 2000
+    order_node = index._nodes[b"order:"]
+    user_node = index._nodes[b"user:"]
+    assert len(user_node.blocks) == 1  # 50,000 leaves are one block
+    index.add([b"user:new"])
+    assert index._nodes.get(b"order:") is None or index._nodes[b"order:"] is order_node
+    assert b"user:" not in index._nodes  # re-laid out on demand, in O(1): still all leaves
+    assert index.row_count == 2 + 50_001 + 2000
+    assert index._nodes[b"order:"] is order_node
+    assert len(index._nodes[b"user:"].blocks) == 1
+    assert index.row(index.row_of(b"user:new")).key == b"user:new"
