@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, clamp_range, to_int
+from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, clamp_range, parse_int, to_int
 from server.commands.strings import in_place, string_at
 from server.keyspace import NOTIFY_STRING, WRONGTYPE, Database
 from server.protocol import Error
@@ -149,9 +149,7 @@ def bitcount(ctx: Client, key: bytes, *args: bytes) -> int:
          summary="Finds the first set or clear bit of the string at a key, optionally within a range.",
          args="key bit [start [end [BYTE|BIT]]]", since="2.8.7", complexity="O(N)")
 def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
-    target = to_int(bit)
-    if target is None:
-        raise NOT_INTEGER
+    target = parse_int(bit)
     if target not in (0, 1):
         raise Error(b"ERR The bit argument must be 1 or 0.")
     value = read_string(ctx, key)
@@ -163,15 +161,11 @@ def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
     if args:
         if len(args) > 3:
             raise SYNTAX_ERROR
-        start = to_int(args[0])
-        if start is None:
-            raise NOT_INTEGER
+        start = parse_int(args[0])
         if len(args) == 3:
             in_bits = parse_unit(args[2])
         if end_given:
-            end = to_int(args[1])
-            if end is None:
-                raise NOT_INTEGER
+            end = parse_int(args[1])
         else:
             end = len(value) * 8 + 7 if in_bits else len(value) - 1
         total = len(value) * 8 if in_bits else len(value)

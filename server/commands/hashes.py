@@ -25,10 +25,10 @@ from server.commands.args import (
     LLONG_MIN,
     NAN_OR_INFINITY,
     NOT_FLOAT,
-    NOT_INTEGER,
     OVERFLOW,
     SYNTAX_ERROR,
     check_pair_count,
+    parse_int,
     parse_random_count,
     parse_scan_cursor,
     parse_scan_options,
@@ -142,9 +142,7 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
          since="2.0.0", summary="Adds an integer to a hash field's integer value (a missing field counts as 0).",
          args="key field increment")
 def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
-    delta = to_int(increment)
-    if delta is None:
-        raise NOT_INTEGER
+    delta = parse_int(increment)
     h = ctx.db.lookup_type(key, HashValue, read=False)
     old = None if h is None else h.get(field)
     if old is None:

@@ -29,10 +29,10 @@ from server.commands.args import (
     INT_MAX,
     LLONG_MAX,
     NO_SUCH_KEY,
-    NOT_INTEGER,
     SYNTAX_ERROR,
     ArgCursor,
     parse_c_int,
+    parse_int,
     parse_scan_cursor,
     parse_scan_options,
     to_int,
@@ -341,9 +341,7 @@ def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, option
                    unit_ms: int, relative: bool) -> int:
     """EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT (Redis's expireGenericCommand)."""
     nx, xx, gt, lt = parse_expire_flags(options)
-    when = to_int(when_arg)
-    if when is None:
-        raise NOT_INTEGER
+    when = parse_int(when_arg)
     invalid = Error(b"ERR invalid expire time in '%s' command" % name)
     if unit_ms == 1000:
         if when > LLONG_MAX // 1000 or when < -(LLONG_MAX // 1000):

@@ -32,6 +32,7 @@ from server.commands.args import (
     ArgCursor,
     OneOf,
     clamp_range,
+    parse_int,
     to_int,
 )
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database, now_ms
@@ -87,9 +88,7 @@ def get(ctx: Client, key: bytes) -> object:
 
 def expiry_deadline(ctx: Client, arg: bytes, unit_ms: int, relative: bool) -> int:
     """An EX/PX/EXAT/PXAT argument as an absolute deadline in ms (getExpireMillisecondsOrReply)."""
-    value = to_int(arg)
-    if value is None:
-        raise NOT_INTEGER
+    value = parse_int(arg)
     if value <= 0 or (unit_ms == 1000 and value > LLONG_MAX // 1000):
         raise Error(_INVALID_EXPIRE % ctx.last_command)
     value *= unit_ms
@@ -334,18 +333,14 @@ def decr(ctx: Client, key: bytes) -> int:
 @command("incrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
          summary="Adds an integer to the integer stored at a key.", args="key increment")
 def incrby(ctx: Client, key: bytes, increment: bytes) -> int:
-    delta = to_int(increment)
-    if delta is None:
-        raise NOT_INTEGER
+    delta = parse_int(increment)
     return incr_by(ctx, key, delta)
 
 
 @command("decrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
          summary="Subtracts an integer from the integer stored at a key.", args="key decrement")
 def decrby(ctx: Client, key: bytes, decrement: bytes) -> int:
-    delta = to_int(decrement)
-    if delta is None:
-        raise NOT_INTEGER
+    delta = parse_int(decrement)
     if delta == LLONG_MIN:
         raise Error(b"ERR decrement would overflow")
     return incr_by(ctx, key, -delta)
@@ -434,9 +429,7 @@ def substr(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
          summary="Overwrites part of the string at a key from an offset, padding with zero bytes.",
          args="key offset value", since="2.2.0")
 def setrange(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
-    start = to_int(offset)
-    if start is None:
-        raise NOT_INTEGER
+    start = parse_int(offset)
     if start < 0:
         raise Error(b"ERR offset is out of range")
     db = ctx.db

@@ -35,6 +35,7 @@ from server.commands.args import (
     SYNTAX_ERROR,
     ArgCursor,
     check_pair_count,
+    parse_int,
     parse_mpop,
     parse_random_count,
     parse_scan_cursor,
@@ -852,9 +853,7 @@ def _entries_of(value: object) -> dict[bytes, float]:
 def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name: bytes,
             store: bytes | None = None, card_only: bool = False) -> object:
     """ZUNION/ZINTER/ZDIFF, their STORE forms and ZINTERCARD, as Redis's shared implementation."""
-    setnum = to_int(numkeys)
-    if setnum is None:
-        raise NOT_INTEGER
+    setnum = parse_int(numkeys)
     if setnum < 1:
         raise Error(b"ERR at least 1 input key is needed for '%s' command" % name)
     if setnum > len(rest):
