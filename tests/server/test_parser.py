@@ -76,3 +76,45 @@ def test_huge_multibulk_header_is_not_preallocated():
     assert frames == [] and error is None  # legal for Redis: it waits for the rest
     assert parser.feed(b"$1\r\nk\r\n" * 1000) == ([], None)  # arguments read as they come
     assert parser.pending_bytes() == 0  # qbuf counts unparsed bytes only, as Redis's does
+
+
+class OwnParserOnly(RequestParser):
+    """The reference: our Redis-like parser alone, without the hiredis fast path."""
+
+    def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        return self._own(data)
+
+
+odd_pieces = st.sampled_from([
+    b"*0\r\n", b"*-1\r\n", b"*-10\r\n", b"*1\r\n$03\r\nabc\r\n", b"*+1\r\n", b"*1\r\n:1\r\n", b"*1\r\n$-1\r\n",
+    b"*1\r\n*1\r\n", b"$3\r\nabc\r\n", b"\r\n", b"\n", b"*2\r\n$1\r\na\r\n", b"$x\r\n", b'"', b"'", b"*1\r", b"*",
+    b"*1\r\n$2\r\nabXY", b"GET k\n", b"\x00", b"*12\r\n",
+])
+stream_pieces = st.one_of(args.map(multibulk), words.map(lambda w: " ".join(w).encode() + b"\r\n"), odd_pieces)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(stream_pieces, min_size=1, max_size=12), st.lists(st.integers(min_value=0, max_value=10_000), max_size=8),
+       st.booleans())
+def test_hiredis_fast_path_agrees_with_our_parser(pieces, cuts, logged_in):
+    """Whatever the bytes (odd frames, garbage, non-canonical lengths) and wherever the reads
+    end, the parser with its hiredis fast path gives the frames and the error that our own
+    Redis-like parser gives reading the whole stream at once."""
+    stream = b"".join(pieces)
+    reference = OwnParserOnly()
+    reference.authenticated = logged_in
+    expected = reference.feed(stream)
+    parser = RequestParser()
+    parser.authenticated = logged_in
+    frames: list[list[bytes]] = []
+    error = None
+    last = 0
+    for cut in sorted(set(c % (len(stream) + 1) for c in cuts)) + [len(stream)]:
+        if cut <= last:
+            continue
+        got, error = parser.feed(stream[last:cut])
+        frames.extend(got)
+        last = cut
+        if error:
+            break
+    assert (frames, error) == expected
