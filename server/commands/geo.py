@@ -16,6 +16,7 @@ from collections.abc import Callable
 from server.client import Client
 from server.command import command
 from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.lists import bulk_array
 from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
 from server.datatypes.zset import ScoreRange, ZSetValue
@@ -193,6 +194,7 @@ _POSITIONS: dict[float, tuple[float, float]] = {}
 def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
     """membersOfAllNeighbors: scan each of the nine cells (skipping repeats as Redis does)."""
     cells = gh.search_cells(shape)
+    window = gh.candidate_window(shape)
     found: list[Found] = []
     last = 0
     decode = gh.decode_score
@@ -213,33 +215,35 @@ def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
             continue
         if found and limit and len(found) >= limit:
             break
-        low, high = gh.cell_scores(cell)
-        start, stop = zs.score_positions(ScoreRange(float(low), float(high), False, True))
-        for score, member in zs.slice(start, stop):
-            position = positions.get(score)
-            if position is None:
-                position = decode(score)
-                if len(positions) >= POSITION_CACHE_SIZE:
-                    positions.clear()
-                positions[score] = position
-            lon, lat = position
-            dist: float | None
-            if circle:
-                v = sin((lon * d_r - lon1r) / 2)
-                if v == 0.0:
-                    dist = earth * fabs(lat * d_r - lat1r)
+        for low, high in gh.cell_ranges(cell, window):
+            if found and limit and len(found) >= limit:
+                break
+            start, stop = zs.score_positions(ScoreRange(float(low), float(high), False, True))
+            for score, member in zs.slice(start, stop):
+                position = positions.get(score)
+                if position is None:
+                    position = decode(score)
+                    if len(positions) >= POSITION_CACHE_SIZE:
+                        positions.clear()
+                    positions[score] = position
+                lon, lat = position
+                dist: float | None
+                if circle:
+                    v = sin((lon * d_r - lon1r) / 2)
+                    if v == 0.0:
+                        dist = earth * fabs(lat * d_r - lat1r)
+                    else:
+                        lat2r = lat * d_r
+                        u = sin((lat2r - lat1r) / 2)
+                        dist = 2.0 * earth * asin(sqrt(u * u + cos_lat1 * cos(lat2r) * v * v))
+                    if dist > max_dist:
+                        dist = None
                 else:
-                    lat2r = lat * d_r
-                    u = sin((lat2r - lat1r) / 2)
-                    dist = 2.0 * earth * asin(sqrt(u * u + cos_lat1 * cos(lat2r) * v * v))
-                if dist > max_dist:
-                    dist = None
-            else:
-                dist = shape.contains(lon, lat)
-            if dist is not None:
-                found.append(Found(member, score, lon, lat, dist))
-                if limit and len(found) >= limit:
-                    break
+                    dist = shape.contains(lon, lat)
+                if dist is not None:
+                    found.append(Found(member, score, lon, lat, dist))
+                    if limit and len(found) >= limit:
+                        break
         last = i
     return found
 
@@ -356,6 +360,8 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
         f.dist /= shape.conversion
     if store_key is None:
         extras = withdist + withhash + withcoord
+        if not extras:
+            return bulk_array([f.member for f in returned])
         out: list = []
         for f in returned:
             if not extras:

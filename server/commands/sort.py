@@ -22,6 +22,7 @@ from server.acl import User
 from server.client import Client
 from server.command import command
 from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.lists import bulk_array
 from server.commands.zsets import strtod
 from server.datatypes.hash import HashValue
 from server.datatypes.list import ListValue
@@ -207,6 +208,8 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
         result_order = _sorted_items(db, elements, dontsort, alpha, sort_by, store_key is not None, desc, start, end)
     chosen = result_order[start : end + 1] if end >= start else []
     if store_key is None:
+        if not gets:
+            return bulk_array(chosen)
         out: list = []
         for element in chosen:
             if not gets:

@@ -331,3 +331,70 @@ def search_cells(shape: Shape) -> list[Bits]:
 def cell_scores(hash: Bits) -> tuple[int, int]:
     """The score interval [min, max) of the members inside a cell."""
     return align52(hash), align52(Bits(hash.bits + 1, hash.step))
+
+
+# --------------------------------------------------------------------------- fewer candidates
+
+# Sub-cells per side a search cell is split into (2**k): those wholly outside the window hold no
+# member the shape can contain, so their score ranges are not read at all.
+_SPLIT_BITS = 2
+
+
+def candidate_window(shape: Shape) -> tuple[float, float, float, float] | None:
+    """A latitude/longitude box that surely holds every point the shape contains, or None.
+
+    Our own bound (Redis's bounding box is not one for large circles): a point within angular
+    distance r of (lat0, lon0) differs in latitude by at most r, and in longitude by at most
+    2 asin(sin(r/2) / cos(lat_max)). A box's points are within half its height in latitude and,
+    at their own latitude, within half its width. Widened by a margin far above rounding error.
+    None (scan whole cells, as Redis does) near the poles and across the antimeridian.
+    """
+    if shape.kind == CIRCULAR:
+        half_lat = half_lon = shape.radius * shape.conversion / EARTH_RADIUS_IN_METERS
+    else:
+        half_lat = shape.height / 2 * shape.conversion / EARTH_RADIUS_IN_METERS
+        half_lon = shape.width / 2 * shape.conversion / EARTH_RADIUS_IN_METERS
+    lat0 = deg_rad(shape.lat)
+    if not (half_lat < 0.2 and half_lon < 0.2):
+        return None
+    lat_edge = max(abs(lat0 - half_lat), abs(lat0 + half_lat))
+    if lat_edge > deg_rad(80):
+        return None
+    ratio = math.sin(half_lon / 2) / math.cos(lat_edge)
+    if ratio >= 0.5:
+        return None
+    dlat = rad_deg(half_lat) * 1.001 + 1e-6
+    dlon = rad_deg(2 * math.asin(ratio)) * 1.001 + 1e-6
+    if shape.lon - dlon <= LONG_MIN or shape.lon + dlon >= LONG_MAX:
+        return None
+    return shape.lat - dlat, shape.lat + dlat, shape.lon - dlon, shape.lon + dlon
+
+
+def cell_ranges(cell: Bits, window: tuple[float, float, float, float] | None) -> list[tuple[int, int]]:
+    """The score ranges to read for a cell: all of it, or its sub-cells that meet ``window``.
+
+    Sub-cells come in ascending score order and adjacent ones are merged, so members are
+    visited in the same order as a scan of the whole cell (which ANY and ties depend on).
+    """
+    if window is None or cell.step + _SPLIT_BITS > STEP_MAX:
+        return [cell_scores(cell)]
+    lat_lo, lat_hi, lon_lo, lon_hi = window
+    k = _SPLIT_BITS
+    step = cell.step + k
+    ilat = _squash(cell.bits) << k
+    ilon = _squash(cell.bits >> 1) << k
+    div = float(1 << step)
+    rows = [LAT_MIN + ((ilat + a + 1) * 1.0 / div) * _LAT_SCALE >= lat_lo
+            and LAT_MIN + ((ilat + a) * 1.0 / div) * _LAT_SCALE <= lat_hi for a in range(1 << k)]
+    cols = [LONG_MIN + ((ilon + b + 1) * 1.0 / div) * _LONG_SCALE >= lon_lo
+            and LONG_MIN + ((ilon + b) * 1.0 / div) * _LONG_SCALE <= lon_hi for b in range(1 << k)]
+    ranges: list[tuple[int, int]] = []
+    base = cell.bits << (2 * k)
+    for j in range(1 << (2 * k)):
+        if rows[_squash(j)] and cols[_squash(j >> 1)]:
+            low, high = cell_scores(Bits(base + j, step))
+            if ranges and ranges[-1][1] == low:
+                ranges[-1] = (ranges[-1][0], high)
+            else:
+                ranges.append((low, high))
+    return ranges

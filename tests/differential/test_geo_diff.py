@@ -213,3 +213,22 @@ def test_hypothesis_searches(diff, lon, lat, radius, count):
     diff.check("GEOADD", "h2", repr(lon), repr(lat), "x")
     diff.check("GEOPOS", "h2", "x")
     diff.check("GEOHASH", "h2", "x")
+
+
+def test_dense_area_searches(diff):
+    """Thousands of members in a few kilometres: small circles and boxes, COUNT with and without
+    ANY (whose answer depends on the order members are visited), near and across cell edges."""
+    rng = random.Random(11)
+    args = []
+    for i in range(3000):
+        args += [f"{2.3 + rng.random() * 0.2:.6f}", f"{48.8 + rng.random() * 0.15:.6f}", f"p{i}"]
+    diff.check("GEOADD", "paris", *args)
+    for _ in range(60):
+        lon, lat = f"{2.3 + rng.random() * 0.2:.5f}", f"{48.8 + rng.random() * 0.15:.5f}"
+        radius = rng.choice(["100", "500", "1", "3", "8", "25"])
+        unit = "m" if radius in ("100", "500") else "km"
+        diff.check("GEOSEARCH", "paris", "FROMLONLAT", lon, lat, "BYRADIUS", radius, unit, "ASC", "WITHDIST")
+        diff.check("GEOSEARCH", "paris", "FROMLONLAT", lon, lat, "BYRADIUS", radius, unit, "COUNT", "7", "ANY")
+        diff.check("GEOSEARCH", "paris", "FROMLONLAT", lon, lat, "BYBOX", radius, str(float(radius) / 2), unit,
+                   "WITHCOORD")
+        diff.check("GEORADIUS", "paris", lon, lat, radius, unit, "COUNT", "5", "DESC")
