@@ -43,6 +43,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/fsync_always.py
 	$(BIN)/python benchmarks/streams.py
 	$(BIN)/python benchmarks/hll_geo_sort.py
+	$(BIN)/python benchmarks/scripting.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000
