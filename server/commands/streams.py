@@ -79,9 +79,9 @@ def parse_id(arg: bytes, missing_seq: int = 0, strict: bool = False, seq_star: b
         raise INVALID_ID
     ms_part, dash, seq_part = arg.partition(b"-")
     if dash and ms_part.isdigit() and seq_part.isdigit():  # the usual "<ms>-<seq>": no C quirk applies
-        ms, seq = int(ms_part), int(seq_part)
-        if ms <= U64_MAX and seq <= U64_MAX:
-            return ms << 64 | seq, True
+        fast_ms, fast_seq = int(ms_part), int(seq_part)
+        if fast_ms <= U64_MAX and fast_seq <= U64_MAX:
+            return fast_ms << 64 | fast_seq, True
     nul = arg.find(b"\0")
     buf = arg if nul < 0 else arg[:nul]
     if strict and buf in (b"-", b"+"):
