@@ -149,7 +149,7 @@ class User:
         elif rule[:1] in ("+", "-"):
             self._command_rule(rule)
         elif low == "reset":
-            self.__init__(self.name)  # type: ignore[misc]
+            User.__init__(self, self.name)
             self.apply("resetchannels")
             self.command_rules = ["-@all"]
             self.sanitize_payload = True
@@ -456,8 +456,8 @@ class ACL:
             "client-info": client.info_line() if client is not None else "",
         })
         self.log_next_id += 1
-        limit = self.server.config["acllog-max-len"]
-        while len(self.log) > limit:  # type: ignore[operator]
+        limit = self.server.config.get_int("acllog-max-len")
+        while len(self.log) > limit:
             self.log.pop()
 
     # -- files ---------------------------------------------------------------------------
@@ -530,12 +530,12 @@ def load_users(acl: ACL, user_lines: list[list[str]]) -> None:
             server.log("warning", "Critical error while loading ACLs. Exiting.")
             raise ACLLoadError(words[0])
     config = server.config
-    aclfile = config["aclfile"]
+    aclfile = config.get_str("aclfile")
     if user_lines and aclfile:
         raise Error(b"ERR Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid.")
     if user_lines:
         acl.load_lines(user_lines)
-    elif aclfile and os.path.exists(aclfile):  # type: ignore[arg-type]
-        acl.load_lines(read_acl_file(aclfile))  # type: ignore[arg-type]
+    elif aclfile and os.path.exists(aclfile):
+        acl.load_lines(read_acl_file(aclfile))
     if config["requirepass"]:
         acl._requirepass_changed(config["requirepass"])

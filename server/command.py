@@ -202,7 +202,7 @@ def command(
             if name.encode() in TABLE:
                 raise ValueError(f"command {name!r} declared twice")
             TABLE[name.lower().encode()] = cmd
-        func.command = cmd  # type: ignore[attr-defined]
+        func.command = cmd  # type: ignore[attr-defined]  # a function attribute: its declaration
         return func
 
     return register

@@ -424,7 +424,7 @@ class Config:
     # Hot settings read as attributes.
     @property
     def port(self) -> int:
-        return self.values["port"]  # type: ignore[return-value]
+        return self.get_int("port")
 
     def __getitem__(self, name: str) -> object:
         return self.values[ALIASES.get(name, name)]
@@ -445,9 +445,21 @@ class Config:
 
     def get_str_list(self, name: str) -> list[str]:
         """A parameter holding several words (``bind``)."""
+        return self.get_list(name)
+
+    def get_list(self, name: str) -> list[Any]:
+        """A parameter its parser made a list of (``save``: (seconds, changes) pairs; the
+        latency percentiles: floats; ``bind``: words)."""
         value = self[name]
         if not isinstance(value, list):
             raise TypeError(f"config {name} is {type(value).__name__}, not list")
+        return value
+
+    def get_dict(self, name: str) -> dict[str, Any]:
+        """A parameter its parser made a dict of (``client-output-buffer-limit``: class → limits)."""
+        value = self[name]
+        if not isinstance(value, dict):
+            raise TypeError(f"config {name} is {type(value).__name__}, not dict")
         return value
 
     def on_change(self, name: str, callback: Callable[[object], None]) -> None:
@@ -545,8 +557,10 @@ class Config:
         old = {name: self.values[name] for name, _ in parsed}
         try:
             for name, value in parsed:
-                if name == "maxclients" and value > old[name]:  # type: ignore[operator]
-                    fit_open_files_limit(value)  # type: ignore[arg-type]
+                previous = old[name]
+                if (name == "maxclients" and isinstance(value, int) and isinstance(previous, int)
+                        and value > previous):
+                    fit_open_files_limit(value)
                 self.values[name] = value
                 for callback in self.listeners.get(name, ()):
                     callback(value)
@@ -606,10 +620,10 @@ class Config:
             return "yes" if value else "no"
         if param.kind == "special":
             return _FORMAT[name](value)
-        if param.kind == "int" and name == "unixsocketperm":
-            return oct(value)[2:]  # type: ignore[arg-type]
-        if param.kind == "mempercent" and value < 0:  # type: ignore[operator]
-            return f"{-value}%"  # type: ignore[operator]
+        if param.kind == "int" and name == "unixsocketperm" and isinstance(value, int):
+            return oct(value)[2:]
+        if param.kind == "mempercent" and isinstance(value, int) and value < 0:
+            return f"{-value}%"
         return str(value)
 
     def format_default(self, name: str) -> str:
@@ -793,7 +807,7 @@ def _oom_values(words: list[str], cfg: Config) -> list[int]:
     values = [_strtoll(p) for p in parts]
     if any(v is None or not -2000 <= v <= 2000 for v in values):
         raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
-    return values  # type: ignore[return-value]
+    return [v for v in values if v is not None]  # (all of them, checked above)
 
 
 def _percentiles(words: list[str], cfg: Config) -> list[float]:

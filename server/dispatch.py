@@ -106,10 +106,10 @@ def resolve(argv: list[bytes]) -> Command | Error:
 def execute(client: Client, argv: list[bytes]) -> object:
     """Run one request with every check and return its reply value."""
     cmd = resolve(argv)
-    if cmd.__class__ is not Command:
+    if isinstance(cmd, Error):
         if client.in_multi:
             client.multi_error = True
-        client.server.stats.count_error(cmd.message)  # type: ignore[union-attr]
+        client.server.stats.count_error(cmd.message)
         return cmd
     return _checked(client, cmd, argv)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # One effect: the database it applies to and the command that reproduces it.
 Op = tuple[int, list[bytes]]
-Rewriter = Callable[[list[bytes], object], list[list[bytes]]]
+Rewriter = Callable[[list[bytes], Any], list[list[bytes]]]
 
 
 class EffectConsumer(Protocol):
@@ -165,10 +165,10 @@ def effects_of(client: Client, name: str, argv: list[bytes], reply: object) -> l
 # Commands whose effect their arguments do not determine: derived from the reply. An empty
 # list logs nothing (the keyspace changed only by keys expiring on the way, logged as DELs).
 
-def _spop(argv: list[bytes], reply: object) -> list[list[bytes]]:
+def _spop(argv: list[bytes], reply: Any) -> list[list[bytes]]:
     if reply is None:
         return []
-    members = [reply] if isinstance(reply, (bytes, bytearray)) else list(reply)  # type: ignore[call-overload]  # a list or RespSet of members
+    members: list[bytes] = [bytes(reply)] if isinstance(reply, (bytes, bytearray)) else list(reply)  # or a RespSet
     return [[b"SREM", argv[1], *members]] if members else []
 
 

@@ -129,8 +129,8 @@ class Eviction:
     def check(self, client: Client, argv: list[bytes] | None = None) -> Error | None:
         """Run before a ``denyoom`` command: make room, or refuse with OOM."""
         config = self.server.config
-        limit = config["maxmemory"]
-        error = self._make_room(limit, config["maxmemory-policy"])  # type: ignore[arg-type]
+        limit = config.get_int("maxmemory")
+        error = self._make_room(limit, config.get_str("maxmemory-policy"))
         if error is None and argv:
             added = 64 + sum(len(a) for a in argv) + ARG_OVERHEAD * len(argv)  # what this write may add
             self.extra += added

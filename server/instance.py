@@ -90,7 +90,7 @@ class Stats:
         self.errors[code] = self.errors.get(code, 0) + 1
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        Stats.__init__(self)
 
 
 class SlowLog:

@@ -549,7 +549,7 @@ class Database:
             key = order[randrange(len(order))]
             if key in data:
                 return key
-        return random_dict_key(data)  # type: ignore[return-value]
+        return random_dict_key(data)  # type: ignore[return-value]  # a key of ``data``: bytes
 
     def sample_expires(self, count: int) -> list[bytes]:
         """Up to ``count`` random keys that have a TTL (for volatile-* eviction)."""

@@ -124,9 +124,9 @@ def process_title(server: Server, title: str | None = None) -> str:
     config = server.config
     tls_port = server.tls_port or config["tls-port"]
     port = server.tcp_port or tls_port
-    bind = config["bind"]
+    bind = config.get_str_list("bind")
     if port:
-        listen_addr = f"{bind[0] if bind else '*'}:{port}"  # type: ignore[index]
+        listen_addr = f"{bind[0] if bind else '*'}:{port}"
     else:
         listen_addr = f"unixsocket:{config['unixsocket']}"
     values = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from itertools import islice
+from typing import Any
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 DICT_ENTRY = 24  # a key's slot in the database dict (hash, key and value pointers)
@@ -27,7 +28,7 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def value_memory(key: bytes, value: object, samples: int = 5) -> int:
+def value_memory(key: bytes, value: Any, samples: int = 5) -> int:
     """Bytes a key and its value take: the key, the value object and its elements.
 
     Collections define ``memory_items()`` giving their elements; with ``samples``
@@ -37,7 +38,7 @@ def value_memory(key: bytes, value: object, samples: int = 5) -> int:
     items = getattr(value, "memory_items", None)
     if items is None:
         return size
-    count = len(value)  # type: ignore[arg-type]
+    count = len(value)
     if count == 0:
         return size
     chosen = list(islice(items(), samples if samples > 0 else None))
@@ -54,10 +55,10 @@ def value_memory(key: bytes, value: object, samples: int = 5) -> int:
 PER_ITEM_OVERHEAD = {b"list": 10, b"hash": 57, b"set": 60, b"zset": 98}
 
 
-def key_footprint(key: bytes, value: object, samples: int = 5) -> int:
+def key_footprint(key: bytes, value: Any, samples: int = 5) -> int:
     """What a key really costs the process, for ``used_memory`` and eviction (not MEMORY USAGE)."""
     size = value_memory(key, value, samples)
     kind = getattr(value, "TYPE_NAME", None)
     if kind is not None:
-        size += PER_ITEM_OVERHEAD.get(kind, 0) * len(value)  # type: ignore[arg-type]
+        size += PER_ITEM_OVERHEAD.get(kind, 0) * len(value)
     return size

@@ -119,7 +119,7 @@ class RedisProtocol(asyncio.Protocol):
                        f"(qbuf initial bytes: {quote(held).decode('latin-1')})")
             self.abort()
             return
-        parser.max_bulk_len = config["proto-max-bulk-len"]  # type: ignore[assignment]
+        parser.max_bulk_len = config.get_int("proto-max-bulk-len")
         started = time.perf_counter()
         frames, error = parser.feed(data)
         if client.blocked is not None or client.pending:
@@ -232,8 +232,8 @@ class RedisProtocol(asyncio.Protocol):
         if client is None or transport is None:
             return
         kind = client.kind if client.kind == "replica" else ("pubsub" if client.subscriptions else "normal")
-        limits = self.server.config["client-output-buffer-limit"]
-        hard, soft, seconds = limits.get(kind, (0, 0, 0))  # type: ignore[attr-defined]
+        limits = self.server.config.get_dict("client-output-buffer-limit")
+        hard, soft, seconds = limits.get(kind, (0, 0, 0))
         used = transport.get_write_buffer_size()
         over = bool(hard) and used >= hard
         if soft and used >= soft:
@@ -275,13 +275,13 @@ async def listen(server: Server) -> list[asyncio.AbstractServer]:
     port = config.port
     if port or config["tls-port"] == 0:
         server.tcp_port = await _listen_on(server, factory, port, None, listeners)
-    tls_port = config["tls-port"]
+    tls_port = config.get_int("tls-port")
     if tls_port:
         context = server_context(config)
-        server.tls_port = await _listen_on(server, factory, tls_port, context, listeners)  # type: ignore[arg-type]
-    unixsocket = server.config["unixsocket"]
+        server.tls_port = await _listen_on(server, factory, tls_port, context, listeners)
+    unixsocket = server.config.get_str("unixsocket")
     if unixsocket:
-        srv = await loop.create_unix_server(factory, unixsocket)  # type: ignore[arg-type]
+        srv = await loop.create_unix_server(factory, unixsocket)
         listeners.append(srv)
         server.listen_sockets.extend(srv.sockets)
     return listeners

@@ -24,19 +24,19 @@ _VERSIONS = {
 
 def server_context(config: Config) -> ssl.SSLContext:
     """An SSLContext for the TLS listener, or ConfigError naming what is missing or wrong."""
-    cert, key = config["tls-cert-file"], config["tls-key-file"]
+    cert, key = config.get_str("tls-cert-file"), config.get_str("tls-key-file")
     if not cert or not key:
         raise ConfigError("tls-port is set but tls-cert-file or tls-key-file is missing")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    password = config["tls-key-file-pass"] or None
+    password = config.get_str("tls-key-file-pass") or None
     try:
-        context.load_cert_chain(cert, key, password=password)  # type: ignore[arg-type]
+        context.load_cert_chain(cert, key, password=password)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"Failed to load certificate: {cert}: {exc}") from None
-    cafile, capath = config["tls-ca-cert-file"] or None, config["tls-ca-cert-dir"] or None
+    cafile, capath = config.get_str("tls-ca-cert-file") or None, config.get_str("tls-ca-cert-dir") or None
     if cafile or capath:
         try:
-            context.load_verify_locations(cafile=cafile, capath=capath)  # type: ignore[arg-type]
+            context.load_verify_locations(cafile=cafile, capath=capath)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"Failed to configure CA certificate(s) file/directory: {exc}") from None
     mode = config["tls-auth-clients"]
@@ -56,7 +56,7 @@ def server_context(config: Config) -> ssl.SSLContext:
             raise ConfigError(f"Invalid tls-protocols specified: {exc.args[0]}") from None
         context.minimum_version = versions[0]
         context.maximum_version = versions[-1]
-    ciphers = config["tls-ciphers"]
+    ciphers = config.get_str("tls-ciphers")
     if ciphers:
-        context.set_ciphers(ciphers)  # type: ignore[arg-type]
+        context.set_ciphers(ciphers)
     return context

@@ -90,7 +90,7 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
     rss = rss_bytes()
     peak = server.eviction.note_peak(used)
     startup = min(server.eviction.baseline, used)
-    maxmemory = server.config["maxmemory"]
+    maxmemory = server.config.get_int("maxmemory")
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -135,7 +135,7 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         ("used_memory_scripts", scripts_eval + functions_memory),
         ("used_memory_scripts_human", _human(scripts_eval + functions_memory)),
         ("maxmemory", maxmemory),
-        ("maxmemory_human", _human(maxmemory)),  # type: ignore[arg-type]
+        ("maxmemory_human", _human(maxmemory)),
         ("maxmemory_policy", server.config["maxmemory-policy"]),
         ("allocator_frag_ratio", "1.00"),
         ("allocator_frag_bytes", 0),
@@ -292,14 +292,14 @@ def _section_latencystats(ctx: Client) -> list[tuple[str, object]]:
     config = ctx.server.config
     if not config["latency-tracking"]:
         return []
-    percentiles = config["latency-tracking-info-percentiles"]
+    percentiles = config.get_list("latency-tracking-info-percentiles")
     out: list[tuple[str, object]] = []
     for cmd in _all_commands():
         if cmd.calls:
             mean = cmd.usec / cmd.calls
             out.append((
                 f"latency_percentiles_usec_{cmd.name}",
-                ",".join(f"p{p:g}={mean:.3f}" for p in percentiles),  # type: ignore[attr-defined]
+                ",".join(f"p{p:g}={mean:.3f}" for p in percentiles),
             ))
     return out
 
@@ -773,7 +773,7 @@ DEBUG_NOT_ALLOWED = Error(
 )
 
 # Subcommands added by other parts (RELOAD by persistence ...): name → function(ctx, *args).
-DEBUG_HANDLERS: dict[bytes, object] = {}
+DEBUG_HANDLERS: dict[bytes, Callable[..., object]] = {}
 
 
 @command("debug", arity=-2, flags="admin noscript loading stale", group="server",
@@ -815,7 +815,7 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
         return now_ms()
     handler = DEBUG_HANDLERS.get(name)
     if handler is not None:
-        return handler(ctx, *args)  # type: ignore[operator]
+        return handler(ctx, *args)
     raise subcommand_syntax_error("debug", sub)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from server.longdouble import LongDoubleError, round_extended
 from server.longdouble import parse as parse_long_double
@@ -40,7 +41,7 @@ TIMEOUT_NOT_INTEGER = Error(b"ERR timeout is not an integer or out of range")
 _SMALL_INTS = {b"%d" % i: i for i in range(-1000, 10001)}
 
 
-def to_int(text: bytes, _small: dict[bytes, int] = _SMALL_INTS) -> int | None:
+def to_int(text: bytes | bytearray, _small: dict[Any, int] = _SMALL_INTS) -> int | None:
     """``text`` as a 64-bit integer the way Redis's string2ll reads it, else None."""
     try:
         value = _small.get(text)

@@ -34,7 +34,7 @@ def bit_offset(ctx: Client, arg: bytes, width: int = 0) -> int:
         raise BIT_OFFSET_ERROR
     if multiply:
         offset *= width
-    if offset < 0 or (offset >> 3) >= ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]
+    if offset < 0 or (offset >> 3) >= ctx.server.config.get_int("proto-max-bulk-len"):
         raise BIT_OFFSET_ERROR
     return offset
 
@@ -355,7 +355,7 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
         if new is None:
             replies.append(None)
             continue
-        write_field(buf, offset, bits, new)  # type: ignore[arg-type]
+        write_field(buf, offset, bits, new)  # type: ignore[arg-type]  # buf exists once a SET/INCRBY ran
         replies.append(new if sub == b"INCRBY" else old)
         if grown or new != old:
             changes += 1

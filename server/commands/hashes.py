@@ -17,6 +17,7 @@ HINCRBYFLOAT adds in ``long double`` as Redis does (``server.longdouble``).
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 
 from server.client import Client
 from server.command import command
@@ -69,9 +70,9 @@ def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes,
         it = iter(pairs)
         h.update(zip(it, it))
     if h.listpack:
-        config = ctx.server.config.values
-        if (len(h) > config["hash-max-listpack-entries"]  # type: ignore[operator]
-                or max(map(len, pairs)) > config["hash-max-listpack-value"]):  # type: ignore[operator]
+        config = ctx.server.config
+        if (len(h) > config.get_int("hash-max-listpack-entries")
+                or max(map(len, pairs)) > config.get_int("hash-max-listpack-value")):
             h.listpack = False
     ks = db.keyspace
     if ks.notify_flags & NOTIFY_HASH:
@@ -145,12 +146,9 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     delta = parse_int(increment)
     h = ctx.db.lookup_type(key, HashValue, read=False)
     old = None if h is None else h.get(field)
-    if old is None:
-        current = 0
-    else:
-        current = to_int(old)  # type: ignore[assignment]
-        if current is None:
-            raise Error(b"ERR hash value is not an integer")
+    current = 0 if old is None else to_int(old)
+    if current is None:
+        raise Error(b"ERR hash value is not an integer")
     result = current + delta
     if result > LLONG_MAX or result < LLONG_MIN:
         raise OVERFLOW
@@ -170,15 +168,15 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
         raise Error(b"ERR value is NaN or Infinity")
     h = ctx.db.lookup_type(key, HashValue, read=False)
     old = None if h is None else h.get(field)
-    if old is None:
-        current = 0
-    else:
+    current = Fraction(0)
+    if old is not None:
         try:
-            current = parse(old)  # type: ignore[assignment]
+            parsed = parse(old)
         except LongDoubleError:
             raise Error(b"ERR hash value is not a float") from None
-        if isinstance(current, float):
+        if isinstance(parsed, float):
             raise NAN_OR_INFINITY
+        current = parsed
     total = round_extended(current + delta)
     if isinstance(total, float):
         raise NAN_OR_INFINITY

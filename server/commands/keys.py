@@ -20,7 +20,7 @@ began reports an idle time counted from then, and LFU's initial counter (5).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from server.client import Client
 from server.command import command, container
@@ -59,15 +59,15 @@ SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOU
 # --------------------------------------------------------------------------- values
 
 
-def encoding_of(value: object) -> bytes:
+def encoding_of(value: Any) -> bytes:
     """OBJECT ENCODING's answer: Redis's names for how the value is stored."""
     cls = value.__class__
     if cls is bytearray:
         return b"raw"
     if cls is bytes:
-        if len(value) <= 20 and to_int(value) is not None:  # type: ignore[arg-type]
+        if len(value) <= 20 and to_int(value) is not None:
             return b"int"
-        return b"embstr" if len(value) <= 44 else b"raw"  # type: ignore[arg-type]
+        return b"embstr" if len(value) <= 44 else b"raw"
     encoding = getattr(value, "encoding", None)
     return encoding() if callable(encoding) else b"unknown"
 
@@ -494,7 +494,7 @@ def object_lookup(ctx: Client, key: bytes) -> object | None:
 
 
 def lfu_policy(ctx: Client) -> bool:
-    return "lfu" in ctx.server.config["maxmemory-policy"]  # type: ignore[operator]
+    return "lfu" in ctx.server.config.get_str("maxmemory-policy")
 
 
 @command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
@@ -521,8 +521,8 @@ def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
 def shared_integers(ctx: Client) -> bool:
     """Redis shares small integer values unless maxmemory is set with an LRU/LFU policy."""
     config = ctx.server.config
-    policy = config["maxmemory-policy"]
-    return not config["maxmemory"] or not ("lru" in policy or "lfu" in policy)  # type: ignore[operator]
+    policy = config.get_str("maxmemory-policy")
+    return not config.get_int("maxmemory") or not ("lru" in policy or "lfu" in policy)
 
 
 @command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",

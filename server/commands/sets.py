@@ -38,7 +38,7 @@ LIMIT_NEGATIVE = Error(b"ERR LIMIT can't be negative")
 
 def max_intset(ctx: Client) -> int:
     """The configured ``set-max-intset-entries``."""
-    return ctx.server.config.values["set-max-intset-entries"]  # type: ignore[return-value]
+    return ctx.server.config.get_int("set-max-intset-entries")
 
 
 def read_set(ctx: Client, key: bytes) -> SetValue | None:
@@ -252,13 +252,14 @@ def _sets_for(ctx: Client, keys: tuple[bytes, ...] | list[bytes]) -> list[SetVal
 
 def _intersection(sets: list[SetValue | None], limit: int = 0) -> list[bytes]:
     """Members common to every set, in the smallest set's order; stops at ``limit`` if > 0."""
-    if not sets or any(s is None or not s.members for s in sets):
+    present = [s for s in sets if s is not None and s.members]
+    if not sets or len(present) < len(sets):
         return []
-    ordered = sorted(sets, key=len)  # type: ignore[arg-type]
+    ordered = sorted(present, key=len)
     smallest = ordered[0]
-    others = [s.pos for s in ordered[1:]]  # type: ignore[union-attr]
+    others = [s.pos for s in ordered[1:]]
     out: list[bytes] = []
-    for member in smallest.ordered():  # type: ignore[union-attr]
+    for member in smallest.ordered():
         for pos in others:
             if member not in pos:
                 break

@@ -54,7 +54,7 @@ def string_at(db: Database, key: bytes) -> bytes | bytearray | None:
 
 def check_length(ctx: Client, size: int) -> None:
     """Refuse a string longer than ``proto-max-bulk-len`` (Redis's checkStringLength)."""
-    if size > ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]
+    if size > ctx.server.config.get_int("proto-max-bulk-len"):
         raise TOO_BIG
 
 
@@ -303,9 +303,9 @@ def incr_by(ctx: Client, key: bytes, delta: int) -> int:
     if old is None:
         result = delta
     else:
-        if old.__class__ is not bytes and old.__class__ is not bytearray:
+        if not isinstance(old, (bytes, bytearray)):
             raise WRONGTYPE
-        current = to_int(old)  # type: ignore[arg-type]
+        current = to_int(old)
         if current is None:
             raise NOT_INTEGER
         result = current + delta
@@ -487,7 +487,7 @@ def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:
             raise SYNTAX_ERROR
     if want_len and want_idx:
         raise Error(b"ERR If you want both the length and indexes, please just use IDX.")
-    if (len(a) + 1) * (len(b) + 1) * 4 > ctx.server.config["proto-max-bulk-len"]:  # type: ignore[operator]
+    if (len(a) + 1) * (len(b) + 1) * 4 > ctx.server.config.get_int("proto-max-bulk-len"):
         raise Error(b"ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
     rows = lcs_rows(a, b)
     total = lcs_length(rows, len(a), len(b))

@@ -25,6 +25,7 @@ import math
 import random
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from server.client import Blocked, Client
 from server.command import command
@@ -61,8 +62,8 @@ _INF = math.inf
 
 def limits(ctx: Client) -> tuple[int, int]:
     """``zset-max-listpack-entries`` and ``zset-max-listpack-value``."""
-    values = ctx.server.config.values
-    return values["zset-max-listpack-entries"], values["zset-max-listpack-value"]  # type: ignore[return-value]
+    config = ctx.server.config
+    return config.get_int("zset-max-listpack-entries"), config.get_int("zset-max-listpack-value")
 
 
 def read_zset(ctx: Client, key: bytes) -> ZSetValue | None:
@@ -843,11 +844,11 @@ def _sum(a: float, b: float) -> float:
     return 0.0 if total != total else total
 
 
-def _entries_of(value: object) -> dict[bytes, float]:
+def _entries_of(value: Any) -> dict[bytes, float]:
     """member → score for a sorted set, or member → 1 for a plain set."""
     if value.__class__ is ZSetValue:
         return value.scores
-    return dict.fromkeys(value.members, 1.0)  # type: ignore[attr-defined]
+    return dict.fromkeys(value.members, 1.0)
 
 
 def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name: bytes,
@@ -889,14 +890,15 @@ def combine(ctx: Client, op: int, numkeys: bytes, rest: tuple[bytes, ...], name:
             raise SYNTAX_ERROR
     inputs = [(src if src is not None else {}, w) for src, w in zip(sources, weights, strict=True)]
     if op == INTER:
-        result = _inter(inputs, aggregate, card_only, limit)
-        if card_only:
-            return result
+        common = _inter(inputs, aggregate, card_only, limit)
+        if isinstance(common, int):  # ZINTERCARD: the count alone
+            return common
+        result = common
     elif op == UNION:
         result = _union(inputs, aggregate)
     else:
         result = _diff(inputs)
-    entries = sorted((score, member) for member, score in result.items())  # type: ignore[union-attr]
+    entries = sorted((score, member) for member, score in result.items())
     if store is not None:
         return _store_entries(ctx, store, entries, name)
     return pairs(ctx, entries, withscores)

@@ -107,7 +107,7 @@ class HashValue(dict):
         if dead and field in dead:
             dead.discard(field)  # removed earlier: its old entry is live again
         else:
-            self.order.append(field)  # type: ignore[union-attr]
+            self.order.append(field)  # type: ignore[union-attr]  # only called while ``order`` is built
 
     def field_removed(self, field: bytes) -> None:
         """A field was deleted: its entry (if ``order`` is set) is dead now."""

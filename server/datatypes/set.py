@@ -77,7 +77,7 @@ class SetValue:
             return self.pos.keys() == other
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # mutable, unhashable like the builtin set
 
     def __repr__(self) -> str:
         return f"SetValue({self.members!r})"

@@ -216,7 +216,7 @@ class Persistence:
         return os.path.join(str(self.config["dir"]), str(self.config["dbfilename"]))
 
     def save_points(self) -> list[tuple[int, int]]:
-        return self.config["save"]  # type: ignore[return-value]
+        return self.config.get_list("save")
 
     def databases(self):
         return rdb.iter_keyspace(self.server.keyspace)
@@ -419,8 +419,8 @@ class Persistence:
         """Redis's auto-aof-rewrite rule: past the minimum size and grown by the percentage."""
         if not self.aof_enabled or self.writer is None:
             return False
-        percentage = int(self.config["auto-aof-rewrite-percentage"])  # type: ignore[call-overload]
-        minimum = int(self.config["auto-aof-rewrite-min-size"])  # type: ignore[call-overload]
+        percentage = self.config.get_int("auto-aof-rewrite-percentage")
+        minimum = self.config.get_int("auto-aof-rewrite-min-size")
         current = self.aof_current_size()
         if not percentage or current <= minimum:
             return False

@@ -33,6 +33,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from server import REDIS_VERSION
 from server.persistence.crc64 import crc64
@@ -229,19 +230,19 @@ def _encode_list(value: Iterable[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def encode_value(value: object) -> tuple[int, bytes]:
+def encode_value(value: Any) -> tuple[int, bytes]:
     """``(rdb type, serialised value)`` for a value of any type this server holds."""
     cls = value.__class__
     if cls is bytes or cls is bytearray:
-        return TYPE_STRING, encode_string(value)  # type: ignore[arg-type]
+        return TYPE_STRING, encode_string(value)
     kind = getattr(cls, "TYPE_NAME", None)
     if kind == b"list":
-        return TYPE_LIST_QUICKLIST_2, _encode_list(value)  # type: ignore[arg-type]
+        return TYPE_LIST_QUICKLIST_2, _encode_list(value)
     if kind == b"set":
-        members = list(value)  # type: ignore[call-overload]
+        members = list(value)
         return TYPE_SET, encode_length(len(members)) + b"".join(encode_string(m) for m in members)
     if kind == b"hash":
-        pairs = list(value.items())  # type: ignore[attr-defined]
+        pairs = list(value.items())
         parts = [encode_length(len(pairs))]
         for f, v in pairs:
             parts.append(encode_string(f))
@@ -250,11 +251,11 @@ def encode_value(value: object) -> tuple[int, bytes]:
     if kind == b"stream":
         from server.persistence.rdb_stream import encode_stream
 
-        return TYPE_STREAM_LISTPACKS_2, encode_stream(value)  # type: ignore[arg-type]
+        return TYPE_STREAM_LISTPACKS_2, encode_stream(value)
     if kind == b"zset":
         # Redis writes (and reads back) a skiplist zset from its tail, so that
         # loading inserts at the head; any order loads, ranks come from scores.
-        pairs = list(value.items())  # type: ignore[attr-defined]
+        pairs = list(value.items())
         parts = [encode_length(len(pairs))]
         for member, score in reversed(pairs):
             parts.append(encode_string(member))
