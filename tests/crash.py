@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 import socket
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,35 +26,24 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.servers import OurServer, free_port
+from tests.servers import OurServer
 
 
 class QuickServer(OurServer):
     """Our server, restarted many times: readiness is polled with a raw PING, without client retries."""
 
+    poll_interval = 0.01
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
     def start(self, timeout: float = 30.0) -> None:
-        self.port = self.port or free_port()
-        self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=open(self.log_path, "ab"),
-                                     stderr=subprocess.STDOUT, env=self.env())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.01)
-        raise RuntimeError(f"server did not answer PING in {timeout}s:\n{self.log_tail()}")
-
-    def env(self) -> dict:
-        import os
-        from pathlib import Path
-
-        root = str(Path(__file__).resolve().parent.parent)
-        return dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+        super().start(timeout)
 
 
 @dataclass

@@ -53,11 +53,14 @@ class ServerProcess:
 
     kind = ""  # "bundled" (ours) or "redis-server"
     host = "127.0.0.1"
+    poll_interval = 0.05  # seconds between readiness probes
 
-    def __init__(self, workdir: Path | None = None, extra: list[str] | None = None, port: int = 0):
+    def __init__(self, workdir: Path | None = None, extra: list[str] | None = None, port: int = 0,
+                 unix_socket: Path | None = None):
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix=f"redistui-{self.kind}-"))
         self.extra = extra or []
         self.port = port
+        self.unix_socket = unix_socket  # also listen there; clients (and the readiness probe) then use it
         self.proc: subprocess.Popen | None = None
         self.log_path = self.workdir / "server.log"
         self._known: dict[str, bool] = {}
@@ -82,18 +85,26 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.kind} server exited early:\n{self.log_tail()}")
-            try:
-                with redis.Redis(host=self.host, port=self.port, socket_timeout=1) as probe:
-                    if probe.ping():
-                        return
-            except redis.AuthenticationError:  # a ConnectionError in redis-py, but the server answered
+            if self.answers():
                 return
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                time.sleep(0.05)
-            except redis.ResponseError:
-                return  # answering, but wants AUTH
+            time.sleep(self.poll_interval)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not answer PING on port {self.port} in {timeout}s:\n{self.log_tail()}")
+
+    def answers(self) -> bool:
+        """Whether the server answers PING yet (an error reply that wants AUTH counts as an answer)."""
+        try:
+            with self.client(socket_timeout=1) as probe:
+                return bool(probe.ping())
+        except redis.AuthenticationError:  # a ConnectionError in redis-py, but the server answered
+            return True
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+        except redis.ResponseError:
+            return True
+
+    def listen_args(self) -> list[str]:
+        return ["--port", str(self.port), *(["--unixsocket", str(self.unix_socket)] if self.unix_socket else [])]
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -119,6 +130,8 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
     def client(self, **kwargs) -> redis.Redis:
+        if self.unix_socket is not None:
+            return redis.Redis(unix_socket_path=str(self.unix_socket), **kwargs)
         return redis.Redis(host=self.host, port=self.port, **kwargs)
 
     connect = client
@@ -149,7 +162,7 @@ class OurServer(ServerProcess):
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "server", "--port", str(self.port), "--save", "",
+            sys.executable, "-m", "server", *self.listen_args(), "--save", "",
             "--enable-debug-command", "yes", "--dir", str(self.workdir), *self.extra,
         ]
 
@@ -164,7 +177,7 @@ class RealServer(ServerProcess):
 
     def command(self) -> list[str]:
         return [
-            shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", self.host,
+            shutil.which("redis-server") or "redis-server", *self.listen_args(), "--bind", self.host,
             "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--dir", str(self.workdir),
             "--daemonize", "no", *self.extra,
         ]

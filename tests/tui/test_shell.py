@@ -17,7 +17,7 @@ import pytest
 from conftest_cmdline import *  # noqa: F403
 from conftest_cmdline import ROOT, ServerHandle, needs
 
-from tests.servers import require_tool
+from tests.servers import RealServer, require_tool
 
 SCRIPT = r"""
 FLUSHALL
@@ -349,7 +349,7 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
 
 def test_tls_flags(tmp_path: Path) -> None:
     trustme = pytest.importorskip("trustme")
-    binary = require_tool("redis-server")
+    require_tool("redis-server")
     from tests.servers import free_port
 
     ca = trustme.CA()
@@ -358,10 +358,12 @@ def test_tls_flags(tmp_path: Path) -> None:
     cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
     cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
     port = free_port()
-    argv = [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--tls-cert-file", str(tmp_path / "cert.pem"), "--tls-key-file", str(tmp_path / "key.pem"),
-            "--tls-ca-cert-file", str(tmp_path / "ca.pem"), "--tls-auth-clients", "no", "--dir", str(tmp_path)]  # fmt: skip
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RealServer(tmp_path, unix_socket=tmp_path / "redis.sock", extra=[
+        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "cert.pem"),
+        "--tls-key-file", str(tmp_path / "key.pem"), "--tls-ca-cert-file", str(tmp_path / "ca.pem"),
+        "--tls-auth-clients", "no",
+    ])  # fmt: skip
+    server.start()
     try:
         ca_file = str(tmp_path / "ca.pem")
         deadline = time.monotonic() + 10
@@ -395,25 +397,20 @@ def test_tls_flags(tmp_path: Path) -> None:
         unverified = run([sys.executable, "-m", "redistui.shell", "--tls", "-p", str(port), "PING"])
         assert unverified.returncode == 1 and b"Could not connect" in unverified.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def test_unix_socket(tmp_path: Path) -> None:
-    binary = require_tool("redis-server")
+    require_tool("redis-server")
     sock = tmp_path / "redis.sock"
-    argv = [binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--dir", str(tmp_path)]
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RealServer(tmp_path, unix_socket=sock, extra=["--port", "0"])
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
         base = [sys.executable, "-m", "redistui.shell"]
         assert run([*base, "-s", str(sock), "SET", "k", "v"]).stdout == b"OK\n"
         assert run([*base, "-u", f"unix://{sock}", "GET", "k"]).stdout == b"v\n"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 @pytest.mark.parametrize("bracketed", [True, False], ids=["bracketed-paste", "plain-paste"])

@@ -6,20 +6,16 @@ unix-socket options, which are about the server, not the explorer.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import trustme
 from tui_helpers import SIZE, key_rows, wait_for
 
 from redistui import cli
 from redistui.app import RedisTUI
-from tests.servers import free_port
+from tests.servers import RealServer, free_port
 
 
 @pytest.fixture
@@ -31,24 +27,18 @@ def tls_and_unix_server(redis_server, tmp_path: Path) -> Iterator[tuple[int, Pat
     cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     port, sock = free_port(), tmp_path / "redis.sock"
-    process = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", "0", "--tls-port", str(port),
-         "--tls-cert-file", str(tmp_path / "cert.pem"), "--tls-key-file", str(tmp_path / "key.pem"),
-         "--tls-ca-cert-file", str(tmp_path / "ca.pem"), "--tls-auth-clients", "no",
-         "--unixsocket", str(sock), "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = RealServer(tmp_path, unix_socket=sock, extra=[
+        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "cert.pem"),
+        "--tls-key-file", str(tmp_path / "key.pem"), "--tls-ca-cert-file", str(tmp_path / "ca.pem"),
+        "--tls-auth-clients", "no",
+    ])  # fmt: skip
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
-            time.sleep(0.05)
-        with redis.Redis(unix_socket_path=str(sock)) as conn:
+        with server.client() as conn:
             conn.set("over:the:wire", "1")
         yield port, sock, tmp_path / "ca.pem"
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def app_for(*argv: str) -> RedisTUI:
