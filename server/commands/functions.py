@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command, container
-from server.commands.args import to_int
+from server.commands.args import ArgCursor, to_int
 from server.commands.connection import subcommand_syntax_error
 from server.commands.scripting import _feed_monitors, engine, script_keys
 from server.protocol import OK, Error, Status
@@ -119,21 +119,18 @@ def function_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
 def function_list(ctx: Client, _sub: bytes, *args: bytes) -> object:
     with_code = False
     pattern: bytes | None = None
-    i = 0
-    while i < len(args):
-        arg = args[i]
+    options = ArgCursor(args)
+    while options:
+        arg = options.next_bytes()
         low = arg.lower()
         if not with_code and low == b"withcode":
             with_code = True
-            i += 1
-            continue
-        if pattern is None and low == b"libraryname":
-            if i >= len(args) - 1:
+        elif pattern is None and low == b"libraryname":
+            if not options:
                 return Error(b"ERR library name argument was not given")
-            pattern = args[i + 1]
-            i += 2
-            continue
-        return Error(b"ERR Unknown argument " + arg)
+            pattern = options.next_bytes()
+        else:
+            return Error(b"ERR Unknown argument " + arg)
     return registry(ctx.server).listing(pattern, with_code)
 
 

@@ -54,6 +54,8 @@ CASES = [
     ("FUNCTION", "LIST", "LIBRARYNAME", "R*"),
     ("FUNCTION", "LIST", "LIBRARYNAME"),
     ("FUNCTION", "LIST", "FOO"),
+    ("FUNCTION", "LIST", "WITHCODE", "WITHCODE"), ("FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b"),
+    ("FUNCTION", "LIST", "withcode", "libraryname", "rt"), ("FUNCTION", "LIST", "LIBRARYNAME", "rt", "WITHCODE", "x"),
     ("FCALL", "f", 0),
     ("FCALL_RO", "f", 0),
     ("FCALL_RO", "myfunc", 0),
