@@ -14,8 +14,11 @@ import argparse
 import sys
 import time
 from collections import deque
+from hashlib import sha1
 from itertools import cycle, islice
 from pathlib import Path
+
+from redis.lock import Lock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,6 +71,14 @@ CASES = {
     "lrange_100": (lambda i: frame(b"LRANGE", b"mylist", b"0", b"99"),
                    lambda: [frame(b"LPUSH", b"mylist", *[b"xxx"] * 1000)]),
 }
+INCR_SCRIPT = b"return redis.call('incr', KEYS[1])"
+RELEASE_SCRIPT = Lock.LUA_RELEASE_SCRIPT.encode()
+CASES["evalsha_incr"] = (
+    lambda i: frame(b"EVALSHA", sha1(INCR_SCRIPT).hexdigest().encode(), b"1", b"counter:" + rand(i)),
+    lambda: [frame(b"SCRIPT", b"LOAD", INCR_SCRIPT)])
+CASES["evalsha_release"] = (
+    lambda i: frame(b"EVALSHA", sha1(RELEASE_SCRIPT).hexdigest().encode(), b"1", b"bench:lock", b"other-token"),
+    lambda: [frame(b"SCRIPT", b"LOAD", RELEASE_SCRIPT), frame(b"SET", b"bench:lock", b"holder-token")])
 CORE = ["set", "get", "incr", "mset"]
 
 

@@ -123,23 +123,29 @@ class Effects:
     def unit(self, client: Client) -> Iterator[None]:
         """Run an execution unit (EXEC, a script): its effects go out together at its end,
         in MULTI/EXEC when there are several, and the command that ran it logs nothing itself."""
-        keyspace = client.server.keyspace
-        self._depth += 1
-        self._units.append((client, keyspace.dirty))
+        self.begin_unit(client)
         try:
             yield
         finally:
-            self._depth -= 1
-            unit_client, dirty = self._units.pop()
-            if keyspace.dirty != dirty and self.active:
-                # Dispatch will hand the command that ran the unit to ``command``: it has
-                # no effect of its own, the unit's commands carried them.
-                unit_client.propagate_as = []
-            if not self._depth and self._pending:
-                ops, self._pending = self._pending, []
-                if len(ops) > 1:
-                    ops = [(ops[0][0], [b"MULTI"]), *ops, (ops[-1][0], [b"EXEC"])]
-                self._deliver(ops)
+            self.end_unit()
+
+    def begin_unit(self, client: Client) -> None:
+        """``unit`` without a context manager (scripts, whose per-call cost counts): pair with end_unit."""
+        self._depth += 1
+        self._units.append((client, client.server.keyspace.dirty))
+
+    def end_unit(self) -> None:
+        self._depth -= 1
+        unit_client, dirty = self._units.pop()
+        if unit_client.server.keyspace.dirty != dirty and self.active:
+            # Dispatch will hand the command that ran the unit to ``command``: it has
+            # no effect of its own, the unit's commands carried them.
+            unit_client.propagate_as = []
+        if not self._depth and self._pending:
+            ops, self._pending = self._pending, []
+            if len(ops) > 1:
+                ops = [(ops[0][0], [b"MULTI"]), *ops, (ops[-1][0], [b"EXEC"])]
+            self._deliver(ops)
 
     def _deliver(self, ops: list[Op]) -> None:
         for consumer in self.consumers:

@@ -26,7 +26,7 @@ import os
 import select
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from server import REDIS_VERSION
@@ -95,22 +95,30 @@ class Script:
     func: Any
 
 
-@dataclass(slots=True)
 class Run:
-    """The script running now (Redis's scriptRunCtx)."""
+    """The script running now (Redis's scriptRunCtx).
 
-    caller: Client
-    client: Client
-    name: bytes  # the SHA of an EVAL script, the name of a function
-    read_only: bool
-    allow_oom: bool
-    eval_mode: bool
-    start: float = field(default_factory=time.monotonic)
-    timed_out: bool = False
-    killed: bytes | None = None
-    dirty: bool = False
-    repl: int = PROPAGATE_AOF | PROPAGATE_REPL
-    argv: list[bytes] = field(default_factory=list)  # the EVAL/FCALL that started it (FUNCTION STATS)
+    A plain class with a hand-written ``__init__``: one is made per EVAL/FCALL, and a
+    dataclass with default factories costs about twice as much to build.
+    """
+
+    __slots__ = ("caller", "client", "name", "read_only", "allow_oom", "eval_mode", "start", "timed_out",
+                 "killed", "dirty", "repl", "argv")
+
+    def __init__(self, caller: Client, client: Client, name: bytes, read_only: bool, allow_oom: bool,
+                 eval_mode: bool, argv: list[bytes] | None = None):
+        self.caller = caller
+        self.client = client
+        self.name = name  # the SHA of an EVAL script, the name of a function
+        self.read_only = read_only
+        self.allow_oom = allow_oom
+        self.eval_mode = eval_mode
+        self.start = time.monotonic()
+        self.timed_out = False
+        self.killed: bytes | None = None
+        self.dirty = False
+        self.repl = PROPAGATE_AOF | PROPAGATE_REPL
+        self.argv: list[bytes] = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
 
 
 def sha1hex(data: bytes) -> bytes:
@@ -328,10 +336,11 @@ class Engine:
         client.user = caller.user
         client.resp = 2
         client.in_multi = False
-        run = Run(caller, client, name,
-                  read_only=ro or (not flags & EVAL_COMPAT and bool(flags & NO_WRITES)),
-                  allow_oom=not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM),
-                  eval_mode=eval_mode, argv=argv or [])
+        if flags & EVAL_COMPAT:
+            run = Run(caller, client, name, ro, False, eval_mode, argv)
+        else:
+            run = Run(caller, client, name, ro or bool(flags & NO_WRITES), bool(flags & ALLOW_OOM), eval_mode,
+                      argv)
         self.run = run
         vm = vm or self.vm
         self.active = vm
@@ -339,19 +348,25 @@ class Engine:
         reply: object = None
         try:
             # One execution unit: the script's writes go out together (MULTI/EXEC around
-            # several), and the EVAL/FCALL itself is never logged.
-            with effects.unit(caller):
-                try:
-                    ok, value = vm.run(func, self.busy_threshold() > 0, not eval_mode, len(keys), *keys, *args)
-                    if ok:
+            # several), and the EVAL/FCALL itself is never logged. (Effects.unit spelled out:
+            # a context manager costs a microsecond per script.)
+            effects.begin_unit(caller)
+            try:
+                ok, value = vm.run(func, self.busy_threshold() > 0, not eval_mode, len(keys), *keys, *args)
+                if ok:
+                    cls = value.__class__
+                    if cls is bytes or cls is int or cls is float:  # common replies, as from_lua and finish leave them
+                        reply = value if cls is bytes else convert.lua_int(value)
+                    else:
                         reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
                                                caller.resp == 3)
-                    else:
-                        reply = self._error_reply(run, value)
-                except Exception as exc:  # lupa: out of memory, or an error outside the protected call
-                    reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
-                finally:
-                    effects.muted = False  # redis.set_repl lasts for this run only
+                else:
+                    reply = self._error_reply(run, value)
+            except Exception as exc:  # lupa: out of memory, or an error outside the protected call
+                reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
+            finally:
+                effects.muted = False  # redis.set_repl lasts for this run only
+                effects.end_unit()
         finally:
             self.active = self.vm
             self.runs += 1
@@ -385,19 +400,16 @@ class Engine:
 
     # ------------------------------------------------------------------ redis.* callbacks
 
-    def _err(self, text: bytes) -> tuple[bool, Any]:
-        return False, self.active.runtime.table_from({b"err": text})
-
     def _call_raise(self, *args: Any) -> Any:
-        """``redis.call``: the reply, or the error raised into the script."""
-        ok, value = self._call(*args)
-        if ok:
-            return value
-        raise CallError(value)
+        """``redis.call``: the reply, or the error raised into the script (a CallError)."""
+        return self._call(args)
 
     def _call_noraise(self, *args: Any) -> Any:
         """``redis.pcall``: the reply, or the error as a ``{err=...}`` table."""
-        return self._call(*args)[1]
+        try:
+            return self._call(args)
+        except CallError as exc:
+            return exc.table
 
     @staticmethod
     def _unwrap_error(exc: object, src: bytes | None = None, line: int | None = None) -> Any:
@@ -410,13 +422,15 @@ class Engine:
             return exc.message
         return None
 
-    def _call(self, *args: Any) -> tuple[bool, Any]:
-        """``redis.call`` / ``redis.pcall``: Redis's luaRedisGenericCommand and scriptCall."""
+    def _call(self, args: tuple[Any, ...]) -> Any:
+        """``redis.call`` / ``redis.pcall``: Redis's luaRedisGenericCommand and scriptCall.
+
+        The reply as a Lua value; a refusal or an error reply raises CallError with its table."""
         run = self.run
         if run is None:
-            return self._err(b"ERR redis.call/pcall can only be called inside a script invocation")
+            raise self._raise(b"ERR redis.call/pcall can only be called inside a script invocation")
         if not args:
-            return self._err(b"ERR Please specify at least one argument for this redis lib call")
+            raise self._raise(b"ERR Please specify at least one argument for this redis lib call")
         argv: list[bytes] = []
         for arg in args:
             cls = arg.__class__
@@ -425,19 +439,19 @@ class Engine:
             elif cls is int or cls is float:
                 argv.append(b"%.17g" % arg)
             else:
-                return self._err(b"ERR Lua redis lib command arguments must be strings or integers")
+                raise self._raise(b"ERR Lua redis lib command arguments must be strings or integers")
         cmd = LOOKUP.get(argv[0])
         if cmd is None:
             cmd = TABLE.get(argv[0].lower())
         if cmd is not None and cmd.subcommands and len(argv) >= 2:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
-            return self._err(b"ERR Unknown Redis command called from script")
+            raise self._raise(b"ERR Unknown Redis command called from script")
         n = len(argv)
         if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
-            return self._err(b"ERR Wrong number of args calling Redis command from script")
+            raise self._raise(b"ERR Wrong number of args calling Redis command from script")
         if "noscript" in cmd.flags:
-            return self._err(b"ERR This Redis command is not allowed from script")
+            raise self._raise(b"ERR This Redis command is not allowed from script")
         server = self.server
         client = run.client
         acl = server.acl
@@ -454,24 +468,27 @@ class Engine:
                     reason = b"can't publish to the channel mentioned in the command"
                 else:
                     reason = b"can't run this command or subcommand"
-                return self._err(b"ERR The user executing the script " + reason)
+                raise self._raise(b"ERR The user executing the script " + reason)
         writes = cmd.is_write
         if run.read_only and (writes or "may_replicate" in cmd.flags):
-            return self._err(b"ERR Write commands are not allowed from read-only scripts.")
+            raise self._raise(b"ERR Write commands are not allowed from read-only scripts.")
         block = server.persistence.write_block
         if writes and not run.dirty and block is not None:
-            return self._err(convert.error_text(b"-" + block.message))
+            raise self._raise(convert.error_text(b"-" + block.message))
         if (cmd.denyoom and not run.allow_oom and not run.dirty and server.eviction.limited
                 and server.eviction.check(run.caller, []) is not None):
-            return self._err(OOM_IN_SCRIPT)
+            raise self._raise(OOM_IN_SCRIPT)
         if writes:
             run.dirty = True
         reply = call(client, cmd, argv)
+        cls = reply.__class__
+        if cls is int or cls is bytes:
+            return reply
         if isinstance(reply, Blocked):
             reply = reply.on_timeout(client)
         if isinstance(reply, Error):
-            return self._err(convert.error_text(b"-" + reply.message))
-        return True, convert.to_lua(self.active.runtime, reply, client.resp == 3)
+            raise self._raise(convert.error_text(b"-" + reply.message))
+        return convert.to_lua(self.active.runtime, reply, client.resp == 3)
 
     def _raise(self, text: bytes) -> CallError:
         return CallError(self.active.runtime.table_from({b"err": text}))

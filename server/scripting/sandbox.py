@@ -214,11 +214,19 @@ local hook_every = py.hook_every
 -- with the busy hook. Keys and arguments arrive as plain parameters, cheaper than two tables
 -- built from Python. Returns ok, value (or the error table).
 local function run(f, with_hook, as_function, nkeys, ...)
-  local keys, args = {}, {}
-  local n = select('#', ...)
-  local all = {...}
-  for i = 1, nkeys do keys[i] = all[i] end
-  for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+  local keys, args
+  -- The usual key counts straight from the varargs: two tables, not three.
+  if nkeys == 0 then
+    keys, args = {}, {...}
+  elseif nkeys == 1 then
+    keys, args = {(...)}, {select(2, ...)}
+  else
+    keys, args = {}, {}
+    local n = select('#', ...)
+    local all = {...}
+    for i = 1, nkeys do keys[i] = all[i] end
+    for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+  end
   if not as_function then
     rawset(R, 'KEYS', keys)
     rawset(R, 'ARGV', args)
