@@ -155,6 +155,12 @@ def main() -> int:
             print(f"{name:<22} {row['ours']:>10.0f} {row['redis']:>10.0f} {row['ratio']:>6.2f}   "
                   f"{row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
         if not args.skip_memory:
+            # Fresh servers: memory freed by the cases above stays in the process (RSS would not grow).
+            ours.stop()
+            real.stop()
+            ours, real = OurServer(work / "ours-mem"), RealServer(work / "real-mem")
+            ours.start()
+            real.start()
             mine = memory_per_entry(ours, args.memory_entries)
             theirs = memory_per_entry(real, args.memory_entries)
             results["memory"] = {"ours_bytes_per_entry": mine, "redis_bytes_per_entry": theirs,
