@@ -248,8 +248,8 @@ def test_option_parsing_edges(sd):
     d = sd
     fill(d, n=5)
     d.check_all([
-        "XADD s MAXLEN ~", "XADD s MAXLEN =", "XADD s MAXLEN ~ 3", "XADD s MINID = 2-0 * f v", "XLEN s",
-        "XTRIM s MAXLEN = 3", "XTRIM s MAXLEN ~", "XADD s NOMKSTREAM MAXLEN 2 * f v", "XLEN s",
+        "XADD s MAXLEN ~", "XADD s MAXLEN =", "XADD s MAXLEN ~ 3", "XADD s MINID = 2-0 90-0 f v", "XLEN s",
+        "XTRIM s MAXLEN = 3", "XTRIM s MAXLEN ~", "XADD s NOMKSTREAM MAXLEN 2 91-0 f v", "XLEN s",
         "XREAD GROUP g c STREAMS s 0", "XREAD NOACK STREAMS s 0", "XREAD COUNT 1 COUNT 2 STREAMS s 0",
         "XREAD BLOCK", "XREAD STREAMS", "XREADGROUP STREAMS s >", "XREADGROUP GROUP g STREAMS s >",
         "XGROUP CREATE s g $ ENTRIESREAD -2", "XGROUP CREATE s g $ FOO", "XGROUP CREATE s g $ ENTRIESREAD",

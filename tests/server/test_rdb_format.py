@@ -217,7 +217,7 @@ def test_opcodes_expiry_idle_freq_and_skipped_records():
     assert result.aux[b"redis-ver"] == b"7.0.15"
 
 
-@pytest.mark.parametrize("rdb_type, message", [(7, "module values"), (15, "stream values"), (8, "unknown value type")])
+@pytest.mark.parametrize("rdb_type, message", [(7, "module values"), (8, "unknown value type")])
 def test_unsupported_types_are_refused_with_offset(rdb_type, message):
     data = old_file([record(0, b"ok", rdb_string(b"v")), record(rdb_type, b"k", b"\x00")], version=10)
     with pytest.raises(rdb.RDBError, match=message) as excinfo:

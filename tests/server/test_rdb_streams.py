@@ -147,3 +147,25 @@ def test_dump_restore_both_ways(source, ours):
         scratch.flushdb()
         scratch.close()
         mine.flushall()
+
+
+@pytest.mark.parametrize("body", [
+    b"\x00",  # no nodes, then nothing where the length should be
+    b"\x01\x10" + b"\x00" * 16 + b"\x05hello",  # a node whose "listpack" is not one
+    b"\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00",  # length 5 with no entries
+])
+def test_corrupt_stream_payloads_are_refused(ours, real, body):
+    """RESTORE of a well-checksummed but broken stream record fails as in Redis, and leaves no key."""
+    from server.persistence.crc64 import crc64
+
+    payload = b"\x13" + body + (10).to_bytes(2, "little")
+    payload += crc64(0, payload).to_bytes(8, "little")
+    replies = []
+    for port in (ours.port, real.port):
+        client = redis.Redis(port=port)
+        client.delete("bad")
+        with pytest.raises(redis.ResponseError) as err:
+            client.restore("bad", 0, payload)
+        replies.append(str(err.value))
+        assert not client.exists("bad")
+    assert replies[0] == replies[1] == "Bad data format"
