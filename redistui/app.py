@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Select
 
 from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
-from redistui.formatting import has_controls, printable
+from redistui.formatting import ErrorReply, has_controls, printable
 from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.command_line import CommandLine
@@ -54,6 +54,7 @@ def is_text(data: bytes) -> bool:
 LOST = (RedisConnectionError, RedisTimeoutError, OSError)
 LIST_SENTINEL = b"__redistui_deleted_element__"
 
+
 @dataclass(frozen=True)
 class ExplorerAction:
     """One explorer action, written once: its key binding (and footer label) and its command-palette entry.
@@ -72,43 +73,109 @@ class ExplorerAction:
 
 # The one table of the explorer's actions: RedisTUI.BINDINGS (the footer) and the palette both read it.
 ACTIONS = (
-    ExplorerAction("focus_filter", "slash", "Filter", title="Filter keys by pattern", help="Server-side SCAN MATCH glob"),
+    ExplorerAction(
+        "focus_filter", "slash", "Filter", title="Filter keys by pattern", help="Server-side SCAN MATCH glob"
+    ),
     ExplorerAction("new_key", "n", "New", title="New key", help="Create a key of any type"),
     ExplorerAction("edit", "e", "Edit", title="Edit value", help="Edit the string or the selected element"),
-    ExplorerAction("add_element", "a", "Add", title="Add element", help="Add an element to the selected collection"),
-    ExplorerAction("remove_element", "x", "Remove", title="Remove element",
-                   help="Remove the selected element (asks first)"),
+    ExplorerAction(
+        "add_element", "a", "Add", title="Add element", help="Add an element to the selected collection"
+    ),
+    ExplorerAction(
+        "remove_element",
+        "x",
+        "Remove",
+        title="Remove element",
+        help="Remove the selected element (asks first)",
+    ),
     ExplorerAction("rename", "r", "Rename", title="Rename key", help="RENAME the selected key"),
-    ExplorerAction("delete_key", "delete", "Delete", title="Delete key", help="UNLINK the selected key (asks first)"),
-    ExplorerAction("set_ttl", "t", "TTL", title="Set or remove TTL", help="EXPIRE / PERSIST the selected key"),
+    ExplorerAction(
+        "delete_key", "delete", "Delete", title="Delete key", help="UNLINK the selected key (asks first)"
+    ),
+    ExplorerAction(
+        "set_ttl", "t", "TTL", title="Set or remove TTL", help="EXPIRE / PERSIST the selected key"
+    ),
     ExplorerAction("pin", "p", "Pin", title="Pin key to TTL panel", help="Pin or unpin the selected key"),
-    ExplorerAction("toggle_tree", "v", "Tree/flat", title="Toggle tree / flat list",
-                   help="Group keys by delimiter or list them flat"),
+    ExplorerAction(
+        "toggle_tree",
+        "v",
+        "Tree/flat",
+        title="Toggle tree / flat list",
+        help="Group keys by delimiter or list them flat",
+    ),
     ExplorerAction("set_delimiter", title="Set tree delimiter", help="The separator namespaces are split on"),
     ExplorerAction("rescan", "f5", "Rescan", title="Rescan keys", help="Start the SCAN again from cursor 0"),
-    ExplorerAction("load_all", "ctrl+l", "Load all", footer=False, title="Load all keys",
-                   help="SCAN until the end (esc stops)"),
-    ExplorerAction("stop_scan", "escape", "Stop scan", footer=False, title="Stop scan", help="Stop loading keys"),
-    ExplorerAction("cycle_format", "f", "Format", footer=False, title="Cycle string format",
-                   help="auto / text / JSON / hex"),
-    ExplorerAction("load_more_value", "m", "More", footer=False, title="Load more of the value",
-                   help="Fetch the next GETRANGE chunk"),
-    ExplorerAction("enable_live", "ctrl+e", "Live", footer=False, title="Enable live updates",
-                   help="CONFIG SET notify-keyspace-events KA"),
-    ExplorerAction("toggle_dark", "ctrl+t", "Theme", footer=False, title="Toggle dark / light",
-                   help="Switch between the dark and light theme"),
+    ExplorerAction(
+        "load_all",
+        "ctrl+l",
+        "Load all",
+        footer=False,
+        title="Load all keys",
+        help="SCAN until the end (esc stops)",
+    ),
+    ExplorerAction(
+        "stop_scan", "escape", "Stop scan", footer=False, title="Stop scan", help="Stop loading keys"
+    ),
+    ExplorerAction(
+        "cycle_format",
+        "f",
+        "Format",
+        footer=False,
+        title="Cycle string format",
+        help="auto / text / JSON / hex",
+    ),
+    ExplorerAction(
+        "load_more_value",
+        "m",
+        "More",
+        footer=False,
+        title="Load more of the value",
+        help="Fetch the next GETRANGE chunk",
+    ),
+    ExplorerAction(
+        "enable_live",
+        "ctrl+e",
+        "Live",
+        footer=False,
+        title="Enable live updates",
+        help="CONFIG SET notify-keyspace-events KA",
+    ),
+    ExplorerAction(
+        "toggle_dark",
+        "ctrl+t",
+        "Theme",
+        footer=False,
+        title="Toggle dark / light",
+        help="Switch between the dark and light theme",
+    ),
     ExplorerAction("focus_next", "tab", "Focus next", footer=False),
-    ExplorerAction("focus_command_line", "colon", "Command", footer=False, title="Command line",
-                   help="Type Redis commands with completion"),
-    ExplorerAction("dashboard", "f2", "Dashboard", title="Server dashboard",
-                   help="INFO, SLOWLOG, CLIENT LIST and MONITOR"),
-    ExplorerAction("toggle_pubsub", "f3", "Pub/Sub", title="Pub/Sub pane", help="Subscribe, watch and publish messages"),
+    ExplorerAction(
+        "focus_command_line",
+        "colon",
+        "Command",
+        footer=False,
+        title="Command line",
+        help="Type Redis commands with completion",
+    ),
+    ExplorerAction(
+        "dashboard",
+        "f2",
+        "Dashboard",
+        title="Server dashboard",
+        help="INFO, SLOWLOG, CLIENT LIST and MONITOR",
+    ),
+    ExplorerAction(
+        "toggle_pubsub", "f3", "Pub/Sub", title="Pub/Sub pane", help="Subscribe, watch and publish messages"
+    ),
 )
 
 
-def action_bindings(actions: Iterable[ExplorerAction]) -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
+def action_bindings(
+    actions: Iterable[ExplorerAction],
+) -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
     """The key bindings of a table of actions, in its order (the footer's order); typed as App.BINDINGS."""
     return [Binding(a.key, a.action, a.label, show=a.footer) for a in actions if a.key is not None]
+
 
 class RedisTUI(App[None]):
     """Explore one Redis server (the bundled one or any other)."""
@@ -348,7 +415,22 @@ class RedisTUI(App[None]):
 
     @on(CommandLine.Executed)
     def _command_executed(self, message: CommandLine.Executed) -> None:
-        """A command that may write refreshes what is shown (live updates cover the key list)."""
+        """A command that may write refreshes what is shown (live updates cover the key list).
+
+        A SELECT moves the whole explorer (header, key list, command line) to that database:
+        the app keeps one database state.
+        """
+        args, reply = message.args, message.reply
+        if (
+            len(args) == 2
+            and args[0].upper() == b"SELECT"
+            and reply == b"OK"
+            and not isinstance(reply, ErrorReply)
+        ):
+            db = int(args[1])
+            if db != self.client.db:
+                self._db_selector.value = db  # its Changed event switches the explorer (switch_db)
+            return
         if message.may_write:
             if not self.browser.live:
                 self.browser.start()

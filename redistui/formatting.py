@@ -39,6 +39,7 @@ __all__ = [
     "has_controls",
     "printable",
     "quote_repr",
+    "raw_output",
 ]
 
 
@@ -280,6 +281,30 @@ def format_raw(reply: Any, delimiter: bytes = b"\n") -> bytes:
     if isinstance(reply, list):
         return delimiter.join(format_raw(item) for item in reply)
     return bytes(reply)
+
+
+def raw_output(args: list[bytes]) -> bool:
+    """Commands whose text redis-cli prints as it comes, line by line, even to a terminal.
+
+    INFO, CLIENT LIST, CLUSTER INFO and friends answer with a report in one bulk string;
+    redis-cli shows it raw rather than as one quoted line full of ``\\r\\n`` (its
+    ``output_raw`` list in cliSendCommand).
+    """
+    if not args:
+        return False
+    name = args[0].lower()
+    sub = args[1].lower() if len(args) > 1 else b""
+    argc = len(args)
+    return (
+        name in (b"info", b"lolwut")
+        or (name == b"debug" and sub in (b"htstats", b"htstats-key", b"client-eviction"))
+        or (name == b"memory" and sub in (b"malloc-stats", b"doctor"))
+        or (argc == 2 and name == b"cluster" and sub in (b"nodes", b"info"))
+        or (name == b"client" and sub in (b"list", b"info"))
+        or (argc == 3 and name == b"latency" and sub == b"graph")
+        or (argc == 2 and name == b"latency" and sub == b"doctor")
+        or (name == b"proxy" and sub == b"info")
+    )
 
 
 def format_reply(reply: Any, raw: bool = False) -> bytes:

@@ -29,7 +29,15 @@ from redis.maint_notifications import MaintNotificationsConfig
 
 from redistui.commands import CommandDoc, find_help
 from redistui.completion import RedisCompleter, RedisLexer, RedisSource, dangerous_reason, split_args
-from redistui.formatting import ErrorReply, Status, TypedRESP2Parser, format_reply
+from redistui.formatting import (
+    ErrorReply,
+    Status,
+    TypedRESP2Parser,
+    format_raw,
+    format_reply,
+    printable,
+    raw_output,
+)
 from redistui.history import SafeFileHistory
 
 __all__ = ["ShellOptions", "TypedClient", "build_parser", "kwargs_from_spec", "main", "parse_options"]
@@ -214,8 +222,14 @@ class Runner:
     def __init__(self, client: TypedClient, raw: bool, out: BinaryIO, tty: bool) -> None:
         self.client, self.raw, self.out, self.tty = client, raw, out, tty
 
-    def write(self, reply: Any) -> None:
-        self.out.write(format_reply(reply, raw=self.raw))
+    def write(self, reply: Any, verbatim: bool = False) -> None:
+        """One reply as redis-cli prints it; ``verbatim``: a report (INFO …) printed as its own text."""
+        if verbatim and not isinstance(reply, ErrorReply):
+            text = format_raw(reply)
+            # to a terminal, control bytes are escaped as everywhere else (the report's lines stay lines)
+            self.out.write(printable(text, newlines=True).encode() if self.tty and not self.raw else text)
+        else:
+            self.out.write(format_reply(reply, raw=self.raw))
         self.out.flush()
 
     def run(self, args: list[bytes], repeat: int = 1, interval: float = 0.0) -> Any:
@@ -230,7 +244,7 @@ class Runner:
                 self.stream(args)
                 return None
             reply = self.client.execute(*args)
-            self.write(reply)
+            self.write(reply, verbatim=raw_output(args))
             count += 1
         return reply
 

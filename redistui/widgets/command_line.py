@@ -47,7 +47,7 @@ from redistui.completion import (
     fuzzy_rank,
     split_args,
 )
-from redistui.formatting import ErrorReply, format_tty, printable
+from redistui.formatting import ErrorReply, format_tty, printable, raw_output
 from redistui.history import SafeFileHistory
 from redistui.shell import STREAMING, TypedClient, kwargs_from_spec
 
@@ -518,6 +518,9 @@ class CommandLine(Vertical):
         return self._flags[key]
 
     def _finish(self, args: list[bytes], reply: Any, may_write: bool, elapsed: float) -> None:
-        self.output.write(reply_text(reply))
+        if raw_output(args) and isinstance(reply, bytes) and not isinstance(reply, ErrorReply):
+            self.output.write(Text(printable(reply, newlines=True).rstrip("\n")))  # INFO …: lines, as redis-cli
+        else:
+            self.output.write(reply_text(reply))
         self.hint_line.update(Text(f"({elapsed * 1000:.1f} ms)", style="dim"))
         self.post_message(self.Executed(args, reply, may_write))

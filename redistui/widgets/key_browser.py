@@ -33,6 +33,7 @@ NAMESPACE_LIMIT = 5000  # keys fetched by MATCH prefix* when a namespace opens m
 META_CACHE_LIMIT = 20_000
 REMOVE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
 FLUSH_INTERVAL = 0.25  # seconds between applying batched keyspace events
+DISAGREEMENT_POLLS = 3  # a view whose key count differs from DBSIZE this many polls in a row is stale
 SELECT_DELAY = 0.12  # seconds the cursor must rest on a key before its value loads
 
 
@@ -79,6 +80,9 @@ class KeyBrowser(Vertical):
         self.type_filter: str | None = None
         self.dbsize: int | None = None
         self.live = False
+        self._disagreements = 0  # consecutive DBSIZE polls that disagree with a complete live view
+        self.stale_note = ""  # said in the status line while the view disagrees with the server
+        self._stream_broken = False  # the keyspace-event connection was re-established: events were lost
         self.scan_cursor = 0
         self.scan_done = False
         self.scan_pages = 0
@@ -120,6 +124,7 @@ class KeyBrowser(Vertical):
         """(Re)load from the first SCAN cursor with the current filters, and (re)start live updates."""
         self.workers.cancel_group(self, "scan")
         self.workers.cancel_group(self, "namespace")
+        self._disagreements, self.stale_note = 0, ""
         self.index.clear()
         self.meta.clear()
         self.scan_cursor, self.scan_pages = 0, 0
@@ -242,6 +247,7 @@ class KeyBrowser(Vertical):
         else:
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"
+        extra = " · ".join(part for part in (self.stale_note, extra) if part)
         status = f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
         if self.scan_done and not self.index:
             self.key_list.empty_text = (
@@ -408,13 +414,26 @@ class KeyBrowser(Vertical):
         channel = f"__keyspace@{self.client.db}__:*".encode()
         prefix_len = len(channel) - 1
         delay = 0.5
+        subscribed_before = False
         while True:
             pubsub = self.client.pubsub()
             try:
                 await pubsub.psubscribe(channel)
                 delay = 0.5
+                if subscribed_before:
+                    # The stream broke (a reconnect, or the server cut us for our output buffer):
+                    # whatever happened meanwhile went unseen, so the view cannot be trusted.
+                    self.call_later(self._events_lost)
+                    return
+                subscribed_before = True
+                self._stream_broken = False
+                if pubsub.connection is not None:  # redis-py reconnects and resubscribes silently: hear of it
+                    pubsub.connection.register_connect_callback(self._stream_reconnected)
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if self._stream_broken:
+                        self.call_later(self._events_lost)
+                        return
                     if message is None or message.get("type") != "pmessage":
                         continue
                     key = bytes(message["channel"][prefix_len:])
@@ -457,6 +476,37 @@ class KeyBrowser(Vertical):
         self.post_message(self.KeyspaceEvents(events))
 
     def set_dbsize(self, dbsize: int) -> None:
+        """The server's key count (INFO keyspace, once a second): also a check of the live view."""
         if dbsize != self.dbsize:
             self.dbsize = dbsize
             self._update_status()
+        if not self.live or not self.scan_done or self.pattern or self.type_filter or self._events:
+            self._disagreements = 0
+            self._set_stale_note("")
+            return
+        if dbsize == 0 and self.index:
+            # FLUSHDB / FLUSHALL send no keyspace events: an empty database empties the view.
+            self.notify("The database was emptied (FLUSHDB/FLUSHALL?): the view is cleared")
+            self.start()
+            return
+        if dbsize != len(self.index):
+            self._disagreements += 1
+            if self._disagreements >= DISAGREEMENT_POLLS:
+                self._set_stale_note(f"stale: the server has {dbsize:,} keys, F5 rescans")
+        else:
+            self._disagreements = 0
+            self._set_stale_note("")
+
+    def _set_stale_note(self, note: str) -> None:
+        if note != self.stale_note:
+            self.stale_note = note
+            self._update_status()
+
+    def _stream_reconnected(self, connection: object) -> None:
+        """redis-py reconnected the notification connection: events were lost in between."""
+        self._stream_broken = True
+
+    def _events_lost(self) -> None:
+        """Keyspace events were missed: rescan (which listens again) and say why."""
+        self.notify("Keyspace events were interrupted: rescanning so the view is not stale", severity="warning")
+        self.start()

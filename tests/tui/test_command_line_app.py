@@ -108,3 +108,39 @@ async def test_command_line_follows_the_db_selector(
         await wait_for(
             pilot, lambda: '"5"' in "\n".join("".join(seg.text for seg in row) for row in line.output.lines)
         )
+
+
+@needs("INFO", "CLIENT", "SELECT", "SET", "FLUSHALL")
+async def test_reports_print_as_lines_and_select_moves_the_explorer(
+    cmdline_server: ServerHandle, tmp_path, monkeypatch
+) -> None:
+    """INFO and CLIENT LIST print line by line as in redis-cli; SELECT moves header, list and line together."""
+    monkeypatch.setenv("REDISTUI_HISTORY", str(tmp_path / "history"))
+    admin = cmdline_server.client()
+    admin.flushall()
+    admin.set("in:db0", "0")
+    with cmdline_server.client(db=2) as db2:
+        db2.set("in:db2", "2")
+    app = RedisTUI(ConnectionSpec(port=cmdline_server.port))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: b"in:db0" in app.browser.index)
+        line = app.query_one(CommandLine)
+        await pilot.press("colon")
+
+        def output() -> list[str]:
+            return ["".join(seg.text for seg in row) for row in line.output.lines]
+
+        await run_line(pilot, line, "INFO server")
+        await wait_for(pilot, lambda: "# Server" in output())
+        assert any(row.startswith("redis_version:") for row in output())
+        assert not any("\\r\\n" in row for row in output())
+        await run_line(pilot, line, "CLIENT LIST")
+        await wait_for(pilot, lambda: sum(row.startswith("id=") for row in output()) >= 2)
+
+        await run_line(pilot, line, "SELECT 2")
+        await wait_for(pilot, lambda: app.client.db == 2 and b"in:db2" in app.browser.index, timeout=8)
+        assert b"in:db0" not in app.browser.index
+        await wait_for(pilot, lambda: "db2" in app._header.summary().plain)
+        await run_line(pilot, line, "GET in:db2")
+        await wait_for(pilot, lambda: '"2"' in output())
+    admin.close()

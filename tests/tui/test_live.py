@@ -134,3 +134,57 @@ async def test_pinned_keys_sort_by_soonest_expiry_and_drop_when_expired(server) 
         await pilot.press("p")  # "early" is selected but gone: p does nothing harmful
         panel.toggle_pin(b"late")
         assert set(panel.pinned) >= {b"forever"} and b"late" not in panel.pinned
+
+
+@pytest.mark.commands("FLUSHDB", "DBSIZE")
+async def test_a_flush_from_another_client_empties_the_view(server) -> None:
+    """FLUSHDB sends no keyspace events: the DBSIZE poll notices and the view is cleared."""
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+        conn.mset({"a": "1", "b": "2", "c": "3"})
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live and app.browser.scan_done and len(app.browser.index) == 3)
+        with server.connect() as conn:
+            conn.flushdb()
+        await wait_for(pilot, lambda: len(app.browser.index) == 0 and app.browser.scan_done, timeout=8)
+        await wait_for(pilot, lambda: "no keys here yet" in screen_text(app))
+
+
+@pytest.mark.commands("CLIENT")
+async def test_a_gap_in_the_event_stream_rescans(server) -> None:
+    """When the notification connection is cut (as for an output-buffer overflow), missed keys still appear."""
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+        conn.set("before", "1")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live and app.browser.scan_done and len(app.browser.index) == 1)
+        await pilot.pause(0.3)
+        with server.connect() as conn:
+            assert conn.client_kill_filter(_type="pubsub") >= 1
+            conn.set("missed:while:cut", "1")  # its event goes nowhere
+        await wait_for(pilot, lambda: b"missed:while:cut" in app.browser.index, timeout=10)
+        with server.connect() as conn:
+            conn.set("after", "1")  # and the stream works again
+        await wait_for(pilot, lambda: b"after" in app.browser.index, timeout=5)
+
+
+@pytest.mark.commands("DBSIZE")
+async def test_a_view_that_disagrees_with_dbsize_says_it_is_stale(server) -> None:
+    with server.connect() as conn:
+        conn.config_set("notify-keyspace-events", "KA")
+        conn.mset({"a": "1", "b": "2"})
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.browser.live and app.browser.scan_done and len(app.browser.index) == 2)
+        with server.connect() as conn:
+            conn.config_set("notify-keyspace-events", "")  # writes the view cannot see
+            conn.set("unseen", "1")
+        await wait_for(pilot, lambda: app.browser.stale_note == "stale: the server has 3 keys, F5 rescans", timeout=10)
+        assert "stale" in screen_text(app)
+        with server.connect() as conn:
+            conn.config_set("notify-keyspace-events", "KA")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: len(app.browser.index) == 3 and not app.browser.stale_note, timeout=8)
+        assert "stale" not in screen_text(app)

@@ -136,6 +136,18 @@ def test_one_shot_matches_redis_cli(cmdline_server: ServerHandle, command: list[
     client.close()
 
 
+@needs("INFO", "CLIENT")
+@pytest.mark.parametrize("command", [["INFO", "keyspace"], ["CLIENT", "LIST"]], ids=" ".join)
+def test_reports_print_as_text_like_redis_cli(cmdline_server: ServerHandle, command: list[str]) -> None:
+    """redis-cli prints INFO, CLIENT LIST … as their text (not one quoted string), raw or not."""
+    for mode in ([], ["--no-raw"]):
+        expected = run(redis_cli(cmdline_server, *mode, *command)).stdout
+        ours = run(shell_argv(cmdline_server, *mode, *command)).stdout
+        if command[0] == "CLIENT":  # each process is another client: compare the shape
+            expected, ours = expected.split(b" id=")[0][:3], ours.split(b" id=")[0][:3]
+        assert ours == expected
+
+
 @needs("INCR", "DEL")
 def test_repeat_and_interval(cmdline_server: ServerHandle) -> None:
     cmdline_server.client().delete("counter")
