@@ -38,7 +38,7 @@ from redistui.widgets.key_browser import KeyBrowser
 from redistui.widgets.key_list import display
 from redistui.widgets.pubsub_pane import PubSubPane
 from redistui.widgets.string_viewer import StringViewer
-from redistui.widgets.ttl_panel import TTLPanel
+from redistui.widgets.ttl_panel import TTL_HINT, TTLPanel, parse_ttl
 from redistui.widgets.value_view import ValueView
 
 
@@ -775,16 +775,15 @@ class RedisTUI(App[None]):
         current = str(max(1, meta.remaining_ms() // 1000)) if meta and meta.pttl >= 0 else ""
         answer = await self.push_screen_wait(
             FormDialog(
-                f"TTL of {display(key)}", [Field("seconds", "Seconds (empty or -1 removes the TTL)", current)]
+                f"TTL of {display(key)}", [Field("seconds", f"Expires in: {TTL_HINT}", current)]
             )
         )
         if answer is None:
             return
-        text = answer["seconds"].strip()
         try:
-            seconds = int(text) if text else -1
-        except ValueError:
-            self.notify(f"not a number of seconds: {text!r}", severity="error")
+            seconds = parse_ttl(answer["seconds"])
+        except ValueError as error:
+            self.notify(str(error), severity="error")
             return
         call = self.client.persist(key) if seconds < 0 else self.client.expire(key, seconds)
         if await self._apply("TTL", call):

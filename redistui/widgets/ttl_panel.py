@@ -8,6 +8,8 @@ key. Pinned keys are listed soonest-expiry first and dropped when they expire.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from datetime import datetime
 
@@ -25,6 +27,41 @@ from redistui.widgets.key_list import display
 TICK = 0.25  # seconds between redraws
 RESYNC = 5.0  # seconds between PTTL resyncs
 GONE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
+
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+TTL_HINT = "90 (seconds), 90s, 1h30m, 2d, or a date/time such as 2026-12-31 23:00; empty or -1 removes the TTL"
+
+
+def parse_ttl(text: str, now: float | None = None) -> int:
+    """Seconds from now for a TTL typed by a person; -1 means no TTL. Raises ValueError.
+
+    Accepts seconds (``90``), durations (``90s``, ``1h30m``, ``2d 4h``, ``1w``) and a local
+    date or date-time (``2026-12-31``, ``2026-12-31 23:00``, ISO 8601 with a zone).
+    """
+    text = text.strip()
+    if text in ("", "-1"):
+        return -1
+    if text.isdigit():
+        return int(text)
+    compact = text.replace(" ", "").lower()
+    if _DURATION.fullmatch(compact):
+        total = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(compact))
+        if total <= 0:
+            raise ValueError("a TTL must be longer than 0 seconds")
+        return max(1, round(total))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a TTL: {text!r} (try {TTL_HINT})") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a wall-clock time here
+    seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds <= 0:
+        raise ValueError(f"{text} has already passed")
+    return max(1, math.ceil(seconds))
 
 
 def format_countdown(ms: int) -> str:

@@ -231,6 +231,9 @@ async def test_set_and_remove_ttl(server) -> None:
         await fill_form(pilot, app, seconds="300")
         await wait_for(pilot, lambda: 295 <= conn.ttl("k") <= 300)
         await pilot.press("t")
+        await fill_form(pilot, app, seconds="1h30m")  # durations, as the dialog says
+        await wait_for(pilot, lambda: 5390 <= conn.ttl("k") <= 5400)
+        await pilot.press("t")
         await fill_form(pilot, app, seconds="")
         await wait_for(pilot, lambda: conn.ttl("k") == -1)
 

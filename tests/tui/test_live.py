@@ -188,3 +188,23 @@ async def test_a_view_that_disagrees_with_dbsize_says_it_is_stale(server) -> Non
         await pilot.press("f5")
         await wait_for(pilot, lambda: len(app.browser.index) == 3 and not app.browser.stale_note, timeout=8)
         assert "stale" not in screen_text(app)
+
+
+def test_ttl_dialog_accepts_durations_and_dates() -> None:
+    from datetime import datetime, timezone
+
+    from redistui.widgets.ttl_panel import parse_ttl
+
+    assert parse_ttl("") == parse_ttl("-1") == -1
+    assert parse_ttl("90") == 90
+    assert parse_ttl("90s") == 90
+    assert parse_ttl("1h30m") == parse_ttl("1h 30m") == 5400
+    assert parse_ttl("2d") == 172800 and parse_ttl("1w") == 604800 and parse_ttl("1.5h") == 5400
+    now = datetime(2030, 1, 1, 12, 0).astimezone()
+    assert parse_ttl("2030-01-01 13:00", now=now.timestamp()) == 3600
+    assert parse_ttl("2030-01-02", now=now.timestamp()) == 12 * 3600
+    utc_noon = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc).timestamp()
+    assert parse_ttl("2030-01-01T12:00:10+00:00", now=utc_noon) == 10
+    for bad in ("soon", "1x", "0s", "2020-01-01"):
+        with pytest.raises(ValueError):
+            parse_ttl(bad)
