@@ -376,7 +376,8 @@ class Group:
 class StreamValue:
     """A Redis stream: nodes of entries, the 7.0 metadata and the consumer groups."""
 
-    __slots__ = ("nodes", "keys", "length", "last_id", "first_id", "max_deleted_id", "entries_added", "groups")
+    __slots__ = ("nodes", "keys", "length", "last_id", "first_id", "max_deleted_id", "entries_added", "groups",
+                 "_rax_nodes")
     TYPE_NAME = b"stream"
 
     def __init__(self) -> None:
@@ -388,6 +389,7 @@ class StreamValue:
         self.max_deleted_id = 0
         self.entries_added = 0
         self.groups: dict[bytes, Group] | None = None
+        self._rax_nodes: tuple[int, int, int, int] | None = None  # (keys, first, last, answer) of the last count
 
     def __len__(self) -> int:
         return self.length
@@ -456,6 +458,7 @@ class StreamValue:
         if node.live == 1:
             del self.nodes[i]
             del self.keys[i]
+            self._rax_nodes = None
         else:
             node.kill(j)
         self.length -= 1
@@ -568,7 +571,21 @@ class StreamValue:
         return self.nodes[-1].last_live()
 
     def radix_tree_nodes(self) -> int:
-        """rax->numnodes of the radix tree keyed by the 16-byte big-endian master IDs."""
+        """rax->numnodes of the radix tree keyed by the 16-byte big-endian master IDs.
+
+        O(nodes), so the answer is kept until the node keys change (nodes are only added at the
+        tail and removed whole: their count and both ends tell whether the set is the same,
+        except for a middle node emptied by XDEL, which resets the cache).
+        """
+        stamp = (len(self.keys), self.keys[0], self.keys[-1]) if self.keys else (0, 0, 0)
+        cached = self._rax_nodes
+        if cached is not None and cached[:3] == stamp:
+            return cached[3]
+        count = self._count_rax_nodes()
+        self._rax_nodes = (*stamp, count)
+        return count
+
+    def _count_rax_nodes(self) -> int:
         keys = [k.to_bytes(16, "big") for k in self.keys]
         if not keys:
             return 1
