@@ -373,7 +373,8 @@ def after_call(client: Client, cmd: Command, argv: list[bytes], reply: object, d
     keyspace = server.keyspace
     if reply.__class__ is Error:
         cmd.failed_calls += 1
-        server.stats.count_error(reply.message)
+        if isinstance(reply, Error) and not reply.counted:
+            server.stats.count_error(reply.message)
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, argv, duration)
     if keyspace.dirty != dirty_before and server.effects.active and not cmd.is_readonly:

@@ -112,7 +112,9 @@ class SlowLog:
             args.append(arg)
         if len(argv) > 32:
             args.append(b"... (%d more arguments)" % (len(argv) - 31))
-        entry = [self.next_id, int(time.time()), duration_us, args, client.addr.encode(), client.name]
+        # A script's commands run on the connectionless Lua client: Redis shows "?:0" for it.
+        peer = b"?:0" if client.addr == "lua" else client.addr.encode()
+        entry = [self.next_id, int(time.time()), duration_us, args, peer, client.name]
         self.next_id += 1
         self.entries.appendleft(entry)
         while len(self.entries) > self.max_len:

@@ -43,6 +43,10 @@ class Status(bytes):
 class Error(Exception):
     """An error reply. ``message`` starts with its code (``ERR``, ``WRONGTYPE`` ...)."""
 
+    # Already in INFO errorstats: a script passing on what redis.call got (Redis's
+    # ERR_REPLY_FLAG_NO_STATS_UPDATE). The command still counts as failed.
+    counted = False
+
     def __init__(self, message: str | bytes):
         if isinstance(message, str):
             message = message.encode()

@@ -59,7 +59,8 @@ def _feed_monitors(ctx: Client, argv: list[bytes]) -> None:
 
 def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, rest: tuple[bytes, ...],
                evalsha: bool, ro: bool) -> object:
-    _feed_monitors(ctx, [name, body_or_sha, numkeys, *rest])
+    if ctx.server.monitors:
+        _feed_monitors(ctx, [name, body_or_sha, numkeys, *rest])
     eng = engine(ctx)
     keys, args = split_keys(numkeys, rest)
     try:

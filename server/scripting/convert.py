@@ -171,7 +171,9 @@ def from_lua(shape: Any, value: Any, script_resp3: bool, depth: int = 0) -> obje
     kind, payload, *rest = result
     rest.append(0)
     if kind == b"err":
-        return Error(payload)
+        error = Error(payload)
+        error.counted = rest[0] is True  # redis.call's error, counted when it happened
+        return error
     if kind == b"ok":
         return Status(payload.replace(b"\r", b" ").replace(b"\n", b" "))
     if kind == b"double":

@@ -396,7 +396,9 @@ class Engine:
             if isinstance(line, (int, float)):
                 line = b"%d" % line
             msg = b"%b script: %b, on %b:%b." % (msg, run.name, source, line)
-        return Error(msg)
+        error = Error(msg)
+        error.counted = info[4] is True  # raised by redis.call: counted in INFO errorstats already
+        return error
 
     # ------------------------------------------------------------------ redis.* callbacks
 
@@ -446,12 +448,12 @@ class Engine:
         if cmd is not None and cmd.subcommands and len(argv) >= 2:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
-            raise self._raise(b"ERR Unknown Redis command called from script")
+            raise self._reject(b"ERR Unknown Redis command called from script")
         n = len(argv)
         if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
-            raise self._raise(b"ERR Wrong number of args calling Redis command from script")
+            raise self._reject(b"ERR Wrong number of args calling Redis command from script", cmd)
         if "noscript" in cmd.flags:
-            raise self._raise(b"ERR This Redis command is not allowed from script")
+            raise self._reject(b"ERR This Redis command is not allowed from script", cmd)
         server = self.server
         client = run.client
         acl = server.acl
@@ -468,16 +470,16 @@ class Engine:
                     reason = b"can't publish to the channel mentioned in the command"
                 else:
                     reason = b"can't run this command or subcommand"
-                raise self._raise(b"ERR The user executing the script " + reason)
+                raise self._reject(b"ERR The user executing the script " + reason, cmd)
         writes = cmd.is_write
         if run.read_only and (writes or "may_replicate" in cmd.flags):
-            raise self._raise(b"ERR Write commands are not allowed from read-only scripts.")
+            raise self._reject(b"ERR Write commands are not allowed from read-only scripts.", cmd)
         block = server.persistence.write_block
         if writes and not run.dirty and block is not None:
-            raise self._raise(convert.error_text(b"-" + block.message))
+            raise self._reject(convert.error_text(b"-" + block.message), cmd)
         if (cmd.denyoom and not run.allow_oom and not run.dirty and server.eviction.limited
                 and server.eviction.check(run.caller, []) is not None):
-            raise self._raise(OOM_IN_SCRIPT)
+            raise self._reject(OOM_IN_SCRIPT, cmd)
         if writes:
             run.dirty = True
         reply = call(client, cmd, argv)
@@ -487,11 +489,21 @@ class Engine:
         if isinstance(reply, Blocked):
             reply = reply.on_timeout(client)
         if isinstance(reply, Error):
-            raise self._raise(convert.error_text(b"-" + reply.message))
+            # counted by ``call`` already: flagged, the script's reply does not count it again
+            raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
+                                                            b"ignore_error_stats_update": True}))
         return convert.to_lua(self.active.runtime, reply, client.resp == 3)
 
     def _raise(self, text: bytes) -> CallError:
         return CallError(self.active.runtime.table_from({b"err": text}))
+
+    def _reject(self, text: bytes, cmd: Command | None = None) -> CallError:
+        """A command redis.call refused (Redis's scriptCall errors): counted in INFO errorstats and
+        the command's rejected_calls now, and flagged so that the script's reply does not count it again."""
+        self.server.stats.count_error(text)
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        return CallError(self.active.runtime.table_from({b"err": text, b"ignore_error_stats_update": True}))
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:

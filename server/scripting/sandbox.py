@@ -249,7 +249,7 @@ sethook(count_hook, '', hook_every)
 local function shape(t)
   if type(t) ~= 'table' then return 'nil' end
   local v = rawget(t, 'err')
-  if type(v) == 'string' then return 'err', v end
+  if type(v) == 'string' then return 'err', v, rawget(t, 'ignore_error_stats_update') == true end
   v = rawget(t, 'ok')
   if type(v) == 'string' then return 'ok', v end
   v = rawget(t, 'double')
@@ -302,7 +302,7 @@ end
 
 local function err_info(e)
   if type(e) ~= 'table' then return nil end
-  return {rawget(e, 'err'), rawget(e, 'source'), rawget(e, 'line')}
+  return {rawget(e, 'err'), rawget(e, 'source'), rawget(e, 'line'), rawget(e, 'ignore_error_stats_update') == true}
 end
 
 debug = nil
