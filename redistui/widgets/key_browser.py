@@ -82,6 +82,8 @@ class KeyBrowser(Vertical):
         self.live = False
         self._disagreements = 0  # consecutive DBSIZE polls that disagree with a complete live view
         self.stale_note = ""  # said in the status line while the view disagrees with the server
+        self._scan_active = False  # a SCAN loop is fetching pages right now
+        self._scan_error = ""
         self._stream_broken = False  # the keyspace-event connection was re-established: events were lost
         self.scan_cursor = 0
         self.scan_done = False
@@ -170,7 +172,18 @@ class KeyBrowser(Vertical):
 
     @work(group="scan", exclusive=True)
     async def _scan(self) -> None:
+        self._scan_active = True
+        try:
+            await self._scan_pages()
+        finally:
+            # The worker is still "running" here: say it is not, or the status would read "scanning…" for ever.
+            self._scan_active = False
+            self._apply_rows()
+            self._update_status(self._scan_error)
+
+    async def _scan_pages(self) -> None:
         client = self.client
+        self._scan_error = ""
         try:
             if self.dbsize is None:
                 self.dbsize = await client.dbsize()
@@ -201,10 +214,7 @@ class KeyBrowser(Vertical):
                     self._rows_dirty = True
                 self._update_status()
         except RedisError as error:
-            self._update_status(f"scan failed: {error}")
-            return
-        self._apply_rows()
-        self._update_status()
+            self._scan_error = f"scan failed: {error}"
 
     @work(group="namespace", exclusive=True)
     async def _scan_namespace(self, namespace: bytes) -> None:
@@ -240,7 +250,7 @@ class KeyBrowser(Vertical):
             text = f"scanned {loaded:,} of {total}"
         if self.scan_done:
             state = "complete"
-        elif self._scanning and not self.scan_stopped:
+        elif self._scan_active and not self.scan_stopped:
             state = "scanning… esc stops"
         elif self.scan_stopped:
             state = "stopped · ctrl+l resumes"
@@ -257,6 +267,7 @@ class KeyBrowser(Vertical):
             )
         else:
             self.key_list.empty_text = ""
+        self.key_list.counts_partial = not self.scan_done
         self.key_list.refresh()
         self._status.update(Text(printable(status)), layout=False)  # one fixed line: no layout pass
 

@@ -139,6 +139,7 @@ class KeyList(ScrollView, can_focus=True):
         self.cursor_key: bytes | None = None  # the row under the cursor, to keep it there when rows move
         self._adjusting = False
         self.empty_text = ""  # shown on the first line when there are no rows
+        self.counts_partial = False  # the scan is not complete: namespace counts are of loaded keys only
 
     # -- data changed -------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class KeyList(ScrollView, can_focus=True):
         indent = "  " * row.depth if self.index.tree else ""
         if row.is_namespace:
             marker = "▾ " if row.expanded else "▸ "
-            count = f" ({row.count:,})"
+            count = f" ({row.count:,} loaded)" if self.counts_partial else f" ({row.count:,})"
             label = display(row.label) + display(self.index.delimiter)
             room = max(1, width - len(indent) - len(marker) - len(count))
             namespace = self.get_component_rich_style("key-list--namespace", partial=True)

@@ -119,6 +119,9 @@ async def test_scan_loads_pages_as_the_user_scrolls_and_can_stop(server) -> None
         loaded = len(browser.index)
         assert loaded < total, "only the first pages load until the user scrolls"
         assert f"scanned {loaded:,} of ~{total:,}" in screen_text(app)
+        # the status says the scan waits (it used to read "scanning… esc stops" for ever)
+        await wait_for(pilot, lambda: "more on scroll" in screen_text(app), what="an idle scan")
+        assert "scanning" not in screen_text(app)
         app.query_one(KeyList).focus()
         await pilot.press("end")  # nearing the end asks for the next pages
         await wait_for(pilot, lambda: len(browser.index) > loaded and not browser._scanning, what="more keys")
@@ -133,7 +136,7 @@ async def test_scan_loads_pages_as_the_user_scrolls_and_can_stop(server) -> None
         browser.load_all()
         await wait_for(pilot, lambda: browser.scan_done, timeout=10)
         assert len(browser.index) == total
-        assert "complete" in screen_text(app)
+        await wait_for(pilot, lambda: "complete" in screen_text(app))
         with server.connect() as conn:
             assert "cmdstat_keys" not in conn.info("commandstats"), "the browser never sends KEYS"
 
@@ -159,7 +162,7 @@ async def test_opening_a_namespace_mid_scan_fetches_its_keys(server) -> None:
         app.query_one(KeyList).focus()
         await pilot.press("end", "right")
         await wait_for(pilot, lambda: browser.index.count_prefix(b"zz:") == 30, what="namespace scan")
-        await wait_for(pilot, lambda: "▾ zz: (30)" in screen_text(app))
+        await wait_for(pilot, lambda: "▾ zz: (30 loaded)" in screen_text(app))  # the scan is not complete: said so
 
 
 async def test_selecting_a_key_survives_new_keys_arriving_above_it(server) -> None:
