@@ -31,6 +31,7 @@ serve: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check server redistui tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 3 --durations=25
 
 lint: $(STAMP)

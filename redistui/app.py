@@ -553,7 +553,8 @@ class RedisTUI(App[None]):
         return key
 
     async def _confirm(self, question: str, label: str = "Yes") -> bool:
-        return bool(await self.push_screen_wait(ConfirmDialog(question, label)))
+        dialog: Screen[Any] = ConfirmDialog(question, label)  # Textual's screen results are invariant
+        return bool(await self.push_screen_wait(dialog))
 
     @work(group="edit")
     async def action_new_key(self) -> None:

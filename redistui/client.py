@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
@@ -166,7 +166,8 @@ class ExplorerClient:
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
-        self.redis = spec.connect()
+        # Any: redis-py's annotations assume decoded (str) replies; this client keeps bytes.
+        self.redis: Any = spec.connect()
 
     @property
     def db(self) -> int:
@@ -340,3 +341,8 @@ class ExplorerClient:
 
     def pubsub(self) -> aioredis.client.PubSub:
         return self.redis.pubsub()
+
+
+def client_of(app: object) -> ExplorerClient:
+    """The explorer's connection, from a widget's ``self.app`` (typed as a plain Textual ``App``)."""
+    return cast(ExplorerClient, getattr(app, "client"))  # noqa: B009

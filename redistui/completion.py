@@ -25,6 +25,7 @@ from typing import Any
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
 from redistui.commands import Arg, CommandDoc, CommandTable, load_command_table
@@ -115,7 +116,8 @@ def _read_word(text: str, i: int, strict: bool) -> tuple[Word, bool]:
 
 def split_args(line: str) -> list[bytes]:
     """Split a command line exactly like redis-cli; `ValueError` on unbalanced quotes."""
-    words, i, n = [], 0, len(line)
+    words: list[bytes] = []
+    i, n = 0, len(line)
     while True:
         while i < n and line[i].isspace():
             i += 1
@@ -128,7 +130,8 @@ def split_args(line: str) -> list[bytes]:
 
 def scan_words(text: str) -> tuple[list[Word], Word]:
     """The finished words of `text` and the (possibly empty) word being typed at its end."""
-    words, i, n = [], 0, len(text)
+    words: list[Word] = []
+    i, n = 0, len(text)
     while True:
         while i < n and text[i].isspace():
             i += 1
@@ -745,16 +748,17 @@ class RedisLexer(Lexer):
     def __init__(self, table: Callable[[], CommandTable | None]) -> None:
         self.table = table
 
-    def lex_document(self, document: Document) -> Callable[[int], list[tuple[str, str]]]:
+    def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
         lines = document.lines
 
-        def get_line(number: int) -> list[tuple[str, str]]:
+        def get_line(number: int) -> StyleAndTextTuples:
             line = lines[number]
             try:
                 table = self.table()
             except Exception:  # noqa: BLE001
                 table = None
-            fragments, pos = [], 0
+            fragments: StyleAndTextTuples = []
+            pos = 0
             for start, end, role in classify(line, table):
                 if start > pos:
                     fragments.append(("", line[pos:start]))

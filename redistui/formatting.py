@@ -84,6 +84,7 @@ class TypedRESP2Parser(_RESP2Parser):
     """
 
     def _read_response(self, disable_decoding: bool = False, timeout: Any = SENTINEL) -> Any:
+        assert self._buffer is not None, "read on a connected parser only"
         raw = self._buffer.readline(timeout=timeout)
         if not raw:
             raise RedisConnectionError("Connection closed by server.")

@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from redistui.client import ExplorerClient
+from redistui.client import ExplorerClient, client_of
 from redistui.formatting import printable
 
 PAGE = 200  # elements per round trip
@@ -167,7 +167,7 @@ class CollectionViewer(Vertical):
         yield PagedTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.pager = PAGERS[self.type](self.key, self.app.client)
+        self.pager = PAGERS[self.type](self.key, client_of(self.app))
         table = self.query_one(PagedTable)
         for name in self.pager.columns:
             table.add_column(name, key=name)
@@ -191,7 +191,7 @@ class CollectionViewer(Vertical):
             return
         try:
             if self.length is None:
-                self.length = await self.app.client.length(self.key, self.type)
+                self.length = await client_of(self.app).length(self.key, self.type)
             page = await pager.next_page()
         except RedisError as error:
             if self.is_attached:

@@ -37,4 +37,4 @@ class DbSelector(Select[int]):
             self.set_options(self._db_options())
             if isinstance(current, int) and current < self.databases:
                 self.value = current
-            self.mutate_reactive(Select.value)  # redraw the current label even when the value is unchanged
+            self.mutate_reactive(Select.value)  # type: ignore[misc]  # redraw the label even when the value is unchanged (Textual's reactive descriptor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
@@ -22,7 +23,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 
-from redistui.client import KEY_TYPES, KeyMeta, glob_escape, glob_to_regex
+from redistui.client import KEY_TYPES, KeyMeta, client_of, glob_escape, glob_to_regex
 from redistui.formatting import printable
 from redistui.key_index import KeyIndex
 from redistui.widgets.key_list import KeyList
@@ -89,11 +90,11 @@ class KeyBrowser(Vertical):
         self.scan_done = False
         self.scan_pages = 0
         self.scan_stopped = False
-        self._target = PAGE_TARGET
+        self._target: float = PAGE_TARGET  # math.inf once the whole keyspace is wanted
         self._client_side_type = False
         self._events: dict[bytes, bytes] = {}
         self._rows_dirty = False
-        self._pattern_regex = None
+        self._pattern_regex: re.Pattern[bytes] | None = None
         self._select_timer: Timer | None = None
         # Kept as attributes (not queried) so workers finishing during shutdown still find them.
         self._key_list = KeyList(self.index, self.meta, id="key-list")
@@ -118,7 +119,7 @@ class KeyBrowser(Vertical):
 
     @property
     def client(self):  # noqa: ANN201 - the app's ExplorerClient
-        return self.app.client
+        return client_of(self.app)
 
     # -- scanning ----------------------------------------------------------------------
 

@@ -117,7 +117,7 @@ class KeyList(ScrollView, can_focus=True):
 
         def __init__(self, namespace: bytes, expanded: bool) -> None:
             super().__init__()
-            self.namespace = namespace
+            self.namespace = namespace  # type: ignore[misc,assignment]  # Textual's Message has a class-level namespace too
             self.expanded = expanded
 
     class NeedMeta(Message):
@@ -159,8 +159,8 @@ class KeyList(ScrollView, can_focus=True):
                     self._adjusting = False
         if self.cursor >= count:
             self.set_reactive(KeyList.cursor, max(0, count - 1))
-        row = self.current_row
-        self.cursor_key = row.key if row is not None else None
+        current = self.current_row
+        self.cursor_key = current.key if current is not None else None
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:

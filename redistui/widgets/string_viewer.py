@@ -20,6 +20,7 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from redistui.client import client_of
 from redistui.formatting import has_controls, printable
 
 CHUNK = 32 * 1024  # bytes per GETRANGE
@@ -115,7 +116,7 @@ class StringViewer(Vertical):
         if self.complete:
             return
         try:
-            total, chunk = await self.app.client.string_slice(self.key, len(self.data), CHUNK)
+            total, chunk = await client_of(self.app).string_slice(self.key, len(self.data), CHUNK)
         except RedisError as error:
             if self.is_attached:
                 self.query_one("#string-body", Static).update(Text(printable(f"error: {error}"), style="red"))

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from redistui.client import KeyMeta
+from redistui.client import KeyMeta, client_of
 from redistui.widgets.key_list import display
 
 TICK = 0.25  # seconds between redraws
@@ -164,7 +164,7 @@ class TTLPanel(Vertical):
         if not keys:
             return
         try:
-            metas = await self.app.client.key_meta(keys)
+            metas = await client_of(self.app).key_meta(keys)
         except RedisError:
             return
         for key, meta in metas.items():

@@ -10,6 +10,7 @@ from textual.containers import Container, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
+from redistui.client import client_of
 from redistui.widgets.collection_viewer import PAGERS, CollectionViewer
 from redistui.widgets.key_list import BADGES, display
 from redistui.widgets.string_viewer import StringViewer
@@ -59,7 +60,7 @@ class ValueView(Vertical):
             await body.remove_children()
             await body.mount(Static("Select a key on the left.", id="value-empty"))
             return
-        client = self.app.client
+        client = client_of(self.app)
         try:
             meta = (await client.key_meta([key])).get(key)
             encoding = await client.object_encoding(key) if meta and meta.type != "none" else None
