@@ -25,9 +25,7 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
         "-u", "--url", help="redis://[user:pass@]host:port/db, rediss://… (TLS) or unix://path"
     )
     group.add_argument("-h", "--host", dest="host", help="server hostname")
-    group.add_argument(
-        "-p", "--port", dest="port", type=int, help="server port (or the bundled server's port)"
-    )
+    group.add_argument("-p", "--port", dest="port", type=int, help="server port")
     group.add_argument("-a", "--password", dest="password", help="password (also REDISCLI_AUTH)")
     group.add_argument("--user", dest="user", help="ACL username")
     group.add_argument("-n", "--db", dest="db", type=int, default=None, help="database number")
@@ -45,7 +43,7 @@ def connection_spec(args: argparse.Namespace) -> ConnectionSpec | None:
         if args.cacert or args.insecure:
             spec = replace(spec, ca_cert=args.cacert, insecure=args.insecure)
         return spec.with_db(args.db) if args.db is not None and args.db != spec.db else spec
-    if not (args.host or args.socket or args.tls or args.cacert or args.user or args.password):
+    if not (args.host or args.port or args.socket or args.tls or args.cacert or args.user or args.password):
         return None
     return ConnectionSpec(
         host=args.host or "127.0.0.1",
@@ -74,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundled = launch.add_argument_group("bundled server")
     bundled.add_argument("--dir", type=Path, help="data directory (default: a per-user data dir)")
     bundled.add_argument(
+        "--bundled-port", type=int, help="port of the bundled server (default 6379, where redis-cli looks)"
+    )
+    bundled.add_argument(
         "--keep-server", action="store_true", help="leave the bundled server running on exit"
     )
     launch.set_defaults(handler=run_launch)
@@ -95,13 +96,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_launch(args: argparse.Namespace) -> int:
     from redistui.app import RedisTUI
-    from redistui.embedded import EmbeddedServer, EmbeddedServerError
+    from redistui.embedded import EmbeddedServer, EmbeddedServerError, describe_listener, port_is_free
 
     spec = connection_spec(args)
     if spec is not None:
         RedisTUI(spec).run()
         return 0
-    server = EmbeddedServer(port=args.port, data_dir=args.dir, outlive_explorer=args.keep_server)
+    server = EmbeddedServer(port=args.bundled_port, data_dir=args.dir, outlive_explorer=args.keep_server)
+    if not port_is_free(server.port, server.host):
+        who, directory = describe_listener(server.port, server.host)
+        if directory is not None and directory.resolve() == server.data_dir.resolve():
+            print(
+                f"the bundled server is already running on {server.host}:{server.port} "
+                f"(data in {server.data_dir}): exploring it, and leaving it running",
+                file=sys.stderr,
+            )
+            RedisTUI(ConnectionSpec(host=server.host, port=server.port, db=args.db or 0), embedded=True).run()
+            return 0
+        print(
+            f"redistui: port {server.port} is taken by {who}, so the bundled server cannot start there.\n"
+            f"  to explore that server:                 redistui launch -p {server.port}\n"
+            f"  to run the bundled server elsewhere:    redistui launch --bundled-port N",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"starting the bundled server on {server.host}:{server.port} (data in {server.data_dir}) …",
         file=sys.stderr,

@@ -54,7 +54,9 @@ def default_data_dir() -> Path:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``port`` now (as servers do, a port in TIME_WAIT counts as free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -70,10 +72,23 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def choose_port(requested: int | None) -> int:
-    """The requested port, else 6379 when free, else any free port."""
-    if requested:
-        return requested
-    return DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port()
+    """The requested port, else 6379: the bundled server keeps one address, as redis-server does."""
+    return requested or DEFAULT_PORT
+
+
+def describe_listener(port: int, host: str = "127.0.0.1") -> tuple[str, Path | None]:
+    """Who listens on ``port``: a short description, and the data directory if it is a bundled server."""
+    try:
+        with redis.Redis(host, port, socket_timeout=1, socket_connect_timeout=1) as conn:
+            info = conn.info("server")
+            if "redistui_version" not in info:
+                return f"redis-server {info.get('redis_version', '?')}", None
+            directory = conn.config_get("dir").get("dir")
+            return f"a redistui server {info['redistui_version']}", Path(directory) if directory else None
+    except redis.AuthenticationError:
+        return "a server that asks for a password", None
+    except redis.RedisError:
+        return "a program that is not a Redis server", None
 
 
 _PR_SET_PDEATHSIG = 1

@@ -25,6 +25,9 @@ def spec_for(*argv: str) -> ConnectionSpec | None:
 def test_no_connection_flag_means_the_bundled_server() -> None:
     assert spec_for() is None
     assert spec_for("--dir", "/tmp/x") is None
+    assert spec_for("--bundled-port", "7000") is None
+    # -p alone connects where redis-cli -p would, as -h and -u do
+    assert spec_for("-p", "6390") == ConnectionSpec("127.0.0.1", 6390, 0)
 
 
 def test_redis_cli_flags() -> None:
@@ -59,12 +62,20 @@ def test_launch_with_a_url_starts_no_server(monkeypatch: pytest.MonkeyPatch, red
     assert ran == [(ConnectionSpec.from_url(redis_server.url), False)]
 
 
-def test_choose_port_prefers_6379_when_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedded, "port_is_free", lambda port, host="127.0.0.1": True)
+def test_the_bundled_server_keeps_one_port(monkeypatch: pytest.MonkeyPatch) -> None:
     assert embedded.choose_port(None) == 6379
-    monkeypatch.setattr(embedded, "port_is_free", lambda port, host="127.0.0.1": False)
-    assert embedded.choose_port(None) != 6379
     assert embedded.choose_port(7001) == 7001
+    # a port its last run left in TIME_WAIT is free again for a server (SO_REUSEADDR)
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as redis-server and ours listen
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server side closes first: TIME_WAIT on the server's port
+        client.close()
+    assert embedded.port_is_free(port)
 
 
 def test_default_data_dir_is_per_user() -> None:
@@ -86,7 +97,7 @@ def test_launch_runs_the_bundled_server_and_saves_on_exit(
             conn.set("persisted", "yes")
 
     monkeypatch.setattr(RedisTUI, "run", fake_run)
-    assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)]) == 0
+    assert cli.main(["launch", "--bundled-port", str(port), "--dir", str(tmp_path)]) == 0
     assert seen and seen[0].host == "127.0.0.1" and seen[0].port == port
     assert (tmp_path / "dump.rdb").exists(), "SHUTDOWN SAVE wrote the dataset"
     with pytest.raises(redis.ConnectionError):
@@ -105,7 +116,7 @@ def test_keep_server_leaves_it_running(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(EmbeddedServer, "start", start)
     monkeypatch.setattr(RedisTUI, "run", lambda self: None)
     try:
-        assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path), "--keep-server"]) == 0
+        assert cli.main(["launch", "--bundled-port", str(port), "--dir", str(tmp_path), "--keep-server"]) == 0
         assert started and started[0].poll() is None, "still running after the explorer exited"
         assert redis.Redis(port=port).ping()
     finally:
@@ -114,19 +125,36 @@ def test_keep_server_leaves_it_running(monkeypatch: pytest.MonkeyPatch, tmp_path
             process.wait(10)
 
 
-def test_a_failed_start_shows_the_log_tail(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled
+def test_a_taken_port_is_explained_not_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled, redis_server
 ) -> None:
+    """The bundled server keeps its port: when another program has it, say who and what to do."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        assert cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)]) == 1
+        assert cli.main(["launch", "--bundled-port", str(port), "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert (
-        "server log (tail)" in err and "Traceback (most recent call last)" not in err.split("server log")[0]
-    )
-    assert (tmp_path / "server.log").exists()
+    assert f"port {port} is taken by a program that is not a Redis server" in err
+    assert f"redistui launch -p {port}" in err and "--bundled-port N" in err
+    assert cli.main(["launch", "--bundled-port", str(redis_server.port), "--dir", str(tmp_path)]) == 1
+    assert f"port {redis_server.port} is taken by redis-server 7" in capsys.readouterr().err
+
+
+def test_a_running_bundled_server_of_the_same_directory_is_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], bundled
+) -> None:
+    running = EmbeddedServer(port=free_port(), data_dir=tmp_path)
+    running.start()
+    ran: list[tuple[int, bool]] = []
+    monkeypatch.setattr(RedisTUI, "run", lambda self: ran.append((self.spec.port, self.embedded)))
+    try:
+        assert cli.main(["launch", "--bundled-port", str(running.port), "--dir", str(tmp_path)]) == 0
+        assert ran == [(running.port, True)]
+        assert "already running" in capsys.readouterr().err
+        assert running.process is not None and running.process.poll() is None, "left running"
+    finally:
+        running.stop(save=False)
 
 
 def test_embedded_server_error_carries_the_log(tmp_path: Path, bundled) -> None:
@@ -196,7 +224,7 @@ def test_a_crash_of_the_ui_still_saves(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     monkeypatch.setattr(RedisTUI, "run", crashing_run)
     with pytest.raises(RuntimeError):
-        cli.main(["launch", "--port", str(port), "--dir", str(tmp_path)])
+        cli.main(["launch", "--bundled-port", str(port), "--dir", str(tmp_path)])
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=port, socket_connect_timeout=0.5).ping()
     again = EmbeddedServer(port=free_port(), data_dir=tmp_path)

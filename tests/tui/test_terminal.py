@@ -19,7 +19,7 @@ ENV = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLORTERM": "truecolo
 
 
 def launch_command(port: int, data_dir: Path) -> str:
-    return f"cd {ROOT} && exec {sys.executable} -m redistui launch -p {port} --dir {data_dir}"
+    return f"cd {ROOT} && exec {sys.executable} -m redistui launch --bundled-port {port} --dir {data_dir}"
 
 
 def gone(pid: int) -> bool:
