@@ -37,6 +37,7 @@ from redistui.widgets.header import ConnectionBanner, ServerHeader, keyspace_cou
 from redistui.widgets.key_browser import KeyBrowser
 from redistui.widgets.key_list import display
 from redistui.widgets.pubsub_pane import PubSubPane
+from redistui.widgets.scripting import ScriptingScreen
 from redistui.widgets.string_viewer import StringViewer
 from redistui.widgets.ttl_panel import TTL_HINT, TTLPanel, parse_ttl
 from redistui.widgets.value_view import ValueView
@@ -166,6 +167,9 @@ ACTIONS = (
     ),
     ExplorerAction(
         "toggle_pubsub", "f3", "Pub/Sub", title="Pub/Sub pane", help="Subscribe, watch and publish messages"
+    ),
+    ExplorerAction(
+        "scripting", "f4", "Scripts", title="Lua scripts and functions", help="EVAL editor and FUNCTION LIST"
     ),
 )
 
@@ -412,6 +416,9 @@ class RedisTUI(App[None]):
 
     def action_dashboard(self) -> None:
         self.push_screen(DashboardScreen(self.spec))
+
+    def action_scripting(self) -> None:
+        self.push_screen(ScriptingScreen(self.spec))
 
     @on(CommandLine.Executed)
     def _command_executed(self, message: CommandLine.Executed) -> None:

@@ -200,12 +200,15 @@ async def control_bytes(pilot: Pilot, app: RedisTUI) -> None:
 
 
 def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
-    """The explorer's shots, then those of the command line, pub/sub pane and dashboard (issue 8)."""
+    """The explorer's shots, then those of the command line, pub/sub pane and dashboard (issue 8), then the
+    scripting screen's (issue 14)."""
     from tests.tui import screenshots_cmdline  # imported late: it reuses this module's helpers
 
     mine = [browser_and_hash, json_string, big_hash, ttl_panel, flat_filtered_zset, binary_and_stream_light,
             new_key_dialog, control_bytes]  # fmt: skip
-    return mine + screenshots_cmdline.steps()
+    from tests.tui import screenshots_scripting
+
+    return mine + screenshots_cmdline.steps() + screenshots_scripting.steps()
 
 
 def run(shots: list[Callable[[Pilot, RedisTUI], Awaitable[None]]]) -> None:
