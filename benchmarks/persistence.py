@@ -199,8 +199,9 @@ def main() -> int:
             print(f"GET during BGSAVE, {name:5}: p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, max {b['max_ms']} ms "
                   f"({b['gets']} GETs over {b['bgsave_seconds']} s)")
         ok = (results["save_ratio"] <= 2.5 and results["load_ratio"] <= 2.5 and results["bgsave_ratio"] <= 2.5
-              and ob["child_extra_perc"] < 30 and ob["p99_ms"] < 20)
-        print("targets met" if ok else "targets NOT met")
+              and ob["child_extra_perc"] < 30)
+        print(f"issue 12 targets (within 2.5x, child under 30%): {'met' if ok else 'NOT met'}")
+        print(f"issue 5 target (p99 GET during BGSAVE under 20 ms): {'met' if ob['p99_ms'] < 20 else 'NOT met'}")
     return 0
 
 
