@@ -360,13 +360,15 @@ class RequestParser:
     most for a line, ``proto-max-bulk-len``, the unauthenticated limits). hiredis, much faster
     at turning complete requests into lists, is given a read only when the stream is between
     requests and the read starts a multibulk; it never keeps anything from one read to the
-    next: if the read ends inside a request, that request's bytes go to our parser, which
-    finishes it, checking its headers, and hands the stream back at the next request.
+    next: if the read ends inside a request (an empty multibulk fed after the read does not
+    come back as one), that request's bytes go to our parser, which finishes it, checking its
+    headers, and hands the stream back at the next request.
     """
 
-    __slots__ = ("_buf", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
+    __slots__ = ("_reader", "_buf", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
+        self._reader = hiredis.Reader()  # empty between reads (replaced when a read ends mid-request)
         self._buf = bytearray()  # unparsed bytes held by our own parser
         self._args: list[bytes] = []  # arguments of the multibulk being read
         self._left = 0  # arguments still to read in that multibulk (0: between requests)
@@ -385,7 +387,7 @@ class RequestParser:
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         if self._buf or self._left or data[:1] != b"*" or _BIG_HEADER.match(data):
             return self._own(data)
-        reader = hiredis.Reader()
+        reader = self._reader
         reader.feed(data)
         frames: list[list[bytes]] = []
         try:
@@ -399,15 +401,21 @@ class RequestParser:
                     if arg.__class__ is not bytes:
                         raise hiredis.ProtocolError("not a bulk")
                 frames.append(frame)
+            # Did the read end between requests? Then an empty multibulk comes out as it is;
+            # inside one, it would be taken as part of the request (or refused).
+            reader.feed(b"*0\r\n")
+            probe = reader.gets()
         except hiredis.ProtocolError:
             # Something hiredis does not take as a plain request: our parser, which knows
             # Redis's answers to each (ignore, inline, error text), reads the whole read again.
+            self._reader = hiredis.Reader()
             return self._own(data)
+        if probe.__class__ is list and not probe and not reader.has_data():
+            return frames, None  # the common case: the reader is left empty for the next read
+        self._reader = hiredis.Reader()
         if not frames:
             return self._own(data)  # one incomplete request: read it (and its headers) ourselves
         last = _encode_frame(frames[-1])
-        if not reader.has_data() and data.endswith(last):
-            return frames, None  # the read ended between requests: the common case
         used = sum(map(_frame_size, frames))
         if used > len(data) or not data.startswith(last, used - len(last)):
             return self._own(data)  # an encoding hiredis accepts but we cannot place: start over
