@@ -291,9 +291,10 @@ class Engine:
         return script
 
     def lookup(self, sha: bytes) -> Script | None:
-        if len(sha) != 40:
-            return None
-        return self.scripts.get(sha.lower())
+        script = self.scripts.get(sha)  # clients send the lowercase hex SCRIPT LOAD gave them
+        if script is None and len(sha) == 40:
+            script = self.scripts.get(sha.lower())
+        return script
 
     # ------------------------------------------------------------------ running
 
