@@ -36,6 +36,10 @@ _INVALIDATE_PUSH = b">2\r\n$10\r\ninvalidate\r\n"
 _INVALIDATE_MESSAGE = b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
 
 
+# Read-only script runners: the commands a script runs are tracked, not the runner itself.
+_SCRIPT_RUNNERS = frozenset(("eval_ro", "evalsha_ro", "fcall_ro"))
+
+
 class TrackingState:
     """One client's tracking settings (Redis's CLIENT_TRACKING_* flags)."""
 
@@ -117,7 +121,7 @@ class Tracking:
         state = client.tracking
         if state is None:
             return
-        if cmd.is_readonly and not state.bcast and not ((state.optin and not state.caching)
+        if cmd.is_readonly and cmd.name not in _SCRIPT_RUNNERS and not state.bcast and not ((state.optin and not state.caching)
                                                          or (state.optout and state.caching)):
             positions = cmd.key_positions(argv)
             if positions and "pubsub" not in cmd.flags:
@@ -171,9 +175,11 @@ class Tracking:
             state = target.tracking if target is not None else None
             if target is None or state is None or state.bcast:
                 continue
-            if state.noloop and target is current:
+            # ``current`` may be a script's client, which carries its caller's id.
+            own = current is not None and target.id == current.id
+            if state.noloop and own:
                 continue
-            if target is current:
+            if own:
                 target.tracking_pending.append(key)
             else:
                 self.send(target, key)

@@ -335,6 +335,7 @@ class Engine:
         client.id = caller.id
         client.db = caller.db
         client.user = caller.user
+        client.tracking = caller.tracking  # keys the script reads are tracked for the caller
         client.resp = 2
         client.in_multi = False
         if flags & EVAL_COMPAT:

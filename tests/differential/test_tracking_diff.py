@@ -208,3 +208,19 @@ def test_broken_redirect_and_info(ours, real):
             tracker.close()
             writer.close()
         assert outputs[0] == outputs[1]
+
+
+def test_scripts_are_tracked_for_their_caller(pair):
+    """Keys a script reads are tracked for the caller; its own writes are announced after its reply."""
+    sides, resp = pair
+    if resp == 2:
+        return
+    run(sides, "writer", "SET", "s1", "1")
+    run(sides, "tracker", "CLIENT", "TRACKING", "on")
+    run(sides, "tracker", "EVAL", "return redis.call('GET', KEYS[1])", "1", "s1")
+    run(sides, "tracker", "EVAL_RO", "return 1", "1", "s2")  # EVAL_RO itself remembers nothing
+    run(sides, "writer", "SET", "s2", "x")
+    run(sides, "writer", "SET", "s1", "2")
+    run(sides, "tracker", "GET", "s1")
+    run(sides, "tracker", "EVAL", "redis.call('SET', KEYS[1], 'mine') return 7", "1", "s1")
+    run(sides, "tracker", "CLIENT", "TRACKING", "off")
