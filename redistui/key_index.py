@@ -73,6 +73,20 @@ class _Node:
         return self.starts[-1]
 
 
+def _shift(starts: list[int], first: int, delta: int) -> None:
+    """Add ``delta`` to the row offsets from block ``first`` on (a C-speed slice for big namespaces)."""
+    if delta:
+        starts[first:] = [start + delta for start in starts[first:]]
+
+
+def _insert(node: _Node, at: int, block: Row | LeafRun, first: bytes) -> None:
+    """Slot a one-row block in at ``at``."""
+    node.blocks.insert(at, block)
+    node.firsts.insert(at, first)
+    node.starts.insert(at, node.starts[at])
+    _shift(node.starts, at + 1, 1)
+
+
 class KeyIndex:
     """Sorted loaded keys plus the tree/flat view state (delimiter, expanded namespaces)."""
 
@@ -138,14 +152,86 @@ class KeyIndex:
             yield key[:start]
 
     def _touched(self, key: bytes, delta: int) -> None:
-        """A key came or went: only the namespaces on its path change."""
+        """A key came or went: only the namespaces on its path change.
+
+        An added key patches the laid-out namespaces on its path in place, deepest first
+        (a run grows, a namespace row counts one more, a new row is slotted in), so a live
+        insert into a namespace with 100,000 children does not lay all of them out again.
+        A removal drops the path's layouts, to be rebuilt when drawn.
+        """
         if not self._nodes and not self._deep:
             return
         delimiter = self.delimiter
-        for prefix in self._path(key):
-            self._nodes.pop(prefix, None)
+        path = list(self._path(key))
+        for prefix in path:
             if prefix in self._deep and delimiter and key.find(delimiter, len(prefix)) >= 0:
                 self._deep[prefix] += delta
+        if delta < 0 or not delimiter or key.endswith(delimiter):
+            for prefix in path:
+                self._nodes.pop(prefix, None)
+            return
+        below: int | None = None  # how much the visible size of the namespace below changed (None: unknown)
+        for depth in range(len(path) - 1, -1, -1):
+            prefix = path[depth]
+            node = self._nodes.get(prefix)
+            if node is None:
+                below = None
+                continue
+            child = path[depth + 1] if depth + 1 < len(path) else None
+            below = self._patch_added(node, prefix, depth, key, child, below)
+            if below is None:
+                del self._nodes[prefix]
+
+    def _patch_added(
+        self, node: _Node, prefix: bytes, depth: int, key: bytes, child: bytes | None, below: int | None
+    ) -> int | None:
+        """Fit a new key into a laid-out namespace; returns the change of its row count (None: lay it out again)."""
+        blocks, firsts, starts, keys = node.blocks, node.firsts, node.starts, self.keys
+        if child is None:  # a leaf of this namespace
+            j = bisect_right(firsts, key) - 1
+            position = keys.bisect_left(key)
+            before = blocks[j] if j >= 0 else None
+            if isinstance(before, LeafRun) and position <= keys.bisect_left(before.first) + before.count:
+                blocks[j] = LeafRun(before.depth, before.prefix_len, before.first, before.count + 1)
+                _shift(starts, j + 1, 1)
+                return 1
+            after = blocks[j + 1] if j + 1 < len(blocks) else None
+            if isinstance(after, LeafRun) and keys.bisect_left(after.first) == position + 1:
+                blocks[j + 1] = LeafRun(after.depth, after.prefix_len, key, after.count + 1)
+                firsts[j + 1] = key
+                _shift(starts, j + 2, 1)
+                return 1
+            _insert(node, j + 1, LeafRun(depth, len(prefix), key, 1), key)
+            return 1
+        m = bisect_right(firsts, child) - 1
+        block = blocks[m] if m >= 0 else None
+        if isinstance(block, Row) and block.key == child:
+            size = 0
+            if block.expanded:
+                if below is None:
+                    return None
+                size = below
+            blocks[m] = Row(block.depth, block.label, block.key, True, block.count + 1, block.expanded)
+            _shift(starts, m + 1, size)
+            return size
+        if child in self.expanded:
+            return None
+        row = Row(depth, child[len(prefix) : -len(self.delimiter)], child, True, 1, False)
+        if isinstance(block, LeafRun):
+            run_start = keys.bisect_left(block.first)
+            position = keys.bisect_left(key)
+            inside = position - run_start  # leaves of the run before the new namespace
+            if inside < block.count:  # the namespace splits the run in two
+                left = LeafRun(block.depth, block.prefix_len, block.first, inside)
+                right_first = keys[position + 1]
+                right = LeafRun(block.depth, block.prefix_len, right_first, block.count - inside)
+                blocks[m : m + 1] = [left, row, right]
+                firsts[m : m + 1] = [block.first, child, right_first]
+                starts[m + 1 : m + 1] = [starts[m] + inside, starts[m] + inside + 1]
+                _shift(starts, m + 3, 1)
+                return 1
+        _insert(node, m + 1, row, child)
+        return 1
 
     def _forget_layout(self) -> None:
         self._nodes.clear()
