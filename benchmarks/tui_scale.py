@@ -3,6 +3,7 @@
     python benchmarks/tui_scale.py               # starts redis-server, seeds 1,000,000 keys
     python benchmarks/tui_scale.py --keys 100000
     python benchmarks/tui_scale.py --url redis://127.0.0.1:6379/0 --no-seed
+    python benchmarks/tui_scale.py --tree-only   # the key tree alone (no server, no UI), in seconds
 
 Runs the real app headless (120×40) in this process and reports:
 - time from app start to the first keys drawn (target: < 0.5 s),
@@ -261,12 +262,64 @@ def insert_keys(port: int, db: int, stop: threading.Event, rate: int = 1000) -> 
     conn.close()
 
 
+def tree_only(total: int) -> None:
+    """The key tree's own costs at ``total`` keys with ``user:`` (a fifth of them) expanded.
+
+    Two shapes: ``user:`` holding only leaves, and ``user:`` mixing leaves and 100,000
+    sub-namespaces (``user:N:avatar``). Reports the expand, one frame's rows while
+    scrolling, and a batch of 10 live inserts followed by a frame (1,000 inserts/s at
+    10 frames/s), p50 and max over 100 batches.
+    """
+    from redistui.key_index import KeyIndex
+
+    def frame(index: KeyIndex, top: int, height: int = 38) -> None:
+        for i in range(top, min(index.row_count, top + height)):
+            index.row(i)
+
+    print(f"key tree at {total:,} keys, user: expanded")
+    for mixed in (False, True):
+        index = KeyIndex()
+        index.add(
+            f"{PREFIXES[i % 5]}:{i}:avatar".encode()
+            if mixed and i % 10 == 5
+            else f"{PREFIXES[i % 5]}:{i}".encode()
+            for i in range(total)
+        )
+        frame(index, 0)
+        started = time.perf_counter()
+        index.toggle(b"user:")
+        frame(index, 0)
+        expand = time.perf_counter() - started
+        started = time.perf_counter()
+        for top in range(0, total // 5, total // 200):
+            frame(index, top)
+        scroll = (time.perf_counter() - started) / 40
+        cursor = index.row(1000).key
+        costs = []
+        for batch in range(100):
+            started = time.perf_counter()
+            index.add(f"user:live{batch}_{j}".encode() for j in range(10))
+            index.row_of(cursor)
+            frame(index, 1000)
+            costs.append(time.perf_counter() - started)
+        costs.sort()
+        shape = "leaves and sub-namespaces" if mixed else "leaves only"
+        print(
+            f"  user: with {shape:<26} expand {expand * 1000:7.1f} ms · frame {scroll * 1000:5.2f} ms · "
+            f"insert batch + frame p50 {costs[50] * 1000:6.2f} ms, max {costs[-1] * 1000:6.2f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--tree-only", action="store_true", help="measure the key tree alone")
     parser.add_argument("--url", help="use this server instead of starting redis-server")
     parser.add_argument("--no-seed", action="store_true", help="explore the data already there")
     args = parser.parse_args()
+    if args.tree_only:
+        tree_only(args.keys)
+        return
 
     process = None
     if args.url:
