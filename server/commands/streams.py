@@ -301,8 +301,12 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest[0] == b"*":  # the common form, XADD key * field value ...: no option to parse
         if len(rest) % 2 == 0:
             raise Error(b"ERR wrong number of arguments for 'xadd' command")
-        return add_entry(ctx, key, rest[1:], None, True, None, None, (key, *rest))
+        return add_entry(ctx, key, rest[1:], None, True, None, None, rest)
     argv = (key, *rest)
+    if len(rest) >= 6 and rest[3] == b"*" and not len(rest) % 2:
+        args = capped_add_args(ctx, rest)
+        if args is not None:  # XADD key MAXLEN ~|= <n> * field value ...
+            return add_entry(ctx, key, rest[4:], None, True, args, b"", argv)
     args = parse_add_or_trim(ctx, argv, True)
     field_pos = args.id_index + 1
     nvals = len(argv) - field_pos
@@ -314,9 +318,39 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
                      argv)
 
 
+def capped_add_args(ctx: Client, rest: tuple[bytes, ...]) -> TrimArgs | None:
+    """The trim of ``MAXLEN ~|= <n> * ...`` (``rest`` is argv after the key), else None.
+
+    The shape capped streams use on every XADD, read without the general option loop; any
+    other shape, or a bad count, returns None and takes ``parse_add_or_trim`` (and its errors).
+    """
+    mode = rest[1]
+    if mode != b"~" and mode != b"=":
+        return None
+    opt = rest[0]
+    if opt != b"MAXLEN" and opt.lower() != b"maxlen":
+        return None
+    maxlen = to_int(rest[2])
+    if maxlen is None or maxlen < 0:
+        return None
+    args = TrimArgs()
+    args.maxlen = maxlen
+    args.arg_index = 3
+    args.id_index = 4
+    if mode == b"~":
+        args.approx = True
+    if args.approx and ctx.addr != "aof":  # the AOF loader trims exactly as logged: no LIMIT
+        limit = 100 * cast(int, ctx.server.config.values["stream-node-max-entries"])
+        args.limit = 10000 if limit <= 0 else min(limit, 1000000)
+    return args
+
+
 def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, seq_given: bool,
               args: TrimArgs | None, create: bytes | None, argv: tuple[bytes, ...]) -> object:
-    """The body of XADD once its arguments are parsed (``create`` None: NOMKSTREAM)."""
+    """The body of XADD once its arguments are parsed (``create`` None: NOMKSTREAM).
+
+    ``argv`` is the command's arguments from the key on, or from the ID on when ``args`` is None.
+    """
     db = ctx.db
     stream = cast("StreamValue | None", db.lookup_type(key, StreamValue, read=False))
     created = False
@@ -353,19 +387,18 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
     ks = db.keyspace
     if ks.notify_flags:
         db.notify(NOTIFY_STREAM, b"xadd", key)
-    logged: list[bytes] | None = None
-    if args is not None and args.strategy:
-        if stream.trim(args.maxlen, args.minid, args.approx, args.limit):
+    if args is not None:
+        if args.strategy and stream.trim(args.maxlen, args.minid, args.approx, args.limit):
             db.notify(NOTIFY_STREAM, b"xtrim", key)
-        if args.approx:
+        if ctx.server.effects.active and (args.approx or sid is None or not seq_given):
             logged = list(argv)
-            trim_rewrite(stream, args, logged)
-    if (sid is None or not seq_given) and ctx.server.effects.active:
-        if logged is None:
-            logged = list(argv)
-        logged[args.id_index if args is not None else 1] = reply
-    if logged is not None:
-        set_effects(ctx, [[b"XADD", *logged]])
+            if args.approx:
+                trim_rewrite(stream, args, logged)
+            if sid is None or not seq_given:
+                logged[args.id_index] = reply
+            ctx.propagate_as = [[b"XADD", *logged]]
+    elif sid is None and ctx.server.effects.active:
+        ctx.propagate_as = [[b"XADD", key, reply, *argv[1:]]]
     if ks.blocked_keys:
         db.signal_ready(key)
     return reply

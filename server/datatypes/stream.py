@@ -130,6 +130,9 @@ _NO_GONE: set[int] = set()  # the tombstones of a frozen node without any (never
 
 def encode_row(row: tuple[bytes, ...]) -> bytes:
     """An entry's fields and values as the RESP array every reply sends (the same in RESP2 and RESP3)."""
+    if len(row) == 2:  # one field and its value, the usual entry: one format, no join
+        f, v = row
+        return b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(f), f, len(v), v)
     return b"*%d\r\n" % len(row) + b"".join([b"$%d\r\n%s\r\n" % (len(x), x) for x in row])
 
 
@@ -176,14 +179,18 @@ class Node:
     def add(self, sid: int, row: tuple[bytes, ...]) -> None:
         """Append an entry (to an open node), counting its listpack bytes as Redis encodes them."""
         fields = self.fields
-        n = len(row) // 2
-        same = n == len(fields) and row[0::2] == fields
+        n = len(row) >> 1
         master = self.master
         dms = (sid >> 64) - (master >> 64)
         dseq = (sid & SEQ_MASK) - (master & SEQ_MASK)
         # flags (always 1 byte + back-length), then the two ID deltas (usually small)
         size = 2 + (2 if 0 <= dms <= 127 else _delta_size(dms)) + (2 if 0 <= dseq <= 127 else _delta_size(dseq))
-        if same:
+        if n == 1:  # one field: no slicing; the sizes of a 1-field entry's counters are constants
+            if len(fields) == 1 and row[0] == fields[0]:
+                size += entry_size(row[1]) + 2  # int_entry_size(n + 3)
+            else:
+                size += 2 + entry_size(row[0]) + entry_size(row[1]) + 2
+        elif n == len(fields) and row[0::2] == fields:
             size += sum(map(entry_size, row[1::2])) + int_entry_size(n + 3)
         else:
             size += int_entry_size(n) + sum(map(entry_size, row)) + int_entry_size(2 * n + 4)
@@ -413,7 +420,11 @@ class StreamValue:
             if node.frozen:
                 node.thaw()
             limit = max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE
-            if node.lp_bytes() + sum(map(len, row)) >= limit or (max_entries and node.live + node.dead >= max_entries):
+            live, dead = node.live, node.dead
+            # node.lp_bytes(), inlined: this runs on every XADD
+            used = node.lp_base + (2 if live <= 127 else int_entry_size(live)) + (2 if dead <= 127 else
+                                                                                  int_entry_size(dead))
+            if used + sum(map(len, row)) >= limit or (max_entries and live + dead >= max_entries):
                 node.freeze()
                 node = None
         if node is None:
