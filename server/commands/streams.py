@@ -27,6 +27,7 @@ from server.command import command, container
 from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, parse_timeout_ms, to_int
 from server.datatypes.stream import (
     INVALID_ENTRIES_READ,
+    LISTPACK_MAX_SIZE,
     MAX_ID,
     SEQ_MASK,
     U64_MAX,
@@ -42,6 +43,7 @@ from server.protocol import NULL_ARRAY, OK, Error, Raw, Status
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
 BAD_START = Error(b"ERR invalid start ID for the interval")
 BAD_END = Error(b"ERR invalid end ID for the interval")
+TOO_LARGE = Error(b"ERR Elements are too large to be stored")
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 STRICT = True
 
@@ -376,6 +378,11 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
         new_id = sid
     if new_id <= last:
         raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
+    if sum(map(len, row)) > LISTPACK_MAX_SIZE:  # a listpack holds 32-bit lengths (streamAppendItem's ERANGE)
+        if created:  # Redis created the key before the append failed: an empty stream stays
+            db.data[key] = stream
+            db.created(key)
+        raise TOO_LARGE
     if created:
         db.add(key, stream)
     else:

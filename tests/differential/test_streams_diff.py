@@ -306,3 +306,28 @@ def test_streams_in_scripts(sd):
             "1", "s")
     d.check("EVAL", "return redis.call('XADD', KEYS[1], '9-0', 'a', 'b')", "1", "s")
     d.check("XPENDING", "s", "g")
+
+
+def test_xadd_elements_too_large(ours, real):
+    """Fields and values over 1 GiB in all fail after the ID checks, leaving the new key empty, as in 7.0.15.
+
+    1 GiB has to cross to each server once (the limit is a constant): the slowest stream test, kept to one XADD.
+    """
+    d = Differ(ours.port, real.port)
+    d.flush()
+    d.check_all(["XADD big 5-0 a 1"])
+    value = b"x" * (512 << 20)  # proto-max-bulk-len's default: the largest argument either server takes
+    for key in (b"fresh",):
+        for conn in (d.ours, d.real):
+            conn.sock.settimeout(300)
+            conn.send_raw(b"*7\r\n$4\r\nXADD\r\n$%d\r\n%b\r\n$1\r\n*\r\n$1\r\nf\r\n$%d\r\n" % (len(key), key, len(value)))
+            conn.send_raw(value)
+            conn.send_raw(b"\r\n$1\r\ng\r\n$%d\r\n" % len(value))
+            conn.send_raw(value)
+            conn.send_raw(b"\r\n")
+        mine, theirs = d.ours.read_reply(), d.real.read_reply()
+        assert mine == theirs == b"-ERR Elements are too large to be stored\r\n"
+    del value
+    d.check_all(["XADD big 1-0 a 1", "EXISTS fresh", "TYPE fresh", "XLEN fresh", "XLEN big", "XINFO STREAM fresh",
+                 "XADD fresh 1-0 a 1"])
+    d.close()
