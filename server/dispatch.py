@@ -109,9 +109,35 @@ def execute(client: Client, argv: list[bytes]) -> object:
     if isinstance(cmd, Error):
         if client.in_multi:
             client.multi_error = True
+        if argv[0].lower() == b"exec":  # EXEC is known: this is its arity error
+            cmd = exec_abort(client, cmd)
         client.server.stats.count_error(cmd.message)
         return cmd
     return _checked(client, cmd, argv)
+
+
+def exec_abort(client: Client, error: Error) -> Error:
+    """EXEC refused before it runs: Redis drops the transaction (if any) and wraps the reason.
+
+    The reason loses its ``ERR`` code, other codes (NOAUTH, NOPERM ...) stay:
+    ``EXECABORT Transaction discarded because of: wrong number of arguments ...``.
+    """
+    if client.in_multi:
+        client.server.watches.end_transaction(client)  # (transactions.discard_transaction)
+    message = error.message
+    if message.startswith(b"ERR "):
+        message = message[4:]
+    return Error(b"EXECABORT Transaction discarded because of: " + message)
+
+
+def _rejected(client: Client, cmd: Command, error: Error) -> Error:
+    """A check refused ``cmd``: count it, mark an open transaction, and wrap EXEC's refusal."""
+    cmd.rejected_calls += 1
+    if cmd.root_name == b"exec":
+        return exec_abort(client, error)
+    if client.in_multi:
+        client.multi_error = True
+    return error
 
 
 def fast_path_open(client: Client) -> bool:
@@ -242,37 +268,28 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
     """Redis's remaining checks, in its order: auth, ACL, subscribed mode, MULTI, memory."""
     server = client.server
     if not client.authenticated and not cmd.no_auth:
-        cmd.rejected_calls += 1
-        if client.in_multi:
-            client.multi_error = True
-        return Error(b"NOAUTH Authentication required.")
+        return _rejected(client, cmd, Error(b"NOAUTH Authentication required."))
     acl = server.acl
     if acl.restricted:
         client.last_command = cmd.name_bytes  # the ACL log shows the command denied
         denied = acl.check(client, cmd, argv)
         if denied is not None:
-            cmd.rejected_calls += 1
-            if client.in_multi:
-                client.multi_error = True
-            return denied
+            return _rejected(client, cmd, denied)
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels):
         if cmd.root_name not in SUBSCRIBED_OK:
             cmd.rejected_calls += 1
-            return Error(
+            error = Error(
                 b"ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                 b"are allowed in this context" % cmd.name.encode()
             )
+            return exec_abort(client, error) if cmd.root_name == b"exec" else error
     if client.monitor and (cmd.is_write or "readonly" in cmd.flags or "may_replicate" in cmd.flags):
-        cmd.rejected_calls += 1  # a MONITOR connection is a replica: it may not touch keys
-        if client.in_multi:
-            client.multi_error = True
-        return Error(b"ERR Replica can't interact with the keyspace")
+        # A MONITOR connection is a replica: it may not touch keys.
+        return _rejected(client, cmd, Error(b"ERR Replica can't interact with the keyspace"))
     write_block = server.persistence.write_block
     if write_block is not None and (cmd.is_write or cmd.root_name == b"ping"):
-        cmd.rejected_calls += 1  # MISCONF: the last save failed, writes would not be persisted
-        if client.in_multi:
-            client.multi_error = True
-        return write_block
+        # MISCONF: the last save failed, writes would not be persisted.
+        return _rejected(client, cmd, write_block)
     if server.pause_mode is not None and server.must_wait(client, cmd):
         return POSTPONED
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:

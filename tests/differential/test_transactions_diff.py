@@ -50,6 +50,28 @@ def test_errors_outside_and_inside_multi(pairs, resp):
 
 
 @pytest.mark.parametrize("resp", [2, 3])
+def test_exec_refused_before_running_answers_execabort(pairs, resp):
+    """Redis wraps any refusal of EXEC itself (arity, NOAUTH, RESP2 subscribed mode) in EXECABORT
+    and drops the open transaction: the next EXEC has no MULTI."""
+    c = pairs(resp)
+    c.check("EXEC", "extra")  # no MULTI: still EXECABORT
+    c.check("MULTI")
+    c.check("SET", "k", "1")
+    c.check("EXEC", "extra")
+    c.check("EXEC")
+    c.check("GET", "k")
+    c.check("CONFIG", "SET", "requirepass", "pw")
+    fresh = pairs(resp)
+    fresh.check("EXEC")
+    fresh.check("EXEC", "x")  # arity is checked before authentication
+    c.check("CONFIG", "SET", "requirepass", "")
+    sub = pairs(resp)
+    sub.check("SUBSCRIBE", "ch")
+    sub.check("EXEC")  # RESP2: refused in subscribed mode; RESP3: EXEC without MULTI
+    sub.check("PING")
+
+
+@pytest.mark.parametrize("resp", [2, 3])
 def test_queue_time_errors_abort_with_execabort(pairs, resp):
     c = pairs(resp)
     for bad in (("SET", "k"), ("NOSUCHCOMMAND", "x"), ("CONFIG", "NOSUCH")):
