@@ -251,17 +251,18 @@ class Node:
         offs = self.offs
         return self.blob[offs[i]:offs[i + 1]]
 
-    def _frozen_key(self, i: int) -> int:
-        return self.ms[i] << 64 | self.seq[i]
-
     def bisect_left(self, sid: int) -> int:
-        if self.frozen:
-            return bisect_left(range(len(self.ms)), sid, key=self._frozen_key)
+        if self.frozen:  # IDs ascend: the run of entries with sid's ms, then its seq within the run (all in C)
+            ms, m = self.ms, sid >> 64
+            lo = bisect_left(ms, m)
+            return bisect_left(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
         return bisect_left(self.ids, sid)
 
     def bisect_right(self, sid: int) -> int:
         if self.frozen:
-            return bisect_right(range(len(self.ms)), sid, key=self._frozen_key)
+            ms, m = self.ms, sid >> 64
+            lo = bisect_left(ms, m)
+            return bisect_right(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
         return bisect_right(self.ids, sid)
 
     def kill(self, i: int) -> None:
@@ -545,7 +546,7 @@ class StreamValue:
             node = nodes[i]
             i += step
             j = node.bisect_left(start) if node.master < start else 0
-            k = node.bisect_right(end)
+            k = len(node) if end == MAX_ID else node.bisect_right(end)
             if j >= k:
                 continue
             if node.frozen:
