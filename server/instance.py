@@ -28,7 +28,6 @@ from server.effects import Effects
 from server.eviction import Eviction
 from server.keyspace import ACCESS_LFU, ACCESS_LRU, Keyspace
 from server.output import Output
-from server.persistence import rdb
 from server.persistence.manager import Persistence
 from server.pubsub import PubSub
 from server.redact import redacted
@@ -209,8 +208,6 @@ class Server:
         keyspace.on_expired = self.effects.expired
         # 6. Scripting.
         self.scripting = Engine(self)
-        # RDB files and AOF rewrites save the FUNCTION libraries' code (read in the forked child).
-        rdb.function_libraries = self.scripting.function_library_codes
         # 7. Persistence (loading data is start-up's business: ``persistence.start()``).
         self.persistence = Persistence(self)
         # 8. Settings mirrored into the parts.

@@ -20,6 +20,7 @@ from server.client import Client
 from server.command import TABLE, command, container
 from server.commands.args import DB_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_c_int, to_int
 from server.commands.connection import help_lines, subcommand_syntax_error
+from server.commands.persistence import debug_loadaof, debug_reload
 from server.config import ConfigError
 from server.keyspace import now_ms
 from server.memory import rss_bytes, value_memory
@@ -772,8 +773,8 @@ DEBUG_NOT_ALLOWED = Error(
     b"and then restart the server."
 )
 
-# Subcommands added by other parts (RELOAD by persistence ...): name → function(ctx, *args).
-DEBUG_HANDLERS: dict[bytes, Callable[..., object]] = {}
+# Subcommands whose work lives with the part they exercise: name → function(ctx, *args).
+DEBUG_HANDLERS: dict[bytes, Callable[..., object]] = {b"reload": debug_reload, b"loadaof": debug_loadaof}
 
 
 @command("debug", arity=-2, flags="admin noscript loading stale", group="server",

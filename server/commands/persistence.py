@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands import admin
 from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
 from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, lru_clock, now_ms
 from server.persistence import rdb
@@ -190,7 +189,7 @@ def _set_access(ctx: Client, key: bytes, idle: int, freq: int) -> None:
 # --------------------------------------------------------------------------- DEBUG RELOAD / LOADAOF
 
 
-def _debug_reload(ctx: Client, *options: bytes) -> object:
+def debug_reload(ctx: Client, *options: bytes) -> object:
     flush = save_first = True
     for opt in options:
         low = opt.lower()
@@ -214,7 +213,7 @@ def _debug_reload(ctx: Client, *options: bytes) -> object:
     return OK
 
 
-def _debug_loadaof(ctx: Client, *options: bytes) -> object:
+def debug_loadaof(ctx: Client, *options: bytes) -> object:
     p = _persistence(ctx)
     if p.aof_enabled and p.writer is not None:
         p.writer.sync()
@@ -229,6 +228,3 @@ def _debug_loadaof(ctx: Client, *options: bytes) -> object:
         ctx.server.log("warning", "Append Only File loaded by DEBUG LOADAOF")
     return OK
 
-
-admin.DEBUG_HANDLERS[b"reload"] = _debug_reload
-admin.DEBUG_HANDLERS[b"loadaof"] = _debug_loadaof

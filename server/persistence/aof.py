@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from server.persistence.rdb import fsync_directory
@@ -140,13 +140,11 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def write_resp_base(fh, databases) -> None:
-    """A base file in RESP (``aof-use-rdb-preamble no``): the commands that rebuild the data."""
-    from server.persistence import rdb
-
-    libraries = rdb.function_libraries()
-    if libraries:
-        fh.write(b"".join(encode_command([b"FUNCTION", b"LOAD", code]) for code in libraries))
+def write_resp_base(fh, databases, functions: Sequence[bytes] = ()) -> None:
+    """A base file in RESP (``aof-use-rdb-preamble no``): the commands that rebuild the data,
+    the FUNCTION libraries first."""
+    if functions:
+        fh.write(b"".join(encode_command([b"FUNCTION", b"LOAD", code]) for code in functions))
     for index, data, expires in databases:
         if not data:
             continue

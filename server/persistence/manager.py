@@ -221,6 +221,10 @@ class Persistence:
     def databases(self):
         return rdb.iter_keyspace(self.server.keyspace)
 
+    def functions(self) -> list[bytes]:
+        """The FUNCTION libraries' code, saved with the data in every RDB file and AOF base."""
+        return self.server.scripting.function_library_codes()
+
     def child_running(self) -> bool:
         return self.child_pid is not None
 
@@ -229,7 +233,7 @@ class Persistence:
     def save(self) -> bool:
         """Write the RDB file now, in this process (SAVE, SHUTDOWN, FLUSHALL)."""
         try:
-            info = rdb.save_file(self.rdb_path, self.databases())
+            info = rdb.save_file(self.rdb_path, self.databases(), functions=self.functions())
         except OSError as exc:  # as Redis's rdbSave: logged, but the BGSAVE status is left alone
             self.log("warning", f"Write error saving DB on disk: {exc.strerror or exc}")
             return False
@@ -306,10 +310,11 @@ class Persistence:
         """Start a background save (BGSAVE, save points)."""
         path = self.rdb_path
         databases = self.databases()
+        functions = self.functions()
         parent = os.getpid()
 
         def work() -> None:
-            info = rdb.save_file(path, databases, parent=parent)
+            info = rdb.save_file(path, databases, parent=parent, functions=functions)
             self.log("notice", f"DB saved on disk by the child ({info.keys} keys, {info.seconds:.3f} seconds)")
 
         def temp_for(pid: int) -> str:
@@ -639,10 +644,10 @@ class Persistence:
             preamble = bool(self.config["aof-use-rdb-preamble"])
             name = layout.base_name(1, rdb=preamble)
             if preamble:
-                rdb.save_file(layout.path(name), self.databases(), preamble=True)
+                rdb.save_file(layout.path(name), self.databases(), preamble=True, functions=self.functions())
             else:
                 with open(layout.path(name), "wb") as fh:
-                    write_resp_base(fh, self.databases())
+                    write_resp_base(fh, self.databases(), self.functions())
                     fh.flush()
                     os.fsync(fh.fileno())
             manifest.base = AOFFile(name, 1, BASE)
@@ -687,6 +692,7 @@ class Persistence:
                 return False
         os.makedirs(self.layout.root, exist_ok=True)
         databases = self.databases()
+        functions = self.functions()
         root = self.layout.root
 
         preamble = bool(self.config["aof-use-rdb-preamble"])
@@ -698,9 +704,9 @@ class Persistence:
         def work() -> None:
             with open(temp_for(os.getpid()), "wb", buffering=1 << 20) as fh:
                 if preamble:
-                    rdb.write_rdb(fh, databases, preamble=True, untouched=True)
+                    rdb.write_rdb(fh, databases, preamble=True, untouched=True, functions=functions)
                 else:
-                    write_resp_base(fh, databases)
+                    write_resp_base(fh, databases, functions)
                 fh.flush()
                 os.fsync(fh.fileno())
 

@@ -31,7 +31,7 @@ import marshal
 import os
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -390,12 +390,10 @@ def _aux(name: bytes, value: bytes | int) -> bytes:
     return b"\xfa" + encode_string(name) + encoded
 
 
-# The code of the function libraries to save, one RDB_OPCODE_FUNCTION2 record each after the
-# aux fields, as Redis 7.0 does in every RDB file and AOF preamble. Set by scripting at start-up.
-function_libraries: Callable[[], list[bytes]] = list
-
-
-def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble: bool = False) -> None:
+def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble: bool = False,
+                 functions: Sequence[bytes] = ()) -> None:
+    """The magic, the aux fields, then one RDB_OPCODE_FUNCTION2 record per FUNCTION library's code,
+    as Redis 7.0 writes them in every RDB file and AOF preamble."""
     parts = [b"REDIS%04d" % RDB_VERSION]
     fields: dict[bytes, bytes | int] = {
         b"redis-ver": REDIS_VERSION.encode(),
@@ -407,7 +405,7 @@ def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble:
     fields[b"aof-base"] = 1 if preamble else 0
     for name, value in fields.items():
         parts.append(_aux(name, value))
-    for code in function_libraries():
+    for code in functions:
         parts.append(b"\xf5" + encode_string(code))
     out.write(b"".join(parts))
 
@@ -538,7 +536,7 @@ def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict,
 
 
 def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
-              preamble: bool = False, untouched: bool = False) -> SaveInfo:
+              preamble: bool = False, untouched: bool = False, functions: Sequence[bytes] = ()) -> SaveInfo:
     """Write a whole RDB file to the binary file ``fh``: header, databases, EOF, CRC."""
     start = time.perf_counter()
     databases = list(databases)
@@ -550,7 +548,7 @@ def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None 
         except OSError:  # no fork: checksum here
             pass
     try:
-        write_header(out, aux or {}, preamble)
+        write_header(out, aux or {}, preamble, functions)
         keys = 0
         for index, data, expires in databases:
             if data:
@@ -584,7 +582,7 @@ class _ParentWatch:
 
 
 def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
-              preamble: bool = False, parent: int | None = None) -> SaveInfo:
+              preamble: bool = False, parent: int | None = None, functions: Sequence[bytes] = ()) -> SaveInfo:
     """Write an RDB file atomically: a temp file, fsync, rename, fsync of the directory.
 
     ``parent``: the pid of the server when a forked child saves. If that server
@@ -597,7 +595,7 @@ def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict 
     try:
         with open(tmp, "wb", buffering=1 << 20) as fh:
             out = fh if parent is None else _ParentWatch(fh, parent)
-            info = write_rdb(out, databases, aux, preamble, untouched=parent is not None)
+            info = write_rdb(out, databases, aux, preamble, untouched=parent is not None, functions=functions)
             fh.flush()
             os.fsync(fh.fileno())
         if parent is not None and os.getppid() != parent:
