@@ -352,14 +352,16 @@ def subcommand_syntax_error(container_name: str, sub: bytes) -> Error:
     )
 
 
-def help_lines(ctx: Client, container_name: str) -> list[bytes]:
-    """A HELP reply built from the command table: one line of syntax and one of summary each."""
+def help_lines(ctx: Client, container_name: str) -> list[Status]:
+    """A HELP reply built from the command table: one line of syntax and one of summary each.
+
+    Simple strings, as Redis's addReplyHelp sends them."""
     from server.command import TABLE
 
     cmd = TABLE[container_name.encode()]
-    lines = [f"{container_name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".encode()]
+    lines = [Status(f"{container_name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".encode())]
     for name, sub in sorted(cmd.subcommands.items()):
-        lines.append(f"{name.decode().upper()} {sub.syntax}".rstrip().encode())
-        lines.append(f"    {sub.summary}".encode())
+        lines.append(Status(f"{name.decode().upper()} {sub.syntax}".rstrip().encode()))
+        lines.append(Status(f"    {sub.summary}".encode()))
     return lines
 

@@ -12,7 +12,7 @@ from server.command import CATEGORIES, TABLE, Arg, Command, command
 from server.commands.args import SYNTAX_ERROR
 from server.commands.connection import help_lines
 from server.glob import glob_match
-from server.protocol import Error, RespSet, Status
+from server.protocol import Error, Raw, RespSet, Status, encode
 
 # The order COMMAND prints flags in (Redis's replyFlagNames); may_replicate, sentinel
 # and only_sentinel are hidden there, so they are never printed.
@@ -158,17 +158,24 @@ def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
 @command("command|docs", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
          summary="Documents the named commands: summary, group and argument tree.",
          args="[command-name [command-name ...]]")
-def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict:
+def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict | Raw:
     out: dict = {}
     if not names:
         for cmd in _all():
             out[cmd.name.encode()] = command_docs(cmd)
         return out
+    entries: list = []  # a name asked twice is answered twice, as Redis does
     for name in names:
         found = _find(name)
         if found is not None:
-            out[found.name.encode()] = command_docs(found)
-    return out
+            entries += [found.name.encode(), command_docs(found)]
+    if len(entries) // 2 == len(set(entries[::2])):
+        return dict(zip(entries[::2], entries[1::2]))
+    resp3 = ctx.resp == 3  # a map with repeated names: a dict cannot hold it, so encode it here
+    parts = [b"%%%d\r\n" % (len(entries) // 2) if resp3 else b"*%d\r\n" % len(entries)]
+    for item in entries:
+        encode(item, parts, resp3)
+    return Raw(b"".join(parts))
 
 
 @command("command|list", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
@@ -211,7 +218,9 @@ def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]] | list:
         cmd = cmd.subcommands.get(argv[1].lower())
     if cmd is None:
         raise Error(b"ERR Invalid command specified")
-    if cmd.first_key == 0 and cmd.getkeys is None:
+    if (cmd.first_key == 0 and cmd.getkeys is None) or "pubsub" in cmd.flags:
+        # Shard channels sit where keys go (for cluster slots) but their key spec is
+        # marked not-a-key, so for Redis SSUBSCRIBE/SPUBLISH/SUNSUBSCRIBE have no keys.
         raise Error(b"ERR The command has no key arguments")
     if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
         raise Error(b"ERR Invalid number of arguments specified for command")
