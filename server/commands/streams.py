@@ -571,7 +571,13 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
     group_name: bytes | None = None
     consumer_name = b""
     n = len(args)
-    options = ArgCursor(args)
+    options = ArgCursor(args, n)
+    if (xreadgroup and n == 8 and args[0].upper() == b"GROUP" and args[3].upper() == b"COUNT"
+            and args[5].upper() == b"STREAMS" and (given := to_int(args[4])) is not None):
+        # GROUP g c COUNT n STREAMS key id, a consumer loop's every call: the option loop would accept it as is
+        group_name, consumer_name, count, streams_at = args[1], args[2], max(given, 0), 6
+    else:
+        options.pos = 0
     while options:
         opt = options.next_keyword()
         if opt == b"BLOCK" and options.has(1):

@@ -283,6 +283,8 @@ class Node:
         raise ValueError("empty node")
 
     def last_live(self) -> int:
+        if not self.dead:  # no tombstone: the last entry (XREADGROUP asks on every read)
+            return self.ms[-1] << 64 | self.seq[-1] if self.frozen else self.ids[-1]
         for i in range(len(self) - 1, -1, -1):
             if self.row_at(i) is not None:
                 return self.id_at(i)
