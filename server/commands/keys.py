@@ -329,7 +329,7 @@ def parse_expire_flags(options: tuple[bytes, ...]) -> tuple[bool, bool, bool, bo
         elif name == b"lt":
             lt = True
         else:
-            raise Error(b"ERR Unsupported option " + option)
+            raise Error(b"ERR Unsupported option " + option.split(b"\x00", 1)[0])  # (C string: ends at a NUL)
     if nx and (xx or gt or lt):
         raise Error(b"ERR NX and XX, GT or LT options at the same time are not compatible")
     if gt and lt:

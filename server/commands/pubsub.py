@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from server.client import Client
 from server.command import command, container
 from server.commands.connection import help_lines
-from server.glob import glob_matcher
+from server.glob import compile_glob
 from server.protocol import Error, Replies
 
 if TYPE_CHECKING:
@@ -109,8 +109,11 @@ def _wrong_use(sub: bytes) -> Error:
 def _active(index: dict[bytes, dict], sub: bytes, args: tuple[bytes, ...]) -> list[bytes]:
     if len(args) > 1:
         raise _wrong_use(sub)
-    match = glob_matcher(args[0] if args else None)
-    return [name for name in index if match is None or match(name) is not None]
+    if not args:
+        return list(index)
+    # Redis matches even a lone ``*`` here, and no non-empty pattern matches the empty channel name.
+    match = compile_glob(args[0]).match
+    return [name for name in index if match(name) is not None]
 
 
 @command("pubsub|channels", arity=-2, flags="pubsub loading stale", group="pubsub", since="2.8.0",

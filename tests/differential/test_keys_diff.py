@@ -294,6 +294,15 @@ def test_expire_options(diff):
         diff.check(*args)
 
 
+def test_expire_unsupported_option_stops_at_a_nul(diff):
+    """Redis formats the option with %s: the error echoes it up to its first NUL byte."""
+    diff.check("SET", "a", "1")
+    for cmd in ("EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"):
+        diff.check(cmd, "a", "100", "a\x00bc\xff")
+        diff.check(cmd, "a", "100", "\x00x")
+        diff.check(cmd, "a", "100", "NX", "zz\x00")
+
+
 def test_expire_limits(diff):
     diff.check("SET", "a", "1")
     for args in (

@@ -177,6 +177,25 @@ def test_pubsub_introspection(pairs):
     query.check("SPUBLISH", "a", "b", "c")
 
 
+def test_the_empty_channel_name_matches_no_pattern(pairs):
+    """Redis 7.0's glob never matches an empty name with a non-empty pattern, ``*`` included:
+    PUBSUB CHANNELS * leaves the channel "" out (without a pattern it is listed), and a
+    ``*`` subscriber does not receive what is published to ""."""
+    sub, query = pairs(), pairs()
+    tag = unique("empty")
+    sub.call("SUBSCRIBE", "", tag, replies=2)
+    sub.call("SSUBSCRIBE", "", replies=1)
+    sub.call("PSUBSCRIBE", "*", replies=1)
+    for args in (("CHANNELS", "*"), ("CHANNELS", "**"), ("CHANNELS",), ("SHARDCHANNELS", "*"), ("SHARDCHANNELS",)):
+        mine = set(parse(query.ours.call("PUBSUB", *args)))
+        theirs = set(parse(query.real.call("PUBSUB", *args)))
+        assert (b"" in mine) == (b"" in theirs), args
+        assert tag.encode() in mine or args[0] == "SHARDCHANNELS"
+    assert b"" not in set(parse(query.ours.call("PUBSUB", "CHANNELS", "*")))
+    query.check("PUBLISH", "", "m")  # "" itself only: the * pattern does not match
+    query.check("PUBSUB", "NUMSUB", "")
+
+
 def test_numpat_counts_distinct_patterns(pairs):
     # Other tests' subscribers are gone by now, but compare deltas to be safe.
     query = pairs()
