@@ -303,3 +303,21 @@ def test_nothing_when_disabled_or_class_missing(streams):
     assert streams([("SET", "k", "1"), ("DEL", "k")], "") == []
     assert streams([("SET", "k", "1"), ("DEL", "k")], "A") == []  # neither K nor E
     assert streams([("SET", "k", "1")], "Kg") == []  # set is a $ event
+
+
+def test_resp3_own_notifications_precede_the_reply(ours, real):
+    """Redis 7.0.15 writes a RESP3 subscriber's own keyspace pushes before its command's reply
+    (7.2 reversed this): byte for byte, in and out of MULTI."""
+    c = Pair(ours.port, real.port, resp=3)
+    try:
+        c.check("CONFIG", "SET", "notify-keyspace-events", "KA")
+        c.call("SUBSCRIBE", "__keyspace@0__:self-notified", replies=1)
+        c.call("SET", "self-notified", "v", replies=2)
+        c.call("DEL", "self-notified", replies=2)
+        c.check("MULTI")
+        c.check("SET", "self-notified", "w")
+        c.check("EXEC")
+        c.call("DEL", "self-notified", replies=2)
+    finally:
+        c.call("CONFIG", "SET", "notify-keyspace-events", "", compare=False)
+        c.close()
