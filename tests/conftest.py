@@ -3,14 +3,25 @@
 ``ours`` is this project's server (``python -m server``); ``real`` is Debian's
 ``redis-server``, the reference. When ``CI=true`` and ``redis-server`` is
 missing, the tests that need it fail instead of skipping.
+
+Hypothesis explores new examples on every developer run; under ``CI`` it replays
+a fixed sequence, so a landing is judged on the same inputs each time (local
+runs and ``make fuzz`` keep looking for new differences).
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import redis
+from hypothesis import settings
 
 from tests.servers import OurServer, RealServer, real_server_available
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -277,7 +277,8 @@ element = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(items=st.lists(element, min_size=1, max_size=40))
 def test_list_payloads_restore_into_redis(real, items):
     """Our listpack encoder, through DUMP payloads, against redis-server's RESTORE and LRANGE."""
@@ -290,7 +291,8 @@ def test_list_payloads_restore_into_redis(real, items):
     assert list(rdb.load_payload(client.dump("prop:list"))) == items
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 @given(pairs=st.dictionaries(element, st.floats(allow_nan=False), min_size=1, max_size=30),
        members=st.sets(element, min_size=1, max_size=30))
 def test_collection_payloads_round_trip_with_redis(real, pairs, members):
