@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Client
 from server.command import command, container
-from server.commands.args import ArgCursor, to_int
+from server.commands.args import NEGATIVE_KEYS, TOO_MANY_KEYS, ArgCursor, to_int
 from server.commands.connection import subcommand_syntax_error
 from server.commands.scripting import _feed_monitors, engine, script_keys
 from server.protocol import OK, Error, Status
@@ -29,9 +29,9 @@ def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest:
     if count is None:
         return Error(b"ERR Bad number of keys provided")
     if count > len(rest):
-        return Error(b"ERR Number of keys can't be greater than number of args")
+        return TOO_MANY_KEYS
     if count < 0:
-        return Error(b"ERR Number of keys can't be negative")
+        return NEGATIVE_KEYS
     server = ctx.server
     flags = function.flags
     writes = not flags & NO_WRITES

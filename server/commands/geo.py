@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from server.client import Client
 from server.command import command
-from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.args import COUNT_NOT_POSITIVE, SYNTAX_ERROR, ArgCursor
 from server.commands.lists import bulk_array
 from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
@@ -298,7 +298,7 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
         elif arg == b"COUNT" and options.has(1):
             count = options.next_int()
             if count <= 0:
-                raise Error(b"ERR COUNT must be > 0")
+                raise COUNT_NOT_POSITIVE
         elif arg in (b"STORE", b"STOREDIST") and options.has(1) and not flags & (RADIUS_NOSTORE | GEOSEARCH):
             store_key = options.next_bytes()
             storedist = arg == b"STOREDIST"

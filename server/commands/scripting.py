@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command, container
-from server.commands.args import NOT_INTEGER, to_int
+from server.commands.args import NEGATIVE_KEYS, NOT_INTEGER, TOO_MANY_KEYS, to_int
 from server.protocol import OK, Error
 from server.scripting.engine import (
     EVAL_COMPAT,
@@ -38,9 +38,9 @@ def split_keys(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[list[bytes], li
     if count is None:
         raise NOT_INTEGER
     if count > len(rest):
-        raise Error(b"ERR Number of keys can't be greater than number of args")
+        raise TOO_MANY_KEYS
     if count < 0:
-        raise Error(b"ERR Number of keys can't be negative")
+        raise NEGATIVE_KEYS
     return list(rest[:count]), list(rest[count:])
 
 

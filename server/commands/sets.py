@@ -20,6 +20,7 @@ from server.commands.args import (
     NOT_POSITIVE,
     NUMKEYS_ERROR,
     SYNTAX_ERROR,
+    TOO_MANY_KEYS,
     ArgCursor,
     parse_random_count,
     parse_scan_cursor,
@@ -343,7 +344,7 @@ def parse_numkeys(numkeys: bytes, available: int) -> int:
     if count is None or count <= 0:
         raise NUMKEYS_ERROR
     if count > available:
-        raise Error(b"ERR Number of keys can't be greater than number of args")
+        raise TOO_MANY_KEYS
     return count
 
 

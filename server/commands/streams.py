@@ -24,7 +24,15 @@ from typing import cast
 
 from server.client import Blocked, Client
 from server.command import command, container
-from server.commands.args import NO_SUCH_KEY, SYNTAX_ERROR, ArgCursor, parse_int, parse_timeout_ms, to_int
+from server.commands.args import (
+    COUNT_NOT_POSITIVE,
+    NO_SUCH_KEY,
+    SYNTAX_ERROR,
+    ArgCursor,
+    parse_int,
+    parse_timeout_ms,
+    to_int,
+)
 from server.datatypes.stream import (
     INVALID_ENTRIES_READ,
     LISTPACK_MAX_SIZE,
@@ -1154,7 +1162,7 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
         if opt == b"COUNT" and args.has(1):
             value = to_int(args.next_bytes())
             if value is None or not 1 <= value <= (2**63 - 1) // 16:
-                raise Error(b"ERR COUNT must be > 0")
+                raise COUNT_NOT_POSITIVE
             count = value
         elif opt == b"JUSTID":
             justid = True
