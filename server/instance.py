@@ -137,6 +137,8 @@ class Server:
         "shutdown_requested", "last_save",
         # statistics
         "stats", "slowlog", "slowlog_threshold",
+        # input limits read on every read of every client (mirrored from the config)
+        "query_buffer_limit", "proto_max_bulk_len",
         # subsystems
         "effects", "acl", "eviction", "watches", "tracking", "pubsub", "blocking", "monitors",
         "scripting", "persistence",
@@ -181,6 +183,8 @@ class Server:
         self.stats = Stats()
         self.slowlog = SlowLog()
         self.slowlog_threshold = 10000
+        self.query_buffer_limit = 1 << 30
+        self.proto_max_bulk_len = 512 << 20
         # Group commit (appendfsync always): while a list, replies wait here, as (deliver, data),
         # until the AOF is fsynced at the end of the loop turn (Persistence.group_commit).
         self.held_replies: list[tuple[Callable[[bytes | None], None], bytes | None]] | None = None
@@ -256,10 +260,18 @@ class Server:
         def on_hz(value: object) -> None:
             ks.hz = cfg.get_int("hz")
 
+        def on_query_buffer_limit(value: object) -> None:
+            self.query_buffer_limit = cfg.get_int("client-query-buffer-limit")
+
+        def on_max_bulk_len(value: object) -> None:
+            self.proto_max_bulk_len = cfg.get_int("proto-max-bulk-len")
+
         for name, listener in (("slowlog-log-slower-than", set_threshold), ("slowlog-max-len", set_slowlog_len),
                                ("notify-keyspace-events", set_notify), ("maxmemory-policy", on_policy),
                                ("active-expire-effort", on_effort), ("lfu-log-factor", on_log_factor),
-                               ("lfu-decay-time", on_decay), ("hz", on_hz)):
+                               ("lfu-decay-time", on_decay), ("hz", on_hz),
+                               ("client-query-buffer-limit", on_query_buffer_limit),
+                               ("proto-max-bulk-len", on_max_bulk_len)):
             cfg.on_change(name, listener)
             listener(cfg[name])
 

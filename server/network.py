@@ -110,8 +110,7 @@ class RedisProtocol(asyncio.Protocol):
         server = self.server
         server.stats.net_input += len(data)
         parser = self.parser
-        config = server.config
-        if parser.pending_bytes() + len(data) > config.get_int("client-query-buffer-limit"):
+        if parser.pending_bytes() + len(data) > server.query_buffer_limit:
             from server.monitor import quote  # sdscatrepr; rare path
 
             held = (parser.peek(64) + data[:64])[:64]
@@ -119,7 +118,7 @@ class RedisProtocol(asyncio.Protocol):
                        f"(qbuf initial bytes: {quote(held).decode('latin-1')})")
             self.abort()
             return
-        parser.max_bulk_len = config.get_int("proto-max-bulk-len")
+        parser.max_bulk_len = server.proto_max_bulk_len
         started = time.perf_counter()
         frames, error = parser.feed(data)
         if client.blocked is not None or client.pending:
