@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Debian's redis-server and redis-tools: the reference the differential tests compare against.
+# Debian's redis-server and redis-tools: the reference the differential tests compare against;
+# tmux: the real terminal the explorer's terminal-safety and paste tests drive.
 system-deps:
-	@if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then \
+	@if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v tmux >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools tmux >/dev/null; \
 			systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true; \
 		else echo "redis-server not found: install Debian's redis-server and redis-tools"; fi; \
 	fi

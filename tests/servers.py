@@ -32,7 +32,7 @@ def require_tool(name: str) -> str:
     """
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} not found: `make test` installs Debian's redis-server and redis-tools")
+        pytest.fail(f"{name} not found: `make test` installs it (Makefile target system-deps)")
     return path
 
 

@@ -8,13 +8,12 @@ hang-ups) drive the program here instead of through Textual's Pilot. Each
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Callable
 
-import pytest
+from tests.servers import require_tool
 
 
 class Terminal:
@@ -23,10 +22,7 @@ class Terminal:
     def __init__(
         self, command: str, *, cols: int = 120, rows: int = 40, env: dict[str, str] | None = None
     ) -> None:
-        if shutil.which("tmux") is None:
-            if os.environ.get("CI") == "true":
-                raise RuntimeError("tmux is required for the terminal tests")
-            pytest.skip("tmux is not installed")
+        self.tmux = require_tool("tmux")  # `make test` installs it: missing means a failed test
         self.socket = f"redistui-test-{uuid.uuid4().hex[:12]}"
         self.session = "t"
         exports = " ".join(f"{k}={_quote(v)}" for k, v in (env or {}).items())
@@ -38,7 +34,7 @@ class Terminal:
         self._tmux("set-option", "-g", "set-titles", "on")
 
     def _tmux(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, timeout=20)
+        done = subprocess.run([self.tmux, "-L", self.socket, *args], capture_output=True, timeout=20)
         if check and done.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {done.stderr.decode(errors='replace')}")
         return done.stdout.decode(errors="replace")
@@ -77,7 +73,7 @@ class Terminal:
 
     def paste(self, text: str, bracketed: bool = True) -> None:
         """Paste ``text`` as a terminal does (bracketed when the program asked for it)."""
-        subprocess.run(["tmux", "-L", self.socket, "load-buffer", "-"], input=text.encode(), check=True)
+        subprocess.run([self.tmux, "-L", self.socket, "load-buffer", "-"], input=text.encode(), check=True)
         self._tmux("paste-buffer", "-d", *(["-p"] if bracketed else []), "-t", self.session)
 
     def hang_up(self) -> None:
