@@ -704,7 +704,7 @@ class Persistence:
         def work() -> None:
             with open(temp_for(os.getpid()), "wb", buffering=1 << 20) as fh:
                 if preamble:
-                    rdb.write_rdb(fh, databases, preamble=True, untouched=True, functions=functions)
+                    rdb.write_rdb(fh, databases, preamble=True, functions=functions)
                 else:
                     write_resp_base(fh, databases, functions)
                 fh.flush()

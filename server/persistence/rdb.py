@@ -27,7 +27,6 @@ every byte is decoded by the parsers below, and anything unexpected raises
 from __future__ import annotations
 
 import fcntl
-import marshal
 import os
 import struct
 import time
@@ -413,101 +412,13 @@ def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble:
 _CHUNK_KEYS = 50_000  # keys serialised between two writes (about 1-2 MB for small keys)
 
 
-def _marshalled(obj: dict) -> bytes | None:
-    """``obj`` in marshal's version 2 format, or None if it holds anything but bytes and ints.
-
-    marshal walks a dict with borrowed references and, before version 3, keeps no
-    table of the objects it met: it reads keys and values without writing to them.
-    A forked child that iterated the dict itself would write every key's and
-    value's reference count, and so copy every page of the dataset.
-    """
-    try:
-        return marshal.dumps(obj, 2)
-    except ValueError:  # a collection value: the child walks the dict itself
-        return None
-
-
-def _marshalled_expires(blob: bytes) -> dict[bytes, int] | None:
-    """Read back ``_marshalled(expires)``: new key objects with their deadlines."""
-    out: dict[bytes, int] = {}
-    frombytes = int.from_bytes
-    pos = 1
-    while blob[pos] == 0x73:  # 's': a key
-        end = pos + 5 + frombytes(blob[pos + 1:pos + 5], "little")
-        key = blob[pos + 5:end]
-        kind = blob[end]
-        if kind == 0x69:  # 'i': a 32-bit int
-            out[key] = frombytes(blob[end + 1:end + 5], "little", signed=True)
-            pos = end + 5
-        elif kind == 0x6C:  # 'l': a long, as 15-bit digits
-            n = frombytes(blob[end + 1:end + 5], "little", signed=True)
-            value = 0
-            for i in range(abs(n)):
-                at = end + 5 + 2 * i
-                value |= frombytes(blob[at:at + 2], "little") << (15 * i)
-            out[key] = -value if n < 0 else value
-            pos = end + 5 + 2 * abs(n)
-        else:
-            return None
-    return out if blob[pos] == 0x30 else None  # '0' ends the dict
-
-
-def _write_marshalled(out: _ChecksummedFile, blob: bytes, deadlines: dict[bytes, int] | None,
-                      expires: dict) -> int | None:
-    """The records of a string-only database from its marshal image; None if the image surprises us.
-
-    Records go into one bytearray (a single large allocation): a list of
-    thousands of small records would fill the free slots of the parent's memory
-    pools, and each slot written copies its page.
-    """
-    chunk = bytearray()
-    frombytes = int.from_bytes
-    pos = 1
-    count = 0
-    while blob[pos] == 0x73:
-        kend = pos + 5 + frombytes(blob[pos + 1:pos + 5], "little")
-        if blob[kend] != 0x73:
-            return None
-        vend = kend + 5 + frombytes(blob[kend + 1:kend + 5], "little")
-        if expires:
-            deadline = (deadlines if deadlines is not None else expires).get(blob[pos + 5:kend])
-            if deadline is not None:
-                chunk += b"\xfc"
-                chunk += _pack_q(deadline)
-        if vend - kend < 69 and kend - pos < 69:
-            chunk += b"\x00%c%b%c%b" % (kend - pos - 5, blob[pos + 5:kend], vend - kend - 5, blob[kend + 5:vend])
-        else:
-            chunk += b"\x00" + encode_string(blob[pos + 5:kend]) + encode_string(blob[kend + 5:vend])
-        pos = vend
-        count += 1
-        if len(chunk) >= 1 << 20:
-            out.write(bytes(chunk))
-            chunk.clear()
-    if chunk:
-        out.write(bytes(chunk))
-    return count
-
-
-def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict, untouched: bool = False) -> int:
+def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
     """SELECTDB, RESIZEDB and every key of one database; returns the number of keys.
 
     Small strings, by far the commonest values, are serialised inline with one
     bytes-formatting operation each; everything else goes through ``encode_value``.
-    ``untouched`` (a forked child): read a string-only database through marshal,
-    so that the parent's pages stay shared (see ``_marshalled``).
     """
     out.write(b"\xfe" + encode_length(index) + b"\xfb" + encode_length(len(data)) + encode_length(len(expires)))
-    if untouched:
-        blob = _marshalled(data)
-        if blob is not None:
-            deadlines = None
-            if expires:
-                image = _marshalled(expires)
-                deadlines = _marshalled_expires(image) if image is not None else None
-            written = _write_marshalled(out, blob, deadlines, expires)
-            if written is not None:
-                return written
-            raise RDBError("unexpected marshal image of a database")
     chunk: list[bytes] = []
     append = chunk.append
     pending = 0
@@ -536,7 +447,7 @@ def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict,
 
 
 def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
-              preamble: bool = False, untouched: bool = False, functions: Sequence[bytes] = ()) -> SaveInfo:
+              preamble: bool = False, functions: Sequence[bytes] = ()) -> SaveInfo:
     """Write a whole RDB file to the binary file ``fh``: header, databases, EOF, CRC."""
     start = time.perf_counter()
     databases = list(databases)
@@ -552,7 +463,7 @@ def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None 
         keys = 0
         for index, data, expires in databases:
             if data:
-                keys += write_database(out, index, data, expires, untouched)
+                keys += write_database(out, index, data, expires)
         out.write(b"\xff")
         fh.write(out.checksum().to_bytes(8, "little"))
     finally:
@@ -595,7 +506,7 @@ def save_file(path: str, databases: Iterable[tuple[int, dict, dict]], aux: dict 
     try:
         with open(tmp, "wb", buffering=1 << 20) as fh:
             out = fh if parent is None else _ParentWatch(fh, parent)
-            info = write_rdb(out, databases, aux, preamble, untouched=parent is not None, functions=functions)
+            info = write_rdb(out, databases, aux, preamble, functions=functions)
             fh.flush()
             os.fsync(fh.fileno())
         if parent is not None and os.getppid() != parent:
