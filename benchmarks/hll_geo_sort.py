@@ -12,9 +12,6 @@ Usage: ``python benchmarks/hll_geo_sort.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import random
 import shutil
 import subprocess
@@ -26,20 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import cpu_seconds  # noqa: E402
-from benchmarks.streams import alternate  # noqa: E402
+from benchmarks.run import alternate, command_benchmark, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
-
-
-def bench(server, requests: int, *command: str, keyspace: int = 0) -> tuple[float, float]:
-    """(requests/s, server CPU us per request) of one redis-benchmark run, unpipelined."""
-    cmd = ["redis-benchmark", "-p", str(server.port), "-n", str(requests), "-c", "50", "--csv"]
-    if keyspace:
-        cmd += ["-r", str(keyspace)]
-    cpu0 = cpu_seconds(server.proc.pid)
-    out = subprocess.run([*cmd, *command], capture_output=True, text=True, timeout=900).stdout
-    rows = [row for row in csv.reader(io.StringIO(out)) if row]
-    return float(rows[-1][1]), (cpu_seconds(server.proc.pid) - cpu0) * 1e6 / requests
 
 
 def load(port: int, commands: list[list[str]]) -> None:
@@ -83,11 +68,11 @@ def main() -> int:
         for server in (ours, real):
             seed(server.port)
         cases = {
-            "pfadd_P1": lambda s: bench(s, n, "PFADD", "visitors", "el:__rand_int__", keyspace=1_000_000),
-            "pfcount_P1": lambda s: bench(s, n, "PFCOUNT", "visitors"),
-            "geosearch_10k_P1": lambda s: bench(s, n // 4, "GEOSEARCH", "places", "FROMLONLAT", "15", "37",
+            "pfadd_P1": lambda s: command_benchmark(s, n, 1, "PFADD", "visitors", "el:__rand_int__", keyspace=1_000_000),
+            "pfcount_P1": lambda s: command_benchmark(s, n, 1, "PFCOUNT", "visitors"),
+            "geosearch_10k_P1": lambda s: command_benchmark(s, n // 4, 1, "GEOSEARCH", "places", "FROMLONLAT", "15", "37",
                                                 "BYRADIUS", "20", "km", "ASC"),
-            "sort_1k_list_P1": lambda s: bench(s, n // 4, "SORT", "numbers"),
+            "sort_1k_list_P1": lambda s: command_benchmark(s, n // 4, 1, "SORT", "numbers"),
         }
         print(f"{'case':<20} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
         for name, run in cases.items():
@@ -98,11 +83,7 @@ def main() -> int:
         ours.stop()
         real.stop()
         shutil.rmtree(work, ignore_errors=True)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"hll-geo-sort-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    save_results("hll-geo-sort", results)
     return 0
 
 

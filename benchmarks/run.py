@@ -71,6 +71,42 @@ def measure(server, test: str, requests: int, pipeline: int) -> tuple[float, flo
     return rps, used * 1e6 / requests
 
 
+def command_benchmark(server, requests: int, pipeline: int, *command: str,
+                      keyspace: int = 0) -> tuple[float, float]:
+    """(requests/s, server CPU us per request) of redis-benchmark running one arbitrary command;
+    ``keyspace``: the range of ``__rand_int__`` (redis-benchmark's -r)."""
+    cmd = ["redis-benchmark", "-p", str(server.port), "-n", str(requests), "-c", "50", "-P", str(pipeline), "--csv"]
+    if keyspace:
+        cmd += ["-r", str(keyspace)]
+    before = cpu_seconds(server.proc.pid)
+    out = subprocess.run([*cmd, *command], capture_output=True, text=True, timeout=900).stdout
+    rows = [row for row in csv.reader(io.StringIO(out)) if row]
+    return float(rows[-1][1]), (cpu_seconds(server.proc.pid) - before) * 1e6 / requests
+
+
+def alternate(rounds: int, ours, real, run) -> dict:
+    """``run(server)`` → (requests/s, CPU us) on both servers in turn; the medians and the ratio."""
+    mine: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
+    for _ in range(rounds):
+        mine.append(run(ours))
+        theirs.append(run(real))
+    o = statistics.median(x[0] for x in mine)
+    r = statistics.median(x[0] for x in theirs)
+    return {"ours": o, "redis": r, "ratio": o / r,
+            "ours_cpu_us": statistics.median(x[1] for x in mine),
+            "redis_cpu_us": statistics.median(x[1] for x in theirs)}
+
+
+def save_results(prefix: str, results: dict) -> None:
+    """Write ``results`` to benchmarks/results/<prefix>-<time>.json and say where."""
+    out_dir = ROOT / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
 def load_keys(port: int, count: int) -> None:
     """Insert ``count`` keys of 10-byte values with redis-cli --pipe (raw protocol, fast)."""
     lines = []
@@ -169,11 +205,7 @@ def main() -> int:
         ours.stop()
         real.stop()
         shutil.rmtree(work, ignore_errors=True)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out_file = out_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out_file.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {out_file.relative_to(ROOT)}")
+    save_results("bench", results)
     return 0
 
 

@@ -15,12 +15,8 @@ Usage: ``python benchmarks/scripting.py [--quick] [--rounds N]``.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
-import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +27,7 @@ from redis.lock import Lock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import cpu_seconds  # noqa: E402
-from benchmarks.streams import alternate  # noqa: E402
+from benchmarks.run import alternate, command_benchmark, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
 
 INCR_SCRIPT = "return redis.call('incr', KEYS[1])"
@@ -41,16 +36,6 @@ RELEASE_SCRIPT = Lock.LUA_RELEASE_SCRIPT
 
 def sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
-
-
-def bench(server, requests: int, pipeline: int, *command: str) -> tuple[float, float]:
-    """(requests/s, server CPU us per request) of one redis-benchmark run."""
-    cmd = ["redis-benchmark", "-p", str(server.port), "-n", str(requests), "-c", "50", "-P", str(pipeline),
-           "-r", "100000", "--csv", *command]
-    cpu0 = cpu_seconds(server.proc.pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900).stdout
-    rows = [row for row in csv.reader(io.StringIO(out)) if row]
-    return float(rows[-1][1]), (cpu_seconds(server.proc.pid) - cpu0) * 1e6 / requests
 
 
 def prepare(server) -> None:
@@ -86,18 +71,14 @@ def main() -> int:
             for name, command in (("evalsha_incr", incr), ("evalsha_lock_release", release)):
                 requests = n * (4 if pipeline > 1 else 1)
                 row = results["cases"][f"{name}_P{pipeline}"] = alternate(
-                    rounds, ours, real, lambda s, c=command, p=pipeline, r=requests: bench(s, r, p, *c))
+                    rounds, ours, real, lambda s, c=command, p=pipeline, r=requests: command_benchmark(s, r, p, *c, keyspace=100000))
                 print(f"{name + '_P' + str(pipeline):<22} {row['ours']:>10.0f} {row['redis']:>10.0f} "
                       f"{row['ratio']:>6.2f}   {row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
     finally:
         ours.stop()
         real.stop()
         shutil.rmtree(work, ignore_errors=True)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"scripting-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    save_results("scripting", results)
     return 0
 
 

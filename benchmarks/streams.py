@@ -14,12 +14,8 @@ Usage: ``python benchmarks/streams.py [--quick] [--skip-memory]``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,16 +27,8 @@ import hiredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import cpu_seconds, rss_bytes  # noqa: E402
+from benchmarks.run import alternate, command_benchmark, cpu_seconds, rss_bytes, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
-
-
-def redis_benchmark(port: int, requests: int, pipeline: int, *command: str) -> float:
-    cmd = ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", "50", "-P", str(pipeline), "--csv",
-           *command]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
-    rows = [row for row in csv.reader(io.StringIO(out)) if row]
-    return float(rows[-1][1])
 
 
 class Conn:
@@ -108,24 +96,6 @@ def memory_per_entry(server, count: int) -> float:
     return used / count
 
 
-def alternate(rounds: int, ours, real, run) -> dict:
-    mine, theirs = [], []
-    for _ in range(rounds):
-        mine.append(run(ours))
-        theirs.append(run(real))
-    o = statistics.median(x[0] for x in mine)
-    r = statistics.median(x[0] for x in theirs)
-    return {"ours": o, "redis": r, "ratio": o / r,
-            "ours_cpu_us": statistics.median(x[1] for x in mine),
-            "redis_cpu_us": statistics.median(x[1] for x in theirs)}
-
-
-def timed_benchmark(server, requests: int, pipeline: int, *command: str) -> tuple[float, float]:
-    cpu0 = cpu_seconds(server.proc.pid)
-    rps = redis_benchmark(server.port, requests, pipeline, *command)
-    return rps, (cpu_seconds(server.proc.pid) - cpu0) * 1e6 / requests
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -144,9 +114,9 @@ def main() -> int:
         for server in (ours, real):
             fill(server.port, b"r", 100)
         cases = {
-            "xadd_P1": lambda s: timed_benchmark(s, n, 1, "XADD", "bench", "*", "f", "value1"),
-            "xadd_P16": lambda s: timed_benchmark(s, n * 4, 16, "XADD", "bench", "*", "f", "value1"),
-            "xrange_100_P1": lambda s: timed_benchmark(s, n // 4, 1, "XRANGE", "r", "-", "+", "COUNT", "100"),
+            "xadd_P1": lambda s: command_benchmark(s, n, 1, "XADD", "bench", "*", "f", "value1"),
+            "xadd_P16": lambda s: command_benchmark(s, n * 4, 16, "XADD", "bench", "*", "f", "value1"),
+            "xrange_100_P1": lambda s: command_benchmark(s, n // 4, 1, "XRANGE", "r", "-", "+", "COUNT", "100"),
             "xreadgroup_xack_loop": lambda s: consumer_loop(s, 10_000 if args.quick else 50_000),
         }
         print(f"{'case':<22} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
@@ -170,11 +140,7 @@ def main() -> int:
         ours.stop()
         real.stop()
         shutil.rmtree(work, ignore_errors=True)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"streams-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written to {out.relative_to(ROOT)}")
+    save_results("streams", results)
     return 0
 
 

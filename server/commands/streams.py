@@ -33,6 +33,7 @@ from server.commands.args import (
     parse_timeout_ms,
     to_int,
 )
+from server.commands.connection import subcommand_syntax_error
 from server.datatypes.stream import (
     INVALID_ENTRIES_READ,
     LISTPACK_MAX_SIZE,
@@ -800,10 +801,6 @@ XGROUP_HELP = [Status(line) for line in (
 container("xgroup", summary="A container for consumer groups commands.", group="stream", since="5.0.0")
 
 
-def subcommand_error(name: bytes, sub: bytes) -> Error:
-    return Error(b"ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
-                 % (sub[:128], name))
-
 
 def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, options: tuple[bytes, ...],
                    ) -> tuple[StreamValue | None, Group | None, bool, int]:
@@ -823,7 +820,7 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
             if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
                 raise Error(b"ERR value for ENTRIESREAD must be positive or -1")
         else:
-            raise subcommand_error(b"XGROUP", sub)
+            raise subcommand_syntax_error("xgroup", sub)
     stream = lookup(ctx, key, read=False)
     group = None
     if not mkstream:
@@ -844,7 +841,7 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
 def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, _group, mkstream, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) > 3:
-        raise subcommand_error(b"XGROUP", sub)
+        raise subcommand_syntax_error("xgroup", sub)
     if id_arg == b"$":
         sid = stream.last_id if stream is not None else 0
     else:
@@ -865,7 +862,7 @@ def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg
 def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) not in (0, 2):
-        raise subcommand_error(b"XGROUP", sub)
+        raise subcommand_syntax_error("xgroup", sub)
     assert stream is not None and group is not None  # xgroup_prepare raised otherwise
     sid = stream.last_id if id_arg == b"$" else parse_id(id_arg)[0]
     group.last_id = sid
@@ -1257,10 +1254,10 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
     count = 10
     if options:
         if len(options) not in (1, 3) or options[0].lower() != b"full":
-            raise subcommand_error(b"XINFO", sub)
+            raise subcommand_syntax_error("xinfo", sub)
         if len(options) == 3:
             if options[1].lower() != b"count":
-                raise subcommand_error(b"XINFO", sub)
+                raise subcommand_syntax_error("xinfo", sub)
             count = parse_int(options[2])
             if count < 0:
                 count = 10
