@@ -257,7 +257,8 @@ def test_busy_script_gets_busy_replies_and_script_kill_ends_it(busy_server):
     time.sleep(0.4)
     busy = _command(other, "GET", "x")
     assert busy == b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
-    assert _command(other, "FUNCTION", "KILL").startswith(b"-") or True
+    # FUNCTION KILL does not stop an EVAL script: redis-server 7.0.15 answers with the busy error
+    assert _command(other, "FUNCTION", "KILL") == busy
     assert _command(other, "SCRIPT", "KILL") == b"+OK\r\n"
     runner.join(10)
     assert not runner.is_alive()
