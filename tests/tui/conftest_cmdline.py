@@ -51,8 +51,8 @@ def needs(*commands: str) -> pytest.MarkDecorator:
 @pytest.fixture(scope="session", params=server_kinds())
 def cmdline_server(request: pytest.FixtureRequest) -> ServerHandle:
     """Each kind of server, shared with the explorer's tests (`redis_server` / `bundled_server`
-    from conftest.py). Against the bundled server, a test whose marked commands are not
-    implemented yet is an expected failure, as in the explorer's tests."""
+    from conftest.py). Against the bundled server, a test whose marked commands it does not
+    answer fails, as in the explorer's tests."""
     server: ServerProcess = request.getfixturevalue("redis_server" if request.param == "redis" else "bundled_server")
     return server
 
@@ -68,19 +68,15 @@ def _bundled_needs(request: pytest.FixtureRequest) -> None:
     for marker in request.node.iter_markers("commands"):
         names += list(marker.args)
     require(handle, *names)
-    for marker in request.node.iter_markers("bundled_docs_differ"):
-        request.applymarker(
-            pytest.mark.xfail(reason=f"bundled server's COMMAND DOCS: {marker.args[0]}", strict=False)
-        )
 
 
 def require(handle: ServerHandle, *names: str) -> None:
-    """Against the bundled server, missing commands make the calling test an expected failure."""
+    """Against the bundled server, missing commands fail the calling test."""
     if handle.kind != "bundled":
         return
     missing = _missing(handle, list(names))
     if missing:
-        pytest.xfail(f"the bundled server lacks {' '.join(missing)}")
+        pytest.fail(f"the bundled server lacks {' '.join(missing)}")
 
 
 _known: dict[tuple[int, str], bool] = {}
