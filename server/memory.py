@@ -28,6 +28,22 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def private_dirty_bytes(pid: int | str = "self") -> int:
+    """Pages only this process maps and has written (smaps_rollup's Private_Dirty), 0 if unknown.
+
+    In a forked child this is what copy-on-write cost: the parent's pages it had
+    to copy, plus what it allocated itself (Redis's zmalloc_get_private_dirty).
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def value_memory(key: bytes, value: Any, samples: int = 5) -> int:
     """Bytes a key and its value take: the key, the value object and its elements.
 

@@ -4,7 +4,8 @@ The parameters are Redis's (crc64.c): the Jones polynomial ``0xad93d23594c935a9`
 bits reflected on input and output, initial value 0 and no final XOR. Redis's
 own test vector is ``crc64(0, b"123456789") == 0xe9c6d914c4b8d9ca``.
 
-A byte-at-a-time table loop costs about 60 ns per byte in CPython, i.e. seconds
+The C extension ``_rdbwriter`` runs the table loop natively; without it, a
+byte-at-a-time table loop costs about 60 ns per byte in CPython, i.e. seconds
 for a 50 MB file. This module keeps that loop for short inputs and, for long
 ones, computes many CRCs side by side with C-speed primitives:
 
@@ -21,6 +22,8 @@ ones, computes many CRCs side by side with C-speed primitives:
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 POLY = 0xAD93D23594C935A9
 _REFLECTED = int(f"{POLY:064b}"[::-1], 2)  # the polynomial with its bits reversed
@@ -114,8 +117,12 @@ def _crc_lanes(data: bytes, lanes: int) -> int:
 _tail_shift_cache: dict[int, list[list[int]]] = {}
 
 
-def crc64(crc: int, data: bytes | bytearray | memoryview) -> int:
-    """Continue the CRC ``crc`` over ``data`` (start from 0), as Redis's ``crc64(crc, s, l)``."""
+def crc64_python(crc: int, data: bytes | bytearray | memoryview) -> int:
+    """Continue the CRC ``crc`` over ``data`` (start from 0), as Redis's ``crc64(crc, s, l)``.
+
+    The reference: ``crc64`` is the C extension's loop when it is built, and
+    the tests hold the two equal.
+    """
     n = len(data)
     if n < _MIN_PARALLEL:
         return _crc_loop(crc, data)
@@ -128,3 +135,10 @@ def crc64(crc: int, data: bytes | bytearray | memoryview) -> int:
         head = first + head[8:]
     result = _crc_lanes(head, lanes)
     return _crc_loop(result, data[body:])
+
+
+crc64: Callable[[int, bytes | bytearray | memoryview], int]
+try:  # the same loop in C (server/persistence/_rdbwriter.c), built by `pip install -e .`
+    from server.persistence._rdbwriter import crc64
+except ImportError:  # an install that did not build the extension
+    crc64 = crc64_python

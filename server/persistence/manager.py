@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from server.effects import Op, with_selects
+from server.memory import private_dirty_bytes
 from server.persistence import rdb
 from server.persistence.aof import (
     BASE,
@@ -306,6 +307,12 @@ class Persistence:
         self.child_started = time.time()
         return True
 
+    def _log_copy_on_write(self, what: str) -> None:
+        """In a child, at its end: the memory copy-on-write cost it, logged as Redis's child logs it."""
+        cow = private_dirty_bytes()
+        if cow:
+            self.log("notice", f"{what}: {cow // (1024 * 1024)} MB of memory used by copy-on-write")
+
     def bgsave(self) -> bool:
         """Start a background save (BGSAVE, save points)."""
         path = self.rdb_path
@@ -316,6 +323,7 @@ class Persistence:
         def work() -> None:
             info = rdb.save_file(path, databases, parent=parent, functions=functions)
             self.log("notice", f"DB saved on disk by the child ({info.keys} keys, {info.seconds:.3f} seconds)")
+            self._log_copy_on_write("RDB")
 
         def temp_for(pid: int) -> str:
             return os.path.join(os.path.dirname(os.path.abspath(path)), f"temp-{pid}.rdb")
@@ -709,6 +717,7 @@ class Persistence:
                     write_resp_base(fh, databases, functions)
                 fh.flush()
                 os.fsync(fh.fileno())
+            self._log_copy_on_write("AOF rewrite")
 
         if not self._fork(CHILD_AOF, work, temp_for):
             self.aof_last_bgrewrite_status = "err"

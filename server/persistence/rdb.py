@@ -35,8 +35,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server import REDIS_VERSION
-from server.persistence.crc64 import crc64
+from server.persistence.crc64 import crc64, crc64_python
 from server.persistence.lzf import LZFError, decompress
+
+# The C part of the writer, built by `pip install -e .` (without it, saves are all Python).
+encode_strings: Callable[[dict, dict, int, int], tuple[bytes, int, Any, Any]] | None
+try:
+    from server.persistence._rdbwriter import encode_strings
+except ImportError:  # an install that did not build the extension
+    encode_strings = None
 
 RDB_VERSION = 10  # what Redis 7.0 writes, and the newest version this reader accepts
 
@@ -302,7 +309,7 @@ PARALLEL_CRC_KEYS = 100_000  # from this many keys a save checksums in a helper 
 class _PipedChecksum(_ChecksummedFile):
     """The CRC-64 computed by a forked helper fed through a pipe, on the other core.
 
-    In CPython the checksum costs about as much as serialising; a helper that only
+    Used only when the C extension is not built. In CPython the checksum costs about as much as serialising; a helper that only
     reads the pipe (touching none of the data's pages) does it alongside.
     """
 
@@ -410,15 +417,29 @@ def write_header(out: _ChecksummedFile, aux: dict[bytes, bytes | int], preamble:
 
 
 _CHUNK_KEYS = 50_000  # keys serialised between two writes (about 1-2 MB for small keys)
+_CHUNK_BYTES = 1 << 20  # bytes the C writer serialises between two writes
 
 
-def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
+def _database_header(index: int, data: dict, expires: dict) -> bytes:
+    """SELECTDB and RESIZEDB: the database the next keys go to, and its sizes."""
+    return b"\xfe" + encode_length(index) + b"\xfb" + encode_length(len(data)) + encode_length(len(expires))
+
+
+def encode_entry(key: bytes, value: Any, deadline: int | None) -> bytes:
+    """One key's record: its expiry prefix if it has one, the type, the key, the value."""
+    prefix = b"" if deadline is None else b"\xfc" + _pack_q(deadline)
+    rdb_type, body = encode_value(value)
+    return prefix + bytes((rdb_type,)) + encode_string(key) + body
+
+
+def write_database_python(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
     """SELECTDB, RESIZEDB and every key of one database; returns the number of keys.
 
+    The reference writer: ``write_database`` must produce these bytes exactly.
     Small strings, by far the commonest values, are serialised inline with one
     bytes-formatting operation each; everything else goes through ``encode_value``.
     """
-    out.write(b"\xfe" + encode_length(index) + b"\xfb" + encode_length(len(data)) + encode_length(len(expires)))
+    out.write(_database_header(index, data, expires))
     chunk: list[bytes] = []
     append = chunk.append
     pending = 0
@@ -446,12 +467,43 @@ def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict)
     return len(data)
 
 
+def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
+    """``write_database_python``'s bytes, with the string records written in C when it is built.
+
+    A forked child that walks the keyspace in Python writes to every object it
+    meets (reference counts live in the objects) and so copies the parent's
+    pages; ``encode_strings`` (``_rdbwriter.c``) reads strings with borrowed references
+    and writes only its output. Other values come back to Python one at a time.
+    """
+    encode = encode_strings
+    if encode is None:
+        return write_database_python(out, index, data, expires)
+    out.write(_database_header(index, data, expires))
+    parts: list[bytes] = []
+    size = 0
+    pos = 0
+    while pos >= 0:
+        chunk, pos, key, value = encode(data, expires, pos, _CHUNK_BYTES - size)
+        parts.append(chunk)
+        size += len(chunk)
+        if key is not None:
+            entry = encode_entry(key, value, expires.get(key) if expires else None)
+            parts.append(entry)
+            size += len(entry)
+        if size >= _CHUNK_BYTES or pos < 0:
+            out.write(b"".join(parts) if len(parts) > 1 else parts[0])
+            parts.clear()
+            size = 0
+    return len(data)
+
+
 def write_rdb(fh, databases: Iterable[tuple[int, dict, dict]], aux: dict | None = None,
               preamble: bool = False, functions: Sequence[bytes] = ()) -> SaveInfo:
     """Write a whole RDB file to the binary file ``fh``: header, databases, EOF, CRC."""
     start = time.perf_counter()
     databases = list(databases)
-    big = sum(len(data) for _, data, _ in databases) >= PARALLEL_CRC_KEYS
+    # The checksum in Python costs as much as the writing: a helper process does it alongside.
+    big = crc64 is crc64_python and sum(len(data) for _, data, _ in databases) >= PARALLEL_CRC_KEYS
     out = _ChecksummedFile(fh)
     if big:
         try:
