@@ -49,7 +49,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path):
-    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run pip install -e ."
+    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
     assert rss_bytes() > 0 and private_dirty_bytes() > 0, "/proc figures are needed"
     workdir = tmp_path / "server"
     workdir.mkdir()

@@ -40,7 +40,7 @@ def _assert_identical(data: dict, expires: dict, index: int = 0) -> bytes:
 
 def test_the_c_writer_is_built():
     """`pip install -e .` builds the extension; without it BGSAVE children copy the dataset."""
-    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run pip install -e ."
+    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
 
 
 def test_string_lengths_on_every_encoding_boundary():
@@ -132,7 +132,7 @@ def test_the_c_checksum_is_the_reference_checksum():
 
     from server.persistence import crc64 as crc
 
-    assert crc.crc64 is not crc.crc64_python, "the C checksum is not built: run pip install -e ."
+    assert crc.crc64 is not crc.crc64_python, "the C checksum is not built: run `make ext` (or pip install -e .)"
     assert crc.crc64(0, b"123456789") == crc.crc64_python(0, b"123456789") == 0xE9C6D914C4B8D9CA
     rng = random.Random(7)
     for n in (0, 1, 7, 8, 4095, 65_536, 200_003):
