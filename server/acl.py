@@ -6,10 +6,10 @@ A ``User`` holds Redis 7.0's root selector: on/off, SHA-256 password hashes
 run. Rules are applied in order, as ``ACL SETUSER`` and ``user`` lines in a
 config or ACL file give them; command categories come from the command table.
 
-Which access a key needs follows Redis 7.0's key specifications: reading
-commands need read access, writing ones write access, and those that both
-read and change a key (INCR, GETSET, LPOP ...) need both. The tables below
-record the few commands where that cannot be told from the command's flags.
+Which access a key needs comes from the command's key specifications (the
+``keys`` of its declaration, or its key-finding function): a key flagged
+``access`` needs read permission, one flagged ``insert``, ``delete`` or
+``update`` write permission, as Redis 7.0's ACLSelectorCheckKey decides.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server.command import CATEGORIES, TABLE, Command
+from server.command import ACL_READ_FLAGS, ACL_WRITE_FLAGS, CATEGORIES, TABLE, Command
 from server.glob import glob_match
 from server.protocol import Error
 
@@ -29,32 +29,16 @@ if TYPE_CHECKING:
     from server.client import Client
     from server.instance import Server
 
-# Writing commands whose keys are also read (Redis's ACCESS key-spec flag).
-READ_WRITE = frozenset(
-    "blmpop blpop brpop bzmpop bzpopmax bzpopmin decr decrby getdel getex getset hincrby "
-    "hincrbyfloat incr incrby incrbyfloat lmpop lpop move rpop setbit spop xreadgroup "
-    "zincrby zmpop zpopmax zpopmin".split()
-)
-# Commands that read their key only with a GET option (Redis's VARIABLE_FLAGS key specs).
-READS_WITH_GET = frozenset(("set", "bitfield"))
-# Commands whose first key and other keys need different access: (first, rest).
-FIRST_AND_REST = {
-    "bitop": ("w", "r"), "copy": ("r", "w"), "geosearchstore": ("w", "r"), "pfmerge": ("rw", "r"),
-    "sdiffstore": ("w", "r"), "sinterstore": ("w", "r"), "sunionstore": ("w", "r"),
-    "zdiffstore": ("w", "r"), "zinterstore": ("w", "r"), "zunionstore": ("w", "r"),
-    "zrangestore": ("w", "r"), "blmove": ("rw", "w"), "brpoplpush": ("rw", "w"), "lmove": ("rw", "w"),
-    "rpoplpush": ("rw", "w"), "rename": ("rw", "w"), "renamenx": ("rw", "w"), "smove": ("rw", "w"),
-    "sort": ("r", "w"), "georadius": ("r", "w"), "georadiusbymember": ("r", "w"),
-}
-# Commands that only look at a key's existence or size: any matching pattern will do.
-NO_ACCESS = frozenset(
-    "exists hexists hlen hstrlen llen memory|usage object|encoding object|freq object|idletime "
-    "object|refcount scard sismember strlen touch type watch xlen zcard".split()
-)
-# Read access only, although they write (Redis's "RW access" key specs: the change is internal).
-READ_ONLY_ACCESS = frozenset(("pfdebug",))
 # Commands whose arguments are channels: (first index, step; -1 = all remaining).
 CHANNEL_COMMANDS = {"publish": 1, "spublish": 1, "subscribe": -1, "ssubscribe": -1, "psubscribe": -1}
+
+# The permission a key's spec flags need: "r" (%R~), "w" (%W~), both, or "" (any matching pattern).
+_ACL_FLAGS = ACL_READ_FLAGS | ACL_WRITE_FLAGS
+_ACCESS_NEEDED = {
+    flags: ("r" if flags & ACL_READ_FLAGS else "") + ("w" if flags & ACL_WRITE_FLAGS else "")
+    for flags in range(_ACL_FLAGS + 1)
+    if not flags & ~_ACL_FLAGS
+}
 
 NOPERM_KEYS = Error(b"NOPERM this user has no permissions to access one of the keys used as arguments")
 NOPERM_CHANNELS = Error(b"NOPERM this user has no permissions to access one of the channels used as arguments")
@@ -400,14 +384,11 @@ class ACL:
             return None
         if not user.may_run(cmd):
             return "command", cmd.name
-        if not user.all_keys:
-            positions = cmd.key_positions(argv)
-            if positions:
-                first, rest = self.key_access(cmd, argv)
-                for n, pos in enumerate(positions):
-                    key = argv[pos]
-                    if not user.may_access_key(key, first if n == 0 else rest):
-                        return "key", key.decode("utf-8", "surrogateescape")
+        if not user.all_keys and cmd.has_keys:
+            for pos, flags in cmd.find_keys(argv):
+                key = argv[pos]
+                if not user.may_access_key(key, _ACCESS_NEEDED[flags & _ACL_FLAGS]):
+                    return "key", key.decode("utf-8", "surrogateescape")
         if not user.all_channels:
             start = CHANNEL_COMMANDS.get(cmd.name)
             if start is not None:
@@ -417,25 +398,6 @@ class ACL:
                     if not user.may_access_channel(channel, is_pattern):
                         return "channel", channel.decode("utf-8", "surrogateescape")
         return None
-
-    @staticmethod
-    def key_access(cmd: Command, argv: list[bytes]) -> tuple[str, str]:
-        """The access (first key, other keys) a command needs: "r", "w", "rw" or "" (any)."""
-        name = cmd.name
-        if name in READS_WITH_GET:
-            reads = any(arg.upper() == b"GET" for arg in argv[3 if name == "set" else 2 :])
-            return ("rw", "rw") if reads else ("w", "w")
-        if name in FIRST_AND_REST:
-            return FIRST_AND_REST[name]
-        if name in NO_ACCESS:
-            return "", ""
-        if name in READ_ONLY_ACCESS:
-            return "r", "r"
-        if name in READ_WRITE:
-            return "rw", "rw"
-        if cmd.is_write:
-            return "w", "w"
-        return "r", "r"
 
     # -- ACL LOG -------------------------------------------------------------------------
 

@@ -12,9 +12,15 @@ and the decorator records it in ``TABLE``. Dispatch (arity, MULTI, ACL),
 (through ``COMMAND DOCS``) all read this one table.
 
 Arity follows Redis: a positive number is the exact argument count including
-the command name; a negative one is a minimum. ``keys`` is (first, last, step)
-as in ``COMMAND INFO``; commands whose keys cannot be found by position give
-``getkeys``, a function from the arguments to the key positions.
+the command name; a negative one is a minimum. ``keys`` gives the command's key
+specifications (Redis 7.0's key specs, written compactly; see ``parse_key_spec``),
+one string per spec. Everything else about keys is derived from them once, when
+the table is built: ``COMMAND INFO``'s legacy first/last/step and ``movablekeys``
+flag, ``COMMAND GETKEYS(ANDFLAGS)``, ACL's read/write key permissions and the
+keys client-side caching tracks. ``getkeys`` is only for the commands Redis gives
+a key-finding function (``get_keys_function``): it answers when the specs cannot
+(incomplete specs, unparsable key counts) or when their flags vary (SET ... GET).
+``tips`` are Redis's command tips (``nondeterministic_output`` ...).
 
 ``args`` is written the way Redis documents a command's syntax
 (``key [NX|XX] [EX seconds|PX milliseconds]``). It is parsed once into the
@@ -42,6 +48,195 @@ CATEGORIES = (
 
 # Categories of the commands that may change a client's or the server's standing state.
 STATE_CATEGORIES = frozenset({"admin", "dangerous", "connection", "transaction", "pubsub", "scripting"})
+
+# Key-spec flags, in the order COMMAND INFO prints them (a flag's bit is 1 << its rank).
+KEY_FLAG_NAMES = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
+                  "variable_flags")
+KEY_FLAG_BITS = {name: 1 << rank for rank, name in enumerate(KEY_FLAG_NAMES)}
+K_RO, K_RW, K_OW, K_RM, K_ACCESS, K_UPDATE, K_INSERT, K_DELETE, K_NOT_KEY, K_INCOMPLETE, K_VARIABLE_FLAGS = (
+    KEY_FLAG_BITS[name] for name in KEY_FLAG_NAMES)
+# What ACL's %R~ and %W~ patterns grant (ACLSelectorCheckKey): reading, and changing a key.
+ACL_READ_FLAGS = K_ACCESS
+ACL_WRITE_FLAGS = K_INSERT | K_DELETE | K_UPDATE
+
+# The tips Redis 7.0 declares (lower case, as COMMAND INFO prints them).
+TIPS = frozenset((
+    "nondeterministic_output", "nondeterministic_output_order", "request_policy:all_nodes",
+    "request_policy:all_shards", "request_policy:multi_shard", "request_policy:special",
+    "response_policy:agg_logical_and", "response_policy:agg_logical_or", "response_policy:agg_min",
+    "response_policy:agg_max", "response_policy:agg_sum", "response_policy:all_succeeded",
+    "response_policy:one_succeeded", "response_policy:special",
+))
+
+# A key-finding function: the arguments → (position, key-spec flags) of each key.
+GetKeys = Callable[[list[bytes]], list[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key specification: where a command's keys start, how many follow, what is done to them.
+
+    ``begin`` is "index" (``index``), "keyword" (search ``keyword`` from ``startfrom``;
+    a negative start searches backwards from the end) or "unknown". ``find`` is
+    "range" (``lastkey`` relative to the start, negative from the end; ``keystep``;
+    ``limit`` divides what is left), "keynum" (``keynumidx``: the count's offset from
+    the start, ``firstkey``: the first key's offset, ``keystep``) or "unknown".
+    """
+
+    flags: int
+    begin: str
+    index: int = 0
+    keyword: bytes = b""
+    startfrom: int = 0
+    find: str = "range"
+    lastkey: int = 0
+    keystep: int = 1
+    limit: int = 0
+    keynumidx: int = 0
+    firstkey: int = 0
+    notes: str = ""
+
+    def flag_names(self) -> list[str]:
+        return [name for name in KEY_FLAG_NAMES if self.flags & KEY_FLAG_BITS[name]]
+
+
+_BEGIN_RE = re.compile(r"@(?:(?P<index>\d+)|(?P<keyword>[A-Z]+)>(?P<startfrom>-?\d+)|(?P<unknown>unknown))$")
+_FIND_RE = re.compile(r"(?:(?P<kind>range|keynum)\((?P<a>-?\d+),(?P<b>-?\d+),(?P<c>-?\d+)\)|(?P<unknown>unknown))$")
+
+
+def parse_key_spec(text: str) -> KeySpec:
+    """Read one key spec written as ``FLAGS... @BEGIN [FIND] [# notes]``.
+
+    FLAGS are COMMAND INFO's names (``RW access delete``). BEGIN is ``@1`` (an
+    index), ``@STREAMS>1`` (a keyword searched from index 1; ``>-2`` searches from
+    the second-last argument backwards) or ``@unknown``. FIND is ``range(last,step,limit)``,
+    ``keynum(numidx,first,step)`` or ``unknown``; left out, it is ``range(0,1,0)``: one key.
+    """
+    body, _, notes = text.partition("#")
+    flags = 0
+    begin: re.Match[str] | None = None
+    find: re.Match[str] | None = None
+    for word in body.split():
+        if word in KEY_FLAG_BITS and begin is None:
+            flags |= KEY_FLAG_BITS[word]
+        elif begin is None and (begin := _BEGIN_RE.match(word)) is not None:
+            continue
+        elif begin is not None and find is None and (find := _FIND_RE.match(word)) is not None:
+            continue
+        else:
+            raise ValueError(f"key spec {text!r}: unexpected {word!r}")
+    if begin is None:
+        raise ValueError(f"key spec {text!r}: no @begin")
+    spec: dict = {"flags": flags, "notes": notes.strip()}
+    if begin["index"] is not None:
+        spec.update(begin="index", index=int(begin["index"]))
+    elif begin["keyword"] is not None:
+        spec.update(begin="keyword", keyword=begin["keyword"].encode(), startfrom=int(begin["startfrom"]))
+    else:
+        spec.update(begin="unknown")
+    if find is not None and find["unknown"]:
+        spec.update(find="unknown")
+    elif find is not None:
+        a, b, c = int(find["a"]), int(find["b"]), int(find["c"])
+        if find["kind"] == "range":
+            spec.update(find="range", lastkey=a, keystep=b, limit=c)
+        else:
+            spec.update(find="keynum", keynumidx=a, firstkey=b, keystep=c)
+    return KeySpec(**spec)
+
+
+def keys_from_specs(specs: tuple[KeySpec, ...], argv: list[bytes], arity: int,
+                    include_not_keys: bool = False) -> list[tuple[int, int]] | None:
+    """The keys the specs find in ``argv`` with their flags, or None when a spec cannot say.
+
+    Redis's getKeysUsingKeySpecs: a spec that is unknown, incomplete or finds its
+    key count unparsable or out of bounds makes the whole answer invalid (the caller
+    then asks the command's own key-finding function, if it has one).
+    """
+    found: list[tuple[int, int]] = []
+    argc = len(argv)
+    for spec in specs:
+        if spec.flags & K_NOT_KEY and not include_not_keys:
+            continue
+        if spec.begin == "index":
+            first = spec.index
+        elif spec.begin == "keyword":
+            first = 0
+            start = spec.startfrom if spec.startfrom > 0 else argc + spec.startfrom
+            end = argc - 1 if spec.startfrom > 0 else 1
+            i = start
+            while i != end:
+                if i >= argc or i < 1:
+                    break
+                if argv[i].lower() == spec.keyword.lower():
+                    first = i + 1
+                    break
+                i = i + 1 if start <= end else i - 1
+            if not first:
+                continue  # the keyword is absent: this spec names no key
+        else:
+            return None
+        if spec.find == "range":
+            step = spec.keystep
+            if spec.lastkey >= 0:
+                last = first + spec.lastkey
+            elif not spec.limit:
+                last = argc + spec.lastkey
+            else:
+                last = first + ((argc - first) // spec.limit + spec.lastkey)
+        elif spec.find == "keynum":
+            step = spec.keystep
+            if spec.keynumidx >= argc or first + spec.keynumidx >= argc:
+                return None
+            numkeys = _strict_int(argv[first + spec.keynumidx])
+            if numkeys is None or numkeys < 0:
+                return None
+            first += spec.firstkey
+            last = first + numkeys - 1
+        else:
+            return None
+        if last >= argc or last < first or first >= argc:
+            return None
+        found.extend((i, spec.flags) for i in range(first, last + 1, step) if i < argc)
+        if spec.flags & K_INCOMPLETE:
+            return None
+    return found
+
+
+def _strict_int(text: bytes) -> int | None:
+    """string2ll: a 64-bit decimal with no sign but '-', no spaces, no leading zeros."""
+    if not text or len(text) > 20 or not re.fullmatch(rb"-?[1-9][0-9]*|0", text):
+        return None
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 63) else None
+
+
+def numkeys_keys(store: int, count_at: int, first: int) -> GetKeys:
+    """Redis's genericGetKeys for ``[destination] numkeys key [key ...]`` commands.
+
+    It reads the count with atoi (``2abc`` is 2) and answers no keys for a count
+    below 1 or beyond the arguments; its keys carry no flags.
+    """
+    def find(argv: list[bytes]) -> list[tuple[int, int]]:
+        num = _atoi(argv[count_at]) if count_at < len(argv) else 0
+        if num < 1 or num > len(argv) - first:
+            return []
+        keys = [(first + i, 0) for i in range(num)]
+        if store:
+            keys.append((store, 0))
+        return keys
+
+    return find
+
+
+def _atoi(text: bytes) -> int:
+    """C's atoi: optional spaces and sign, then digits, stopping at anything else (32-bit wrap)."""
+    m = re.match(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)", text)
+    if m is None:
+        return 0
+    value = max(-(1 << 63), min(int(m.group(1)), (1 << 63) - 1)) & 0xFFFFFFFF  # strtol saturates
+    return value - (1 << 32) if value >= 1 << 31 else value
+
 
 
 @dataclass
@@ -74,7 +269,11 @@ class Command:
     group: str
     since: str
     complexity: str
-    getkeys: Callable[[list[bytes]], list[int]] | None = None
+    getkeys: GetKeys | None = None
+    key_specs: tuple[KeySpec, ...] = ()
+    tips: tuple[str, ...] = ()
+    has_keys: bool = False  # Redis's doesCommandHaveKeys: a key-finding function or a spec of real keys
+    specs_first: bool = False  # find keys with the specs before the function (their flags are fixed)
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     parent: Command | None = None
     # Statistics, as INFO commandstats reports them.
@@ -113,16 +312,19 @@ class Command:
         # limits, the last save's outcome (see ``dispatch.run_requests``).
         self.batchable = not self.subcommands and not (self.acl & STATE_CATEGORIES)
 
-    def key_positions(self, argv: list[bytes]) -> list[int]:
-        """Indexes into ``argv`` that hold key names."""
+    def find_keys(self, argv: list[bytes]) -> list[tuple[int, int]]:
+        """The keys of ``argv`` as (index, key-spec flags): Redis's getKeysFromCommandWithSpecs."""
+        if self.specs_first:
+            found = keys_from_specs(self.key_specs, argv, self.arity)
+            if found is not None:
+                return found
         if self.getkeys is not None:
             return self.getkeys(argv)
-        if self.first_key == 0:
-            return []
-        last = self.last_key
-        if last < 0:
-            last = len(argv) + last
-        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.step))
+        return []
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes into ``argv`` that hold key names."""
+        return [pos for pos, _ in self.find_keys(argv)]
 
 
 TABLE: dict[bytes, Command] = {}
@@ -153,17 +355,27 @@ def command(
     *,
     arity: int,
     flags: str = "",
-    keys: tuple[int, int, int] = (0, 0, 0),
+    keys: str | tuple[str, ...] | tuple[int, int, int] = (),
+    tips: str = "",
     acl: str = "",
     summary: str,
     args: str = "",
     group: str = "generic",
     since: str = "1.0.0",
     complexity: str = "O(1)",
-    getkeys: Callable[[list[bytes]], list[int]] | None = None,
+    getkeys: GetKeys | None = None,
 ) -> Callable[[Callable], Callable]:
-    """Declare a command (``"config|get"`` declares a subcommand of ``config``)."""
+    """Declare a command (``"config|get"`` declares a subcommand of ``config``).
+
+    ``keys`` is one key spec or a tuple of them (``parse_key_spec``). A bare
+    ``(first, last, step)`` is still read, as a spec without flags, so a command
+    declared the old way runs; ``tests/server/test_key_specs.py`` fails on it.
+    """
     flagset = frozenset(flags.split())
+    specs = _read_key_specs(name, keys)
+    tiplist = tuple(tips.split())
+    if set(tiplist) - TIPS:
+        raise ValueError(f"{name}: unknown tips {set(tiplist) - TIPS}")
     unknown = flagset - FLAGS
     if unknown:
         raise ValueError(f"{name}: unknown flags {unknown}")
@@ -178,9 +390,9 @@ def command(
             func=func,
             arity=arity,
             flags=flagset,
-            first_key=keys[0],
-            last_key=keys[1],
-            step=keys[2],
+            first_key=0,
+            last_key=0,
+            step=0,
             acl=_category_defaults(flagset, cats),
             summary=summary,
             args=parse_syntax(args),
@@ -189,9 +401,10 @@ def command(
             since=since,
             complexity=complexity,
             getkeys=getkeys,
+            key_specs=specs,
+            tips=tiplist,
         )
-        if getkeys is not None:
-            cmd.flags = cmd.flags | {"movablekeys"}
+        _derive_key_facts(cmd)
         if sub_name:
             parent = TABLE.get(parent_name.encode())
             if parent is None:
@@ -206,6 +419,61 @@ def command(
         return func
 
     return register
+
+
+def _read_key_specs(name: str, keys: str | tuple[str, ...] | tuple[int, int, int]) -> tuple[KeySpec, ...]:
+    if isinstance(keys, str):
+        return (parse_key_spec(keys),)
+    if len(keys) == 3 and all(isinstance(k, int) for k in keys):
+        first, last, step = (int(k) for k in keys)
+        if not first:
+            return ()
+        return (KeySpec(flags=0, begin="index", index=first, lastkey=last - first if last >= 0 else last,
+                        keystep=step),)
+    return tuple(parse_key_spec(str(text)) for text in keys)
+
+
+def _derive_key_facts(cmd: Command) -> None:
+    """What the key specs imply, computed once: legacy first/last/step, movablekeys, has_keys.
+
+    Redis's populateCommandLegacyRangeSpec: one index+range spec is the legacy
+    range itself; otherwise consecutive plain (step 1) index+range specs are
+    merged, and any other spec makes the command ``movablekeys``.
+    """
+    specs = cmd.key_specs
+    movable = False
+    first = last = step = 0
+    if len(specs) == 1 and specs[0].begin == "index" and specs[0].find == "range":
+        spec = specs[0]
+        movable = bool(spec.flags & K_INCOMPLETE)
+        first, step = spec.index, spec.keystep
+        last = spec.lastkey + first if spec.lastkey >= 0 else spec.lastkey
+    elif specs:
+        lowest, highest, previous = 1 << 31, 0, 0
+        for spec in specs:
+            if spec.begin != "index" or spec.find != "range":
+                movable = True
+                continue
+            if spec.keystep != 1 or (previous and previous != spec.index - 1):
+                movable = True
+                continue
+            if spec.flags & K_INCOMPLETE:
+                movable = True
+            lowest = min(lowest, spec.index)
+            absolute = spec.lastkey + spec.index if spec.lastkey >= 0 else spec.lastkey
+            highest = max(highest & 0xFFFFFFFF, absolute & 0xFFFFFFFF)  # unsigned, as Redis compares
+            highest = highest - (1 << 32) if highest >= 1 << 31 else highest
+            previous = highest
+        if lowest == 1 << 31:
+            movable = True
+        else:
+            first, last, step = lowest, highest, 1
+    cmd.first_key, cmd.last_key, cmd.step = first, last, step
+    if movable:
+        cmd.flags = cmd.flags | {"movablekeys"}
+    real_keys = any(not spec.flags & K_NOT_KEY for spec in specs)
+    cmd.has_keys = cmd.getkeys is not None or real_keys
+    cmd.specs_first = real_keys and not any(spec.flags & K_VARIABLE_FLAGS for spec in specs)
 
 
 def container(name: str, *, summary: str, group: str = "server", since: str = "2.0.0", acl: str = "") -> None:

@@ -372,7 +372,8 @@ def _merge(base: list[tuple[str, object]], more: list[tuple[str, object]]) -> li
 
 
 @command("info", arity=-1, flags="loading stale", acl="dangerous", group="server",
-         summary="Reports the server's state and statistics, by section.", args="[section [section ...]]")
+         summary="Reports the server's state and statistics, by section.", args="[section [section ...]]",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def info(ctx: Client, *sections: bytes) -> object:
     names = [s.decode("utf-8", "replace").lower() for s in sections]
     return Verbatim(render_info(ctx, names))
@@ -399,7 +400,8 @@ def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
 
 @command("config|set", arity=-4, flags="admin noscript loading stale", acl="", group="server",
          summary="Changes settings at run time; all or none are applied.",
-         args="parameter value [parameter value ...]")
+         args="parameter value [parameter value ...]",
+         tips="request_policy:all_nodes response_policy:all_succeeded")
 def config_set(ctx: Client, _sub: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise SYNTAX_ERROR
@@ -456,7 +458,8 @@ def config_help(ctx: Client, _sub: bytes) -> object:
 
 
 @command("dbsize", arity=1, flags="readonly fast", acl="keyspace", group="server",
-         summary="Returns the number of keys in the selected database.")
+         summary="Returns the number of keys in the selected database.",
+         tips="request_policy:all_shards response_policy:agg_sum")
 def dbsize(ctx: Client) -> int:
     return len(ctx.db.data)
 
@@ -467,7 +470,8 @@ def _flush_mode(args: tuple[bytes, ...]) -> None:
 
 
 @command("flushdb", arity=-1, flags="write", acl="keyspace dangerous", group="server",
-         summary="Removes every key of the selected database.", args="[ASYNC|SYNC]")
+         summary="Removes every key of the selected database.", args="[ASYNC|SYNC]",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def flushdb(ctx: Client, *mode: bytes) -> object:
     _flush_mode(mode)
     ctx.db.clear()
@@ -477,7 +481,8 @@ def flushdb(ctx: Client, *mode: bytes) -> object:
 
 
 @command("flushall", arity=-1, flags="write", acl="keyspace dangerous", group="server",
-         summary="Removes every key of every database.", args="[ASYNC|SYNC]")
+         summary="Removes every key of every database.", args="[ASYNC|SYNC]",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def flushall(ctx: Client, *mode: bytes) -> object:
     _flush_mode(mode)
     for db in ctx.server.keyspace.dbs:
@@ -501,7 +506,8 @@ def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
 
 
 @command("time", arity=1, flags="loading stale fast", group="server", since="2.6.0",
-         summary="Returns the server's clock: seconds and microseconds.")
+         summary="Returns the server's clock: seconds and microseconds.",
+         tips="nondeterministic_output")
 def time_(ctx: Client) -> list[bytes]:
     now = time.time()
     secs = int(now)
@@ -515,7 +521,8 @@ def role(ctx: Client) -> list:
 
 
 @command("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", group="server",
-         summary="Returns the Unix time of the last successful save to disk.")
+         summary="Returns the Unix time of the last successful save to disk.",
+         tips="nondeterministic_output")
 def lastsave(ctx: Client) -> int:
     return ctx.server.last_save
 
@@ -526,7 +533,8 @@ container("slowlog", summary="Reads and resets the log of slow commands.")
 
 
 @command("slowlog|get", arity=-2, flags="admin loading stale", group="server", since="2.2.12",
-         summary="Returns the newest slow-log entries.", args="[count]")
+         summary="Returns the newest slow-log entries.", args="[count]",
+         tips="request_policy:all_nodes nondeterministic_output")
 def slowlog_get(ctx: Client, sub: bytes, *count: bytes) -> object:
     if len(count) > 1:
         raise subcommand_syntax_error("slowlog", sub)
@@ -541,13 +549,15 @@ def slowlog_get(ctx: Client, sub: bytes, *count: bytes) -> object:
 
 
 @command("slowlog|len", arity=2, flags="admin loading stale", group="server", since="2.2.12",
-         summary="Returns how many entries the slow log holds.")
+         summary="Returns how many entries the slow log holds.",
+         tips="request_policy:all_nodes response_policy:agg_sum nondeterministic_output")
 def slowlog_len(ctx: Client, _sub: bytes) -> int:
     return len(ctx.server.slowlog.entries)
 
 
 @command("slowlog|reset", arity=2, flags="admin loading stale", group="server", since="2.2.12",
-         summary="Empties the slow log.")
+         summary="Empties the slow log.",
+         tips="request_policy:all_nodes response_policy:all_succeeded")
 def slowlog_reset(ctx: Client, _sub: bytes) -> object:
     ctx.server.slowlog.entries.clear()
     return OK
@@ -564,25 +574,29 @@ container("latency", summary="Reports latency spikes (this server records none y
 
 
 @command("latency|latest", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Returns the latest latency spike of each event.")
+         summary="Returns the latest latency spike of each event.",
+         tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_latest(ctx: Client, _sub: bytes) -> list:
     return []
 
 
 @command("latency|history", arity=3, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Returns the history of latency spikes of one event.", args="event")
+         summary="Returns the history of latency spikes of one event.", args="event",
+         tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_history(ctx: Client, _sub: bytes, event: bytes) -> list:
     return []
 
 
 @command("latency|reset", arity=-2, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Forgets recorded latency spikes.", args="[event [event ...]]")
+         summary="Forgets recorded latency spikes.", args="[event [event ...]]",
+         tips="request_policy:all_nodes response_policy:all_succeeded")
 def latency_reset(ctx: Client, _sub: bytes, *events: bytes) -> int:
     return 0
 
 
 @command("latency|graph", arity=3, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Draws the latency spikes of one event as an ASCII graph.", args="event")
+         summary="Draws the latency spikes of one event as an ASCII graph.", args="event",
+         tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_graph(ctx: Client, _sub: bytes, event: bytes) -> object:
     raise Error(b"ERR No samples available for event '%s'" % event)
 
@@ -597,7 +611,8 @@ def _histogram_bucket(usec_per_call: float) -> int:
 
 @command("latency|histogram", arity=-2, flags="admin noscript loading stale", group="server", since="7.0.0",
          summary="Reports each command's call count and latency distribution.",
-         args="[command [command ...]]")
+         args="[command [command ...]]",
+         tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_histogram(ctx: Client, _sub: bytes, *names: bytes) -> dict:
     """Commands that ran, each with ``calls`` and a cumulative ``histogram_usec``.
 
@@ -627,7 +642,8 @@ def latency_histogram(ctx: Client, _sub: bytes, *names: bytes) -> dict:
 
 
 @command("latency|doctor", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Explains the recorded latency spikes in words.")
+         summary="Explains the recorded latency spikes in words.",
+         tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_doctor(ctx: Client, _sub: bytes) -> object:
     # No latency events are recorded, so Redis's reports for "disabled" and "no spike" are the two cases.
     if ctx.server.config["latency-monitor-threshold"] == 0:
@@ -654,8 +670,7 @@ def latency_help(ctx: Client, _sub: bytes) -> object:
 container("memory", summary="Reports memory use.", since="4.0.0")
 
 
-@command("memory|usage", arity=-3, flags="readonly", acl="read", group="server", since="4.0.0",
-         keys=(2, 2, 1), summary="Estimates the bytes a key and its value take.",
+@command("memory|usage", arity=-3, flags="readonly", acl="read", group="server", since="4.0.0", keys="RO @2", summary="Estimates the bytes a key and its value take.",
          args="key [SAMPLES count]")
 def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
     samples = 5
@@ -674,7 +689,8 @@ def memory_usage(ctx: Client, _sub: bytes, key: bytes, *opts: bytes) -> object:
 
 
 @command("memory|stats", arity=2, flags="", group="server", since="4.0.0",
-         summary="Reports memory statistics as a map.")
+         summary="Reports memory statistics as a map.",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def memory_stats(ctx: Client, _sub: bytes) -> object:
     """Redis's fields in Redis's order; allocator and buffer figures that have no
     counterpart here read as on a server without them."""
@@ -733,7 +749,8 @@ MEMORY_DOCTOR_MINIMUM = 4 * 1024 * 1024
 
 
 @command("memory|doctor", arity=2, flags="", group="server", since="4.0.0",
-         summary="Describes memory problems in words.")
+         summary="Describes memory problems in words.",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def memory_doctor(ctx: Client, _sub: bytes) -> object:
     eviction = ctx.server.eviction
     if eviction.used_memory() - eviction.baseline < MEMORY_DOCTOR_MINIMUM:
@@ -746,13 +763,15 @@ def memory_doctor(ctx: Client, _sub: bytes) -> object:
 
 
 @command("memory|malloc-stats", arity=2, flags="", group="server", since="4.0.0",
-         summary="Reports the allocator's internal statistics.")
+         summary="Reports the allocator's internal statistics.",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def memory_malloc_stats(ctx: Client, _sub: bytes) -> object:
     return Verbatim(b"Stats not supported for the current allocator\n")
 
 
 @command("memory|purge", arity=2, flags="", group="server", since="4.0.0",
-         summary="Asks the allocator to release free memory.")
+         summary="Asks the allocator to release free memory.",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def memory_purge(ctx: Client, _sub: bytes) -> object:
     import gc
 

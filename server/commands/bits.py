@@ -13,7 +13,7 @@ emits ``set`` for its destination (or ``del`` when the result is empty).
 from __future__ import annotations
 
 from server.client import Client
-from server.command import command
+from server.command import K_ACCESS, K_RO, K_RW, K_UPDATE, command
 from server.commands.args import NOT_INTEGER, SYNTAX_ERROR, ArgCursor, clamp_range, parse_int, to_int
 from server.commands.strings import in_place, string_at
 from server.keyspace import NOTIFY_STRING, WRONGTYPE, Database
@@ -66,9 +66,10 @@ def grown_string(db: Database, key: bytes, last_bit: int) -> tuple[bytearray, bo
 # --------------------------------------------------------------------------- single bits
 
 
-@command("setbit", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+@command("setbit", arity=4, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Sets or clears one bit of the string at a key; returns the bit's old value.",
-         args="key offset value", since="2.2.0")
+         args="key offset value", since="2.2.0",
+         keys="RW access update @1")
 def setbit(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     position = bit_offset(ctx, offset)
     on = to_int(value)
@@ -86,9 +87,10 @@ def setbit(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     return old
 
 
-@command("getbit", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+@command("getbit", arity=3, flags="readonly fast", acl="bitmap", group="bitmap",
          summary="Returns one bit of the string at a key (0 past its end).", args="key offset",
-         since="2.2.0")
+         since="2.2.0",
+         keys="RO access @1")
 def getbit(ctx: Client, key: bytes, offset: bytes) -> int:
     position = bit_offset(ctx, offset)
     value = read_string(ctx, key)
@@ -119,9 +121,10 @@ def bits_of(value: bytes | bytearray, first_bit: int, last_bit: int) -> tuple[in
     return (chunk >> shift) & ((1 << width) - 1), width
 
 
-@command("bitcount", arity=-2, flags="readonly", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+@command("bitcount", arity=-2, flags="readonly", acl="bitmap", group="bitmap",
          summary="Counts the set bits of the string at a key, optionally within a byte or bit range.",
-         args="key [start end [BYTE|BIT]]", since="2.6.0", complexity="O(N)")
+         args="key [start end [BYTE|BIT]]", since="2.6.0", complexity="O(N)",
+         keys="RO access @1")
 def bitcount(ctx: Client, key: bytes, *args: bytes) -> int:
     value = read_string(ctx, key)
     if value is None:
@@ -145,9 +148,10 @@ def bitcount(ctx: Client, key: bytes, *args: bytes) -> int:
     return bits_of(value, start, end)[0].bit_count()
 
 
-@command("bitpos", arity=-3, flags="readonly", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+@command("bitpos", arity=-3, flags="readonly", acl="bitmap", group="bitmap",
          summary="Finds the first set or clear bit of the string at a key, optionally within a range.",
-         args="key bit [start [end [BYTE|BIT]]]", since="2.8.7", complexity="O(N)")
+         args="key bit [start [end [BYTE|BIT]]]", since="2.8.7", complexity="O(N)",
+         keys="RO access @1")
 def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
     target = parse_int(bit)
     if target not in (0, 1):
@@ -189,9 +193,10 @@ def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
 # --------------------------------------------------------------------------- BITOP
 
 
-@command("bitop", arity=-4, flags="write denyoom", keys=(2, -1, 1), acl="bitmap", group="bitmap",
+@command("bitop", arity=-4, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Combines strings bit by bit (AND, OR, XOR, NOT) into a destination key.",
-         args="operation destkey key [key ...]", since="2.6.0", complexity="O(N)")
+         args="operation destkey key [key ...]", since="2.6.0", complexity="O(N)",
+         keys=("OW update @2", "RO access @3 range(-1,1,0)"))
 def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
     op = operation.upper()
     if op not in (b"AND", b"OR", b"XOR", b"NOT"):
@@ -365,17 +370,41 @@ def run_bitfield(ctx: Client, key: bytes, args: tuple[bytes, ...], read_only: bo
     return replies
 
 
-@command("bitfield", arity=-2, flags="write denyoom", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+def _bitfield_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """bitfieldGetKeys: read-only flags while every operation is a complete GET (or OVERFLOW)."""
+    readonly = True
+    i = 2
+    while i < len(argv):
+        left = len(argv) - i - 1
+        word = argv[i].lower()
+        if word == b"get" and left >= 2:
+            i += 2
+        elif word in (b"set", b"incrby") and left >= 3:
+            readonly = False
+            break
+        elif word == b"overflow" and left >= 1:
+            i += 1
+        else:
+            readonly = False  # a syntax error: assume it writes
+            break
+        i += 1
+    return [(1, K_RO | K_ACCESS)] if readonly else [(1, K_RW | K_ACCESS | K_UPDATE)]
+
+
+@command("bitfield", arity=-2, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Reads, sets and increments integers of any width at any bit offset of a string.",
          args="key [GET encoding offset|SET encoding offset value|INCRBY encoding offset increment|"
               "OVERFLOW WRAP|SAT|FAIL ...]",
-         since="3.2.0", complexity="O(1) per operation")
+         since="3.2.0", complexity="O(1) per operation",
+         keys="RW update access variable_flags @1 # This command allows both access and modification of the key",
+         getkeys=_bitfield_keys)
 def bitfield(ctx: Client, key: bytes, *args: bytes) -> list:
     return run_bitfield(ctx, key, args, read_only=False)
 
 
-@command("bitfield_ro", arity=-2, flags="readonly fast", keys=(1, 1, 1), acl="bitmap", group="bitmap",
+@command("bitfield_ro", arity=-2, flags="readonly fast", acl="bitmap", group="bitmap",
          summary="Reads integers of any width at any bit offset of a string (BITFIELD's GET only).",
-         args="key [GET encoding offset ...]", since="6.0.0", complexity="O(1) per operation")
+         args="key [GET encoding offset ...]", since="6.0.0", complexity="O(1) per operation",
+         keys="RO access @1")
 def bitfield_ro(ctx: Client, key: bytes, *args: bytes) -> list:
     return run_bitfield(ctx, key, args, read_only=True)

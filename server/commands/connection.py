@@ -24,7 +24,8 @@ WRONGPASS = Error(b"WRONGPASS invalid username-password pair or user is disabled
 
 
 @command("ping", arity=-1, flags="fast", acl="connection", group="connection",
-         summary="Checks that the server answers: PONG, or the message given.", args="[message]")
+         summary="Checks that the server answers: PONG, or the message given.", args="[message]",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def ping(ctx: Client, *args: bytes) -> object:
     if len(args) > 1:
         raise Error(b"ERR wrong number of arguments for 'ping' command")
@@ -195,14 +196,16 @@ def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
 
 @command("client|list", arity=-2, flags="admin noscript loading stale", acl="connection", group="connection",
          since="2.4.0", summary="Lists the connections and their state, one line each.",
-         args="[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]")
+         args="[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+         tips="nondeterministic_output")
 def client_list(ctx: Client, _sub: bytes, *args: bytes) -> object:
     lines = [c.info_line() for c in _client_filter(ctx, args)]
     return Verbatim(("".join(line + "\n" for line in lines)).encode())
 
 
 @command("client|info", arity=2, flags="noscript loading stale", acl="connection", group="connection",
-         since="6.2.0", summary="Describes this connection, in CLIENT LIST's format.")
+         since="6.2.0", summary="Describes this connection, in CLIENT LIST's format.",
+         tips="nondeterministic_output")
 def client_info(ctx: Client, _sub: bytes) -> object:
     return Verbatim((ctx.info_line() + "\n").encode())
 

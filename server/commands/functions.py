@@ -6,10 +6,10 @@ import time
 from typing import TYPE_CHECKING
 
 from server.client import Client
-from server.command import command, container
+from server.command import command, container, numkeys_keys
 from server.commands.args import NEGATIVE_KEYS, TOO_MANY_KEYS, ArgCursor, to_int
 from server.commands.connection import subcommand_syntax_error
-from server.commands.scripting import _feed_monitors, engine, script_keys
+from server.commands.scripting import _feed_monitors, engine
 from server.protocol import OK, Error, Status
 from server.scripting.engine import ALLOW_OOM, BUSY_EVAL, NO_WRITES, ScriptError
 from server.scripting.functions import LoadError, registry
@@ -54,14 +54,16 @@ _FCALL_DOC = "function numkeys [key [key ...]] [arg [arg ...]]"
 
 @command("fcall", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the function that is executed.",
-         summary="Calls a function of a loaded library.", args=_FCALL_DOC, getkeys=script_keys)
+         summary="Calls a function of a loaded library.", args=_FCALL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         keys="RW access update @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
 def fcall(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> object:
     return _fcall(ctx, b"fcall", function_name, numkeys, rest, ro=False)
 
 
 @command("fcall_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys",
          acl="scripting", group="scripting", since="7.0.0", complexity="Depends on the function that is executed.",
-         summary="Calls a read-only function of a loaded library.", args=_FCALL_DOC, getkeys=script_keys)
+         summary="Calls a read-only function of a loaded library.", args=_FCALL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         keys="RO access @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
 def fcall_ro(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> object:
     return _fcall(ctx, b"fcall_ro", function_name, numkeys, rest, ro=True)
 
@@ -71,7 +73,8 @@ container("function", summary="A container for function commands.", group="scrip
 
 @command("function|load", arity=-3, flags="write denyoom noscript", acl="scripting", group="scripting",
          since="7.0.0", summary="Creates a library from Lua code (its first line: #!lua name=<library>).",
-         args="[REPLACE] function-code", complexity="O(1) (considering compilation time is redundant)")
+         args="[REPLACE] function-code", complexity="O(1) (considering compilation time is redundant)",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def function_load(ctx: Client, _sub: bytes, *args: bytes) -> object:
     replace = False
     for arg in args[:-1]:
@@ -88,7 +91,8 @@ def function_load(ctx: Client, _sub: bytes, *args: bytes) -> object:
 
 
 @command("function|delete", arity=3, flags="write noscript", acl="scripting", group="scripting", since="7.0.0",
-         summary="Deletes a library and its functions.", args="library-name")
+         summary="Deletes a library and its functions.", args="library-name",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def function_delete(ctx: Client, _sub: bytes, name: bytes) -> object:
     reg = registry(ctx.server)
     library = reg.libraries.get(name.lower())
@@ -101,7 +105,8 @@ def function_delete(ctx: Client, _sub: bytes, name: bytes) -> object:
 
 @command("function|flush", arity=-2, flags="write noscript", acl="scripting", group="scripting",
          since="7.0.0", summary="Deletes every library.", args="[ASYNC|SYNC]",
-         complexity="O(N) where N is the number of functions deleted")
+         complexity="O(N) where N is the number of functions deleted",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def function_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
     if len(mode) > 1:
         return subcommand_syntax_error("function", _sub)
@@ -115,7 +120,8 @@ def function_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
 @command("function|list", arity=-2, flags="noscript", acl="scripting", group="scripting", since="7.0.0",
          summary="Lists the libraries, their functions and flags (and their code with WITHCODE).",
          args="[LIBRARYNAME library-name-pattern] [WITHCODE]",
-         complexity="O(N) where N is the number of functions")
+         complexity="O(N) where N is the number of functions",
+         tips="nondeterministic_output_order")
 def function_list(ctx: Client, _sub: bytes, *args: bytes) -> object:
     with_code = False
     pattern: bytes | None = None
@@ -143,7 +149,8 @@ def function_dump(ctx: Client, _sub: bytes) -> object:
 
 @command("function|restore", arity=-3, flags="write denyoom noscript", acl="scripting", group="scripting",
          since="7.0.0", summary="Loads the libraries of a FUNCTION DUMP payload.",
-         args="serialized-value [FLUSH|APPEND|REPLACE]", complexity="O(N) where N is the number of functions on the payload")
+         args="serialized-value [FLUSH|APPEND|REPLACE]", complexity="O(N) where N is the number of functions on the payload",
+         tips="request_policy:all_shards response_policy:all_succeeded")
 def function_restore(ctx: Client, _sub: bytes, payload: bytes, *policy: bytes) -> object:
     if len(policy) > 1:
         return subcommand_syntax_error("function", _sub)
@@ -159,13 +166,15 @@ def function_restore(ctx: Client, _sub: bytes, payload: bytes, *policy: bytes) -
 
 
 @command("function|kill", arity=2, flags="noscript allow_busy", acl="scripting", group="scripting",
-         since="7.0.0", summary="Stops the running function, if it has not written anything.")
+         since="7.0.0", summary="Stops the running function, if it has not written anything.",
+         tips="request_policy:all_shards response_policy:one_succeeded")
 def function_kill(ctx: Client, _sub: bytes) -> object:
     return engine(ctx).kill(is_eval=False)
 
 
 @command("function|stats", arity=2, flags="noscript allow_busy", acl="scripting", group="scripting",
-         since="7.0.0", summary="Shows the running function, if any, and the libraries per engine.")
+         since="7.0.0", summary="Shows the running function, if any, and the libraries per engine.",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def function_stats(ctx: Client, _sub: bytes) -> object:
     eng = engine(ctx)
     run = eng.run

@@ -11,7 +11,6 @@ georadiusGeneric's single loop, so errors come in Redis's order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from server.client import Client
 from server.command import command
@@ -95,10 +94,11 @@ def _member_position(zs: ZSetValue, member: bytes) -> tuple[float, float] | None
 # --------------------------------------------------------------------------- GEOADD and lookups
 
 
-@command("geoadd", arity=-5, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+@command("geoadd", arity=-5, flags="write denyoom", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
          summary="Adds members with their longitude and latitude to a geo set, creating it if needed.",
-         args="key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]")
+         args="key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]",
+         keys="RW update @1")
 def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
     nx = xx = ch = False
     options = ArgCursor(args)
@@ -125,10 +125,11 @@ def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
     return zadd_generic(ctx, key, scores, rest[2::3], nx=nx, xx=xx, ch=ch)
 
 
-@command("geohash", arity=-2, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+@command("geohash", arity=-2, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N)) for each member requested.",
          summary="Returns members of a geo set as standard 11-character geohash strings.",
-         args="key [member [member ...]]")
+         args="key [member [member ...]]",
+         keys="RO access @1")
 def geohash(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = _zset(ctx, key)
     out: list = []
@@ -138,9 +139,10 @@ def geohash(ctx: Client, key: bytes, *members: bytes) -> list:
     return out
 
 
-@command("geopos", arity=-2, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+@command("geopos", arity=-2, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(1) for each member requested.",
-         summary="Returns the longitude and latitude of members of a geo set.", args="key [member [member ...]]")
+         summary="Returns the longitude and latitude of members of a geo set.", args="key [member [member ...]]",
+         keys="RO access @1")
 def geopos(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = _zset(ctx, key)
     out: list = []
@@ -150,9 +152,10 @@ def geopos(ctx: Client, key: bytes, *members: bytes) -> list:
     return out
 
 
-@command("geodist", arity=-4, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+@command("geodist", arity=-4, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N))", summary="Returns the distance between two members of a geo set.",
-         args="key member1 member2 [M|KM|FT|MI]")
+         args="key member1 member2 [M|KM|FT|MI]",
+         keys="RO access @1")
 def geodist(ctx: Client, key: bytes, member1: bytes, member2: bytes, *unit: bytes) -> object:
     to_meter = 1.0
     if len(unit) == 1:
@@ -387,16 +390,17 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     return len(returned)
 
 
-def _radius_store_keys(first: int) -> Callable[[list[bytes]], list[int]]:
-    """Key positions of GEORADIUS(BYMEMBER): the source, and the key after each STORE/STOREDIST."""
-    def positions(argv: list[bytes]) -> list[int]:
-        keys = [1]
-        for i in range(first, len(argv) - 1):
-            if argv[i].lower() in (b"store", b"storedist"):
-                keys.append(i + 1)
-        return keys
-
-    return positions
+def _radius_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """georadiusGetKeys (when the key specs cannot answer): the source, and the key after the
+    last STORE/STOREDIST from argument 5 on; without flags, as Redis's."""
+    stored = 0
+    i = 5
+    while i < len(argv):
+        if argv[i].lower() in (b"store", b"storedist") and i + 1 < len(argv):
+            stored = i + 1
+            i += 1
+        i += 1
+    return [(1, 0), (stored, 0)] if stored else [(1, 0)]
 
 
 # GEOSEARCH's required choices, grouped as Redis's argument tree has them (for completion).
@@ -405,56 +409,62 @@ _BY = "((BYRADIUS radius (M|KM|FT|MI))|(BYBOX width height (M|KM|FT|MI)))"
 _RADIUS_ARGS = ("[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")
 
 
-@command("georadius", arity=-6, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.0",
+@command("georadius", arity=-6, flags="write denyoom", acl="geo", group="geo", since="3.2.0",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a point, optionally storing them.",
          args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
-         getkeys=_radius_store_keys(6))
+         getkeys=_radius_keys,
+         keys=("RO access @1", "OW update @STORE>6", "OW update @STOREDIST>6"))
 def georadius(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_COORDS)
 
 
-@command("georadius_ro", arity=-6, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="3.2.10",
+@command("georadius_ro", arity=-6, flags="readonly", acl="geo", group="geo", since="3.2.10",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a point.",
-         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS}")
+         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS}",
+         keys="RO access @1")
 def georadius_ro(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 
 
-@command("georadiusbymember", arity=-5, flags="write denyoom", keys=(1, 1, 1), acl="geo", group="geo",
+@command("georadiusbymember", arity=-5, flags="write denyoom", acl="geo", group="geo",
          since="3.2.0",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a member, optionally storing them.",
          args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
-         getkeys=_radius_store_keys(5))
+         getkeys=_radius_keys,
+         keys=("RO access @1", "OW update @STORE>5", "OW update @STOREDIST>5"))
 def georadiusbymember(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_MEMBER)
 
 
-@command("georadiusbymember_ro", arity=-5, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo",
+@command("georadiusbymember_ro", arity=-5, flags="readonly", acl="geo", group="geo",
          since="3.2.10",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a member.",
-         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS}")
+         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS}",
+         keys="RO access @1")
 def georadiusbymember_ro(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 
 
-@command("geosearch", arity=-7, flags="readonly", keys=(1, 1, 1), acl="geo", group="geo", since="6.2.0",
+@command("geosearch", arity=-7, flags="readonly", acl="geo", group="geo", since="6.2.0",
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Queries a geo set for members inside a circle or a box around a member or a point.",
-         args=f"key {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
+         args=f"key {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]",
+         keys="RO access @1")
 def geosearch(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, GEOSEARCH)
 
 
-@command("geosearchstore", arity=-8, flags="write denyoom", keys=(1, 2, 1), acl="geo", group="geo",
+@command("geosearchstore", arity=-8, flags="write denyoom", acl="geo", group="geo",
          since="6.2.0",
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Stores the members of a geo set inside a circle or a box as a sorted set.",
-         args=f"destination source {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [STOREDIST]")
+         args=f"destination source {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [STOREDIST]",
+         keys=("OW update @1", "RO access @2"))
 def geosearchstore(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -83,9 +83,10 @@ def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes,
 # --------------------------------------------------------------------------- writes
 
 
-@command("hset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
+@command("hset", arity=-4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Sets fields of a hash (creating it); returns how many fields were new.",
-         args="key field value [field value ...]", complexity="O(1) per field")
+         args="key field value [field value ...]", complexity="O(1) per field",
+         keys="RW update @1")
 def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hset' command")
@@ -93,9 +94,10 @@ def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     return set_fields(ctx, key, h, pairs, b"hset")
 
 
-@command("hmset", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
+@command("hmset", arity=-4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Sets fields of a hash (the older form of HSET, replying OK).",
-         args="key field value [field value ...]", complexity="O(1) per field")
+         args="key field value [field value ...]", complexity="O(1) per field",
+         keys="RW update @1")
 def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hmset' command")
@@ -104,9 +106,10 @@ def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     return OK
 
 
-@command("hsetnx", arity=4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
+@command("hsetnx", arity=4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Sets a field of a hash only if the field does not exist yet.",
-         args="key field value")
+         args="key field value",
+         keys="RW insert @1")
 def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
     h = ctx.db.lookup_type(key, HashValue, read=False)
     if h is not None and field in h:
@@ -115,9 +118,10 @@ def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
     return 1
 
 
-@command("hdel", arity=-3, flags="write fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
+@command("hdel", arity=-3, flags="write fast", acl="hash", group="hash", since="2.0.0",
          summary="Removes fields from a hash; returns how many existed.", args="key field [field ...]",
-         complexity="O(1) per field")
+         complexity="O(1) per field",
+         keys="RW delete @1")
 def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
     db = ctx.db
     h = db.lookup_type(key, HashValue, read=False)
@@ -139,9 +143,10 @@ def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
     return deleted
 
 
-@command("hincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
+@command("hincrby", arity=4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Adds an integer to a hash field's integer value (a missing field counts as 0).",
-         args="key field increment")
+         args="key field increment",
+         keys="RW access update @1")
 def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     delta = parse_int(increment)
     h = ctx.db.lookup_type(key, HashValue, read=False)
@@ -156,9 +161,10 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
     return result
 
 
-@command("hincrbyfloat", arity=4, flags="write denyoom fast", keys=(1, 1, 1), acl="hash", group="hash",
+@command("hincrbyfloat", arity=4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.6.0", summary="Adds a decimal number to a hash field's numeric value (a missing field counts as 0).",
-         args="key field increment")
+         args="key field increment",
+         keys="RW access update @1")
 def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> bytes:
     try:
         delta = parse(increment)
@@ -188,16 +194,18 @@ def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> byt
 # --------------------------------------------------------------------------- reads
 
 
-@command("hget", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Returns the value of a hash field, or nil.", args="key field")
+@command("hget", arity=3, flags="readonly fast", acl="hash", group="hash", since="2.0.0",
+         summary="Returns the value of a hash field, or nil.", args="key field",
+         keys="RO access @1")
 def hget(ctx: Client, key: bytes, field: bytes) -> bytes | None:
     h = ctx.db.lookup_type(key, HashValue)
     return None if h is None else h.get(field)
 
 
-@command("hmget", arity=-3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
+@command("hmget", arity=-3, flags="readonly fast", acl="hash", group="hash", since="2.0.0",
          summary="Returns the values of several hash fields (nil for each missing one).",
-         args="key field [field ...]", complexity="O(1) per field")
+         args="key field [field ...]", complexity="O(1) per field",
+         keys="RO access @1")
 def hmget(ctx: Client, key: bytes, *fields: bytes) -> list:
     h = ctx.db.lookup_type(key, HashValue)
     if h is None:
@@ -206,15 +214,17 @@ def hmget(ctx: Client, key: bytes, *fields: bytes) -> list:
     return [get(field) for field in fields]
 
 
-@command("hlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Returns the number of fields in a hash.", args="key")
+@command("hlen", arity=2, flags="readonly fast", acl="hash", group="hash", since="2.0.0",
+         summary="Returns the number of fields in a hash.", args="key",
+         keys="RO @1")
 def hlen(ctx: Client, key: bytes) -> int:
     h = ctx.db.lookup_type(key, HashValue)
     return 0 if h is None else len(h)
 
 
-@command("hstrlen", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="3.2.0",
-         summary="Returns the length in bytes of a hash field's value (0 if missing).", args="key field")
+@command("hstrlen", arity=3, flags="readonly fast", acl="hash", group="hash", since="3.2.0",
+         summary="Returns the length in bytes of a hash field's value (0 if missing).", args="key field",
+         keys="RO @1")
 def hstrlen(ctx: Client, key: bytes, field: bytes) -> int:
     h = ctx.db.lookup_type(key, HashValue)
     if h is None:
@@ -223,29 +233,33 @@ def hstrlen(ctx: Client, key: bytes, field: bytes) -> int:
     return 0 if value is None else len(value)
 
 
-@command("hexists", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Tells whether a hash has a field (1) or not (0).", args="key field")
+@command("hexists", arity=3, flags="readonly fast", acl="hash", group="hash", since="2.0.0",
+         summary="Tells whether a hash has a field (1) or not (0).", args="key field",
+         keys="RO @1")
 def hexists(ctx: Client, key: bytes, field: bytes) -> int:
     h = ctx.db.lookup_type(key, HashValue)
     return 1 if h is not None and field in h else 0
 
 
-@command("hkeys", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Returns every field name of a hash.", args="key", complexity="O(N)")
+@command("hkeys", arity=2, flags="readonly", acl="hash", group="hash", since="2.0.0",
+         summary="Returns every field name of a hash.", args="key", complexity="O(N)",
+         keys="RO access @1", tips="nondeterministic_output_order")
 def hkeys(ctx: Client, key: bytes) -> list:
     h = ctx.db.lookup_type(key, HashValue)
     return EMPTY if h is None else list(h)
 
 
-@command("hvals", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Returns every value of a hash.", args="key", complexity="O(N)")
+@command("hvals", arity=2, flags="readonly", acl="hash", group="hash", since="2.0.0",
+         summary="Returns every value of a hash.", args="key", complexity="O(N)",
+         keys="RO access @1", tips="nondeterministic_output_order")
 def hvals(ctx: Client, key: bytes) -> list:
     h = ctx.db.lookup_type(key, HashValue)
     return EMPTY if h is None else list(h.values())
 
 
-@command("hgetall", arity=2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.0.0",
-         summary="Returns every field and value of a hash (a map in RESP3).", args="key", complexity="O(N)")
+@command("hgetall", arity=2, flags="readonly", acl="hash", group="hash", since="2.0.0",
+         summary="Returns every field and value of a hash (a map in RESP3).", args="key", complexity="O(N)",
+         keys="RO access @1", tips="nondeterministic_output_order")
 def hgetall(ctx: Client, key: bytes) -> dict:
     h = ctx.db.lookup_type(key, HashValue)
     return {} if h is None else dict(h)
@@ -261,9 +275,10 @@ def field_reply(ctx: Client, pairs: list[tuple[bytes, bytes]], withvalues: bool)
     return pair_reply(pairs, ctx.resp == 3)
 
 
-@command("hrandfield", arity=-2, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="6.2.0",
+@command("hrandfield", arity=-2, flags="readonly", acl="hash", group="hash", since="6.2.0",
          summary="Returns random fields of a hash; a negative count allows repeats.",
-         args="key [count [WITHVALUES]]", complexity="O(N) for N fields returned")
+         args="key [count [WITHVALUES]]", complexity="O(N) for N fields returned",
+         keys="RO access @1", tips="nondeterministic_output")
 def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
     if not args:
         h = ctx.db.lookup_type(key, HashValue)
@@ -302,9 +317,10 @@ def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
     return field_reply(ctx, [(field, h[field]) for field in chosen], withvalues)
 
 
-@command("hscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="hash", group="hash", since="2.8.0",
+@command("hscan", arity=-3, flags="readonly", acl="hash", group="hash", since="2.8.0",
          summary="Iterates the fields and values of a hash a page at a time, by cursor.",
-         args="key cursor [MATCH pattern] [COUNT count]", complexity="O(1) per call, O(N) for a full iteration")
+         args="key cursor [MATCH pattern] [COUNT count]", complexity="O(1) per call, O(N) for a full iteration",
+         keys="RO access @1", tips="nondeterministic_output")
 def hscan(ctx: Client, key: bytes, cursor_arg: bytes, *options: bytes) -> list:
     cursor = parse_scan_cursor(cursor_arg)
     h = ctx.db.lookup_type(key, HashValue)

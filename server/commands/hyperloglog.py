@@ -45,9 +45,10 @@ def _max_bytes(ctx: Client) -> int:
     return cast(int, ctx.server.config["hll-sparse-max-bytes"])
 
 
-@command("pfadd", arity=-2, flags="write denyoom fast", keys=(1, 1, 1), acl="hyperloglog",
+@command("pfadd", arity=-2, flags="write denyoom fast", acl="hyperloglog",
          group="hyperloglog", since="2.8.9", complexity="O(1) to add every element.",
-         summary="Adds elements to a HyperLogLog, creating it if needed.", args="key [element [element ...]]")
+         summary="Adds elements to a HyperLogLog, creating it if needed.", args="key [element [element ...]]",
+         keys="RW insert @1")
 def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
     db = ctx.db
     value = db.lookup(key)
@@ -72,9 +73,10 @@ def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
     return 1 if updated else 0
 
 
-@command("pfcount", arity=-2, flags="readonly", keys=(1, -1, 1), acl="hyperloglog", group="hyperloglog",
+@command("pfcount", arity=-2, flags="readonly", acl="hyperloglog", group="hyperloglog",
          since="2.8.9", complexity="O(1) with a single key; O(N) for N keys, with a large constant.",
-         summary="Returns the approximated cardinality of the union of HyperLogLogs.", args="key [key ...]")
+         summary="Returns the approximated cardinality of the union of HyperLogLogs.", args="key [key ...]",
+         keys="RW access @1 range(-1,1,0) # RW because it may change the internal representation of the key, and propagate to replicas")
 def pfcount(ctx: Client, *keys: bytes) -> int:
     db = ctx.db
     if len(keys) > 1:
@@ -105,9 +107,10 @@ def pfcount(ctx: Client, *keys: bytes) -> int:
     return card
 
 
-@command("pfmerge", arity=-2, flags="write denyoom", keys=(1, -1, 1), acl="hyperloglog", group="hyperloglog",
+@command("pfmerge", arity=-2, flags="write denyoom", acl="hyperloglog", group="hyperloglog",
          since="2.8.9", complexity="O(N) to merge N HyperLogLogs, with a large constant.",
-         summary="Merges HyperLogLogs into one, stored at the first key.", args="destkey [sourcekey [sourcekey ...]]")
+         summary="Merges HyperLogLogs into one, stored at the first key.", args="destkey [sourcekey [sourcekey ...]]",
+         keys=("RW access insert @1", "RO access @2 range(-1,1,0)"))
 def pfmerge(ctx: Client, dest: bytes, *sources: bytes) -> object:
     db = ctx.db
     merged: bytes | bytearray = bytes(hll.HLL_REGISTERS)
@@ -141,9 +144,10 @@ def pfmerge(ctx: Client, dest: bytes, *sources: bytes) -> object:
     return OK
 
 
-@command("pfdebug", arity=3, flags="write denyoom admin", keys=(2, 2, 1), acl="hyperloglog",
+@command("pfdebug", arity=3, flags="write denyoom admin", acl="hyperloglog",
          group="hyperloglog", since="2.8.9", complexity="N/A",
-         summary="Internal command for testing HyperLogLog values.", args="subcommand key")
+         summary="Internal command for testing HyperLogLog values.", args="subcommand key",
+         keys="RW access @2")
 def pfdebug(ctx: Client, sub: bytes, key: bytes) -> object:
     db = ctx.db
     value = db.lookup(key)

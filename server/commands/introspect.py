@@ -8,7 +8,7 @@ hints) use to know each command's arguments.
 from __future__ import annotations
 
 from server.client import Client
-from server.command import CATEGORIES, TABLE, Arg, Command, command
+from server.command import CATEGORIES, KEY_FLAG_BITS, KEY_FLAG_NAMES, TABLE, Arg, Command, KeySpec, command
 from server.commands.args import SYNTAX_ERROR
 from server.commands.connection import help_lines
 from server.glob import glob_match
@@ -28,40 +28,30 @@ def _all() -> list[Command]:
     return list(TABLE.values())
 
 
-def _key_flags(cmd: Command) -> RespSet:
-    """A key's flags as key specs write them: an access type, then what is done to the key.
-
-    The table does not record per-key flags, so they follow the command's own
-    flags: read-write keys are updated, read-only keys are accessed.
-    """
-    if cmd.is_write:
-        return RespSet([Status(b"RW"), Status(b"update")])
-    return RespSet([Status(b"RO"), Status(b"access")])
+def _key_flag_set(flags: int) -> RespSet:
+    return RespSet([Status(name.encode()) for name in KEY_FLAG_NAMES if flags & KEY_FLAG_BITS[name]])
 
 
-def _key_specs(cmd: Command) -> list:
-    if cmd.first_key == 0 and cmd.getkeys is None:
-        return []
-    flags = _key_flags(cmd)
-    if cmd.getkeys is not None and cmd.first_key == 0:
-        return [{
-            b"flags": flags,
-            b"begin_search": {b"type": b"unknown", b"spec": {}},
-            b"find_keys": {b"type": b"unknown", b"spec": {}},
-        }]
-    last = cmd.last_key
-    return [{
-        b"flags": flags,
-        b"begin_search": {b"type": b"index", b"spec": {b"index": cmd.first_key}},
-        b"find_keys": {
-            b"type": b"range",
-            b"spec": {
-                b"lastkey": (last - cmd.first_key) if last >= 0 else last,
-                b"keystep": cmd.step,
-                b"limit": 0,
-            },
-        },
-    }]
+def _key_spec(spec: KeySpec) -> dict:
+    """One key spec as COMMAND INFO writes it (Redis's addReplyCommandKeySpecs)."""
+    out: dict = {b"notes": spec.notes.encode()} if spec.notes else {}
+    out[b"flags"] = _key_flag_set(spec.flags)
+    if spec.begin == "index":
+        out[b"begin_search"] = {b"type": b"index", b"spec": {b"index": spec.index}}
+    elif spec.begin == "keyword":
+        out[b"begin_search"] = {b"type": b"keyword",
+                                b"spec": {b"keyword": spec.keyword, b"startfrom": spec.startfrom}}
+    else:
+        out[b"begin_search"] = {b"type": b"unknown", b"spec": {}}
+    if spec.find == "range":
+        out[b"find_keys"] = {b"type": b"range", b"spec": {
+            b"lastkey": spec.lastkey, b"keystep": spec.keystep, b"limit": spec.limit}}
+    elif spec.find == "keynum":
+        out[b"find_keys"] = {b"type": b"keynum", b"spec": {
+            b"keynumidx": spec.keynumidx, b"firstkey": spec.firstkey, b"keystep": spec.keystep}}
+    else:
+        out[b"find_keys"] = {b"type": b"unknown", b"spec": {}}
+    return out
 
 
 def command_info(cmd: Command) -> list:
@@ -75,8 +65,8 @@ def command_info(cmd: Command) -> list:
         cmd.last_key,
         cmd.step,
         RespSet([Status(b"@" + c.encode()) for c in sorted(cmd.acl, key=_CATEGORY_RANK.__getitem__)]),
-        RespSet(),
-        RespSet(_key_specs(cmd)),
+        RespSet([tip.encode() for tip in cmd.tips]),
+        RespSet([_key_spec(spec) for spec in cmd.key_specs]),
         # Redis answers an empty set for no subcommands, an array otherwise.
         [command_info(sub) for sub in cmd.subcommands.values()] if cmd.subcommands else RespSet(),
     ]
@@ -125,7 +115,8 @@ def _find(name: bytes) -> Command | None:
 
 
 @command("command", arity=-1, flags="loading stale", acl="connection", group="server", since="2.8.13",
-         summary="Describes every command the server knows.")
+         summary="Describes every command the server knows.",
+         tips="nondeterministic_output_order")
 def command_(ctx: Client, *args: bytes) -> list:
     if args:  # dispatch routes subcommands; anything left is unknown
         raise Error(b"ERR unknown subcommand '%s'. Try COMMAND HELP." % args[0])
@@ -144,7 +135,8 @@ def command_count(ctx: Client, _sub: bytes) -> int:
 
 @command("command|info", arity=-2, flags="loading stale", acl="connection", group="server", since="2.8.13",
          summary="Describes the named commands (all of them when none is named).",
-         args="[command-name [command-name ...]]")
+         args="[command-name [command-name ...]]",
+         tips="nondeterministic_output_order")
 def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
     if not names:
         return [command_info(cmd) for cmd in _all()]
@@ -157,7 +149,8 @@ def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
 
 @command("command|docs", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
          summary="Documents the named commands: summary, group and argument tree.",
-         args="[command-name [command-name ...]]")
+         args="[command-name [command-name ...]]",
+         tips="nondeterministic_output_order")
 def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict | Raw:
     out: dict = {}
     if not names:
@@ -180,7 +173,8 @@ def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict | Raw:
 
 @command("command|list", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
          summary="Lists command names, optionally filtered by module, ACL category or pattern.",
-         args="[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]")
+         args="[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+         tips="nondeterministic_output_order")
 def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     names: list[bytes] = []
     for cmd in _all():
@@ -206,7 +200,7 @@ def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     raise SYNTAX_ERROR
 
 
-def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]] | list:
+def _resolve_keys(argv: list[bytes]) -> list[tuple[int, int]]:
     """The command a full command line names and its key positions, or GETKEYS's errors.
 
     Redis's order: unknown command, a command without key arguments, wrong
@@ -218,39 +212,27 @@ def _resolve_keys(argv: list[bytes]) -> tuple[Command, list[int]] | list:
         cmd = cmd.subcommands.get(argv[1].lower())
     if cmd is None:
         raise Error(b"ERR Invalid command specified")
-    if (cmd.first_key == 0 and cmd.getkeys is None) or "pubsub" in cmd.flags:
-        # Shard channels sit where keys go (for cluster slots) but their key spec is
-        # marked not-a-key, so for Redis SSUBSCRIBE/SPUBLISH/SUNSUBSCRIBE have no keys.
+    if not cmd.has_keys:  # shard channels (SSUBSCRIBE ...) have specs, marked not_key
         raise Error(b"ERR The command has no key arguments")
     if (cmd.arity > 0 and len(argv) != cmd.arity) or len(argv) < -cmd.arity:
         raise Error(b"ERR Invalid number of arguments specified for command")
-    positions = cmd.key_positions(argv)
-    if not positions:
-        if "no_mandatory_keys" in cmd.flags:
-            return []
+    keys = cmd.find_keys(argv)
+    if not keys and "no_mandatory_keys" not in cmd.flags:
         raise Error(b"ERR Invalid arguments specified for command")
-    return cmd, positions
+    return keys
 
 
 @command("command|getkeys", arity=-4, flags="loading stale", acl="connection", group="server", since="2.8.13",
          summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
 def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
-    found = _resolve_keys(list(argv))
-    if not found:
-        return []
-    return [argv[i] for i in found[1]]
+    return [argv[pos] for pos, _ in _resolve_keys(list(argv))]
 
 
 @command("command|getkeysandflags", arity=-4, flags="loading stale", acl="connection", group="server",
          since="7.0.0", summary="Extracts the key names from a full command line, each with its access flags.",
          args="command [arg [arg ...]]")
 def command_getkeysandflags(ctx: Client, _sub: bytes, *argv: bytes) -> list:
-    found = _resolve_keys(list(argv))
-    if not found:
-        return []
-    cmd, positions = found
-    flags = _key_flags(cmd)
-    return [[argv[i], RespSet(flags)] for i in positions]
+    return [[argv[pos], _key_flag_set(flags)] for pos, flags in _resolve_keys(list(argv))]
 
 
 @command("command|help", arity=2, flags="loading stale", acl="connection", group="server",

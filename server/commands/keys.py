@@ -119,30 +119,34 @@ def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
     return removed
 
 
-@command("del", arity=-2, flags="write", keys=(1, -1, 1), acl="keyspace", group="generic",
+@command("del", arity=-2, flags="write", acl="keyspace", group="generic",
          summary="Removes keys; returns how many existed.", args="key [key ...]",
-         complexity="O(N) for N keys; O(M) for a collection of M elements")
+         complexity="O(N) for N keys; O(M) for a collection of M elements",
+         keys="RM delete @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def del_(ctx: Client, *keys: bytes) -> int:
     return delete_keys(ctx, keys)
 
 
-@command("unlink", arity=-2, flags="write fast", keys=(1, -1, 1), acl="keyspace", group="generic",
+@command("unlink", arity=-2, flags="write fast", acl="keyspace", group="generic",
          since="4.0.0", summary="Removes keys like DEL (memory is freed at once here); returns how many existed.",
-         args="key [key ...]", complexity="O(1) for each key")
+         args="key [key ...]", complexity="O(1) for each key",
+         keys="RM delete @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def unlink(ctx: Client, *keys: bytes) -> int:
     return delete_keys(ctx, keys)
 
 
-@command("exists", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="keyspace", group="generic",
+@command("exists", arity=-2, flags="readonly fast", acl="keyspace", group="generic",
          summary="Counts how many of the given keys exist (a key named twice counts twice).",
-         args="key [key ...]", since="1.0.0", complexity="O(N) for N keys")
+         args="key [key ...]", since="1.0.0", complexity="O(N) for N keys",
+         keys="RO @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def exists(ctx: Client, *keys: bytes) -> int:
     lookup = ctx.db.lookup_read
     return sum(1 for key in keys if lookup(key, False) is not None)
 
 
-@command("type", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
-         summary="Returns the type of the value at a key, or none.", args="key")
+@command("type", arity=2, flags="readonly fast", acl="keyspace", group="generic",
+         summary="Returns the type of the value at a key, or none.", args="key",
+         keys="RO @1")
 def type_(ctx: Client, key: bytes) -> Status:
     value = ctx.db.lookup_read(key, False)
     name = b"none" if value is None else type_name(value)
@@ -155,9 +159,10 @@ def type_(ctx: Client, key: bytes) -> Status:
 TYPE_REPLIES: dict[bytes, Status] = {}  # one Status per type name, built on first use
 
 
-@command("touch", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="keyspace", group="generic",
+@command("touch", arity=-2, flags="readonly fast", acl="keyspace", group="generic",
          since="3.2.1", summary="Counts the given keys that exist, marking each as just accessed.",
-         args="key [key ...]", complexity="O(N) for N keys")
+         args="key [key ...]", complexity="O(N) for N keys",
+         keys="RO @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def touch(ctx: Client, *keys: bytes) -> int:
     lookup = ctx.db.lookup_read
     return sum(1 for key in keys if lookup(key) is not None)
@@ -168,7 +173,8 @@ def touch(ctx: Client, *keys: bytes) -> int:
 
 @command("keys", arity=2, flags="readonly", acl="keyspace dangerous", group="generic",
          summary="Lists every key matching a glob pattern (walks the whole database).", args="pattern",
-         complexity="O(N) for N keys in the database")
+         complexity="O(N) for N keys in the database",
+         tips="request_policy:all_shards nondeterministic_output_order")
 def keys(ctx: Client, pattern: bytes) -> list[bytes]:
     db = ctx.db
     match = glob_matcher(pattern)
@@ -184,7 +190,8 @@ def keys(ctx: Client, pattern: bytes) -> list[bytes]:
 @command("scan", arity=-2, flags="readonly", acl="keyspace", group="generic", since="2.8.0",
          summary="Iterates the keys of the database a page at a time, by cursor, with optional filters.",
          args="cursor [MATCH pattern] [COUNT count] [TYPE type]",
-         complexity="O(1) per call, O(N) for a full iteration")
+         complexity="O(1) per call, O(N) for a full iteration",
+         tips="nondeterministic_output request_policy:special")
 def scan(ctx: Client, cursor_arg: bytes, *options: bytes) -> list:
     cursor = parse_scan_cursor(cursor_arg)
     count, pattern, typename = parse_scan_options(options, allow_type=True)
@@ -209,7 +216,8 @@ def scan(ctx: Client, cursor_arg: bytes, *options: bytes) -> list:
 
 
 @command("randomkey", arity=1, flags="readonly", acl="keyspace", group="generic",
-         summary="Returns a random key of the database, or nil when it is empty.")
+         summary="Returns a random key of the database, or nil when it is empty.",
+         tips="request_policy:all_shards nondeterministic_output")
 def randomkey(ctx: Client) -> bytes | None:
     return ctx.db.random_key()
 
@@ -241,20 +249,23 @@ def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
     return 1 if nx else OK
 
 
-@command("rename", arity=3, flags="write", keys=(1, 2, 1), acl="keyspace", group="generic",
-         summary="Gives a key a new name, replacing any key already there.", args="key newkey")
+@command("rename", arity=3, flags="write", acl="keyspace", group="generic",
+         summary="Gives a key a new name, replacing any key already there.", args="key newkey",
+         keys=("RW access delete @1", "OW update @2"))
 def rename(ctx: Client, src: bytes, dst: bytes) -> object:
     return rename_key(ctx, src, dst, nx=False)
 
 
-@command("renamenx", arity=3, flags="write fast", keys=(1, 2, 1), acl="keyspace", group="generic",
-         summary="Gives a key a new name only if that name is free; 1 if renamed.", args="key newkey")
+@command("renamenx", arity=3, flags="write fast", acl="keyspace", group="generic",
+         summary="Gives a key a new name only if that name is free; 1 if renamed.", args="key newkey",
+         keys=("RW access delete @1", "OW insert @2"))
 def renamenx(ctx: Client, src: bytes, dst: bytes) -> object:
     return rename_key(ctx, src, dst, nx=True)
 
 
-@command("move", arity=3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
-         summary="Moves a key to another database unless it exists there; 1 if moved.", args="key db")
+@command("move", arity=3, flags="write fast", acl="keyspace", group="generic",
+         summary="Moves a key to another database unless it exists there; 1 if moved.", args="key db",
+         keys="RW access update @1")
 def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
     src = ctx.db
     dst = db_index(ctx, db_arg)
@@ -278,11 +289,12 @@ def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
     return 1
 
 
-@command("copy", arity=-3, flags="write denyoom", keys=(1, 2, 1), acl="keyspace", group="generic",
+@command("copy", arity=-3, flags="write denyoom", acl="keyspace", group="generic",
          since="6.2.0", summary="Copies a key's value, and its time to live, to another key (optionally in "
                                "another database); 1 if copied.",
          args="source destination [DB destination-db] [REPLACE]",
-         complexity="O(N) for a collection of N elements, O(1) for a string")
+         complexity="O(N) for a collection of N elements, O(1) for a string",
+         keys=("RO access @1", "OW update @2"))
 def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
     source_db = target = ctx.db
     replace = False
@@ -373,30 +385,34 @@ def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, option
     return 1
 
 
-@command("expire", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("expire", arity=-3, flags="write fast", acl="keyspace", group="generic",
          summary="Sets a key's time to live in seconds (a time in the past deletes it).",
-         args="key seconds [NX|XX|GT|LT]")
+         args="key seconds [NX|XX|GT|LT]",
+         keys="RW update @1")
 def expire(ctx: Client, key: bytes, seconds: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"expire", key, seconds, options, 1000, True)
 
 
-@command("pexpire", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("pexpire", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="2.6.0", summary="Sets a key's time to live in milliseconds (a time in the past deletes it).",
-         args="key milliseconds [NX|XX|GT|LT]")
+         args="key milliseconds [NX|XX|GT|LT]",
+         keys="RW update @1")
 def pexpire(ctx: Client, key: bytes, milliseconds: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"pexpire", key, milliseconds, options, 1, True)
 
 
-@command("expireat", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("expireat", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="1.2.0", summary="Makes a key expire at a Unix time in seconds (a time in the past deletes it).",
-         args="key unix-time-seconds [NX|XX|GT|LT]")
+         args="key unix-time-seconds [NX|XX|GT|LT]",
+         keys="RW update @1")
 def expireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"expireat", key, when, options, 1000, False)
 
 
-@command("pexpireat", arity=-3, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("pexpireat", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="2.6.0", summary="Makes a key expire at a Unix time in milliseconds (a time in the past deletes it).",
-         args="key unix-time-milliseconds [NX|XX|GT|LT]")
+         args="key unix-time-milliseconds [NX|XX|GT|LT]",
+         keys="RW update @1")
 def pexpireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"pexpireat", key, when, options, 1, False)
 
@@ -413,34 +429,39 @@ def ttl_generic(ctx: Client, key: bytes, in_ms: bool, absolute: bool) -> int:
     return value if in_ms else (value + 500) // 1000
 
 
-@command("ttl", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
-         summary="Seconds left before a key expires (-1: no expiry, -2: no key).", args="key")
+@command("ttl", arity=2, flags="readonly fast", acl="keyspace", group="generic",
+         summary="Seconds left before a key expires (-1: no expiry, -2: no key).", args="key",
+         keys="RO access @1", tips="nondeterministic_output")
 def ttl(ctx: Client, key: bytes) -> int:
     return ttl_generic(ctx, key, False, False)
 
 
-@command("pttl", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
-         since="2.6.0", summary="Milliseconds left before a key expires (-1: no expiry, -2: no key).", args="key")
+@command("pttl", arity=2, flags="readonly fast", acl="keyspace", group="generic",
+         since="2.6.0", summary="Milliseconds left before a key expires (-1: no expiry, -2: no key).", args="key",
+         keys="RO access @1", tips="nondeterministic_output")
 def pttl(ctx: Client, key: bytes) -> int:
     return ttl_generic(ctx, key, True, False)
 
 
-@command("expiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("expiretime", arity=2, flags="readonly fast", acl="keyspace", group="generic",
          since="7.0.0", summary="The Unix time in seconds when a key expires (-1: no expiry, -2: no key).",
-         args="key")
+         args="key",
+         keys="RO access @1")
 def expiretime(ctx: Client, key: bytes) -> int:
     return ttl_generic(ctx, key, False, True)
 
 
-@command("pexpiretime", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="keyspace", group="generic",
+@command("pexpiretime", arity=2, flags="readonly fast", acl="keyspace", group="generic",
          since="7.0.0", summary="The Unix time in milliseconds when a key expires (-1: no expiry, -2: no key).",
-         args="key")
+         args="key",
+         keys="RO access @1")
 def pexpiretime(ctx: Client, key: bytes) -> int:
     return ttl_generic(ctx, key, True, True)
 
 
-@command("persist", arity=2, flags="write fast", keys=(1, 1, 1), acl="keyspace", group="generic",
-         since="2.2.0", summary="Removes a key's time to live; 1 if it had one.", args="key")
+@command("persist", arity=2, flags="write fast", acl="keyspace", group="generic",
+         since="2.2.0", summary="Removes a key's time to live; 1 if it had one.", args="key",
+         keys="RW update @1")
 def persist(ctx: Client, key: bytes) -> int:
     db = ctx.db
     if db.lookup(key) is None or not db.persist(key):
@@ -497,16 +518,18 @@ def lfu_policy(ctx: Client) -> bool:
     return "lfu" in ctx.server.config.get_str("maxmemory-policy")
 
 
-@command("object|encoding", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
-         since="2.2.3", summary="Names the internal representation of a key's value.", args="key")
+@command("object|encoding", arity=3, flags="readonly", acl="keyspace", group="generic",
+         since="2.2.3", summary="Names the internal representation of a key's value.", args="key",
+         keys="RO @2", tips="nondeterministic_output")
 def object_encoding(ctx: Client, _sub: bytes, key: bytes) -> bytes | None:
     value = object_lookup(ctx, key)
     return None if value is None else encoding_of(value)
 
 
-@command("object|refcount", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+@command("object|refcount", arity=3, flags="readonly", acl="keyspace", group="generic",
          since="2.2.3", summary="How many references the value has (shared small integers report INT_MAX).",
-         args="key")
+         args="key",
+         keys="RO @2", tips="nondeterministic_output")
 def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:
@@ -525,8 +548,9 @@ def shared_integers(ctx: Client) -> bool:
     return not config.get_int("maxmemory") or not ("lru" in policy or "lfu" in policy)
 
 
-@command("object|idletime", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
-         since="2.2.3", summary="Seconds since the key was last read or written.", args="key")
+@command("object|idletime", arity=3, flags="readonly", acl="keyspace", group="generic",
+         since="2.2.3", summary="Seconds since the key was last read or written.", args="key",
+         keys="RO @2", tips="nondeterministic_output")
 def object_idletime(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:
@@ -539,9 +563,10 @@ def object_idletime(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     return ctx.db.idle_ms(key) // 1000
 
 
-@command("object|freq", arity=3, flags="readonly", keys=(2, 2, 1), acl="keyspace", group="generic",
+@command("object|freq", arity=3, flags="readonly", acl="keyspace", group="generic",
          since="4.0.0", summary="The key's logarithmic access counter (under an LFU maxmemory-policy).",
-         args="key")
+         args="key",
+         keys="RO @2", tips="nondeterministic_output")
 def object_freq(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:

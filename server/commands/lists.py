@@ -16,7 +16,7 @@ A served blocked client emits the same keyspace events as the plain command.
 from __future__ import annotations
 
 from server.client import Blocked, Client
-from server.command import command
+from server.command import command, numkeys_keys
 from server.commands.args import (
     LLONG_MIN,
     NO_SUCH_KEY,
@@ -45,7 +45,6 @@ EMPTY: list = []
 
 
 # --------------------------------------------------------------------------- helpers
-
 
 
 def parse_where(arg: bytes) -> bool:
@@ -150,30 +149,34 @@ def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: 
 # --------------------------------------------------------------------------- pushes
 
 
-@command("lpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+@command("lpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
          summary="Adds elements at the head of a list (creating it); returns the new length.",
-         args="key element [element ...]", complexity="O(1) per element")
+         args="key element [element ...]", complexity="O(1) per element",
+         keys="RW insert @1")
 def lpush(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, True, True)
 
 
-@command("rpush", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+@command("rpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
          summary="Adds elements at the tail of a list (creating it); returns the new length.",
-         args="key element [element ...]", complexity="O(1) per element")
+         args="key element [element ...]", complexity="O(1) per element",
+         keys="RW insert @1")
 def rpush(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, False, True)
 
 
-@command("lpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+@command("lpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
          since="2.2.0", summary="Adds elements at the head of a list only if the list already exists.",
-         args="key element [element ...]", complexity="O(1) per element")
+         args="key element [element ...]", complexity="O(1) per element",
+         keys="RW insert @1")
 def lpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, True, False)
 
 
-@command("rpushx", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="list", group="list",
+@command("rpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
          since="2.2.0", summary="Adds elements at the tail of a list only if the list already exists.",
-         args="key element [element ...]", complexity="O(1) per element")
+         args="key element [element ...]", complexity="O(1) per element",
+         keys="RW insert @1")
 def rpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, False, False)
 
@@ -206,16 +209,18 @@ def pop_command(ctx: Client, key: bytes, count_args: tuple[bytes, ...], left: bo
     return out
 
 
-@command("lpop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="list", group="list",
+@command("lpop", arity=-2, flags="write fast", acl="list", group="list",
          summary="Removes and returns the first element of a list, or the first count elements.",
-         args="key [count]", complexity="O(N) for N elements returned")
+         args="key [count]", complexity="O(N) for N elements returned",
+         keys="RW access delete @1")
 def lpop(ctx: Client, key: bytes, *count: bytes) -> object:
     return pop_command(ctx, key, count, True, b"lpop")
 
 
-@command("rpop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="list", group="list",
+@command("rpop", arity=-2, flags="write fast", acl="list", group="list",
          summary="Removes and returns the last element of a list, or the last count elements.",
-         args="key [count]", complexity="O(N) for N elements returned")
+         args="key [count]", complexity="O(N) for N elements returned",
+         keys="RW access delete @1")
 def rpop(ctx: Client, key: bytes, *count: bytes) -> object:
     return pop_command(ctx, key, count, False, b"rpop")
 
@@ -241,21 +246,12 @@ def mpop_from(ctx: Client, keys: list[bytes], left: bool, count: int, serving: b
     return None
 
 
-def mpop_keys(argv: list[bytes], numkeys_index: int) -> list[int]:
-    """Key positions of LMPOP/BLMPOP (for COMMAND GETKEYS and ACL)."""
-    if len(argv) <= numkeys_index:
-        return []
-    numkeys = to_int(argv[numkeys_index])
-    if numkeys is None or numkeys < 1 or numkeys_index + numkeys >= len(argv):
-        return []
-    return list(range(numkeys_index + 1, numkeys_index + 1 + numkeys))
-
-
 @command("lmpop", arity=-4, flags="write", acl="list", group="list", since="7.0.0",
          summary="Pops one or more elements from the first non-empty list among the given keys.",
          args="numkeys key [key ...] LEFT|RIGHT [COUNT count]",
          complexity="O(N+M) for N keys tried and M elements returned",
-         getkeys=lambda argv: mpop_keys(argv, 1))
+         getkeys=numkeys_keys(0, 1, 2),
+         keys="RW access delete @1 keynum(0,1,1)")
 def lmpop(ctx: Client, *args: bytes) -> object:
     keys, left, count = parse_mpop(args, b"LEFT", b"RIGHT")
     reply = mpop_from(ctx, keys, left, count, False)
@@ -265,14 +261,14 @@ def lmpop(ctx: Client, *args: bytes) -> object:
 # --------------------------------------------------------------------------- reads
 
 
-@command("llen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="list", group="list",
+@command("llen", arity=2, flags="readonly fast", keys="RO @1", acl="list", group="list",
          summary="Returns the number of elements in a list (0 if it does not exist).", args="key")
 def llen(ctx: Client, key: bytes) -> int:
     lst = ctx.db.lookup_type(key, ListValue)
     return 0 if lst is None else len(lst)
 
 
-@command("lrange", arity=4, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
+@command("lrange", arity=4, flags="readonly", keys="RO access @1", acl="list", group="list",
          summary="Returns the elements between two indexes, inclusive (negative counts from the tail).",
          args="key start stop", complexity="O(S+N): S the distance from the nearer end, N elements returned")
 def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
@@ -289,7 +285,7 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object
     return bulk_array(lst.window(bounds[0], bounds[1]))
 
 
-@command("lindex", arity=3, flags="readonly", keys=(1, 1, 1), acl="list", group="list",
+@command("lindex", arity=3, flags="readonly", keys="RO access @1", acl="list", group="list",
          summary="Returns the element at an index (negative counts from the tail), or nil.",
          args="key index", complexity="O(N) for the distance to the nearer end")
 def lindex(ctx: Client, key: bytes, index_arg: bytes) -> bytes | None:
@@ -305,9 +301,10 @@ def lindex(ctx: Client, key: bytes, index_arg: bytes) -> bytes | None:
     return lst[index]
 
 
-@command("lpos", arity=-3, flags="readonly", keys=(1, 1, 1), acl="list", group="list", since="6.0.6",
+@command("lpos", arity=-3, flags="readonly", acl="list", group="list", since="6.0.6",
          summary="Finds the index of matching elements, with RANK, COUNT and MAXLEN controls.",
-         args="key element [RANK rank] [COUNT num-matches] [MAXLEN len]", complexity="O(N)")
+         args="key element [RANK rank] [COUNT num-matches] [MAXLEN len]", complexity="O(N)",
+         keys="RO access @1")
 def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
     rank = 1
     count = -1
@@ -359,9 +356,10 @@ def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
 # --------------------------------------------------------------------------- in-place writes
 
 
-@command("lset", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="list", group="list",
+@command("lset", arity=4, flags="write denyoom", acl="list", group="list",
          summary="Replaces the element at an index.", args="key index element",
-         complexity="O(N) for the distance to the nearer end")
+         complexity="O(N) for the distance to the nearer end",
+         keys="RW update @1")
 def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
     db = ctx.db
     lst = db.lookup_type(key, ListValue, read=False)
@@ -379,9 +377,10 @@ def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
     return OK
 
 
-@command("linsert", arity=5, flags="write denyoom", keys=(1, 1, 1), acl="list", group="list",
+@command("linsert", arity=5, flags="write denyoom", acl="list", group="list",
          since="2.2.0", summary="Inserts an element before or after the first occurrence of a pivot.",
-         args="key BEFORE|AFTER pivot element", complexity="O(N)")
+         args="key BEFORE|AFTER pivot element", complexity="O(N)",
+         keys="RW insert @1")
 def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes) -> int:
     word = where.upper()
     if word == b"AFTER":
@@ -404,7 +403,7 @@ def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes)
     return len(lst)
 
 
-@command("lrem", arity=4, flags="write", keys=(1, 1, 1), acl="list", group="list",
+@command("lrem", arity=4, flags="write", keys="RW delete @1", acl="list", group="list",
          summary="Removes elements equal to a value: count > 0 from the head, < 0 from the tail, 0 all.",
          args="key count element", complexity="O(N+M)")
 def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
@@ -423,7 +422,7 @@ def lrem(ctx: Client, key: bytes, count_arg: bytes, element: bytes) -> int:
     return removed
 
 
-@command("ltrim", arity=4, flags="write", keys=(1, 1, 1), acl="list", group="list",
+@command("ltrim", arity=4, flags="write", keys="RW delete @1", acl="list", group="list",
          summary="Keeps only the elements between two indexes, inclusive.", args="key start stop",
          complexity="O(N) for N elements removed")
 def ltrim(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object:
@@ -462,18 +461,20 @@ def lmove_command(ctx: Client, src: bytes, dst: bytes, from_left: bool, to_left:
     return move_element(ctx, src, lst, dst, dst_list, from_left, to_left)
 
 
-@command("lmove", arity=5, flags="write denyoom", keys=(1, 2, 1), acl="list", group="list", since="6.2.0",
+@command("lmove", arity=5, flags="write denyoom", acl="list", group="list", since="6.2.0",
          summary="Pops an element from one end of a list and pushes it onto an end of another.",
-         args="source destination LEFT|RIGHT LEFT|RIGHT")
+         args="source destination LEFT|RIGHT LEFT|RIGHT",
+         keys=("RW access delete @1", "RW insert @2"))
 def lmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes) -> bytes | None:
     from_left = parse_where(wherefrom)
     to_left = parse_where(whereto)
     return lmove_command(ctx, src, dst, from_left, to_left)
 
 
-@command("rpoplpush", arity=3, flags="write denyoom", keys=(1, 2, 1), acl="list", group="list",
+@command("rpoplpush", arity=3, flags="write denyoom", acl="list", group="list",
          since="1.2.0", summary="Pops the last element of a list and pushes it onto the head of another.",
-         args="source destination")
+         args="source destination",
+         keys=("RW access delete @1", "RW insert @2"))
 def rpoplpush(ctx: Client, src: bytes, dst: bytes) -> bytes | None:
     return lmove_command(ctx, src, dst, False, True)
 
@@ -531,17 +532,19 @@ def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: b
     return blocked
 
 
-@command("blpop", arity=-3, flags="write noscript blocking", keys=(1, -2, 1), acl="list", group="list",
+@command("blpop", arity=-3, flags="write noscript blocking", acl="list", group="list",
          since="2.0.0", summary="Pops the first element of the first non-empty list, waiting for one if none.",
-         args="key [key ...] timeout", complexity="O(N) for N keys")
+         args="key [key ...] timeout", complexity="O(N) for N keys",
+         keys="RW access delete @1 range(-2,1,0)")
 def blpop(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
     return block_pop(ctx, list(args[:-1]), timeout, True, 1, False)
 
 
-@command("brpop", arity=-3, flags="write noscript blocking", keys=(1, -2, 1), acl="list", group="list",
+@command("brpop", arity=-3, flags="write noscript blocking", acl="list", group="list",
          since="2.0.0", summary="Pops the last element of the first non-empty list, waiting for one if none.",
-         args="key [key ...] timeout", complexity="O(N) for N keys")
+         args="key [key ...] timeout", complexity="O(N) for N keys",
+         keys="RW access delete @1 range(-2,1,0)")
 def brpop(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
     return block_pop(ctx, list(args[:-1]), timeout, False, 1, False)
@@ -551,16 +554,18 @@ def brpop(ctx: Client, *args: bytes) -> object:
          summary="LMPOP that waits for a list to have elements when all are empty.",
          args="timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]",
          complexity="O(N+M) for N keys tried and M elements returned",
-         getkeys=lambda argv: mpop_keys(argv, 2))
+         getkeys=numkeys_keys(0, 2, 3),
+         keys="RW access delete @2 keynum(0,1,1)")
 def blmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
     keys, left, count = parse_mpop(args, b"LEFT", b"RIGHT")
     timeout = parse_timeout(timeout_arg)
     return block_pop(ctx, keys, timeout, left, count, True)
 
 
-@command("blmove", arity=6, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl="list", group="list",
+@command("blmove", arity=6, flags="write denyoom noscript blocking", acl="list", group="list",
          since="6.2.0", summary="LMOVE that waits for the source list to have elements.",
-         args="source destination LEFT|RIGHT LEFT|RIGHT timeout")
+         args="source destination LEFT|RIGHT LEFT|RIGHT timeout",
+         keys=("RW access delete @1", "RW insert @2"))
 def blmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes, timeout_arg: bytes) -> object:
     from_left = parse_where(wherefrom)
     to_left = parse_where(whereto)
@@ -568,9 +573,10 @@ def blmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes
     return block_move(ctx, src, dst, timeout, from_left, to_left)
 
 
-@command("brpoplpush", arity=4, flags="write denyoom noscript blocking", keys=(1, 2, 1), acl="list",
+@command("brpoplpush", arity=4, flags="write denyoom noscript blocking", acl="list",
          group="list", since="2.2.0", summary="RPOPLPUSH that waits for the source list to have elements.",
-         args="source destination timeout")
+         args="source destination timeout",
+         keys=("RW access delete @1", "RW insert @2"))
 def brpoplpush(ctx: Client, src: bytes, dst: bytes, timeout_arg: bytes) -> object:
     timeout = parse_timeout(timeout_arg)
     return block_move(ctx, src, dst, timeout, False, True)

@@ -28,7 +28,8 @@ def _check_allowed(ctx: Client) -> None:
 
 
 @command("module|list", arity=2, flags="admin noscript", group="server", since="4.0.0", complexity="O(N)",
-         summary="Returns the loaded modules (always none here).")
+         summary="Returns the loaded modules (always none here).",
+         tips="nondeterministic_output_order")
 def module_list(ctx: Client, _sub: bytes) -> list:
     return []
 

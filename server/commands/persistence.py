@@ -113,8 +113,9 @@ def shutdown(ctx: Client, *options: bytes) -> object:
 # --------------------------------------------------------------------------- DUMP / RESTORE
 
 
-@command("dump", arity=2, flags="readonly", keys=(1, 1, 1), acl="keyspace", group="generic", since="2.6.0",
-         summary="Serialises the value at a key in RDB format, for RESTORE.", args="key")
+@command("dump", arity=2, flags="readonly", acl="keyspace", group="generic", since="2.6.0",
+         summary="Serialises the value at a key in RDB format, for RESTORE.", args="key",
+         keys="RO access @1", tips="nondeterministic_output")
 def dump(ctx: Client, key: bytes) -> object:
     value = ctx.db.lookup_read(key)
     if value is None:
@@ -122,9 +123,10 @@ def dump(ctx: Client, key: bytes) -> object:
     return rdb.dump_payload(value)
 
 
-@command("restore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="keyspace dangerous", group="generic",
+@command("restore", arity=-4, flags="write denyoom", acl="keyspace dangerous", group="generic",
          since="2.6.0", summary="Creates a key from a DUMP payload, with an optional time to live.",
-         args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]")
+         args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+         keys="OW update @1")
 def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes) -> object:
     replace = absttl = False
     idle = freq = -1

@@ -63,9 +63,10 @@ def punsubscribe(ctx: Client, *patterns: bytes) -> object:
     return Replies(pubsub.punsubscribe(ctx, name) for name in names)
 
 
-@command("ssubscribe", arity=-2, flags="pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
+@command("ssubscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub",
          since="7.0.0", summary="Listens for messages published to the given shard channels.",
-         args="shardchannel [shardchannel ...]", complexity="O(N) where N is the number of shard channels")
+         args="shardchannel [shardchannel ...]", complexity="O(N) where N is the number of shard channels",
+         keys="not_key @1 range(-1,1,0)")
 def ssubscribe(ctx: Client, *channels: bytes) -> object:
     if ctx.executing_multi:
         raise Error(b"ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
@@ -73,9 +74,10 @@ def ssubscribe(ctx: Client, *channels: bytes) -> object:
     return Replies(pubsub.ssubscribe(ctx, channel) for channel in channels)
 
 
-@command("sunsubscribe", arity=-1, flags="pubsub noscript loading stale", keys=(1, -1, 1), group="pubsub",
+@command("sunsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub",
          since="7.0.0", summary="Stops listening to the given shard channels, or to all of them.",
-         args="[shardchannel [shardchannel ...]]", complexity="O(N) where N is the number of shard channels")
+         args="[shardchannel [shardchannel ...]]", complexity="O(N) where N is the number of shard channels",
+         keys="not_key @1 range(-1,1,0)")
 def sunsubscribe(ctx: Client, *channels: bytes) -> object:
     pubsub = _registry(ctx)
     names = channels or tuple(ctx.shard_channels) or (None,)
@@ -89,9 +91,10 @@ def publish(ctx: Client, channel: bytes, message: bytes) -> int:
     return _registry(ctx).publish(channel, message, ctx)
 
 
-@command("spublish", arity=3, flags="pubsub loading stale fast may_replicate", keys=(1, 1, 1), group="pubsub",
+@command("spublish", arity=3, flags="pubsub loading stale fast may_replicate", group="pubsub",
          since="7.0.0", summary="Sends a message to a shard channel; returns how many subscribers received it.",
-         args="shardchannel message", complexity="O(N) for N shard channel subscribers")
+         args="shardchannel message", complexity="O(N) for N shard channel subscribers",
+         keys="not_key @1")
 def spublish(ctx: Client, channel: bytes, message: bytes) -> int:
     return _registry(ctx).spublish(channel, message, ctx)
 

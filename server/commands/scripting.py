@@ -8,7 +8,7 @@ way Redis's processCommand does before the script starts (OOM, MISCONF).
 from __future__ import annotations
 
 from server.client import Client
-from server.command import command, container
+from server.command import command, container, numkeys_keys
 from server.commands.args import NEGATIVE_KEYS, NOT_INTEGER, TOO_MANY_KEYS, to_int
 from server.protocol import OK, Error
 from server.scripting.engine import (
@@ -23,14 +23,6 @@ from server.scripting.engine import (
 
 def engine(ctx: Client) -> Engine:
     return ctx.server.scripting
-
-
-def script_keys(argv: list[bytes]) -> list[int]:
-    """EVAL's and FCALL's keys: ``numkeys`` at 2, the keys after it (none if it is impossible)."""
-    count = to_int(argv[2]) if len(argv) > 2 else None
-    if count is None or count <= 0 or 3 + count > len(argv):
-        return []
-    return list(range(3, 3 + count))
 
 
 def split_keys(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[list[bytes], list[bytes]]:
@@ -91,14 +83,16 @@ _EVALSHA_DOC = "sha1 numkeys [key [key ...]] [arg [arg ...]]"
 
 @command("eval", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
-         summary="Runs a Lua script on the server.", args=_EVAL_DOC, getkeys=script_keys)
+         summary="Runs a Lua script on the server.", args=_EVAL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         keys="RW access update @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
 def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
     return run_script(ctx, b"eval", body, numkeys, rest, evalsha=False, ro=False)
 
 
 @command("evalsha", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
-         summary="Runs a cached Lua script by its SHA1 digest.", args=_EVALSHA_DOC, getkeys=script_keys)
+         summary="Runs a cached Lua script by its SHA1 digest.", args=_EVALSHA_DOC, getkeys=numkeys_keys(0, 2, 3),
+         keys="RW access update @2 keynum(0,1,1)")
 def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     if len(sha) != 40:
         _feed_monitors(ctx, [b"evalsha", sha, numkeys, *rest])
@@ -108,7 +102,8 @@ def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
 
 @command("eval_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the script that is executed.",
-         summary="Runs a read-only Lua script on the server.", args=_EVAL_DOC, getkeys=script_keys)
+         summary="Runs a read-only Lua script on the server.", args=_EVAL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         keys="RO access @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
 def eval_ro(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
     return run_script(ctx, b"eval_ro", body, numkeys, rest, evalsha=False, ro=True)
 
@@ -116,7 +111,8 @@ def eval_ro(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
 @command("evalsha_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the script that is executed.",
          summary="Runs a cached read-only Lua script by its SHA1 digest.", args=_EVALSHA_DOC,
-         getkeys=script_keys)
+         getkeys=numkeys_keys(0, 2, 3),
+         keys="RO access @2 keynum(0,1,1)")
 def evalsha_ro(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     if len(sha) != 40:
         _feed_monitors(ctx, [b"evalsha_ro", sha, numkeys, *rest])
@@ -157,7 +153,8 @@ def script_help(ctx: Client, _sub: bytes) -> object:
 
 @command("script|load", arity=3, flags="noscript stale", acl="scripting", group="scripting", since="2.6.0",
          summary="Compiles a Lua script into the script cache without running it.", args="script",
-         complexity="O(N) with N being the length in bytes of the script body.")
+         complexity="O(N) with N being the length in bytes of the script body.",
+         tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_load(ctx: Client, _sub: bytes, body: bytes) -> object:
     try:
         return engine(ctx).create(body).sha
@@ -167,7 +164,8 @@ def script_load(ctx: Client, _sub: bytes, body: bytes) -> object:
 
 @command("script|exists", arity=-3, flags="noscript", acl="scripting", group="scripting", since="2.6.0",
          summary="Tells, for each SHA1 digest, whether the script is in the script cache.",
-         args="sha1 [sha1 ...]", complexity="O(N) with N being the number of scripts to check.")
+         args="sha1 [sha1 ...]", complexity="O(N) with N being the number of scripts to check.",
+         tips="request_policy:all_shards response_policy:agg_logical_and")
 def script_exists(ctx: Client, _sub: bytes, *shas: bytes) -> object:
     scripts = engine(ctx).scripts
     return [1 if sha.lower() in scripts else 0 for sha in shas]
@@ -175,7 +173,8 @@ def script_exists(ctx: Client, _sub: bytes, *shas: bytes) -> object:
 
 @command("script|flush", arity=-2, flags="noscript", acl="scripting", group="scripting", since="2.6.0",
          summary="Empties the script cache and starts a new Lua state.", args="[ASYNC|SYNC]",
-         complexity="O(N) with N being the number of scripts in cache")
+         complexity="O(N) with N being the number of scripts in cache",
+         tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
     if len(mode) > 1 or (mode and mode[0].lower() not in (b"async", b"sync")):
         raise Error(b"ERR SCRIPT FLUSH only support SYNC|ASYNC option")
@@ -184,7 +183,8 @@ def script_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
 
 
 @command("script|kill", arity=2, flags="noscript allow_busy", acl="scripting", group="scripting",
-         since="2.6.0", summary="Stops the running script, if it has not written anything.")
+         since="2.6.0", summary="Stops the running script, if it has not written anything.",
+         tips="request_policy:all_shards response_policy:one_succeeded")
 def script_kill(ctx: Client, _sub: bytes) -> object:
     return engine(ctx).kill(is_eval=True)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 
 from server.client import Client
-from server.command import command
+from server.command import command, numkeys_keys
 from server.commands.args import (
     NOT_POSITIVE,
     NUMKEYS_ERROR,
@@ -36,7 +36,6 @@ EMPTY_SET = RespSet()
 LIMIT_NEGATIVE = Error(b"ERR LIMIT can't be negative")
 
 
-
 def max_intset(ctx: Client) -> int:
     """The configured ``set-max-intset-entries``."""
     return ctx.server.config.get_int("set-max-intset-entries")
@@ -55,9 +54,10 @@ def write_set(ctx: Client, key: bytes) -> SetValue | None:
 # --------------------------------------------------------------------------- single set
 
 
-@command("sadd", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="set", group="set",
+@command("sadd", arity=-3, flags="write denyoom fast", acl="set", group="set",
          summary="Adds members to a set, creating it if needed; returns how many were new.",
-         args="key member [member ...]", complexity="O(1) per member")
+         args="key member [member ...]", complexity="O(1) per member",
+         keys="RW insert @1")
 def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     db = ctx.db
     value = db.lookup_type(key, SetValue, read=False)
@@ -83,7 +83,7 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     return added
 
 
-@command("srem", arity=-3, flags="write fast", keys=(1, 1, 1), acl="set", group="set",
+@command("srem", arity=-3, flags="write fast", keys="RW delete @1", acl="set", group="set",
          summary="Removes members from a set; returns how many were there.",
          args="key member [member ...]", complexity="O(1) per member")
 def srem(ctx: Client, key: bytes, *members: bytes) -> int:
@@ -104,8 +104,9 @@ def srem(ctx: Client, key: bytes, *members: bytes) -> int:
     return removed
 
 
-@command("smembers", arity=2, flags="readonly", keys=(1, 1, 1), acl="set", group="set",
-         summary="Returns every member of a set.", args="key", complexity="O(N)")
+@command("smembers", arity=2, flags="readonly", acl="set", group="set",
+         summary="Returns every member of a set.", args="key", complexity="O(N)",
+         keys="RO access @1", tips="nondeterministic_output_order")
 def smembers(ctx: Client, key: bytes) -> RespSet:
     value = read_set(ctx, key)
     if value is None:
@@ -113,16 +114,17 @@ def smembers(ctx: Client, key: bytes) -> RespSet:
     return RespSet(value.ordered())
 
 
-@command("sismember", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+@command("sismember", arity=3, flags="readonly fast", keys="RO @1", acl="set", group="set",
          summary="Tells whether a member belongs to a set (1) or not (0).", args="key member")
 def sismember(ctx: Client, key: bytes, member: bytes) -> int:
     value = read_set(ctx, key)
     return 1 if value is not None and member in value.pos else 0
 
 
-@command("smismember", arity=-3, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+@command("smismember", arity=-3, flags="readonly fast", acl="set", group="set",
          since="6.2.0", summary="Tells, for each given member, whether it belongs to a set.",
-         args="key member [member ...]", complexity="O(N) for N members asked")
+         args="key member [member ...]", complexity="O(N) for N members asked",
+         keys="RO access @1")
 def smismember(ctx: Client, key: bytes, *members: bytes) -> list[int]:
     value = read_set(ctx, key)
     if value is None:
@@ -131,16 +133,17 @@ def smismember(ctx: Client, key: bytes, *members: bytes) -> list[int]:
     return [1 if m in pos else 0 for m in members]
 
 
-@command("scard", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="set", group="set",
+@command("scard", arity=2, flags="readonly fast", keys="RO @1", acl="set", group="set",
          summary="Returns how many members a set has.", args="key")
 def scard(ctx: Client, key: bytes) -> int:
     value = read_set(ctx, key)
     return 0 if value is None else len(value.members)
 
 
-@command("spop", arity=-2, flags="write fast", keys=(1, 1, 1), acl="set", group="set",
+@command("spop", arity=-2, flags="write fast", acl="set", group="set",
          summary="Removes and returns one or more random members of a set.",
-         args="key [count]", complexity="O(1) without count, O(N) with")
+         args="key [count]", complexity="O(1) without count, O(N) with",
+         keys="RW access delete @1", tips="nondeterministic_output")
 def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest:
         if len(rest) > 1:
@@ -182,9 +185,10 @@ def _spop_count(ctx: Client, key: bytes, count: int) -> RespSet:
     return RespSet(popped)
 
 
-@command("srandmember", arity=-2, flags="readonly", keys=(1, 1, 1), acl="set", group="set",
+@command("srandmember", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns random members of a set without removing them; a negative count allows repeats.",
-         args="key [count]", complexity="O(1) without count, O(N) with")
+         args="key [count]", complexity="O(1) without count, O(N) with",
+         keys="RO access @1", tips="nondeterministic_output")
 def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     if not rest:
         value = read_set(ctx, key)
@@ -204,8 +208,9 @@ def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     return value.sample(count)
 
 
-@command("smove", arity=4, flags="write fast", keys=(1, 2, 1), acl="set", group="set",
-         summary="Moves a member from one set to another.", args="source destination member")
+@command("smove", arity=4, flags="write fast", acl="set", group="set",
+         summary="Moves a member from one set to another.", args="source destination member",
+         keys=("RW access delete @1", "RW insert @2"))
 def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
     src = ctx.db.lookup(source)
     if src is None:
@@ -313,9 +318,10 @@ def _store(ctx: Client, destination: bytes, members: list[bytes], event: bytes) 
     return len(members)
 
 
-@command("sinter", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+@command("sinter", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns the members common to all the given sets.", args="key [key ...]",
-         complexity="O(N*M) worst case: N the smallest set, M the number of sets")
+         complexity="O(N*M) worst case: N the smallest set, M the number of sets",
+         keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sinter(ctx: Client, *keys: bytes) -> RespSet:
     sets = _sets_for(ctx, keys)
     return RespSet(_intersection(sets))
@@ -324,18 +330,11 @@ def sinter(ctx: Client, *keys: bytes) -> RespSet:
 @command("sintercard", arity=-3, flags="readonly", acl="set", group="set", since="7.0.0",
          summary="Counts the members common to all the given sets, optionally stopping at a limit.",
          args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*M) worst case",
-         getkeys=lambda argv: numkeys_positions(argv, 1))
+         getkeys=numkeys_keys(0, 1, 2),
+         keys="RO access @1 keynum(0,1,1)")
 def sintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> int:
     keys, limit = parse_card_args(numkeys, rest)
     return len(_intersection(_sets_for(ctx, keys), limit))
-
-
-def numkeys_positions(argv: list[bytes], at: int) -> list[int]:
-    """Key positions of commands shaped ``... numkeys key [key ...] ...`` (numkeys at ``at``)."""
-    count = to_int(argv[at]) if len(argv) > at else None
-    if count is None or count <= 0 or at + 1 + count > len(argv):
-        return []  # as Redis: an impossible key count names no keys at all
-    return list(range(at + 1, at + 1 + count))
 
 
 def parse_numkeys(numkeys: bytes, available: int) -> int:
@@ -364,47 +363,53 @@ def parse_card_args(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[tuple[byte
     return keys, limit
 
 
-@command("sinterstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+@command("sinterstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the intersection of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N*M) worst case")
+         args="destination key [key ...]", complexity="O(N*M) worst case",
+         keys=("RW update @1", "RO access @2 range(-1,1,0)"))
 def sinterstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _intersection(_sets_for(ctx, keys)), b"sinterstore")
 
 
-@command("sunion", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+@command("sunion", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns the members found in any of the given sets.", args="key [key ...]",
-         complexity="O(N) for N members in all")
+         complexity="O(N) for N members in all",
+         keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sunion(ctx: Client, *keys: bytes) -> RespSet:
     return _as_reply(ctx, _union(_sets_for(ctx, keys)))
 
 
-@command("sunionstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+@command("sunionstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the union of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N) for N members in all")
+         args="destination key [key ...]", complexity="O(N) for N members in all",
+         keys=("OW update @1", "RO access @2 range(-1,1,0)"))
 def sunionstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _union(_sets_for(ctx, keys)), b"sunionstore")
 
 
-@command("sdiff", arity=-2, flags="readonly", keys=(1, -1, 1), acl="set", group="set",
+@command("sdiff", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns the members of the first set that are in none of the others.",
-         args="key [key ...]", complexity="O(N) for N members in all")
+         args="key [key ...]", complexity="O(N) for N members in all",
+         keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sdiff(ctx: Client, *keys: bytes) -> RespSet:
     return _as_reply(ctx, _difference(_sets_for(ctx, keys)))
 
 
-@command("sdiffstore", arity=-3, flags="write denyoom", keys=(1, -1, 1), acl="set", group="set",
+@command("sdiffstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the difference of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N) for N members in all")
+         args="destination key [key ...]", complexity="O(N) for N members in all",
+         keys=("OW update @1", "RO access @2 range(-1,1,0)"))
 def sdiffstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _difference(_sets_for(ctx, keys)), b"sdiffstore")
 
 
 # --------------------------------------------------------------------------- SSCAN
 
-@command("sscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="set", group="set", since="2.8.0",
+@command("sscan", arity=-3, flags="readonly", acl="set", group="set", since="2.8.0",
          summary="Iterates over the members of a set a page at a time.",
          args="key cursor [MATCH pattern] [COUNT count]",
-         complexity="O(1) per call, O(N) for a complete iteration")
+         complexity="O(1) per call, O(N) for a complete iteration",
+         keys="RO access @1", tips="nondeterministic_output")
 def sscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
     position = parse_scan_cursor(cursor)
     value = read_set(ctx, key)

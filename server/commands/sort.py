@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from server.acl import User
 from server.client import Client
-from server.command import command
+from server.command import K_ACCESS, K_OW, K_RO, K_UPDATE, command
 from server.commands.args import SYNTAX_ERROR, ArgCursor
 from server.commands.lists import bulk_array
 from server.commands.zsets import strtod
@@ -102,9 +102,9 @@ class _Item:
         self.by: bytes | None = None
 
 
-def _sort_store_keys(argv: list[bytes]) -> list[int]:
-    """sortGetKeys: the key sorted, and the last STORE destination."""
-    keys = [1]
+def _sort_store_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """sortGetKeys: the key sorted, and the last STORE destination (its key specs cannot say)."""
+    keys = [(1, K_RO | K_ACCESS)]
     store = 0
     skip = {b"LIMIT": 2, b"GET": 1, b"BY": 1}
     args = ArgCursor(argv, 2)
@@ -115,7 +115,7 @@ def _sort_store_keys(argv: list[bytes]) -> list[int]:
         elif word == b"STORE" and args.has(1):
             store = args.pos  # not skipped: the destination is read as a word too, as in Redis
     if store:
-        keys.append(store)
+        keys.append((store, K_OW | K_UPDATE))
     return keys
 
 
@@ -290,20 +290,29 @@ def _comparator(alpha: bool, by: bool, store: bool, desc: bool) -> Callable[[_It
     return compare
 
 
-@command("sort", arity=-2, flags="write denyoom", keys=(1, 1, 1), acl="set sortedset list dangerous",
+@command("sort", arity=-2, flags="write denyoom", acl="set sortedset list dangerous",
          group="generic", since="1.0.0", getkeys=_sort_store_keys,
          complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
          summary="Sorts the elements of a list, set or sorted set, optionally storing the result.",
          args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] "
-              "[STORE destination]")
+              "[STORE destination]",
+         keys=(
+               "RO access @1",
+               "RO access @unknown unknown # For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
+               "OW update @unknown unknown # For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
+         ))
 def sort(ctx: Client, key: bytes, *options: bytes) -> object:
     return _sort(ctx, key, options, readonly=False)
 
 
-@command("sort_ro", arity=-2, flags="readonly", keys=(1, 1, 1), acl="set sortedset list dangerous",
-         group="generic", since="7.0.0", getkeys=lambda argv: [1],
+@command("sort_ro", arity=-2, flags="readonly", acl="set sortedset list dangerous",
+         group="generic", since="7.0.0", getkeys=lambda argv: [(1, K_RO | K_ACCESS)],
          complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
          summary="Returns the sorted elements of a list, set or sorted set.",
-         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]")
+         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]",
+         keys=(
+               "RO access @1",
+               "RO access @unknown unknown # For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
+         ))
 def sort_ro(ctx: Client, key: bytes, *options: bytes) -> object:
     return _sort(ctx, key, options, readonly=True)

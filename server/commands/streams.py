@@ -304,10 +304,11 @@ def node_limits(ctx: Client) -> tuple[int, int]:
     return cast(int, config["stream-node-max-bytes"]), cast(int, config["stream-node-max-entries"])
 
 
-@command("xadd", arity=-5, flags="write denyoom fast", keys=(1, 1, 1), acl="stream", group="stream",
+@command("xadd", arity=-5, flags="write denyoom fast", acl="stream", group="stream",
          since="5.0.0", summary="Appends an entry to a stream, creating the stream if needed.",
          args="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]",
-         complexity="O(1) when adding a new entry, O(N) when trimming where N is the number of entries evicted.")
+         complexity="O(1) when adding a new entry, O(N) when trimming where N is the number of entries evicted.",
+         keys="RW update @1 # UPDATE instead of INSERT because of the optional trimming feature", tips="nondeterministic_output")
 def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest[0] == b"*":  # the common form, XADD key * field value ...: no option to parse
         if len(rest) % 2 == 0:
@@ -420,10 +421,11 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
     return reply
 
 
-@command("xtrim", arity=-4, flags="write", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xtrim", arity=-4, flags="write", acl="stream", group="stream", since="5.0.0",
          summary="Removes the oldest entries of a stream, by length or by ID.",
          args="key MAXLEN|MINID [=|~] threshold [LIMIT count]",
-         complexity="O(N), with N being the number of evicted entries.")
+         complexity="O(N), with N being the number of evicted entries.",
+         keys="RW delete @1", tips="nondeterministic_output")
 def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
     argv = (key, *rest)
     args = parse_add_or_trim(ctx, argv, False)
@@ -470,30 +472,34 @@ def range_command(ctx: Client, key: bytes, start_arg: bytes, end_arg: bytes, res
     return entry_reply(stream.range(start, end, 0 if count < 0 else count, rev))
 
 
-@command("xrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xrange", arity=-4, flags="readonly", acl="stream", group="stream", since="5.0.0",
          summary="Returns the entries of a stream within a range of IDs.", args="key start end [COUNT count]",
-         complexity="O(N) with N being the number of elements being returned.")
+         complexity="O(N) with N being the number of elements being returned.",
+         keys="RO access @1")
 def xrange(ctx: Client, key: bytes, start: bytes, end: bytes, *rest: bytes) -> object:
     return range_command(ctx, key, start, end, rest, False)
 
 
-@command("xrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xrevrange", arity=-4, flags="readonly", acl="stream", group="stream", since="5.0.0",
          summary="Returns the entries of a stream within a range of IDs, newest first.",
-         args="key end start [COUNT count]", complexity="O(N) with N being the number of elements returned.")
+         args="key end start [COUNT count]", complexity="O(N) with N being the number of elements returned.",
+         keys="RO access @1")
 def xrevrange(ctx: Client, key: bytes, end: bytes, start: bytes, *rest: bytes) -> object:
     return range_command(ctx, key, start, end, rest, True)
 
 
-@command("xlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
-         summary="Returns the number of entries in a stream.", args="key")
+@command("xlen", arity=2, flags="readonly fast", acl="stream", group="stream", since="5.0.0",
+         summary="Returns the number of entries in a stream.", args="key",
+         keys="RO @1")
 def xlen(ctx: Client, key: bytes) -> int:
     stream = lookup(ctx, key)
     return 0 if stream is None else stream.length
 
 
-@command("xdel", arity=-3, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xdel", arity=-3, flags="write fast", acl="stream", group="stream", since="5.0.0",
          summary="Deletes entries from a stream; returns how many existed.", args="key id [id ...]",
-         complexity="O(1) for each single item to delete in the stream")
+         complexity="O(1) for each single item to delete in the stream",
+         keys="RW delete @1")
 def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
     stream = lookup(ctx, key, read=False)
     if stream is None:
@@ -750,19 +756,29 @@ def block_read(ctx: Client, keys: list[bytes], ids: list[int], timeout_ms: int, 
     return blocked
 
 
-def xread_keys(argv: list[bytes]) -> list[int]:
-    """Key positions of XREAD/XREADGROUP: the first half of what follows STREAMS."""
-    for i in range(1, len(argv)):
-        if argv[i].lower() == b"streams":
+def xread_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """xreadGetKeys (when the key specs cannot answer): the first half of what follows the
+    STREAMS that ends the options, none for a syntax error; without flags, as Redis's."""
+    skip = {b"block": 1, b"count": 1, b"group": 2, b"noack": 0}
+    i = 1
+    while i < len(argv):
+        word = argv[i].lower()
+        if word == b"streams":
             rest = len(argv) - i - 1
-            return list(range(i + 1, i + 1 + rest // 2))
+            if rest == 0 or rest % 2:
+                return []
+            return [(pos, 0) for pos in range(i + 1, i + 1 + rest // 2)]
+        if word not in skip:
+            return []
+        i += skip[word] + 1
     return []
 
 
 @command("xread", arity=-4, flags="readonly blocking", acl="stream", group="stream", since="5.0.0",
          summary="Returns entries newer than given IDs from one or more streams, waiting for them with BLOCK.",
          args="[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
-         complexity="O(N) with N the number of elements returned", getkeys=xread_keys)
+         complexity="O(N) with N the number of elements returned", getkeys=xread_keys,
+         keys="RO access @STREAMS>1 range(-1,1,2)")
 def xread(ctx: Client, *args: bytes) -> object:
     return read_command(ctx, args, False)
 
@@ -770,7 +786,8 @@ def xread(ctx: Client, *args: bytes) -> object:
 @command("xreadgroup", arity=-7, flags="write blocking", acl="stream", group="stream", since="5.0.0",
          summary="Reads entries as a consumer of a group, recording them as pending until acknowledged.",
          args="GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
-         complexity="O(M) with M the number of elements returned", getkeys=xread_keys)
+         complexity="O(M) with M the number of elements returned", getkeys=xread_keys,
+         keys="RO access @STREAMS>4 range(-1,1,2)")
 def xreadgroup(ctx: Client, *args: bytes) -> object:
     return read_command(ctx, args, True)
 
@@ -835,9 +852,10 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
     return stream, group, mkstream, entries_read
 
 
-@command("xgroup|create", arity=-5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
+@command("xgroup|create", arity=-5, flags="write denyoom", acl="stream", group="stream",
          since="5.0.0", summary="Creates a consumer group.",
-         args="key groupname id|$ [MKSTREAM] [ENTRIESREAD entries-read]")
+         args="key groupname id|$ [MKSTREAM] [ENTRIESREAD entries-read]",
+         keys="RW insert @2")
 def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, _group, mkstream, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) > 3:
@@ -856,9 +874,10 @@ def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg
     return OK
 
 
-@command("xgroup|setid", arity=-5, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
+@command("xgroup|setid", arity=-5, flags="write", acl="stream", group="stream", since="5.0.0",
          summary="Sets the last-delivered ID of a consumer group.",
-         args="key groupname id|$ [ENTRIESREAD entries-read]")
+         args="key groupname id|$ [ENTRIESREAD entries-read]",
+         keys="RW update @2")
 def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
     if len(options) not in (0, 2):
@@ -872,9 +891,10 @@ def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg:
     return OK
 
 
-@command("xgroup|destroy", arity=4, flags="write", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
+@command("xgroup|destroy", arity=4, flags="write", acl="stream", group="stream", since="5.0.0",
          summary="Destroys a consumer group.", args="key groupname",
-         complexity="O(N) where N is the number of entries in the group's pending entries list (PEL).")
+         complexity="O(N) where N is the number of entries in the group's pending entries list (PEL).",
+         keys="RW delete @2")
 def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> int:
     stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
     if group is None or stream is None or stream.groups is None:
@@ -886,8 +906,9 @@ def xgroup_destroy(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> in
     return 1
 
 
-@command("xgroup|createconsumer", arity=5, flags="write denyoom", keys=(2, 2, 1), acl="stream", group="stream",
-         since="6.2.0", summary="Creates a consumer in a consumer group.", args="key groupname consumername")
+@command("xgroup|createconsumer", arity=5, flags="write denyoom", acl="stream", group="stream",
+         since="6.2.0", summary="Creates a consumer in a consumer group.", args="key groupname consumername",
+         keys="RW insert @2")
 def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
     assert group is not None  # xgroup_prepare raised otherwise
@@ -897,8 +918,9 @@ def xgroup_createconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes
     return 1
 
 
-@command("xgroup|delconsumer", arity=5, flags="write", keys=(2, 2, 1), acl="stream", group="stream",
-         since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key groupname consumername")
+@command("xgroup|delconsumer", arity=5, flags="write", acl="stream", group="stream",
+         since="5.0.0", summary="Deletes a consumer from a consumer group.", args="key groupname consumername",
+         keys="RW delete @2")
 def xgroup_delconsumer(ctx: Client, sub: bytes, key: bytes, group_name: bytes, name: bytes) -> int:
     _stream, group, _mk, _er = xgroup_prepare(ctx, sub, key, group_name, ())
     assert group is not None  # xgroup_prepare raised otherwise
@@ -920,9 +942,10 @@ def xgroup_help(ctx: Client, sub: bytes) -> list:
 # --------------------------------------------------------------------------- XSETID / XACK / XPENDING
 
 
-@command("xsetid", arity=-3, flags="write denyoom fast", keys=(1, 1, 1), acl="stream", group="stream",
+@command("xsetid", arity=-3, flags="write denyoom fast", acl="stream", group="stream",
          since="5.0.0", summary="Sets a stream's last ID and its 7.0 counters.",
-         args="key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]")
+         args="key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]",
+         keys="RW update @1")
 def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
     sid = strict_id(id_arg)
     entries_added = -1
@@ -958,9 +981,10 @@ def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
     return OK
 
 
-@command("xack", arity=-4, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xack", arity=-4, flags="write fast", acl="stream", group="stream", since="5.0.0",
          summary="Acknowledges entries of a consumer group, removing them from its pending list.",
-         args="key group id [id ...]", complexity="O(1) for each message ID processed.")
+         args="key group id [id ...]", complexity="O(1) for each message ID processed.",
+         keys="RW update @1")
 def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
     stream = lookup(ctx, key)
     group = stream.group(group_name) if stream is not None else None
@@ -976,10 +1000,11 @@ def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
     return acked
 
 
-@command("xpending", arity=-3, flags="readonly", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xpending", arity=-3, flags="readonly", acl="stream", group="stream", since="5.0.0",
          summary="Shows the pending entries of a consumer group: a summary, or entries in a range.",
          args="key group [[IDLE min-idle-time] start end count [consumer]]",
-         complexity="O(N) with N the number of elements returned")
+         complexity="O(N) with N the number of elements returned",
+         keys="RO access @1", tips="nondeterministic_output")
 def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object:
     n = len(rest) + 3
     if n != 3 and (n < 6 or n > 9):
@@ -1045,11 +1070,12 @@ def move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
         nack.consumer = consumer
 
 
-@command("xclaim", arity=-6, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream", since="5.0.0",
+@command("xclaim", arity=-6, flags="write fast", acl="stream", group="stream", since="5.0.0",
          summary="Transfers pending entries of a consumer group to another consumer.",
          args="key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] "
               "[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]",
-         complexity="O(log N) with N being the number of messages in the PEL of the consumer group.")
+         complexity="O(log N) with N being the number of messages in the PEL of the consumer group.",
+         keys="RW update @1", tips="nondeterministic_output")
 def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, *rest: bytes) -> object:
     value = ctx.db.lookup_read(key)
     if value is not None and value.__class__ is not StreamValue:
@@ -1143,10 +1169,11 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
     return out
 
 
-@command("xautoclaim", arity=-6, flags="write fast", keys=(1, 1, 1), acl="stream", group="stream",
+@command("xautoclaim", arity=-6, flags="write fast", acl="stream", group="stream",
          since="6.2.0", summary="Claims pending entries idle for long enough, scanning the pending list like SCAN.",
          args="key group consumer min-idle-time start [COUNT count] [JUSTID]",
-         complexity="O(1) if COUNT is small.")
+         complexity="O(1) if COUNT is small.",
+         keys="RW delete @1", tips="nondeterministic_output")
 def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, start_arg: bytes,
                *rest: bytes) -> object:
     minidle = max(parse_int(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XAUTOCLAIM")), 0)
@@ -1246,8 +1273,9 @@ def entry_or_none(entry: Entry | None) -> object:
     return None if entry is None else [format_id(entry[0]), Raw(entry[1])]
 
 
-@command("xinfo|stream", arity=-3, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",
-         since="5.0.0", summary="Returns information about a stream.", args="key [FULL [COUNT count]]")
+@command("xinfo|stream", arity=-3, flags="readonly", acl="stream", group="stream",
+         since="5.0.0", summary="Returns information about a stream.", args="key [FULL [COUNT count]]",
+         keys="RO access @2")
 def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object:
     stream = info_stream_lookup(ctx, key)
     full = bool(options)
@@ -1311,8 +1339,9 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
     return info
 
 
-@command("xinfo|groups", arity=3, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream", since="5.0.0",
-         summary="Lists the consumer groups of a stream.", args="key")
+@command("xinfo|groups", arity=3, flags="readonly", acl="stream", group="stream", since="5.0.0",
+         summary="Lists the consumer groups of a stream.", args="key",
+         keys="RO access @2")
 def xinfo_groups(ctx: Client, sub: bytes, key: bytes) -> object:
     stream = info_stream_lookup(ctx, key)
     out = []
@@ -1330,8 +1359,9 @@ def xinfo_groups(ctx: Client, sub: bytes, key: bytes) -> object:
     return out
 
 
-@command("xinfo|consumers", arity=4, flags="readonly", keys=(2, 2, 1), acl="stream", group="stream",
-         since="5.0.0", summary="Lists the consumers of a consumer group.", args="key groupname")
+@command("xinfo|consumers", arity=4, flags="readonly", acl="stream", group="stream",
+         since="5.0.0", summary="Lists the consumers of a consumer group.", args="key groupname",
+         keys="RO access @2", tips="nondeterministic_output")
 def xinfo_consumers(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> object:
     stream = info_stream_lookup(ctx, key)
     group = stream.group(group_name)

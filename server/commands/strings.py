@@ -20,7 +20,7 @@ database's dicts directly and avoid calls and allocations they do not need.
 from __future__ import annotations
 
 from server.client import Client
-from server.command import command
+from server.command import K_ACCESS, K_OW, K_RW, K_UPDATE, command
 from server.commands.args import (
     LLONG_MAX,
     LLONG_MIN,
@@ -70,8 +70,9 @@ def in_place(db: Database, key: bytes, value: bytes | bytearray) -> bytearray:
 # --------------------------------------------------------------------------- GET and SET
 
 
-@command("get", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Returns the string stored at a key, or nil.", args="key")
+@command("get", arity=2, flags="readonly fast", acl="string", group="string",
+         summary="Returns the string stored at a key, or nil.", args="key",
+         keys="RO access @1")
 def get(ctx: Client, key: bytes) -> object:
     db = ctx.db
     value = db.data.get(key)
@@ -128,10 +129,19 @@ def parse_string_options(opts: tuple[bytes, ...], for_set: bool) -> tuple[bytes 
     return condition.chosen, get_old, keep_ttl, persist, expiry
 
 
-@command("set", arity=-3, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+def _set_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """setGetKeys: the key is read too only when a GET option follows the value."""
+    if any(arg.lower() == b"get" for arg in argv[3:]):
+        return [(1, K_RW | K_ACCESS | K_UPDATE)]
+    return [(1, K_OW | K_UPDATE)]
+
+
+@command("set", arity=-3, flags="write denyoom", acl="string", group="string",
          summary="Stores a string at a key, with optional expiry and conditions.",
          args="key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|"
-              "PXAT unix-time-milliseconds|KEEPTTL]")
+              "PXAT unix-time-milliseconds|KEEPTTL]",
+         keys="RW access update variable_flags @1 # RW and ACCESS due to the optional `GET` argument",
+         getkeys=_set_keys)
 def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
     db = ctx.db
     if not opts:
@@ -167,23 +177,26 @@ def set_with_ttl(ctx: Client, key: bytes, ttl: bytes, value: bytes, unit_ms: int
     return OK
 
 
-@command("setex", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+@command("setex", arity=4, flags="write denyoom", acl="string", group="string",
          summary="Stores a string at a key with a time to live in seconds.",
-         args="key seconds value", since="2.0.0")
+         args="key seconds value", since="2.0.0",
+         keys="OW update @1")
 def setex(ctx: Client, key: bytes, seconds: bytes, value: bytes) -> object:
     return set_with_ttl(ctx, key, seconds, value, 1000)
 
 
-@command("psetex", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+@command("psetex", arity=4, flags="write denyoom", acl="string", group="string",
          summary="Stores a string at a key with a time to live in milliseconds.",
-         args="key milliseconds value", since="2.6.0")
+         args="key milliseconds value", since="2.6.0",
+         keys="OW update @1")
 def psetex(ctx: Client, key: bytes, milliseconds: bytes, value: bytes) -> object:
     return set_with_ttl(ctx, key, milliseconds, value, 1)
 
 
-@command("setnx", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+@command("setnx", arity=3, flags="write denyoom fast", acl="string", group="string",
          summary="Stores a string at a key only if the key does not exist; 1 if stored.",
-         args="key value")
+         args="key value",
+         keys="OW insert @1")
 def setnx(ctx: Client, key: bytes, value: bytes) -> int:
     db = ctx.db
     if db.lookup(key) is not None:
@@ -193,9 +206,10 @@ def setnx(ctx: Client, key: bytes, value: bytes) -> int:
     return 1
 
 
-@command("getset", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+@command("getset", arity=3, flags="write denyoom fast", acl="string", group="string",
          summary="Stores a string at a key and returns the string it held before.",
-         args="key value")
+         args="key value",
+         keys="RW access update @1")
 def getset(ctx: Client, key: bytes, value: bytes) -> object:
     db = ctx.db
     old = db.get_string(key)
@@ -204,8 +218,9 @@ def getset(ctx: Client, key: bytes, value: bytes) -> object:
     return old
 
 
-@command("getdel", arity=2, flags="write fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Returns the string at a key and deletes the key.", args="key", since="6.2.0")
+@command("getdel", arity=2, flags="write fast", acl="string", group="string",
+         summary="Returns the string at a key and deletes the key.", args="key", since="6.2.0",
+         keys="RW access delete @1")
 def getdel(ctx: Client, key: bytes) -> object:
     db = ctx.db
     old = db.get_string(key)
@@ -214,10 +229,11 @@ def getdel(ctx: Client, key: bytes) -> object:
     return old
 
 
-@command("getex", arity=-2, flags="write fast", keys=(1, 1, 1), acl="string", group="string",
+@command("getex", arity=-2, flags="write fast", acl="string", group="string",
          summary="Returns the string at a key and sets or removes its time to live.",
          args="key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
-         since="6.2.0")
+         since="6.2.0",
+         keys="RW access update @1 # RW and UPDATE because it changes the TTL")
 def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
     _, _, _, persist, expiry = parse_string_options(opts, for_set=False)
     db = ctx.db
@@ -242,9 +258,10 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
 # --------------------------------------------------------------------------- several keys
 
 
-@command("mget", arity=-2, flags="readonly fast", keys=(1, -1, 1), acl="string", group="string",
+@command("mget", arity=-2, flags="readonly fast", acl="string", group="string",
          summary="Returns the strings at several keys (nil where missing or not a string).",
-         args="key [key ...]", complexity="O(N) for N keys")
+         args="key [key ...]", complexity="O(N) for N keys",
+         keys="RO access @1 range(-1,1,0)", tips="request_policy:multi_shard")
 def mget(ctx: Client, *keys: bytes) -> list:
     out = []
     lookup = ctx.db.lookup_read
@@ -256,9 +273,10 @@ def mget(ctx: Client, *keys: bytes) -> list:
     return out
 
 
-@command("mset", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
+@command("mset", arity=-3, flags="write denyoom", acl="string", group="string",
          since="1.0.1", summary="Stores several strings at once.", args="key value [key value ...]",
-         complexity="O(N) for N keys")
+         complexity="O(N) for N keys",
+         keys="OW update @1 range(-1,2,0)", tips="request_policy:multi_shard response_policy:all_succeeded")
 def mset(ctx: Client, *pairs: bytes) -> object:
     if len(pairs) & 1:
         raise Error(b"ERR wrong number of arguments for 'mset' command")
@@ -275,9 +293,10 @@ def mset(ctx: Client, *pairs: bytes) -> object:
     return OK
 
 
-@command("msetnx", arity=-3, flags="write denyoom", keys=(1, -1, 2), acl="string", group="string",
+@command("msetnx", arity=-3, flags="write denyoom", acl="string", group="string",
          since="1.0.1", summary="Stores several strings only if none of the keys exists; 1 if stored.",
-         args="key value [key value ...]", complexity="O(N) for N keys")
+         args="key value [key value ...]", complexity="O(N) for N keys",
+         keys="OW insert @1 range(-1,2,0)", tips="request_policy:multi_shard response_policy:agg_min")
 def msetnx(ctx: Client, *pairs: bytes) -> int:
     if len(pairs) & 1:
         raise Error(b"ERR wrong number of arguments for 'msetnx' command")
@@ -318,27 +337,31 @@ def incr_by(ctx: Client, key: bytes, delta: int) -> int:
     return result
 
 
-@command("incr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Adds one to the integer stored at a key.", args="key")
+@command("incr", arity=2, flags="write denyoom fast", acl="string", group="string",
+         summary="Adds one to the integer stored at a key.", args="key",
+         keys="RW access update @1")
 def incr(ctx: Client, key: bytes) -> int:
     return incr_by(ctx, key, 1)
 
 
-@command("decr", arity=2, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Subtracts one from the integer stored at a key.", args="key")
+@command("decr", arity=2, flags="write denyoom fast", acl="string", group="string",
+         summary="Subtracts one from the integer stored at a key.", args="key",
+         keys="RW access update @1")
 def decr(ctx: Client, key: bytes) -> int:
     return incr_by(ctx, key, -1)
 
 
-@command("incrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Adds an integer to the integer stored at a key.", args="key increment")
+@command("incrby", arity=3, flags="write denyoom fast", acl="string", group="string",
+         summary="Adds an integer to the integer stored at a key.", args="key increment",
+         keys="RW access update @1")
 def incrby(ctx: Client, key: bytes, increment: bytes) -> int:
     delta = parse_int(increment)
     return incr_by(ctx, key, delta)
 
 
-@command("decrby", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
-         summary="Subtracts an integer from the integer stored at a key.", args="key decrement")
+@command("decrby", arity=3, flags="write denyoom fast", acl="string", group="string",
+         summary="Subtracts an integer from the integer stored at a key.", args="key decrement",
+         keys="RW access update @1")
 def decrby(ctx: Client, key: bytes, decrement: bytes) -> int:
     delta = parse_int(decrement)
     if delta == LLONG_MIN:
@@ -346,9 +369,10 @@ def decrby(ctx: Client, key: bytes, decrement: bytes) -> int:
     return incr_by(ctx, key, -delta)
 
 
-@command("incrbyfloat", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+@command("incrbyfloat", arity=3, flags="write denyoom fast", acl="string", group="string",
          summary="Adds a decimal number to the number stored at a key.", args="key increment",
-         since="2.6.0")
+         since="2.6.0",
+         keys="RW access update @1")
 def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
     db = ctx.db
     old = string_at(db, key)
@@ -372,9 +396,10 @@ def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
 # --------------------------------------------------------------------------- ranges and lengths
 
 
-@command("append", arity=3, flags="write denyoom fast", keys=(1, 1, 1), acl="string", group="string",
+@command("append", arity=3, flags="write denyoom fast", acl="string", group="string",
          summary="Appends to the string at a key (creating it); returns the new length.",
-         args="key value", since="2.0.0")
+         args="key value", since="2.0.0",
+         keys="RW insert @1")
 def append(ctx: Client, key: bytes, value: bytes) -> int:
     db = ctx.db
     old = string_at(db, key)
@@ -391,16 +416,17 @@ def append(ctx: Client, key: bytes, value: bytes) -> int:
     return length
 
 
-@command("strlen", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="string", group="string",
+@command("strlen", arity=2, flags="readonly fast", keys="RO @1", acl="string", group="string",
          summary="Returns the length in bytes of the string at a key.", args="key", since="2.2.0")
 def strlen(ctx: Client, key: bytes) -> int:
     value = ctx.db.get_string(key)
     return 0 if value is None else len(value)
 
 
-@command("getrange", arity=4, flags="readonly", keys=(1, 1, 1), acl="string", group="string",
+@command("getrange", arity=4, flags="readonly", acl="string", group="string",
          summary="Returns a substring of the string at a key (inclusive offsets, negative from the end).",
-         args="key start end", since="2.4.0", complexity="O(N)")
+         args="key start end", since="2.4.0", complexity="O(N)",
+         keys="RO access @1")
 def getrange(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
     first = to_int(start)
     last = to_int(end)
@@ -418,16 +444,18 @@ def getrange(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
     return bytes(value[first : last + 1])
 
 
-@command("substr", arity=4, flags="readonly", keys=(1, 1, 1), acl="string", group="string",
+@command("substr", arity=4, flags="readonly", acl="string", group="string",
          summary="Returns a substring of the string at a key (the old name of GETRANGE).",
-         args="key start end", complexity="O(N)")
+         args="key start end", complexity="O(N)",
+         keys="RO access @1")
 def substr(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
     return getrange(ctx, key, start, end)
 
 
-@command("setrange", arity=4, flags="write denyoom", keys=(1, 1, 1), acl="string", group="string",
+@command("setrange", arity=4, flags="write denyoom", acl="string", group="string",
          summary="Overwrites part of the string at a key from an offset, padding with zero bytes.",
-         args="key offset value", since="2.2.0")
+         args="key offset value", since="2.2.0",
+         keys="RW update @1")
 def setrange(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     start = parse_int(offset)
     if start < 0:
@@ -462,10 +490,11 @@ def _lcs_string(value: object) -> bytes:
     raise Error(b"ERR The specified keys must contain string values")
 
 
-@command("lcs", arity=-3, flags="readonly", keys=(1, 2, 1), acl="string", group="string",
+@command("lcs", arity=-3, flags="readonly", acl="string", group="string",
          summary="Finds the longest common subsequence of two strings, its length or its matching ranges.",
          args="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", since="7.0.0",
-         complexity="O(N*M)")
+         complexity="O(N*M)",
+         keys="RO access @1 range(1,1,0)")
 def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:
     db = ctx.db
     a = _lcs_string(db.lookup_read(key1))

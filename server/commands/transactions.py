@@ -131,10 +131,11 @@ def _run_queued(ctx: Client, cmd: Command, argv: list[bytes]) -> object:
     return reply
 
 
-@command("watch", arity=-2, flags="noscript loading stale fast allow_busy", keys=(1, -1, 1),
+@command("watch", arity=-2, flags="noscript loading stale fast allow_busy",
          acl="transaction", group="transactions", since="2.2.0",
          summary="Makes the next EXEC fail if any of these keys changes before it.",
-         args="key [key ...]")
+         args="key [key ...]",
+         keys="RO @1 range(-1,1,0)")
 def watch(ctx: Client, *keys: bytes) -> object:
     if ctx.in_multi:
         raise Error(b"ERR WATCH inside MULTI is not allowed")

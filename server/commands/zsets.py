@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from server.client import Blocked, Client
-from server.command import command
+from server.command import command, numkeys_keys
 from server.commands.args import (
     NOT_FLOAT,
     NOT_INTEGER,
@@ -45,7 +45,7 @@ from server.commands.args import (
     rank_range,
     to_int,
 )
-from server.commands.sets import LIMIT_NEGATIVE, numkeys_positions
+from server.commands.sets import LIMIT_NEGATIVE
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
@@ -57,7 +57,6 @@ NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
 BAD_SCORE_RANGE = Error(b"ERR min or max is not a float")
 BAD_LEX_RANGE = Error(b"ERR min or max not valid string range item")
 _INF = math.inf
-
 
 
 def limits(ctx: Client) -> tuple[int, int]:
@@ -202,10 +201,11 @@ _ZADD_FLAGS = {
 }
 
 
-@command("zadd", arity=-4, flags="write denyoom fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zadd", arity=-4, flags="write denyoom fast", acl="sortedset", group="sorted-set",
          summary="Adds members with scores to a sorted set, or updates their scores.",
          args="key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
-         complexity="O(log(N)) per member")
+         complexity="O(log(N)) per member",
+         keys="RW update @1")
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
     if len(args) == 2 and (args[0].isdigit() or args[0] not in _ZADD_FLAGS):
         # The common "ZADD key score member" on an existing sorted set, kept lean. A score
@@ -341,16 +341,18 @@ def _finish_zadd(ctx: Client, key: bytes, zs: ZSetValue, created: bool, added: i
         ctx.db.delete(key)
 
 
-@command("zincrby", arity=4, flags="write denyoom fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zincrby", arity=4, flags="write denyoom fast", acl="sortedset", group="sorted-set",
          summary="Adds an increment to a member's score (a missing member starts at 0).",
-         args="key increment member", complexity="O(log(N))")
+         args="key increment member", complexity="O(log(N))",
+         keys="RW access update @1")
 def zincrby(ctx: Client, key: bytes, increment: bytes, member: bytes) -> object:
     return zadd_generic(ctx, key, [parse_score(increment)], (member,), incr=True)
 
 
-@command("zrem", arity=-3, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrem", arity=-3, flags="write fast", acl="sortedset", group="sorted-set",
          summary="Removes members from a sorted set; returns how many were there.",
-         args="key member [member ...]", complexity="O(M*log(N))")
+         args="key member [member ...]", complexity="O(M*log(N))",
+         keys="RW delete @1")
 def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
     zs = write_zset(ctx, key)
     if zs is None:
@@ -371,23 +373,26 @@ def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
 # --------------------------------------------------------------------------- single lookups
 
 
-@command("zcard", arity=2, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
-         summary="Returns how many members a sorted set has.", args="key")
+@command("zcard", arity=2, flags="readonly fast", acl="sortedset", group="sorted-set",
+         summary="Returns how many members a sorted set has.", args="key",
+         keys="RO @1")
 def zcard(ctx: Client, key: bytes) -> int:
     zs = read_zset(ctx, key)
     return 0 if zs is None else len(zs.scores)
 
 
-@command("zscore", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
-         summary="Returns a member's score, or nil.", args="key member")
+@command("zscore", arity=3, flags="readonly fast", acl="sortedset", group="sorted-set",
+         summary="Returns a member's score, or nil.", args="key member",
+         keys="RO access @1")
 def zscore(ctx: Client, key: bytes, member: bytes) -> float | None:
     zs = read_zset(ctx, key)
     return None if zs is None else zs.scores.get(member)
 
 
-@command("zmscore", arity=-3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zmscore", arity=-3, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Returns the scores of several members (nil for absent ones).",
-         args="key member [member ...]", complexity="O(N) for N members asked")
+         args="key member [member ...]", complexity="O(N) for N members asked",
+         keys="RO access @1")
 def zmscore(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = read_zset(ctx, key)
     if zs is None:
@@ -396,17 +401,19 @@ def zmscore(ctx: Client, key: bytes, *members: bytes) -> list:
     return [get(m) for m in members]
 
 
-@command("zrank", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrank", arity=3, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Returns a member's 0-based position by ascending score, or nil.",
-         args="key member", complexity="O(log(N))")
+         args="key member", complexity="O(log(N))",
+         keys="RO access @1")
 def zrank(ctx: Client, key: bytes, member: bytes) -> int | None:
     zs = read_zset(ctx, key)
     return None if zs is None else zs.rank(member)
 
 
-@command("zrevrank", arity=3, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrevrank", arity=3, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Returns a member's 0-based position by descending score, or nil.",
-         args="key member", complexity="O(log(N))")
+         args="key member", complexity="O(log(N))",
+         keys="RO access @1")
 def zrevrank(ctx: Client, key: bytes, member: bytes) -> int | None:
     zs = read_zset(ctx, key)
     if zs is None:
@@ -415,9 +422,10 @@ def zrevrank(ctx: Client, key: bytes, member: bytes) -> int | None:
     return None if rank is None else len(zs.scores) - 1 - rank
 
 
-@command("zcount", arity=4, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zcount", arity=4, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Counts the members whose score lies between two bounds.",
-         args="key min max", complexity="O(log(N))")
+         args="key min max", complexity="O(log(N))",
+         keys="RO access @1")
 def zcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_score_range(lo, hi)
     zs = read_zset(ctx, key)
@@ -427,9 +435,10 @@ def zcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     return stop - start
 
 
-@command("zlexcount", arity=4, flags="readonly fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zlexcount", arity=4, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Counts the members between two member bounds (all scores equal).",
-         args="key min max", complexity="O(log(N))")
+         args="key min max", complexity="O(log(N))",
+         keys="RO access @1")
 def zlexcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_lex_range(lo, hi)
     zs = read_zset(ctx, key)
@@ -544,52 +553,59 @@ def _store_entries(ctx: Client, destination: bytes, entries: list, event: bytes)
     return len(entries)
 
 
-@command("zrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrange", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          summary="Returns members by rank, score or member range, in either direction.",
          args="key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
-         complexity="O(log(N)+M)")
+         complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, start, stop, opts)
 
 
-@command("zrangestore", arity=-5, flags="write denyoom", keys=(1, 2, 1), acl="sortedset", group="sorted-set",
+@command("zrangestore", arity=-5, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Stores a range of a sorted set (as ZRANGE selects it) at another key.",
-         args="dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", complexity="O(log(N)+M)")
+         args="dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", complexity="O(log(N)+M)",
+         keys=("OW update @1", "RO access @2"))
 def zrangestore(ctx: Client, dst: bytes, src: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, src, lo, hi, opts, store=dst)
 
 
-@command("zrevrange", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrevrange", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          summary="Returns members by rank, highest score first.", args="key start stop [WITHSCORES]",
-         complexity="O(log(N)+M)")
+         complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrevrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, start, stop, opts, RANK, True)
 
 
-@command("zrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrangebyscore", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="1.0.5", summary="Returns the members whose score lies between two bounds, lowest first.",
-         args="key min max [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)")
+         args="key min max [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, lo, hi, opts, SCORE, False)
 
 
-@command("zrevrangebyscore", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrevrangebyscore", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.2.0", summary="Returns the members whose score lies between two bounds, highest first.",
-         args="key max min [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)")
+         args="key max min [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrevrangebyscore(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, hi, lo, opts, SCORE, True)
 
 
-@command("zrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrangebylex", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Returns the members between two member bounds (all scores equal).",
-         args="key min max [LIMIT offset count]", complexity="O(log(N)+M)")
+         args="key min max [LIMIT offset count]", complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrangebylex(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, lo, hi, opts, LEX, False)
 
 
-@command("zrevrangebylex", arity=-4, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zrevrangebylex", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Returns the members between two member bounds, in reverse order.",
-         args="key max min [LIMIT offset count]", complexity="O(log(N)+M)")
+         args="key max min [LIMIT offset count]", complexity="O(log(N)+M)",
+         keys="RO access @1")
 def zrevrangebylex(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, hi, lo, opts, LEX, True)
 
@@ -608,9 +624,10 @@ def _remove_range(ctx: Client, key: bytes, positions: Callable[[ZSetValue], tupl
     return removed
 
 
-@command("zremrangebyrank", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zremrangebyrank", arity=4, flags="write", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Removes the members within a range of ranks.", args="key start stop",
-         complexity="O(log(N)+M)")
+         complexity="O(log(N)+M)",
+         keys="RW delete @1")
 def zremrangebyrank(ctx: Client, key: bytes, start: bytes, stop: bytes) -> int:
     first, last = to_int(start), to_int(stop)
     if first is None or last is None:
@@ -618,9 +635,10 @@ def zremrangebyrank(ctx: Client, key: bytes, start: bytes, stop: bytes) -> int:
     return _remove_range(ctx, key, lambda zs: _rank_bounds(first, last, len(zs)), b"zremrangebyrank")
 
 
-@command("zremrangebyscore", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zremrangebyscore", arity=4, flags="write", acl="sortedset", group="sorted-set",
          since="1.2.0", summary="Removes the members whose score lies between two bounds.",
-         args="key min max", complexity="O(log(N)+M)")
+         args="key min max", complexity="O(log(N)+M)",
+         keys="RW delete @1")
 def zremrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_score_range(lo, hi)
     if spec.is_empty():
@@ -629,9 +647,10 @@ def zremrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     return _remove_range(ctx, key, lambda zs: zs.score_positions(spec), b"zremrangebyscore")
 
 
-@command("zremrangebylex", arity=4, flags="write", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zremrangebylex", arity=4, flags="write", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Removes the members between two member bounds (all scores equal).",
-         args="key min max", complexity="O(log(N)+M)")
+         args="key min max", complexity="O(log(N)+M)",
+         keys="RW delete @1")
 def zremrangebylex(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_lex_range(lo, hi)
     return _remove_range(ctx, key, lambda zs: zs.lex_positions(spec), b"zremrangebylex")
@@ -685,16 +704,18 @@ def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: boo
     return pair_reply(((member, score) for score, member in taken), bool(rest) and ctx.resp == 3)
 
 
-@command("zpopmin", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zpopmin", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
          since="5.0.0", summary="Removes and returns the members with the lowest scores.",
-         args="key [count]", complexity="O(log(N)*M)")
+         args="key [count]", complexity="O(log(N)*M)",
+         keys="RW access delete @1")
 def zpopmin(ctx: Client, key: bytes, *rest: bytes) -> object:
     return _zpop_command(ctx, key, rest, False)
 
 
-@command("zpopmax", arity=-2, flags="write fast", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zpopmax", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
          since="5.0.0", summary="Removes and returns the members with the highest scores.",
-         args="key [count]", complexity="O(log(N)*M)")
+         args="key [count]", complexity="O(log(N)*M)",
+         keys="RW access delete @1")
 def zpopmax(ctx: Client, key: bytes, *rest: bytes) -> object:
     return _zpop_command(ctx, key, rest, True)
 
@@ -719,7 +740,8 @@ def _mpop_reply(key: bytes, taken: list) -> list:
 @command("zmpop", arity=-4, flags="write", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="Pops the lowest or highest members from the first non-empty sorted set of several.",
          args="numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
-         getkeys=lambda argv: numkeys_positions(argv, 1))
+         getkeys=numkeys_keys(0, 1, 2),
+         keys="RW access delete @1 keynum(0,1,1)")
 def zmpop(ctx: Client, *args: bytes) -> object:
     keys, highest, count = parse_mpop(args, b"MAX", b"MIN")
     found = _first_nonempty(ctx, keys)
@@ -768,19 +790,21 @@ def _blocking_pop(ctx: Client, keys: Sequence[bytes], timeout: float, highest: b
     return blocked
 
 
-@command("bzpopmin", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), acl="sortedset",
+@command("bzpopmin", arity=-3, flags="write noscript blocking fast", acl="sortedset",
          group="sorted-set", since="5.0.0",
          summary="Pops the lowest-scored member of the first non-empty sorted set, waiting if all are empty.",
-         args="key [key ...] timeout", complexity="O(log(N))")
+         args="key [key ...] timeout", complexity="O(log(N))",
+         keys="RW access delete @1 range(-2,1,0)")
 def bzpopmin(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
     return _blocking_pop(ctx, args[:-1], timeout, False, None)
 
 
-@command("bzpopmax", arity=-3, flags="write noscript blocking fast", keys=(1, -2, 1), acl="sortedset",
+@command("bzpopmax", arity=-3, flags="write noscript blocking fast", acl="sortedset",
          group="sorted-set", since="5.0.0",
          summary="Pops the highest-scored member of the first non-empty sorted set, waiting if all are empty.",
-         args="key [key ...] timeout", complexity="O(log(N))")
+         args="key [key ...] timeout", complexity="O(log(N))",
+         keys="RW access delete @1 range(-2,1,0)")
 def bzpopmax(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
     return _blocking_pop(ctx, args[:-1], timeout, True, None)
@@ -789,7 +813,8 @@ def bzpopmax(ctx: Client, *args: bytes) -> object:
 @command("bzmpop", arity=-5, flags="write blocking", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="ZMPOP that waits for one of the sorted sets to fill when all are empty.",
          args="timeout numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
-         getkeys=lambda argv: numkeys_positions(argv, 2))
+         getkeys=numkeys_keys(0, 2, 3),
+         keys="RW access delete @2 keynum(0,1,1)")
 def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
     keys, highest, count = parse_mpop(args, b"MAX", b"MIN")
     timeout = parse_timeout(timeout_arg)  # after the other arguments, as in Redis
@@ -798,9 +823,10 @@ def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
 
 # --------------------------------------------------------------------------- random members
 
-@command("zrandmember", arity=-2, flags="readonly", acl="sortedset", keys=(1, 1, 1), group="sorted-set",
+@command("zrandmember", arity=-2, flags="readonly", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Returns random members of a sorted set; a negative count allows repeats.",
-         args="key [count [WITHSCORES]]", complexity="O(N) for N members returned")
+         args="key [count [WITHSCORES]]", complexity="O(N) for N members returned",
+         keys="RO access @1", tips="nondeterministic_output")
 def zrandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     if not rest:
         zs = read_zset(ctx, key)
@@ -948,20 +974,11 @@ def _diff(inputs: list) -> dict[bytes, float]:
     return {m: s for m, s in first.items() if not any(m in other for other in others)}
 
 
-def _algebra_keys(at: int) -> Callable[[list[bytes]], list[int]]:
-    return lambda argv: numkeys_positions(argv, at)
-
-
-def _store_keys(argv: list[bytes]) -> list[int]:
-    """The destination and the sources of ZUNIONSTORE and friends (none if numkeys is impossible)."""
-    sources = numkeys_positions(argv, 2)
-    return [1, *sources] if sources else []
-
-
 @command("zunion", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the union of sorted sets (and sets), scores combined.",
          args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
-         complexity="O(N)+O(M*log(M))", getkeys=_algebra_keys(1))
+         complexity="O(N)+O(M*log(M))", getkeys=numkeys_keys(0, 1, 2),
+         keys="RO access @1 keynum(0,1,1)")
 def zunion(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, UNION, numkeys, rest, b"zunion")
 
@@ -969,7 +986,8 @@ def zunion(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 @command("zinter", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the intersection of sorted sets (and sets), scores combined.",
          args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
-         complexity="O(N*K)+O(M*log(M))", getkeys=_algebra_keys(1))
+         complexity="O(N*K)+O(M*log(M))", getkeys=numkeys_keys(0, 1, 2),
+         keys="RO access @1 keynum(0,1,1)")
 def zinter(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, INTER, numkeys, rest, b"zinter")
 
@@ -977,30 +995,34 @@ def zinter(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 @command("zdiff", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the members of the first sorted set found in none of the others.",
          args="numkeys key [key ...] [WITHSCORES]", complexity="O(L + (N-K)log(N))",
-         getkeys=_algebra_keys(1))
+         getkeys=numkeys_keys(0, 1, 2),
+         keys="RO access @1 keynum(0,1,1)")
 def zdiff(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, DIFF, numkeys, rest, b"zdiff")
 
 
-@command("zunionstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zunionstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Stores the union of sorted sets (and sets) at a key; returns its size.",
          args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
-         complexity="O(N)+O(M*log(M))", getkeys=_store_keys)
+         complexity="O(N)+O(M*log(M))", getkeys=numkeys_keys(1, 2, 3),
+         keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zunionstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, UNION, numkeys, rest, b"zunionstore", store=destination)
 
 
-@command("zinterstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zinterstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Stores the intersection of sorted sets (and sets) at a key; returns its size.",
          args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
-         complexity="O(N*K)+O(M*log(M))", getkeys=_store_keys)
+         complexity="O(N*K)+O(M*log(M))", getkeys=numkeys_keys(1, 2, 3),
+         keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zinterstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, INTER, numkeys, rest, b"zinterstore", store=destination)
 
 
-@command("zdiffstore", arity=-4, flags="write denyoom", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zdiffstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Stores the difference of sorted sets (and sets) at a key; returns its size.",
-         args="destination numkeys key [key ...]", complexity="O(L + (N-K)log(N))", getkeys=_store_keys)
+         args="destination numkeys key [key ...]", complexity="O(L + (N-K)log(N))", getkeys=numkeys_keys(1, 2, 3),
+         keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zdiffstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, DIFF, numkeys, rest, b"zdiffstore", store=destination)
 
@@ -1008,7 +1030,8 @@ def zdiffstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) ->
 @command("zintercard", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="Counts the members common to all the given sorted sets, optionally stopping at a limit.",
          args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*K) worst case",
-         getkeys=_algebra_keys(1))
+         getkeys=numkeys_keys(0, 1, 2),
+         keys="RO access @1 keynum(0,1,1)")
 def zintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, INTER, numkeys, rest, b"zintercard", card_only=True)
 
@@ -1016,10 +1039,11 @@ def zintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 # --------------------------------------------------------------------------- ZSCAN
 
 
-@command("zscan", arity=-3, flags="readonly", keys=(1, 1, 1), acl="sortedset", group="sorted-set",
+@command("zscan", arity=-3, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.8.0", summary="Iterates over the members and scores of a sorted set a page at a time.",
          args="key cursor [MATCH pattern] [COUNT count]",
-         complexity="O(1) per call, O(N) for a complete iteration")
+         complexity="O(1) per call, O(N) for a complete iteration",
+         keys="RO access @1", tips="nondeterministic_output")
 def zscan(ctx: Client, key: bytes, cursor: bytes, *opts: bytes) -> list:
     position = parse_scan_cursor(cursor)
     zs = read_zset(ctx, key)

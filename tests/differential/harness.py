@@ -84,6 +84,32 @@ class RawConnection:
         self.sock.close()
 
 
+def _end_of(buf: bytes, pos: int) -> int:
+    """Where the complete RESP value starting at ``pos`` of ``buf`` ends."""
+    end = buf.index(b"\r\n", pos)
+    kind, header = buf[pos : pos + 1], buf[pos + 1 : end]
+    pos = end + 2
+    if kind in (b"$", b"=", b"!"):
+        size = int(header)
+        return pos if size < 0 else pos + size + 2
+    if kind in (b"*", b">", b"~", b"%", b"|"):
+        count = max(int(header), 0) * (2 if kind in (b"%", b"|") else 1) + (1 if kind == b"|" else 0)
+        for _ in range(count):
+            pos = _end_of(buf, pos)
+    return pos
+
+
+def raw_elements(reply: bytes) -> tuple[bytes, list[bytes]]:
+    """An aggregate reply split into its header line and the exact bytes of each element."""
+    start = reply.index(b"\r\n") + 2
+    items, pos = [], start
+    while pos < len(reply):
+        end = _end_of(reply, pos)
+        items.append(reply[pos:end])
+        pos = end
+    return reply[:start], items
+
+
 def parse(reply: bytes):
     reader = hiredis.Reader()
     reader.feed(reply)
