@@ -70,6 +70,7 @@ class ExplorerAction:
     footer: bool = True
     title: str | None = None
     help: str = ""
+    files_only: bool = False  # offered only for a dump file opened with ``redistui open``
 
 
 # The one table of the explorer's actions: RedisTUI.BINDINGS (the footer) and the palette both read it.
@@ -171,6 +172,25 @@ ACTIONS = (
     ExplorerAction(
         "scripting", "f4", "Scripts", title="Lua scripts and functions", help="EVAL editor and FUNCTION LIST"
     ),
+    ExplorerAction(
+        "analysis",
+        "f6",
+        "Analyse",
+        title="Memory analysis",
+        help="Bytes by prefix, type, encoding, db and TTL; the biggest keys",
+    ),
+    ExplorerAction(
+        "save_as",
+        title="Save as…",
+        help="Write the data (with any edits) to another RDB file; the opened file is never changed",
+        files_only=True,
+    ),
+    ExplorerAction(
+        "allow_edits",
+        title="Allow edits",
+        help="Lift read-only: edits stay in the private server until Save as",
+        files_only=True,
+    ),
 )
 
 
@@ -188,6 +208,9 @@ class RedisTUI(App[None]):
     TITLE = "redistui"
 
     BINDINGS = action_bindings(ACTIONS)
+
+    read_only = False  # a dump file opened with ``redistui open``: edits are refused until allowed
+    file_mode = False
 
     def __init__(self, spec: ConnectionSpec, embedded: bool = False) -> None:
         super().__init__()
@@ -282,6 +305,9 @@ class RedisTUI(App[None]):
 
     @work(group="connect", exclusive=True)
     async def connect(self) -> None:
+        await self._connect()
+
+    async def _connect(self) -> None:
         try:
             await self.client.ping()
             databases = await self.client.database_count()
@@ -420,6 +446,11 @@ class RedisTUI(App[None]):
     def action_scripting(self) -> None:
         self.push_screen(ScriptingScreen(self.spec))
 
+    def action_analysis(self) -> None:
+        from redistui.screens.analysis import AnalysisScreen
+
+        self.push_screen(AnalysisScreen(spec=self.spec, delimiter=self.browser.index.delimiter or b":"))
+
     @on(CommandLine.Executed)
     def _command_executed(self, message: CommandLine.Executed) -> None:
         """A command that may write refreshes what is shown (live updates cover the key list).
@@ -459,7 +490,7 @@ class RedisTUI(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for entry in ACTIONS:
-            if entry.title is None:
+            if entry.title is None or (entry.files_only and not self.file_mode):
                 continue
             help_text = entry.help
             if entry.key is not None:  # the key that does the same, as the footer would name it
@@ -553,6 +584,19 @@ class RedisTUI(App[None]):
         self.value_view.reload()
         self.ttl_panel.resync()
 
+    def _writable(self) -> bool:
+        """False (and says why) while a dump file is open read-only."""
+        if self.read_only:
+            self.notify(
+                "This dump file is open read-only: the file itself is never changed. "
+                "Command palette (ctrl+p): 'Allow edits' to edit a copy in memory, then 'Save as…'.",
+                title="Read-only",
+                severity="warning",
+                timeout=8,
+            )
+            return False
+        return True
+
     def _selected_key(self) -> bytes | None:
         key = self.value_view.key
         if key is None:
@@ -565,6 +609,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_new_key(self) -> None:
+        if not self._writable():
+            return
         answer = await self.push_screen_wait(
             FormDialog(
                 "New key",
@@ -607,6 +653,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_edit(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         viewer = self.value_view.viewer
         if key is None or viewer is None:
@@ -687,6 +735,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_add_element(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         type_ = self.value_view.type
         if key is None:
@@ -717,6 +767,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_remove_element(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         viewer = self.value_view.viewer
         if key is None or not isinstance(viewer, CollectionViewer):
@@ -733,6 +785,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_rename(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         if key is None:
             return
@@ -765,6 +819,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_delete_key(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         if key is None or not await self._confirm(f"Delete {display(key)}?", "Delete"):
             return
@@ -776,6 +832,8 @@ class RedisTUI(App[None]):
 
     @work(group="edit")
     async def action_set_ttl(self) -> None:
+        if not self._writable():
+            return
         key = self._selected_key()
         if key is None:
             return

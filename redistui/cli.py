@@ -87,6 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     )  # any other redis-server option (--save "", --appendonly yes …) passes through
     serve.set_defaults(handler=run_serve)
 
+    opener = commands.add_parser(
+        "open", help="explore an RDB file or an AOF (directory, manifest or single file), read-only"
+    )
+    opener.add_argument("path", type=Path, help="the .rdb file, AOF directory, manifest or append-only file")
+    opener.set_defaults(handler=run_open)
+
+    analyse = commands.add_parser(
+        "analyse", help="memory by prefix, type, encoding, db and TTL, and the biggest keys, on stdout"
+    )
+    analyse.add_argument("target", help="an RDB file, an AOF (directory, manifest or file), or a redis:// URL")
+    analyse.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    analyse.add_argument("--delimiter", default=":", help="namespace separator of the prefix tree (default :)")
+    analyse.add_argument("--top", type=int, default=100, help="how many biggest keys to list (default 100)")
+    analyse.add_argument(
+        "--samples", type=int, default=5, help="live servers: MEMORY USAGE SAMPLES (0: every element)"
+    )
+    analyse.set_defaults(handler=run_analyse)
+
     # `redistui shell` parses its own redis-cli style flags (see redistui.shell); main() hands it argv.
     commands.add_parser(
         "shell", add_help=False, help="a redis-cli compatible shell with completion and hints"
@@ -161,6 +179,48 @@ def stop_server_on_signals(app: Any, server: Any) -> dict[int, Any]:
             os._exit(128 + signum)
 
     return {signum: signal.signal(signum, handler) for signum in (signal.SIGHUP, signal.SIGTERM)}
+
+
+def run_open(args: argparse.Namespace) -> int:
+    from redistui.dumpfile import OpenError, PrivateServer
+    from redistui.screens.opening import DumpFileApp
+
+    try:
+        private = PrivateServer(args.path)
+    except OpenError as error:
+        print(f"redistui: {error}", file=sys.stderr)
+        return 1
+    try:
+        private.start()
+        app = DumpFileApp(private)
+        app.run()
+        if app.open_error is not None:
+            print(f"redistui: {app.open_error}", file=sys.stderr)
+            return 1
+    finally:
+        private.stop()
+    return 0
+
+
+def run_analyse(args: argparse.Namespace) -> int:
+    from redistui.analysis import analyse_target
+    from redistui.dumpfile import OpenError
+
+    try:
+        report = analyse_target(
+            args.target,
+            delimiter=args.delimiter.encode(),
+            top=args.top,
+            samples=args.samples,
+            progress_to=sys.stderr if sys.stderr.isatty() else None,
+        )
+    except (OpenError, OSError) as error:
+        print(f"redistui: {error}", file=sys.stderr)
+        return 1
+    from redistui.analysis import format_report
+
+    sys.stdout.write(format_report(report, args.format))
+    return 0 if report.damage is None else 3
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -486,7 +486,13 @@ class Config:
                 )
             return low == "yes"
         if kind == "int":
-            value = parse_int(text)
+            if param.name == "unixsocketperm":  # octal, as redis-server reads it (OCTAL_CONFIG)
+                try:
+                    value = int(text, 8)
+                except ValueError:
+                    value = None
+            else:
+                value = parse_int(text)
             if value is None:
                 raise ConfigError("argument couldn't be parsed into an integer")
             if not param.low <= value <= param.high:

@@ -272,7 +272,9 @@ async def listen(server: Server) -> list[asyncio.AbstractServer]:
     listeners: list[asyncio.AbstractServer] = []
     config = server.config
     port = config.port
-    if port or config["tls-port"] == 0:
+    # Port 0 picks a free port, unless a Unix socket is set: then, as in redis-server, it means
+    # no TCP listener at all (``redistui open`` runs a server reachable through its socket only).
+    if port or (config["tls-port"] == 0 and not config.get_str("unixsocket")):
         server.tcp_port = await _listen_on(server, factory, port, None, listeners)
     tls_port = config.get_int("tls-port")
     if tls_port:
