@@ -327,9 +327,9 @@ class RDBScanner:
                 width = self.buf[pos]
                 pos = self.take(pos, 1 + (0 if width >= 253 else width))
             return n, pos
-        if t in (16, 20):
+        if t == 20:  # a set listpack (Redis 7.2): members
             return self.listpack_count(pos)
-        if t == 17:
+        if t == 16 or t == 17:  # hash and zset listpacks: pairs of entries
             count, pos = self.listpack_count(pos)
             return count // 2, pos
         if t == 13 or t == 12:
@@ -458,12 +458,12 @@ class RDBScanner:
                         key, p = self.string(pos + 1)
                         elements, pos = skip_value(t, p)
                     keys += 1
+                    summary.pos = pos
+                    summary.keys = keys
                     yield db, key, t, pos - record_start, elements, expire
                     expire = None
                     prefixed = False
                     record_start = pos
-                    summary.pos = pos
-                    summary.keys = keys
                     continue
                 if t == OP_EXPIRETIME_MS or t == OP_EXPIRETIME or t == OP_IDLE or t == OP_FREQ:
                     if not prefixed:

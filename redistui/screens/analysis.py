@@ -103,7 +103,7 @@ class AnalysisScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#analysis-head", Static).update(self._head())
         if self.report is None:
-            self.run_analysis()
+            self.start()
         else:
             self.show(self.report)
 
@@ -149,11 +149,15 @@ class AnalysisScreen(Screen[None]):
             f"Analysing … {amount}, {keys} keys counted (escape cancels)"
         )
 
-    @work(group="analysis", exclusive=True)
-    async def run_analysis(self) -> None:
+    def start(self) -> None:
+        """(Re)run the analysis; escape cancels it from now on."""
         self.running = True
         self.cancel_requested = False
         self.query_one("#analysis-progress").remove_class("-done")
+        self.run_analysis()
+
+    @work(group="analysis", exclusive=True)
+    async def run_analysis(self) -> None:
         try:
             if self.path is not None:
                 report = await self._analyse_file(self.path)
@@ -295,7 +299,7 @@ class AnalysisScreen(Screen[None]):
 
     def action_restart(self) -> None:
         if not self.running:
-            self.run_analysis()
+            self.start()
 
 
 def databases_of(info: dict[str, Any]) -> list[int]:

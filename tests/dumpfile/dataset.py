@@ -14,7 +14,7 @@ LIBRARY = "#!lua name=dumplib\nredis.register_function('hello', function() retur
 
 
 def populate(r: redis.Redis) -> None:
-    """Fill databases 0, 1 and 3 of the server behind ``r`` (it must be empty)."""
+    """Fill databases 0, 1 and 3 of the server behind ``r`` (it must be empty); ends in db 0."""
     big = 700  # past every *-max-listpack-entries / set-max-intset-entries default
     pipe = r.pipeline(transaction=False)
     pipe.select(0)
@@ -23,7 +23,7 @@ def populate(r: redis.Redis) -> None:
     pipe.set("str:neg", -7)
     pipe.set("str:big", "x" * 5000)  # compressible: LZF in the file
     pipe.set("str:random", bytes(range(256)) * 3)
-    pipe.set("str:ttl", "v", ex=3600)
+    pipe.set("str:ttl", "v", ex=7200)
     pipe.set("str:ttl:long", "v", ex=400 * 86400)
     pipe.rpush("list:small", *[f"e{i}" for i in range(10)])
     pipe.rpush("list:big", *[f"element-{i}-" + "y" * 40 for i in range(big)])
@@ -37,7 +37,7 @@ def populate(r: redis.Redis) -> None:
     pipe.zadd("zset:small", {f"z{i}": i for i in range(20)})
     pipe.zadd("zset:big", {f"member{i}": i / 3 for i in range(big)})
     pipe.expire("hash:small", 60 * 86400)
-    pipe.pexpire("zset:small", 30_000)
+    pipe.pexpire("zset:small", 600_000)
     for i in range(30):
         pipe.xadd("stream:events", {"n": i, "kind": "click"}, id=f"{1000 + i}-0")
     pipe.xadd("stream:events", {"other": "fields"}, id="2000-0")
@@ -52,9 +52,9 @@ def populate(r: redis.Redis) -> None:
     pipe.select(3)
     pipe.set("plain", "no delimiter")
     pipe.set(b"bin:\xff\x00key", b"\x00\x01")
+    pipe.select(0)
+    pipe.xreadgroup("g1", "alice", {"stream:events": ">"}, count=5)
+    pipe.xreadgroup("g1", "bob", {"stream:events": ">"}, count=3)
+    pipe.xgroup_createconsumer("stream:events", "g2", "carol")
+    pipe.function_load(LIBRARY)
     pipe.execute()
-    r.select(0) if hasattr(r, "select") else None
-    r.xreadgroup("g1", "alice", {"stream:events": ">"}, count=5)
-    r.xreadgroup("g1", "bob", {"stream:events": ">"}, count=3)
-    r.xgroup_createconsumer("stream:events", "g2", "carol")
-    r.function_load(LIBRARY)
