@@ -73,6 +73,10 @@ class Client:
         self.executing_multi = False  # inside EXEC: blocking commands must not block
         self.multi_queue: list[tuple] = []
         self.multi_error = False
+        # Cluster mode: ASKING (the next command may use an importing slot), READONLY (reads
+        # served by a replica of the slot's master).
+        self.asking = False
+        self.readonly = False
         # What the running command did, when its argv does not say it (server/effects.py);
         # read and cleared by the effects pipeline.
         self.propagate_as: list[list[bytes]] | None = None

@@ -551,6 +551,8 @@ def parse_syntax(syntax: str) -> list[Arg]:
         nonlocal pos
         tok = tokens[pos]
         pos += 1
+        if tok == '""':  # a literal empty argument (MIGRATE's key position when KEYS is used)
+            return Arg(name="empty_string", type="pure-token", token=""), False
         if tok in ("[", "("):
             inner = parse_sequence("]" if tok == "[" else ")")
             pos += 1  # the closer

@@ -156,6 +156,7 @@ def fast_path_open(client: Client) -> bool:
         and not (client.reply_off or client.skip_this or client.skip_next)
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
         and client.tracking is None  # tracking clients go through ``call``, which remembers their keys
+        and server.cluster is None  # in cluster mode every command with keys is routed (``_checked``)
     )
 
 
@@ -275,6 +276,17 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         denied = acl.check(client, cmd, argv)
         if denied is not None:
             return _rejected(client, cmd, denied)
+    cluster = server.cluster
+    if cluster is not None:
+        redirect = cluster.route(client, cmd, argv)
+        if redirect is not None:
+            cmd.rejected_calls += 1
+            server.stats.count_error(redirect.message)
+            if cmd.root_name == b"exec":
+                server.watches.end_transaction(client)  # discarded, then redirected
+            elif client.in_multi:
+                client.multi_error = True
+            return redirect
     if client.resp == 2 and (client.channels or client.patterns or client.shard_channels):
         if cmd.root_name not in SUBSCRIBED_OK:
             cmd.rejected_calls += 1

@@ -23,6 +23,7 @@ from server import __version__
 from server.acl import ACL, load_users
 from server.blocking import Blocking
 from server.client import Client
+from server.cluster.state import Cluster
 from server.config import Config
 from server.effects import Effects
 from server.eviction import Eviction
@@ -141,7 +142,7 @@ class Server:
         "query_buffer_limit", "proto_max_bulk_len",
         # subsystems
         "effects", "acl", "eviction", "watches", "tracking", "pubsub", "blocking", "monitors",
-        "scripting", "persistence",
+        "scripting", "cluster", "persistence",
         # output written at the end of the loop turn
         "output", "held_replies",
         # CLIENT PAUSE
@@ -159,9 +160,11 @@ class Server:
            hear of every changed key, pub/sub of keyspace notifications, ``blocking`` of keys
            made ready; then MONITOR (``monitors``);
         6. Lua scripting (``scripting``): runs commands through dispatch, so after all of the above;
-        7. persistence, last: it registers with ``effects`` once it loads data (``start``),
+        7. cluster mode's state (``cluster``, None unless ``cluster-enabled``): it reads or creates
+           nodes.conf and indexes database 0's keys by slot, so it exists before any data loads;
+        8. persistence, last: it registers with ``effects`` once it loads data (``start``),
            and loading replays commands through everything above;
-        8. CONFIG SET listeners that mirror settings into the parts above.
+        9. CONFIG SET listeners that mirror settings into the parts above.
         """
         # 1. Settings and data.
         self.config: Config = config or Config()
@@ -212,9 +215,11 @@ class Server:
         keyspace.on_expired = self.effects.expired
         # 6. Scripting.
         self.scripting = Engine(self)
-        # 7. Persistence (loading data is start-up's business: ``persistence.start()``).
+        # 7. Cluster mode (its bus starts with the loop: ``cluster.start()``).
+        self.cluster: Cluster | None = Cluster(self) if self.config["cluster-enabled"] else None
+        # 8. Persistence (loading data is start-up's business: ``persistence.start()``).
         self.persistence = Persistence(self)
-        # 8. Settings mirrored into the parts.
+        # 9. Settings mirrored into the parts.
         self._bind_config()
 
     def _key_changed(self, db: Database, key: bytes) -> None:
@@ -339,6 +344,7 @@ class Server:
                 self.monitors.remove(client)
         client.user = "default"
         client.authenticated = not self.requires_auth()
+        client.asking = client.readonly = False
 
     def resume_client(self, client: Client) -> None:
         """A client finished waiting: run the requests it sent meanwhile, on the next loop turn."""

@@ -39,9 +39,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from server.protocol import Error
+
+if TYPE_CHECKING:
+    from server.cluster.slots import SlotIndex
 
 V = TypeVar("V")  # a value class (``lookup_type``)
 
@@ -119,7 +122,7 @@ class Database:
         "id", "keyspace", "data", "expires", "avg_ttl",
         "order", "order_limit", "generation", "old_generations", "cursor_issued",
         "expire_order", "expire_order_limit", "expire_cursor",
-        "track", "access",
+        "track", "access", "slot_keys",
     )
 
     # What SWAPDB exchanges between two databases (everything but identity).
@@ -130,6 +133,8 @@ class Database:
         self.id = index
         self.keyspace = keyspace
         self.track = ACCESS_OFF
+        # Cluster mode's keys-per-slot index of database 0 (server/cluster/slots.py), else None.
+        self.slot_keys: SlotIndex | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -147,6 +152,9 @@ class Database:
         self.expire_order_limit = MIN_STALE
         self.expire_cursor = 0
         self.access: dict[bytes, int] = {}
+        if self.slot_keys is not None:
+            self.slot_keys.data = self.data
+            self.slot_keys.clear()
 
     def __len__(self) -> int:
         return len(self.data)
@@ -241,6 +249,8 @@ class Database:
                 self.compact_order()
             if self.track:
                 self.note_access(key, new=True)
+            if self.slot_keys is not None:
+                self.slot_keys.add(key)
             ks = self.keyspace
             if ks.notify_flags & NOTIFY_NEW:
                 ks.notify(NOTIFY_NEW, b"new", key, self.id)
@@ -264,6 +274,8 @@ class Database:
             self.compact_order()
         if self.track:
             self.note_access(key, new=True)
+        if self.slot_keys is not None:
+            self.slot_keys.add(key)
         ks = self.keyspace
         if ks.notify_flags & NOTIFY_NEW:
             ks.notify(NOTIFY_NEW, b"new", key, self.id)
@@ -279,6 +291,8 @@ class Database:
             self.expires.pop(key, None)
         if self.track:
             self.access.pop(key, None)
+        if self.slot_keys is not None:
+            self.slot_keys.discard(key)
         self.touch(key)
         return True
 
@@ -339,6 +353,8 @@ class Database:
         self.expires.pop(key, None)
         if self.track:
             self.access.pop(key, None)
+        if self.slot_keys is not None:
+            self.slot_keys.discard(key)
         ks = self.keyspace
         ks.expired_keys += 1
         if ks.watched:
@@ -496,6 +512,8 @@ class Database:
     def reindex(self) -> None:
         """Rebuild the SCAN and expiry orders after ``data``/``expires`` were filled directly (loading)."""
         self.compact_order(force=True)
+        if self.slot_keys is not None:
+            self.slot_keys.rebuild(self.data)
         self.expire_order = list(self.expires)
         self.expire_order_limit = 2 * len(self.expires) + MIN_STALE
         self.expire_cursor = 0

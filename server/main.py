@@ -13,6 +13,7 @@ import signal
 import sys
 
 from server import REDIS_VERSION, __version__, acl
+from server.cluster.state import ClusterConfigError
 from server.command import load_all
 from server.config import (
     RESERVED_FDS,
@@ -42,6 +43,8 @@ def build_server(argv: list[str]) -> Server:
     server = Server(config, user_lines)
     adjust_open_files_limit(server)
     server.persistence.start()  # load the data set from disk (exits if it cannot be read)
+    if server.cluster is not None:
+        server.cluster.verify_data()  # keys in slots served elsewhere, keys outside db 0
     return server
 
 
@@ -82,6 +85,8 @@ async def run(server: Server) -> int:
     stop = asyncio.Event()
     server.shutdown_requested = stop.set
     listeners = await listen(server)
+    if server.cluster is not None:
+        await server.cluster.start()  # the bus port, and the cluster's 100 ms cron
     if server.config["set-proc-title"]:
         set_process_title(process_title(server))
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -103,6 +108,8 @@ async def run(server: Server) -> int:
     cron_task = loop.create_task(cron())
     await stop.wait()
     cron_task.cancel()
+    if server.cluster is not None:
+        server.cluster.stop()
     for listener in listeners:
         listener.close()
     for client in list(server.clients.values()):
@@ -172,7 +179,7 @@ def main(argv: list[str]) -> int:
     except (ConfigError, OSError, Error) as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
         return 1
-    except (acl.ACLLoadError, StartupRefused):  # logged as Redis logs it
+    except (acl.ACLLoadError, StartupRefused, ClusterConfigError):  # logged as Redis logs it
         return 1
     loop = new_event_loop()
     try:

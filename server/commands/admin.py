@@ -45,7 +45,7 @@ def _section_server(ctx: Client) -> list[tuple[str, object]]:
         ("redis_git_sha1", "00000000"),
         ("redis_git_dirty", 0),
         ("redis_build_id", "0"),
-        ("redis_mode", "standalone"),
+        ("redis_mode", "cluster" if ctx.server.cluster is not None else "standalone"),
         ("os", f"{uname.system} {uname.release} {uname.machine}"),
         ("arch_bits", 64 if sys.maxsize > 2**32 else 32),
         ("monotonic_clock", "POSIX clock_gettime"),
@@ -333,7 +333,7 @@ SECTIONS: dict[str, Callable[[Client], list[tuple[str, object]]]] = {
     "commandstats": _section_commandstats,
     "errorstats": _section_errorstats,
     "latencystats": _section_latencystats,
-    "cluster": lambda ctx: [("cluster_enabled", 0)],
+    "cluster": lambda ctx: [("cluster_enabled", 1 if ctx.server.cluster is not None else 0)],
     "keyspace": _section_keyspace,
 }
 DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
@@ -496,6 +496,8 @@ def flushall(ctx: Client, *mode: bytes) -> object:
 @command("swapdb", arity=3, flags="write fast", acl="keyspace dangerous", group="server", since="4.0.0",
          summary="Exchanges the contents of two databases.", args="index1 index2")
 def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
+    if ctx.server.cluster is not None:  # cluster mode has database 0 only
+        raise Error(b"ERR SWAPDB is not allowed in cluster mode")
     a = parse_c_int(first, Error(b"ERR invalid first DB index"))
     b = parse_c_int(second, Error(b"ERR invalid second DB index"))
     count = len(ctx.server.keyspace.dbs)

@@ -44,6 +44,8 @@ def echo(ctx: Client, message: bytes) -> bytes:
          summary="Switches the connection to another numbered database.", args="index")
 def select(ctx: Client, index: bytes) -> object:
     value = parse_c_int(index)
+    if ctx.server.cluster is not None and value != 0:
+        raise Error(b"ERR SELECT is not allowed in cluster mode")
     if not 0 <= value < len(ctx.server.keyspace.dbs):
         raise DB_OUT_OF_RANGE
     ctx.select(value)

@@ -76,7 +76,7 @@ def _arg_doc(arg: Arg) -> dict:
     doc: dict = {b"name": arg.name.encode(), b"type": arg.type.encode()}
     if arg.type == "key":
         doc[b"key_spec_index"] = 0
-    if arg.token:
+    if arg.token is not None:  # MIGRATE's empty-string token counts
         doc[b"token"] = arg.token.encode()
     flags = []
     if arg.optional:

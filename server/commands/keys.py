@@ -267,6 +267,8 @@ def renamenx(ctx: Client, src: bytes, dst: bytes) -> object:
          summary="Moves a key to another database unless it exists there; 1 if moved.", args="key db",
          keys="RW access update @1")
 def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
+    if ctx.server.cluster is not None:
+        raise Error(b"ERR MOVE is not allowed in cluster mode")
     src = ctx.db
     dst = db_index(ctx, db_arg)
     if dst is src:
@@ -307,6 +309,8 @@ def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
             target = db_index(ctx, args.next_bytes())
         else:
             raise SYNTAX_ERROR
+    if ctx.server.cluster is not None and (source_db.id != 0 or target.id != 0):
+        raise Error(b"ERR Copying to another database is not allowed in cluster mode")
     if target is source_db and src == dst:
         raise SAME_OBJECT
     value = source_db.lookup_read(src)

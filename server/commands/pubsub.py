@@ -88,7 +88,11 @@ def sunsubscribe(ctx: Client, *channels: bytes) -> object:
          summary="Sends a message to a channel; returns how many subscribers received it.",
          args="channel message", complexity="O(N+M) for N channel subscribers and M patterns")
 def publish(ctx: Client, channel: bytes, message: bytes) -> int:
-    return _registry(ctx).publish(channel, message, ctx)
+    receivers = _registry(ctx).publish(channel, message, ctx)
+    cluster = ctx.server.cluster
+    if cluster is not None:  # every node's subscribers hear it
+        cluster.propagate_publish(channel, message, sharded=False)
+    return receivers
 
 
 @command("spublish", arity=3, flags="pubsub loading stale fast may_replicate", group="pubsub",
@@ -96,7 +100,11 @@ def publish(ctx: Client, channel: bytes, message: bytes) -> int:
          args="shardchannel message", complexity="O(N) for N shard channel subscribers",
          keys="not_key @1")
 def spublish(ctx: Client, channel: bytes, message: bytes) -> int:
-    return _registry(ctx).spublish(channel, message, ctx)
+    receivers = _registry(ctx).spublish(channel, message, ctx)
+    cluster = ctx.server.cluster
+    if cluster is not None:  # the other nodes of this slot's shard
+        cluster.propagate_publish(channel, message, sharded=True)
+    return receivers
 
 
 # --------------------------------------------------------------------------- PUBSUB

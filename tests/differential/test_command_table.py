@@ -15,19 +15,16 @@ import pytest
 
 from tests.differential.harness import RawConnection, parse
 
-# Groups (COMMAND DOCS "group") whose commands this server implements. Not implemented as
-# whole families: cluster.
+# Groups (COMMAND DOCS "group") whose commands this server implements.
 FAMILIES = {
     "string", "bitmap", "generic", "list", "hash", "set", "sorted-set", "pubsub", "transactions",
-    "connection", "server", "hyperloglog", "geo", "stream", "scripting",
+    "connection", "server", "hyperloglog", "geo", "stream", "scripting", "cluster",
 }
 
 # Commands of those families deliberately left out, each with the reason.
 NOT_IMPLEMENTED = {
     # Replication: this server is always a standalone master without replicas.
     "sync", "psync", "replconf", "replicaof", "slaveof", "failover", "wait",
-    # Cluster (the "cluster" family is absent as a whole; these are the generic/server ones).
-    "migrate", "restore-asking",
 }
 
 # Ours only: nothing (CLIENT SETINFO and NO-TOUCH are 7.2's; redis-py ignores 7.0's error to SETINFO).
