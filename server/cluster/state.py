@@ -80,6 +80,20 @@ def valid_name(name: bytes) -> bool:
     return len(name) == wire.NAME_LEN and all(c in b"0123456789abcdef" for c in name)
 
 
+def routing_keys(cmd: Command, argv: list[bytes]) -> list[int]:
+    """The arguments routing looks at (getKeysFromCommand): the key-finding function's keys, else
+    COMMAND INFO's legacy first/last/step range, shard channels included; none when short."""
+    if cmd.getkeys is not None:
+        return [pos for pos, _ in cmd.getkeys(argv)]
+    first = cmd.first_key
+    if first <= 0:
+        return []
+    last = cmd.last_key if cmd.last_key >= 0 else len(argv) + cmd.last_key
+    if last >= len(argv):
+        return []
+    return list(range(first, last + 1, max(cmd.step, 1)))
+
+
 class ClusterConfigError(Exception):
     """nodes.conf cannot be used: the server must not start (the reason is logged)."""
 
@@ -765,7 +779,7 @@ class Cluster:
                 return None
             commands = [(queued, queued_argv) for queued, queued_argv in client.multi_queue]
         else:
-            if cmd.first_key == 0 and cmd.getkeys is None:
+            if not cmd.key_specs and cmd.getkeys is None:
                 return None
             commands = [(cmd, argv)]
         first: bytes | None = None
@@ -780,7 +794,7 @@ class Cluster:
         me = self.myself
         for one, one_argv in commands:
             write = write or one.is_write
-            for pos in one.key_positions(one_argv):
+            for pos in routing_keys(one, one_argv):
                 key = one_argv[pos]
                 this_slot = key_slot(key)
                 if first is None:

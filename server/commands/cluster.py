@@ -61,7 +61,7 @@ def cluster_help(ctx: Client, sub: bytes) -> object:
     return help_lines(ctx, "cluster")
 
 
-@command("cluster|info", arity=2, flags="stale", group="cluster", since="3.0.0",
+@command("cluster|info", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="3.0.0",
          summary="Reports the cluster state, slot counts, epochs and bus message statistics.")
 def cluster_info(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
@@ -104,7 +104,7 @@ def cluster_myid(ctx: Client, sub: bytes) -> object:
     return cluster_of(ctx).myself.name
 
 
-@command("cluster|nodes", arity=2, flags="stale", group="cluster", since="3.0.0",
+@command("cluster|nodes", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="3.0.0",
          summary="Lists every node this node knows, with its address, flags, epoch and slots.")
 def cluster_nodes(ctx: Client, sub: bytes) -> object:
     return Verbatim(cluster_of(ctx).describe_nodes().encode())
@@ -135,7 +135,7 @@ def _replica_available(cluster: Cluster, node: Node) -> bool:
     return offset != 0
 
 
-@command("cluster|slots", arity=2, flags="stale", group="cluster", since="3.0.0",
+@command("cluster|slots", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="3.0.0",
          summary="Maps slot ranges to the master serving them and its replicas.")
 def cluster_slots(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
@@ -171,7 +171,7 @@ def _shard_node(cluster: Cluster, node: Node) -> dict[bytes, object]:
     return info
 
 
-@command("cluster|shards", arity=2, flags="stale", group="cluster", since="7.0.0",
+@command("cluster|shards", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="7.0.0",
          summary="Lists the shards: each master's slot ranges and the nodes serving them.")
 def cluster_shards(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
@@ -196,20 +196,20 @@ def _replicas_of(ctx: Client, name: bytes) -> object:
     return [cluster.describe(replica).encode() for replica in node.replicas]
 
 
-@command("cluster|replicas", arity=3, flags="admin stale", group="cluster", since="5.0.0",
+@command("cluster|replicas", tips="nondeterministic_output", arity=3, flags="admin stale", group="cluster", since="5.0.0",
          summary="Describes the replicas of a master, as CLUSTER NODES does.", args="node-id")
 def cluster_replicas(ctx: Client, sub: bytes, name: bytes) -> object:
     return _replicas_of(ctx, name)
 
 
-@command("cluster|slaves", arity=3, flags="admin stale", group="cluster", since="3.0.0",
+@command("cluster|slaves", tips="nondeterministic_output", arity=3, flags="admin stale", group="cluster", since="3.0.0",
          summary="Describes the replicas of a master (the old name of CLUSTER REPLICAS).", args="node-id")
 def cluster_slaves(ctx: Client, sub: bytes, name: bytes) -> object:
     return _replicas_of(ctx, name)
 
 
 @command("cluster|keyslot", arity=3, flags="stale", group="cluster", since="3.0.0",
-         summary="Returns the hash slot of a key.", args="key", complexity="O(N) where N is the key's length")
+         summary="Returns the hash slot of a key.", args="key-name", complexity="O(N) where N is the key's length")
 def cluster_keyslot(ctx: Client, sub: bytes, key: bytes) -> object:
     cluster_of(ctx)
     return key_slot(key)
@@ -232,7 +232,7 @@ def cluster_countkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes) -> object:
     return cluster.keys.count(slot)
 
 
-@command("cluster|getkeysinslot", arity=4, flags="stale", group="cluster", since="3.0.0",
+@command("cluster|getkeysinslot", tips="nondeterministic_output", arity=4, flags="stale", group="cluster", since="3.0.0",
          summary="Lists up to count of this node's keys in a hash slot.", args="slot count",
          complexity="O(log(N)) where N is the number of requested keys")
 def cluster_getkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes, count_arg: bytes) -> object:
@@ -425,7 +425,7 @@ def cluster_setslot(ctx: Client, sub: bytes, slot_arg: bytes, action: bytes, *re
     return OK
 
 
-@command("cluster|bumpepoch", arity=2, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
+@command("cluster|bumpepoch", tips="nondeterministic_output", arity=2, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
          summary="Gives this node a new config epoch unless its epoch is already the greatest.")
 def cluster_bumpepoch(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
@@ -464,7 +464,7 @@ def cluster_saveconfig(ctx: Client, sub: bytes) -> object:
     return OK
 
 
-@command("cluster|count-failure-reports", arity=3, flags="admin stale", group="cluster", since="3.0.0",
+@command("cluster|count-failure-reports", tips="nondeterministic_output", arity=3, flags="admin stale", group="cluster", since="3.0.0",
          summary="Counts the masters currently reporting a node as failing.", args="node-id",
          complexity="O(N) where N is the number of failure reports")
 def cluster_count_failure_reports(ctx: Client, sub: bytes, name: bytes) -> object:
@@ -532,7 +532,7 @@ def cluster_reset(ctx: Client, sub: bytes, *options: bytes) -> object:
     return OK
 
 
-@command("cluster|links", arity=2, flags="stale", group="cluster", since="7.0.0",
+@command("cluster|links", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="7.0.0",
          summary="Describes the bus links between this node and its peers.")
 def cluster_links(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING
 
-from server.command import command
+from server.command import K_ACCESS, K_DELETE, K_RW, command
 from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
 from server.commands.persistence import restore
 from server.keyspace import now_ms
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 NOKEY = Status(b"NOKEY")
 
 
-def migrate_keys(argv: list[bytes]) -> list[int]:
-    """MIGRATE's key positions (migrateGetKeys): the key argument, or every argument after KEYS."""
+def migrate_keys(argv: list[bytes]) -> list[tuple[int, int]]:
+    """MIGRATE's keys (migrateGetKeys): the key argument, or every argument after KEYS."""
     skips = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
     first, count = 3, 1
     i = 6
@@ -38,7 +38,7 @@ def migrate_keys(argv: list[bytes]) -> list[int]:
             first, count = i + 1, len(argv) - i - 1
             break
         i += skips.get(word, 0) + 1
-    return list(range(first, first + count))
+    return [(pos, K_RW | K_ACCESS | K_DELETE) for pos in range(first, first + count)]
 
 
 def _command(*args: bytes) -> bytes:
@@ -48,8 +48,9 @@ def _command(*args: bytes) -> bytes:
     return b"".join(out)
 
 
-@command("migrate", arity=-6, flags="write", keys=(3, 3, 1), acl="keyspace dangerous", group="generic",
-         since="2.6.0", getkeys=migrate_keys,
+@command("migrate", arity=-6, flags="write", acl="keyspace dangerous", group="generic",
+         since="2.6.0", getkeys=migrate_keys, tips="nondeterministic_output",
+         keys=("RW access delete @3", "RW access delete incomplete @KEYS>-2 range(-1,1,0)"),
          summary="Moves keys to another server: DUMP here, RESTORE there, then DEL here.",
          args='host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password|AUTH2 username password] '
               "[KEYS key [key ...]]",
@@ -144,7 +145,7 @@ def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes
     return OK
 
 
-@command("restore-asking", arity=-4, flags="write denyoom asking", keys=(1, 1, 1), acl="keyspace dangerous",
+@command("restore-asking", arity=-4, flags="write denyoom asking", keys="OW update @1", acl="keyspace dangerous",
          group="server", since="3.0.0", summary="RESTORE as MIGRATE sends it in cluster mode (it may use a slot "
                                                 "being imported).",
          args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]")

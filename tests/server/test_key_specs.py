@@ -99,7 +99,7 @@ def test_redis_key_functions_are_kept():
     """The commands Redis gives a get_keys_function (their specs are incomplete or vary)."""
     with_function = {
         "bitfield", "blmpop", "bzmpop", "eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro",
-        "georadius", "georadiusbymember", "lmpop", "set", "sintercard", "sort", "sort_ro", "xread",
+        "georadius", "georadiusbymember", "lmpop", "migrate", "set", "sintercard", "sort", "sort_ro", "xread",
         "xreadgroup", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore", "zmpop", "zunion",
         "zunionstore",
     }
