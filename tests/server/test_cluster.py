@@ -1,0 +1,325 @@
+"""Cluster mode end to end: our nodes formed into a cluster by redis-cli, used by redis-py's
+RedisCluster, resharded under writes, mixed with Debian's redis-server nodes, and failing.
+
+Every node is a real process on free ports (client and bus ports chosen apart, so a
+bus port never collides), with a short ``cluster-node-timeout``. Waits poll for a
+condition with a generous deadline; nothing sleeps a fixed time to pass.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+
+from tests.differential.harness import RawConnection
+from tests.servers import OurServer, RealServer, ServerProcess, free_port, require_tool
+
+NODE_TIMEOUT = 1000  # ms
+
+
+def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
+    args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+            "--cluster-node-timeout", str(NODE_TIMEOUT), *extra]
+    node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
+    node.start(timeout=30)
+    return node
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def cli(*args: str, timeout: float = 120.0) -> str:
+    result = subprocess.run([require_tool("redis-cli"), *args], capture_output=True, text=True, timeout=timeout)
+    return result.stdout + result.stderr
+
+
+def cluster_create(nodes: list[ServerProcess]) -> str:
+    out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes], "--cluster-yes")
+    assert "[OK] All 16384 slots covered." in out, out
+    return out
+
+
+def cluster_ok(node: ServerProcess) -> bool:
+    with node.client() as conn:
+        info = conn.execute_command("CLUSTER", "INFO")
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    return "cluster_state:ok" in text
+
+
+def check_passes(node: ServerProcess) -> bool:
+    out = cli("--cluster", "check", f"127.0.0.1:{node.port}")
+    return ("[OK] All nodes agree about slots configuration." in out and "[OK] All 16384 slots covered." in out
+            and "[WARNING]" not in out and "[ERR]" not in out)
+
+
+def slots_view(node: ServerProcess) -> list[tuple[int, int, int]]:
+    """CLUSTER SLOTS as (start, end, master port), sorted."""
+    with node.client() as conn:
+        conn.response_callbacks.pop("CLUSTER SLOTS", None)
+        reply = conn.execute_command("CLUSTER SLOTS")
+    return sorted((entry[0], entry[1], entry[2][1]) for entry in reply)
+
+
+def stop_all(nodes: list[ServerProcess]) -> None:
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture
+def three_masters(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    require_tool("redis-cli")
+    nodes = [start_node("ours", tmp_path / f"n{i}") for i in range(3)]
+    try:
+        yield nodes
+    finally:
+        stop_all(nodes)
+
+
+def test_cluster_create_and_check_three_masters_of_ours(three_masters):
+    cluster_create(three_masters)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+    wait_for(lambda: check_passes(three_masters[0]), what="redis-cli --cluster check to pass")
+    views = [slots_view(node) for node in three_masters]
+    assert views[0] == views[1] == views[2]
+    assert sum(end - start + 1 for start, end, _ in views[0]) == 16384
+    # nodes.conf is CLUSTER NODES' text plus the vars line, fsynced by each node.
+    conf = (three_masters[0].workdir / "nodes.conf").read_text()
+    assert "myself,master" in conf and conf.rstrip().splitlines()[-1].startswith("vars currentEpoch ")
+
+
+def test_redis_py_cluster_mixed_workload(three_masters):
+    cluster_create(three_masters)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", three_masters[0].port)], decode_responses=True)
+    try:
+        for i in range(300):
+            rc.set(f"key:{i}", i)
+            rc.hset(f"hash:{i % 17}", f"f{i}", i)
+            rc.rpush(f"{{list}}:{i % 5}", i)
+        assert [rc.get(f"key:{i}") for i in range(300)] == [str(i) for i in range(300)]
+        assert rc.hlen("hash:3") == len([i for i in range(300) if i % 17 == 3])
+        # Hash tags keep multi-key commands on one node.
+        rc.mset({"{user1}:a": "1", "{user1}:b": "2"})
+        assert rc.mget("{user1}:a", "{user1}:b") == ["1", "2"]
+        assert rc.incr("counter") == 1
+        pipe = rc.pipeline()
+        for i in range(50):
+            pipe.incr(f"pipelined:{i}")
+        assert pipe.execute() == [1] * 50
+        assert sum(node.client().dbsize() for node in three_masters) == 300 + 17 + 5 + 2 + 1 + 50
+        # Keys spread over all three masters, each one's slots holding exactly its keys.
+        sizes = [node.client().dbsize() for node in three_masters]
+        assert all(size > 0 for size in sizes)
+        with three_masters[0].client() as conn:
+            slot = conn.execute_command("CLUSTER", "KEYSLOT", "key:1")
+            owner = next(n for n in three_masters if n.client().execute_command("CLUSTER", "COUNTKEYSINSLOT", slot))
+            assert b"key:1" in owner.client().execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+    finally:
+        rc.close()
+
+
+def test_redirections_worded_as_redis(three_masters):
+    cluster_create(three_masters)
+    wait_for(lambda: cluster_ok(three_masters[0]), what="cluster_state:ok")
+    with three_masters[0].client() as conn:
+        slot = conn.execute_command("CLUSTER", "KEYSLOT", "foo")
+        owner_port = next(port for start, end, port in slots_view(three_masters[0]) if start <= slot <= end)
+        owner = next(n for n in three_masters if n.port == owner_port)
+        other = next(n for n in three_masters if n is not owner)
+        raw = RawConnection(other.port)
+        try:
+            assert raw.call("GET", "foo") == b"-MOVED %d 127.0.0.1:%d\r\n" % (slot, owner.port)
+            assert raw.call("MGET", "a", "b") == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+            assert raw.call("SELECT", "1") == b"-ERR SELECT is not allowed in cluster mode\r\n"
+            # A redirection inside MULTI fails the transaction, as Redis flags it.
+            assert raw.call("MULTI") == b"+OK\r\n"
+            assert raw.call("SET", "foo", "1").startswith(b"-MOVED ")
+            assert raw.call("EXEC").startswith(b"-EXECABORT")
+            # ASKING is for one command only; READONLY/READWRITE answer OK.
+            assert raw.call("ASKING") == b"+OK\r\n"
+            assert raw.call("READONLY") == b"+OK\r\n"
+            assert raw.call("READWRITE") == b"+OK\r\n"
+        finally:
+            raw.close()
+        # PUBLISH reaches subscribers on every node.
+        sub = other.client().pubsub()
+        sub.subscribe("news")
+        wait_for(lambda: sub.get_message(timeout=0.1) is not None, what="subscribe confirmation")
+        conn.publish("news", "hello")
+        got: list[object] = []
+        wait_for(lambda: (m := sub.get_message(timeout=0.1)) is not None and got.append(m) is None,
+                 what="the message published on another node")
+        assert got[0]["data"] == b"hello"
+        sub.close()
+
+
+def test_reshard_under_writes_loses_nothing(three_masters):
+    cluster_create(three_masters)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+    wait_for(lambda: check_passes(three_masters[0]), what="agreement before resharding")
+    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", three_masters[0].port)], decode_responses=True)
+    for i in range(400):
+        rc.set(f"pre:{i}", i)
+    written: list[int] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", three_masters[1].port)], decode_responses=True)
+        i = 0
+        try:
+            while not stop.is_set():
+                client.set(f"live:{i}", i)
+                written.append(i)
+                i += 1
+        except BaseException as exc:  # reported below: the test must see it
+            errors.append(exc)
+        finally:
+            client.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with three_masters[2].client() as conn:
+            target = conn.execute_command("CLUSTER", "MYID").decode()
+        out = cli("--cluster", "reshard", f"127.0.0.1:{three_masters[0].port}", "--cluster-from", "all",
+                  "--cluster-to", target, "--cluster-slots", "100", "--cluster-yes", timeout=240)
+        assert "ERR" not in out.replace("[ERR]", "ERR"), out[-2000:]
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(written) > 0
+    wait_for(lambda: check_passes(three_masters[0]), what="redis-cli --cluster check after resharding")
+    assert [rc.get(f"pre:{i}") for i in range(400)] == [str(i) for i in range(400)]
+    assert all(rc.get(f"live:{i}") == str(i) for i in written)
+    assert sum(node.client().dbsize() for node in three_masters) == 400 + len(written)
+    rc.close()
+
+
+def test_mixed_cluster_of_ours_and_redis_server(tmp_path):
+    require_tool("redis-cli")
+    require_tool("redis-server")
+    nodes = [start_node("ours", tmp_path / "o1"), start_node("redis", tmp_path / "r1"),
+             start_node("ours", tmp_path / "o2"), start_node("redis", tmp_path / "r2")]
+    try:
+        cluster_create(nodes)
+        for node in nodes:
+            wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok on every node")
+        wait_for(lambda: check_passes(nodes[0]), what="check from one of ours")
+        wait_for(lambda: check_passes(nodes[1]), what="check from a redis-server")
+        wait_for(lambda: len({tuple(slots_view(n)) for n in nodes}) == 1, what="every node to agree on the slots")
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[1].port)], decode_responses=True)
+        for i in range(200):
+            rc.set(f"k{i}", i)
+        assert all(n.client().dbsize() > 0 for n in nodes)
+        # Move slots holding keys from a redis-server node to one of ours and back the other way.
+        with nodes[2].client() as conn:
+            ours_id = conn.execute_command("CLUSTER", "MYID").decode()
+        with nodes[3].client() as conn:
+            real_id = conn.execute_command("CLUSTER", "MYID").decode()
+        for source, target in ((real_id, ours_id), (ours_id, real_id)):
+            out = cli("--cluster", "reshard", f"127.0.0.1:{nodes[0].port}", "--cluster-from", source,
+                      "--cluster-to", target, "--cluster-slots", "60", "--cluster-yes", timeout=240)
+            assert "[ERR]" not in out, out[-2000:]
+            wait_for(lambda: check_passes(nodes[1]), what="check after a mixed reshard")
+        assert [rc.get(f"k{i}") for i in range(200)] == [str(i) for i in range(200)]
+        wait_for(lambda: len({tuple(slots_view(n)) for n in nodes}) == 1, what="agreement after resharding")
+        rc.close()
+    finally:
+        stop_all(nodes)
+
+
+def test_failed_master_is_flagged_fail_by_the_others(three_masters):
+    cluster_create(three_masters)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+    with three_masters[2].client() as conn:
+        dead_id = conn.execute_command("CLUSTER", "MYID")
+    three_masters[2].kill()
+
+    def flagged_fail(node: ServerProcess) -> bool:
+        with node.client() as conn:
+            text = conn.execute_command("CLUSTER", "NODES").decode()
+        line = next(line for line in text.splitlines() if line.startswith(dead_id.decode()))
+        return " master,fail " in line or ",fail " in line.split(" ", 3)[2] + " "
+
+    for node in three_masters[:2]:
+        wait_for(lambda node=node: flagged_fail(node), timeout=30, what="the killed master flagged fail")
+        wait_for(lambda node=node: not cluster_ok(node), what="cluster_state:fail (slots uncovered)")
+    raw = RawConnection(three_masters[0].port)
+    try:
+        assert raw.call("GET", "any") == b"-CLUSTERDOWN The cluster is down\r\n"
+    finally:
+        raw.close()
+
+
+def test_nodes_conf_survives_restart_and_a_corrupt_one_is_refused(tmp_path):
+    node = start_node("ours", tmp_path / "n")
+    try:
+        with node.client() as conn:
+            my_id = conn.execute_command("CLUSTER", "MYID")
+            conn.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "99")
+            conn.execute_command("CLUSTER", "SAVECONFIG")
+    finally:
+        node.stop()
+    node.start(timeout=30)
+    try:
+        with node.client() as conn:
+            assert conn.execute_command("CLUSTER", "MYID") == my_id
+            assert b" 0-99" in conn.execute_command("CLUSTER", "NODES")
+    finally:
+        node.stop()
+    conf = node.workdir / "nodes.conf"
+    corrupt = conf.read_bytes().replace(b"myself,master", b"myself,bogus")
+    conf.write_bytes(corrupt)
+    proc = subprocess.run(node.command(), cwd=node.workdir, env=node.env(), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0
+    assert "Unrecoverable error: corrupted cluster config file." in proc.stdout + proc.stderr
+    assert conf.read_bytes() == corrupt  # never overwritten
+
+
+def test_keys_per_slot_index_follows_every_change(tmp_path):
+    node = start_node("ours", tmp_path / "n")
+    try:
+        with node.client() as conn:
+            conn.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+            wait_for(lambda: cluster_ok(node), what="a one-node cluster to be ok")
+            slot = conn.execute_command("CLUSTER", "KEYSLOT", "{t}")
+            for i in range(10):
+                conn.set(f"{{t}}{i}", i)
+            conn.set("{t}exp", 1, px=50)
+            conn.rpush("{t}list", 1)
+            conn.lpop("{t}list")  # emptied: deleted
+            conn.delete("{t}0")
+            assert conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 10
+            wait_for(lambda: conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 9, what="expiry")
+            keys = conn.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 5)
+            assert keys == [f"{{t}}{i}".encode() for i in range(1, 6)]
+            conn.rename("{t}1", "{t}renamed")
+            assert b"{t}renamed" in conn.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+            conn.flushall()
+            assert conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 0
+    finally:
+        node.stop()
+
