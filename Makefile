@@ -55,8 +55,9 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/hll_geo_sort.py
 	$(BIN)/python benchmarks/scripting.py
 
-fuzz: $(STAMP)
+fuzz: $(STAMP) system-deps
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000
+	$(BIN)/python -m tests.fuzz.differential --sequences 20000
 
 screenshots: $(STAMP) system-deps
 	$(BIN)/python -m tests.tui.screenshots

@@ -169,7 +169,12 @@ class User:
                 "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
                 "have any effect. Try 'resetkeys' to start with an empty list of patterns"
             )
-        self.key_patterns.append((access, pattern.encode("utf-8", "surrogateescape")))
+        raw = pattern.encode("utf-8", "surrogateescape")
+        for n, (had, existing) in enumerate(self.key_patterns):
+            if existing == raw:  # the same pattern again: its permissions join (ACLSetSelector)
+                self.key_patterns[n] = ("r" if "r" in had + access else "") + ("w" if "w" in had + access else ""), raw
+                return
+        self.key_patterns.append((access, raw))
 
     def _command_rule(self, rule: str) -> None:
         add = rule[0] == "+"
@@ -215,7 +220,7 @@ class User:
         for allowed, pattern in self.key_patterns:
             if access and not all(a in allowed for a in access):
                 continue
-            if glob_match(pattern, key):
+            if glob_match(pattern, key) and (key or not pattern):  # Redis: '*' does not match ''
                 return True
         return False
 

@@ -8,7 +8,7 @@ import time
 from server.acl import User, commands_in, has_spaces, read_acl_file
 from server.client import Client
 from server.command import CATEGORIES, command, container
-from server.commands.args import NOT_POSITIVE, to_int
+from server.commands.args import NOT_POSITIVE, c_string, to_int
 from server.commands.connection import help_lines
 from server.dispatch import resolve
 from server.protocol import OK, Error
@@ -139,7 +139,7 @@ def acl_dryrun(ctx: Client, _sub: bytes, name: bytes, *argv: bytes) -> object:
     cmd = resolve(list(argv))
     if isinstance(cmd, Error):
         if b"wrong number" in cmd.message:
-            raise Error(b"ERR wrong number of arguments for '%s' command" % argv[0].lower())
+            raise cmd  # it names the subcommand, as Redis's cmd->fullname does
         raise Error(b"ERR Command '%s' not found" % argv[0])
     denied = acl.denial(user, cmd, list(argv))
     if denied is None:
@@ -147,9 +147,10 @@ def acl_dryrun(ctx: Client, _sub: bytes, name: bytes, *argv: bytes) -> object:
     reason, obj = denied
     if reason == "command":
         return b"This user has no permissions to run the '%s' command" % cmd.name.encode()
+    name = c_string(obj.encode("utf-8", "surrogateescape"))  # printed with %s: up to a NUL
     if reason == "key":
-        return b"This user has no permissions to access the '%s' key" % obj.encode("utf-8", "surrogateescape")
-    return b"This user has no permissions to access the '%s' channel" % obj.encode("utf-8", "surrogateescape")
+        return b"This user has no permissions to access the '%s' key" % name
+    return b"This user has no permissions to access the '%s' channel" % name
 
 
 NO_ACL_FILE = Error(

@@ -308,6 +308,12 @@ class OneOf:
 ULONG_MAX = 2**64 - 1
 
 
+def c_string(value: bytes) -> bytes:
+    """What Redis's C string functions (``%s``, strcasecmp ...) see of a value: the bytes before a NUL."""
+    nul = value.find(b"\0")
+    return value if nul < 0 else value[:nul]
+
+
 def parse_scan_cursor(arg: bytes) -> int:
     """A SCAN/HSCAN/SSCAN/ZSCAN cursor, by Redis 7.0's rules (parseScanCursorOrReply).
 

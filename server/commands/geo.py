@@ -374,7 +374,7 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
             if withdist:
                 item.append(distance_text(f.dist))
             if withhash:
-                item.append(int(f.score))
+                item.append(gh.c_int64(f.score))
             if withcoord:
                 item.append([HumanDouble(f.lon), HumanDouble(f.lat)])
             out.append(item)

@@ -19,6 +19,7 @@ from typing import cast
 
 from server.client import Client
 from server.command import command
+from server.commands.args import c_string
 from server.commands.strings import in_place
 from server.datatypes import hyperloglog as hll
 from server.keyspace import NOTIFY_STRING, WRONGTYPE, Database
@@ -178,7 +179,7 @@ def pfdebug(ctx: Client, sub: bytes, key: bytes) -> object:
             raise INVALID_HLL from None
         db.keyspace.dirty += 1
         return 1
-    raise Error(b"ERR Unknown PFDEBUG subcommand '%s'" % sub)
+    raise Error(b"ERR Unknown PFDEBUG subcommand '%s'" % c_string(sub))
 
 
 # Redis's self-test runs 1000 register passes and adds ten million elements: minutes of

@@ -21,7 +21,7 @@ from typing import Any, cast
 from server.acl import User
 from server.client import Client
 from server.command import K_ACCESS, K_OW, K_RO, K_UPDATE, command
-from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.args import SYNTAX_ERROR, ArgCursor, c_string
 from server.commands.lists import bulk_array
 from server.commands.zsets import strtod
 from server.datatypes.hash import HashValue
@@ -36,17 +36,11 @@ NOT_DOUBLE = Error(b"ERR One or more scores can't be converted into double")
 _C_SPACE = b" \t\n\v\f\r"
 
 
-def _c_string(value: bytes) -> bytes:
-    """What C string functions see of a value: everything before the first NUL byte."""
-    nul = value.find(b"\0")
-    return value if nul < 0 else value[:nul]
-
-
 def lookup_by_pattern(db: Database, pattern: bytes, element: bytes) -> bytes | None:
     """lookupKeyByPattern: ``#`` is the element; ``a*b`` the string at key a<element>b;
     ``a*b->f`` field f of the hash at that key; None when absent, of another type, or when
     the pattern has no ``*``."""
-    c_pattern = _c_string(pattern)
+    c_pattern = c_string(pattern)
     if c_pattern == b"#":
         return element
     star = c_pattern.find(b"*")
@@ -75,7 +69,7 @@ def _score(value: bytes) -> float | None:
     """A weight read as Redis reads it (strtod, whole C string); None when it is not a number."""
     if value.isdigit() and len(value) < 300:
         return float(value)
-    text = _c_string(value)
+    text = c_string(value)
     if not text:
         return 0.0
     parsed = strtod(text.lstrip(_C_SPACE)) if text.lstrip(_C_SPACE) else None
@@ -142,7 +136,7 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
             store_key = args.next_bytes()
         elif opt == b"BY" and args.has(1):
             sort_by = args.next_bytes()
-            if b"*" not in _c_string(sort_by):
+            if b"*" not in c_string(sort_by):
                 dontsort = True
             elif not full_access:
                 raise Error(b"ERR BY option of SORT denied due to insufficient ACL permissions.")
@@ -272,10 +266,10 @@ def _sort_key(alpha: bool, by: bool, store: bool) -> Callable[[_Item], tuple]:
     if by:
         if store:
             return lambda item: (item.by is not None, item.by or b"")
-        return lambda item: (item.by is not None, _c_string(item.by) if item.by is not None else b"")
+        return lambda item: (item.by is not None, c_string(item.by) if item.by is not None else b"")
     if store:
         return lambda item: (item.element,)
-    return lambda item: (_c_string(item.element),)
+    return lambda item: (c_string(item.element),)
 
 
 def _comparator(alpha: bool, by: bool, store: bool, desc: bool) -> Callable[[_Item, _Item], int]:

@@ -29,6 +29,7 @@ from server.commands.args import (
     NO_SUCH_KEY,
     SYNTAX_ERROR,
     ArgCursor,
+    c_string,
     parse_int,
     parse_timeout_ms,
     to_int,
@@ -638,7 +639,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
             group = stream.group(group_name) if stream is not None else None
             if group is None:
                 raise Error(b"NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option"
-                            % (key, group_name))
+                            % (c_string(key), c_string(group_name)))
             groups.append(group)
         if arg == b"$":
             if xreadgroup:
@@ -846,7 +847,7 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
                         b"to use the MKSTREAM option to create an empty stream automatically.")
         group = stream.group(group_name)
         if group is None and low in (b"setid", b"createconsumer", b"delconsumer"):
-            raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (group_name, key))
+            raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (c_string(group_name), c_string(key)))
     elif stream is not None:
         group = stream.group(group_name)
     return stream, group, mkstream, entries_read
@@ -1029,7 +1030,7 @@ def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object
         raise WRONGTYPE
     group = value.group(group_name) if value is not None else None
     if group is None:
-        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (c_string(key), c_string(group_name)))
     if n == 3:
         if not group.pel:
             return [0, None, None, NULL_ARRAY]
@@ -1083,7 +1084,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
     stream: StreamValue | None = value
     group = stream.group(group_name) if stream is not None else None
     if group is None or stream is None:
-        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (c_string(key), c_string(group_name)))
     minidle = max(parse_int(minidle_arg, Error(b"ERR Invalid min-idle-time argument for XCLAIM")), 0)
     ids: list[tuple[int, bytes]] = []
     args = ArgCursor(rest)
@@ -1198,7 +1199,7 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
     stream: StreamValue | None = found
     group = stream.group(group_name) if stream is not None else None
     if group is None or stream is None:
-        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (key, group_name))
+        raise Error(b"NOGROUP No such key '%s' or consumer group '%s'" % (c_string(key), c_string(group_name)))
     attempts = count * 10
     now = now_ms()
     effects: list[list[bytes]] = []
@@ -1366,7 +1367,7 @@ def xinfo_consumers(ctx: Client, sub: bytes, key: bytes, group_name: bytes) -> o
     stream = info_stream_lookup(ctx, key)
     group = stream.group(group_name)
     if group is None:
-        raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (group_name, key))
+        raise Error(b"NOGROUP No such consumer group '%s' for key name '%s'" % (c_string(group_name), c_string(key)))
     now = now_ms()
     out = []
     for name in sorted(group.consumers):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from server.client import Client
 from server.command import command
-from server.commands.args import SYNTAX_ERROR, ArgCursor
+from server.commands.args import SYNTAX_ERROR, ArgCursor, c_string
 from server.protocol import OK, Error, RespSet
 
 
@@ -18,11 +18,6 @@ def _overlap(a: bytes, b: bytes) -> bool:
     """Does one prefix start the other (stringCheckPrefix)?"""
     n = min(len(a), len(b))
     return a[:n] == b[:n]
-
-
-def _c_text(value: bytes) -> bytes:
-    nul = value.find(b"\0")
-    return value if nul < 0 else value[:nul]
 
 
 @command("client|tracking", arity=-3, flags="noscript loading stale", acl="connection", group="connection",
@@ -75,11 +70,11 @@ def client_tracking(ctx: Client, _sub: bytes, mode: bytes, *options: bytes) -> o
                 for old in existing:
                     if _overlap(old, prefix):
                         raise Error(b"ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a "
-                                    b"single client must not overlap." % (_c_text(prefix), _c_text(old)))
+                                    b"single client must not overlap." % (c_string(prefix), c_string(old)))
                 for other in prefixes[i + 1 :]:
                     if _overlap(prefix, other):
                         raise Error(b"ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes "
-                                    b"for a single client must not overlap." % (_c_text(prefix), _c_text(other)))
+                                    b"for a single client must not overlap." % (c_string(prefix), c_string(other)))
         server.tracking.enable(ctx, redirect, bcast, optin, optout, noloop, prefixes)
     elif switch == b"off":
         server.tracking.disable(ctx)

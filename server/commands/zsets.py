@@ -35,6 +35,7 @@ from server.commands.args import (
     NOT_POSITIVE,
     SYNTAX_ERROR,
     ArgCursor,
+    c_string,
     check_pair_count,
     parse_int,
     parse_mpop,
@@ -139,7 +140,9 @@ def parse_score(text: bytes, error: Error = NOT_FLOAT) -> float:
 
 
 def _range_bound(text: bytes) -> tuple[float, bool]:
-    """One bound of a score range: (value, exclusive). strtod's leniency is Redis's."""
+    """One bound of a score range: (value, exclusive). strtod's leniency is Redis's, and like
+    strtod it reads a C string: what follows a NUL byte is never seen."""
+    text = c_string(text)
     exclusive = text[:1] == b"("
     if exclusive:
         text = text[1:]

@@ -122,13 +122,34 @@ _LAT_SCALE = LAT_MAX - LAT_MIN
 _LONG_SCALE = LONG_MAX - LONG_MIN
 
 
+_TWO63 = float(1 << 63)
+_TWO64 = float(1 << 64)
+_INDEFINITE = 1 << 63  # what x86-64's cvttsd2si gives for NaN and out-of-range values
+
+
+def c_int64(value: float) -> int:
+    """C's ``(long long)value`` as x86-64 computes it: truncation, or INT64_MIN when out of range."""
+    if -_TWO63 <= value < _TWO63:
+        return int(value)
+    return -_INDEFINITE
+
+
+def c_uint64(value: float) -> int:
+    """C's ``(uint64_t)value`` as gcc compiles it for x86-64 (a geo score that is not a geohash:
+    inf, NaN, negative): below 2**63 a signed conversion, above it one of ``value - 2**63`` with
+    the top bit flipped; an out-of-range conversion gives INT64_MIN's bits."""
+    if value < _TWO63:
+        return c_int64(value) & _M64
+    return (c_int64(value - _TWO63) & _M64) ^ _INDEFINITE if value == value else 0
+
+
 def decode_score(score: float) -> tuple[float, float]:
     """(longitude, latitude) of a 52-bit score: the centre of its cell, clamped to the valid ranges.
 
     The same arithmetic as ``decode`` + geohashDecodeAreaToLongLat, unrolled: searches call it
     for every candidate member.
     """
-    bits = int(score) & _M64
+    bits = int(score) & _M64 if -_TWO63 <= score < _TWO64 else c_uint64(score)
     t = _SQUASH16
     ilato = t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16 | t[bits >> 48] << 24
     bits >>= 1
@@ -237,14 +258,19 @@ def estimate_steps(range_meters: float, lat: float) -> int:
     return min(max(step, 1), 26)
 
 
+def _c_cos(x: float) -> float:
+    """C's cos: NaN for an infinite angle (an infinite radius or box), where math.cos raises."""
+    return math.cos(x) if math.isfinite(x) else math.nan
+
+
 def _bounding_box(shape: Shape) -> list[float]:
     lon, lat = shape.lon, shape.lat
     circle = shape.kind == CIRCULAR
     height = shape.conversion * (shape.radius if circle else shape.height / 2)
     width = shape.conversion * (shape.radius if circle else shape.width / 2)
     lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS)
-    long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / math.cos(deg_rad(lat + lat_delta)))
-    long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS / math.cos(deg_rad(lat - lat_delta)))
+    long_delta_top = rad_deg(width / EARTH_RADIUS_IN_METERS / _c_cos(deg_rad(lat + lat_delta)))
+    long_delta_bottom = rad_deg(width / EARTH_RADIUS_IN_METERS / _c_cos(deg_rad(lat - lat_delta)))
     south = lat < 0
     return [
         lon - long_delta_bottom if south else lon - long_delta_top,
