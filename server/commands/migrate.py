@@ -115,8 +115,10 @@ def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes
     seconds = timeout / 1000
     try:
         conn = socket.create_connection((host.decode("latin-1"), int(port_arg)), timeout=seconds)
-    except (OSError, ValueError):
+    except (TimeoutError, ValueError, socket.gaierror):
         raise Error(b"IOERR error or timeout connecting to the client") from None
+    except OSError:  # refused: Redis's non-blocking connect reports it when it first writes
+        raise Error(b"IOERR error or timeout writing to target instance") from None
     writing = True
     with conn:
         try:
