@@ -100,7 +100,9 @@ class Client:
         self.skip_this = False  # the reply to the command running now is muted
         self.postponed = False  # its requests wait for CLIENT PAUSE to end
         self.killed_reason = ""
-        self.kind = "normal"  # normal / pubsub / replica: for output-buffer limits
+        # normal / replica / master (the link we replicate from) / handshake (REPLCONF before
+        # PSYNC): output-buffer limits, CLIENT LIST flags, replication's disconnect handling.
+        self.kind = "normal"
         # Filled in by the network layer.
         self.send: Callable[[bytes], None] = lambda data: None
         self.close: Callable[[], None] = lambda: None
@@ -147,6 +149,10 @@ class Client:
         out = ""
         if self.monitor:
             out += "O"
+        elif self.kind == "replica":
+            out += "S"
+        if self.kind == "master":
+            out += "M"
         if self.subscriptions:
             out += "P"
         if self.in_multi:

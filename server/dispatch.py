@@ -157,6 +157,7 @@ def fast_path_open(client: Client) -> bool:
         and not (client.resp == 2 and (client.channels or client.patterns or client.shard_channels))
         and client.tracking is None  # tracking clients go through ``call``, which remembers their keys
         and server.cluster is None  # in cluster mode every command with keys is routed (``_checked``)
+        and not server.replication.gate  # a replica refuses writes; min-replicas-to-write may too
     )
 
 
@@ -302,6 +303,10 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
     if write_block is not None and (cmd.is_write or cmd.root_name == b"ping"):
         # MISCONF: the last save failed, writes would not be persisted.
         return _rejected(client, cmd, write_block)
+    if server.replication.gate:
+        refused = server.replication.refuse(client, cmd)
+        if refused is not None:
+            return _rejected(client, cmd, refused)
     if server.pause_mode is not None and server.must_wait(client, cmd):
         return POSTPONED
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:

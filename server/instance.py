@@ -32,6 +32,7 @@ from server.output import Output
 from server.persistence.manager import Persistence
 from server.pubsub import PubSub
 from server.redact import redacted
+from server.replication import Replication
 from server.scripting.engine import Engine
 from server.tracking import Tracking
 from server.watches import Watches
@@ -142,7 +143,7 @@ class Server:
         "query_buffer_limit", "proto_max_bulk_len",
         # subsystems
         "effects", "acl", "eviction", "watches", "tracking", "pubsub", "blocking", "monitors",
-        "scripting", "cluster", "persistence",
+        "scripting", "cluster", "persistence", "replication",
         # output written at the end of the loop turn
         "output", "held_replies",
         # CLIENT PAUSE
@@ -162,9 +163,11 @@ class Server:
         6. Lua scripting (``scripting``): runs commands through dispatch, so after all of the above;
         7. cluster mode's state (``cluster``, None unless ``cluster-enabled``): it reads or creates
            nodes.conf and indexes database 0's keys by slot, so it exists before any data loads;
-        8. persistence, last: it registers with ``effects`` once it loads data (``start``),
+        8. persistence: it registers with ``effects`` once it loads data (``start``),
            and loading replays commands through everything above;
-        9. CONFIG SET listeners that mirror settings into the parts above.
+        9. replication: its snapshots go through persistence's fork path, it feeds replicas
+           from ``effects`` and applies a master's stream through dispatch, so it comes last;
+        10. CONFIG SET listeners that mirror settings into the parts above.
         """
         # 1. Settings and data.
         self.config: Config = config or Config()
@@ -219,7 +222,9 @@ class Server:
         self.cluster: Cluster | None = Cluster(self) if self.config["cluster-enabled"] else None
         # 8. Persistence (loading data is start-up's business: ``persistence.start()``).
         self.persistence = Persistence(self)
-        # 9. Settings mirrored into the parts.
+        # 9. Replication (a configured ``replicaof`` dials once the loop runs: ``replication.start()``).
+        self.replication = Replication(self)
+        # 10. Settings mirrored into the parts.
         self._bind_config()
 
     def _key_changed(self, db: Database, key: bytes) -> None:
@@ -328,6 +333,8 @@ class Server:
             self.watches.unwatch_all(client)
         self.pubsub.forget(client)
         self.tracking.disable(client)
+        if client.kind != "normal" or self.replication.waiting:
+            self.replication.client_gone(client)
 
     def reset_client(self, client: Client) -> None:
         """RESET: the connection's state as a new one has it (Redis 7.0 keeps CLIENT NO-EVICT)."""
@@ -372,7 +379,7 @@ class Server:
         """End a pause (CLIENT UNPAUSE, or its time ran out): held clients run their requests."""
         self.pause_mode = None
         self.pause_end = 0.0
-        self.keyspace.expiry_paused = False
+        self.keyspace.expiry_paused = self.replication.is_replica  # a replica keeps expired keys for the master's DEL
         if self._pause_timer is not None:
             self._pause_timer.cancel()
             self._pause_timer = None
@@ -417,6 +424,7 @@ class Server:
                     client.close()
         self.eviction.refresh()
         self.persistence.cron()
+        self.replication.cron()
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.start_monotonic)

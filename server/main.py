@@ -45,6 +45,7 @@ def build_server(argv: list[str]) -> Server:
     server.persistence.start()  # load the data set from disk (exits if it cannot be read)
     if server.cluster is not None:
         server.cluster.verify_data()  # keys in slots served elsewhere, keys outside db 0
+    server.replication.start()  # ``replicaof`` in the configuration: dial the master once the loop runs
     return server
 
 

@@ -194,9 +194,9 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", ctx.server.replication.sync_full),
+        ("sync_partial_ok", ctx.server.replication.sync_partial_ok),
+        ("sync_partial_err", ctx.server.replication.sync_partial_err),
         ("expired_keys", ks.expired_keys),
         ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0),
@@ -236,19 +236,7 @@ def _section_stats(ctx: Client) -> list[tuple[str, object]]:
 
 
 def _section_replication(ctx: Client) -> list[tuple[str, object]]:
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", ctx.server.run_id),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", ctx.server.config["repl-backlog-size"]),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    return ctx.server.replication.info_fields()
 
 
 def _section_cpu(ctx: Client) -> list[tuple[str, object]]:
@@ -514,12 +502,6 @@ def time_(ctx: Client) -> list[bytes]:
     now = time.time()
     secs = int(now)
     return [b"%d" % secs, b"%d" % int((now - secs) * 1_000_000)]
-
-
-@command("role", arity=1, flags="noscript loading stale fast", acl="admin dangerous", group="server",
-         since="2.8.12", summary="Reports the replication role: always a master without replicas here.")
-def role(ctx: Client) -> list:
-    return [b"master", 0, []]
 
 
 @command("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", group="server",

@@ -59,6 +59,7 @@ MISCONF_RDB = Error(
     b"the Redis logs for details about the RDB error."
 )
 CHILD_AOF = "aof"
+CHILD_REPL = "repl"  # a diskless replication snapshot, written into a pipe
 BGSAVE_RETRY_DELAY = 5  # seconds before a failed automatic BGSAVE is tried again (Redis's value)
 
 
@@ -313,15 +314,15 @@ class Persistence:
         if cow:
             self.log("notice", f"{what}: {cow // (1024 * 1024)} MB of memory used by copy-on-write")
 
-    def bgsave(self) -> bool:
-        """Start a background save (BGSAVE, save points)."""
+    def bgsave(self, aux: dict | None = None) -> bool:
+        """Start a background save (BGSAVE, save points; a disk full sync passes its ``aux`` fields)."""
         path = self.rdb_path
         databases = self.databases()
         functions = self.functions()
         parent = os.getpid()
 
         def work() -> None:
-            info = rdb.save_file(path, databases, parent=parent, functions=functions)
+            info = rdb.save_file(path, databases, aux=aux, parent=parent, functions=functions)
             self.log("notice", f"DB saved on disk by the child ({info.keys} keys, {info.seconds:.3f} seconds)")
             self._log_copy_on_write("RDB")
 
@@ -338,6 +339,11 @@ class Persistence:
         self.child_tmp = temp_for(self.child_pid)
         self.log("notice", f"Background saving started by pid {self.child_pid}")
         return True
+
+    def fork_for_replication(self, work: Callable[[], None]) -> bool:
+        """Fork the child of a diskless full sync: ``work`` writes the snapshot into a pipe
+        (server/replication/core.py forwards it); its exit is reported to ``server.replication``."""
+        return self._fork(CHILD_REPL, work, lambda pid: "")
 
     def kill_child(self) -> None:
         """Stop the running child (FLUSHALL, SHUTDOWN, appendonly no) and remove its temp file."""
@@ -356,7 +362,9 @@ class Persistence:
                 pass
         kind = self.child_type
         self.child_pid = self.child_type = self.child_tmp = None
-        self.log("notice", f"Killed the background {'saving' if kind == CHILD_RDB else 'AOF rewriting'} child")
+        if kind == CHILD_REPL:
+            self.server.replication.socket_child_done(False)
+        self.log("notice", f"Killed the background {'saving' if kind != CHILD_AOF else 'AOF rewriting'} child")
 
     def reap(self) -> None:
         """Collect a finished child and record its outcome (from the cron)."""
@@ -387,6 +395,13 @@ class Persistence:
                 self.log("warning", "Background saving error")
                 self.last_bgsave_status = "err"
             self.update_write_block()
+            self.server.replication.bgsave_done(ok)
+        elif kind == CHILD_REPL:
+            if ok:
+                self.log("notice", "Background RDB transfer terminated with success")
+            else:
+                self.log("warning", "Background transfer error")
+            self.server.replication.socket_child_done(ok)
         else:
             self.aof_last_rewrite_seconds = elapsed
             self._rewrite_done(ok, tmp)

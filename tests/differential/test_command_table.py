@@ -22,10 +22,7 @@ FAMILIES = {
 }
 
 # Commands of those families deliberately left out, each with the reason.
-NOT_IMPLEMENTED = {
-    # Replication: this server is always a standalone master without replicas.
-    "sync", "psync", "replconf", "replicaof", "slaveof", "failover", "wait",
-}
+NOT_IMPLEMENTED: set[str] = set()  # none left
 
 # Ours only: nothing (CLIENT SETINFO and NO-TOUCH are 7.2's; redis-py ignores 7.0's error to SETINFO).
 EXTENSIONS: set[str] = set()

@@ -1,0 +1,465 @@
+"""The replica's side: the link to our master (``MasterLink``).
+
+The link goes through Redis's states: ``connect`` (waiting to dial; the cron
+retries every second), ``connecting``, ``handshake`` (PING, AUTH with
+masterauth/masteruser, REPLCONF listening-port / ip-address / capa eof psync2,
+then PSYNC with the cached master's ID and offset), ``sync`` (receiving the
+snapshot: ``$<length>`` or ``$EOF:<mark>``), ``connected`` (applying the stream).
+
+The snapshot is read without blocking the loop and parsed whole before anything
+is replaced: a transfer cut short or a damaged file leaves the old data set in
+place and the link retries, so the data set is never a partial one. The stream's
+commands run as the "master client" (flag M), which bypasses the read-only and
+replica checks; each one is passed on, byte for byte, to our own replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, cast
+
+from server.dispatch import MULTI_IMMEDIATE, call, resolve
+from server.persistence import rdb
+from server.persistence.aof import encode_command
+from server.protocol import Error, RequestParser
+from server.replication.backlog import Backlog
+
+if TYPE_CHECKING:
+    from server.client import Client
+    from server.replication.core import Replication
+
+CONNECT = "connect"
+CONNECTING = "connecting"
+HANDSHAKE = "handshake"
+SYNC = "sync"
+CONNECTED = "connected"
+
+
+class MasterLink(asyncio.Protocol):
+    """Our connection to the master, from dialling to applying its stream."""
+
+    def __init__(self, replication: Replication, host: str, port: int) -> None:
+        self.replication = replication
+        self.server = replication.server
+        self.host = host
+        self.port = port
+        self.state = CONNECT
+        self.transport: asyncio.Transport | None = None
+        self.cached: tuple[str, int] | None = None  # (replid, offset) to continue from
+        self.cached_db = 0
+        self.client: Client | None = None  # the master client, while connected
+        self.stopped = False
+        self.started = 0.0
+        self.last_io = time.monotonic()
+        self.down_since = time.monotonic()
+        self.inbuf = bytearray()  # handshake replies and the snapshot's header
+        self.expect: list[str] = []  # the handshake replies still to read, in order
+        self.payload = bytearray()
+        self.eof_mark: bytes | None = None
+        self.bulk_size = -1
+        self.bulk_read = 0
+        self.sync_replid = ""
+        self.sync_offset = 0
+        self.parser = RequestParser()
+        self.last_ack = 0.0
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def connected(self) -> bool:
+        return self.state == CONNECTED
+
+    @property
+    def transferring(self) -> bool:
+        return self.state == SYNC and (self.bulk_size >= 0 or self.eof_mark is not None)
+
+    @property
+    def processed(self) -> int:
+        """The offset of the stream applied so far (slave_repl_offset)."""
+        return self.replication.offset
+
+    def role_state(self) -> str:
+        return self.state
+
+    def log(self, level: str, message: str) -> None:
+        self.server.log(level, message)
+
+    # ------------------------------------------------------------------ connecting
+
+    def connect(self) -> None:
+        loop = self.server.loop
+        if loop is None or self.stopped or self.state != CONNECT:
+            return
+        self.state = CONNECTING
+        self.started = time.monotonic()
+        self.log("notice", f"Connecting to MASTER {self.host}:{self.port}")
+        self.log("notice", "MASTER <-> REPLICA sync started")
+        loop.create_task(self._dial(loop))
+
+    async def _dial(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port),
+                                   self.server.config.get_int("repl-timeout"))
+        except (OSError, asyncio.TimeoutError) as exc:
+            if not self.stopped:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timeout"
+                self.log("warning", f"Error condition on socket for SYNC: {reason}")
+                self.state = CONNECT
+
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, base)
+        if self.stopped:
+            transport.close()
+            return
+        self.transport = transport
+        self.state = HANDSHAKE
+        self.last_io = time.monotonic()
+        self.inbuf.clear()
+        self.log("notice", "Non blocking connect for SYNC fired the event.")
+        self.expect = ["ping"]
+        self._send([b"PING"])
+
+    def _send(self, argv: list[bytes]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(encode_command(argv))
+
+    def stop(self) -> None:
+        """REPLICAOF NO ONE or another master: close the link for good."""
+        self.stopped = True
+        self._close()
+
+    def _close(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.close()
+        self._lost()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is None:
+            return
+        self.transport = None
+        if self.state == CONNECTED:
+            self.log("notice", "Connection with master lost.")
+        elif self.state == SYNC:
+            self.log("warning", "I/O error trying to sync with MASTER: connection lost")
+        else:
+            self.log("warning", "Master closed the connection during the handshake")
+        self._lost()
+
+    def _lost(self) -> None:
+        """Back to ``connect``; a working link is remembered for a partial resync."""
+        client = self.client
+        if self.state == CONNECTED and client is not None:
+            self.log("notice", "Caching the disconnected master state.")
+            self.cached = (self.replication.replid, self.replication.offset)
+            self.cached_db = client.db.id
+        if client is not None:
+            self.client = None
+            client.closed = True
+            self.server.client_gone(client)
+        if self.state in (CONNECTED, SYNC):
+            self.down_since = time.monotonic()
+        self.payload = bytearray()
+        self.parser = RequestParser()
+        self.eof_mark = None
+        self.bulk_size = -1
+        self.state = CONNECT
+
+    # ------------------------------------------------------------------ reading
+
+    def data_received(self, data: bytes) -> None:
+        self.last_io = time.monotonic()
+        if self.state == CONNECTED:
+            self._apply_stream(data)
+            return
+        self.inbuf += data
+        while self.transport is not None and self.state in (HANDSHAKE, SYNC):
+            if self.state == SYNC and (self.bulk_size >= 0 or self.eof_mark is not None):
+                self._take_payload()
+                return
+            line = self._line()
+            if line is None:
+                return
+            if self.state == HANDSHAKE:
+                self._handshake_reply(line)
+            else:
+                self._bulk_header(line)
+
+    def _line(self) -> bytes | None:
+        """The next reply line; the bare newlines a master sends to keep a waiting link alive are skipped."""
+        buf = self.inbuf
+        while buf[:1] == b"\n":
+            del buf[:1]
+        end = buf.find(b"\r\n")
+        if end < 0:
+            return None
+        line = bytes(buf[:end])
+        del buf[:end + 2]
+        return line
+
+    def _fail(self, message: str) -> None:
+        self.log("warning", message)
+        self._close()
+
+    def _handshake_reply(self, line: bytes) -> None:
+        step = self.expect.pop(0) if self.expect else "psync"
+        text = line.decode("utf-8", "replace")
+        config = self.server.config
+        if step == "ping":
+            if line.startswith(b"-") and not line.startswith((b"-NOAUTH", b"-NOPERM", b"-ERR operation not permitted")):
+                self._fail(f"Error reply to PING from master: '{text}'")
+                return
+            self.log("notice", "Master replied to PING, replication can continue...")
+            auth = config.get_str("masterauth")
+            if auth:
+                user = config.get_str("masteruser")
+                self.expect.append("auth")
+                self._send([b"AUTH", user.encode(), auth.encode()] if user else [b"AUTH", auth.encode()])
+            port = config.get_int("replica-announce-port") or self.server.tcp_port
+            self.expect.append("port")
+            self._send([b"REPLCONF", b"listening-port", b"%d" % port])
+            announce = config.get_str("replica-announce-ip")
+            if announce:
+                self.expect.append("ip")
+                self._send([b"REPLCONF", b"ip-address", announce.encode()])
+            self.expect.append("capa")
+            self._send([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        elif step == "auth":
+            if line.startswith(b"-"):
+                self._fail(f"Unable to AUTH to MASTER: {text}")
+        elif step == "port":
+            if line.startswith(b"-"):
+                self.log("notice", f"(Non critical) Master does not understand REPLCONF listening-port: {text}")
+        elif step == "ip":
+            if line.startswith(b"-"):
+                self.log("notice", f"(Non critical) Master does not understand REPLCONF ip-address: {text}")
+        elif step == "capa":
+            if line.startswith(b"-"):
+                self.log("notice", f"(Non critical) Master does not understand REPLCONF capa: {text}")
+        else:
+            self._psync_reply(line)
+            return
+        if not self.expect and self.transport is not None:
+            self._send_psync()
+
+    def _send_psync(self) -> None:
+        cached = self.cached
+        if cached is not None:
+            replid, offset = cached
+            self.log("notice", f"Trying a partial resynchronization (request {replid}:{offset + 1}).")
+            argv = [b"PSYNC", replid.encode(), b"%d" % (offset + 1)]
+            if self.replication.failover_state == "failover-in-progress":
+                argv.append(b"FAILOVER")  # the target takes over the master role
+            self._send(argv)
+        else:
+            self.log("notice", "Partial resynchronization not possible (no cached master)")
+            self._send([b"PSYNC", b"?", b"-1"])
+        self.expect = ["psync"]
+
+    def _psync_reply(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace")
+        replication = self.replication
+        if replication.failover_state == "failover-in-progress":
+            if line.startswith((b"+FULLRESYNC", b"+CONTINUE")):
+                replication.clear_failover()
+            else:
+                replication.abort_failover("Failover target rejected psync request")
+                return
+        if line.startswith(b"+FULLRESYNC"):
+            parts = text.split()
+            if len(parts) < 3 or len(parts[1]) != 40 or not parts[2].lstrip("-").isdigit():
+                self._fail(f"Master replied with wrong +FULLRESYNC syntax: {text}")
+                return
+            self.sync_replid, self.sync_offset = parts[1], int(parts[2])
+            self.log("notice", f"Full resync from master: {self.sync_replid}:{self.sync_offset}")
+            self.state = SYNC
+            self.bulk_size = -1
+            self.eof_mark = None
+            self.bulk_read = 0
+            # A new history: our own replicas must start over, and our old backlog is void.
+            self.cached = None
+            self.replication.disconnect_replicas()
+            self.replication.backlog = None
+        elif line.startswith(b"+CONTINUE"):
+            parts = text.split()
+            replication = self.replication
+            new_id = parts[1] if len(parts) > 1 and len(parts[1]) == 40 else ""
+            self.log("notice", "Successful partial resynchronization with master.")
+            if new_id and new_id != replication.replid:
+                replication.replid2 = replication.replid
+                replication.second_replid_offset = replication.offset + 1
+                replication.replid = new_id
+                self.log("notice", f"Master replication ID changed to {new_id}")
+                replication.disconnect_replicas()
+            if replication.backlog is None:
+                replication.create_backlog()
+            self._go_connected(self.cached_db)
+            self.log("notice", "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+            rest = bytes(self.inbuf)
+            self.inbuf.clear()
+            if rest:
+                self._apply_stream(rest)
+        elif line.startswith((b"-NOMASTERLINK", b"-LOADING")):
+            self._fail(f"Master is currently unable to PSYNC but should be in the future: {text}")
+        else:
+            self._fail(f"Unexpected reply to PSYNC from master: {text}")
+
+    def _bulk_header(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace")
+        if line.startswith(b"-"):
+            self._fail(f"MASTER aborted replication with an error: {text}")
+            return
+        if not line.startswith(b"$"):
+            self._fail(f"Bad protocol from MASTER, the first byte is not '$' (we received '{text}'), "
+                       f"are you sure the host and port are right?")
+            return
+        if line.startswith(b"$EOF:") and len(line) == 5 + 40:
+            self.eof_mark = line[5:]
+            self.bulk_size = -1
+            self.log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to memory")
+        else:
+            try:
+                self.bulk_size = int(line[1:])
+            except ValueError:
+                self._fail(f"Bad protocol from MASTER: {text}")
+                return
+            self.log("notice", f"MASTER <-> REPLICA sync: receiving {self.bulk_size} bytes from master to memory")
+        self.payload = bytearray()
+        self.bulk_read = 0
+
+    def _take_payload(self) -> None:
+        data = bytes(self.inbuf)
+        self.inbuf.clear()
+        rest = b""
+        if self.eof_mark is None:
+            need = self.bulk_size - len(self.payload)
+            if len(data) > need:
+                data, rest = data[:need], data[need:]
+            self.payload += data
+            self.bulk_read = len(self.payload)
+            if len(self.payload) < self.bulk_size:
+                return
+            payload = self.payload
+        else:
+            self.payload += data
+            self.bulk_read = len(self.payload)
+            mark = self.eof_mark
+            if len(self.payload) < len(mark) or self.payload[-len(mark):] != mark:
+                return
+            payload = self.payload[:-len(mark)]
+        self.payload = bytearray()
+        if self._load(bytes(payload)):
+            if rest:
+                self._apply_stream(rest)
+
+    def _load(self, payload: bytes) -> bool:
+        """Parse the whole snapshot, then swap it in (never a partial data set)."""
+        server = self.server
+        source = "socket" if self.eof_mark is not None else "disk"
+        last = [time.monotonic()]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 1.0:
+                last[0] = now
+                self.log("notice", f"MASTER <-> REPLICA sync: loading {100 * done // max(total, 1)}% "
+                                   f"({done >> 20} MB of {total >> 20} MB)")
+
+        self.log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        persistence = server.persistence
+        persistence.loading = True
+        try:
+            result = rdb.load_bytes(payload, progress=progress, skip_expired=False,
+                                    factories=rdb.value_factories(server.config))
+            self.log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+            persistence.install(result)
+        except (rdb.RDBError, Exception) as exc:  # a damaged transfer keeps the old data set
+            reason = exc.reason if isinstance(exc, rdb.RDBError) else repr(exc)
+            self.log("warning", f"Failed trying to load the MASTER synchronization DB from {source}, "
+                                f"check server logs. ({reason})")
+            self._close()
+            return False
+        finally:
+            persistence.loading = False
+        persistence.load_keys_loaded = result.keys_loaded
+        persistence.load_keys_expired = result.keys_expired
+        replication = self.replication
+        replication.replid = self.sync_replid
+        replication.offset = self.sync_offset
+        replication.replid2, replication.second_replid_offset = "0" * 40, -1
+        replication.backlog = Backlog(server.config.get_int("repl-backlog-size"), self.sync_offset + 1)
+        stream_db = result.aux.get(b"repl-stream-db", b"0")
+        try:
+            db = int(stream_db)
+        except ValueError:
+            db = 0
+        self._go_connected(db if 0 <= db < len(server.keyspace.dbs) else 0)
+        self.log("notice", "MASTER <-> REPLICA sync: Finished with success")
+        return True
+
+    def _go_connected(self, db: int) -> None:
+        server = self.server
+        client = server.new_client(f"{self.host}:{self.port}", "", -1)
+        client.kind = "master"
+        client.authenticated = True
+        client.select(db)
+        self.client = client
+        self.state = CONNECTED
+        self.cached = None
+        self.parser = RequestParser()
+        self.send_ack()
+
+    # ------------------------------------------------------------------ the stream
+
+    def _apply_stream(self, data: bytes) -> None:
+        frames, error = self.parser.feed(data)
+        client = self.client
+        if client is None:
+            return
+        replication = self.replication
+        keyspace = self.server.keyspace
+        for argv in frames:
+            encoded = encode_command(argv)
+            cmd = resolve(argv)
+            if isinstance(cmd, Error):
+                self.log("warning", f"Command from the master failed: {cmd.message.decode('utf-8', 'replace')}")
+            elif client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
+                client.multi_queue.append((cmd, argv))
+            else:
+                expire_enabled = keyspace.expire_enabled
+                keyspace.expire_enabled = False  # the master's commands see keys the master still has
+                try:
+                    call(client, cmd, argv)
+                finally:
+                    keyspace.expire_enabled = expire_enabled
+            replication.feed(encoded)
+            if self.client is not client:  # the command changed our role (REPLICAOF in the stream)
+                return
+        if error:
+            self._fail(f"Protocol error from the master: {error}")
+
+    def send_ack(self) -> None:
+        """REPLCONF ACK <offset>: what we applied (each second, and when the master asks)."""
+        self.last_ack = time.monotonic()
+        self._send([b"REPLCONF", b"ACK", b"%d" % self.replication.offset])
+
+    # ------------------------------------------------------------------ periodic work
+
+    def cron(self, now: float) -> None:
+        timeout = self.server.config.get_int("repl-timeout")
+        if self.state == CONNECT:
+            self.connect()
+        elif self.state in (CONNECTING, HANDSHAKE) and now - self.started > timeout:
+            self.log("warning", "Timeout connecting to the MASTER...")
+            self._close()
+        elif self.state == SYNC and now - self.last_io > timeout:
+            self.log("warning", "Timeout receiving bulk data from MASTER... If the problem persists try to set "
+                                "the 'repl-timeout' parameter in redis.conf to a larger value.")
+            self._close()
+        elif self.state == CONNECTED:
+            if now - self.last_io > timeout:
+                self.log("warning", "MASTER timeout: no data nor PING received...")
+                self._close()
+            else:
+                self.send_ack()

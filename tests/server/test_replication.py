@@ -1,0 +1,582 @@
+"""Replication with Debian's redis-server 7.0 on the other end, both ways.
+
+Each test builds its own small topology (ours and/or redis-server on free ports),
+writes on the master while the replica syncs (a bounded redis-benchmark run plus
+mixed-type writes, expiring keys, MULTI/EXEC, several databases), waits for the
+replica to catch up (polling, never sleeping a fixed time), and compares every
+key of both servers: type, value and TTL (within a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.servers import OurServer, RealServer, ServerProcess, real_server_available, require_tool
+
+DEADLINE = 30.0  # seconds: generous, the machine is shared
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = DEADLINE) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if condition():
+                return
+        except (redis.ConnectionError, redis.ResponseError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def info(server: ServerProcess, section: str = "replication") -> dict:
+    with server.client() as conn:
+        return conn.info(section)
+
+
+def link_up(replica: ServerProcess) -> bool:
+    return info(replica).get("master_link_status") == "up"
+
+
+def caught_up(master: ServerProcess, replica: ServerProcess) -> bool:
+    """The replica applied everything the master produced (offsets equal, link up)."""
+    m = info(master)
+    r = info(replica)
+    return r.get("master_link_status") == "up" and r["slave_repl_offset"] == m["master_repl_offset"]
+
+
+def snapshot(server: ServerProcess) -> dict:
+    """Every key of every database: (db, key) -> (type, value, deadline in ms or -1).
+
+    Deadlines are absolute (PEXPIRETIME): reading thousands of keys takes a while, so
+    relative TTLs read on two servers one after the other would differ by that time."""
+    out: dict = {}
+    with server.client() as conn:
+        keyspace = conn.info("keyspace")
+    for name in keyspace:
+        dbid = int(name[2:])
+        with server.client(db=dbid) as conn:
+            for key in conn.scan_iter(count=1000):
+                kind = conn.type(key).decode()
+                if kind == "string":
+                    value: object = conn.get(key)
+                elif kind == "list":
+                    value = conn.lrange(key, 0, -1)
+                elif kind == "hash":
+                    value = sorted(conn.hgetall(key).items())
+                elif kind == "set":
+                    value = sorted(conn.smembers(key))
+                elif kind == "zset":
+                    value = conn.zrange(key, 0, -1, withscores=True)
+                elif kind == "stream":
+                    value = conn.xrange(key)
+                elif kind == "none":  # expired between SCAN and TYPE
+                    continue
+                else:
+                    value = kind
+                out[(dbid, key)] = (kind, value, conn.pexpiretime(key))
+    return out
+
+
+def assert_same_data(master: ServerProcess, replica: ServerProcess) -> None:
+    a = snapshot(master)
+    b = snapshot(replica)
+    assert a.keys() == b.keys(), (
+        f"keys only on the master: {sorted(a.keys() - b.keys())[:5]}, only on the replica: {sorted(b.keys() - a.keys())[:5]}")
+    for key, (kind, value, ttl) in a.items():
+        kind2, value2, ttl2 = b[key]
+        assert (kind, value) == (kind2, value2), key
+        assert (ttl < 0) == (ttl2 < 0) and abs(ttl - ttl2) <= 1000, (key, ttl, ttl2)  # within a second
+    assert a, "the comparison must cover some data"
+
+
+def mixed_writes(server: ServerProcess, rounds: int = 200) -> None:
+    """Writes of every type, in several databases, with TTLs, transactions and a script."""
+    with server.client() as conn:
+        for i in range(rounds):
+            db = i % 3
+            conn.execute_command("SELECT", db)
+            conn.set(f"s:{i}", f"v{i}")
+            conn.set(f"ttl:{i}", i, px=60_000 + i)
+            conn.rpush(f"list:{i % 10}", i)
+            conn.hset(f"hash:{i % 7}", f"f{i}", i)
+            conn.sadd(f"set:{i % 5}", i)
+            conn.zadd(f"zset:{i % 4}", {f"m{i}": i / 3})
+            conn.incrbyfloat("float", 0.5)
+            if i % 20 == 0:
+                conn.xadd("stream", {"n": i})
+                pipe = conn.pipeline(transaction=True)
+                pipe.incr("counter")
+                pipe.lpush("tx", i)
+                pipe.execute()
+                conn.eval("redis.call('set', KEYS[1], ARGV[1]); return 1", 1, f"lua:{i}", i)
+                conn.spop(f"set:{i % 5}")
+                conn.expire(f"s:{i}", 100)
+            if i % 50 == 0:
+                conn.set(f"short:{i}", 1, px=30)  # expires on the master: a DEL follows
+        conn.execute_command("SELECT", 0)
+        conn.delete("list:0")
+
+
+def benchmark(server: ServerProcess, requests: int = 5000) -> subprocess.Popen:
+    """A bounded redis-benchmark run (several types, pipelined) in the background."""
+    tool = require_tool("redis-benchmark")
+    return subprocess.Popen(
+        [tool, "-p", str(server.port), "-n", str(requests), "-r", "2000", "-P", "8", "-c", "4", "-q",
+         "-t", "set,incr,lpush,rpush,sadd,hset,zadd,lpop,spop"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def started(*servers: ServerProcess) -> Iterator[None]:
+    try:
+        for server in servers:
+            server.start()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def ours(tmp: Path, name: str, *extra: str) -> OurServer:
+    return OurServer(tmp / name, extra=["--repl-diskless-sync-delay", "0", *extra])
+
+
+def real(tmp: Path, name: str, *extra: str) -> RealServer:
+    real_server_available(require=True)
+    return RealServer(tmp / name, extra=["--repl-diskless-sync-delay", "0", *extra])
+
+
+def replicaof(replica: ServerProcess, master: ServerProcess) -> None:
+    with replica.client() as conn:
+        assert conn.execute_command("REPLICAOF", "127.0.0.1", master.port) in (b"OK", "OK", True)
+
+
+def log_of(server: ServerProcess) -> str:
+    return server.log_path.read_text(errors="replace")
+
+
+# --------------------------------------------------------------------------- ours as master
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_redis_server_replicates_ours_under_load(tmp_path, diskless):
+    master = ours(tmp_path, "m", "--repl-diskless-sync", diskless)
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 100)
+        load = benchmark(master)
+        replicaof(replica, master)  # the full sync runs while the benchmark writes
+        mixed_writes(master, 200)
+        assert load.wait(timeout=60) == 0
+        wait_for(lambda: caught_up(master, replica), "the replica to catch up")
+        assert_same_data(master, replica)
+        m = info(master)
+        assert m["connected_slaves"] == 1
+        assert m["slave0"]["state"] == "online"
+        assert info(master, "stats")["sync_full"] == 1
+        form = "replicas sockets" if diskless == "yes" else "disk"
+        assert f"Starting BGSAVE for SYNC with target: {form}" in log_of(master)
+        with master.client() as conn:
+            role = conn.execute_command("ROLE")
+            assert role[0] == b"master" and role[1] == m["master_repl_offset"]
+            assert role[2][0][1] == str(replica.port).encode()
+            flags = [line for line in conn.execute_command("CLIENT", "LIST").decode().splitlines()
+                     if "flags=S" in line]
+            assert len(flags) == 1
+
+
+def test_expired_and_flushed_keys_reach_the_replica_as_commands(tmp_path):
+    master = ours(tmp_path, "m")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        replicaof(replica, master)
+        wait_for(lambda: link_up(replica), "the link")
+        with master.client() as conn:
+            conn.set("gone", 1, px=50)
+            conn.set("stays", 1)
+            conn.execute_command("SELECT", 4)
+            conn.set("in4", "x")
+        with replica.client() as conn:
+            conn.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # only the master's DEL may remove it
+        wait_for(lambda: caught_up(master, replica) and info(master, "keyspace")["db0"]["keys"] == 1,
+                 "the master to expire the key")
+        wait_for(lambda: caught_up(master, replica), "the DEL to arrive")
+        with replica.client() as conn:
+            assert conn.dbsize() == 1
+        with replica.client(db=4) as conn:
+            assert conn.get("in4") == b"x"
+        with master.client() as conn:
+            conn.flushall()
+        wait_for(lambda: caught_up(master, replica), "the FLUSHALL")
+        with replica.client(db=4) as conn:
+            assert conn.dbsize() == 0
+
+
+def test_wait_counts_acknowledging_replicas(tmp_path):
+    master = ours(tmp_path, "m")
+    r1, r2 = real(tmp_path, "r1"), real(tmp_path, "r2")
+    with started(master, r1, r2):
+        with master.client() as conn:
+            assert conn.execute_command("WAIT", 0, 0) == 0
+            assert conn.execute_command("WAIT", 1, 50) == 0  # no replica: the timeout answers
+        replicaof(r1, master)
+        replicaof(r2, master)
+        wait_for(lambda: caught_up(master, r1) and caught_up(master, r2), "both replicas")
+        with master.client() as conn:
+            conn.set("k", "v")
+            assert conn.execute_command("WAIT", 2, 5000) == 2
+            conn.set("k", "w")
+            assert conn.execute_command("WAIT", 3, 300) == 2  # only two exist: the timeout answers
+        with r1.client() as conn:
+            assert conn.get("k") == b"w"
+
+
+def test_min_replicas_to_write(tmp_path):
+    master = ours(tmp_path, "m", "--min-replicas-to-write", "1")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        with master.client() as conn:
+            with pytest.raises(redis.ResponseError, match="^NOREPLICAS Not enough good replicas to write.$"):
+                conn.set("k", "v")
+            assert conn.get("k") is None  # reads are fine
+        replicaof(replica, master)
+        wait_for(lambda: info(master).get("min_slaves_good_slaves") == 1, "a good replica")
+        with master.client() as conn:
+            assert conn.set("k", "v")
+
+
+def test_partial_resync_after_a_cut_connection(tmp_path):
+    """redis-server replicates ours through a proxy; cutting it makes the replica continue
+    from our backlog (+CONTINUE), counted as sync_partial_ok."""
+    master = ours(tmp_path, "m")
+    replica = real(tmp_path, "r")
+    with started(master, replica), Proxy(master.port) as proxy:
+        with replica.client() as conn:
+            conn.execute_command("REPLICAOF", "127.0.0.1", proxy.port)
+        mixed_writes(master, 50)
+        wait_for(lambda: caught_up(master, replica), "the first sync")
+        proxy.cut()
+        mixed_writes(master, 50)  # written while the replica is away: served from the backlog
+        wait_for(lambda: info(master, "stats")["sync_partial_ok"] == 1, "a partial resync")
+        wait_for(lambda: caught_up(master, replica), "the replica to catch up")
+        assert_same_data(master, replica)
+        assert info(master, "stats")["sync_full"] == 1
+        assert "Partial resynchronization request from" in log_of(master)
+
+
+def test_backlog_too_small_falls_back_to_full_sync(tmp_path):
+    master = ours(tmp_path, "m", "--repl-backlog-size", "16384")
+    replica = real(tmp_path, "r")
+    with started(master, replica), Proxy(master.port) as proxy:
+        with replica.client() as conn:
+            conn.execute_command("REPLICAOF", "127.0.0.1", proxy.port)
+        wait_for(lambda: caught_up(master, replica), "the first sync")
+        proxy.cut(hold=True)
+        with master.client() as conn:
+            for i in range(300):
+                conn.set(f"big:{i}", "x" * 200)
+        proxy.release()
+        wait_for(lambda: info(master, "stats")["sync_full"] == 2, "a second full sync")
+        wait_for(lambda: caught_up(master, replica), "the replica to catch up")
+        assert_same_data(master, replica)
+        assert "for lack of backlog" in log_of(master)
+
+
+# --------------------------------------------------------------------------- ours as replica
+
+
+def test_ours_replicates_redis_server_under_load(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 100)
+        load = benchmark(master)
+        replicaof(replica, master)
+        mixed_writes(master, 200)
+        assert load.wait(timeout=60) == 0
+        wait_for(lambda: caught_up(master, replica), "our replica to catch up")
+        assert_same_data(master, replica)
+        with replica.client() as conn:
+            with pytest.raises(redis.ReadOnlyError, match="^You can.t write against a read only replica.$"):  # (READONLY)
+                conn.set("x", 1)
+            role = conn.execute_command("ROLE")
+            assert role[:4] == [b"slave", b"127.0.0.1", master.port, b"connected"]
+            assert "flags=M" in conn.execute_command("CLIENT", "LIST").decode()
+        r = info(replica)
+        assert r["role"] == "slave" and r["master_sync_in_progress"] == 0
+        assert r["master_replid"] == info(master)["master_replid"]
+        assert "MASTER <-> REPLICA sync: Finished with success" in log_of(replica)
+
+
+def test_ours_hides_logically_expired_keys_until_the_master_deletes_them(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        replicaof(replica, master)
+        wait_for(lambda: link_up(replica), "the link")
+        with master.client() as conn:
+            conn.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            conn.set("short", 1, px=100)
+        wait_for(lambda: caught_up(master, replica), "the SET")
+        time.sleep(0.15)  # (the key's own deadline: not a synchronisation)
+        with replica.client() as conn:
+            assert conn.get("short") is None  # logically expired: hidden
+            assert conn.dbsize() == 1  # but kept until the master's DEL, as 7.0 does
+        with master.client() as conn:
+            assert conn.get("short") is None  # the master expires it and propagates DEL
+        wait_for(lambda: caught_up(master, replica), "the DEL")
+        with replica.client() as conn:
+            assert conn.dbsize() == 0
+
+
+def test_ours_replica_auth_and_promotion(tmp_path):
+    master = real(tmp_path, "m", "--requirepass", "secret")
+    replica = ours(tmp_path, "r", "--masterauth", "secret", "--replica-serve-stale-data", "no")
+    with started(master, replica):
+        with replica.client() as conn:
+            conn.set("old", 1)
+        replicaof(replica, master)
+        with master.client(password="secret") as conn:
+            conn.set("a", 1)
+        wait_for(lambda: link_up(replica), "the link")
+        wait_for(lambda: replica.client().get("a") == b"1", "the key")
+        with replica.client() as conn:
+            assert conn.get("old") is None  # the full sync replaced the data set
+            first_id = conn.info("replication")["master_replid"]
+            assert conn.execute_command("REPLICAOF", "NO", "ONE") in (b"OK", True)
+            r = conn.info("replication")
+            assert r["role"] == "master" and r["master_replid2"] == first_id
+            assert conn.set("now", "writable")
+
+
+def test_partial_resync_of_ours_after_a_cut_connection(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica), Proxy(master.port) as proxy:
+        with replica.client() as conn:
+            conn.execute_command("REPLICAOF", "127.0.0.1", proxy.port)
+        mixed_writes(master, 50)
+        wait_for(lambda: caught_up(master, replica), "the first sync")
+        proxy.cut()
+        mixed_writes(master, 50)
+        wait_for(lambda: info(master, "stats")["sync_partial_ok"] == 1, "a partial resync")
+        wait_for(lambda: caught_up(master, replica), "our replica to catch up")
+        assert_same_data(master, replica)
+        assert "Successful partial resynchronization with master." in log_of(replica)
+
+
+def test_chain_redis_to_ours_to_redis_and_ours_of_ours(tmp_path):
+    top = real(tmp_path, "top")
+    middle = ours(tmp_path, "middle")
+    bottom = real(tmp_path, "bottom")
+    last = ours(tmp_path, "last")
+    with started(top, middle, bottom, last):
+        mixed_writes(top, 50)
+        replicaof(middle, top)
+        replicaof(bottom, middle)
+        replicaof(last, middle)
+        mixed_writes(top, 100)
+        for server in (middle, bottom, last):
+            wait_for(lambda s=server: caught_up(top, s), "the chain")
+        assert_same_data(top, bottom)
+        assert_same_data(top, last)
+        assert info(bottom)["master_replid"] == info(top)["master_replid"]
+
+
+def test_failover_hands_over_to_redis_server_and_ours_follows(tmp_path):
+    master = ours(tmp_path, "m")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 50)
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        with master.client() as conn:
+            assert conn.execute_command("FAILOVER", "TO", "127.0.0.1", replica.port, "TIMEOUT", 10000) in (b"OK", True)
+        wait_for(lambda: info(replica)["role"] == "master" and info(master).get("master_link_status") == "up",
+                 "the roles to swap")
+        assert info(master)["master_failover_state"] == "no-failover"
+        with replica.client() as conn:
+            conn.set("after", "failover")
+        wait_for(lambda: caught_up(replica, master), "the old master to follow")
+        assert_same_data(replica, master)
+        assert info(replica, "stats")["sync_partial_ok"] == 1  # the old master continued its own history
+
+
+def test_failover_from_redis_server_promotes_ours(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 50)
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        with master.client() as conn:
+            conn.execute_command("FAILOVER")
+        wait_for(lambda: info(replica)["role"] == "master" and info(master).get("master_link_status") == "up",
+                 "the roles to swap")
+        with replica.client() as conn:
+            conn.set("after", "failover")
+        wait_for(lambda: caught_up(replica, master), "redis-server to follow ours")
+        assert_same_data(replica, master)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def test_damaged_or_cut_transfer_keeps_the_old_data(tmp_path):
+    """A master that sends a corrupt snapshot, then one that dies mid-transfer: the replica
+    keeps its previous data set, says so in its log, and syncs fully from the real master next."""
+    replica = ours(tmp_path, "r")
+    master = real(tmp_path, "m")
+    with started(replica, master):
+        with master.client() as conn:
+            mixed_writes(master, 30)
+            good = conn.execute_command("DUMP", "s:0")
+            assert good
+        with replica.client() as conn:
+            conn.set("mine", "kept")
+        for payload, said in ((b"$20\r\nREDIS0010garbagegarb", "Failed trying to load the MASTER synchronization DB"),
+                              (b"$100000\r\nREDIS0010\xfa\x09redis-ver", "I/O error trying to sync with MASTER")):
+            with FakeMaster(payload) as fake:
+                replicaof(replica, fake)
+                wait_for(lambda s=said: s in log_of(replica), "the failed transfer")
+            with replica.client() as conn:
+                assert conn.execute_command("REPLICAOF", "NO", "ONE")
+                assert conn.get("mine") == b"kept"
+                assert conn.dbsize() == 1
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "a good sync")
+        assert_same_data(master, replica)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def shut_down(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """Stop a helper's loop cleanly: its tasks cancelled and awaited, then the loop closed."""
+
+    async def cancel_all() -> None:
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+class Proxy:
+    """A TCP proxy in a thread: ``cut`` closes every connection through it (the replica
+    reconnects through it), ``cut(hold=True)`` refuses new ones until ``release``."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.holding = False
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Proxy:
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cut()
+        shut_down(self.loop, self.thread)
+
+    async def _listen(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.holding:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self, hold: bool = False) -> None:
+        async def close_all() -> None:
+            self.holding = hold
+            for writer in self.writers:
+                transport = writer.transport
+                transport.abort()
+            self.writers.clear()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(10)
+
+    def release(self) -> None:
+        async def release() -> None:
+            self.holding = False
+
+        asyncio.run_coroutine_threadsafe(release(), self.loop).result(10)
+
+
+class FakeMaster:
+    """A master that completes the handshake, announces a full sync, sends ``payload``
+    (a damaged snapshot, or the start of one) and hangs up."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.served = False
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeMaster:
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shut_down(self.loop, self.thread)
+
+    async def _listen(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            if line.startswith(b"*"):
+                continue
+            if line.startswith(b"$"):
+                word = (await reader.readline()).strip().upper()
+                if word == b"PSYNC":
+                    for _ in range(4):
+                        await reader.readline()
+                    writer.write(b"+FULLRESYNC " + b"a" * 40 + b" 0\r\n" + self.payload)
+                    await writer.drain()
+                    self.served = True
+                    writer.close()
+                    return
+                if word in (b"PING",):
+                    writer.write(b"+PONG\r\n")
+                elif word == b"REPLCONF":
+                    writer.write(b"+OK\r\n")
