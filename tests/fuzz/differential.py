@@ -46,13 +46,15 @@ NOT_SENT = {
     "save": "forks and writes files", "bgsave": "forks and writes files",
     "bgrewriteaof": "forks and writes files", "lastsave": "a timestamp",
     "lolwut": "draws at random",
-    "command": "ours lacks the replication and cluster commands other issues own; COMMAND INFO has "
+    "command": "ours lacks the replication commands another issue owns; COMMAND INFO has "
                "its own byte-for-byte test (test_command_info_diff.py)",
     "multi": "a queued transaction would swallow the rest of the sequence; EXEC has its own tests",
     "exec": "(as MULTI)", "discard": "(as MULTI)", "watch": "(as MULTI)", "unwatch": "(as MULTI)",
     "failover": "replication", "replicaof": "replication", "slaveof": "replication",
     "sync": "replication", "psync": "replication", "wait": "replication",
     "pfselftest": "a one-second self test",
+    "migrate": "connects to whatever address it is given, waiting up to its timeout; MIGRATE has its own "
+               "differential tests (test_cluster_diff.py)",
     "memory": "MEMORY USAGE/STATS/DOCTOR report allocator sizes, which a Python server cannot share",
     "latency": "time measurements", "slowlog": "time measurements",
     "info": "counters and times", "time": "the clock",
