@@ -80,6 +80,13 @@ def valid_name(name: bytes) -> bool:
     return len(name) == wire.NAME_LEN and all(c in b"0123456789abcdef" for c in name)
 
 
+def _is_write(argv: list[bytes]) -> bool:
+    from server.dispatch import LOOKUP
+
+    cmd = LOOKUP.get(argv[0]) or LOOKUP.get(argv[0].lower())
+    return cmd is not None and cmd.is_write
+
+
 def routing_keys(cmd: Command, argv: list[bytes]) -> list[int]:
     """The arguments routing looks at (getKeysFromCommand): the key-finding function's keys, else
     COMMAND INFO's legacy first/last/step range, shard channels included; none when short."""
@@ -642,12 +649,44 @@ class Cluster:
         node = self.slots[slot]
         if node is None:
             return False
+        me = self.myself
+        if self.server.pubsub.shard_channels and (node is me or node is me.master or node.master is me):
+            self.drop_shard_channels(slot)  # this shard no longer serves the slot (removeChannelsInSlot)
         byte, bit = slot >> 3, 1 << (slot & 7)
         if node.slots[byte] & bit:
             node.slots[byte] &= ~bit
             node.numslots -= 1
         self.slots[slot] = None
         return True
+
+    def drop_shard_channels(self, slot: int) -> None:
+        """Unsubscribe every client from the shard channels of ``slot``, each told with a push."""
+        pubsub = self.server.pubsub
+        for channel in [name for name in pubsub.shard_channels if key_slot(name) == slot]:
+            for client in list(pubsub.shard_channels.get(channel, ())):
+                client.push(pubsub.sunsubscribe(client, channel))
+
+    def redirect_blocked_clients(self) -> None:
+        """Clients blocked on keys of a slot now served elsewhere (or by nobody) get the redirection
+        (clusterRedirectBlockedClientIfNeeded); with the cluster down, everyone blocked is told so."""
+        blocking = self.server.blocking
+        if not blocking.count:
+            return
+        me = self.myself
+        for client in list(self.server.clients.values()):
+            blocked = client.blocked
+            if blocked is None or not blocked.keys:
+                continue
+            if not self.state_ok:
+                blocking.finish(client, DOWN)
+                continue
+            slot = key_slot(blocked.keys[0])
+            owner = self.slots[slot]
+            if (client.readonly and me.is_replica and me.master is owner and blocked.argv
+                    and not _is_write(blocked.argv)):
+                continue
+            if owner is not me and slot not in self.importing:
+                blocking.finish(client, UNBOUND if owner is None else self.redirection(b"MOVED", slot, owner))
 
     def del_node_slots(self, node: Node) -> int:
         deleted = 0
@@ -908,6 +947,7 @@ class Cluster:
                 update = True
         if update or not self.state_ok:
             self.update_state()
+        self.redirect_blocked_clients()
 
     # ------------------------------------------------------------------ failure reports
 
