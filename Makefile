@@ -55,6 +55,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/hll_geo_sort.py
 	$(BIN)/python benchmarks/scripting.py
 	$(BIN)/python benchmarks/cluster.py
+	$(BIN)/python benchmarks/dumpfile.py
 
 fuzz: $(STAMP) system-deps
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000

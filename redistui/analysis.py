@@ -20,6 +20,7 @@ import asyncio
 import csv
 import heapq
 import io
+import itertools
 import json
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -122,70 +123,88 @@ class Report:
 
 
 class Accumulator:
-    """Counts keys into a `Report` as they come; `finish` builds the tree and the rankings."""
+    """Counts keys into a `Report` as they come; `finish` builds the tree and the rankings.
+
+    ``add`` runs once per key of files of millions of keys, so it is a closure over its
+    tables (no attribute lookups), keys without expiry are counted by subtraction at the
+    end, and a key enters a top-N heap only when it beats the smallest one there.
+    """
 
     def __init__(self, report: Report) -> None:
         self.report = report
-        self.groups: dict[tuple[int, str, str], list[int]] = {}  # (db, type, encoding) -> [keys, bytes]
-        self.parents: dict[bytes, list[int]] = {}  # the key's namespace -> [keys, bytes]
-        self.ttl: dict[str, list[int]] = {}
+        # (db, type, encoding, the key's namespace) -> [keys, bytes]: one table, split at the end
+        self.cells: dict[tuple[int, str, str, bytes], list[int]] = {}
+        self.ttl: dict[str, list[int]] = {}  # expiring keys only
         self.big: list[tuple[int, int, BigKey]] = []  # min-heaps of the top N
         self.long: list[tuple[int, int, BigKey]] = []
-        self.seq = 0
+        self.add = self._adder()
 
-    def add(self, db: int, key: bytes, type_: str, encoding: str, size: int, elements: int,
-            expire_ms: int | None) -> None:
-        report = self.report
-        report.keys += 1
-        report.size += size
-        group = self.groups.get((db, type_, encoding))
-        if group is None:
-            self.groups[(db, type_, encoding)] = [1, size]
-        else:
-            group[0] += 1
-            group[1] += size
-        cut = key.rfind(report.delimiter) if report.delimiter else -1
-        parent = key[:cut] if cut > 0 else b""
-        counts = self.parents.get(parent)
-        if counts is None:
-            self.parents[parent] = [1, size]
-        else:
-            counts[0] += 1
-            counts[1] += size
-        bucket = "no expiry" if expire_ms is None else ttl_bucket(expire_ms, report.now_ms)
-        ttl = self.ttl.get(bucket)
-        if ttl is None:
-            self.ttl[bucket] = [1, size]
-        else:
-            ttl[0] += 1
-            ttl[1] += size
-        top = report.top
-        self.seq += 1
-        if len(self.big) < top:
-            heapq.heappush(self.big, (size, -self.seq, BigKey(db, key, type_, encoding, size, elements, expire_ms)))
-        elif size > self.big[0][0]:
-            heapq.heapreplace(self.big, (size, -self.seq, BigKey(db, key, type_, encoding, size, elements, expire_ms)))
-        if type_ != "string":
-            if len(self.long) < top:
-                heapq.heappush(self.long, (elements, -self.seq,
-                                           BigKey(db, key, type_, encoding, size, elements, expire_ms)))
-            elif elements > self.long[0][0]:
-                heapq.heapreplace(self.long, (elements, -self.seq,
-                                              BigKey(db, key, type_, encoding, size, elements, expire_ms)))
+    def _adder(self) -> Callable[[int, bytes, str, str, int, int, int | None], None]:
+        report, cells, ttl = self.report, self.cells, self.ttl
+        big, long_ = self.big, self.long
+        delimiter, now, top = report.delimiter, report.now_ms, report.top
+        push, replace = heapq.heappush, heapq.heapreplace
+        seq = itertools.count()
+        floors: list[float] = [-1, -1] if top > 0 else [float("inf")] * 2  # the smallest in a full heap
+
+        def add(db: int, key: bytes, type_: str, encoding: str, size: int, elements: int,
+                expire_ms: int | None) -> None:
+            cut = key.rfind(delimiter) if delimiter else -1
+            cell = (db, type_, encoding, key[:cut] if cut > 0 else b"")
+            counts = cells.get(cell)
+            if counts is None:
+                cells[cell] = [1, size]
+            else:
+                counts[0] += 1
+                counts[1] += size
+            if expire_ms is not None:
+                bucket = ttl_bucket(expire_ms, now)
+                row = ttl.get(bucket)
+                if row is None:
+                    ttl[bucket] = [1, size]
+                else:
+                    row[0] += 1
+                    row[1] += size
+            if size > floors[0]:
+                entry = (size, -next(seq), BigKey(db, key, type_, encoding, size, elements, expire_ms))
+                if len(big) < top:
+                    push(big, entry)
+                else:
+                    replace(big, entry)
+                if len(big) == top:
+                    floors[0] = big[0][0]
+            if elements > floors[1] and type_ != "string":
+                entry = (elements, -next(seq), BigKey(db, key, type_, encoding, size, elements, expire_ms))
+                if len(long_) < top:
+                    push(long_, entry)
+                else:
+                    replace(long_, entry)
+                if len(long_) == top:
+                    floors[1] = long_[0][0]
+
+        return add
 
     def finish(self) -> Report:
         report = self.report
         by_db: dict[int, list[int]] = {}
         by_type: dict[str, list[int]] = {}
         by_encoding: dict[str, list[int]] = {}
-        for (db, type_, encoding), (keys, size) in sorted(self.groups.items()):
+        parents: dict[bytes, list[int]] = {}
+        report.keys = report.size = 0
+        for (db, type_, encoding, parent), (keys, size) in sorted(self.cells.items()):
+            report.keys += keys
+            report.size += size
             for row in (by_db.setdefault(db, [0, 0]), by_type.setdefault(type_, [0, 0]),
-                        by_encoding.setdefault(encoding, [0, 0])):
+                        by_encoding.setdefault(encoding, [0, 0]), parents.setdefault(parent, [0, 0])):
                 row[0] += keys
                 row[1] += size
         report.by_db, report.by_type, report.by_encoding = by_db, by_type, by_encoding
-        report.by_ttl = {label: self.ttl[label] for label in TTL_ORDER if label in self.ttl}
-        report.tree = build_tree(self.parents, report.delimiter)
+        expiring = [sum(row[0] for row in self.ttl.values()), sum(row[1] for row in self.ttl.values())]
+        ttl = dict(self.ttl)
+        if report.keys > expiring[0]:
+            ttl["no expiry"] = [report.keys - expiring[0], report.size - expiring[1]]
+        report.by_ttl = {label: ttl[label] for label in TTL_ORDER if label in ttl}
+        report.tree = build_tree(parents, report.delimiter)
         report.biggest = [entry[2] for entry in sorted(self.big, reverse=True)]
         report.longest = [entry[2] for entry in sorted(self.long, reverse=True)]
         return report
@@ -232,7 +251,7 @@ class FileAnalysis:
     @property
     def progress(self) -> tuple[int, int, int]:
         """(bytes read, file size, keys counted)."""
-        return self.summary.pos, self.summary.size, self.report.keys
+        return self.summary.pos, self.summary.size, self.summary.keys
 
     def step(self, budget: int = CANCEL_CHECK_EVERY) -> bool:
         """Count up to ``budget`` more keys; True once the file is read to its end or its damage."""
@@ -242,9 +261,10 @@ class FileAnalysis:
         types, encodings = TYPE_NAMES, ENCODING_NAMES
         try:
             for db, key, t, size, elements, expire in self.records:
-                add(db, key, types[t], encodings[t], size, elements, expire)
+                type_ = types[t]
+                add(db, key, type_, encodings[t], size, elements, expire)
                 if on_key is not None:
-                    on_key(db, key, types[t], size)
+                    on_key(db, key, type_, size)
                 budget -= 1
                 if budget == 0:
                     return False
@@ -329,7 +349,7 @@ async def analyse_server(
     report.now_ms = int(time.time() * 1000)
     acc = Accumulator(report)
     dbs = list(databases)
-    total = 0
+    total = counted = 0
     clients = {db: connect(db) for db in dbs}
     try:
         for db in dbs:
@@ -341,12 +361,12 @@ async def analyse_server(
                 cursor, keys = await client.scan(cursor, count=batch)
                 if keys:
                     began = time.perf_counter()
-                    await _measure_batch(client, db, keys, samples, acc)
+                    counted += await _measure_batch(client, db, keys, samples, acc)
                     spent = time.perf_counter() - began
                     if duty < 1:
                         await asyncio.sleep(spent * (1 - duty) / duty)
                 if progress is not None:
-                    progress(report.keys, max(total, report.keys), report.keys)
+                    progress(counted, max(total, counted), counted)
                 if cancelled is not None and cancelled():
                     report.cancelled = True
                     return _finish_live(acc, started)
@@ -365,7 +385,8 @@ def _finish_live(acc: Accumulator, started: float) -> Report:
     return report
 
 
-async def _measure_batch(client: Any, db: int, keys: list[bytes], samples: int, acc: Accumulator) -> None:
+async def _measure_batch(client: Any, db: int, keys: list[bytes], samples: int, acc: Accumulator) -> int:
+    """Measure one SCAN batch in two pipelines; returns how many of its keys still existed."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.type(key)
@@ -382,10 +403,12 @@ async def _measure_batch(client: Any, db: int, keys: list[bytes], samples: int, 
         pipe.execute_command(LENGTH_COMMANDS.get(type_, "EXISTS"), key)
     lengths = await pipe.execute(raise_on_error=False)
     now = acc.report.now_ms
+    counted = 0
     for i, key in enumerate(keys):
         type_ = types[i]
         if type_ == "none":
             continue  # deleted between SCAN and now
+        counted += 1
         size = replies[4 * i + 1]
         encoding = replies[4 * i + 2]
         pttl = replies[4 * i + 3]
@@ -397,6 +420,7 @@ async def _measure_batch(client: Any, db: int, keys: list[bytes], samples: int, 
             length if isinstance(length, int) else 0,
             now + pttl if isinstance(pttl, int) and pttl >= 0 else None,
         )  # fmt: skip
+    return counted
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -449,6 +449,11 @@ class RDBScanner:
                                 if pos > n:
                                     raise _Short()
                                 elements = vl
+                            elif vl == 0xC3 and buf[p + 1] < 64 and buf[p + 2] < 64:  # short LZF value
+                                pos = p + 3 + buf[p + 1]
+                                if pos > n:
+                                    raise _Short()
+                                elements = buf[p + 2]
                             else:
                                 elements, pos = self.skip_string(p)
                         else:

@@ -214,10 +214,11 @@ class AnalysisScreen(Screen[None]):
         self._fill_keys("#biggest", report.biggest, report)
         self._fill_keys("#longest", report.longest, report)
 
-    def _node_label(self, name: str, node: PrefixNode, whole: int) -> Text:
+    def _node_label(self, name: str, node: PrefixNode, whole: int, width: int = 34) -> Text:
         label = Text()
-        label.append(f"{name:<34}")
-        label.append(f" {node.keys:>9} keys {human(node.size):>10} {share(node.size, whole):>6}", style="dim")
+        label.append(f"{name:<{width}}")
+        label.append(f" {node.keys:>9} {'key ' if node.keys == 1 else 'keys'} {human(node.size):>10} "
+                     f"{share(node.size, whole):>6}", style="dim")
         return label
 
     def _fill_tree(self) -> None:
@@ -238,22 +239,23 @@ class AnalysisScreen(Screen[None]):
     def _add_branches(self, parent: TreeNode[PrefixNode], node: PrefixNode, whole: int) -> None:
         children = node.sorted_children(self.sort)
         for child in children[:CHILDREN_SHOWN]:
-            if child.children:
-                parent.add(self._node_label(text(child.name), child, whole), data=child)
-            else:  # two spaces where a branch has its expand arrow, so the columns line up
-                parent.add_leaf(self._node_label("  " + text(child.name), child, whole), data=child)
+            if child.children:  # its expand arrow takes two columns: the figures still line up
+                parent.add(self._node_label(text(child.name), child, whole, 32), data=child)
+            else:
+                parent.add_leaf(self._node_label(text(child.name), child, whole), data=child)
         rest = children[CHILDREN_SHOWN:]
         if rest:
             parent.add_leaf(Text(f"… {len(rest)} more namespaces: {sum(c.keys for c in rest)} keys, "
                                  f"{human(sum(c.size for c in rest))}", style="dim italic"))
         own = node.keys - sum(c.keys for c in children)
         if own and parent is not self.query_one("#prefix-tree", Tree).root:
-            parent.add_leaf(Text(f"({own} keys directly under this prefix)", style="dim italic"))
+            parent.add_leaf(Text(f"({own} {'key' if own == 1 else 'keys'} directly under this prefix)",
+                                 style="dim italic"))
 
     @on(Tree.NodeExpanded, "#prefix-tree")
     def _expanded(self, event: Tree.NodeExpanded[PrefixNode]) -> None:
         node = event.node
-        if node.data is not None and not node.children and self.report is not None:
+        if node.data is not None and node.data.children and not node.children and self.report is not None:
             self._add_branches(node, node.data, self.report.size)
 
     def _fill_breakdown(self, report: Report) -> None:

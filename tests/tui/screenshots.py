@@ -211,8 +211,11 @@ def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
     return mine + screenshots_cmdline.steps() + screenshots_scripting.steps()
 
 
-def run(shots: list[Callable[[Pilot, RedisTUI], Awaitable[None]]]) -> None:
-    """Seed a fresh server and take ``shots``, each in a new app."""
+def run(
+    shots: list[Callable[[Pilot, RedisTUI], Awaitable[None]]],
+    after: Callable[[ServerProcess], None] | None = None,
+) -> None:
+    """Seed a fresh server and take ``shots``, each in a new app; then ``after(server)``."""
     OUT.mkdir(exist_ok=True)
     server = pick_server()
     try:
@@ -220,12 +223,16 @@ def run(shots: list[Callable[[Pilot, RedisTUI], Awaitable[None]]]) -> None:
             seed(conn)
         for steps in shots:
             asyncio.run(take(server.port, steps))
+        if after is not None:
+            after(server)
     finally:
         server.stop()
 
 
 def main() -> None:
-    run(all_steps())
+    from tests.tui import screenshots_dumpfile  # the seeded data saved and opened as a dump file (issue 20)
+
+    run(all_steps(), after=screenshots_dumpfile.shoot)
 
 
 if __name__ == "__main__":
