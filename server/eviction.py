@@ -1,20 +1,21 @@
-"""maxmemory: memory accounting and eviction, as Redis's evict.c does it, approximately.
+"""maxmemory: memory accounting and eviction, as Redis's evict.c does it.
 
-Accounting. Python cannot tell cheaply how many bytes the dataset holds, and
-the process's RSS does not shrink when keys are deleted, so neither can steer
-eviction. ``used_memory`` is therefore an estimate, stated plainly:
+Accounting. Redis asks its allocator how many bytes it holds; Python has no
+cheap equivalent, and the process's RSS does not shrink when keys are deleted,
+so neither can steer eviction. Sizes are therefore kept per key as the data
+changes, whether or not a limit is set (``server.memory`` states the rules):
+each database's ``used`` gains a string's bytes when it is stored and loses
+them when it goes; a collection written in place is marked stale and
+re-measured when the count is next read (``Database.settle``), once however
+many writes it received. Then
 
-    used_memory = memory at start-up + Σ large keys' sizes
-                  + Σ over databases (other keys × average bytes per key)
+    used_memory = memory at start-up
+                  + Σ over databases (used + keys × KEY_SLOT + deadlines × EXPIRE_SLOT
+                                      + access clocks × ACCESS_SLOT)
 
-A sample cannot see one big key among many small ones (a list grown to
-500 MB), so sizes are also kept per key as values grow: every write under a
-limit counts its arguments against its key (``grown``); the cron measures
-each key that grew (``server.memory.key_footprint``) and keeps those past
-``LARGE_KEY`` in ``large`` with their size, re-measured while they live. The
-average comes from a sample of the other keys, refreshed by the cron; in
-between, every write's arguments (with Python's per-object overhead) are
-added at once and every evicted key's size is taken off.
+so one list grown to hundreds of megabytes among many small keys is counted
+as it grows. The cron settles stale keys in bounded batches; reading the total
+(INFO, or the check before a write under a limit) settles the rest.
 
 Eviction. Before a command flagged ``denyoom`` runs, if ``used_memory`` is
 above ``maxmemory``, keys are evicted one by one per ``maxmemory-policy`` until
@@ -32,7 +33,7 @@ import random
 from typing import TYPE_CHECKING
 
 from server.keyspace import NOTIFY_EVICTED, Database
-from server.memory import key_footprint, rss_bytes
+from server.memory import ACCESS_SLOT, EXPIRE_SLOT, KEY_SLOT, rss_bytes
 from server.protocol import Error
 
 if TYPE_CHECKING:
@@ -40,22 +41,14 @@ if TYPE_CHECKING:
     from server.instance import Server
 
 OOM = Error(b"OOM command not allowed when used memory > 'maxmemory'.")
-SAMPLE_FOR_AVERAGE = 32
 POOL_SIZE = 16
-LARGE_KEY = 64 * 1024  # keys at least this big are accounted one by one
-ARG_OVERHEAD = 48  # a stored argument's object header and container slot, beyond its bytes
-MEASURE_PER_REFRESH = 256  # keys that grew measured per cron tick, the fastest growing first
+SETTLE_PER_TICK = 2000  # stale keys each database re-measures per cron tick (bounded work)
 
 
 class Eviction:
     def __init__(self, server: Server):
         self.server = server
         self.baseline = rss_bytes()
-        self.average: dict[int, float] = {}  # db id → estimated bytes per key
-        self.extra = 0  # bytes written since the last refresh
-        self.grown: dict[tuple[int, bytes], int] = {}  # keys written since the last refresh
-        self.large: dict[tuple[int, bytes], int] = {}  # big keys and their measured sizes
-        self.large_total = 0
         self.pool: list[tuple[float, int, bytes]] = []  # best candidates, best last
         self.peak = 0  # the highest used_memory INFO has reported
         self.limited = False  # a maxmemory is set: dispatch calls ``check`` before denyoom commands
@@ -65,8 +58,6 @@ class Eviction:
     def _arm(self) -> None:
         """Dispatch asks us before write commands only while a limit is set."""
         self.limited = bool(self.server.config["maxmemory"])
-        if self.limited:
-            self.refresh()
 
     def note_peak(self, used: int) -> int:
         """The peak of used memory, counting ``used`` (INFO memory's used_memory_peak)."""
@@ -76,49 +67,20 @@ class Eviction:
     # -- accounting --------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Measure the keys that grew and the large ones; re-sample the average of the others."""
-        dbs = self.server.keyspace.dbs
-        large = self.large
-        if self.grown or large:
-            grown, self.grown = self.grown, {}
-            # The keys that grew most (a small key's growth is the average's business).
-            candidates = sorted(grown, key=grown.__getitem__, reverse=True)[:MEASURE_PER_REFRESH]
-            for dbkey in [*candidates, *(k for k in large if k not in grown)]:
-                value = dbs[dbkey[0]].data.get(dbkey[1])
-                size = key_footprint(dbkey[1], value) if value is not None else 0
-                if size >= LARGE_KEY:
-                    large[dbkey] = size
-                else:
-                    large.pop(dbkey, None)
-            self.large_total = sum(large.values())
-        for db in dbs:
-            n = len(db.data)
-            if n == 0:
-                self.average.pop(db.id, None)
-                continue
-            sizes = []
-            for _ in range(min(SAMPLE_FOR_AVERAGE, n)):
-                key = db.sample_key()  # no side effects: random_key() would expire keys
-                if key is None:
-                    break
-                if (db.id, key) in large:
-                    continue
-                value = db.data.get(key)
-                if value is not None:
-                    sizes.append(key_footprint(key, value, 5))
-            if sizes:
-                self.average[db.id] = sum(sizes) / len(sizes)
-        self.extra = 0
+        """From the cron: re-measure a bounded batch of each database's stale keys."""
+        for db in self.server.keyspace.dbs:
+            if db.stale:
+                db.settle(SETTLE_PER_TICK)
 
     def dataset_bytes(self) -> int:
-        total = self.extra + self.large_total
-        large_per_db: dict[int, int] = {}
-        for dbid, _key in self.large:
-            large_per_db[dbid] = large_per_db.get(dbid, 0) + 1
+        """The bytes the keys take, every stale key re-measured first."""
+        total = 0
         for db in self.server.keyspace.dbs:
+            if db.stale:
+                db.settle()
             if db.data:
-                small = max(len(db.data) - large_per_db.get(db.id, 0), 0)
-                total += int(small * self.average.get(db.id, 100.0))
+                total += (db.used + len(db.data) * KEY_SLOT + len(db.expires) * EXPIRE_SLOT
+                          + len(db.access) * ACCESS_SLOT)
         return total
 
     def used_memory(self) -> int:
@@ -129,16 +91,7 @@ class Eviction:
     def check(self, client: Client, argv: list[bytes] | None = None) -> Error | None:
         """Run before a ``denyoom`` command: make room, or refuse with OOM."""
         config = self.server.config
-        limit = config.get_int("maxmemory")
-        error = self._make_room(limit, config.get_str("maxmemory-policy"))
-        if error is None and argv:
-            added = 64 + sum(len(a) for a in argv) + ARG_OVERHEAD * len(argv)  # what this write may add
-            self.extra += added
-            if len(argv) > 1:
-                dbkey = (client.db.id, argv[1])
-                grown = self.grown
-                grown[dbkey] = grown.get(dbkey, 0) + added
-        return error
+        return self._make_room(config.get_int("maxmemory"), config.get_str("maxmemory-policy"))
 
     def _make_room(self, limit: int, policy: str) -> Error | None:
         if not limit or self.used_memory() <= limit:
@@ -185,9 +138,6 @@ class Eviction:
         del pool[: max(0, len(pool) - POOL_SIZE)]
 
     def _evict(self, db: Database, key: bytes) -> bool:
-        size = self.large.pop((db.id, key), None)
-        if size is not None:  # a small key's share leaves with it (keys x average)
-            self.large_total -= size
         db.delete(key)
         self.server.effects.evicted(db, key)
         ks = self.server.keyspace

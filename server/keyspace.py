@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from server.memory import STRING_COST, collection_size
 from server.protocol import Error
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ POSITION_BITS = 32
 POSITION_MASK = (1 << POSITION_BITS) - 1
 BLOCK_SHIFT = 10  # after a compaction, old positions map to new ones in blocks of 1024
 MIN_STALE = 1024  # stale entries tolerated whatever the number of keys
+RECOUNT_SAMPLES = 32  # collections of each type measured whole when a loaded database is counted
 KEPT_GENERATIONS = 8  # how many compactions an old cursor can survive and still resume
 
 # Access tracking modes (Keyspace.access_mode) and Redis's LFU constants.
@@ -122,12 +124,12 @@ class Database:
         "id", "keyspace", "data", "expires", "avg_ttl",
         "order", "order_limit", "generation", "old_generations", "cursor_issued",
         "expire_order", "expire_order_limit", "expire_cursor",
-        "track", "access", "slot_keys",
+        "track", "access", "slot_keys", "used", "sized", "stale",
     )
 
     # What SWAPDB exchanges between two databases (everything but identity).
     STATE = ("data", "expires", "avg_ttl", "order", "order_limit", "generation", "old_generations", "cursor_issued",
-             "expire_order", "expire_order_limit", "expire_cursor", "access")
+             "expire_order", "expire_order_limit", "expire_cursor", "access", "used", "sized", "stale")
 
     def __init__(self, index: int, keyspace: Keyspace):
         self.id = index
@@ -155,6 +157,11 @@ class Database:
         if self.slot_keys is not None:
             self.slot_keys.data = self.data
             self.slot_keys.clear()
+        # Memory accounting (see server.memory): bytes of the keys and values, the last
+        # size counted for each collection or bytearray, and the keys to re-measure.
+        self.used = 0
+        self.sized: dict[bytes, tuple[int, int, int]] = {}
+        self.stale: set[bytes] = set()
 
     def __len__(self) -> int:
         return len(self.data)
@@ -234,13 +241,25 @@ class Database:
     def set(self, key: bytes, value: object, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
         data = self.data
-        if key in data:
+        old = data.get(key)
+        # Memory accounting: a bytes string at once (a string replacing a string changes
+        # the count by the difference of their lengths), a collection when settled.
+        if old is not None:
+            if value.__class__ is bytes and old.__class__ is bytes:
+                self.used += len(value) - len(old)
+            else:
+                self.unaccount(key, old)
+                self._account_new(key, value)
             if self.keyspace.blocked_keys:
-                self.stream_gone(key, data[key])
+                self.stream_gone(key, old)
             data[key] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
         else:
+            if value.__class__ is bytes:
+                self.used += STRING_COST + len(key) + len(value)
+            else:
+                self.stale.add(key)
             data[key] = value
             # ``created`` inlined: this is the hot path of every write of a new key.
             order = self.order
@@ -263,11 +282,13 @@ class Database:
     def add(self, key: bytes, value: object) -> None:
         """Store a new collection at a key known to be free (no TTL to drop)."""
         self.data[key] = value
+        self._account_new(key, value)
         self.created(key)
         self.touch(key)
 
     def created(self, key: bytes) -> None:
         """Bookkeeping for a key just added to ``data``: SCAN order, access clock, ``new`` event."""
+        self.stale.add(key)  # its size is counted when the accounting settles
         order = self.order
         order.append(key)
         if len(order) > self.order_limit:
@@ -285,6 +306,7 @@ class Database:
         old = self.data.pop(key, None)
         if old is None:
             return False
+        self.unaccount(key, old)
         if self.keyspace.blocked_keys:
             self.stream_gone(key, old)
         if self.expires:
@@ -293,8 +315,82 @@ class Database:
             self.access.pop(key, None)
         if self.slot_keys is not None:
             self.slot_keys.discard(key)
-        self.touch(key)
+        ks = self.keyspace  # ``touch`` without marking the (gone) key stale
+        ks.dirty += 1
+        if ks.watched:
+            ks.on_touch(self, key)
         return True
+
+    def unaccount(self, key: bytes, old: object) -> None:
+        """Take the value ``old`` that ``key`` held off the memory count (it was removed or replaced)."""
+        if old.__class__ is bytes:
+            self.used -= STRING_COST + len(key) + len(old)
+        else:
+            entry = self.sized.pop(key, None)
+            if entry is not None:
+                self.used -= entry[0]
+
+    def _account_new(self, key: bytes, value: object) -> None:
+        """Count a value just stored at ``key``: a string now, anything else when settled."""
+        if value.__class__ is bytes:
+            self.used += STRING_COST + len(key) + len(value)
+        else:
+            self.stale.add(key)
+
+    def settle(self, budget: int = 0) -> None:
+        """Count the current size of the collections changed since the last call (all, or ``budget`` keys).
+
+        Writes to a collection change it in place and only mark its key ``stale``;
+        the size is measured here, once however many writes happened in between.
+        """
+        stale = self.stale
+        if not stale:
+            return
+        data, sized = self.data, self.sized
+        used = self.used
+        done = 0
+        while stale:
+            key = stale.pop()
+            value = data.get(key)
+            if value is not None and value.__class__ is not bytes:
+                known = sized.get(key)
+                entry = collection_size(key, value, known)
+                used += entry[0] - (known[0] if known is not None else 0)
+                sized[key] = entry
+            done += 1
+            if done == budget:
+                break
+        self.used = used
+
+    def recount(self) -> None:
+        """Count every key afresh, after ``data`` was filled directly (loading a file).
+
+        Strings are counted exactly. Collections would each cost a sampled measure;
+        the first few of each type are measured and the others are estimated from
+        those types' average bytes per element, to be measured when they change.
+        """
+        used = 0
+        sized: dict[bytes, tuple[int, int, int]] = {}
+        measured: dict[type, list[int]] = {}  # type -> [keys measured, their bytes, their elements]
+        value: Any  # bytes or a collection: both have a length
+        for key, value in self.data.items():
+            cls = value.__class__
+            if cls is bytes:
+                used += STRING_COST + len(key) + len(value)
+                continue
+            count = len(value)
+            stats = measured.setdefault(cls, [0, 0, 0])
+            if stats[0] < RECOUNT_SAMPLES or not count or not stats[2]:
+                entry = collection_size(key, value, None)
+                stats[0] += 1
+                stats[1] += entry[0]
+                stats[2] += count
+            else:
+                size = stats[1] * count // stats[2]
+                entry = (size, size, count)
+            sized[key] = entry
+            used += entry[0]
+        self.used, self.sized, self.stale = used, sized, set()
 
     def notify(self, kind: int, event: bytes, key: bytes) -> None:
         """A keyspace event for ``key`` in this database, sent if its class is enabled (cheap when none are).
@@ -314,7 +410,8 @@ class Database:
         return True
 
     def touch(self, key: bytes) -> None:
-        """Tell WATCHers that ``key`` changed (Redis's signalModifiedKey)."""
+        """Tell WATCHers that ``key`` changed (Redis's signalModifiedKey); its size is counted again."""
+        self.stale.add(key)
         ks = self.keyspace
         ks.dirty += 1
         if ks.watched:
@@ -348,8 +445,10 @@ class Database:
         if self.keyspace.expiry_paused:
             return
         old = self.data.pop(key, None)
-        if old is not None and self.keyspace.blocked_keys:
-            self.stream_gone(key, old)
+        if old is not None:
+            self.unaccount(key, old)
+            if self.keyspace.blocked_keys:
+                self.stream_gone(key, old)
         self.expires.pop(key, None)
         if self.track:
             self.access.pop(key, None)
@@ -517,6 +616,7 @@ class Database:
         self.expire_order = list(self.expires)
         self.expire_order_limit = 2 * len(self.expires) + MIN_STALE
         self.expire_cursor = 0
+        self.recount()
 
     def compact_expire_order(self) -> None:
         """Drop stale entries from ``expire_order`` (no cursor to preserve: the cycle just restarts)."""

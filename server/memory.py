@@ -78,3 +78,50 @@ def key_footprint(key: bytes, value: Any, samples: int = 5) -> int:
     if kind is not None:
         size += PER_ITEM_OVERHEAD.get(kind, 0) * len(value)
     return size
+
+
+# ---------------------------------------------------------------- per-key accounting (used_memory)
+#
+# ``used_memory`` is kept as the dataset changes, not estimated from a sample: each
+# ``Database`` holds ``used``, the bytes of its keys and values, updated by every
+# write (``server.keyspace``). A ``bytes`` string's size follows from its length, so
+# it is added and taken off exactly, at once. A collection (or a string modified in
+# place, a ``bytearray``) changes inside its object, so a write marks its key
+# ``stale`` and ``collection_size`` re-measures it a little later, cheaply: a full
+# measure (``key_footprint``, which samples elements) is scaled by the element count
+# until the count halves or doubles, then taken again. What every key costs beyond
+# its objects (its dict slot, its SCAN order slot, a deadline) is counted per key
+# when the total is read (``Eviction.used_memory``).
+
+# A ``bytes`` key and a ``bytes`` value: two object headers and the allocator's
+# rounding to 16 bytes (half a unit each on average), beyond their lengths.
+STRING_COST = 2 * (sys.getsizeof(b"") + 8)
+KEY_SLOT = 52  # a key's share of the database dict and of the SCAN order list, at their usual load
+EXPIRE_SLOT = 88  # a deadline: its entry in ``expires``, its int, its slot in ``expire_order``
+ACCESS_SLOT = 48  # an LRU/LFU clock entry (kept only while a policy or OBJECT needs it)
+EXACT_BELOW = 8  # collections smaller than this are measured whole at every change
+
+
+def string_size(key: bytes, value: bytes) -> int:
+    """What a ``bytes`` string costs beyond the per-key slots (``STRING_COST`` and the lengths)."""
+    return STRING_COST + len(key) + len(value)
+
+
+def collection_size(key: bytes, value: Any, known: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    """``(bytes, bytes measured, element count measured)`` for a collection or a ``bytearray``.
+
+    ``known`` is the previous result for this key: while the element count stays
+    within half and twice the count of the last full measure, that measure is
+    scaled by the count (a multiplication instead of sampling elements); outside
+    that range, or for small collections, the value is measured again.
+    """
+    count = len(value)
+    if value.__class__ is bytearray:  # exact and cheap: its buffer is one allocation
+        size = sys.getsizeof(b"") + 8 + len(key) + sys.getsizeof(value)
+        return size, size, count
+    if known is not None:
+        _, measured, measured_at = known
+        if EXACT_BELOW <= measured_at <= 2 * count and count <= 2 * measured_at:
+            return measured * count // measured_at, measured, measured_at
+    size = key_footprint(key, value)
+    return size, size, count

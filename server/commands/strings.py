@@ -63,7 +63,9 @@ def in_place(db: Database, key: bytes, value: bytes | bytearray) -> bytearray:
     if value.__class__ is bytearray:
         return value
     raw = bytearray(value)
+    db.unaccount(key, value)
     db.data[key] = raw
+    db.stale.add(key)  # counted as a bytearray from now on
     return raw
 
 
