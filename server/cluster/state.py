@@ -27,7 +27,7 @@ import os
 import random
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -204,6 +204,9 @@ class Cluster:
         self._cron_handle: asyncio.TimerHandle | None = None
         self._todo_scheduled = False
         self.lock_fd = -1
+        from server.cluster.failover import Failover
+
+        self.failover = Failover(self)  # elections and manual failovers
         # The keys of database 0 by slot (cluster mode has database 0 only).
         db0 = server.keyspace.dbs[0]
         self.keys = SlotIndex(db0.data)
@@ -739,7 +742,7 @@ class Cluster:
         if me not in node.replicas:
             node.replicas.append(me)
         self.replicate_from(node)
-        self.mf_end = 0
+        self.failover.reset_manual()
 
     def replicate_from(self, node: Node | None) -> None:
         """Point replication at ``node`` (None: stop replicating). This server has no replication
@@ -748,6 +751,17 @@ class Cluster:
     def replication_offset(self) -> int:
         """The replication offset announced in headers: 0 without replication."""
         return 0
+
+    def replication_data_age(self) -> int:
+        """Milliseconds since this replica last heard from its master's replication link
+        (the data age an election checks): 0 without replication."""
+        return 0
+
+    def later_call(self, function: Callable[[], None]) -> None:
+        """Run ``function`` once the current event is handled (before the loop sleeps)."""
+        loop = self.server.loop
+        if loop is not None:
+            loop.call_soon(function)
 
     def reset(self, hard: bool) -> None:
         """CLUSTER RESET (clusterReset): forget the others, drop the slots, become a master."""
@@ -929,6 +943,9 @@ class Cluster:
             now = mstime()
             if node.flags & (wire.MYSELF | wire.NOADDR | wire.HANDSHAKE):
                 continue
+            if self.mf_end and self.myself.is_master and self.failover.mf_replica is node and node.link:
+                self.send_ping(node.link, wire.PING)  # a manual failover in progress: ping it each tick
+                continue
             ping_delay = now - node.ping_sent
             data_delay = now - node.data_received
             link = node.link
@@ -945,6 +962,7 @@ class Cluster:
                 self.log("debug", f"*** NODE {node.name.decode()} possibly failing")
                 node.flags |= wire.PFAIL
                 update = True
+        self.failover.cron()
         if update or not self.state_ok:
             self.update_state()
         self.redirect_blocked_clients()
@@ -1145,6 +1163,9 @@ class Cluster:
                 sender.config_epoch = sender_config_epoch
                 self.later(TODO_SAVE | TODO_FSYNC)
             sender.repl_offset = msg.offset
+            if (self.mf_end and self.myself.is_replica and self.myself.master is sender
+                    and msg.mflags & wire.MF_PAUSED):
+                self.failover.master_paused_at(sender.repl_offset)
         me = self.myself
         if mtype in (wire.PING, wire.MEET):
             if (mtype == wire.MEET or not me.ip) and not self.server.config.get_str("cluster-announce-ip"):
@@ -1268,7 +1289,9 @@ class Cluster:
             self.later(TODO_SAVE | TODO_FSYNC)
             self.update_slots_with(about, msg.update_epoch, msg.update_slots)
         elif mtype in (wire.AUTH_REQUEST, wire.AUTH_ACK, wire.MFSTART):
-            pass  # elections need replication, which this server does not have yet
+            if sender is None:
+                return True
+            self.failover.message(link, sender, msg, sender_current_epoch)
         elif mtype != wire.MODULE:
             self.log("warning", f"Received unknown packet type: {mtype}")
         return True

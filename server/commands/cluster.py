@@ -496,12 +496,15 @@ def cluster_failover(ctx: Client, sub: bytes, *options: bytes) -> object:
     cluster = cluster_of(ctx)
     if len(options) > 1:
         raise subcommand_syntax_error("cluster", sub)
-    force = False
+    force = takeover = False
     if options:
         option = options[0].lower()
-        if option not in (b"force", b"takeover"):
+        if option == b"force":
+            force = True
+        elif option == b"takeover":
+            force = takeover = True  # TAKEOVER implies FORCE
+        else:
             raise SYNTAX_ERROR
-        force = True  # TAKEOVER implies FORCE
     me = cluster.myself
     if me.is_master:
         raise Error(b"ERR You should send CLUSTER FAILOVER to a replica")
@@ -509,7 +512,8 @@ def cluster_failover(ctx: Client, sub: bytes, *options: bytes) -> object:
         raise Error(b"ERR I'm a replica but my master is unknown to me")
     if not force and (me.master.failed or me.master.link is None):
         raise Error(b"ERR Master is down or failed, please use CLUSTER FAILOVER FORCE")
-    raise Error(b"ERR manual failover needs replication, which this server does not have yet")
+    cluster.failover.manual(force, takeover)
+    return OK
 
 
 @command("cluster|reset", arity=-2, flags="admin noscript stale", group="cluster", since="3.0.0",

@@ -391,3 +391,48 @@ def test_cluster_fix_repairs_an_interrupted_reshard(three_masters):
     wait_for(lambda: check_passes(source), what="redis-cli --cluster check after fix")
     assert [rc.get(key) for key in keys] == keys
     rc.close()
+
+
+def test_replica_of_ours_elected_by_redis_server_masters_when_its_master_dies(tmp_path):
+    """A master of ours with a replica of ours, the other two masters redis-server: killing the
+    master makes the replica win an election (votes from the redis-server masters) and serve
+    the slots; clients follow the MOVED to it."""
+    require_tool("redis-cli")
+    nodes = [start_node("ours", tmp_path / "a"), start_node("redis", tmp_path / "b"),
+             start_node("redis", tmp_path / "c")]
+    replica = start_node("ours", tmp_path / "r")
+    try:
+        cluster_create(nodes)
+        master = nodes[0]
+        out = cli("--cluster", "add-node", f"127.0.0.1:{replica.port}", f"127.0.0.1:{master.port}",
+                  "--cluster-slave", "--cluster-master-id", node_id(master))
+        assert "[OK] New node added correctly." in out, out
+        replica_id = node_id(replica)
+
+        def is_replica_everywhere() -> bool:
+            for node in nodes:
+                with node.client() as conn:
+                    text = conn.execute_command("CLUSTER", "NODES").decode()
+                line = next((line for line in text.splitlines() if line.startswith(replica_id)), "")
+                if " slave " not in line and ",slave " not in line:
+                    return False
+            return True
+
+        wait_for(is_replica_everywhere, what="every node to know the replica")
+        slots_before = [(s, e) for s, e, p in slots_view(nodes[1]) if p == master.port]
+        master.kill()
+
+        def promoted(node: ServerProcess) -> bool:
+            return [(s, e) for s, e, p in slots_view(node) if p == replica.port] == slots_before
+
+        for node in (nodes[1], nodes[2], replica):
+            wait_for(lambda node=node: promoted(node), timeout=60, what="the replica to take its master's slots")
+            wait_for(lambda node=node: cluster_ok(node), timeout=30, what="cluster_state:ok again")
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[1].port)], decode_responses=True)
+        for i in range(50):
+            rc.set(f"after:{i}", i)
+        assert [rc.get(f"after:{i}") for i in range(50)] == [str(i) for i in range(50)]
+        assert replica.client().dbsize() > 0
+        rc.close()
+    finally:
+        stop_all([*nodes, replica])
