@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Select
+from textual.widgets import Footer, Input, Select, TextArea
 
 from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
 from redistui.formatting import ErrorReply, has_controls, printable
@@ -61,7 +61,10 @@ class ExplorerAction:
     """One explorer action, written once: its key binding (and footer label) and its command-palette entry.
 
     ``key`` None: palette only. ``title`` None: key only. ``footer`` False: the key works but the footer
-    leaves it out to stay short.
+    leaves it out to stay short. ``scope`` says where the key acts (and so when the footer shows it):
+    "any" everywhere; "main" on the explorer's screen (not on the dashboard or a dialog); "keys" there
+    too, but not while typing in a text field, the command line or the pub/sub pane; "key", "string",
+    "collection" and "value" as "keys" when a key, a string, a collection or either is shown.
     """
 
     action: str
@@ -71,6 +74,7 @@ class ExplorerAction:
     title: str | None = None
     help: str = ""
     files_only: bool = False  # offered only for a dump file opened with ``redistui open``
+    scope: str = "keys"
 
 
 # The one table of the explorer's actions: RedisTUI.BINDINGS (the footer) and the palette both read it.
@@ -79,9 +83,16 @@ ACTIONS = (
         "focus_filter", "slash", "Filter", title="Filter keys by pattern", help="Server-side SCAN MATCH glob"
     ),
     ExplorerAction("new_key", "n", "New", title="New key", help="Create a key of any type"),
-    ExplorerAction("edit", "e", "Edit", title="Edit value", help="Edit the string or the selected element"),
     ExplorerAction(
-        "add_element", "a", "Add", title="Add element", help="Add an element to the selected collection"
+        "edit", "e", "Edit", title="Edit value", help="Edit the string or the selected element", scope="key"
+    ),
+    ExplorerAction(
+        "add_element",
+        "a",
+        "Add",
+        title="Add element",
+        help="Add an element to the selected collection",
+        scope="collection",
     ),
     ExplorerAction(
         "remove_element",
@@ -89,24 +100,45 @@ ACTIONS = (
         "Remove",
         title="Remove element",
         help="Remove the selected element (asks first)",
+        scope="collection",
     ),
-    ExplorerAction("rename", "r", "Rename", title="Rename key", help="RENAME the selected key"),
+    ExplorerAction("rename", "r", "Rename", title="Rename key", help="RENAME the selected key", scope="key"),
     ExplorerAction(
-        "delete_key", "delete", "Delete", title="Delete key", help="UNLINK the selected key (asks first)"
+        "delete_key",
+        "delete",
+        "Delete",
+        title="Delete key",
+        help="UNLINK the selected key (asks first)",
+        scope="key",
     ),
     ExplorerAction(
-        "set_ttl", "t", "TTL", title="Set or remove TTL", help="EXPIRE / PERSIST the selected key"
+        "set_ttl",
+        "t",
+        "TTL",
+        title="Set or remove TTL",
+        help="EXPIRE / PERSIST the selected key",
+        scope="key",
     ),
-    ExplorerAction("pin", "p", "Pin", title="Pin key to TTL panel", help="Pin or unpin the selected key"),
+    ExplorerAction(
+        "pin",
+        "p",
+        "Pin",
+        footer=False,
+        title="Pin key to TTL panel",
+        help="Pin or unpin the selected key",
+        scope="key",
+    ),
     ExplorerAction(
         "toggle_tree",
         "v",
-        "Tree/flat",
+        "Tree",
         title="Toggle tree / flat list",
         help="Group keys by delimiter or list them flat",
     ),
     ExplorerAction("set_delimiter", title="Set tree delimiter", help="The separator namespaces are split on"),
-    ExplorerAction("rescan", "f5", "Rescan", title="Rescan keys", help="Start the SCAN again from cursor 0"),
+    ExplorerAction(
+        "rescan", "f5", "Rescan", footer=False, title="Rescan keys", help="Start the SCAN again from cursor 0"
+    ),
     ExplorerAction(
         "load_all",
         "ctrl+l",
@@ -116,7 +148,13 @@ ACTIONS = (
         help="SCAN until the end (esc stops)",
     ),
     ExplorerAction(
-        "stop_scan", "escape", "Stop scan", footer=False, title="Stop scan", help="Stop loading keys"
+        "stop_scan",
+        "escape",
+        "Stop scan",
+        footer=False,
+        title="Stop scan",
+        help="Stop loading keys",
+        scope="main",
     ),
     ExplorerAction(
         "cycle_format",
@@ -125,6 +163,7 @@ ACTIONS = (
         footer=False,
         title="Cycle string format",
         help="auto / text / JSON / hex",
+        scope="string",
     ),
     ExplorerAction(
         "load_more_value",
@@ -133,6 +172,7 @@ ACTIONS = (
         footer=False,
         title="Load more of the value",
         help="Fetch the next GETRANGE chunk",
+        scope="value",
     ),
     ExplorerAction(
         "enable_live",
@@ -149,8 +189,9 @@ ACTIONS = (
         footer=False,
         title="Toggle dark / light",
         help="Switch between the dark and light theme",
+        scope="any",
     ),
-    ExplorerAction("focus_next", "tab", "Focus next", footer=False),
+    ExplorerAction("focus_next", "tab", "Focus next", footer=False, scope="any"),
     ExplorerAction(
         "focus_command_line",
         "colon",
@@ -165,12 +206,23 @@ ACTIONS = (
         "Dashboard",
         title="Server dashboard",
         help="INFO, SLOWLOG, CLIENT LIST and MONITOR",
+        scope="main",
     ),
     ExplorerAction(
-        "toggle_pubsub", "f3", "Pub/Sub", title="Pub/Sub pane", help="Subscribe, watch and publish messages"
+        "toggle_pubsub",
+        "f3",
+        "Pub/Sub",
+        title="Pub/Sub pane",
+        help="Subscribe, watch and publish messages",
+        scope="main",
     ),
     ExplorerAction(
-        "scripting", "f4", "Scripts", title="Lua scripts and functions", help="EVAL editor and FUNCTION LIST"
+        "scripting",
+        "f4",
+        "Scripts",
+        title="Lua scripts and functions",
+        help="EVAL editor and FUNCTION LIST",
+        scope="main",
     ),
     ExplorerAction(
         "analysis",
@@ -178,6 +230,7 @@ ACTIONS = (
         "Analyse",
         title="Memory analysis",
         help="Bytes by prefix, type, encoding, db and TTL; the biggest keys",
+        scope="main",
     ),
     ExplorerAction(
         "save_as",
@@ -208,12 +261,14 @@ class RedisTUI(App[None]):
     TITLE = "redistui"
 
     BINDINGS = action_bindings(ACTIONS)
+    SCOPES = {a.action: a.scope for a in ACTIONS}
 
     read_only = False  # a dump file opened with ``redistui open``: edits are refused until allowed
     file_mode = False
 
     def __init__(self, spec: ConnectionSpec, embedded: bool = False) -> None:
         super().__init__()
+        self._from_palette = False
         self.spec = spec
         self.embedded = embedded
         self.client = ExplorerClient(spec)
@@ -247,7 +302,7 @@ class RedisTUI(App[None]):
             with Container(id="command-area"):
                 yield PubSubPane(self.spec, id="pubsub", classes="-hidden")
                 yield CommandLine(self.spec, id="command-line")
-            yield Footer()
+            yield Footer(compact=True)
 
     def notify(
         self,
@@ -310,6 +365,9 @@ class RedisTUI(App[None]):
     async def _connect(self) -> None:
         try:
             await self.client.ping()
+            if await self.client.detect_cluster():
+                masters = len(self.client.cluster_nodes)
+                self._header.cluster_masters = masters
             databases = await self.client.database_count()
         except LOST as error:
             self.connection_lost(error)
@@ -438,10 +496,17 @@ class RedisTUI(App[None]):
         self.main_screen.query_one("#cmd-input").focus()
 
     def action_toggle_pubsub(self) -> None:
-        self.main_screen.query_one(PubSubPane).toggle_class("-hidden")
+        """F3 opens the pane with the focus in its subscribe field; again, closes it (back to the keys)."""
+        pane = self.main_screen.query_one(PubSubPane)
+        if pane.has_class("-hidden"):
+            pane.remove_class("-hidden")
+            pane.query_one("#ps-subscribe", Input).focus()
+        else:
+            pane.add_class("-hidden")
+            self.browser.key_list.focus()
 
     def action_dashboard(self) -> None:
-        self.push_screen(DashboardScreen(self.spec))
+        self.push_screen(DashboardScreen(self.spec, nodes=self.client.cluster_nodes))
 
     def action_scripting(self) -> None:
         self.push_screen(ScriptingScreen(self.spec))
@@ -483,6 +548,7 @@ class RedisTUI(App[None]):
             return
         pane = self.main_screen.query_one(PubSubPane)
         pane.remove_class("-hidden")
+        pane.query_one("#ps-subscribe", Input).focus()
         await pane.subscribe_command(message.args)
 
     # -- command palette and simple actions ----------------------------------------------------------
@@ -499,9 +565,44 @@ class RedisTUI(App[None]):
 
     def _action_runner(self, action: str) -> Callable[[], Awaitable[Any]]:
         async def run() -> None:
-            await self.run_action(action)
+            self._from_palette = True  # chosen by name: it acts wherever the focus has gone meanwhile
+            try:
+                await self.run_action(action)
+            finally:
+                self._from_palette = False
 
         return run
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Whether a table action acts here; Textual hides the keys that do not from the footer.
+
+        The explorer's keys act on its own screen only (not on the dashboard or under a dialog), and
+        the letter keys not while the focus is in a text field, the command line or the pub/sub pane,
+        where they are typed.
+        """
+        scope = self.SCOPES.get(action)
+        if scope is None or scope == "any" or self._from_palette:
+            return True
+        if not self.screen_stack or self.screen is not self.main_screen:
+            return False
+        if scope == "main":
+            return True
+        focused = self.focused
+        if isinstance(focused, (Input, TextArea)) or (
+            focused is not None
+            and any(isinstance(node, (CommandLine, PubSubPane)) for node in focused.ancestors)
+        ):
+            return False
+        viewer = self._value_view.viewer if hasattr(self, "_value_view") else None
+        if scope == "key":
+            return self._value_view.key is not None
+        if scope == "string":
+            return isinstance(viewer, StringViewer)
+        if scope == "collection":
+            return isinstance(viewer, CollectionViewer)
+        if scope == "value":
+            return isinstance(viewer, (StringViewer, CollectionViewer))
+        return True
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
@@ -516,8 +617,13 @@ class RedisTUI(App[None]):
         self.browser.load_all()
 
     def action_stop_scan(self) -> None:
-        if isinstance(self.focused, Input):
-            self.browser.key_list.focus()
+        """Esc: back to the key list from any pane; on the key list (or from the filter), stop the scan."""
+        key_list = self.browser.key_list
+        if self.focused is not key_list:
+            came_from_filter = self.focused is not None and self.focused.id == "pattern"
+            key_list.focus()
+            if not came_from_filter:
+                return
         self.browser.stop()
 
     def action_toggle_tree(self) -> None:
@@ -840,9 +946,7 @@ class RedisTUI(App[None]):
         meta = self.ttl_panel.meta if self.ttl_panel.key == key else None
         current = str(max(1, meta.remaining_ms() // 1000)) if meta and meta.pttl >= 0 else ""
         answer = await self.push_screen_wait(
-            FormDialog(
-                f"TTL of {display(key)}", [Field("seconds", f"Expires in: {TTL_HINT}", current)]
-            )
+            FormDialog(f"TTL of {display(key)}", [Field("seconds", f"Expires in: {TTL_HINT}", current)])
         )
         if answer is None:
             return

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisClusterException, ResponseError
 
 KEY_TYPES = ("string", "list", "hash", "set", "zset", "stream")
+# Redis's own reply to a multi-key command whose keys live in different slots (redis-py's cluster
+# client refuses such commands before sending them, in words of its own).
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
+NODE_SHIFT = 64  # a cluster SCAN cursor: master index << NODE_SHIFT | that master's own cursor
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,24 @@ class ConnectionSpec:
 
     def connect(self) -> aioredis.Redis:
         """A new ``redis.asyncio.Redis`` for this spec (RESP2, bytes replies, no CLIENT SETINFO)."""
+        common = self._options()
+        if self.url is not None:
+            return aioredis.Redis.from_url(self.url, **common)
+        if self.unix_socket:
+            return aioredis.Redis(unix_socket_path=self.unix_socket, **common)
+        return aioredis.Redis(host=self.host, port=self.port, ssl=self.tls, **common)
+
+    def connect_cluster(self) -> RedisCluster:
+        """A redis-py cluster client seeded at this address: it routes by slot and follows MOVED/ASK."""
+        common = self._options()
+        common.pop("db")
+        return RedisCluster(host=self.host, port=self.port, ssl=self.tls, **common)
+
+    def node(self, host: str, port: int) -> ConnectionSpec:
+        """The same credentials and TLS settings at another cluster node (cluster nodes have only db 0)."""
+        return replace(self, host=host, port=port, db=0, url=None, unix_socket=None)
+
+    def _options(self) -> dict[str, Any]:
         common: dict[str, Any] = dict(
             protocol=2,
             driver_info=None,
@@ -94,11 +117,7 @@ class ConnectionSpec:
                 common["ssl_check_hostname"] = False
             if self.ca_cert:
                 common["ssl_ca_certs"] = self.ca_cert
-        if self.url is not None:
-            return aioredis.Redis.from_url(self.url, **common)
-        if self.unix_socket:
-            return aioredis.Redis(unix_socket_path=self.unix_socket, **common)
-        return aioredis.Redis(host=self.host, port=self.port, ssl=self.tls, **common)
+        return common
 
 
 @dataclass(frozen=True)
@@ -168,13 +187,47 @@ class ExplorerClient:
         self.spec = spec
         # Any: redis-py's annotations assume decoded (str) replies; this client keeps bytes.
         self.redis: Any = spec.connect()
+        # Redis Cluster: the masters (sorted by address), one plain connection pool to each for what
+        # is per node (SCAN, INFO, CONFIG, keyspace notifications); `redis` is then a RedisCluster.
+        self.cluster_nodes: list[ConnectionSpec] = []
+        self._nodes: list[Any] = []
+        self.node_scanned: list[int] = []  # keys each master's SCAN has returned so far
+        self.node_dbsizes: list[int] = []  # each master's DBSIZE at the last count
+        self.node_infos: list[dict[str, Any]] = []  # each master's INFO at the last poll
 
     @property
     def db(self) -> int:
         return self.spec.db
 
+    @property
+    def is_cluster(self) -> bool:
+        return bool(self.cluster_nodes)
+
     async def close(self) -> None:
         await self.redis.aclose()
+        for node in self._nodes:
+            await node.aclose()
+
+    async def detect_cluster(self) -> bool:
+        """Switch to redis-py's cluster client when the server says ``cluster_enabled:1`` (INFO cluster)."""
+        if self.is_cluster:
+            return True
+        try:
+            info = await self.redis.info("cluster")
+        except ResponseError:
+            return False
+        if not int(info.get("cluster_enabled", 0) or 0):
+            return False
+        cluster = self.spec.connect_cluster()
+        await cluster.initialize()
+        await self.redis.aclose()
+        self.redis = cluster
+        masters = sorted((node.host, int(node.port)) for node in cluster.get_primaries())
+        self.cluster_nodes = [self.spec.node(host, port) for host, port in masters]
+        self._nodes = [node.connect() for node in self.cluster_nodes]
+        self.node_scanned = [0] * len(masters)
+        self.node_dbsizes = [0] * len(masters)
+        return True
 
     async def select(self, db: int) -> None:
         """Switch to another logical database (a new pool; SELECT on a pool would be per-connection)."""
@@ -188,13 +241,29 @@ class ExplorerClient:
         return bool(await self.redis.ping())
 
     async def info(self, section: str | None = None) -> dict[str, Any]:
-        return await self.redis.info(section) if section else await self.redis.info()
+        """INFO; on a cluster, the first master's with the key counts of all masters summed."""
+        if not self.is_cluster:
+            return await self.redis.info(section) if section else await self.redis.info()
+        infos = [await (node.info(section) if section else node.info()) for node in self._nodes]
+        self.node_infos = infos
+        merged = dict(infos[0])
+        keys = sum(int((info.get("db0") or {}).get("keys", 0)) for info in infos)
+        expires = sum(int((info.get("db0") or {}).get("expires", 0)) for info in infos)
+        if any("db0" in info for info in infos) or "db0" in merged:
+            merged["db0"] = {**(merged.get("db0") or {}), "keys": keys, "expires": expires}
+        self.node_dbsizes = [int((info.get("db0") or {}).get("keys", 0)) for info in infos]
+        return merged
 
     async def dbsize(self) -> int:
+        if self.is_cluster:
+            self.node_dbsizes = [int(await node.dbsize()) for node in self._nodes]
+            return sum(self.node_dbsizes)
         return int(await self.redis.dbsize())
 
     async def database_count(self) -> int:
-        """How many logical databases the server has (CONFIG GET databases, else 16)."""
+        """How many logical databases the server has (CONFIG GET databases, else 16; a cluster has one)."""
+        if self.is_cluster:
+            return 1
         try:
             reply = await self.redis.config_get("databases")
             return int(reply.get(b"databases") or reply.get("databases") or 16)
@@ -202,31 +271,56 @@ class ExplorerClient:
             return 16
 
     async def notify_flags(self) -> str | None:
-        """The server's ``notify-keyspace-events`` value, or None when CONFIG GET is refused."""
-        try:
-            reply = await self.redis.config_get("notify-keyspace-events")
-        except ResponseError:
-            return None
-        value = reply.get(b"notify-keyspace-events", reply.get("notify-keyspace-events"))
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else str(value)
+        """The server's ``notify-keyspace-events`` value, or None when CONFIG GET is refused.
+
+        On a cluster every master has its own setting: the first one lacking K or A is reported.
+        """
+        flags: str | None = None
+        for node in self._nodes or [self.redis]:
+            try:
+                reply = await node.config_get("notify-keyspace-events")
+            except ResponseError:
+                return None
+            value = reply.get(b"notify-keyspace-events", reply.get("notify-keyspace-events"))
+            if value is None:
+                return None
+            flags = value.decode() if isinstance(value, bytes) else str(value)
+            if "K" not in flags or not ("A" in flags or "g" in flags):
+                return flags
+        return flags
 
     async def enable_keyspace_events(self) -> str:
-        """Turn on keyspace notifications for every class (keeps existing flags); returns the new value."""
+        """Turn on keyspace notifications for every class (keeps existing flags), on every master."""
         current = await self.notify_flags() or ""
         wanted = "".join(dict.fromkeys(current + "KA"))
-        await self.redis.config_set("notify-keyspace-events", wanted)
+        for node in self._nodes or [self.redis]:
+            await node.config_set("notify-keyspace-events", wanted)
         return wanted
+
+    def keyspace_pubsubs(self) -> list[Callable[[], aioredis.client.PubSub]]:
+        """Where keyspace notifications come from: the server, or each master of a cluster (they are local)."""
+        return [node.pubsub for node in self._nodes] if self.is_cluster else [self.redis.pubsub]
 
     # -- keys -------------------------------------------------------------------
 
     async def scan_page(
         self, cursor: int, match: bytes | None = None, type_: str | None = None, count: int = 1000
     ) -> ScanPage:
-        """One SCAN step (never KEYS)."""
-        next_cursor, keys = await self.redis.scan(cursor, match=match, count=count, _type=type_)
-        return ScanPage(int(next_cursor), list(keys))
+        """One SCAN step (never KEYS); on a cluster, the masters one after another.
+
+        A cluster cursor packs the master's index above its own cursor; 0 still means "done".
+        """
+        if not self.is_cluster:
+            next_cursor, keys = await self.redis.scan(cursor, match=match, count=count, _type=type_)
+            return ScanPage(int(next_cursor), list(keys))
+        index, node_cursor = cursor >> NODE_SHIFT, cursor & ((1 << NODE_SHIFT) - 1)
+        if cursor == 0:
+            self.node_scanned = [0] * len(self._nodes)
+        next_cursor, keys = await self._nodes[index].scan(node_cursor, match=match, count=count, _type=type_)
+        self.node_scanned[index] += len(keys)
+        if int(next_cursor):
+            return ScanPage(index << NODE_SHIFT | int(next_cursor), list(keys))
+        return ScanPage((index + 1) << NODE_SHIFT if index + 1 < len(self._nodes) else 0, list(keys))
 
     async def key_meta(self, keys: Iterable[bytes]) -> dict[bytes, KeyMeta]:
         """TYPE and PTTL of many keys in one pipelined round trip."""
@@ -264,7 +358,7 @@ class ExplorerClient:
             return int(await self.redis.delete(key))
 
     async def rename(self, key: bytes, new: bytes) -> None:
-        await self.redis.rename(key, new)
+        await self.execute("RENAME", key, new)
 
     async def expire(self, key: bytes, seconds: int) -> bool:
         return bool(await self.redis.expire(key, seconds))
@@ -336,8 +430,16 @@ class ExplorerClient:
                 return
 
     async def execute(self, *args: Any) -> Any:
-        """Any command, for editors; errors propagate to the caller who shows them."""
-        return await self.redis.execute_command(*args)
+        """Any command, for editors; errors propagate to the caller who shows them.
+
+        redis-py's cluster client refuses keys of different slots itself: that becomes Redis's CROSSSLOT.
+        """
+        try:
+            return await self.redis.execute_command(*args)
+        except RedisClusterException as error:
+            if "same key slot" in str(error):
+                raise ResponseError(CROSSSLOT) from error
+            raise
 
     def pubsub(self) -> aioredis.client.PubSub:
         return self.redis.pubsub()

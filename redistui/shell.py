@@ -70,6 +70,7 @@ class ShellOptions:
     confirm: bool = True
     warn_auth: bool = True
     password_from_env: bool = False
+    cluster: bool = False  # -c: follow a cluster's MOVED/ASK redirections
     command: tuple[str, ...] = ()
 
     def connection_kwargs(self) -> dict[str, Any]:
@@ -116,6 +117,7 @@ def build_parser(prog: str = "redistui shell") -> argparse.ArgumentParser:
     add("--user", dest="user", help="ACL user name")
     add("-n", dest="db", type=int, default=0, help="database number")
     add("-u", dest="url", help="server URI: redis://[user:pass@]host:port/db, rediss://, unix://")
+    add("-c", dest="cluster", action="store_true", help="cluster mode: follow -MOVED and -ASK redirections")
     add("--tls", action="store_true", help="connect with TLS")
     add("--cacert", help="CA certificate to verify the server with")
     add("--cert", help="client certificate")
@@ -171,24 +173,70 @@ def kwargs_from_spec(spec: Any) -> dict[str, Any]:
 # --- one connection that keeps reply kinds ---------------------------------------------
 
 
+MAX_REDIRECTS = 5  # MOVED/ASK hops followed for one command (a cluster mid-resharding needs two)
+
+
+def redirect_of(reply: Any) -> tuple[str, str, int] | None:
+    """``("MOVED"|"ASK", host, port)`` from a cluster redirection error reply, else None."""
+    if not isinstance(reply, ErrorReply):
+        return None
+    parts = reply.message.split()
+    if len(parts) != 3 or parts[0] not in ("MOVED", "ASK"):
+        return None
+    host, _, port = parts[2].rpartition(":")
+    if not port.isdigit():
+        return None
+    return parts[0], host, int(port)
+
+
 class TypedClient:
     """A single connection (as redis-cli has) whose replies keep redis-cli's distinctions."""
 
-    def __init__(self, kwargs: dict[str, Any]) -> None:
+    def __init__(self, kwargs: dict[str, Any], follow_redirects: bool = False) -> None:
         self.kwargs = dict(kwargs)
+        self.follow_redirects = follow_redirects
+        self.connection = self._connect(kwargs)
+        self.db = int(kwargs.get("db") or 0)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _connect(kwargs: dict[str, Any]) -> Any:
         options = dict(kwargs)
         connection_class = options.pop("connection_class", redis.Connection)
         options.update(protocol=2, parser_class=TypedRESP2Parser)
         options["maint_notifications_config"] = MaintNotificationsConfig(enabled=False)
-        self.connection = connection_class(**options)
-        self.db = int(kwargs.get("db") or 0)
-        self.lock = threading.Lock()
+        return connection_class(**options)
 
     def execute(self, *args: Any) -> Any:
-        """Send one command and return its reply (errors are returned as `ErrorReply`)."""
+        """Send one command and return its reply (errors are returned as `ErrorReply`).
+
+        With ``follow_redirects`` (redis-cli -c) a cluster's MOVED moves this client to the node that
+        owns the slot, and ASK sends ASKING and the command to the node importing it, once.
+        """
         with self.lock:
             self.connection.send_command(*args, check_health=False)
             reply = self.connection.read_response()
+            for _ in range(MAX_REDIRECTS if self.follow_redirects else 0):
+                redirect = redirect_of(reply)
+                if redirect is None:
+                    break
+                kind, host, port = redirect
+                host = host or str(self.kwargs.get("host") or "127.0.0.1")
+                if kind == "MOVED":
+                    self.connection.disconnect()
+                    self.kwargs.update(host=host, port=port)
+                    self.connection = self._connect(self.kwargs)
+                    self.connection.send_command(*args, check_health=False)
+                    reply = self.connection.read_response()
+                else:
+                    other = self._connect({**self.kwargs, "host": host, "port": port})
+                    try:
+                        other.send_command("ASKING", check_health=False)
+                        other.read_response()
+                        other.send_command(*args, check_health=False)
+                        reply = other.read_response()
+                    finally:
+                        other.disconnect()
         name = args[0].decode(errors="replace") if args and isinstance(args[0], bytes) else str(args[0])
         if name.upper() == "SELECT" and isinstance(reply, Status):
             self.db = self.connection.db = int(args[1])
@@ -207,7 +255,7 @@ class TypedClient:
         return self.connection.read_response()
 
     def clone(self) -> TypedClient:
-        return TypedClient({**self.kwargs, "db": self.db})
+        return TypedClient({**self.kwargs, "db": self.db}, self.follow_redirects)
 
     def close(self) -> None:
         self.connection.disconnect()
@@ -281,7 +329,7 @@ def connect_or_report(options: ShellOptions) -> TypedClient | None:
     url_password = bool(options.url and parse_url(options.url).get("password"))
     if options.warn_auth and ((options.password and not options.password_from_env) or url_password):
         sys.stderr.write(AUTH_WARNING)
-    client = TypedClient(kwargs)
+    client = TypedClient(kwargs, follow_redirects=options.cluster)
     try:
         client.connection.connect()
     except redis.AuthenticationError:

@@ -29,6 +29,7 @@ from prompt_toolkit.document import Document
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -138,7 +139,9 @@ class CommandInput(Input):
         self._line.move(1)
 
     def action_dismiss(self) -> None:
-        self._line.dismiss()
+        """Close the list or cancel a confirmation; with nothing to close, Esc goes on to the app (key list)."""
+        if not self._line.dismiss():
+            raise SkipAction()
 
     def action_search_history(self) -> None:
         self._line.search_history()
@@ -214,8 +217,9 @@ class CommandLine(Vertical):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = spec
-        self.client = TypedClient(kwargs_from_spec(spec))
-        self.helper = TypedClient(kwargs_from_spec(spec))  # completion lookups, never blocked by a command
+        # Both follow a cluster's MOVED/ASK (redis-cli -c): a key's command reaches the node owning its slot.
+        self.client = TypedClient(kwargs_from_spec(spec), follow_redirects=True)
+        self.helper = TypedClient(kwargs_from_spec(spec), follow_redirects=True)  # completion, never blocked
         self.source = RedisSource(self.helper.execute, pipeline=self.helper.pipeline)
         self.completer = RedisCompleter(self.source)
         self.history = SafeFileHistory(history_path)
@@ -396,12 +400,15 @@ class CommandLine(Vertical):
             return
         self._walk_history(step)
 
-    def dismiss(self) -> None:
+    def dismiss(self) -> bool:
+        """Close what is open (the list, a pending confirmation, history search); False if nothing was."""
+        closed = self.pending_confirm is not None or self.dropdown_open or self.history_mode
         if self.pending_confirm is not None:
             self.pending_confirm = None
             self.hint_line.update("(cancelled)")
         self.history_mode = False
         self._open([])
+        return closed
 
     def search_history(self) -> None:
         self.history_mode = True

@@ -110,6 +110,33 @@ def info_cards(info: dict[str, Any]) -> dict[str, Table]:
     return cards
 
 
+NODE_FIELDS = (
+    ("keys", ""),
+    ("memory", "used_memory_human"),
+    ("ops/s", "instantaneous_ops_per_sec"),
+    ("clients", "connected_clients"),
+    ("commands", "total_commands_processed"),
+    ("uptime (s)", "uptime_in_seconds"),
+)
+
+
+def nodes_table(nodes: list[Any], infos: list[dict[str, Any] | str]) -> Table:
+    """One row per cluster master: its address and the INFO fields that differ from node to node."""
+    table = Table(box=None, padding=(0, 2), header_style="dim")
+    table.add_column("node")
+    for label, _ in NODE_FIELDS:
+        table.add_column(label, justify="right")
+    for node, info in zip(nodes, infos, strict=False):
+        if isinstance(info, str):
+            table.add_row(printable(node.address), Text(printable(info), style="red"))
+            continue
+        keys = str((info.get("db0") or {}).get("keys", 0))
+        table.add_row(
+            printable(node.address), keys, *(_value(info, field) for label, field in NODE_FIELDS if field)
+        )
+    return table
+
+
 class Dashboard(Vertical):
     """Live INFO, SLOWLOG, CLIENT LIST and MONITOR for one server."""
 
@@ -163,12 +190,16 @@ class Dashboard(Vertical):
         interval: float = 1.0,
         history: int = 120,
         monitor: bool = False,
+        nodes: list[Any] | None = None,
         *,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = spec
+        self.nodes = list(nodes or [])  # a cluster's masters (ConnectionSpecs): each gets a row
+        self._node_clients: list[Any] = []
+        self.node_infos: list[dict[str, Any] | str] = []
         self.monitor_at_start = monitor
         self.interval = interval
         self.ops: deque[float] = deque(maxlen=history)
@@ -184,6 +215,10 @@ class Dashboard(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="dash-tabs"):
             with TabPane("Overview", id="tab-overview"):
+                if self.nodes:
+                    nodes = Static("", id="cluster-nodes", classes="card")
+                    nodes.border_title = f"Cluster · {len(self.nodes)} masters"
+                    yield nodes
                 with Horizontal(classes="spark-row"):
                     yield Label("ops/sec", id="ops-label")
                     yield Sparkline([], id="ops-spark")
@@ -212,6 +247,7 @@ class Dashboard(Vertical):
 
     def on_mount(self) -> None:
         self._client = self.spec.connect()
+        self._node_clients = [node.connect() for node in self.nodes]
         self.set_interval(self.interval, self.poll)
         self.set_interval(0.1, self._flush_monitor)
         self.poll()
@@ -220,7 +256,7 @@ class Dashboard(Vertical):
             self.start_monitor()
 
     async def on_unmount(self) -> None:
-        for client in (self._client, self._monitor_client):
+        for client in (self._client, self._monitor_client, *self._node_clients):
             if client is not None:
                 try:
                     await client.aclose()
@@ -237,8 +273,17 @@ class Dashboard(Vertical):
         except Exception as exc:  # noqa: BLE001 - shown, retried next tick
             self.query_one("#ops-label", Label).update(Text(printable(f"INFO failed: {exc}")))
             return
+        if self._node_clients:
+            self.node_infos = []
+            for node in self._node_clients:
+                try:
+                    self.node_infos.append(await node.info("all"))
+                except Exception as exc:  # noqa: BLE001 - that node's row says why
+                    self.node_infos.append(str(exc))
         try:
             self.show_info(info)
+            if self.nodes:
+                self.query_one("#cluster-nodes", Static).update(nodes_table(self.nodes, self.node_infos))
             active = self.query_one(TabbedContent).active
             if active == "tab-slowlog":
                 await self.refresh_slowlog()
@@ -361,13 +406,14 @@ class DashboardScreen(Screen[None]):
     }
     """
 
-    def __init__(self, spec: Any, monitor: bool = False) -> None:
+    def __init__(self, spec: Any, monitor: bool = False, nodes: list[Any] | None = None) -> None:
         super().__init__()
         self.spec = spec
         self.monitor = monitor
+        self.nodes = list(nodes or [])
 
     def compose(self) -> ComposeResult:
         address = getattr(self.spec, "address", "")
         yield Static(f"Server dashboard · {address} · INFO every second", id="dash-title")
-        yield Dashboard(self.spec, monitor=self.monitor, id="dashboard")
+        yield Dashboard(self.spec, monitor=self.monitor, nodes=self.nodes, id="dashboard")
         yield Footer()

@@ -41,6 +41,7 @@ class ServerHeader(Static):
         self.address = address
         self.embedded = embedded
         self.db = 0
+        self.cluster_masters = 0  # a Redis Cluster of this many masters (0: a single server)
         self.info: dict[str, Any] = {}
 
     def on_mount(self) -> None:
@@ -63,7 +64,7 @@ class ServerHeader(Static):
         for label, value in (
             ("", server),
             ("", self.address),
-            ("", f"db{self.db}"),
+            ("", f"cluster · {self.cluster_masters} masters" if self.cluster_masters else f"db{self.db}"),
             ("keys ", f"{keys:,}"),
             ("mem ", str(memory)),
             ("ops/s ", str(ops)),

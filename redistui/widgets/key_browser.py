@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from collections.abc import Callable
 
+from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from rich.text import Text
@@ -258,7 +260,16 @@ class KeyBrowser(Vertical):
         else:
             state = "more on scroll"
         live = "● live" if self.live else "○ live off"
-        extra = " · ".join(part for part in (self.stale_note, extra) if part)
+        client = self.client
+        if client.is_cluster:  # what each master gave, against its own DBSIZE
+            nodes = " ".join(
+                f"{scanned:,}/{size:,}"
+                for scanned, size in zip(client.node_scanned, client.node_dbsizes, strict=False)
+            )
+            extra_nodes = f"masters {nodes}"
+        else:
+            extra_nodes = ""
+        extra = " · ".join(part for part in (self.stale_note, extra, extra_nodes) if part)
         status = f"{text} · {state} · {live}{' · ' + extra if extra else ''}"
         if self.scan_done and not self.index:
             self.key_list.empty_text = (
@@ -422,13 +433,17 @@ class KeyBrowser(Vertical):
 
     @work(group="listen", exclusive=True)
     async def _listen(self) -> None:
-        """Receive ``__keyspace@<db>__:*`` messages and queue them for the next flush."""
+        """Listen where keyspace notifications are published: the server, or every master of a cluster."""
+        await asyncio.gather(*(self._listen_to(connect) for connect in self.client.keyspace_pubsubs()))
+
+    async def _listen_to(self, connect: Callable[[], PubSub]) -> None:
+        """Receive ``__keyspace@<db>__:*`` messages on one connection and queue them for the next flush."""
         channel = f"__keyspace@{self.client.db}__:*".encode()
         prefix_len = len(channel) - 1
         delay = 0.5
         subscribed_before = False
         while True:
-            pubsub = self.client.pubsub()
+            pubsub = connect()
             try:
                 await pubsub.psubscribe(channel)
                 delay = 0.5

@@ -53,6 +53,13 @@ class ValueView(Vertical):
 
     @work(group="value", exclusive=True)
     async def _load(self, key: bytes | None) -> None:
+        try:
+            await self._show(key)
+        finally:
+            if self.is_attached:
+                self.app.refresh_bindings()  # which editing keys act depends on the key and its type
+
+    async def _show(self, key: bytes | None) -> None:
         body, title = self._body, self._title
         if key is None:
             self.type = None

@@ -5,6 +5,8 @@
 - ``bundled_server``: ``python -m server --port <free> --save ''``, once per session.
 - ``server``: each test runs against both (parametrised "redis-server" / "bundled"),
   on an emptied server with keyspace notifications off.
+- ``redis_cluster``: three redis-server masters joined by ``redis-cli --cluster create``, once per
+  session; ``cluster`` empties it for each test.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.redis_cluster import RedisClusterProcesses
 from tests.servers import ServerProcess, bundled_available, require_tool, server_process
 
 SERVER_KINDS = ["redis-server", "bundled"]
@@ -71,3 +74,18 @@ def bundled(bundled_server: ServerProcess, request: pytest.FixtureRequest) -> Se
     """The bundled server for tests that start their own copy (only the marked commands are required)."""
     require_commands(bundled_server, request, core=False)
     return bundled_server
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterProcesses]:
+    cluster = RedisClusterProcesses()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def cluster(redis_cluster: RedisClusterProcesses) -> RedisClusterProcesses:
+    """The three-master cluster, emptied, with keyspace notifications off."""
+    redis_cluster.reset()
+    return redis_cluster
