@@ -132,6 +132,7 @@ ACTIONS = (
         "toggle_tree",
         "v",
         "Tree",
+        footer=False,
         title="Toggle tree / flat list",
         help="Group keys by delimiter or list them flat",
     ),
@@ -203,7 +204,7 @@ ACTIONS = (
     ExplorerAction(
         "dashboard",
         "f2",
-        "Dashboard",
+        "Server",
         title="Server dashboard",
         help="INFO, SLOWLOG, CLIENT LIST and MONITOR",
         scope="main",

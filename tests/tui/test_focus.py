@@ -122,6 +122,7 @@ async def test_footer_fits_120_columns_with_a_collection_open(server) -> None:
         line = footer_line(app)
         footer = app.query_one(Footer)
         assert footer.size.width == 120
-        for label in ("Filter", "New", "Edit", "Add", "Remove", "Delete", "TTL", "Dashboard", "Pub/Sub", "Scripts"):
+        for label in ("Filter", "New", "Edit", "Add", "Remove", "Rename", "Delete", "TTL", "Server", "Pub/Sub",
+                      "Scripts", "Analyse"):
             assert label in line, f"{label!r} cut from the footer: {line!r}"
         assert line.rstrip().endswith("palette")
