@@ -272,7 +272,9 @@ def seed_cluster(conn: redis.RedisCluster) -> None:
 def main() -> None:
     """Every shot; ``cluster`` as the only argument takes the cluster shot alone."""
     if sys.argv[1:] != ["cluster"]:
-        from tests.tui import screenshots_dumpfile  # the seeded data saved and opened as a dump file (issue 20)
+        from tests.tui import (
+            screenshots_dumpfile,  # the seeded data saved and opened as a dump file (issue 20)
+        )
 
         run(all_steps(), after=screenshots_dumpfile.shoot)
     run_cluster()
