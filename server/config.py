@@ -4,7 +4,7 @@ The table below lists each parameter once, with its kind, default and limits.
 ``CONFIG GET``/``CONFIG SET``, the config file and the command line all go
 through ``Config``. Parameters that change how this server behaves are read
 by the code that uses them (``config.port``, ``config["maxmemory"]``); the
-others (replication, cluster, io-threads, defrag ...) are still validated,
+others (replication, io-threads, defrag ...) are still validated,
 stored and reported, because tools and client test suites set them before
 they run. ``ADVISORY`` names those.
 
@@ -271,12 +271,8 @@ ADVISORY = frozenset(
         "stream-node-max-bytes stream-node-max-entries supervised syslog-enabled syslog-facility "
         "syslog-ident active-defrag-cycle-max active-defrag-cycle-min "
         "active-defrag-ignore-bytes active-defrag-max-scan-fields active-defrag-threshold-lower "
-        "active-defrag-threshold-upper cluster-allow-pubsubshard-when-down cluster-allow-reads-when-down "
-        "cluster-allow-replica-migration cluster-announce-bus-port cluster-announce-hostname "
-        "cluster-announce-ip cluster-announce-port cluster-announce-tls-port cluster-config-file "
-        "cluster-link-sendbuf-limit cluster-migration-barrier cluster-node-timeout cluster-port "
-        "cluster-preferred-endpoint-type cluster-replica-no-failover cluster-replica-validity-factor "
-        "cluster-require-full-coverage tls-cluster tls-replication tls-session-cache-size "
+        "active-defrag-threshold-upper cluster-announce-tls-port "
+        "cluster-link-sendbuf-limit cluster-migration-barrier tls-cluster tls-replication tls-session-cache-size "
         "tls-session-cache-timeout tls-session-caching tls-dh-params-file tls-prefer-server-ciphers "
         "tls-client-cert-file tls-client-key-file tls-client-key-file-pass tls-ciphers "
         "tls-ciphersuites ignore-warnings maxmemory-clients maxmemory-eviction-tenacity "
