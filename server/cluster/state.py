@@ -916,7 +916,7 @@ class Cluster:
         now = mstime()
         timeout = self.node_timeout
         handshake_timeout = max(timeout, 1000)
-        self.myself.hostname = self.server.config.get_str("cluster-announce-hostname")
+        self._update_myself_address()  # cluster-announce-* may have changed (CONFIG SET)
         self.pfail_nodes = 0
         for node in list(self.nodes.values()):
             if node.flags & (wire.MYSELF | wire.NOADDR):

@@ -136,7 +136,7 @@ def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes
     error: bytes | None = next((line for line in prefix if line.startswith(b"-")), None)
     deleted: list[bytes] = []
     for name, line in zip(sent, results):
-        if line.startswith(b"-"):
+        if error is not None or line.startswith(b"-"):  # a refused AUTH/SELECT fails every key
             error = error or line
         elif not copy:
             db.delete_with_event(name)

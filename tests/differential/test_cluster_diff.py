@@ -38,6 +38,20 @@ def test_migrate_errors_and_nokey(diff):
     diff.check("EXISTS", "k")
 
 
+def test_migrate_authentication_errors_come_from_the_target(diff, tmp_path):
+    """AUTH / AUTH2 go first on MIGRATE's connection; the target's refusal is passed on (a third
+    server is the target: a server migrating to itself waits for itself until the timeout)."""
+    target = RealServer(tmp_path / "target")
+    target.start()
+    try:
+        diff.check("SET", "k", "v")
+        diff.check("MIGRATE", "127.0.0.1", str(target.port), "k", "0", "5000", "AUTH", "wrong")
+        diff.check("MIGRATE", "127.0.0.1", str(target.port), "k", "0", "5000", "AUTH2", "nobody", "wrong")
+        diff.check("EXISTS", "k")
+    finally:
+        target.stop()
+
+
 def test_migrate_between_ours_and_redis_server(diff, ours, real):
     """MIGRATE moves keys (TTL and all) each way; COPY keeps them, REPLACE overwrites, KEYS moves several."""
     for source, target in ((ours, real), (real, ours)):

@@ -8,6 +8,7 @@ condition with a generous deadline; nothing sleeps a fixed time to pass.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -436,3 +437,23 @@ def test_replica_of_ours_elected_by_redis_server_masters_when_its_master_dies(tm
         rc.close()
     finally:
         stop_all([*nodes, replica])
+
+
+def test_a_frozen_master_is_failed_then_cleared_when_it_answers_again(three_masters):
+    """A master cut off (its process stopped: no answer on any link) is flagged fail and the
+    cluster goes down; when it answers again and nobody took its slots, FAIL is cleared and the
+    cluster is ok again everywhere."""
+    cluster_create(three_masters)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+    frozen = three_masters[2]
+    assert frozen.proc is not None
+    frozen.proc.send_signal(signal.SIGSTOP)
+    try:
+        for node in three_masters[:2]:
+            wait_for(lambda node=node: not cluster_ok(node), timeout=30, what="the cluster to go down")
+    finally:
+        frozen.proc.send_signal(signal.SIGCONT)
+    for node in three_masters:
+        wait_for(lambda node=node: cluster_ok(node), timeout=30, what="the cluster to heal")
+    wait_for(lambda: check_passes(three_masters[0]), what="redis-cli --cluster check after healing")
