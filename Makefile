@@ -56,6 +56,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/scripting.py
 	$(BIN)/python benchmarks/cluster.py
 	$(BIN)/python benchmarks/dumpfile.py
+	$(BIN)/python benchmarks/replication.py
 
 fuzz: $(STAMP) system-deps
 	$(BIN)/python -m tests.fuzz.fuzzer --frames 1000000

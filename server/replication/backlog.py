@@ -22,7 +22,7 @@ class Backlog:
         self.buf = bytearray()
         self.first = first  # the offset of buf[0] (repl_backlog_first_byte_offset)
 
-    def append(self, data: bytes) -> None:
+    def append(self, data: bytes | bytearray) -> None:
         buf = self.buf
         buf += data
         excess = len(buf) - self.size

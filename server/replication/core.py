@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from hiredis import pack_command as _hiredis_pack
 
 from server.effects import Op, with_selects
 from server.persistence import rdb
@@ -63,6 +66,8 @@ class Replication:
         self.offset = 0  # master_repl_offset: the last byte of the stream fed
         self.backlog: Backlog | None = None
         self.selected_db = -1  # the database the stream has selected (Redis's slaveseldb)
+        self._outgoing: list[bytes | bytearray] = []  # fed this loop turn, not yet flushed
+        self._flush_armed = False
         # Master side.
         self.replicas: dict[int, ReplicaLink] = {}  # by client id
         self.no_replicas_since = time.monotonic()
@@ -181,19 +186,40 @@ class Replication:
 
     def apply_effects(self, ops: list[Op]) -> None:
         """``EffectConsumer``: what this master's commands did, as its replication stream."""
+        if len(ops) == 1 and ops[0][0] == self.selected_db:
+            self.feed(_encode(ops[0][1]))
+            return
         commands, self.selected_db = with_selects(ops, self.selected_db)
-        if len(commands) == 1:
-            self.feed(encode_command(commands[0]))
-        else:
-            self.feed(b"".join([encode_command(argv) for argv in commands]))
+        self.feed(b"".join([_encode(argv) for argv in commands]))
 
-    def feed(self, data: bytes) -> None:
-        """Bytes of the replication stream: into the backlog and to every replica."""
+    def feed(self, data: bytes | bytearray) -> None:
+        """Bytes of the replication stream: counted now, written to the backlog and the
+        replicas once per loop turn (``flush``), so a pipeline of writes costs one send."""
+        if self.backlog is None:
+            return
+        self.offset += len(data)
+        self._outgoing.append(data)
+        if not self._flush_armed:
+            self._flush_armed = True
+            loop = self.server.loop
+            if loop is None:
+                self.flush()
+            else:
+                loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Move what ``feed`` gathered into the backlog and to every replica. Called before
+        anything reads the backlog or changes a replica's state, so the order is never lost."""
+        self._flush_armed = False
+        outgoing = self._outgoing
+        if not outgoing:
+            return
+        data = bytes(outgoing[0]) if len(outgoing) == 1 else b"".join(outgoing)
+        outgoing.clear()
         backlog = self.backlog
         if backlog is None:
             return
         backlog.append(data)
-        self.offset += len(data)
         if self.replicas:
             send = self.server.output.send
             for link in self.replicas.values():
@@ -234,6 +260,7 @@ class Replication:
         server = self.server
         if self.is_replica and (self.master is None or not self.master.connected):
             return Error(b"NOMASTERLINK Can't SYNC while not connected with my master")
+        self.flush()
         link = self.link_for(client)
         pending_conf = self._conf.pop(client.id, None)
         if pending_conf is not None:
@@ -399,6 +426,7 @@ class Replication:
 
     def _announce_full(self, links: list[ReplicaLink]) -> None:
         """+FULLRESYNC <replid> <offset>: the snapshot taken now matches this offset."""
+        self.flush()
         if not self.is_replica:
             self.selected_db = -1  # the stream that follows starts with a SELECT
         for link in links:
@@ -907,6 +935,18 @@ class _SocketTransfer:
         self._close()
         self.replication.socket_child = None
         server.persistence.kill_child()
+
+
+# hiredis's stub declares a one-element tuple; it takes any number of arguments.
+pack_command = cast("Callable[[tuple[bytes, ...]], bytes]", _hiredis_pack)
+
+
+def _encode(argv: list[bytes]) -> bytes:
+    """A command as RESP, as ``encode_command`` writes it; hiredis's packer (in C) when it takes the arguments."""
+    try:
+        return pack_command(tuple(argv))
+    except TypeError:  # (an argument hiredis does not take, such as a bytearray)
+        return encode_command(argv)
 
 
 def _int_or_none(value: bytes) -> int | None:

@@ -79,6 +79,7 @@ class ReplicaLink:
 
     def go_online(self, server: Server) -> None:
         """The snapshot is through: send what accumulated meanwhile, then stream live."""
+        server.replication.flush()
         self.state = ONLINE
         self.start_on_ack = False
         self.holding = False

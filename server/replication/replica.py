@@ -19,10 +19,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, cast
 
-from server.dispatch import MULTI_IMMEDIATE, call, resolve
+from server.dispatch import LOOKUP, MULTI_IMMEDIATE, call, resolve
 from server.persistence import rdb
 from server.persistence.aof import encode_command
-from server.protocol import Error, RequestParser
+from server.protocol import Error, RequestParser, _frame_size
 from server.replication.backlog import Backlog
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class MasterLink(asyncio.Protocol):
         self.stopped = False
         self.started = 0.0
         self.last_io = time.monotonic()
-        self.down_since = time.monotonic()
+        self.down_since = 0.0  # when a working link went down (0: never up)
         self.inbuf = bytearray()  # handshake replies and the snapshot's header
         self.expect: list[str] = []  # the handshake replies still to read, in order
         self.payload = bytearray()
@@ -63,6 +63,10 @@ class MasterLink(asyncio.Protocol):
         self.sync_offset = 0
         self.parser = RequestParser()
         self.last_ack = 0.0
+        self.raw = bytearray()  # stream bytes received and not yet passed on
+        self.current: list[list[bytes]] = []  # the frames of the read being applied
+        self.frame_base = 0
+        self.frames_done = 0
 
     # ------------------------------------------------------------------ state
 
@@ -408,41 +412,68 @@ class MasterLink(asyncio.Protocol):
         self.state = CONNECTED
         self.cached = None
         self.parser = RequestParser()
+        self.raw = bytearray()
         self.send_ack()
 
     # ------------------------------------------------------------------ the stream
 
     def _apply_stream(self, data: bytes) -> None:
+        """Run the master's commands in ``data``, then pass their bytes on unchanged.
+
+        A master writes every command as a canonical RESP array, so the commands of a read
+        cover exactly their encoded sizes of the bytes received: those bytes go to our own
+        backlog and replicas as they came, with no re-encoding.
+        """
         frames, error = self.parser.feed(data)
         client = self.client
         if client is None:
             return
+        raw = self.raw
+        raw += data
         replication = self.replication
         keyspace = self.server.keyspace
-        for argv in frames:
-            encoded = encode_command(argv)
-            cmd = resolve(argv)
-            if isinstance(cmd, Error):
-                self.log("warning", f"Command from the master failed: {cmd.message.decode('utf-8', 'replace')}")
-            elif client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
-                client.multi_queue.append((cmd, argv))
-            else:
-                expire_enabled = keyspace.expire_enabled
-                keyspace.expire_enabled = False  # the master's commands see keys the master still has
-                try:
+        self.frame_base = replication.offset
+        self.frames_done = 0
+        expire_enabled = keyspace.expire_enabled
+        keyspace.expire_enabled = False  # the master's commands see keys the master still has
+        self.current = frames
+        try:
+            for argv in frames:
+                cmd = LOOKUP.get(argv[0]) or resolve(argv)
+                if isinstance(cmd, Error):
+                    self.log("warning", f"Command from the master failed: {cmd.message.decode('utf-8', 'replace')}")
+                elif client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
+                    client.multi_queue.append((cmd, argv))
+                else:
                     call(client, cmd, argv)
-                finally:
-                    keyspace.expire_enabled = expire_enabled
-            replication.feed(encoded)
-            if self.client is not client:  # the command changed our role (REPLICAOF in the stream)
-                return
+                    if self.client is not client:  # the command changed our role (REPLICAOF in the stream)
+                        return
+                self.frames_done += 1
+        finally:
+            keyspace.expire_enabled = expire_enabled
+            self.current = []
+        size = sum(map(_frame_size, frames))
+        if size == len(raw):  # the read ended between commands: hand the whole buffer over
+            self.raw = bytearray()
+            chunk: bytes | bytearray = raw
+        else:
+            chunk = bytes(raw[:size])
+            del raw[:size]
+        if size:
+            replication.feed(chunk)
         if error:
             self._fail(f"Protocol error from the master: {error}")
+
+    def applied_offset(self) -> int:
+        """The offset of what we applied, counting inside a read being applied (REPLCONF GETACK)."""
+        if self.current:
+            return self.frame_base + sum(map(_frame_size, self.current[:self.frames_done]))
+        return self.replication.offset
 
     def send_ack(self) -> None:
         """REPLCONF ACK <offset>: what we applied (each second, and when the master asks)."""
         self.last_ack = time.monotonic()
-        self._send([b"REPLCONF", b"ACK", b"%d" % self.replication.offset])
+        self._send([b"REPLCONF", b"ACK", b"%d" % self.applied_offset()])
 
     # ------------------------------------------------------------------ periodic work
 

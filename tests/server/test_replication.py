@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import OurServer, RealServer, ServerProcess, real_server_available, require_tool
+from tests.differential.harness import RawConnection
+from tests.servers import OurServer, RealServer, ServerProcess, free_port, real_server_available, require_tool
 
 DEADLINE = 30.0  # seconds: generous, the machine is shared
 
@@ -426,6 +427,72 @@ def test_failover_from_redis_server_promotes_ours(tmp_path):
             conn.set("after", "failover")
         wait_for(lambda: caught_up(replica, master), "redis-server to follow ours")
         assert_same_data(replica, master)
+
+
+def test_replica_states_and_stale_data_match_redis_server(tmp_path):
+    """Both kinds of replica, pointed at a port nobody listens on with replica-serve-stale-data
+    no, answer byte for byte the same: MASTERDOWN, READONLY, ROLE in the connect state; and
+    INFO replication has the same fields in the same order."""
+    dead = free_port()
+    mine = ours(tmp_path, "a", "--replica-serve-stale-data", "no")
+    theirs = real(tmp_path, "b", "--replica-serve-stale-data", "no")
+    with started(mine, theirs):
+        replies = []
+        for node in (mine, theirs):
+            conn = RawConnection(node.port)
+            try:
+                assert conn.call("REPLICAOF", "127.0.0.1", str(dead)) == b"+OK\r\n"
+                wait_for(lambda c=conn: b"connect\r\n" in c.call("ROLE"), "the connect state")
+                replies.append([conn.call(*command) for command in (("GET", "k"), ("SET", "k", "v"), ("PING",),
+                                                                    ("ROLE",), ("WAIT", "1", "0"))])
+            finally:
+                conn.close()
+        assert replies[0] == replies[1]
+        assert replies[0][0] == b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+        assert replies[0][1] == b"-READONLY You can't write against a read only replica.\r\n"
+        assert list(info(mine)) == list(info(theirs))
+
+
+def test_info_replication_fields_match_redis_server(tmp_path):
+    """A master with one online replica, and that replica: INFO replication's fields as 7.0's."""
+    pairs = []
+    for kind in ("ours", "redis"):
+        maker = ours if kind == "ours" else real
+        pairs.append((maker(tmp_path, f"{kind}-m"), maker(tmp_path, f"{kind}-r")))
+    for master, replica in pairs:
+        master.start()
+        replica.start()
+    try:
+        for master, replica in pairs:
+            replicaof(replica, master)
+            with master.client() as conn:
+                conn.set("k", "v")
+        for master, replica in pairs:
+            wait_for(lambda m=master, r=replica: caught_up(m, r) and info(m)["slave0"]["state"] == "online",
+                     "the sync")
+        (om, orr), (rm, rr) = pairs
+        assert list(info(om)) == list(info(rm))
+        assert list(info(orr)) == list(info(rr))
+        assert list(info(om)["slave0"]) == list(info(rm)["slave0"])
+    finally:
+        for master, replica in pairs:
+            replica.stop()
+            master.stop()
+
+
+def test_replica_killed_and_restarted_ends_with_the_masters_data(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 50)
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        replica.kill()
+        mixed_writes(master, 50)
+        replica.extra = [*replica.extra, "--replicaof", f"127.0.0.1 {master.port}"]
+        replica.start()
+        wait_for(lambda: caught_up(master, replica), "the restarted replica")
+        assert_same_data(master, replica)
 
 
 # --------------------------------------------------------------------------- faults
