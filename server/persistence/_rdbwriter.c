@@ -1,4 +1,4 @@
-/* _rdbwriter: the string records of an RDB file, written without touching the data.
+/* _rdbwriter: the string and hash records of an RDB file, written without touching the data.
  *
  * Why this exists. A background save forks: the child sees the parent's memory
  * copy-on-write, and every page the child writes to is copied. Walking a dict
@@ -8,18 +8,22 @@
  * whole dataset. This module reads the keyspace with borrowed references only
  * (PyDict_Next, PyDict_GetItemWithError, PyBytes_AS_STRING), so the pages of the
  * keys and values stay shared with the parent; the only memory the child writes
- * is the output chunk it returns.
+ * is the output chunk it returns. (The hash of a key, which a dict lookup reads,
+ * was cached in the key object when it entered the keyspace: reading it writes
+ * nothing either.)
  *
  * What it writes. Exactly what server.persistence.rdb.write_database_python
- * writes for a string value (that Python function is the reference; the tests
- * compare the two byte for byte):
+ * writes for a string value and for a hash (that Python function is the
+ * reference; the tests compare the two byte for byte):
  *
  *     [0xFC <deadline: int64 little endian>]   when the key has an expiry
- *     0x00 <length> <key bytes> <length> <value bytes>
+ *     0x00 <key> <value>                       a string
+ *     0x04 <key> <pair count> <field> <value> ...   a hash, in its dict order
  *
- * with Redis's length encoding (1, 2, 5 or 9 bytes). Any other value (a list,
- * a hash, ...) is handed back to Python, one key at a time: those entries take
- * references as any Python code does, and they are the rare case.
+ * where each string is its length in Redis's length encoding (1, 2, 5 or 9
+ * bytes) and its bytes. Any other value (a list, a set, ...) is handed back to
+ * Python, one key at a time: those entries take references as any Python code
+ * does.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -78,24 +82,72 @@ static int reserve(PyObject **chunk, Py_ssize_t used, Py_ssize_t need)
     return _PyBytes_Resize(chunk, capacity);
 }
 
-PyDoc_STRVAR(encode_strings_doc,
-"encode_strings(data, expires, pos, budget) -> (chunk, pos, key, value)\n\n"
-"Serialise the entries of the dict `data` from dict position `pos` while\n"
-"their values are strings and `chunk` holds fewer than `budget` bytes.\n"
-"Returns the records written, the position to continue from (-1 once\n"
-"the dict is exhausted) and the entry that stopped the run because its\n"
-"value is not a string (key and value; both None otherwise), which the\n"
-"caller serialises itself before calling again. `expires` maps keys to\n"
-"deadlines in milliseconds. No reference count of the data is changed,\n"
-"except those of the returned key and value.");
+/* Room a hash's record needs (beyond the expiry prefix), or -1 if a field or
+ * value is not a string (then Python writes the whole key). */
+static Py_ssize_t hash_room(PyObject *hash, Py_ssize_t key_size)
+{
+    Py_ssize_t room = 1 + 9 + key_size + 9, pos = 0;
+    PyObject *field, *value;
+    const char *data;
+    Py_ssize_t size;
+    while (PyDict_Next(hash, &pos, &field, &value)) {
+        if (!string_view(field, &data, &size))
+            return -1;
+        room += 9 + size;
+        if (!string_view(value, &data, &size))
+            return -1;
+        room += 9 + size;
+    }
+    return room;
+}
 
-static PyObject *encode_strings(PyObject *self, PyObject *args)
+/* A length-prefixed string (rdbSaveRawString without compression). */
+static unsigned char *put_string(unsigned char *out, const char *data, Py_ssize_t size)
+{
+    out += put_length(out, (uint64_t)size);
+    memcpy(out, data, (size_t)size);
+    return out + size;
+}
+
+/* The 0xFC prefix of a key with a deadline; `*failed` is set on a lookup error. */
+static unsigned char *put_deadline(unsigned char *out, PyObject *expires, PyObject *key, int *failed)
+{
+    PyObject *deadline = PyDict_GetItemWithError(expires, key);
+    if (deadline == NULL) {
+        *failed = PyErr_Occurred() != NULL;
+        return out;
+    }
+    long long ms = PyLong_AsLongLong(deadline);
+    if (ms == -1 && PyErr_Occurred()) {
+        *failed = 1;
+        return out;
+    }
+    uint64_t bits = (uint64_t)ms;
+    *out++ = 0xFC;  /* RDB_OPCODE_EXPIRETIME_MS, little endian */
+    for (int i = 0; i < 8; i++)
+        *out++ = (unsigned char)(bits >> (8 * i));
+    return out;
+}
+
+PyDoc_STRVAR(encode_entries_doc,
+"encode_entries(data, expires, pos, budget, hash_type) -> (chunk, pos, key, value)\n\n"
+"Serialise the entries of the dict `data` from dict position `pos` while\n"
+"they are strings, or hashes (instances of the dict subclass `hash_type`)\n"
+"of strings, and `chunk` holds fewer than `budget` bytes. Returns the\n"
+"records written, the position to continue from (-1 once the dict is\n"
+"exhausted) and the entry that stopped the run because C does not write\n"
+"it (key and value; both None otherwise), which the caller serialises\n"
+"itself before calling again. `expires` maps keys to deadlines in\n"
+"milliseconds. No reference count of the data is changed, except those\n"
+"of the returned key and value.");
+
+static PyObject *encode_entries(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *data, *expires;
+    PyObject *data, *expires, *hash_type;
     Py_ssize_t pos, budget;
-    if (!PyArg_ParseTuple(args, "O!O!nn:encode_strings", &PyDict_Type, &data, &PyDict_Type, &expires,
-                          &pos, &budget))
+    if (!PyArg_ParseTuple(args, "O!O!nnO:encode_entries", &PyDict_Type, &data, &PyDict_Type, &expires,
+                          &pos, &budget, &hash_type))
         return NULL;
     if (pos < 0 || budget < 1) {
         PyErr_SetString(PyExc_ValueError, "pos must be >= 0 and budget >= 1");
@@ -115,41 +167,52 @@ static PyObject *encode_strings(PyObject *self, PyObject *args)
             break;
         }
         const char *kdata, *vdata;
-        Py_ssize_t ksize, vsize;
-        int key_ok = string_view(key, &kdata, &ksize);
-        if (!key_ok || !string_view(value, &vdata, &vsize)) {
+        Py_ssize_t ksize, vsize, room;
+        int is_string = 0;
+        if (!string_view(key, &kdata, &ksize))
+            room = -1;
+        else if (string_view(value, &vdata, &vsize)) {
+            is_string = 1;
+            room = 1 + 9 + ksize + 9 + vsize;
+        } else if ((PyObject *)Py_TYPE(value) == hash_type)
+            room = hash_room(value, ksize);
+        else
+            room = -1;
+        if (room < 0) {
             stop_key = key;  /* Python writes this one; the next call continues after it */
             stop_value = value;
             break;
         }
-        /* Longest record: expiry (9) + type (1) + two 9-byte lengths + the bytes. */
-        if (reserve(&chunk, used, 28 + ksize + vsize) < 0)
+        if (reserve(&chunk, used, 9 + room) < 0)  /* 9: an expiry prefix */
             return NULL;
         unsigned char *out = (unsigned char *)PyBytes_AS_STRING(chunk) + used;
         if (has_expires) {
-            PyObject *deadline = PyDict_GetItemWithError(expires, key);
-            if (deadline != NULL) {
-                long long ms = PyLong_AsLongLong(deadline);
-                if (ms == -1 && PyErr_Occurred()) {
-                    Py_DECREF(chunk);
-                    return NULL;
-                }
-                uint64_t bits = (uint64_t)ms;
-                *out++ = 0xFC;
-                for (int i = 0; i < 8; i++)
-                    *out++ = (unsigned char)(bits >> (8 * i));
-            } else if (PyErr_Occurred()) {
+            int failed = 0;
+            out = put_deadline(out, expires, key, &failed);
+            if (failed) {
                 Py_DECREF(chunk);
                 return NULL;
             }
         }
-        *out++ = 0x00;  /* RDB_TYPE_STRING */
-        out += put_length(out, (uint64_t)ksize);
-        memcpy(out, kdata, (size_t)ksize);
-        out += ksize;
-        out += put_length(out, (uint64_t)vsize);
-        memcpy(out, vdata, (size_t)vsize);
-        out += vsize;
+        if (is_string) {
+            *out++ = 0x00;  /* RDB_TYPE_STRING */
+            out = put_string(out, kdata, ksize);
+            out = put_string(out, vdata, vsize);
+        } else {
+            *out++ = 0x04;  /* RDB_TYPE_HASH: the pair count, then field, value, field, value ... */
+            out = put_string(out, kdata, ksize);
+            out += put_length(out, (uint64_t)PyDict_GET_SIZE(value));
+            Py_ssize_t hpos = 0;
+            PyObject *field, *fvalue;
+            const char *fdata;
+            Py_ssize_t fsize;
+            while (PyDict_Next(value, &hpos, &field, &fvalue)) {
+                string_view(field, &fdata, &fsize);  /* both checked by hash_room */
+                out = put_string(out, fdata, fsize);
+                string_view(fvalue, &fdata, &fsize);
+                out = put_string(out, fdata, fsize);
+            }
+        }
         used = (Py_ssize_t)(out - (unsigned char *)PyBytes_AS_STRING(chunk));
     }
     if (_PyBytes_Resize(&chunk, used) < 0)
@@ -195,7 +258,7 @@ static PyObject *crc64(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
-    {"encode_strings", encode_strings, METH_VARARGS, encode_strings_doc},
+    {"encode_entries", encode_entries, METH_VARARGS, encode_entries_doc},
     {"crc64", crc64, METH_VARARGS, crc64_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -39,11 +39,11 @@ from server.persistence.crc64 import crc64, crc64_python
 from server.persistence.lzf import LZFError, decompress
 
 # The C part of the writer, built by `pip install -e .` (without it, saves are all Python).
-encode_strings: Callable[[dict, dict, int, int], tuple[bytes, int, Any, Any]] | None
+encode_entries: Callable[[dict, dict, int, int, type], tuple[bytes, int, Any, Any]] | None
 try:
-    from server.persistence._rdbwriter import encode_strings
+    from server.persistence._rdbwriter import encode_entries
 except ImportError:  # an install that did not build the extension
-    encode_strings = None
+    encode_entries = None
 
 RDB_VERSION = 10  # what Redis 7.0 writes, and the newest version this reader accepts
 
@@ -468,22 +468,25 @@ def write_database_python(out: _ChecksummedFile, index: int, data: dict, expires
 
 
 def write_database(out: _ChecksummedFile, index: int, data: dict, expires: dict) -> int:
-    """``write_database_python``'s bytes, with the string records written in C when it is built.
+    """``write_database_python``'s bytes, with strings and hashes written in C when it is built.
 
     A forked child that walks the keyspace in Python writes to every object it
     meets (reference counts live in the objects) and so copies the parent's
-    pages; ``encode_strings`` (``_rdbwriter.c``) reads strings with borrowed references
-    and writes only its output. Other values come back to Python one at a time.
+    pages; ``encode_entries`` (``_rdbwriter.c``) reads strings and hashes of
+    strings with borrowed references and writes only its output. Other values
+    come back to Python one at a time.
     """
-    encode = encode_strings
+    encode = encode_entries
     if encode is None:
         return write_database_python(out, index, data, expires)
+    from server.datatypes.hash import HashValue
+
     out.write(_database_header(index, data, expires))
     parts: list[bytes] = []
     size = 0
     pos = 0
     while pos >= 0:
-        chunk, pos, key, value = encode(data, expires, pos, _CHUNK_BYTES - size)
+        chunk, pos, key, value = encode(data, expires, pos, _CHUNK_BYTES - size, HashValue)
         parts.append(chunk)
         size += len(chunk)
         if key is not None:

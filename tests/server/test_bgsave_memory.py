@@ -2,7 +2,7 @@
 
 The child sees the dataset copy-on-write: every page it writes to is copied.
 Serialising in Python writes to every key and value (reference counts live in
-the objects), so the child used to copy most of the dataset. The string
+the objects), so the child used to copy most of the dataset. String and hash
 records are now written in C with borrowed references and the cyclic
 collector stays off in the child, so what the child writes is its output.
 
@@ -19,11 +19,14 @@ import re
 import subprocess
 import time
 
+import pytest
+
+from server.datatypes.hash import HashValue
 from server.memory import private_dirty_bytes, rss_bytes
 from server.persistence import rdb
 from tests.servers import OurServer, RealServer, real_server_available, require_tool
 
-KEYS = 300_000
+KEYS = 300_000  # strings; a fifth as many hashes of five fields
 COW_LINE = re.compile(r"RDB: (\d+) MB of memory used by copy-on-write")
 
 
@@ -48,14 +51,25 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path):
-    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
+def _strings() -> dict:
+    return {b"key:%d" % i: b"value:%d:" % i + b"x" * 60 for i in range(KEYS)}
+
+
+def _hashes() -> dict:
+    return {b"key:%d" % i: HashValue({b"field:%d" % f: b"value:%d:%d" % (i, f) for f in range(5)}, 128, 64)
+            for i in range(KEYS // 5)}
+
+
+@pytest.mark.parametrize("build", [_strings, _hashes], ids=["strings", "hashes"])
+def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path, build):
+    assert rdb.encode_entries is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
     assert rss_bytes() > 0 and private_dirty_bytes() > 0, "/proc figures are needed"
     workdir = tmp_path / "server"
     workdir.mkdir()
-    # Mostly strings (the common case), some with TTLs, plus a few collections written in Python.
-    data: dict = {b"key:%d" % i: b"value:%d:" % i + b"x" * 60 for i in range(KEYS)}
-    expires = {b"key:%d" % i: 4_000_000_000_000 + i for i in range(0, KEYS, 10)}
+    # Strings or hashes (the types written in C), some with TTLs, plus a few lists written in Python.
+    data = build()
+    keys = len(data)
+    expires = {b"key:%d" % i: 4_000_000_000_000 + i for i in range(0, keys, 10)}
     rdb.save_file(str(workdir / "dump.rdb"), [(0, data, expires)])
     del data, expires
 
@@ -63,7 +77,7 @@ def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path):
     server.start(timeout=120)
     try:
         client = server.client(socket_timeout=60)
-        assert client.dbsize() == KEYS
+        assert client.dbsize() == keys
         for i in range(100):
             client.rpush(f"list:{i}", *range(50))
             client.hset(f"hash:{i}", mapping={"a": 1, "b": "two"})
@@ -105,8 +119,11 @@ def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path):
     real.start(timeout=60)
     try:
         client = real.client()
-        assert client.dbsize() == KEYS + 200
-        assert client.get("key:12345") == b"value:12345:" + b"x" * 60
+        assert client.dbsize() == keys + 200
+        if build is _strings:
+            assert client.get("key:12345") == b"value:12345:" + b"x" * 60
+        else:
+            assert client.hgetall("key:12345") == {b"field:%d" % f: b"value:12345:%d" % f for f in range(5)}
         assert client.ttl("key:10") > 0 and client.ttl("key:11") == -1
         assert client.lrange("list:7", 0, -1) == [b"%d" % i for i in range(50)]
     finally:

@@ -1,12 +1,14 @@
 """The C part of the RDB writer writes exactly what the pure-Python reference writes.
 
-``rdb.write_database`` serialises string records in C (``_rdbwriter.c``, so a
-BGSAVE child leaves reference counts alone) and hands every other value back
-to Python one key at a time; ``rdb.write_database_python`` is the reference.
-Both must produce the same bytes for the same database: every type and
-encoding redis-server writes (loaded from its dump), strings on each side of
-every length-encoding boundary, bytearray values, expiries, and values that
-interrupt the C run at the first, last and consecutive positions.
+``rdb.write_database`` serialises string and hash records in C
+(``_rdbwriter.c``, so a BGSAVE child leaves reference counts alone) and hands
+every other value back to Python one key at a time;
+``rdb.write_database_python`` is the reference. Both must produce the same
+bytes for the same database: every type and encoding redis-server writes
+(loaded from its dump), strings on each side of every length-encoding
+boundary, bytearray values, expiries, hashes big and small (and after
+deletions), and values that interrupt the C run at the first, last and
+consecutive positions.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _assert_identical(data: dict, expires: dict, index: int = 0) -> bytes:
 
 def test_the_c_writer_is_built():
     """`pip install -e .` builds the extension; without it BGSAVE children copy the dataset."""
-    assert rdb.encode_strings is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
+    assert rdb.encode_entries is not None, "server/persistence/_rdbwriter.c is not built: run `make ext` (or pip install -e .)"
 
 
 def test_string_lengths_on_every_encoding_boundary():
@@ -55,6 +57,29 @@ def test_string_lengths_on_every_encoding_boundary():
             expires[b"v%d" % n] = 1_700_000_000_000 + i
     expires[b"ba0"] = -1  # a negative deadline is written as Redis writes it (two's complement)
     _assert_identical(data, expires, index=3)
+
+
+def test_hashes_of_every_size_and_history():
+    data: dict = {}
+    for n in (1, 2, 63, 64, 1000):
+        data[b"h%d" % n] = HashValue({b"f%d" % i: b"v" * (i % 70) for i in range(n)}, 128, 64)
+    holed = HashValue({b"f%d" % i: b"%d" % i for i in range(500)}, 128, 64)
+    for i in range(0, 500, 3):
+        del holed[b"f%d" % i]  # deleted entries leave holes that dict iteration skips
+    holed[b"late"] = bytearray(b"raw")
+    data[b"holed"] = holed
+    data[b"emptied"] = HashValue({}, 128, 64)
+    data[b"x" * 70] = HashValue({b"k" * 20000: b"v" * 70000}, 128, 64)
+    _assert_identical(data, {b"h2": 123, b"holed": 5})
+
+
+def test_a_hash_holding_something_else_is_written_by_python():
+    odd = HashValue({b"a": b"1"}, 128, 64)
+    odd[b"b"] = 2  # not a string: C hands the whole key to Python
+    with pytest.raises(TypeError):
+        _write(rdb.write_database, {b"s": b"v", b"odd": odd}, {})
+    with pytest.raises(TypeError):
+        _write(rdb.write_database_python, {b"s": b"v", b"odd": odd}, {})
 
 
 def test_non_string_values_interrupt_the_c_run_anywhere():
