@@ -92,9 +92,10 @@ def lag_under_load(requests: int, work: Path) -> dict:
                     now = time.perf_counter()
                     history.append((now, int(m.info("replication")["master_repl_offset"])))
                     applied = int(r.info("replication")["slave_repl_offset"])
-                    # The lag: since when the master has had bytes the replica has not applied yet.
-                    behind = [t for t, offset in history if offset > applied]
-                    lags.append(now - behind[0] if behind else 0.0)
+                    # The lag (an upper bound, to the sampling period): the time since the last
+                    # sample at which the master had written no more than the replica has applied.
+                    reached = [t for t, offset in history if offset <= applied]
+                    lags.append(now - reached[-1] if reached else now - history[0][0])
                     time.sleep(0.05)
 
         sampler = threading.Thread(target=sample)

@@ -183,8 +183,10 @@ def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
         if kind == b"pubsub":
             return [c for c in clients if c.subscriptions]
         if kind == b"normal":
-            return [c for c in clients if not c.subscriptions]
-        return []
+            return [c for c in clients if not c.subscriptions and c.kind not in ("replica", "master")]
+        if kind == b"master":
+            return [c for c in clients if c.kind == "master"]
+        return [c for c in clients if c.kind == "replica"]
     if args[0].upper() == b"ID" and len(args) >= 2:
         wanted = set()
         for arg in args[1:]:

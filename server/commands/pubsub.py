@@ -89,9 +89,12 @@ def sunsubscribe(ctx: Client, *channels: bytes) -> object:
          args="channel message", complexity="O(N+M) for N channel subscribers and M patterns")
 def publish(ctx: Client, channel: bytes, message: bytes) -> int:
     receivers = _registry(ctx).publish(channel, message, ctx)
-    cluster = ctx.server.cluster
+    server = ctx.server
+    cluster = server.cluster
     if cluster is not None:  # every node's subscribers hear it
         cluster.propagate_publish(channel, message, sharded=False)
+    elif server.replication.backlog is not None:  # replicas' subscribers too (not the AOF), as Redis
+        server.replication.propagate(ctx.db.id, [b"PUBLISH", channel, message])
     return receivers
 
 

@@ -192,6 +192,11 @@ class Replication:
         commands, self.selected_db = with_selects(ops, self.selected_db)
         self.feed(b"".join([_encode(argv) for argv in commands]))
 
+    def propagate(self, dbid: int, argv: list[bytes]) -> None:
+        """A command for replicas only (PUBLISH: Redis's PROPAGATE_REPL), never the AOF."""
+        if not self.is_replica:
+            self.apply_effects([(dbid, argv)])
+
     def feed(self, data: bytes | bytearray) -> None:
         """Bytes of the replication stream: counted now, written to the backlog and the
         replicas once per loop turn (``flush``), so a pipeline of writes costs one send."""

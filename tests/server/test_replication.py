@@ -495,6 +495,61 @@ def test_replica_killed_and_restarted_ends_with_the_masters_data(tmp_path):
         assert_same_data(master, replica)
 
 
+@pytest.mark.parametrize("master_kind", ["redis-server", "ours"])
+def test_published_messages_and_keyspace_events_reach_replica_subscribers(tmp_path, master_kind):
+    master = real(tmp_path, "m") if master_kind == "redis-server" else ours(tmp_path, "m")
+    middle = ours(tmp_path, "r", "--notify-keyspace-events", "KA")
+    with started(master, middle):
+        replicaof(middle, master)
+        wait_for(lambda: link_up(middle), "the link")
+        with middle.client() as conn:
+            pubsub = conn.pubsub()
+            pubsub.subscribe("news")
+            pubsub.psubscribe("__keyspace@0__:*")
+            for _ in range(2):
+                assert pubsub.get_message(timeout=5)["type"] in ("subscribe", "psubscribe")
+            with master.client() as m:
+                m.publish("news", "hello")
+                m.set("watched", 1)
+            got = []
+            end = time.monotonic() + DEADLINE
+            while len(got) < 2 and time.monotonic() < end:
+                message = pubsub.get_message(timeout=1)
+                if message:
+                    got.append((message["channel"], message["data"]))
+            assert got == [(b"news", b"hello"), (b"__keyspace@0__:watched", b"set")]
+            pubsub.close()
+
+
+def test_failover_errors_match_redis_server(tmp_path):
+    nodes = [(ours(tmp_path, "om"), ours(tmp_path, "or")), (real(tmp_path, "rm"), real(tmp_path, "rr"))]
+    for master, replica in nodes:
+        master.start()
+        replica.start()
+    try:
+        answers = []
+        for master, replica in nodes:
+            conn = RawConnection(master.port)
+            try:
+                before = [conn.call("FAILOVER"), conn.call("FAILOVER", "ABORT")]
+                replicaof(replica, master)
+                wait_for(lambda m=master, r=replica: caught_up(m, r), "the sync")
+                after = [conn.call(*args) for args in (
+                    ("FAILOVER", "ABORT"), ("FAILOVER", "ABORT", "FORCE"), ("FAILOVER", "BOGUS"),
+                    ("FAILOVER", "TIMEOUT", "0"), ("FAILOVER", "TIMEOUT", "x"), ("FAILOVER", "FORCE"),
+                    ("FAILOVER", "TO", "127.0.0.1", "1"), ("FAILOVER", "TO", "127.0.0.1", "x"),
+                    ("FAILOVER", "TO", "127.0.0.1", "1", "TO", "h", "2"))]
+                answers.append(before + after)
+            finally:
+                conn.close()
+        assert answers[0] == answers[1]
+        assert answers[0][0] == b"-ERR FAILOVER requires connected replicas.\r\n"
+    finally:
+        for master, replica in nodes:
+            replica.stop()
+            master.stop()
+
+
 # --------------------------------------------------------------------------- faults
 
 
