@@ -60,3 +60,33 @@ def server_context(config: Config) -> ssl.SSLContext:
     if ciphers:
         context.set_ciphers(ciphers)
     return context
+
+
+def client_context(config: Config) -> ssl.SSLContext:
+    """An SSLContext for our own outgoing links (``tls-replication``: a replica dialling its master).
+
+    As Redis: the peer's certificate must be signed by ``tls-ca-cert-file``/``-dir`` (its name is
+    not checked), and we present ``tls-client-cert-file`` (or else ``tls-cert-file``) when set.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    cafile, capath = config.get_str("tls-ca-cert-file") or None, config.get_str("tls-ca-cert-dir") or None
+    try:
+        if cafile or capath:
+            context.load_verify_locations(cafile=cafile, capath=capath)
+        else:
+            context.load_default_certs()
+        cert = config.get_str("tls-client-cert-file") or config.get_str("tls-cert-file")
+        key = config.get_str("tls-client-key-file") or config.get_str("tls-key-file")
+        password = config.get_str("tls-client-key-file-pass") or config.get_str("tls-key-file-pass") or None
+        if cert and key:
+            context.load_cert_chain(cert, key, password=password)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"Failed to configure the TLS client context: {exc}") from None
+    protocols = str(config["tls-protocols"]).lower().split()
+    if protocols:
+        versions = sorted(_VERSIONS[p] for p in protocols if p in _VERSIONS)
+        if versions:
+            context.minimum_version = versions[0]
+            context.maximum_version = versions[-1]
+    return context

@@ -19,11 +19,13 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, cast
 
+from server.config import ConfigError
 from server.dispatch import LOOKUP, MULTI_IMMEDIATE, call, resolve
 from server.persistence import rdb
 from server.persistence.aof import encode_command
 from server.protocol import Error, RequestParser, _frame_size
 from server.replication.backlog import Backlog
+from server.tls import client_context
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -102,9 +104,14 @@ class MasterLink(asyncio.Protocol):
         loop.create_task(self._dial(loop))
 
     async def _dial(self, loop: asyncio.AbstractEventLoop) -> None:
+        config = self.server.config
         try:
-            await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port),
-                                   self.server.config.get_int("repl-timeout"))
+            context = client_context(config) if config["tls-replication"] else None
+            await asyncio.wait_for(loop.create_connection(lambda: self, self.host, self.port, ssl=context),
+                                   config.get_int("repl-timeout"))
+        except ConfigError as exc:
+            self.log("warning", f"Error condition on socket for SYNC: {exc}")
+            self.state = CONNECT
         except (OSError, asyncio.TimeoutError) as exc:
             if not self.stopped:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timeout"

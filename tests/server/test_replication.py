@@ -550,6 +550,37 @@ def test_failover_errors_match_redis_server(tmp_path):
             master.stop()
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    import trustme
+
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("localhost", "127.0.0.1")
+    d = tmp_path_factory.mktemp("certs")
+    paths = {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    server_cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
+    server_cert.private_key_pem.write_to_path(str(paths["key"]))
+    return paths
+
+
+@pytest.mark.parametrize("master_kind", ["redis-server", "ours"])
+def test_replication_over_tls(tmp_path, certs, master_kind):
+    """tls-replication: each side's TLS port, client certificates required, in both directions."""
+    tls = ["--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
+           "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "yes"]
+    tls_port = free_port()
+    make_master, make_replica = (real, ours) if master_kind == "redis-server" else (ours, real)
+    master = make_master(tmp_path, "m", "--tls-port", str(tls_port), *tls)
+    replica = make_replica(tmp_path, "r", "--tls-replication", "yes", *tls)
+    with started(master, replica):
+        mixed_writes(master, 30)
+        with replica.client() as conn:
+            conn.execute_command("REPLICAOF", "127.0.0.1", tls_port)
+        wait_for(lambda: caught_up(master, replica), "the sync over TLS")
+        assert_same_data(master, replica)
+
+
 # --------------------------------------------------------------------------- faults
 
 
