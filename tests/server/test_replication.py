@@ -412,6 +412,41 @@ def test_failover_hands_over_to_redis_server_and_ours_follows(tmp_path):
         assert info(replica, "stats")["sync_partial_ok"] == 1  # the old master continued its own history
 
 
+def test_failover_between_two_of_ours_with_abort_first(tmp_path):
+    """Ours of ours: a FAILOVER aborted while it waits (writes paused meanwhile), then one that
+    completes; the old master follows with a partial resync."""
+    master = ours(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        mixed_writes(master, 30)
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        sleeper = RawConnection(replica.port)
+        sleeper.send_raw(b"*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n2\r\n")  # no ACK for 2 s
+        time.sleep(0.2)
+        with master.client() as conn:
+            conn.set("unacked", 1)
+            assert conn.execute_command("FAILOVER", "TO", "127.0.0.1", replica.port, "TIMEOUT", 60000) in (b"OK", True)
+            assert conn.info("replication")["master_failover_state"] == "waiting-for-sync"
+            assert conn.execute_command("FAILOVER", "ABORT") in (b"OK", True)
+            assert conn.info("replication")["master_failover_state"] == "no-failover"
+            assert conn.set("writable", "again")  # the pause for the failover ended
+        sleeper.read_reply()
+        sleeper.close()
+        wait_for(lambda: info(master)["role"] == "master", "no role change")
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        with master.client() as conn:
+            assert conn.execute_command("FAILOVER") in (b"OK", True)  # to any replica that has caught up
+        wait_for(lambda: info(replica)["role"] == "master" and info(master).get("master_link_status") == "up",
+                 "the roles to swap")
+        with replica.client() as conn:
+            conn.set("after", "failover")
+        wait_for(lambda: caught_up(replica, master), "the old master to follow")
+        assert_same_data(replica, master)
+        assert info(replica, "stats")["sync_partial_ok"] == 1
+        assert "Failover target" in log_of(master)
+
+
 def test_failover_from_redis_server_promotes_ours(tmp_path):
     master = real(tmp_path, "m")
     replica = ours(tmp_path, "r")
