@@ -19,7 +19,7 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from tests.differential.harness import RawConnection
+from tests.differential.harness import RawConnection, parse
 from tests.servers import OurServer, RealServer, ServerProcess, free_port, require_tool
 
 NODE_TIMEOUT = 1000  # ms
@@ -75,6 +75,37 @@ def slots_view(node: ServerProcess) -> list[tuple[int, int, int]]:
         conn.response_callbacks.pop("CLUSTER SLOTS", None)
         reply = conn.execute_command("CLUSTER SLOTS")
     return sorted((entry[0], entry[1], entry[2][1]) for entry in reply)
+
+
+def nodes_view(node: ServerProcess) -> frozenset[tuple[str, ...]]:
+    """CLUSTER NODES without what is the asker's own (myself, ping/pong times, link state)."""
+    with node.client() as conn:
+        text = conn.execute_command("CLUSTER", "NODES").decode()
+    rows = set()
+    for line in text.splitlines():
+        fields = line.split(" ")
+        flags = ",".join(f for f in fields[2].split(",") if f != "myself")
+        rows.add((fields[0], fields[1], flags, fields[3], fields[6], *fields[8:]))
+    return frozenset(rows)
+
+
+def shards_view(node: ServerProcess) -> frozenset[tuple[object, ...]]:
+    """CLUSTER SHARDS without replication offsets (each node knows the others' as last announced)."""
+    raw = RawConnection(node.port)
+    try:
+        reply = parse(raw.call("CLUSTER", "SHARDS"))
+    finally:
+        raw.close()
+    shards = set()
+    for shard in reply:
+        fields = dict(zip(shard[::2], shard[1::2]))
+        members = []
+        for member in fields[b"nodes"]:
+            info = dict(zip(member[::2], member[1::2]))
+            info.pop(b"replication-offset", None)
+            members.append(tuple(sorted(info.items())))
+        shards.add((tuple(fields[b"slots"]), tuple(sorted(members))))
+    return frozenset(shards)
 
 
 def stop_all(nodes: list[ServerProcess]) -> None:
@@ -246,6 +277,9 @@ def test_mixed_cluster_of_ours_and_redis_server(tmp_path):
         assert [rc.get(f"k{i}") for i in range(200)] == [str(i) for i in range(200)]
         wait_for(lambda: len({tuple(slots_view(n)) for n in nodes}) == 1, what="agreement after resharding")
         rc.close()
+        # CLUSTER NODES and CLUSTER SHARDS say the same of every node, whichever kind is asked.
+        wait_for(lambda: len({nodes_view(n) for n in nodes}) == 1, what="the same CLUSTER NODES everywhere")
+        assert len({shards_view(n) for n in nodes}) == 1
     finally:
         stop_all(nodes)
 
