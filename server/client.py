@@ -170,6 +170,8 @@ class Client:
             out += "d"
         if self.close_after_reply:
             out += "c"
+        if self.readonly:
+            out += "r"
         if self.no_evict:
             out += "e"
         return out or "N"

@@ -556,6 +556,10 @@ class Cluster:
     def _add_node(self, node: Node) -> None:
         self.nodes[node.name] = node
 
+    def connections(self) -> int:
+        """INFO's cluster_connections, counted as Redis does: two links per other known node."""
+        return (len(self.nodes) - 1) * 2
+
     def lookup(self, name: bytes) -> Node | None:
         if not valid_name(name):
             return None

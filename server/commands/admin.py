@@ -75,7 +75,7 @@ def _section_clients(ctx: Client) -> list[tuple[str, object]]:
     server = ctx.server
     return [
         ("connected_clients", len(server.clients)),
-        ("cluster_connections", 0),
+        ("cluster_connections", server.cluster.connections() if server.cluster is not None else 0),
         ("maxclients", server.config["maxclients"]),
         ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0),
