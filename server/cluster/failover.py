@@ -253,7 +253,7 @@ class Failover:
         cluster = self.cluster
         if not cluster.mf_end or self.mf_can_start or self.mf_master_offset == -1:
             return
-        if self.mf_master_offset == cluster.replication_offset():
+        if cluster.replication_offset() >= self.mf_master_offset:
             self.mf_can_start = True
             cluster.log("warning", "All master replication stream processed, manual failover can start.")
             cluster.later_call(self.handle)

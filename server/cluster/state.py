@@ -749,17 +749,28 @@ class Cluster:
         self.failover.reset_manual()
 
     def replicate_from(self, node: Node | None) -> None:
-        """Point replication at ``node`` (None: stop replicating). This server has no replication
-        yet: the role changes in the cluster's view only, and data does not follow."""
+        """Point replication at ``node`` (replicationSetMaster), or stop replicating (None)."""
+        replication = self.server.replication
+        if node is None:
+            replication.become_master()
+        elif node.ip and node.port:
+            replication.replicate_from(node.ip, node.port)
 
     def replication_offset(self) -> int:
-        """The replication offset announced in headers: 0 without replication."""
-        return 0
+        """The offset announced in headers: the stream fed (a master) or applied (a replica)."""
+        return self.server.replication.offset
 
     def replication_data_age(self) -> int:
-        """Milliseconds since this replica last heard from its master's replication link
-        (the data age an election checks): 0 without replication."""
-        return 0
+        """Milliseconds since this replica last heard from its master (an election's data age)."""
+        link = self.server.replication.master
+        now = time.monotonic()
+        if link is None:
+            return 1 << 40
+        if link.connected:
+            return int((now - link.last_io) * 1000)
+        if not link.down_since:
+            return 1 << 40  # never synchronised: no data worth promoting
+        return int((now - link.down_since) * 1000)
 
     def later_call(self, function: Callable[[], None]) -> None:
         """Run ``function`` once the current event is handled (before the loop sleeps)."""
@@ -828,6 +839,8 @@ class Cluster:
 
     def route(self, client: Client, cmd: Command, argv: list[bytes]) -> Error | None:
         """None if this node serves the command; else the redirection or error (getNodeByQuery)."""
+        if client.kind == "master":
+            return None  # the replication stream from our master is obeyed, never redirected
         asking = client.asking
         if not client.in_multi:
             client.asking = False
@@ -966,6 +979,10 @@ class Cluster:
                 self.log("debug", f"*** NODE {node.name.decode()} possibly failing")
                 node.flags |= wire.PFAIL
                 update = True
+        me = self.myself
+        if (me.is_replica and me.master is not None and me.master.ip and me.master.port
+                and not self.server.replication.is_replica):
+            self.replicate_from(me.master)  # a replica whose replication is off dials its master
         self.failover.cron()
         if update or not self.state_ok:
             self.update_state()

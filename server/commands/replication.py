@@ -51,6 +51,8 @@ def replconf(ctx: Client, *args: bytes) -> object:
 
 
 def _replicaof(ctx: Client, host: bytes, port: bytes) -> object:
+    if ctx.server.cluster is not None:  # cluster mode sets replicas up itself (CLUSTER REPLICATE)
+        raise Error(b"ERR REPLICAOF not allowed in cluster mode.")
     replication = ctx.server.replication
     if replication.failover_state != "no-failover":
         raise Error(b"ERR REPLICAOF not allowed while failing over.")
@@ -110,4 +112,6 @@ def role(ctx: Client) -> list:
          summary="Hands the master role to one of the replicas, then follows it.",
          args="[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]")
 def failover(ctx: Client, *args: bytes) -> object:
+    if ctx.server.cluster is not None:
+        raise Error(b"ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.")
     return ctx.server.replication.failover_command(ctx, list(args))

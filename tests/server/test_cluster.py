@@ -33,6 +33,29 @@ def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
     return node
 
 
+def start_nodes(kinds: list[str], workdir: Path) -> list[ServerProcess]:
+    """Several nodes started side by side (a Python server takes seconds to come up)."""
+    nodes: list[ServerProcess | None] = [None] * len(kinds)
+    errors: list[BaseException] = []
+
+    def start(i: int, kind: str) -> None:
+        try:
+            nodes[i] = start_node(kind, workdir / f"{kind}{i}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(i, kind)) for i, kind in enumerate(kinds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    started = [node for node in nodes if node is not None]
+    if errors:
+        stop_all(started)
+        raise errors[0]
+    return started
+
+
 def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -454,6 +477,21 @@ def test_replica_of_ours_elected_by_redis_server_masters_when_its_master_dies(tm
             return True
 
         wait_for(is_replica_everywhere, what="every node to know the replica")
+        # The replica has its master's data (replication), readable after READONLY.
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[1].port)], decode_responses=True)
+        mine = [key for key in (f"before:{i}" for i in range(300))
+                if node_of_slot(nodes, rc.keyslot(key)) is master]
+        for key in mine:
+            rc.set(key, key)
+        rc.close()
+        raw = RawConnection(replica.port)
+        try:
+            assert raw.call("READONLY") == b"+OK\r\n"
+            wait_for(lambda: raw.call("GET", mine[-1]) == b"$%d\r\n%s\r\n" % (len(mine[-1]), mine[-1].encode()),
+                     what="the replica to have its master's writes")
+            assert raw.call("SET", mine[0], "x").startswith(b"-MOVED ")
+        finally:
+            raw.close()
         slots_before = [(s, e) for s, e, p in slots_view(nodes[1]) if p == master.port]
         master.kill()
 
@@ -464,6 +502,7 @@ def test_replica_of_ours_elected_by_redis_server_masters_when_its_master_dies(tm
             wait_for(lambda node=node: promoted(node), timeout=60, what="the replica to take its master's slots")
             wait_for(lambda node=node: cluster_ok(node), timeout=30, what="cluster_state:ok again")
         rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[1].port)], decode_responses=True)
+        assert [rc.get(key) for key in mine] == mine  # nothing written before the kill is lost
         for i in range(50):
             rc.set(f"after:{i}", i)
         assert [rc.get(f"after:{i}") for i in range(50)] == [str(i) for i in range(50)]
@@ -491,3 +530,40 @@ def test_a_frozen_master_is_failed_then_cleared_when_it_answers_again(three_mast
     for node in three_masters:
         wait_for(lambda node=node: cluster_ok(node), timeout=30, what="the cluster to heal")
     wait_for(lambda: check_passes(three_masters[0]), what="redis-cli --cluster check after healing")
+
+
+def test_three_masters_and_three_replicas_of_ours(tmp_path):
+    """redis-cli --cluster create with --cluster-replicas 1 on six of our nodes: every replica
+    replicates its master, check reports full coverage, and a manual CLUSTER FAILOVER swaps roles."""
+    require_tool("redis-cli")
+    nodes = start_nodes(["ours"] * 6, tmp_path)
+    try:
+        out = cli("--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes], "--cluster-replicas", "1",
+                  "--cluster-yes")
+        assert "[OK] All 16384 slots covered." in out, out
+        for node in nodes:
+            wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+        wait_for(lambda: check_passes(nodes[0]), what="redis-cli --cluster check")
+        wait_for(lambda: cli("--cluster", "check", f"127.0.0.1:{nodes[0].port}").count("1 slaves.") == 3,
+                 what="every master to be known with its replica")
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[0].port)], decode_responses=True)
+        for i in range(100):
+            rc.set(f"k{i}", i)
+
+        def role(node: ServerProcess) -> bytes:
+            with node.client() as conn:
+                return conn.execute_command("ROLE")[0]
+
+        replicas = [node for node in nodes if role(node) == b"slave"]
+        assert len(replicas) == 3
+        # Each replica catches up with its master (INFO replication: the same offset).
+        promoted = replicas[0]
+        with promoted.client() as conn:
+            assert conn.execute_command("CLUSTER", "FAILOVER") == b"OK"
+        wait_for(lambda: role(promoted) == b"master", timeout=30, what="the manual failover")
+        wait_for(lambda: all(cluster_ok(node) for node in nodes), what="cluster_state:ok after the failover")
+        wait_for(lambda: check_passes(nodes[0]), what="check after the failover")
+        assert [rc.get(f"k{i}") for i in range(100)] == [str(i) for i in range(100)]
+        rc.close()
+    finally:
+        stop_all(nodes)
