@@ -391,6 +391,16 @@ def test_chain_redis_to_ours_to_redis_and_ours_of_ours(tmp_path):
         assert_same_data(top, bottom)
         assert_same_data(top, last)
         assert info(bottom)["master_replid"] == info(top)["master_replid"]
+        # Promoting the middle: its replicas continue with it (PSYNC2: the old ID is its replid2).
+        with middle.client() as conn:
+            assert conn.execute_command("REPLICAOF", "NO", "ONE")
+            conn.set("promoted", 1)
+        for server in (bottom, last):
+            wait_for(lambda s=server: caught_up(middle, s), "the promoted middle's replicas")
+        assert info(middle, "stats")["sync_partial_ok"] == 2 and info(middle, "stats")["sync_full"] == 2
+        assert info(bottom)["master_replid2"] == info(top)["master_replid"]
+        assert_same_data(middle, bottom)
+        assert_same_data(middle, last)
 
 
 def test_failover_hands_over_to_redis_server_and_ours_follows(tmp_path):
