@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from redistui.client import ConnectionSpec
 from redistui.rdbscan import RDBDamage, open_rdb
@@ -181,7 +183,10 @@ class PrivateServer:
         return f"the server could not load {self.title} (exit status {process.returncode}):\n{_tail(self.log_path)}"
 
     def client(self, timeout: float = 2.0) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=timeout, socket_connect_timeout=timeout)
+        """A connection to the private server that reports -LOADING at once (redis-py would
+        retry it as a lost connection, waiting out the load)."""
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=timeout, socket_connect_timeout=timeout,
+                           retry=Retry(NoBackoff(), 0))
 
     def loading_info(self) -> dict[str, object] | None:
         """INFO persistence while the server loads (None until its socket answers)."""

@@ -158,6 +158,7 @@ def fast_path_open(client: Client) -> bool:
         and client.tracking is None  # tracking clients go through ``call``, which remembers their keys
         and server.cluster is None  # in cluster mode every command with keys is routed (``_checked``)
         and not server.replication.gate  # a replica refuses writes; min-replicas-to-write may too
+        and not server.persistence.loading  # -LOADING for most commands while the data set loads
     )
 
 
@@ -307,6 +308,8 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
         refused = server.replication.refuse(client, cmd)
         if refused is not None:
             return _rejected(client, cmd, refused)
+    if server.persistence.loading and _denied_while_loading(client, cmd):
+        return _rejected(client, cmd, LOADING)
     if server.pause_mode is not None and server.must_wait(client, cmd):
         return POSTPONED
     if client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
@@ -326,6 +329,17 @@ def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:
             cmd.rejected_calls += 1
             return oom
     return call(client, cmd, argv)
+
+
+LOADING = Error(b"LOADING Redis is loading the dataset in memory")
+
+
+def _denied_while_loading(client: Client, cmd: Command) -> bool:
+    """Redis's is_denyloading_command: a command without the ``loading`` flag, or an EXEC
+    whose queue holds one. (Clients are served during a load: persistence/loading.py.)"""
+    if cmd.root_name == b"exec" and client.in_multi:
+        return any("loading" not in queued.flags for queued, _ in client.multi_queue)
+    return "loading" not in cmd.flags
 
 
 def call(client: Client, cmd: Command, argv: list[bytes]) -> object:

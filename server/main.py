@@ -29,8 +29,11 @@ from server.network import listen
 from server.protocol import Error
 
 
-def build_server(argv: list[str]) -> Server:
-    """A configured ``Server`` from redis-server style arguments (raises ConfigError)."""
+def build_server(argv: list[str], load: bool = True) -> Server:
+    """A configured ``Server`` from redis-server style arguments (raises ConfigError).
+
+    ``load`` False leaves the data set to `load_data`, which ``run`` calls once it listens.
+    """
     config = Config()
     config_file, directives = parse_argv(argv)
     user_lines: list[list[str]] = []
@@ -42,11 +45,33 @@ def build_server(argv: list[str]) -> Server:
     build_lookup()
     server = Server(config, user_lines)
     adjust_open_files_limit(server)
-    server.persistence.start()  # load the data set from disk (exits if it cannot be read)
+    if load:
+        load_data(server)
+    return server
+
+
+def load_data(server: Server) -> None:
+    """Load the data set from disk (exits if it cannot be read), then what depends on it."""
+    server.persistence.start()
     if server.cluster is not None:
         server.cluster.verify_data()  # keys in slots served elsewhere, keys outside db 0
     server.replication.start()  # ``replicaof`` in the configuration: dial the master once the loop runs
-    return server
+
+
+def load_while_listening(server: Server) -> None:
+    """`load_data` with the listeners open, as Redis loads: clients connecting meanwhile are
+    answered (INFO shows the progress, most commands get -LOADING), then handed to the loop."""
+    from server.persistence.loading import LoadAborted, LoadingService
+
+    service = LoadingService(server)
+    server.persistence.serve_while_loading = service.poll
+    try:
+        load_data(server)
+    except LoadAborted:  # SHUTDOWN during the load: it asked the loop to stop, which it now does
+        server.persistence.loading = False
+    finally:
+        server.persistence.serve_while_loading = None
+        service.adopt()
 
 
 class StartupRefused(Exception):
@@ -86,6 +111,9 @@ async def run(server: Server) -> int:
     stop = asyncio.Event()
     server.shutdown_requested = stop.set
     listeners = await listen(server)
+    server.log("notice", f"Server initialized (redistui {__version__}, Redis {REDIS_VERSION} compatible)")
+    if not server.persistence.loaded:
+        load_while_listening(server)
     if server.cluster is not None:
         await server.cluster.start()  # the bus port, and the cluster's 100 ms cron
     if server.config["set-proc-title"]:
@@ -95,7 +123,6 @@ async def run(server: Server) -> int:
             loop.add_signal_handler(sig, _on_signal, server, sig, stop)
         except (NotImplementedError, RuntimeError):
             pass
-    server.log("notice", f"Server initialized (redistui {__version__}, Redis {REDIS_VERSION} compatible)")
     server.log("notice", f"Ready to accept connections tcp on port {server.tcp_port}")
 
     async def cron() -> None:
@@ -176,7 +203,7 @@ def main(argv: list[str]) -> int:
         print(f"Redis server v={REDIS_VERSION} redistui={__version__} bits=64")
         return 0
     try:
-        server = build_server(argv)
+        server = build_server(argv, load=False)
     except (ConfigError, OSError, Error) as exc:
         print(f"\n*** FATAL CONFIG FILE ERROR (redistui {__version__}) ***\n{exc}", file=sys.stderr)
         return 1
@@ -187,6 +214,8 @@ def main(argv: list[str]) -> int:
         return loop.run_until_complete(run(server))
     except OSError as exc:
         server.log("warning", str(exc))
+        return 1
+    except ClusterConfigError:  # found while loading (keys outside db 0): logged as Redis logs it
         return 1
     finally:
         loop.close()

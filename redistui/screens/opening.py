@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import BusyLoadingError, RedisError
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -166,7 +168,9 @@ class DumpFileApp(RedisTUI):
         analysis = None
         if private.source.kind == "rdb":
             analysis = FileAnalysis(private.source.path, on_key=self._met_key)
-        conn = aioredis.Redis(unix_socket_path=str(private.socket), socket_timeout=5, socket_connect_timeout=1)
+        # No retries: -LOADING must come back at once (redis-py retries it as a lost connection).
+        conn = aioredis.Redis(unix_socket_path=str(private.socket), socket_timeout=5, socket_connect_timeout=1,
+                              retry=Retry(NoBackoff(), 0))
         try:
             while True:
                 if analysis is not None and not analysis.done:
@@ -189,11 +193,12 @@ class DumpFileApp(RedisTUI):
                     try:
                         if await conn.ping():
                             break
-                    except RedisError as error:
-                        if "LOADING" in str(error):
-                            loading.server_progress(await self._loading_info(conn))
-                            await asyncio.sleep(0)
-                            continue
+                    except BusyLoadingError:  # -LOADING: INFO persistence says how far it is
+                        loading.server_progress(await self._loading_info(conn))
+                        await asyncio.sleep(0)
+                        continue
+                    except RedisError:
+                        pass  # not listening yet
                 loading.server_progress(None)
                 await asyncio.sleep(0)
         finally:

@@ -100,6 +100,8 @@ def shutdown(ctx: Client, *options: bytes) -> object:
         raise Error(b"ERR No shutdown in progress.")  # shutdowns here never wait for replicas
     p = _persistence(ctx)
     want_save = True if save_flag else False if nosave else None
+    if p.loading:  # as Redis: a half-loaded data set is never saved
+        want_save = False
     ctx.server.log("warning", "User requested shutdown...")
     if not p.prepare_shutdown(want_save, force):
         raise Error(b"ERR Errors trying to SHUTDOWN. Check logs.")

@@ -147,6 +147,13 @@ class Persistence:
         self.load_keys_loaded = 0
         self.load_keys_expired = 0
         self.loading = False
+        self.loaded = False  # the start-up load has run (``start``)
+        # Progress of a load, for INFO persistence while ``loading`` (Redis's loading_* fields).
+        self.loading_start_time = 0
+        self.loading_total_bytes = 0
+        self.loading_loaded_bytes = 0
+        # Called now and then during a start-up load to answer clients (`server.persistence.loading`).
+        self.serve_while_loading: Callable[[], None] | None = None
         # AOF state.
         self.layout = AOFLayout(str(self.config["dir"]), str(self.config["appenddirname"]),
                                 str(self.config["appendfilename"]))
@@ -184,6 +191,7 @@ class Persistence:
 
         A file that cannot be loaded stops the server with exit code 1 (and is left untouched).
         """
+        self.loaded = True
         try:
             self.load_at_startup()
         except LoadError as exc:
@@ -480,10 +488,16 @@ class Persistence:
         if result.functions:
             self.server.scripting.load_function_libraries(result.functions)
 
-    def _progress(self, label: str):
+    def _progress(self, label: str, base: int = 0):
+        """A loader's ``progress(done, total)``: the log each second, INFO's figures, and clients
+        answered (``serve_while_loading``). ``base``: bytes of earlier files of the same load."""
         state = {"last": time.monotonic()}
 
         def report(done: int, total: int) -> None:
+            self.loading_loaded_bytes = base + done
+            serve = self.serve_while_loading
+            if serve is not None:
+                serve()
             now = time.monotonic()
             if now - state["last"] >= 1.0:
                 state["last"] = now
@@ -491,10 +505,16 @@ class Persistence:
 
         return report
 
+    def _start_loading(self, total_bytes: int) -> None:
+        self.loading_start_time = int(time.time())
+        self.loading_total_bytes = total_bytes
+        self.loading_loaded_bytes = 0
+
     def load_rdb(self, path: str, flush: bool = True) -> rdb.LoadResult:
         """Load an RDB file into the keyspace; ``LoadError`` names the file and offset on failure."""
         start = time.perf_counter()
         try:
+            self._start_loading(os.path.getsize(path))
             result = rdb.load_file(path, progress=self._progress(os.path.basename(path)),
                                    factories=rdb.value_factories(self.config))
         except rdb.RDBError as exc:
@@ -573,20 +593,26 @@ class Persistence:
         keyspace = self.server.keyspace
         for db in keyspace.dbs:
             db.clear()
+        self._start_loading(sum(os.path.getsize(self.layout.path(entry.name)) for entry in files))
+        done = 0
         for index, entry in enumerate(files):
             path = self.layout.path(entry.name)
             with open(path, "rb") as fh:
                 buf = fh.read()
+            progress = self._progress(entry.name, done)
+            done += len(buf)
             if buf[:5] == b"REDIS":
                 try:
-                    result = rdb.load_bytes(buf, skip_expired=False, factories=rdb.value_factories(self.config))
+                    result = rdb.load_bytes(buf, skip_expired=False, factories=rdb.value_factories(self.config),
+                                            progress=progress)
                 except rdb.RDBError as exc:
                     raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
                 self.install(result, flush=False)
                 if entry.kind == BASE:
                     self.aof_base_size = len(buf)
                 continue
-            self._replay(buf, path, last=index == len(files) - 1)
+            self._replay(buf, path, last=index == len(files) - 1, progress=progress)
+        self.loading_loaded_bytes = done
         self.log("notice", f"DB loaded from append only file: {time.perf_counter() - start:.3f} seconds")
 
     def load_legacy_aof(self, path: str) -> None:
@@ -597,17 +623,19 @@ class Persistence:
         self.log("notice", f"Loading the single-file AOF {path} (Redis before 7.0)")
         with open(path, "rb") as fh:
             buf = fh.read()
+        self._start_loading(len(buf))
+        base = 0
         if buf[:5] == b"REDIS":
-            end = _rdb_preamble_end(buf, path)
+            end = base = _rdb_preamble_end(buf, path)
             try:
                 result = rdb.load_bytes(buf[:end], skip_expired=False, factories=rdb.value_factories(self.config))
             except rdb.RDBError as exc:
                 raise LoadError(f"Bad RDB preamble in AOF file {path}: {exc.reason} at offset {exc.offset}") from None
             self.install(result)
             buf = buf[end:]
-        self._replay(buf, path, last=True)
+        self._replay(buf, path, last=True, progress=self._progress(os.path.basename(path), base))
 
-    def _replay(self, buf: bytes, path: str, last: bool) -> None:
+    def _replay(self, buf: bytes, path: str, last: bool, progress: Callable[[int, int], None] | None = None) -> None:
         """Execute the commands of one RESP file; MULTI/EXEC blocks apply whole or not at all."""
         from server.client import Client
         from server.command import Command
@@ -619,8 +647,12 @@ class Persistence:
         multi_start = 0
         good_end = 0
         offset = 0
+        next_progress = rdb.PROGRESS_EVERY
         try:
             for argv, offset in parse_commands(buf, path):
+                if progress is not None and offset > next_progress:
+                    progress(offset, len(buf))
+                    next_progress = offset + rdb.PROGRESS_EVERY
                 name = argv[0].lower()
                 if name == b"multi":
                     pending, multi_start = [], offset - len(encode_command(argv))
@@ -942,6 +974,19 @@ class Persistence:
                 ("aof_buffer_length", 0),
                 ("aof_pending_bio_fsync", 0),
                 ("aof_delayed_fsync", 0),
+            ]
+        if self.loading:  # Redis's figures, ETA included (elapsed x remaining / loaded)
+            total, loaded = self.loading_total_bytes, self.loading_loaded_bytes
+            perc = loaded / total * 100 if total else 0.0
+            elapsed = int(now) - self.loading_start_time
+            eta = 1 if elapsed == 0 else elapsed * max(total - loaded, 1 if not total else 0) // (loaded + 1)
+            fields += [
+                ("loading_start_time", self.loading_start_time),
+                ("loading_total_bytes", total),
+                ("loading_rdb_used_mem", 0),
+                ("loading_loaded_bytes", loaded),
+                ("loading_loaded_perc", f"{perc:.2f}"),
+                ("loading_eta_seconds", eta),
             ]
         return fields
 
