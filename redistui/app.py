@@ -28,6 +28,7 @@ from textual.widgets import Footer, Input, Select, TextArea
 
 from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
 from redistui.formatting import ErrorReply, has_controls, printable
+from redistui.screens.detail import ElementDetail, element_parts
 from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.command_line import CommandLine
@@ -174,6 +175,15 @@ ACTIONS = (
         title="Load more of the value",
         help="Fetch the next GETRANGE chunk",
         scope="value",
+    ),
+    ExplorerAction(
+        "find_in_value",
+        "ctrl+f",
+        "Find",
+        footer=False,
+        title="Find in the collection",
+        help="Hash/set/zset: MATCH glob (xSCAN); list: jump to an index; zset: jump to a score",
+        scope="collection",
     ),
     ExplorerAction(
         "enable_live",
@@ -659,6 +669,53 @@ class RedisTUI(App[None]):
         pinned = self.ttl_panel.toggle_pin(key)
         self.notify(f"{'Pinned' if pinned else 'Unpinned'} {display(key)}")
 
+    @work(group="edit")
+    async def action_find_in_value(self) -> None:
+        """Search a collection server-side (xSCAN MATCH), or jump to a list index or a sorted-set score."""
+        viewer = self.value_view.viewer
+        if not isinstance(viewer, CollectionViewer):
+            self.notify("Open a list, hash, set or sorted set first", severity="warning")
+            return
+        type_ = viewer.type
+        prompts = {
+            "list": "Jump to index (negative counts from the end; empty: the start)",
+            "zset": "Jump to a score (a number), or show members matching a glob (e.g. user:*)",
+            "hash": "Show fields matching a glob (HSCAN MATCH, e.g. user:*; empty: all)",
+            "set": "Show members matching a glob (SSCAN MATCH, e.g. a*; empty: all)",
+        }
+        if type_ not in prompts:
+            self.notify(
+                "A stream is read in ID order: scroll, or XRANGE from the command line", severity="warning"
+            )
+            return
+        answer = await self.push_screen_wait(
+            FormDialog(f"Find in {type_} {display(viewer.key)}", [Field("query", prompts[type_])])
+        )
+        if answer is None:
+            return
+        query = answer["query"].strip()
+        try:
+            if not query:
+                self.value_view.find()
+            elif type_ == "list":
+                index = int(query)
+                if index < 0:
+                    index = max(0, await self.client.length(viewer.key, "list") + index)
+                self.value_view.find(start=index)
+            elif type_ == "zset" and _is_number(query):
+                self.value_view.find(start=await self.client.zset_rank_of_score(viewer.key, float(query)))
+            else:
+                self.value_view.find(match=query.encode())
+        except ValueError:
+            self.notify(f"Not an index: {query!r}", severity="error")
+        except RedisError as error:
+            self.notify(str(error), severity="error")
+
+    @on(CollectionViewer.Opened)
+    def _element_opened(self, message: CollectionViewer.Opened) -> None:
+        parts = element_parts(message.type, message.item, message.columns)
+        self.push_screen(ElementDetail(f"{message.type} {display(message.key)}", parts))
+
     def action_cycle_format(self) -> None:
         viewer = self.value_view.viewer
         if isinstance(viewer, StringViewer):
@@ -962,6 +1019,14 @@ class RedisTUI(App[None]):
 
 
 # -- the commands editors send (pure functions, tested on their own) -----------------------------------
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _pairs(text: str, what: str) -> list[tuple[str, str]]:

@@ -395,16 +395,31 @@ class ExplorerClient:
     async def list_page(self, key: bytes, start: int, count: int) -> list[bytes]:
         return list(await self.redis.lrange(key, start, start + count - 1))
 
-    async def hash_page(self, key: bytes, cursor: int, count: int) -> tuple[int, list[tuple[bytes, bytes]]]:
-        next_cursor, fields = await self.redis.hscan(key, cursor, count=count)
+    async def hash_page(
+        self, key: bytes, cursor: int, count: int, match: bytes | None = None
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        next_cursor, fields = await self.redis.hscan(key, cursor, match=match, count=count)
         return int(next_cursor), list(fields.items())
 
-    async def set_page(self, key: bytes, cursor: int, count: int) -> tuple[int, list[bytes]]:
-        next_cursor, members = await self.redis.sscan(key, cursor, count=count)
+    async def set_page(
+        self, key: bytes, cursor: int, count: int, match: bytes | None = None
+    ) -> tuple[int, list[bytes]]:
+        next_cursor, members = await self.redis.sscan(key, cursor, match=match, count=count)
         return int(next_cursor), list(members)
 
     async def zset_page(self, key: bytes, start: int, count: int) -> list[tuple[bytes, float]]:
         return list(await self.redis.zrange(key, start, start + count - 1, withscores=True))
+
+    async def zset_scan(
+        self, key: bytes, cursor: int, count: int, match: bytes
+    ) -> tuple[int, list[tuple[bytes, float]]]:
+        """ZSCAN MATCH: members matching a glob, in no order (with their scores)."""
+        next_cursor, pairs = await self.redis.zscan(key, cursor, match=match, count=count)
+        return int(next_cursor), [(member, float(score)) for member, score in pairs]
+
+    async def zset_rank_of_score(self, key: bytes, score: float) -> int:
+        """The rank of the first member scored ``score`` or more (ZCOUNT -inf (score)."""
+        return int(await self.redis.zcount(key, "-inf", f"({score!r}"))
 
     async def stream_page(
         self, key: bytes, after: bytes | None, count: int

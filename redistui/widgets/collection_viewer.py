@@ -25,6 +25,8 @@ from redistui.client import ExplorerClient, client_of
 from redistui.formatting import printable
 
 PAGE = 200  # elements per round trip
+MATCH_ROUND_TRIPS = 20  # extra xSCAN MATCH round trips to fill one page
+RESTORE_SEARCH = 2 * PAGE  # rows past the old cursor row searched for the edited element
 CELL = 200  # characters shown per cell
 
 
@@ -43,7 +45,10 @@ class Pager:
     items: list[tuple[Any, ...]] = field(default_factory=list)
     cursor: Any = 0
     done: bool = False
+    start: int = 0  # lists and sorted sets: the index / rank the first row has (a jump starts there)
+    match: bytes | None = None  # hashes, sets and sorted sets: only elements matching this glob (xSCAN MATCH)
     columns: ClassVar[tuple[str, ...]] = ()
+    identity_column: ClassVar[int] = 0  # what names an element, to find it again after a reload
 
     async def next_page(self) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -51,12 +56,15 @@ class Pager:
     def cells(self, item: tuple[Any, ...]) -> tuple[Text, ...]:
         return tuple(cell(part) for part in item)
 
+    def identity(self, item: tuple[Any, ...]) -> Any:
+        return item[self.identity_column]
+
 
 class ListPager(Pager):
     columns = ("index", "element")
 
     async def next_page(self) -> list[tuple[Any, ...]]:
-        start = len(self.items)
+        start = self.start + len(self.items)
         page = await self.client.list_page(self.key, start, PAGE)
         self.done = len(page) < PAGE
         return [(start + i, value) for i, value in enumerate(page)]
@@ -66,7 +74,7 @@ class HashPager(Pager):
     columns = ("field", "value")
 
     async def next_page(self) -> list[tuple[Any, ...]]:
-        self.cursor, pairs = await self.client.hash_page(self.key, self.cursor, PAGE)
+        self.cursor, pairs = await self.client.hash_page(self.key, self.cursor, PAGE, self.match)
         self.done = self.cursor == 0
         return pairs
 
@@ -75,23 +83,28 @@ class SetPager(Pager):
     columns = ("member",)
 
     async def next_page(self) -> list[tuple[Any, ...]]:
-        self.cursor, members = await self.client.set_page(self.key, self.cursor, PAGE)
+        self.cursor, members = await self.client.set_page(self.key, self.cursor, PAGE, self.match)
         self.done = self.cursor == 0
         return [(member,) for member in members]
 
 
 class ZSetPager(Pager):
     columns = ("rank", "member", "score")
+    identity_column = 1
 
     async def next_page(self) -> list[tuple[Any, ...]]:
-        start = len(self.items)
+        if self.match is not None:  # ZSCAN knows no ranks
+            self.cursor, pairs = await self.client.zset_scan(self.key, self.cursor, PAGE, self.match)
+            self.done = self.cursor == 0
+            return [(None, member, score) for member, score in pairs]
+        start = self.start + len(self.items)
         page = await self.client.zset_page(self.key, start, PAGE)
         self.done = len(page) < PAGE
         return [(start + i, member, score) for i, (member, score) in enumerate(page)]
 
     def cells(self, item: tuple[Any, ...]) -> tuple[Text, ...]:
         rank, member, score = item
-        return cell(rank), cell(member), cell(f"{score:g}")
+        return cell("—" if rank is None else rank), cell(member), cell(f"{score:g}")
 
 
 class StreamPager(Pager):
@@ -154,11 +167,31 @@ class CollectionViewer(Vertical):
     }
     """
 
-    def __init__(self, key: bytes, type_: str, encoding: str | None = None) -> None:
+    class Opened(Message):
+        """Enter on a row: show the whole element."""
+
+        def __init__(self, key: bytes, type_: str, item: tuple[Any, ...], columns: tuple[str, ...]) -> None:
+            super().__init__()
+            self.key, self.type, self.item, self.columns = key, type_, item, columns
+
+    def __init__(
+        self,
+        key: bytes,
+        type_: str,
+        encoding: str | None = None,
+        *,
+        start: int = 0,
+        match: bytes | None = None,
+        restore: tuple[Any, int] | None = None,
+    ) -> None:
         super().__init__()
         self.key = key
         self.type = type_
         self.encoding = encoding
+        self.start = start
+        self.match = match
+        # After a reload (an edit): the element to put the cursor back on, and the row it was on.
+        self.restore = restore
         self.length: int | None = None
         self.pager: Pager | None = None
 
@@ -167,7 +200,7 @@ class CollectionViewer(Vertical):
         yield PagedTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.pager = PAGERS[self.type](self.key, client_of(self.app))
+        self.pager = PAGERS[self.type](self.key, client_of(self.app), start=self.start, match=self.match)
         table = self.query_one(PagedTable)
         for name in self.pager.columns:
             table.add_column(name, key=name)
@@ -184,6 +217,13 @@ class CollectionViewer(Vertical):
         row = self.table.cursor_row
         return self.pager.items[row] if 0 <= row < len(self.pager.items) else None
 
+    def position(self) -> tuple[Any, int] | None:
+        """What `restore` needs to find the cursor's element again: its identity and its row."""
+        item = self.selected()
+        if item is None or self.pager is None:
+            return None
+        return self.pager.identity(item), self.table.cursor_row
+
     @work(group="page", exclusive=True)
     async def load_page(self) -> None:
         pager = self.pager
@@ -193,6 +233,10 @@ class CollectionViewer(Vertical):
             if self.length is None:
                 self.length = await client_of(self.app).length(self.key, self.type)
             page = await pager.next_page()
+            for _ in range(MATCH_ROUND_TRIPS):  # xSCAN MATCH answers thin pages: gather a page's worth
+                if pager.done or (len(page) >= PAGE if pager.match is not None else page):
+                    break
+                page += await pager.next_page()
         except RedisError as error:
             if self.is_attached:
                 self.query_one("#collection-info", Static).update(Text(printable(f"error: {error}"), style="red"))
@@ -207,15 +251,44 @@ class CollectionViewer(Vertical):
         pager.items.extend(page)
         table.add_rows(pager.cells(item) for item in page)
         self._update_info(info)
+        if self.restore is not None:
+            self._restore_cursor()
+
+    def _restore_cursor(self) -> None:
+        """Put the cursor back on the element it was on (found by identity: a new score moves it)."""
+        assert self.pager is not None and self.restore is not None
+        identity, row = self.restore
+        for index, item in enumerate(self.pager.items):
+            if self.pager.identity(item) == identity:
+                self.restore = None
+                self.table.move_cursor(row=index, scroll=True)
+                return
+        if self.pager.done or len(self.pager.items) > row + RESTORE_SEARCH:
+            self.restore = None  # gone (removed, or renamed): stay near where it was
+            self.table.move_cursor(row=min(row, max(0, self.table.row_count - 1)), scroll=True)
+        else:
+            self.load_page()
 
     def _update_info(self, info: Static) -> None:
         assert self.pager is not None
         parts = [f"{self.length:,} elements", f"{len(self.pager.items):,} loaded"]
+        if self.match is not None:
+            parts.insert(1, f"matching {printable(self.match)!s}")
+        elif self.start:
+            parts.insert(1, f"from {'rank' if self.type == 'zset' else 'index'} {self.start:,}")
         if not self.pager.done:
             parts.append("more on scroll (m)")
         if self.encoding:
             parts.append(f"encoding: {self.encoding}")
+        parts.append("enter opens · ctrl+f finds")
         info.update(" · ".join(parts))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        item = self.selected()
+        if item is not None and self.pager is not None:
+            self.post_message(self.Opened(self.key, self.type, item, self.pager.columns))
 
     @on(PagedTable.NeedMore)
     def _need_more(self, message: PagedTable.NeedMore) -> None:

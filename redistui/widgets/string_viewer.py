@@ -50,6 +50,26 @@ def decode_text(data: bytes, partial: bool) -> str | None:
     return text.replace("\r\n", "\n")
 
 
+def decode_piece(piece: bytes, final: bool) -> tuple[str | None, bytes]:
+    """One chunk as text, and the bytes cut at its end (a split character, a CR) kept for the next.
+
+    None when the chunk is not text (invalid UTF-8, or control bytes but tab and line ends).
+    """
+    carry = b""
+    if not final:
+        for back in range(1, min(4, len(piece)) + 1):
+            byte = piece[-back]
+            if byte & 0xC0 != 0x80:  # not a continuation byte: where the last character starts
+                need = 1 if byte < 0xC0 else 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+                if need > back:  # cut short: keep it for the next chunk
+                    piece, carry = piece[:-back], piece[-back:]
+                break
+        if piece.endswith(b"\r"):
+            piece, carry = piece[:-1], b"\r" + carry
+    text = decode_text(piece, partial=False)
+    return text, carry
+
+
 def hex_dump(data: bytes, offset: int = 0, per_line: int = 16) -> str:
     """``per_line`` bytes per line: offset, hex pairs, printable ASCII."""
     lines = []
@@ -90,9 +110,25 @@ class StringViewer(Vertical):
         super().__init__()
         self.key = key
         self.encoding = encoding
-        self.data = b""
+        self._chunks: list[bytes] = []
+        self._data: bytes | None = b""
         self.total = 0
         self.loaded = False
+        # Text shown page by page: each further chunk is appended as a widget of its own, so reading
+        # a 10 MB string costs one chunk per press; _carry holds bytes cut at a chunk's end.
+        self._paged_text = False
+        self._carry = b""
+
+    @property
+    def data(self) -> bytes:
+        """The bytes loaded so far (joined once per chunk, when asked for)."""
+        if self._data is None:
+            self._data = b"".join(self._chunks)
+        return self._data
+
+    @property
+    def loaded_size(self) -> int:
+        return sum(len(chunk) for chunk in self._chunks)
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="string-info")
@@ -104,7 +140,7 @@ class StringViewer(Vertical):
 
     @property
     def complete(self) -> bool:
-        return self.loaded and len(self.data) >= self.total
+        return self.loaded and self.loaded_size >= self.total
 
     @property
     def shown_format(self) -> str:
@@ -116,15 +152,38 @@ class StringViewer(Vertical):
         if self.complete:
             return
         try:
-            total, chunk = await client_of(self.app).string_slice(self.key, len(self.data), CHUNK)
+            total, chunk = await client_of(self.app).string_slice(self.key, self.loaded_size, CHUNK)
         except RedisError as error:
             if self.is_attached:
                 self.query_one("#string-body", Static).update(Text(printable(f"error: {error}"), style="red"))
             return
         if not self.is_attached:
             return  # another key was opened while this chunk was on its way
-        self.total, self.data, self.loaded = total, self.data + chunk, True
+        first = not self._chunks
+        self.total, self.loaded = total, True
+        self._chunks.append(chunk)
+        self._data = None
+        if not first and self._paged_text and await self._append_page(chunk):
+            return
         self._render_value()
+
+    async def _append_page(self, chunk: bytes) -> bool:
+        """Show one more chunk of text below the others; False when it must all be drawn again instead."""
+        complete = self.complete
+        if complete and self.format == "auto" and self._chunks[0].lstrip()[:1] in (b"{", b"["):
+            return False  # the whole value may be JSON now: auto shows it pretty-printed
+        text, carry = decode_piece(self._carry + chunk, final=complete)
+        if text is None:
+            return False  # not text after all: auto switches to hex, text shows it escaped
+        self._carry = carry
+        try:
+            scroll = self.query_one("#string-scroll", VerticalScroll)
+            info_line = self.query_one("#string-info", Static)
+        except NoMatches:
+            return True  # being removed
+        await scroll.mount(Static(Text(text), classes="string-page"))
+        info_line.update(self._info_text("text"))
+        return True
 
     def cycle_format(self) -> str:
         self.format = FORMATS[(FORMATS.index(self.format) + 1) % len(FORMATS)]
@@ -134,21 +193,31 @@ class StringViewer(Vertical):
         if self.loaded:
             self._render_value()
 
-    def _render_value(self) -> None:
-        shown = self.shown_format
+    def _info_text(self, shown: str) -> str:
         info = [f"{human_size(self.total)}"]
         if not self.complete:
-            info.append(f"first {human_size(len(self.data))} shown, m loads more")
+            info.append(f"first {human_size(self.loaded_size)} shown, m loads more")
         info.append(f"format: {shown}{' (auto)' if self.format == 'auto' else ''}, f cycles")
         if self.encoding:
             info.append(f"encoding: {self.encoding}")
+        return " · ".join(info)
+
+    def _render_value(self) -> None:
+        """Draw everything loaded in the shown format (first chunk, format change, or no longer text)."""
+        shown = self.shown_format
         try:
             info_line = self.query_one("#string-info", Static)
             body = self.query_one("#string-body", Static)
         except NoMatches:
             return  # being removed: another key was opened
-        info_line.update(" · ".join(info))
+        self.query(".string-page").remove()
+        info_line.update(self._info_text(shown))
         body.update(self._renderable(shown))
+        self._paged_text = False
+        if shown == "text" and not self.complete:
+            text, carry = decode_piece(self.data, final=False)
+            if text is not None:  # further chunks are appended page by page
+                self._paged_text, self._carry = True, carry
 
     def _renderable(self, shown: str) -> RenderableType:
         if shown == "hex":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.exceptions import RedisError
 from rich.text import Text
 from textual import work
@@ -49,17 +51,35 @@ class ValueView(Vertical):
         self._load(key)
 
     def reload(self) -> None:
-        self._load(self.key)
+        """Show the key again (after an edit): a collection keeps its search and its cursor's element."""
+        viewer = self.viewer
+        if isinstance(viewer, CollectionViewer) and viewer.key == self.key:
+            self._load(self.key, start=viewer.start, match=viewer.match, restore=viewer.position())
+        else:
+            self._load(self.key)
+
+    def find(self, start: int = 0, match: bytes | None = None) -> None:
+        """Show the collection from index/rank ``start``, or only its elements matching ``match``."""
+        self._load(self.key, start=start, match=match)
 
     @work(group="value", exclusive=True)
-    async def _load(self, key: bytes | None) -> None:
+    async def _load(
+        self,
+        key: bytes | None,
+        *,
+        start: int = 0,
+        match: bytes | None = None,
+        restore: tuple[Any, int] | None = None,
+    ) -> None:
         try:
-            await self._show(key)
+            await self._show(key, start, match, restore)
         finally:
             if self.is_attached:
                 self.app.refresh_bindings()  # which editing keys act depends on the key and its type
 
-    async def _show(self, key: bytes | None) -> None:
+    async def _show(
+        self, key: bytes | None, start: int, match: bytes | None, restore: tuple[Any, int] | None
+    ) -> None:
         body, title = self._body, self._title
         if key is None:
             self.type = None
@@ -85,7 +105,9 @@ class ValueView(Vertical):
         if self.type == "string":
             await body.mount(StringViewer(key, encoding))
         elif self.type in PAGERS:
-            await body.mount(CollectionViewer(key, self.type, encoding))
+            await body.mount(
+                CollectionViewer(key, self.type, encoding, start=start, match=match, restore=restore)
+            )
         elif self.type == "none":
             await body.mount(Static("This key does not exist (deleted or expired).", id="value-empty"))
         else:

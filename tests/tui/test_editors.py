@@ -126,10 +126,11 @@ async def test_add_update_and_remove_list_elements(server) -> None:
         await fill_form(pilot, app, value="last")
         await wait_for(pilot, lambda: server.connect().lrange("l", 0, -1) == [b"z", b"a", b"b", b"last"])
 
+        # the cursor stays on the edited element (issue 17 item 8)
+        await wait_for(pilot, lambda: collection(app).selected() == (3, b"last"), what="cursor kept on index 3")
         viewer = collection(app)
-        await wait_for(pilot, lambda: viewer.pager and len(viewer.pager.items) == 4)
         viewer.table.focus()
-        await pilot.press("down")  # index 1: the first "a"
+        await pilot.press("up", "up")  # index 1: the first "a"
         await pilot.press("x")
         await answer(pilot, app, yes=False)
         assert server.connect().llen("l") == 4, "cancelled: nothing removed"

@@ -118,7 +118,7 @@ async def test_footer_fits_120_columns_with_a_collection_open(server) -> None:
         await open_key(pilot, app, b"h")
         app.browser.key_list.focus()
         await wait_for(pilot, lambda: "add_element" in footer_keys(app))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "Add" in footer_line(app) and "palette" in footer_line(app), what="footer drawn")
         line = footer_line(app)
         footer = app.query_one(Footer)
         assert footer.size.width == 120
