@@ -535,6 +535,9 @@ class RedisTUI(App[None]):
         the app keeps one database state.
         """
         args, reply = message.args, message.reply
+        if self.read_only and isinstance(reply, ErrorReply) and reply.startswith(b"NOPERM"):
+            self._writable()  # the server refused a write: say why (a dump file open read-only)
+            return
         if (
             len(args) == 2
             and args[0].upper() == b"SELECT"

@@ -162,6 +162,11 @@ async def test_open_flow_read_only_explorer_analysis_and_save_as(rdb_file: Writt
             await pilot.pause(0.2)
             assert not isinstance(app.screen, FormDialog)
             assert any("read-only" in n.message for n in app._notifications)
+            # So are writes typed on the command line (the server's ACL), with the same words.
+            app.action_focus_command_line()
+            app.main_screen.query_one("#cmd-input", Input).value = "SET typed value"
+            await pilot.press("enter")
+            await wait(pilot, lambda: sum("read-only" in n.message for n in app._notifications) >= 2)
             # The analysis screen opens on the finished analysis of the file.
             await pilot.press("f6")
             await wait(pilot, lambda: isinstance(app.screen, AnalysisScreen) and app.screen.report is not None)
@@ -254,3 +259,24 @@ def test_unixsocketperm_is_octal_and_port_0_opens_no_tcp_port(kind: str, tmp_pat
             assert conn.ping()
     finally:
         process.stop()
+
+
+async def test_damaged_file_opens_with_its_damage_on_the_banner(rdb_file: Written, tmp_path: Path) -> None:
+    whole = rdb_file.path.read_bytes()
+    damaged = tmp_path / "truncated.rdb"
+    damaged.write_bytes(whole[: len(whole) // 2])
+    before = sha(damaged)
+    private = PrivateServer(damaged)
+    private.start()
+    app = DumpFileApp(private)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait(pilot, lambda: app.connected and app.browser.scan_done)
+            assert private.damage is not None
+            banner = str(app.query_one("#file-banner", Static).render())
+            assert f"DAMAGED at offset {private.damage.offset}" in banner
+            assert any("damaged at offset" in n.message for n in app._notifications)
+            assert len(app.browser.index) > 0  # the keys read before the damage
+    finally:
+        private.stop()
+    assert sha(damaged) == before
