@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.run import save_results  # noqa: E402
 from redistui.analysis import analyse_file  # noqa: E402
 from tests.servers import RealServer  # noqa: E402
 
@@ -146,6 +147,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
+    save_results("dumpfile", result)
     print(f"dump file: {args.keys} keys, {size / 1e6:.1f} MB")
     print(f"  redis-server load      wall {redis_wall:7.3f} s   cpu {redis_cpu:7.3f} s")
     print(f"  analysis (every key)   wall {our_wall:7.3f} s   cpu {our_cpu:7.3f} s")
