@@ -499,31 +499,33 @@ def report_json(report: Report, tree_rows: int = 1000) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("section", "name", "db", "type", "encoding", "keys", "bytes", "share", "elements", "ttl")
+CSV_COLUMNS = ("section", "name", "db", "type", "encoding", "keys", "bytes", "share", "elements", "ttl", "depth")
 
 
 def report_csv(report: Report, tree_rows: int = 1000) -> str:
     """One CSV table: a ``total`` row, then sections (database, type, encoding, ttl, prefix,
-    biggest_by_bytes, biggest_by_elements, structure)."""
+    biggest_by_bytes, biggest_by_elements, structure, function). Prefix rows are the tree depth
+    first, biggest first at each level, at most ``tree_rows`` of them, with their ``depth``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     whole = report.size
-    writer.writerow(("total", report.source, "", "", "", report.keys, report.size, "100.0%", "", ""))
+    writer.writerow(("total", report.source, "", "", "", report.keys, report.size, "100.0%", "", "", ""))
     for section, rows in _tables(report):
         for label, keys, size in rows:
-            writer.writerow((section, label, "", "", "", keys, size, share(size, whole), "", ""))
+            writer.writerow((section, label, "", "", "", keys, size, share(size, whole), "", "", ""))
     for depth, full, node in flatten_tree(report.tree, report.delimiter, limit=tree_rows):
-        writer.writerow(("prefix", text(full), "", "", "", node.keys, node.size, share(node.size, whole), "", depth))
+        writer.writerow(("prefix", text(full), "", "", "", node.keys, node.size, share(node.size, whole), "", "",
+                         depth))
     for section, entries in (("biggest_by_bytes", report.biggest), ("biggest_by_elements", report.longest)):
         for entry in entries:
             writer.writerow((section, text(entry.key), entry.db, entry.type, entry.encoding, 1, entry.size,
-                             share(entry.size, whole), entry.elements, ttl_text(entry.expire_ms, report.now_ms)))
+                             share(entry.size, whole), entry.elements, ttl_text(entry.expire_ms, report.now_ms), ""))
     if report.file_size is not None:
         writer.writerow(("structure", "header, aux fields, db selectors, EOF, checksum", "", "", "", "",
-                         report.structure_bytes, "", "", ""))
+                         report.structure_bytes, "", "", "", ""))
         for name, size in report.functions:
-            writer.writerow(("function", text(name), "", "", "", "", size, "", "", ""))
+            writer.writerow(("function", text(name), "", "", "", "", size, "", "", "", ""))
     return out.getvalue()
 
 
