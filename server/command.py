@@ -250,6 +250,8 @@ class Arg:
     multiple: bool = False
     multiple_token: bool = False
     key_spec_index: int | None = None
+    since: str | None = None
+    deprecated_since: str | None = None
     children: list[Arg] = field(default_factory=list)
 
 
@@ -269,6 +271,9 @@ class Command:
     group: str
     since: str
     complexity: str
+    doc_flags: tuple[str, ...] = ()  # COMMAND DOCS: "deprecated", "syscmd"
+    deprecated_since: str = ""
+    replaced_by: str = ""
     getkeys: GetKeys | None = None
     key_specs: tuple[KeySpec, ...] = ()
     tips: tuple[str, ...] = ()
@@ -364,6 +369,9 @@ def command(
     since: str = "1.0.0",
     complexity: str = "O(1)",
     getkeys: GetKeys | None = None,
+    doc_flags: str = "",
+    deprecated_since: str = "",
+    replaced_by: str = "",
 ) -> Callable[[Callable], Callable]:
     """Declare a command (``"config|get"`` declares a subcommand of ``config``).
 
@@ -403,6 +411,9 @@ def command(
             getkeys=getkeys,
             key_specs=specs,
             tips=tiplist,
+            doc_flags=tuple(doc_flags.split()),
+            deprecated_since=deprecated_since,
+            replaced_by=replaced_by,
         )
         _derive_key_facts(cmd)
         if sub_name:
@@ -498,7 +509,7 @@ def load_all() -> dict[bytes, Command]:
 # --------------------------------------------------------------------------- syntax → tree
 
 _SYMBOL_TOKENS = ("*", "=", "~", "$")  # literal one-character arguments (XADD's "*", "MAXLEN ~", "$")
-_TOKEN_RE = re.compile(r"\[|\]|\(|\)|\||\.\.\.|[^\s\[\]()|]+")
+_TOKEN_RE = re.compile(r"\{[^}]*\}|\[|\]|\(|\)|\||\.\.\.|[^\s\[\]()|{]+")
 
 _INTEGER_NAMES = {
     "seconds", "milliseconds", "count", "offset", "start", "end", "stop", "index", "timeout",
@@ -534,12 +545,49 @@ def parse_syntax(syntax: str) -> list[Arg]:
     either side (it binds tighter than juxtaposition, as in Redis's docs), and a
     token right before a choice introduces it (``TYPE NORMAL|PUBSUB``).
     ``x [x ...]`` or ``x ...`` marks a repeatable argument.
+
+    What the words cannot say is written in braces right after an argument or a
+    group, as Redis's COMMAND DOCS has it: ``{name=condition}``, ``{type=double}``,
+    ``{token=GET}`` (a group's token), ``{since=6.2.0}``, ``{deprecated=2.8.12}``,
+    ``{ks=1}`` (the key spec an argument belongs to; keys default to 0) and
+    A quoted word (``'km'``) is a literal that is not upper case.
+    ``{mt}`` (multiple_token: the token is repeated before each value), ``{multiple}``
+    (for an alternative of a choice: a ``...`` there would repeat the whole choice).
     """
     tokens = _TOKEN_RE.findall(syntax)
     pos = 0
 
     def is_word(tok: str) -> bool:
-        return tok not in ("[", "]", "(", ")", "|", "...")
+        return tok not in ("[", "]", "(", ")", "|", "...") and not tok.startswith("{")
+
+    def annotate(node: Arg) -> Arg:
+        """Apply a ``{...}`` that follows the argument just read."""
+        nonlocal pos
+        if pos < len(tokens) and tokens[pos].startswith("{"):
+            items = [item.strip().partition("=") for item in tokens[pos][1:-1].split(",")]
+            if ("type", "=", "block") in items and node.type != "block":
+                node = Arg(name=node.name, type="block", children=[node])  # a block of one argument
+            for key, _, value in items:
+                if key == "name":
+                    node.name = value
+                elif key == "type":
+                    node.type = value
+                elif key == "token":
+                    node.token = value
+                elif key == "since":
+                    node.since = value
+                elif key == "deprecated":
+                    node.deprecated_since = value
+                elif key == "ks":
+                    node.key_spec_index = int(value)
+                elif key == "mt":
+                    node.multiple_token = True
+                elif key == "multiple":  # inside a choice, where a trailing ... would repeat the choice
+                    node.multiple = True
+                else:
+                    raise ValueError(f"unknown annotation {key!r} in {syntax!r}")
+            pos += 1
+        return node
 
     def is_token(tok: str) -> bool:
         if tok in _SYMBOL_TOKENS:
@@ -553,13 +601,15 @@ def parse_syntax(syntax: str) -> list[Arg]:
         pos += 1
         if tok == '""':  # a literal empty argument (MIGRATE's key position when KEYS is used)
             return Arg(name="empty_string", type="pure-token", token=""), False
+        if len(tok) > 2 and tok[0] == tok[-1] == "'":  # a literal in other case: 'km', 'yes'
+            return annotate(Arg(name=tok[1:-1], type="pure-token", token=tok[1:-1])), False
         if tok in ("[", "("):
             inner = parse_sequence("]" if tok == "[" else ")")
             pos += 1  # the closer
             node = _group(inner)
             if tok == "[":
                 node = _copy_optional(node, inner)
-            return node, tok == "["
+            return annotate(node), tok == "["
         if is_token(tok):
             node = Arg(name=tok.lower(), type="pure-token", token=tok)
             nxt = tokens[pos] if pos < len(tokens) else ""
@@ -569,8 +619,8 @@ def parse_syntax(syntax: str) -> list[Arg]:
             if nxt and is_word(nxt) and not is_token(nxt) and not choice_of_values:
                 pos += 1
                 node = Arg(name=nxt, type=_arg_type(nxt), token=tok)
-            return node, False
-        return Arg(name=tok, type=_arg_type(tok)), False
+            return annotate(node), False
+        return annotate(Arg(name=tok, type=_arg_type(tok))), False
 
     def parse_sequence(closer: str | None) -> list[Arg]:
         nonlocal pos
@@ -615,7 +665,15 @@ def parse_syntax(syntax: str) -> list[Arg]:
 
     tree = parse_sequence(None)
     _name_groups(tree)
+    _key_spec_defaults(tree)
     return tree
+
+
+def _key_spec_defaults(args: list[Arg]) -> None:
+    for arg in args:
+        if arg.type == "key" and arg.key_spec_index is None:
+            arg.key_spec_index = 0
+        _key_spec_defaults(arg.children)
 
 
 def _copy_optional(node: Arg, inner: list[Arg]) -> Arg:
@@ -624,7 +682,7 @@ def _copy_optional(node: Arg, inner: list[Arg]) -> Arg:
     A trailing ``...`` inside the brackets repeats the whole group: ``[a b ...]``.
     """
     node.optional = True
-    if node.type == "block" and node.children and node.children[-1].multiple:
+    if len(inner) > 1 and node.type == "block" and node.children and node.children[-1].multiple:
         node.children[-1].multiple = False
         node.multiple = True
     return node

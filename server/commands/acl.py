@@ -25,7 +25,7 @@ def _text(arg: bytes) -> str:
 
 
 @command("acl|setuser", arity=-3, flags="admin noscript loading stale", group="server", since="6.0.0",
-         summary="Creates a user or changes its rules.", args="username [rule [rule ...]]")
+         summary="Creates a user or changes its rules.", args="username [rule ...]")
 def acl_setuser(ctx: Client, _sub: bytes, name: bytes, *rules: bytes) -> object:
     if has_spaces(name):
         raise Error(b"ERR Usernames can't contain spaces or null characters")
@@ -34,7 +34,7 @@ def acl_setuser(ctx: Client, _sub: bytes, name: bytes, *rules: bytes) -> object:
 
 
 @command("acl|deluser", arity=-3, flags="admin noscript loading stale", group="server", since="6.0.0",
-         summary="Deletes users and disconnects their clients.", args="username [username ...]")
+         summary="Deletes users and disconnects their clients.", args="username ...")
 def acl_deluser(ctx: Client, _sub: bytes, *names: bytes) -> int:
     return _acl(ctx).deluser([_text(n) for n in names])
 
@@ -76,7 +76,7 @@ def acl_whoami(ctx: Client, _sub: bytes) -> bytes:
 
 
 @command("acl|cat", arity=-2, flags="noscript loading stale", group="server", since="6.0.0",
-         summary="Lists ACL categories, or the commands of one category.", args="[category]")
+         summary="Lists ACL categories, or the commands of one category.", args="[categoryname]")
 def acl_cat(ctx: Client, _sub: bytes, *category: bytes) -> list:
     if not category:
         return [c.encode() for c in CATEGORIES]
@@ -87,7 +87,7 @@ def acl_cat(ctx: Client, _sub: bytes, *category: bytes) -> list:
 
 
 @command("acl|genpass", arity=-2, flags="noscript loading stale", group="server", since="6.0.0",
-         summary="Generates a random password (256 bits by default).", args="[bits]")
+         summary="Generates a random password (256 bits by default).", args="[bits{type=integer}]")
 def acl_genpass(ctx: Client, _sub: bytes, *bits: bytes) -> bytes:
     count = 256
     if bits:
@@ -101,7 +101,7 @@ def acl_genpass(ctx: Client, _sub: bytes, *bits: bytes) -> bytes:
 
 
 @command("acl|log", arity=-2, flags="admin noscript loading stale", group="server", since="6.0.0",
-         summary="Shows recent permission denials and failed logins, or RESET them.", args="[count|RESET]")
+         summary="Shows recent permission denials and failed logins, or RESET them.", args="[count|RESET]{name=operation}")
 def acl_log(ctx: Client, _sub: bytes, *args: bytes) -> object:
     acl = _acl(ctx)
     limit = len(acl.log)
@@ -130,7 +130,7 @@ def acl_log(ctx: Client, _sub: bytes, *args: bytes) -> object:
 
 @command("acl|dryrun", arity=-4, flags="admin noscript loading stale", group="server", since="7.0.0",
          summary="Tells whether a user could run a command, without running it.",
-         args="username command [arg [arg ...]]")
+         args="username command [arg ...]")
 def acl_dryrun(ctx: Client, _sub: bytes, name: bytes, *argv: bytes) -> object:
     acl = _acl(ctx)
     user = acl.users.get(_text(name))

@@ -360,7 +360,7 @@ def _merge(base: list[tuple[str, object]], more: list[tuple[str, object]]) -> li
 
 
 @command("info", arity=-1, flags="loading stale", acl="dangerous", group="server",
-         summary="Reports the server's state and statistics, by section.", args="[section [section ...]]",
+         summary="Reports the server's state and statistics, by section.", args="[section ...]",
          tips="nondeterministic_output request_policy:all_shards response_policy:special")
 def info(ctx: Client, *sections: bytes) -> object:
     names = [s.decode("utf-8", "replace").lower() for s in sections]
@@ -373,7 +373,7 @@ container("config", summary="Reads and changes the server's settings.")
 
 
 @command("config|get", arity=-3, flags="admin noscript loading stale", acl="", group="server",
-         summary="Returns the settings whose names match glob patterns.", args="parameter [parameter ...]")
+         summary="Returns the settings whose names match glob patterns.", args="(parameter){type=block} ...", since="2.0.0")
 def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
     result: dict[bytes, bytes] = {}
     seen: set[bytes] = set()  # names match case-insensitively: MAXMEMORY after maxmemory adds nothing
@@ -388,8 +388,8 @@ def config_get(ctx: Client, _sub: bytes, *patterns: bytes) -> object:
 
 @command("config|set", arity=-4, flags="admin noscript loading stale", acl="", group="server",
          summary="Changes settings at run time; all or none are applied.",
-         args="parameter value [parameter value ...]",
-         tips="request_policy:all_nodes response_policy:all_succeeded")
+         args="(parameter value){name=parameter_value} ...",
+         tips="request_policy:all_nodes response_policy:all_succeeded", since="2.0.0")
 def config_set(ctx: Client, _sub: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise SYNTAX_ERROR
@@ -405,7 +405,7 @@ def config_set(ctx: Client, _sub: bytes, *pairs: bytes) -> object:
 
 
 @command("config|resetstat", arity=2, flags="admin noscript loading stale", acl="", group="server",
-         summary="Zeroes the statistics INFO reports.")
+         summary="Zeroes the statistics INFO reports.", since="2.0.0")
 def config_resetstat(ctx: Client, _sub: bytes) -> object:
     server = ctx.server
     server.stats.reset()
@@ -417,7 +417,7 @@ def config_resetstat(ctx: Client, _sub: bytes) -> object:
 
 
 @command("config|rewrite", arity=2, flags="admin noscript loading stale", acl="", group="server",
-         summary="Writes the current settings back to the config file.")
+         summary="Writes the current settings back to the config file.", since="2.8.0")
 def config_rewrite(ctx: Client, _sub: bytes) -> object:
     cfg = ctx.server.config
     if not cfg.config_file:
@@ -437,7 +437,7 @@ def config_rewrite(ctx: Client, _sub: bytes) -> object:
     return OK
 
 
-@command("config|help", arity=2, flags="loading stale", group="server", summary="Lists CONFIG's subcommands.")
+@command("config|help", arity=2, flags="loading stale", group="server", summary="Lists CONFIG's subcommands.", since="5.0.0")
 def config_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "config")
 
@@ -458,7 +458,7 @@ def _flush_mode(args: tuple[bytes, ...]) -> None:
 
 
 @command("flushdb", arity=-1, flags="write", acl="keyspace dangerous", group="server",
-         summary="Removes every key of the selected database.", args="[ASYNC|SYNC]",
+         summary="Removes every key of the selected database.", args="[ASYNC{since=4.0.0}|SYNC{since=6.2.0}]{name=async}",
          tips="request_policy:all_shards response_policy:all_succeeded")
 def flushdb(ctx: Client, *mode: bytes) -> object:
     _flush_mode(mode)
@@ -469,7 +469,7 @@ def flushdb(ctx: Client, *mode: bytes) -> object:
 
 
 @command("flushall", arity=-1, flags="write", acl="keyspace dangerous", group="server",
-         summary="Removes every key of every database.", args="[ASYNC|SYNC]",
+         summary="Removes every key of every database.", args="[ASYNC{since=4.0.0}|SYNC{since=6.2.0}]{name=async}",
          tips="request_policy:all_shards response_policy:all_succeeded")
 def flushall(ctx: Client, *mode: bytes) -> object:
     _flush_mode(mode)
@@ -482,7 +482,7 @@ def flushall(ctx: Client, *mode: bytes) -> object:
 
 
 @command("swapdb", arity=3, flags="write fast", acl="keyspace dangerous", group="server", since="4.0.0",
-         summary="Exchanges the contents of two databases.", args="index1 index2")
+         summary="Exchanges the contents of two databases.", args="index1{type=integer} index2{type=integer}")
 def swapdb(ctx: Client, first: bytes, second: bytes) -> object:
     if ctx.server.cluster is not None:  # cluster mode has database 0 only
         raise Error(b"ERR SWAPDB is not allowed in cluster mode")
@@ -513,7 +513,7 @@ def lastsave(ctx: Client) -> int:
 
 # --------------------------------------------------------------------------- SLOWLOG
 
-container("slowlog", summary="Reads and resets the log of slow commands.")
+container("slowlog", summary="Reads and resets the log of slow commands.", since="2.2.12")
 
 
 @command("slowlog|get", arity=-2, flags="admin loading stale", group="server", since="2.2.12",
@@ -547,14 +547,14 @@ def slowlog_reset(ctx: Client, _sub: bytes) -> object:
     return OK
 
 
-@command("slowlog|help", arity=2, flags="loading stale", group="server", summary="Lists SLOWLOG's subcommands.")
+@command("slowlog|help", arity=2, flags="loading stale", group="server", summary="Lists SLOWLOG's subcommands.", since="6.2.0")
 def slowlog_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "slowlog")
 
 
 # --------------------------------------------------------------------------- LATENCY
 
-container("latency", summary="Reports latency spikes (this server records none yet).")
+container("latency", summary="Reports latency spikes (this server records none yet).", since="2.8.13")
 
 
 @command("latency|latest", arity=2, flags="admin noscript loading stale", group="server", since="2.8.13",
@@ -572,7 +572,7 @@ def latency_history(ctx: Client, _sub: bytes, event: bytes) -> list:
 
 
 @command("latency|reset", arity=-2, flags="admin noscript loading stale", group="server", since="2.8.13",
-         summary="Forgets recorded latency spikes.", args="[event [event ...]]",
+         summary="Forgets recorded latency spikes.", args="[event ...]",
          tips="request_policy:all_nodes response_policy:all_succeeded")
 def latency_reset(ctx: Client, _sub: bytes, *events: bytes) -> int:
     return 0
@@ -595,7 +595,7 @@ def _histogram_bucket(usec_per_call: float) -> int:
 
 @command("latency|histogram", arity=-2, flags="admin noscript loading stale", group="server", since="7.0.0",
          summary="Reports each command's call count and latency distribution.",
-         args="[command [command ...]]",
+         args="[command ...]",
          tips="nondeterministic_output request_policy:all_nodes response_policy:special")
 def latency_histogram(ctx: Client, _sub: bytes, *names: bytes) -> dict:
     """Commands that ran, each with ``calls`` and a cumulative ``histogram_usec``.
@@ -644,7 +644,7 @@ def latency_doctor(ctx: Client, _sub: bytes) -> object:
     )
 
 
-@command("latency|help", arity=2, flags="loading stale", group="server", summary="Lists LATENCY's subcommands.")
+@command("latency|help", arity=2, flags="loading stale", group="server", summary="Lists LATENCY's subcommands.", since="2.8.13")
 def latency_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "latency")
 
@@ -763,7 +763,7 @@ def memory_purge(ctx: Client, _sub: bytes) -> object:
     return OK
 
 
-@command("memory|help", arity=2, flags="loading stale", group="server", summary="Lists MEMORY's subcommands.")
+@command("memory|help", arity=2, flags="loading stale", group="server", summary="Lists MEMORY's subcommands.", since="4.0.0")
 def memory_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "memory")
 
@@ -782,7 +782,7 @@ DEBUG_HANDLERS: dict[bytes, Callable[..., object]] = {b"reload": debug_reload, b
 
 @command("debug", arity=-2, flags="admin noscript loading stale", group="server",
          summary="Debugging helpers: SLEEP, OBJECT, SET-ACTIVE-EXPIRE, RELOAD ...",
-         args="subcommand [argument [argument ...]]")
+         doc_flags="syscmd")
 def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
     allowed = ctx.server.config["enable-debug-command"]
     local = ctx.addr.startswith(("127.", "[::1]", "::1")) or ctx.addr.startswith("/")

@@ -68,7 +68,7 @@ def grown_string(db: Database, key: bytes, last_bit: int) -> tuple[bytearray, bo
 
 @command("setbit", arity=4, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Sets or clears one bit of the string at a key; returns the bit's old value.",
-         args="key offset value", since="2.2.0",
+         args="key offset value{type=integer}", since="2.2.0",
          keys="RW access update @1")
 def setbit(ctx: Client, key: bytes, offset: bytes, value: bytes) -> int:
     position = bit_offset(ctx, offset)
@@ -123,7 +123,7 @@ def bits_of(value: bytes | bytearray, first_bit: int, last_bit: int) -> tuple[in
 
 @command("bitcount", arity=-2, flags="readonly", acl="bitmap", group="bitmap",
          summary="Counts the set bits of the string at a key, optionally within a byte or bit range.",
-         args="key [start end [BYTE|BIT]]", since="2.6.0", complexity="O(N)",
+         args="key [start end [BYTE|BIT]{name=index_unit,since=7.0.0}]{name=index}", since="2.6.0", complexity="O(N)",
          keys="RO access @1")
 def bitcount(ctx: Client, key: bytes, *args: bytes) -> int:
     value = read_string(ctx, key)
@@ -150,7 +150,7 @@ def bitcount(ctx: Client, key: bytes, *args: bytes) -> int:
 
 @command("bitpos", arity=-3, flags="readonly", acl="bitmap", group="bitmap",
          summary="Finds the first set or clear bit of the string at a key, optionally within a range.",
-         args="key bit [start [end [BYTE|BIT]]]", since="2.8.7", complexity="O(N)",
+         args="key bit [start [end [BYTE|BIT]{name=index_unit,since=7.0.0}]{name=end_index}]{name=index}", since="2.8.7", complexity="O(N)",
          keys="RO access @1")
 def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
     target = parse_int(bit)
@@ -195,7 +195,7 @@ def bitpos(ctx: Client, key: bytes, bit: bytes, *args: bytes) -> int:
 
 @command("bitop", arity=-4, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Combines strings bit by bit (AND, OR, XOR, NOT) into a destination key.",
-         args="operation destkey key [key ...]", since="2.6.0", complexity="O(N)",
+         args="operation destkey key{ks=1} ...", since="2.6.0", complexity="O(N)",
          keys=("OW update @2", "RO access @3 range(-1,1,0)"))
 def bitop(ctx: Client, operation: bytes, destkey: bytes, *keys: bytes) -> int:
     op = operation.upper()
@@ -393,8 +393,12 @@ def _bitfield_keys(argv: list[bytes]) -> list[tuple[int, int]]:
 
 @command("bitfield", arity=-2, flags="write denyoom", acl="bitmap", group="bitmap",
          summary="Reads, sets and increments integers of any width at any bit offset of a string.",
-         args="key [GET encoding offset|SET encoding offset value|INCRBY encoding offset increment|"
-              "OVERFLOW WRAP|SAT|FAIL ...]",
+         args="key [(encoding "
+              "offset){name=encoding_offset,token=GET}|([WRAP|SAT|FAIL]{name=wrap_sat_fail,token=OVERFLOW} "
+              "((encoding offset value{type=integer}){name=encoding_offset_value,token=SET}|(encoding "
+              "offset "
+              "increment){name=encoding_offset_increment,token=INCRBY}){name=write_operation}){name=write}]{name=operation} "
+              "...",
          since="3.2.0", complexity="O(1) per operation",
          keys="RW update access variable_flags @1 # This command allows both access and modification of the key",
          getkeys=_bitfield_keys)
@@ -404,7 +408,7 @@ def bitfield(ctx: Client, key: bytes, *args: bytes) -> list:
 
 @command("bitfield_ro", arity=-2, flags="readonly fast", acl="bitmap", group="bitmap",
          summary="Reads integers of any width at any bit offset of a string (BITFIELD's GET only).",
-         args="key [GET encoding offset ...]", since="6.0.0", complexity="O(1) per operation",
+         args="key [encoding offset]{name=encoding_offset,token=GET,mt} ...", since="6.0.0", complexity="O(1) per operation",
          keys="RO access @1")
 def bitfield_ro(ctx: Client, key: bytes, *args: bytes) -> list:
     return run_bitfield(ctx, key, args, read_only=True)

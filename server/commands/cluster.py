@@ -136,7 +136,8 @@ def _replica_available(cluster: Cluster, node: Node) -> bool:
 
 
 @command("cluster|slots", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="3.0.0",
-         summary="Maps slot ranges to the master serving them and its replicas.")
+         summary="Maps slot ranges to the master serving them and its replicas.",
+         doc_flags="deprecated", deprecated_since="7.0.0", replaced_by="`CLUSTER SHARDS`")
 def cluster_slots(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
     reply = []
@@ -203,13 +204,14 @@ def cluster_replicas(ctx: Client, sub: bytes, name: bytes) -> object:
 
 
 @command("cluster|slaves", tips="nondeterministic_output", arity=3, flags="admin stale", group="cluster", since="3.0.0",
-         summary="Describes the replicas of a master (the old name of CLUSTER REPLICAS).", args="node-id")
+         summary="Describes the replicas of a master (the old name of CLUSTER REPLICAS).", args="node-id",
+         doc_flags="deprecated", deprecated_since="5.0.0", replaced_by="`CLUSTER REPLICAS`")
 def cluster_slaves(ctx: Client, sub: bytes, name: bytes) -> object:
     return _replicas_of(ctx, name)
 
 
 @command("cluster|keyslot", arity=3, flags="stale", group="cluster", since="3.0.0",
-         summary="Returns the hash slot of a key.", args="key-name", complexity="O(N) where N is the key's length")
+         summary="Returns the hash slot of a key.", args="key{type=string}", complexity="O(N) where N is the key's length")
 def cluster_keyslot(ctx: Client, sub: bytes, key: bytes) -> object:
     cluster_of(ctx)
     return key_slot(key)
@@ -223,7 +225,7 @@ def _slot_number(arg: bytes) -> int:
 
 
 @command("cluster|countkeysinslot", arity=3, flags="stale", group="cluster", since="3.0.0",
-         summary="Counts this node's keys in a hash slot.", args="slot")
+         summary="Counts this node's keys in a hash slot.", args="slot{type=integer}")
 def cluster_countkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes) -> object:
     cluster = cluster_of(ctx)
     slot = _slot_number(slot_arg)
@@ -233,7 +235,7 @@ def cluster_countkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes) -> object:
 
 
 @command("cluster|getkeysinslot", tips="nondeterministic_output", arity=4, flags="stale", group="cluster", since="3.0.0",
-         summary="Lists up to count of this node's keys in a hash slot.", args="slot count",
+         summary="Lists up to count of this node's keys in a hash slot.", args="slot{type=integer} count",
          complexity="O(log(N)) where N is the number of requested keys")
 def cluster_getkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes, count_arg: bytes) -> object:
     cluster = cluster_of(ctx)
@@ -246,7 +248,7 @@ def cluster_getkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes, count_arg: b
 
 @command("cluster|meet", arity=-4, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
          summary="Starts a handshake with the node at an address, to join the two clusters.",
-         args="ip port [cluster_bus_port]")
+         args="ip port [cluster_bus_port{type=integer,since=4.0.0}]")
 def cluster_meet(ctx: Client, sub: bytes, ip: bytes, port_arg: bytes, *bus: bytes) -> object:
     cluster = cluster_of(ctx)
     if len(bus) > 1:
@@ -330,14 +332,14 @@ def _change_ranges(ctx: Client, sub: bytes, bounds: tuple[bytes, ...], delete: b
 
 
 @command("cluster|addslots", arity=-3, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
-         summary="Makes this node serve the given hash slots.", args="slot [slot ...]",
+         summary="Makes this node serve the given hash slots.", args="slot{type=integer} ...",
          complexity="O(N) where N is the number of slots")
 def cluster_addslots(ctx: Client, sub: bytes, *slots: bytes) -> object:
     return _change_slots(ctx, slots, delete=False)
 
 
 @command("cluster|delslots", arity=-3, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
-         summary="Marks the given hash slots as served by no node, in this node's view.", args="slot [slot ...]",
+         summary="Marks the given hash slots as served by no node, in this node's view.", args="slot{type=integer} ...",
          complexity="O(N) where N is the number of slots")
 def cluster_delslots(ctx: Client, sub: bytes, *slots: bytes) -> object:
     return _change_slots(ctx, slots, delete=True)
@@ -345,14 +347,14 @@ def cluster_delslots(ctx: Client, sub: bytes, *slots: bytes) -> object:
 
 @command("cluster|addslotsrange", arity=-4, flags="admin stale no_async_loading", group="cluster", since="7.0.0",
          summary="Makes this node serve every hash slot of the given ranges.",
-         args="start-slot end-slot [start-slot end-slot ...]", complexity="O(N) where N is the number of slots")
+         args="(start-slot{type=integer} end-slot{type=integer}){name=start-slot_end-slot} ...", complexity="O(N) where N is the number of slots")
 def cluster_addslotsrange(ctx: Client, sub: bytes, *bounds: bytes) -> object:
     return _change_ranges(ctx, sub, bounds, delete=False)
 
 
 @command("cluster|delslotsrange", arity=-4, flags="admin stale no_async_loading", group="cluster", since="7.0.0",
          summary="Marks every hash slot of the given ranges as served by no node, in this node's view.",
-         args="start-slot end-slot [start-slot end-slot ...]", complexity="O(N) where N is the number of slots")
+         args="(start-slot{type=integer} end-slot{type=integer}){name=start-slot_end-slot} ...", complexity="O(N) where N is the number of slots")
 def cluster_delslotsrange(ctx: Client, sub: bytes, *bounds: bytes) -> object:
     return _change_ranges(ctx, sub, bounds, delete=True)
 
@@ -379,7 +381,8 @@ def _master_named(cluster: Cluster, name: bytes, unknown: bytes) -> Node:
 
 @command("cluster|setslot", arity=-4, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
          summary="Opens a slot for migration (IMPORTING, MIGRATING), closes it (STABLE) or assigns it (NODE).",
-         args="slot IMPORTING node-id|MIGRATING node-id|NODE node-id|STABLE")
+         args="slot{type=integer} (IMPORTING node-id|MIGRATING node-id|NODE "
+              "node-id|STABLE){name=subcommand}")
 def cluster_setslot(ctx: Client, sub: bytes, slot_arg: bytes, action: bytes, *rest: bytes) -> object:
     cluster = cluster_of(ctx)
     me = cluster.myself
@@ -434,7 +437,7 @@ def cluster_bumpepoch(ctx: Client, sub: bytes) -> object:
 
 
 @command("cluster|set-config-epoch", arity=3, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
-         summary="Sets the config epoch of a node that knows no other node yet.", args="config-epoch")
+         summary="Sets the config epoch of a node that knows no other node yet.", args="config-epoch{type=integer}")
 def cluster_set_config_epoch(ctx: Client, sub: bytes, epoch_arg: bytes) -> object:
     cluster = cluster_of(ctx)
     epoch = _slot_number(epoch_arg)
@@ -491,7 +494,7 @@ def cluster_replicate(ctx: Client, sub: bytes, name: bytes) -> object:
 
 @command("cluster|failover", arity=-2, flags="admin stale no_async_loading", group="cluster", since="3.0.0",
          summary="Makes this replica take over its master's slots (FORCE: without its master's agreement; "
-                 "TAKEOVER: without the other masters' either).", args="[FORCE|TAKEOVER]")
+                 "TAKEOVER: without the other masters' either).", args="[FORCE|TAKEOVER]{name=options}")
 def cluster_failover(ctx: Client, sub: bytes, *options: bytes) -> object:
     cluster = cluster_of(ctx)
     if len(options) > 1:
@@ -518,7 +521,7 @@ def cluster_failover(ctx: Client, sub: bytes, *options: bytes) -> object:
 
 @command("cluster|reset", arity=-2, flags="admin noscript stale", group="cluster", since="3.0.0",
          summary="Forgets every other node and every slot (HARD: also takes a new ID and epochs 0).",
-         args="[HARD|SOFT]", complexity="O(N) where N is the number of known nodes")
+         args="[HARD|SOFT]{name=hard_soft}", complexity="O(N) where N is the number of known nodes")
 def cluster_reset(ctx: Client, sub: bytes, *options: bytes) -> object:
     cluster = cluster_of(ctx)
     if len(options) > 1:

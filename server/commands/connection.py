@@ -77,7 +77,7 @@ def authenticate(ctx: Client, username: bytes | None, password: bytes) -> object
 
 @command("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group="connection", summary="Logs the connection in as a user.",
-         args="[username] password")
+         args="[username{since=6.0.0}] password")
 def auth(ctx: Client, *args: bytes) -> object:
     if len(args) > 2:
         raise SYNTAX_ERROR
@@ -91,7 +91,8 @@ def auth(ctx: Client, *args: bytes) -> object:
 @command("hello", arity=-1, flags="noscript loading stale fast no_auth allow_busy", acl="connection",
          group="connection", since="6.0.0",
          summary="Switches protocol version (2 or 3), optionally logs in and names the connection.",
-         args="[protover [AUTH username password] [SETNAME clientname]]")
+         args="[protover [username password]{name=username_password,token=AUTH} [SETNAME "
+              "clientname]]{name=arguments}")
 def hello(ctx: Client, *args: bytes) -> object:
     version = ctx.resp
     if args:
@@ -143,7 +144,7 @@ def reset(ctx: Client) -> object:
 
 # --------------------------------------------------------------------------- CLIENT
 
-container("client", summary="Inspects and manages client connections.", group="connection")
+container("client", summary="Inspects and manages client connections.", group="connection", since="2.4.0")
 
 
 def check_client_name(name: bytes) -> None:
@@ -200,7 +201,8 @@ def _client_filter(ctx: Client, args: tuple[bytes, ...]) -> list[Client]:
 
 @command("client|list", arity=-2, flags="admin noscript loading stale", acl="connection", group="connection",
          since="2.4.0", summary="Lists the connections and their state, one line each.",
-         args="[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+         args="[NORMAL|MASTER|REPLICA|PUBSUB]{name=normal_master_replica_pubsub,token=TYPE,since=5.0.0} "
+              "[(client-id ...){type=block,name=id,token=ID}]{since=6.2.0}",
          tips="nondeterministic_output")
 def client_list(ctx: Client, _sub: bytes, *args: bytes) -> object:
     lines = [c.info_line() for c in _client_filter(ctx, args)]
@@ -216,8 +218,10 @@ def client_info(ctx: Client, _sub: bytes) -> object:
 
 @command("client|kill", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
          since="2.4.0", summary="Closes connections chosen by address, ID, type, user or local address.",
-         args="ip:port|([ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] "
-              "[ADDR ip:port] [LADDR ip:port] [SKIPME yes|no])")
+         args="(ip:port{deprecated=2.8.12}|([ID "
+              "client-id{since=2.8.12}]|[NORMAL|MASTER{since=3.2.0}|SLAVE|REPLICA{since=5.0.0}|PUBSUB]{name=normal_master_slave_pubsub,token=TYPE,since=2.8.12}|[USER "
+              "username]|[ADDR ip:port]|[LADDR ip:port{since=6.2.0}]|[SKIPME "
+              "yes/no]){name=new-format,multiple}){name=filter}")
 def client_kill(ctx: Client, _sub: bytes, *args: bytes) -> object:
     clients = list(ctx.server.clients.values())
     if len(args) == 1:
@@ -280,7 +284,7 @@ def _on_off(mode: bytes) -> bool:
 
 @command("client|no-evict", arity=3, flags="admin noscript loading stale", acl="connection", group="connection",
          since="7.0.0", summary="Exempts this connection from client eviction (maxmemory-clients).",
-         args="ON|OFF")
+         args="(ON|OFF){name=enabled}")
 def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
     ctx.no_evict = _on_off(mode)
     return OK
@@ -289,7 +293,7 @@ def client_no_evict(ctx: Client, _sub: bytes, mode: bytes) -> object:
 @command("client|unblock", arity=-3, flags="admin noscript loading stale", acl="connection",
          group="connection", since="5.0.0",
          summary="Ends another client's blocking command, as a timeout or with an error.",
-         args="client-id [TIMEOUT|ERROR]")
+         args="client-id [TIMEOUT|ERROR]{name=timeout_error}")
 def client_unblock(ctx: Client, sub: bytes, cid: bytes, *mode: bytes) -> object:
     if len(mode) > 1:
         raise subcommand_syntax_error("client", sub)
@@ -307,7 +311,7 @@ def client_unblock(ctx: Client, sub: bytes, cid: bytes, *mode: bytes) -> object:
 
 
 @command("client|reply", arity=3, flags="noscript loading stale", acl="connection", group="connection",
-         since="3.2.0", summary="Turns replies to this connection on or off.", args="ON|OFF|SKIP")
+         since="3.2.0", summary="Turns replies to this connection on or off.", args="(ON|OFF|SKIP){name=on_off_skip}")
 def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
     """ON answers OK; OFF and SKIP answer nothing (their own reply is the first one muted)."""
     word = mode.upper()
@@ -325,8 +329,8 @@ def client_reply(ctx: Client, _sub: bytes, mode: bytes) -> object:
 
 
 @command("client|pause", arity=-3, flags="admin noscript loading stale", acl="connection", group="connection",
-         since="3.0.0", summary="Suspends commands from clients (all, or those that write) for a while.",
-         args="timeout [WRITE|ALL]")
+         since="2.9.50", summary="Suspends commands from clients (all, or those that write) for a while.",
+         args="timeout [WRITE|ALL]{name=mode,since=6.2.0}")
 def client_pause(ctx: Client, sub: bytes, timeout: bytes, *mode: bytes) -> object:
     if len(mode) > 1:
         raise subcommand_syntax_error("client", sub)
@@ -363,12 +367,12 @@ def help_lines(ctx: Client, container_name: str) -> list[Status]:
     """A HELP reply built from the command table: one line of syntax and one of summary each.
 
     Simple strings, as Redis's addReplyHelp sends them."""
-    from server.command import TABLE
+    from server.command import TABLE, render_args
 
     cmd = TABLE[container_name.encode()]
     lines = [Status(f"{container_name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".encode())]
     for name, sub in sorted(cmd.subcommands.items()):
-        lines.append(Status(f"{name.decode().upper()} {sub.syntax}".rstrip().encode()))
+        lines.append(Status(f"{name.decode().upper()} {render_args(sub.args)}".rstrip().encode()))
         lines.append(Status(f"    {sub.summary}".encode()))
     return lines
 

@@ -49,12 +49,9 @@ def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest:
         return exc.error
 
 
-_FCALL_DOC = "function numkeys [key [key ...]] [arg [arg ...]]"
-
-
 @command("fcall", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the function that is executed.",
-         summary="Calls a function of a loaded library.", args=_FCALL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         summary="Calls a function of a loaded library.", args="function numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RW access update @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
 def fcall(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> object:
     return _fcall(ctx, b"fcall", function_name, numkeys, rest, ro=False)
@@ -62,7 +59,7 @@ def fcall(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> ob
 
 @command("fcall_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys",
          acl="scripting", group="scripting", since="7.0.0", complexity="Depends on the function that is executed.",
-         summary="Calls a read-only function of a loaded library.", args=_FCALL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         summary="Calls a read-only function of a loaded library.", args="function numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RO access @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
 def fcall_ro(ctx: Client, function_name: bytes, numkeys: bytes, *rest: bytes) -> object:
     return _fcall(ctx, b"fcall_ro", function_name, numkeys, rest, ro=True)
@@ -73,7 +70,7 @@ container("function", summary="A container for function commands.", group="scrip
 
 @command("function|load", arity=-3, flags="write denyoom noscript", acl="scripting", group="scripting",
          since="7.0.0", summary="Creates a library from Lua code (its first line: #!lua name=<library>).",
-         args="[REPLACE] function-code", complexity="O(1) (considering compilation time is redundant)",
+         args="[(REPLACE)] function-code", complexity="O(1) (considering compilation time is redundant)",
          tips="request_policy:all_shards response_policy:all_succeeded")
 def function_load(ctx: Client, _sub: bytes, *args: bytes) -> object:
     replace = False
@@ -104,7 +101,7 @@ def function_delete(ctx: Client, _sub: bytes, name: bytes) -> object:
 
 
 @command("function|flush", arity=-2, flags="write noscript", acl="scripting", group="scripting",
-         since="7.0.0", summary="Deletes every library.", args="[ASYNC|SYNC]",
+         since="7.0.0", summary="Deletes every library.", args="[ASYNC|SYNC]{name=async}",
          complexity="O(N) where N is the number of functions deleted",
          tips="request_policy:all_shards response_policy:all_succeeded")
 def function_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
@@ -149,7 +146,7 @@ def function_dump(ctx: Client, _sub: bytes) -> object:
 
 @command("function|restore", arity=-3, flags="write denyoom noscript", acl="scripting", group="scripting",
          since="7.0.0", summary="Loads the libraries of a FUNCTION DUMP payload.",
-         args="serialized-value [FLUSH|APPEND|REPLACE]", complexity="O(N) where N is the number of functions on the payload",
+         args="serialized-value [FLUSH|APPEND|REPLACE]{name=policy}", complexity="O(N) where N is the number of functions on the payload",
          tips="request_policy:all_shards response_policy:all_succeeded")
 def function_restore(ctx: Client, _sub: bytes, payload: bytes, *policy: bytes) -> object:
     if len(policy) > 1:

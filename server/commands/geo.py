@@ -97,7 +97,8 @@ def _member_position(zs: ZSetValue, member: bytes) -> tuple[float, float] | None
 @command("geoadd", arity=-5, flags="write denyoom", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N)) for each item added, where N is the number of elements in the sorted set.",
          summary="Adds members with their longitude and latitude to a geo set, creating it if needed.",
-         args="key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]",
+         args="key [NX|XX]{name=condition,since=6.2.0} [CH{name=change,since=6.2.0}] "
+              "(longitude{type=double} latitude{type=double} member){name=longitude_latitude_member} ...",
          keys="RW update @1")
 def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
     nx = xx = ch = False
@@ -128,7 +129,7 @@ def geoadd(ctx: Client, key: bytes, *args: bytes) -> object:
 @command("geohash", arity=-2, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N)) for each member requested.",
          summary="Returns members of a geo set as standard 11-character geohash strings.",
-         args="key [member [member ...]]",
+         args="key member ...",
          keys="RO access @1")
 def geohash(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = _zset(ctx, key)
@@ -141,7 +142,7 @@ def geohash(ctx: Client, key: bytes, *members: bytes) -> list:
 
 @command("geopos", arity=-2, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(1) for each member requested.",
-         summary="Returns the longitude and latitude of members of a geo set.", args="key [member [member ...]]",
+         summary="Returns the longitude and latitude of members of a geo set.", args="key member ...",
          keys="RO access @1")
 def geopos(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = _zset(ctx, key)
@@ -154,7 +155,7 @@ def geopos(ctx: Client, key: bytes, *members: bytes) -> list:
 
 @command("geodist", arity=-4, flags="readonly", acl="geo", group="geo", since="3.2.0",
          complexity="O(log(N))", summary="Returns the distance between two members of a geo set.",
-         args="key member1 member2 [M|KM|FT|MI]",
+         args="key member1 member2 [M|KM|FT|MI]{name=unit}",
          keys="RO access @1")
 def geodist(ctx: Client, key: bytes, member1: bytes, member2: bytes, *unit: bytes) -> object:
     to_meter = 1.0
@@ -403,18 +404,16 @@ def _radius_keys(argv: list[bytes]) -> list[tuple[int, int]]:
     return [(1, 0), (stored, 0)] if stored else [(1, 0)]
 
 
-# GEOSEARCH's required choices, grouped as Redis's argument tree has them (for completion).
-_FROM = "(FROMMEMBER member|(FROMLONLAT longitude latitude))"
-_BY = "((BYRADIUS radius (M|KM|FT|MI))|(BYBOX width height (M|KM|FT|MI)))"
-_RADIUS_ARGS = ("[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC|DESC]")
-
-
 @command("georadius", arity=-6, flags="write denyoom", acl="geo", group="geo", since="3.2.0",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a point, optionally storing them.",
-         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
+         args="key longitude{type=double} latitude{type=double} radius{type=double} "
+              "(M|KM|FT|MI){name=unit} [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count "
+              "[ANY{since=6.2.0}]]{name=count} [ASC|DESC]{name=order} [STORE key{ks=1}] [STOREDIST "
+              "key{ks=2}]",
          getkeys=_radius_keys,
-         keys=("RO access @1", "OW update @STORE>6", "OW update @STOREDIST>6"))
+         keys=("RO access @1", "OW update @STORE>6", "OW update @STOREDIST>6"),
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument")
 def georadius(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_COORDS)
 
@@ -422,8 +421,11 @@ def georadius(ctx: Client, *args: bytes) -> object:
 @command("georadius_ro", arity=-6, flags="readonly", acl="geo", group="geo", since="3.2.10",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a point.",
-         args=f"key longitude latitude radius M|KM|FT|MI {_RADIUS_ARGS}",
-         keys="RO access @1")
+         args="key longitude{type=double} latitude{type=double} radius{type=double} "
+              "(M|KM|FT|MI){name=unit} [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count "
+              "[ANY{since=6.2.0}]]{name=count} [ASC|DESC]{name=order}",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`GEOSEARCH` with the `BYRADIUS` argument")
 def georadius_ro(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_COORDS | RADIUS_NOSTORE)
 
@@ -432,9 +434,12 @@ def georadius_ro(ctx: Client, *args: bytes) -> object:
          since="3.2.0",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a member, optionally storing them.",
-         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS} [STORE key] [STOREDIST key]",
+         args="key member radius{type=double} (M|KM|FT|MI){name=unit} [WITHCOORD] [WITHDIST] [WITHHASH] "
+              "[COUNT count [ANY]]{name=count} [ASC|DESC]{name=order} [STORE key{ks=1}] [STOREDIST "
+              "key{ks=2}]",
          getkeys=_radius_keys,
-         keys=("RO access @1", "OW update @STORE>5", "OW update @STOREDIST>5"))
+         keys=("RO access @1", "OW update @STORE>5", "OW update @STOREDIST>5"),
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments")
 def georadiusbymember(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_MEMBER)
 
@@ -443,8 +448,10 @@ def georadiusbymember(ctx: Client, *args: bytes) -> object:
          since="3.2.10",
          complexity="O(N+log(M)) where N is the number of elements inside the search area and M the set's size.",
          summary="Queries a geo set for members within a distance of a member.",
-         args=f"key member radius M|KM|FT|MI {_RADIUS_ARGS}",
-         keys="RO access @1")
+         args="key member radius{type=double} (M|KM|FT|MI){name=unit} [WITHCOORD] [WITHDIST] [WITHHASH] "
+              "[COUNT count [ANY]]{name=count} [ASC|DESC]{name=order}",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments")
 def georadiusbymember_ro(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, RADIUS_MEMBER | RADIUS_NOSTORE)
 
@@ -453,7 +460,11 @@ def georadiusbymember_ro(ctx: Client, *args: bytes) -> object:
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Queries a geo set for members inside a circle or a box around a member or a point.",
-         args=f"key {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]",
+         args="key (FROMMEMBER member|(longitude{type=double} "
+              "latitude{type=double}){name=longitude_latitude,token=FROMLONLAT}){name=from} ((BYRADIUS "
+              "radius{type=double} (M|KM|FT|MI){name=unit}){name=circle}|(BYBOX width{type=double} "
+              "height{type=double} (M|KM|FT|MI){name=unit}){name=box}){name=by} [ASC|DESC]{name=order} "
+              "[COUNT count [ANY]]{name=count} [WITHCOORD] [WITHDIST] [WITHHASH]",
          keys="RO access @1")
 def geosearch(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 1, GEOSEARCH)
@@ -464,7 +475,11 @@ def geosearch(ctx: Client, *args: bytes) -> object:
          complexity="O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area "
                     "around the shape provided as the filter and M is the number of items inside the shape",
          summary="Stores the members of a geo set inside a circle or a box as a sorted set.",
-         args=f"destination source {_FROM} {_BY} [ASC|DESC] [COUNT count [ANY]] [STOREDIST]",
+         args="destination source{ks=1} (FROMMEMBER member|(longitude{type=double} "
+              "latitude{type=double}){name=longitude_latitude,token=FROMLONLAT}){name=from} ((BYRADIUS "
+              "radius{type=double} (M|KM|FT|MI){name=unit}){name=circle}|(BYBOX width{type=double} "
+              "height{type=double} (M|KM|FT|MI){name=unit}){name=box}){name=by} [ASC|DESC]{name=order} "
+              "[COUNT count [ANY]]{name=count} [STOREDIST]",
          keys=("OW update @1", "RO access @2"))
 def geosearchstore(ctx: Client, *args: bytes) -> object:
     return _search_generic(ctx, args, 2, GEOSEARCH | GEOSEARCHSTORE)

@@ -85,7 +85,7 @@ def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes,
 
 @command("hset", arity=-4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Sets fields of a hash (creating it); returns how many fields were new.",
-         args="key field value [field value ...]", complexity="O(1) per field",
+         args="key (field value){name=field_value} ...", complexity="O(1) per field",
          keys="RW update @1")
 def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
@@ -96,8 +96,9 @@ def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
 
 @command("hmset", arity=-4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.0.0", summary="Sets fields of a hash (the older form of HSET, replying OK).",
-         args="key field value [field value ...]", complexity="O(1) per field",
-         keys="RW update @1")
+         args="key (field value){name=field_value} ...", complexity="O(1) per field",
+         keys="RW update @1",
+         doc_flags="deprecated", deprecated_since="4.0.0", replaced_by="`HSET` with multiple field-value pairs")
 def hmset(ctx: Client, key: bytes, *pairs: bytes) -> object:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hmset' command")
@@ -119,7 +120,7 @@ def hsetnx(ctx: Client, key: bytes, field: bytes, value: bytes) -> int:
 
 
 @command("hdel", arity=-3, flags="write fast", acl="hash", group="hash", since="2.0.0",
-         summary="Removes fields from a hash; returns how many existed.", args="key field [field ...]",
+         summary="Removes fields from a hash; returns how many existed.", args="key field ...",
          complexity="O(1) per field",
          keys="RW delete @1")
 def hdel(ctx: Client, key: bytes, *fields: bytes) -> int:
@@ -163,7 +164,7 @@ def hincrby(ctx: Client, key: bytes, field: bytes, increment: bytes) -> int:
 
 @command("hincrbyfloat", arity=4, flags="write denyoom fast", acl="hash", group="hash",
          since="2.6.0", summary="Adds a decimal number to a hash field's numeric value (a missing field counts as 0).",
-         args="key field increment",
+         args="key field increment{type=double}",
          keys="RW access update @1")
 def hincrbyfloat(ctx: Client, key: bytes, field: bytes, increment: bytes) -> bytes:
     try:
@@ -204,7 +205,7 @@ def hget(ctx: Client, key: bytes, field: bytes) -> bytes | None:
 
 @command("hmget", arity=-3, flags="readonly fast", acl="hash", group="hash", since="2.0.0",
          summary="Returns the values of several hash fields (nil for each missing one).",
-         args="key field [field ...]", complexity="O(1) per field",
+         args="key field ...", complexity="O(1) per field",
          keys="RO access @1")
 def hmget(ctx: Client, key: bytes, *fields: bytes) -> list:
     h = ctx.db.lookup_type(key, HashValue)
@@ -277,7 +278,7 @@ def field_reply(ctx: Client, pairs: list[tuple[bytes, bytes]], withvalues: bool)
 
 @command("hrandfield", arity=-2, flags="readonly", acl="hash", group="hash", since="6.2.0",
          summary="Returns random fields of a hash; a negative count allows repeats.",
-         args="key [count [WITHVALUES]]", complexity="O(N) for N fields returned",
+         args="key [count [WITHVALUES]]{name=options}", complexity="O(N) for N fields returned",
          keys="RO access @1", tips="nondeterministic_output")
 def hrandfield(ctx: Client, key: bytes, *args: bytes) -> object:
     if not args:

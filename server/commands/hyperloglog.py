@@ -48,7 +48,7 @@ def _max_bytes(ctx: Client) -> int:
 
 @command("pfadd", arity=-2, flags="write denyoom fast", acl="hyperloglog",
          group="hyperloglog", since="2.8.9", complexity="O(1) to add every element.",
-         summary="Adds elements to a HyperLogLog, creating it if needed.", args="key [element [element ...]]",
+         summary="Adds elements to a HyperLogLog, creating it if needed.", args="key [element ...]",
          keys="RW insert @1")
 def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
     db = ctx.db
@@ -76,7 +76,7 @@ def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
 
 @command("pfcount", arity=-2, flags="readonly", acl="hyperloglog", group="hyperloglog",
          since="2.8.9", complexity="O(1) with a single key; O(N) for N keys, with a large constant.",
-         summary="Returns the approximated cardinality of the union of HyperLogLogs.", args="key [key ...]",
+         summary="Returns the approximated cardinality of the union of HyperLogLogs.", args="key ...",
          keys="RW access @1 range(-1,1,0) # RW because it may change the internal representation of the key, and propagate to replicas")
 def pfcount(ctx: Client, *keys: bytes) -> int:
     db = ctx.db
@@ -110,7 +110,7 @@ def pfcount(ctx: Client, *keys: bytes) -> int:
 
 @command("pfmerge", arity=-2, flags="write denyoom", acl="hyperloglog", group="hyperloglog",
          since="2.8.9", complexity="O(N) to merge N HyperLogLogs, with a large constant.",
-         summary="Merges HyperLogLogs into one, stored at the first key.", args="destkey [sourcekey [sourcekey ...]]",
+         summary="Merges HyperLogLogs into one, stored at the first key.", args="destkey sourcekey{type=key,ks=1} ...",
          keys=("RW access insert @1", "RO access @2 range(-1,1,0)"))
 def pfmerge(ctx: Client, dest: bytes, *sources: bytes) -> object:
     db = ctx.db
@@ -148,7 +148,8 @@ def pfmerge(ctx: Client, dest: bytes, *sources: bytes) -> object:
 @command("pfdebug", arity=3, flags="write denyoom admin", acl="hyperloglog",
          group="hyperloglog", since="2.8.9", complexity="N/A",
          summary="Internal command for testing HyperLogLog values.", args="subcommand key",
-         keys="RW access @2")
+         keys="RW access @2",
+         doc_flags="syscmd")
 def pfdebug(ctx: Client, sub: bytes, key: bytes) -> object:
     db = ctx.db
     value = db.lookup(key)
@@ -192,7 +193,8 @@ _LOW6 = bytes(b & 63 for b in range(256))
 
 
 @command("pfselftest", arity=1, flags="admin", acl="hyperloglog", group="hyperloglog", since="2.8.9",
-         complexity="N/A", summary="Internal command for testing the HyperLogLog implementation.")
+         complexity="N/A", summary="Internal command for testing the HyperLogLog implementation.",
+         doc_flags="syscmd")
 def pfselftest(ctx: Client) -> object:
     dense = hll.new_sparse()
     hll.to_dense(dense)

@@ -74,10 +74,14 @@ def command_info(cmd: Command) -> list:
 
 def _arg_doc(arg: Arg) -> dict:
     doc: dict = {b"name": arg.name.encode(), b"type": arg.type.encode()}
-    if arg.type == "key":
-        doc[b"key_spec_index"] = 0
+    if arg.key_spec_index is not None:
+        doc[b"key_spec_index"] = arg.key_spec_index
     if arg.token is not None:  # MIGRATE's empty-string token counts
         doc[b"token"] = arg.token.encode()
+    if arg.since:
+        doc[b"since"] = arg.since.encode()
+    if arg.deprecated_since:
+        doc[b"deprecated_since"] = arg.deprecated_since.encode()
     flags = []
     if arg.optional:
         flags.append(Status(b"optional"))
@@ -99,6 +103,12 @@ def command_docs(cmd: Command) -> dict:
         b"group": cmd.group.encode(),
         b"complexity": cmd.complexity.encode(),
     }
+    if cmd.doc_flags:
+        doc[b"doc_flags"] = RespSet([Status(flag.encode()) for flag in cmd.doc_flags])
+    if cmd.deprecated_since:
+        doc[b"deprecated_since"] = cmd.deprecated_since.encode()
+    if cmd.replaced_by:
+        doc[b"replaced_by"] = cmd.replaced_by.encode()
     if cmd.args:
         doc[b"arguments"] = [_arg_doc(a) for a in cmd.args]
     if cmd.subcommands:
@@ -135,7 +145,7 @@ def command_count(ctx: Client, _sub: bytes) -> int:
 
 @command("command|info", arity=-2, flags="loading stale", acl="connection", group="server", since="2.8.13",
          summary="Describes the named commands (all of them when none is named).",
-         args="[command-name [command-name ...]]",
+         args="[command-name ...]",
          tips="nondeterministic_output_order")
 def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
     if not names:
@@ -149,7 +159,7 @@ def command_info_(ctx: Client, _sub: bytes, *names: bytes) -> list:
 
 @command("command|docs", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
          summary="Documents the named commands: summary, group and argument tree.",
-         args="[command-name [command-name ...]]",
+         args="[command-name ...]",
          tips="nondeterministic_output_order")
 def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict | Raw:
     out: dict = {}
@@ -173,7 +183,7 @@ def command_docs_(ctx: Client, _sub: bytes, *names: bytes) -> dict | Raw:
 
 @command("command|list", arity=-2, flags="loading stale", acl="connection", group="server", since="7.0.0",
          summary="Lists command names, optionally filtered by module, ACL category or pattern.",
-         args="[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+         args="[MODULE module-name|ACLCAT category|PATTERN pattern]{name=filterby,token=FILTERBY}",
          tips="nondeterministic_output_order")
 def command_list(ctx: Client, _sub: bytes, *args: bytes) -> list:
     names: list[bytes] = []
@@ -223,20 +233,19 @@ def _resolve_keys(argv: list[bytes]) -> list[tuple[int, int]]:
 
 
 @command("command|getkeys", arity=-4, flags="loading stale", acl="connection", group="server", since="2.8.13",
-         summary="Extracts the key names from a full command line.", args="command [arg [arg ...]]")
+         summary="Extracts the key names from a full command line.")
 def command_getkeys(ctx: Client, _sub: bytes, *argv: bytes) -> list:
     return [argv[pos] for pos, _ in _resolve_keys(list(argv))]
 
 
 @command("command|getkeysandflags", arity=-4, flags="loading stale", acl="connection", group="server",
-         since="7.0.0", summary="Extracts the key names from a full command line, each with its access flags.",
-         args="command [arg [arg ...]]")
+         since="7.0.0", summary="Extracts the key names from a full command line, each with its access flags.")
 def command_getkeysandflags(ctx: Client, _sub: bytes, *argv: bytes) -> list:
     return [[argv[pos], _key_flag_set(flags)] for pos, flags in _resolve_keys(list(argv))]
 
 
 @command("command|help", arity=2, flags="loading stale", acl="connection", group="server",
-         summary="Lists COMMAND's subcommands.")
+         summary="Lists COMMAND's subcommands.", since="5.0.0")
 def command_help(ctx: Client, _sub: bytes) -> object:
     return help_lines(ctx, "command")
 

@@ -120,7 +120,7 @@ def delete_keys(ctx: Client, keys: tuple[bytes, ...]) -> int:
 
 
 @command("del", arity=-2, flags="write", acl="keyspace", group="generic",
-         summary="Removes keys; returns how many existed.", args="key [key ...]",
+         summary="Removes keys; returns how many existed.", args="key ...",
          complexity="O(N) for N keys; O(M) for a collection of M elements",
          keys="RM delete @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def del_(ctx: Client, *keys: bytes) -> int:
@@ -129,7 +129,7 @@ def del_(ctx: Client, *keys: bytes) -> int:
 
 @command("unlink", arity=-2, flags="write fast", acl="keyspace", group="generic",
          since="4.0.0", summary="Removes keys like DEL (memory is freed at once here); returns how many existed.",
-         args="key [key ...]", complexity="O(1) for each key",
+         args="key ...", complexity="O(1) for each key",
          keys="RM delete @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def unlink(ctx: Client, *keys: bytes) -> int:
     return delete_keys(ctx, keys)
@@ -137,7 +137,7 @@ def unlink(ctx: Client, *keys: bytes) -> int:
 
 @command("exists", arity=-2, flags="readonly fast", acl="keyspace", group="generic",
          summary="Counts how many of the given keys exist (a key named twice counts twice).",
-         args="key [key ...]", since="1.0.0", complexity="O(N) for N keys",
+         args="key ...", since="1.0.0", complexity="O(N) for N keys",
          keys="RO @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def exists(ctx: Client, *keys: bytes) -> int:
     lookup = ctx.db.lookup_read
@@ -161,7 +161,7 @@ TYPE_REPLIES: dict[bytes, Status] = {}  # one Status per type name, built on fir
 
 @command("touch", arity=-2, flags="readonly fast", acl="keyspace", group="generic",
          since="3.2.1", summary="Counts the given keys that exist, marking each as just accessed.",
-         args="key [key ...]", complexity="O(N) for N keys",
+         args="key ...", complexity="O(N) for N keys",
          keys="RO @1 range(-1,1,0)", tips="request_policy:multi_shard response_policy:agg_sum")
 def touch(ctx: Client, *keys: bytes) -> int:
     lookup = ctx.db.lookup_read
@@ -189,7 +189,7 @@ def keys(ctx: Client, pattern: bytes) -> list[bytes]:
 
 @command("scan", arity=-2, flags="readonly", acl="keyspace", group="generic", since="2.8.0",
          summary="Iterates the keys of the database a page at a time, by cursor, with optional filters.",
-         args="cursor [MATCH pattern] [COUNT count] [TYPE type]",
+         args="cursor [MATCH pattern] [COUNT count] [TYPE type{since=6.0.0}]",
          complexity="O(1) per call, O(N) for a full iteration",
          tips="nondeterministic_output request_policy:special")
 def scan(ctx: Client, cursor_arg: bytes, *options: bytes) -> list:
@@ -250,14 +250,14 @@ def rename_key(ctx: Client, src: bytes, dst: bytes, nx: bool) -> object:
 
 
 @command("rename", arity=3, flags="write", acl="keyspace", group="generic",
-         summary="Gives a key a new name, replacing any key already there.", args="key newkey",
+         summary="Gives a key a new name, replacing any key already there.", args="key newkey{ks=1}",
          keys=("RW access delete @1", "OW update @2"))
 def rename(ctx: Client, src: bytes, dst: bytes) -> object:
     return rename_key(ctx, src, dst, nx=False)
 
 
 @command("renamenx", arity=3, flags="write fast", acl="keyspace", group="generic",
-         summary="Gives a key a new name only if that name is free; 1 if renamed.", args="key newkey",
+         summary="Gives a key a new name only if that name is free; 1 if renamed.", args="key newkey{ks=1}",
          keys=("RW access delete @1", "OW insert @2"))
 def renamenx(ctx: Client, src: bytes, dst: bytes) -> object:
     return rename_key(ctx, src, dst, nx=True)
@@ -294,7 +294,7 @@ def move(ctx: Client, key: bytes, db_arg: bytes) -> int:
 @command("copy", arity=-3, flags="write denyoom", acl="keyspace", group="generic",
          since="6.2.0", summary="Copies a key's value, and its time to live, to another key (optionally in "
                                "another database); 1 if copied.",
-         args="source destination [DB destination-db] [REPLACE]",
+         args="source destination{ks=1} [DB destination-db] [REPLACE]",
          complexity="O(N) for a collection of N elements, O(1) for a string",
          keys=("RO access @1", "OW update @2"))
 def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
@@ -391,7 +391,7 @@ def expire_generic(ctx: Client, name: bytes, key: bytes, when_arg: bytes, option
 
 @command("expire", arity=-3, flags="write fast", acl="keyspace", group="generic",
          summary="Sets a key's time to live in seconds (a time in the past deletes it).",
-         args="key seconds [NX|XX|GT|LT]",
+         args="key seconds [NX|XX|GT|LT]{name=condition,since=7.0.0}",
          keys="RW update @1")
 def expire(ctx: Client, key: bytes, seconds: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"expire", key, seconds, options, 1000, True)
@@ -399,7 +399,7 @@ def expire(ctx: Client, key: bytes, seconds: bytes, *options: bytes) -> int:
 
 @command("pexpire", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="2.6.0", summary="Sets a key's time to live in milliseconds (a time in the past deletes it).",
-         args="key milliseconds [NX|XX|GT|LT]",
+         args="key milliseconds [NX|XX|GT|LT]{name=condition,since=7.0.0}",
          keys="RW update @1")
 def pexpire(ctx: Client, key: bytes, milliseconds: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"pexpire", key, milliseconds, options, 1, True)
@@ -407,7 +407,7 @@ def pexpire(ctx: Client, key: bytes, milliseconds: bytes, *options: bytes) -> in
 
 @command("expireat", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="1.2.0", summary="Makes a key expire at a Unix time in seconds (a time in the past deletes it).",
-         args="key unix-time-seconds [NX|XX|GT|LT]",
+         args="key unix-time-seconds [NX|XX|GT|LT]{name=condition,since=7.0.0}",
          keys="RW update @1")
 def expireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"expireat", key, when, options, 1000, False)
@@ -415,7 +415,7 @@ def expireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
 
 @command("pexpireat", arity=-3, flags="write fast", acl="keyspace", group="generic",
          since="2.6.0", summary="Makes a key expire at a Unix time in milliseconds (a time in the past deletes it).",
-         args="key unix-time-milliseconds [NX|XX|GT|LT]",
+         args="key unix-time-milliseconds [NX|XX|GT|LT]{name=condition,since=7.0.0}",
          keys="RW update @1")
 def pexpireat(ctx: Client, key: bytes, when: bytes, *options: bytes) -> int:
     return expire_generic(ctx, b"pexpireat", key, when, options, 1, False)

@@ -151,7 +151,7 @@ def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: 
 
 @command("lpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
          summary="Adds elements at the head of a list (creating it); returns the new length.",
-         args="key element [element ...]", complexity="O(1) per element",
+         args="key element ...", complexity="O(1) per element",
          keys="RW insert @1")
 def lpush(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, True, True)
@@ -159,7 +159,7 @@ def lpush(ctx: Client, key: bytes, *elements: bytes) -> int:
 
 @command("rpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
          summary="Adds elements at the tail of a list (creating it); returns the new length.",
-         args="key element [element ...]", complexity="O(1) per element",
+         args="key element ...", complexity="O(1) per element",
          keys="RW insert @1")
 def rpush(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, False, True)
@@ -167,7 +167,7 @@ def rpush(ctx: Client, key: bytes, *elements: bytes) -> int:
 
 @command("lpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
          since="2.2.0", summary="Adds elements at the head of a list only if the list already exists.",
-         args="key element [element ...]", complexity="O(1) per element",
+         args="key element ...", complexity="O(1) per element",
          keys="RW insert @1")
 def lpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, True, False)
@@ -175,7 +175,7 @@ def lpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
 
 @command("rpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
          since="2.2.0", summary="Adds elements at the tail of a list only if the list already exists.",
-         args="key element [element ...]", complexity="O(1) per element",
+         args="key element ...", complexity="O(1) per element",
          keys="RW insert @1")
 def rpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
     return push(ctx, key, elements, False, False)
@@ -211,7 +211,7 @@ def pop_command(ctx: Client, key: bytes, count_args: tuple[bytes, ...], left: bo
 
 @command("lpop", arity=-2, flags="write fast", acl="list", group="list",
          summary="Removes and returns the first element of a list, or the first count elements.",
-         args="key [count]", complexity="O(N) for N elements returned",
+         args="key [count{since=6.2.0}]", complexity="O(N) for N elements returned",
          keys="RW access delete @1")
 def lpop(ctx: Client, key: bytes, *count: bytes) -> object:
     return pop_command(ctx, key, count, True, b"lpop")
@@ -219,7 +219,7 @@ def lpop(ctx: Client, key: bytes, *count: bytes) -> object:
 
 @command("rpop", arity=-2, flags="write fast", acl="list", group="list",
          summary="Removes and returns the last element of a list, or the last count elements.",
-         args="key [count]", complexity="O(N) for N elements returned",
+         args="key [count{since=6.2.0}]", complexity="O(N) for N elements returned",
          keys="RW access delete @1")
 def rpop(ctx: Client, key: bytes, *count: bytes) -> object:
     return pop_command(ctx, key, count, False, b"rpop")
@@ -248,7 +248,7 @@ def mpop_from(ctx: Client, keys: list[bytes], left: bool, count: int, serving: b
 
 @command("lmpop", arity=-4, flags="write", acl="list", group="list", since="7.0.0",
          summary="Pops one or more elements from the first non-empty list among the given keys.",
-         args="numkeys key [key ...] LEFT|RIGHT [COUNT count]",
+         args="numkeys key ... (LEFT|RIGHT){name=where} [COUNT count]",
          complexity="O(N+M) for N keys tried and M elements returned",
          getkeys=numkeys_keys(0, 1, 2),
          keys="RW access delete @1 keynum(0,1,1)")
@@ -303,7 +303,7 @@ def lindex(ctx: Client, key: bytes, index_arg: bytes) -> bytes | None:
 
 @command("lpos", arity=-3, flags="readonly", acl="list", group="list", since="6.0.6",
          summary="Finds the index of matching elements, with RANK, COUNT and MAXLEN controls.",
-         args="key element [RANK rank] [COUNT num-matches] [MAXLEN len]", complexity="O(N)",
+         args="key element [RANK rank] [COUNT num-matches{type=integer}] [MAXLEN len]", complexity="O(N)",
          keys="RO access @1")
 def lpos(ctx: Client, key: bytes, element: bytes, *options: bytes) -> object:
     rank = 1
@@ -379,7 +379,7 @@ def lset(ctx: Client, key: bytes, index_arg: bytes, element: bytes) -> object:
 
 @command("linsert", arity=5, flags="write denyoom", acl="list", group="list",
          since="2.2.0", summary="Inserts an element before or after the first occurrence of a pivot.",
-         args="key BEFORE|AFTER pivot element", complexity="O(N)",
+         args="key (BEFORE|AFTER){name=where} pivot element", complexity="O(N)",
          keys="RW insert @1")
 def linsert(ctx: Client, key: bytes, where: bytes, pivot: bytes, element: bytes) -> int:
     word = where.upper()
@@ -463,7 +463,7 @@ def lmove_command(ctx: Client, src: bytes, dst: bytes, from_left: bool, to_left:
 
 @command("lmove", arity=5, flags="write denyoom", acl="list", group="list", since="6.2.0",
          summary="Pops an element from one end of a list and pushes it onto an end of another.",
-         args="source destination LEFT|RIGHT LEFT|RIGHT",
+         args="source destination{ks=1} (LEFT|RIGHT){name=wherefrom} (LEFT|RIGHT){name=whereto}",
          keys=("RW access delete @1", "RW insert @2"))
 def lmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes) -> bytes | None:
     from_left = parse_where(wherefrom)
@@ -473,8 +473,9 @@ def lmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes)
 
 @command("rpoplpush", arity=3, flags="write denyoom", acl="list", group="list",
          since="1.2.0", summary="Pops the last element of a list and pushes it onto the head of another.",
-         args="source destination",
-         keys=("RW access delete @1", "RW insert @2"))
+         args="source destination{ks=1}",
+         keys=("RW access delete @1", "RW insert @2"),
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`LMOVE` with the `RIGHT` and `LEFT` arguments")
 def rpoplpush(ctx: Client, src: bytes, dst: bytes) -> bytes | None:
     return lmove_command(ctx, src, dst, False, True)
 
@@ -534,7 +535,7 @@ def block_move(ctx: Client, src: bytes, dst: bytes, timeout: float, from_left: b
 
 @command("blpop", arity=-3, flags="write noscript blocking", acl="list", group="list",
          since="2.0.0", summary="Pops the first element of the first non-empty list, waiting for one if none.",
-         args="key [key ...] timeout", complexity="O(N) for N keys",
+         args="key ... timeout{type=double}", complexity="O(N) for N keys",
          keys="RW access delete @1 range(-2,1,0)")
 def blpop(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
@@ -543,7 +544,7 @@ def blpop(ctx: Client, *args: bytes) -> object:
 
 @command("brpop", arity=-3, flags="write noscript blocking", acl="list", group="list",
          since="2.0.0", summary="Pops the last element of the first non-empty list, waiting for one if none.",
-         args="key [key ...] timeout", complexity="O(N) for N keys",
+         args="key ... timeout{type=double}", complexity="O(N) for N keys",
          keys="RW access delete @1 range(-2,1,0)")
 def brpop(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
@@ -552,7 +553,7 @@ def brpop(ctx: Client, *args: bytes) -> object:
 
 @command("blmpop", arity=-5, flags="write blocking", acl="list", group="list", since="7.0.0",
          summary="LMPOP that waits for a list to have elements when all are empty.",
-         args="timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]",
+         args="timeout{type=double} numkeys key ... (LEFT|RIGHT){name=where} [COUNT count]",
          complexity="O(N+M) for N keys tried and M elements returned",
          getkeys=numkeys_keys(0, 2, 3),
          keys="RW access delete @2 keynum(0,1,1)")
@@ -564,7 +565,8 @@ def blmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
 
 @command("blmove", arity=6, flags="write denyoom noscript blocking", acl="list", group="list",
          since="6.2.0", summary="LMOVE that waits for the source list to have elements.",
-         args="source destination LEFT|RIGHT LEFT|RIGHT timeout",
+         args="source destination{ks=1} (LEFT|RIGHT){name=wherefrom} (LEFT|RIGHT){name=whereto} "
+              "timeout{type=double}",
          keys=("RW access delete @1", "RW insert @2"))
 def blmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes, timeout_arg: bytes) -> object:
     from_left = parse_where(wherefrom)
@@ -575,8 +577,9 @@ def blmove(ctx: Client, src: bytes, dst: bytes, wherefrom: bytes, whereto: bytes
 
 @command("brpoplpush", arity=4, flags="write denyoom noscript blocking", acl="list",
          group="list", since="2.2.0", summary="RPOPLPUSH that waits for the source list to have elements.",
-         args="source destination timeout",
-         keys=("RW access delete @1", "RW insert @2"))
+         args="source destination{ks=1} timeout{type=double}",
+         keys=("RW access delete @1", "RW insert @2"),
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`BLMOVE` with the `RIGHT` and `LEFT` arguments")
 def brpoplpush(ctx: Client, src: bytes, dst: bytes, timeout_arg: bytes) -> object:
     timeout = parse_timeout(timeout_arg)
     return block_move(ctx, src, dst, timeout, False, True)

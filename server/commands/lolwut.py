@@ -212,7 +212,7 @@ def _lolwut6(args: tuple[bytes, ...]) -> bytes:
 
 
 @command("lolwut", arity=-1, flags="readonly fast", group="server", since="5.0.0", complexity="N/A",
-         summary="Displays computer art and the Redis version.", args="[VERSION version]")
+         summary="Displays computer art and the Redis version.", args="[VERSION version{type=integer}]")
 def lolwut(ctx: Client, *args: bytes) -> object:
     version = REDIS_VERSION
     if len(args) >= 2 and args[0].lower() == b"version":

@@ -52,8 +52,10 @@ def _command(*args: bytes) -> bytes:
          since="2.6.0", getkeys=migrate_keys, tips="nondeterministic_output",
          keys=("RW access delete @3", "RW access delete incomplete @KEYS>-2 range(-1,1,0)"),
          summary="Moves keys to another server: DUMP here, RESTORE there, then DEL here.",
-         args='host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password|AUTH2 username password] '
-              "[KEYS key [key ...]]",
+         args="host port (key|\"\"){name=key_or_empty_string} destination-db timeout [COPY{since=3.0.0}] "
+              "[REPLACE{since=3.0.0}] [[AUTH password{since=4.0.7}]|[username "
+              "password]{name=username_password,token=AUTH2,since=6.0.0}]{name=authentication} [KEYS "
+              "key{ks=1,since=3.0.6} ...]",
          complexity="O(N) data transfer, plus DUMP, RESTORE and DEL's costs")
 def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes, timeout_arg: bytes,
             *options: bytes) -> object:
@@ -150,6 +152,8 @@ def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes
 @command("restore-asking", arity=-4, flags="write denyoom asking", keys="OW update @1", acl="keyspace dangerous",
          group="server", since="3.0.0", summary="RESTORE as MIGRATE sends it in cluster mode (it may use a slot "
                                                 "being imported).",
-         args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]")
+         args="key ttl serialized-value [REPLACE{since=3.0.0}] [ABSTTL{since=5.0.0}] [IDLETIME "
+              "seconds{since=5.0.0}] [FREQ frequency{since=5.0.0}]",
+         doc_flags="syscmd")
 def restore_asking(ctx: Client, key: bytes, ttl: bytes, payload: bytes, *options: bytes) -> object:
     return restore(ctx, key, ttl, payload, *options)

@@ -36,7 +36,7 @@ def module_list(ctx: Client, _sub: bytes) -> list:
 
 @command("module|load", arity=-3, flags="admin noscript no_async_loading", group="server", since="4.0.0",
          complexity="O(1)", summary="Loads a module (refused or failing: modules cannot load here).",
-         args="path [arg [arg ...]]")
+         args="path [arg ...]")
 def module_load(ctx: Client, _sub: bytes, path: bytes, *args: bytes) -> object:
     _check_allowed(ctx)
     ctx.server.log("warning", f"Module {path.decode('utf-8', 'replace')} failed to load: "
@@ -46,7 +46,8 @@ def module_load(ctx: Client, _sub: bytes, path: bytes, *args: bytes) -> object:
 
 @command("module|loadex", arity=-3, flags="admin noscript no_async_loading", group="server", since="7.0.0",
          complexity="O(1)", summary="Loads a module with configuration (refused or failing here).",
-         args="path [CONFIG name value [CONFIG name value ...]] [ARGS args [args ...]]")
+         args="path [name value]{name=configs,token=CONFIG,mt} ... "
+              "[(arg){type=block,name=args,token=ARGS}] ...")
 def module_loadex(ctx: Client, _sub: bytes, path: bytes, *args: bytes) -> object:
     _check_allowed(ctx)
     ctx.server.log("warning", f"Module {path.decode('utf-8', 'replace')} failed to load: "

@@ -39,7 +39,7 @@ def save(ctx: Client) -> object:
 
 
 @command("bgsave", arity=-1, flags="admin noscript no_async_loading", group="server",
-         summary="Writes the dataset to the RDB file from a forked child process.", args="[SCHEDULE]")
+         summary="Writes the dataset to the RDB file from a forked child process.", args="[SCHEDULE{since=3.2.2}]")
 def bgsave(ctx: Client, *options: bytes) -> object:
     schedule = False
     if options:
@@ -77,7 +77,7 @@ def bgrewriteaof(ctx: Client) -> object:
 
 @command("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", group="server",
          summary="Saves if asked or configured, then stops the server.",
-         args="[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]")
+         args="[NOSAVE|SAVE]{name=nosave_save} [NOW{since=7.0.0}] [FORCE{since=7.0.0}] [ABORT{since=7.0.0}]")
 def shutdown(ctx: Client, *options: bytes) -> object:
     nosave = save_flag = now = force = abort = False
     for opt in options:
@@ -127,7 +127,8 @@ def dump(ctx: Client, key: bytes) -> object:
 
 @command("restore", arity=-4, flags="write denyoom", acl="keyspace dangerous", group="generic",
          since="2.6.0", summary="Creates a key from a DUMP payload, with an optional time to live.",
-         args="key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+         args="key ttl serialized-value [REPLACE{since=3.0.0}] [ABSTTL{since=5.0.0}] [IDLETIME "
+              "seconds{since=5.0.0}] [FREQ frequency{since=5.0.0}]",
          keys="OW update @1")
 def restore(ctx: Client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes) -> object:
     replace = absttl = False

@@ -30,7 +30,7 @@ def _registry(ctx: Client) -> PubSub:
 
 
 @command("subscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
-         summary="Listens for messages published to the given channels.", args="channel [channel ...]",
+         summary="Listens for messages published to the given channels.", args="channel ...",
          complexity="O(N) where N is the number of channels")
 def subscribe(ctx: Client, *channels: bytes) -> object:
     pubsub = _registry(ctx)
@@ -39,7 +39,7 @@ def subscribe(ctx: Client, *channels: bytes) -> object:
 
 @command("unsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
          summary="Stops listening to the given channels, or to all channels.",
-         args="[channel [channel ...]]", complexity="O(N) where N is the number of channels")
+         args="[channel ...]", complexity="O(N) where N is the number of channels")
 def unsubscribe(ctx: Client, *channels: bytes) -> object:
     pubsub = _registry(ctx)
     names = channels or tuple(ctx.channels) or (None,)
@@ -48,7 +48,7 @@ def unsubscribe(ctx: Client, *channels: bytes) -> object:
 
 @command("psubscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
          summary="Listens for messages on every channel matching the given glob patterns.",
-         args="pattern [pattern ...]", complexity="O(N) where N is the number of patterns")
+         args="(pattern){type=block} ...", complexity="O(N) where N is the number of patterns")
 def psubscribe(ctx: Client, *patterns: bytes) -> object:
     pubsub = _registry(ctx)
     return Replies(pubsub.psubscribe(ctx, pattern) for pattern in patterns)
@@ -56,7 +56,7 @@ def psubscribe(ctx: Client, *patterns: bytes) -> object:
 
 @command("punsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub", since="2.0.0",
          summary="Stops listening to the given patterns, or to all patterns.",
-         args="[pattern [pattern ...]]", complexity="O(N) where N is the number of patterns")
+         args="[pattern ...]", complexity="O(N) where N is the number of patterns")
 def punsubscribe(ctx: Client, *patterns: bytes) -> object:
     pubsub = _registry(ctx)
     names = patterns or tuple(ctx.patterns) or (None,)
@@ -65,7 +65,7 @@ def punsubscribe(ctx: Client, *patterns: bytes) -> object:
 
 @command("ssubscribe", arity=-2, flags="pubsub noscript loading stale", group="pubsub",
          since="7.0.0", summary="Listens for messages published to the given shard channels.",
-         args="shardchannel [shardchannel ...]", complexity="O(N) where N is the number of shard channels",
+         args="shardchannel ...", complexity="O(N) where N is the number of shard channels",
          keys="not_key @1 range(-1,1,0)")
 def ssubscribe(ctx: Client, *channels: bytes) -> object:
     if ctx.executing_multi:
@@ -76,7 +76,7 @@ def ssubscribe(ctx: Client, *channels: bytes) -> object:
 
 @command("sunsubscribe", arity=-1, flags="pubsub noscript loading stale", group="pubsub",
          since="7.0.0", summary="Stops listening to the given shard channels, or to all of them.",
-         args="[shardchannel [shardchannel ...]]", complexity="O(N) where N is the number of shard channels",
+         args="[shardchannel ...]", complexity="O(N) where N is the number of shard channels",
          keys="not_key @1 range(-1,1,0)")
 def sunsubscribe(ctx: Client, *channels: bytes) -> object:
     pubsub = _registry(ctx)
@@ -154,14 +154,14 @@ def _counts(index: dict[bytes, dict], channels: tuple[bytes, ...]) -> list[objec
 
 @command("pubsub|numsub", arity=-2, flags="pubsub loading stale", group="pubsub", since="2.8.0",
          summary="Counts the subscribers of each given channel (patterns not included).",
-         args="[channel [channel ...]]", complexity="O(N) for N requested channels")
+         args="[channel ...]", complexity="O(N) for N requested channels")
 def pubsub_numsub(ctx: Client, _sub: bytes, *channels: bytes) -> list[object]:
     return _counts(_registry(ctx).channels, channels)
 
 
 @command("pubsub|shardnumsub", arity=-2, flags="pubsub loading stale", group="pubsub", since="7.0.0",
          summary="Counts the subscribers of each given shard channel.",
-         args="[shardchannel [shardchannel ...]]", complexity="O(N) for N requested shard channels")
+         args="[shardchannel ...]", complexity="O(N) for N requested shard channels")
 def pubsub_shardnumsub(ctx: Client, _sub: bytes, *channels: bytes) -> list[object]:
     return _counts(_registry(ctx).shard_channels, channels)
 

@@ -77,13 +77,9 @@ def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, res
         return exc.error
 
 
-_EVAL_DOC = "script numkeys [key [key ...]] [arg [arg ...]]"
-_EVALSHA_DOC = "sha1 numkeys [key [key ...]] [arg [arg ...]]"
-
-
 @command("eval", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
-         summary="Runs a Lua script on the server.", args=_EVAL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         summary="Runs a Lua script on the server.", args="script numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RW access update @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
 def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
     return run_script(ctx, b"eval", body, numkeys, rest, evalsha=False, ro=False)
@@ -91,7 +87,7 @@ def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
 
 @command("evalsha", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
          group="scripting", since="2.6.0", complexity="Depends on the script that is executed.",
-         summary="Runs a cached Lua script by its SHA1 digest.", args=_EVALSHA_DOC, getkeys=numkeys_keys(0, 2, 3),
+         summary="Runs a cached Lua script by its SHA1 digest.", args="sha1 numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RW access update @2 keynum(0,1,1)")
 def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     if len(sha) != 40:
@@ -102,7 +98,7 @@ def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
 
 @command("eval_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the script that is executed.",
-         summary="Runs a read-only Lua script on the server.", args=_EVAL_DOC, getkeys=numkeys_keys(0, 2, 3),
+         summary="Runs a read-only Lua script on the server.", args="script numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RO access @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
 def eval_ro(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
     return run_script(ctx, b"eval_ro", body, numkeys, rest, evalsha=False, ro=True)
@@ -110,7 +106,7 @@ def eval_ro(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
 
 @command("evalsha_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
          group="scripting", since="7.0.0", complexity="Depends on the script that is executed.",
-         summary="Runs a cached read-only Lua script by its SHA1 digest.", args=_EVALSHA_DOC,
+         summary="Runs a cached read-only Lua script by its SHA1 digest.", args="sha1 numkeys [key ...] [arg ...]",
          getkeys=numkeys_keys(0, 2, 3),
          keys="RO access @2 keynum(0,1,1)")
 def evalsha_ro(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
@@ -164,7 +160,7 @@ def script_load(ctx: Client, _sub: bytes, body: bytes) -> object:
 
 @command("script|exists", arity=-3, flags="noscript", acl="scripting", group="scripting", since="2.6.0",
          summary="Tells, for each SHA1 digest, whether the script is in the script cache.",
-         args="sha1 [sha1 ...]", complexity="O(N) with N being the number of scripts to check.",
+         args="sha1 ...", complexity="O(N) with N being the number of scripts to check.",
          tips="request_policy:all_shards response_policy:agg_logical_and")
 def script_exists(ctx: Client, _sub: bytes, *shas: bytes) -> object:
     scripts = engine(ctx).scripts
@@ -172,7 +168,7 @@ def script_exists(ctx: Client, _sub: bytes, *shas: bytes) -> object:
 
 
 @command("script|flush", arity=-2, flags="noscript", acl="scripting", group="scripting", since="2.6.0",
-         summary="Empties the script cache and starts a new Lua state.", args="[ASYNC|SYNC]",
+         summary="Empties the script cache and starts a new Lua state.", args="[ASYNC|SYNC]{name=async,since=6.2.0}",
          complexity="O(N) with N being the number of scripts in cache",
          tips="request_policy:all_nodes response_policy:all_succeeded")
 def script_flush(ctx: Client, _sub: bytes, *mode: bytes) -> object:
@@ -191,7 +187,7 @@ def script_kill(ctx: Client, _sub: bytes) -> object:
 
 @command("script|debug", arity=3, flags="noscript", acl="scripting", group="scripting", since="3.2.0",
          summary="Sets the debug mode of the following scripts (the debugger is not available here).",
-         args="YES|SYNC|NO")
+         args="(YES|SYNC|NO){name=mode}")
 def script_debug(ctx: Client, _sub: bytes, mode: bytes) -> object:
     low = mode.lower()
     if low == b"no":

@@ -56,7 +56,7 @@ def write_set(ctx: Client, key: bytes) -> SetValue | None:
 
 @command("sadd", arity=-3, flags="write denyoom fast", acl="set", group="set",
          summary="Adds members to a set, creating it if needed; returns how many were new.",
-         args="key member [member ...]", complexity="O(1) per member",
+         args="key member ...", complexity="O(1) per member",
          keys="RW insert @1")
 def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
     db = ctx.db
@@ -85,7 +85,7 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
 
 @command("srem", arity=-3, flags="write fast", keys="RW delete @1", acl="set", group="set",
          summary="Removes members from a set; returns how many were there.",
-         args="key member [member ...]", complexity="O(1) per member")
+         args="key member ...", complexity="O(1) per member")
 def srem(ctx: Client, key: bytes, *members: bytes) -> int:
     value = write_set(ctx, key)
     if value is None:
@@ -123,7 +123,7 @@ def sismember(ctx: Client, key: bytes, member: bytes) -> int:
 
 @command("smismember", arity=-3, flags="readonly fast", acl="set", group="set",
          since="6.2.0", summary="Tells, for each given member, whether it belongs to a set.",
-         args="key member [member ...]", complexity="O(N) for N members asked",
+         args="key member ...", complexity="O(N) for N members asked",
          keys="RO access @1")
 def smismember(ctx: Client, key: bytes, *members: bytes) -> list[int]:
     value = read_set(ctx, key)
@@ -142,7 +142,7 @@ def scard(ctx: Client, key: bytes) -> int:
 
 @command("spop", arity=-2, flags="write fast", acl="set", group="set",
          summary="Removes and returns one or more random members of a set.",
-         args="key [count]", complexity="O(1) without count, O(N) with",
+         args="key [count{since=3.2.0}]", complexity="O(1) without count, O(N) with",
          keys="RW access delete @1", tips="nondeterministic_output")
 def spop(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest:
@@ -187,7 +187,7 @@ def _spop_count(ctx: Client, key: bytes, count: int) -> RespSet:
 
 @command("srandmember", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns random members of a set without removing them; a negative count allows repeats.",
-         args="key [count]", complexity="O(1) without count, O(N) with",
+         args="key [count{since=2.6.0}]", complexity="O(1) without count, O(N) with",
          keys="RO access @1", tips="nondeterministic_output")
 def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     if not rest:
@@ -209,7 +209,7 @@ def srandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
 
 
 @command("smove", arity=4, flags="write fast", acl="set", group="set",
-         summary="Moves a member from one set to another.", args="source destination member",
+         summary="Moves a member from one set to another.", args="source destination{ks=1} member",
          keys=("RW access delete @1", "RW insert @2"))
 def smove(ctx: Client, source: bytes, destination: bytes, member: bytes) -> int:
     src = ctx.db.lookup(source)
@@ -319,7 +319,7 @@ def _store(ctx: Client, destination: bytes, members: list[bytes], event: bytes) 
 
 
 @command("sinter", arity=-2, flags="readonly", acl="set", group="set",
-         summary="Returns the members common to all the given sets.", args="key [key ...]",
+         summary="Returns the members common to all the given sets.", args="key ...",
          complexity="O(N*M) worst case: N the smallest set, M the number of sets",
          keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sinter(ctx: Client, *keys: bytes) -> RespSet:
@@ -329,7 +329,7 @@ def sinter(ctx: Client, *keys: bytes) -> RespSet:
 
 @command("sintercard", arity=-3, flags="readonly", acl="set", group="set", since="7.0.0",
          summary="Counts the members common to all the given sets, optionally stopping at a limit.",
-         args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*M) worst case",
+         args="numkeys key ... [LIMIT limit]", complexity="O(N*M) worst case",
          getkeys=numkeys_keys(0, 1, 2),
          keys="RO access @1 keynum(0,1,1)")
 def sintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> int:
@@ -365,14 +365,14 @@ def parse_card_args(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[tuple[byte
 
 @command("sinterstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the intersection of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N*M) worst case",
+         args="destination key{ks=1} ...", complexity="O(N*M) worst case",
          keys=("RW update @1", "RO access @2 range(-1,1,0)"))
 def sinterstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _intersection(_sets_for(ctx, keys)), b"sinterstore")
 
 
 @command("sunion", arity=-2, flags="readonly", acl="set", group="set",
-         summary="Returns the members found in any of the given sets.", args="key [key ...]",
+         summary="Returns the members found in any of the given sets.", args="key ...",
          complexity="O(N) for N members in all",
          keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sunion(ctx: Client, *keys: bytes) -> RespSet:
@@ -381,7 +381,7 @@ def sunion(ctx: Client, *keys: bytes) -> RespSet:
 
 @command("sunionstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the union of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N) for N members in all",
+         args="destination key{ks=1} ...", complexity="O(N) for N members in all",
          keys=("OW update @1", "RO access @2 range(-1,1,0)"))
 def sunionstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _union(_sets_for(ctx, keys)), b"sunionstore")
@@ -389,7 +389,7 @@ def sunionstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
 
 @command("sdiff", arity=-2, flags="readonly", acl="set", group="set",
          summary="Returns the members of the first set that are in none of the others.",
-         args="key [key ...]", complexity="O(N) for N members in all",
+         args="key ...", complexity="O(N) for N members in all",
          keys="RO access @1 range(-1,1,0)", tips="nondeterministic_output_order")
 def sdiff(ctx: Client, *keys: bytes) -> RespSet:
     return _as_reply(ctx, _difference(_sets_for(ctx, keys)))
@@ -397,7 +397,7 @@ def sdiff(ctx: Client, *keys: bytes) -> RespSet:
 
 @command("sdiffstore", arity=-3, flags="write denyoom", acl="set", group="set",
          summary="Stores the difference of sets at a key; returns its size.",
-         args="destination key [key ...]", complexity="O(N) for N members in all",
+         args="destination key{ks=1} ...", complexity="O(N) for N members in all",
          keys=("OW update @1", "RO access @2 range(-1,1,0)"))
 def sdiffstore(ctx: Client, destination: bytes, *keys: bytes) -> int:
     return _store(ctx, destination, _difference(_sets_for(ctx, keys)), b"sdiffstore")

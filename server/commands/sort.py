@@ -288,8 +288,8 @@ def _comparator(alpha: bool, by: bool, store: bool, desc: bool) -> Callable[[_It
          group="generic", since="1.0.0", getkeys=_sort_store_keys,
          complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
          summary="Sorts the elements of a list, set or sorted set, optionally storing the result.",
-         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] "
-              "[STORE destination]",
+         args="key [BY pattern{ks=1}] [offset count]{name=offset_count,token=LIMIT} [GET pattern{ks=1,mt} "
+              "...] [ASC|DESC]{name=order} [ALPHA{name=sorting}] [STORE destination{ks=2}]",
          keys=(
                "RO access @1",
                "RO access @unknown unknown # For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
@@ -303,7 +303,8 @@ def sort(ctx: Client, key: bytes, *options: bytes) -> object:
          group="generic", since="7.0.0", getkeys=lambda argv: [(1, K_RO | K_ACCESS)],
          complexity="O(N+M*log(M)) where N is the number of elements to sort and M the number returned.",
          summary="Returns the sorted elements of a list, set or sorted set.",
-         args="key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]",
+         args="key [BY pattern{ks=1}] [offset count]{name=offset_count,token=LIMIT} [GET pattern{ks=1,mt} "
+              "...] [ASC|DESC]{name=order} [ALPHA{name=sorting}]",
          keys=(
                "RO access @1",
                "RO access @unknown unknown # For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",

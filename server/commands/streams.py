@@ -307,7 +307,10 @@ def node_limits(ctx: Client) -> tuple[int, int]:
 
 @command("xadd", arity=-5, flags="write denyoom fast", acl="stream", group="stream",
          since="5.0.0", summary="Appends an entry to a stream, creating the stream if needed.",
-         args="key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]",
+         args="key [NOMKSTREAM{since=6.2.0}] [(MAXLEN|MINID{since=6.2.0}){name=strategy} "
+              "[={name=equal}|~{name=approximately}]{name=operator} threshold [LIMIT "
+              "count{since=6.2.0}]]{name=trim} (*{name=auto_id}|id{type=string}){name=id_or_auto} (field "
+              "value){name=field_value} ...",
          complexity="O(1) when adding a new entry, O(N) when trimming where N is the number of entries evicted.",
          keys="RW update @1 # UPDATE instead of INSERT because of the optional trimming feature", tips="nondeterministic_output")
 def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
@@ -424,7 +427,9 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
 
 @command("xtrim", arity=-4, flags="write", acl="stream", group="stream", since="5.0.0",
          summary="Removes the oldest entries of a stream, by length or by ID.",
-         args="key MAXLEN|MINID [=|~] threshold [LIMIT count]",
+         args="key ((MAXLEN|MINID{since=6.2.0}){name=strategy} "
+              "[={name=equal}|~{name=approximately}]{name=operator} threshold [LIMIT "
+              "count{since=6.2.0}]){name=trim}",
          complexity="O(N), with N being the number of evicted entries.",
          keys="RW delete @1", tips="nondeterministic_output")
 def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
@@ -474,7 +479,7 @@ def range_command(ctx: Client, key: bytes, start_arg: bytes, end_arg: bytes, res
 
 
 @command("xrange", arity=-4, flags="readonly", acl="stream", group="stream", since="5.0.0",
-         summary="Returns the entries of a stream within a range of IDs.", args="key start end [COUNT count]",
+         summary="Returns the entries of a stream within a range of IDs.", args="key start{type=string} end{type=string} [COUNT count]",
          complexity="O(N) with N being the number of elements being returned.",
          keys="RO access @1")
 def xrange(ctx: Client, key: bytes, start: bytes, end: bytes, *rest: bytes) -> object:
@@ -483,7 +488,7 @@ def xrange(ctx: Client, key: bytes, start: bytes, end: bytes, *rest: bytes) -> o
 
 @command("xrevrange", arity=-4, flags="readonly", acl="stream", group="stream", since="5.0.0",
          summary="Returns the entries of a stream within a range of IDs, newest first.",
-         args="key end start [COUNT count]", complexity="O(N) with N being the number of elements returned.",
+         args="key end{type=string} start{type=string} [COUNT count]", complexity="O(N) with N being the number of elements returned.",
          keys="RO access @1")
 def xrevrange(ctx: Client, key: bytes, end: bytes, start: bytes, *rest: bytes) -> object:
     return range_command(ctx, key, start, end, rest, True)
@@ -498,7 +503,7 @@ def xlen(ctx: Client, key: bytes) -> int:
 
 
 @command("xdel", arity=-3, flags="write fast", acl="stream", group="stream", since="5.0.0",
-         summary="Deletes entries from a stream; returns how many existed.", args="key id [id ...]",
+         summary="Deletes entries from a stream; returns how many existed.", args="key id{type=string} ...",
          complexity="O(1) for each single item to delete in the stream",
          keys="RW delete @1")
 def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
@@ -777,7 +782,7 @@ def xread_keys(argv: list[bytes]) -> list[tuple[int, int]]:
 
 @command("xread", arity=-4, flags="readonly blocking", acl="stream", group="stream", since="5.0.0",
          summary="Returns entries newer than given IDs from one or more streams, waiting for them with BLOCK.",
-         args="[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
+         args="[COUNT count] [BLOCK milliseconds] (key ... id{type=string} ...){name=streams,token=STREAMS}",
          complexity="O(N) with N the number of elements returned", getkeys=xread_keys,
          keys="RO access @STREAMS>1 range(-1,1,2)")
 def xread(ctx: Client, *args: bytes) -> object:
@@ -786,7 +791,8 @@ def xread(ctx: Client, *args: bytes) -> object:
 
 @command("xreadgroup", arity=-7, flags="write blocking", acl="stream", group="stream", since="5.0.0",
          summary="Reads entries as a consumer of a group, recording them as pending until acknowledged.",
-         args="GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
+         args="(group consumer){name=group_consumer,token=GROUP} [COUNT count] [BLOCK milliseconds] "
+              "[NOACK] (key ... id{type=string} ...){name=streams,token=STREAMS}",
          complexity="O(M) with M the number of elements returned", getkeys=xread_keys,
          keys="RO access @STREAMS>4 range(-1,1,2)")
 def xreadgroup(ctx: Client, *args: bytes) -> object:
@@ -855,7 +861,8 @@ def xgroup_prepare(ctx: Client, sub: bytes, key: bytes, group_name: bytes, optio
 
 @command("xgroup|create", arity=-5, flags="write denyoom", acl="stream", group="stream",
          since="5.0.0", summary="Creates a consumer group.",
-         args="key groupname id|$ [MKSTREAM] [ENTRIESREAD entries-read]",
+         args="key groupname (id{type=string}|${name=new_id}){name=id} [MKSTREAM] [ENTRIESREAD "
+              "entries_read{type=integer}]",
          keys="RW insert @2")
 def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, _group, mkstream, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
@@ -877,7 +884,8 @@ def xgroup_create(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg
 
 @command("xgroup|setid", arity=-5, flags="write", acl="stream", group="stream", since="5.0.0",
          summary="Sets the last-delivered ID of a consumer group.",
-         args="key groupname id|$ [ENTRIESREAD entries-read]",
+         args="key groupname (id{type=string}|${name=new_id}){name=id} [ENTRIESREAD "
+              "entries_read{type=integer}]",
          keys="RW update @2")
 def xgroup_setid(ctx: Client, sub: bytes, key: bytes, group_name: bytes, id_arg: bytes, *options: bytes) -> object:
     stream, group, _mk, entries_read = xgroup_prepare(ctx, sub, key, group_name, options)
@@ -945,7 +953,8 @@ def xgroup_help(ctx: Client, sub: bytes) -> list:
 
 @command("xsetid", arity=-3, flags="write denyoom fast", acl="stream", group="stream",
          since="5.0.0", summary="Sets a stream's last ID and its 7.0 counters.",
-         args="key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]",
+         args="key last-id [ENTRIESADDED entries_added{type=integer,since=7.0.0}] [MAXDELETEDID "
+              "max_deleted_entry_id{since=7.0.0}]",
          keys="RW update @1")
 def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
     sid = strict_id(id_arg)
@@ -984,7 +993,7 @@ def xsetid(ctx: Client, key: bytes, id_arg: bytes, *options: bytes) -> object:
 
 @command("xack", arity=-4, flags="write fast", acl="stream", group="stream", since="5.0.0",
          summary="Acknowledges entries of a consumer group, removing them from its pending list.",
-         args="key group id [id ...]", complexity="O(1) for each message ID processed.",
+         args="key group id{type=string} ...", complexity="O(1) for each message ID processed.",
          keys="RW update @1")
 def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
     stream = lookup(ctx, key)
@@ -1003,7 +1012,8 @@ def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
 
 @command("xpending", arity=-3, flags="readonly", acl="stream", group="stream", since="5.0.0",
          summary="Shows the pending entries of a consumer group: a summary, or entries in a range.",
-         args="key group [[IDLE min-idle-time] start end count [consumer]]",
+         args="key group [[IDLE min-idle-time{since=6.2.0}] start{type=string} end{type=string} count "
+              "[consumer]]{name=filters}",
          complexity="O(N) with N the number of elements returned",
          keys="RO access @1", tips="nondeterministic_output")
 def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object:
@@ -1073,8 +1083,8 @@ def move_nack(group: Group, sid: int, nack: Nack, consumer: Consumer) -> None:
 
 @command("xclaim", arity=-6, flags="write fast", acl="stream", group="stream", since="5.0.0",
          summary="Transfers pending entries of a consumer group to another consumer.",
-         args="key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] "
-              "[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]",
+         args="key group consumer min-idle-time{type=string} id{type=string} ... [IDLE ms{type=integer}] "
+              "[TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id{type=string}]",
          complexity="O(log N) with N being the number of messages in the PEL of the consumer group.",
          keys="RW update @1", tips="nondeterministic_output")
 def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, *rest: bytes) -> object:
@@ -1172,7 +1182,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
 
 @command("xautoclaim", arity=-6, flags="write fast", acl="stream", group="stream",
          since="6.2.0", summary="Claims pending entries idle for long enough, scanning the pending list like SCAN.",
-         args="key group consumer min-idle-time start [COUNT count] [JUSTID]",
+         args="key group consumer min-idle-time{type=string} start{type=string} [COUNT count] [JUSTID]",
          complexity="O(1) if COUNT is small.",
          keys="RW delete @1", tips="nondeterministic_output")
 def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg: bytes, start_arg: bytes,
@@ -1275,7 +1285,7 @@ def entry_or_none(entry: Entry | None) -> object:
 
 
 @command("xinfo|stream", arity=-3, flags="readonly", acl="stream", group="stream",
-         since="5.0.0", summary="Returns information about a stream.", args="key [FULL [COUNT count]]",
+         since="5.0.0", summary="Returns information about a stream.", args="key [([COUNT count]){type=block,name=full,token=FULL}]",
          keys="RO access @2")
 def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object:
     stream = info_stream_lookup(ctx, key)

@@ -140,8 +140,10 @@ def _set_keys(argv: list[bytes]) -> list[tuple[int, int]]:
 
 @command("set", arity=-3, flags="write denyoom", acl="string", group="string",
          summary="Stores a string at a key, with optional expiry and conditions.",
-         args="key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|"
-              "PXAT unix-time-milliseconds|KEEPTTL]",
+         args="key value [NX|XX]{name=condition,since=2.6.12} [GET{since=6.2.0}] [EX "
+              "seconds{since=2.6.12}|PX milliseconds{since=2.6.12}|EXAT "
+              "unix-time-seconds{since=6.2.0}|PXAT "
+              "unix-time-milliseconds{since=6.2.0}|KEEPTTL{since=6.0.0}]{name=expiration}",
          keys="RW access update variable_flags @1 # RW and ACCESS due to the optional `GET` argument",
          getkeys=_set_keys)
 def set_(ctx: Client, key: bytes, value: bytes, *opts: bytes) -> object:
@@ -211,7 +213,8 @@ def setnx(ctx: Client, key: bytes, value: bytes) -> int:
 @command("getset", arity=3, flags="write denyoom fast", acl="string", group="string",
          summary="Stores a string at a key and returns the string it held before.",
          args="key value",
-         keys="RW access update @1")
+         keys="RW access update @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`SET` with the `!GET` argument")
 def getset(ctx: Client, key: bytes, value: bytes) -> object:
     db = ctx.db
     old = db.get_string(key)
@@ -233,7 +236,8 @@ def getdel(ctx: Client, key: bytes) -> object:
 
 @command("getex", arity=-2, flags="write fast", acl="string", group="string",
          summary="Returns the string at a key and sets or removes its time to live.",
-         args="key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
+         args="key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
+              "unix-time-milliseconds|PERSIST]{name=expiration}",
          since="6.2.0",
          keys="RW access update @1 # RW and UPDATE because it changes the TTL")
 def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
@@ -262,7 +266,7 @@ def getex(ctx: Client, key: bytes, *opts: bytes) -> object:
 
 @command("mget", arity=-2, flags="readonly fast", acl="string", group="string",
          summary="Returns the strings at several keys (nil where missing or not a string).",
-         args="key [key ...]", complexity="O(N) for N keys",
+         args="key ...", complexity="O(N) for N keys",
          keys="RO access @1 range(-1,1,0)", tips="request_policy:multi_shard")
 def mget(ctx: Client, *keys: bytes) -> list:
     out = []
@@ -276,7 +280,7 @@ def mget(ctx: Client, *keys: bytes) -> list:
 
 
 @command("mset", arity=-3, flags="write denyoom", acl="string", group="string",
-         since="1.0.1", summary="Stores several strings at once.", args="key value [key value ...]",
+         since="1.0.1", summary="Stores several strings at once.", args="(key value){name=key_value} ...",
          complexity="O(N) for N keys",
          keys="OW update @1 range(-1,2,0)", tips="request_policy:multi_shard response_policy:all_succeeded")
 def mset(ctx: Client, *pairs: bytes) -> object:
@@ -297,7 +301,7 @@ def mset(ctx: Client, *pairs: bytes) -> object:
 
 @command("msetnx", arity=-3, flags="write denyoom", acl="string", group="string",
          since="1.0.1", summary="Stores several strings only if none of the keys exists; 1 if stored.",
-         args="key value [key value ...]", complexity="O(N) for N keys",
+         args="(key value){name=key_value} ...", complexity="O(N) for N keys",
          keys="OW insert @1 range(-1,2,0)", tips="request_policy:multi_shard response_policy:agg_min")
 def msetnx(ctx: Client, *pairs: bytes) -> int:
     if len(pairs) & 1:
@@ -372,7 +376,7 @@ def decrby(ctx: Client, key: bytes, decrement: bytes) -> int:
 
 
 @command("incrbyfloat", arity=3, flags="write denyoom fast", acl="string", group="string",
-         summary="Adds a decimal number to the number stored at a key.", args="key increment",
+         summary="Adds a decimal number to the number stored at a key.", args="key increment{type=double}",
          since="2.6.0",
          keys="RW access update @1")
 def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
@@ -449,7 +453,8 @@ def getrange(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
 @command("substr", arity=4, flags="readonly", acl="string", group="string",
          summary="Returns a substring of the string at a key (the old name of GETRANGE).",
          args="key start end", complexity="O(N)",
-         keys="RO access @1")
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="2.0.0", replaced_by="`GETRANGE`")
 def substr(ctx: Client, key: bytes, start: bytes, end: bytes) -> bytes:
     return getrange(ctx, key, start, end)
 
@@ -494,7 +499,7 @@ def _lcs_string(value: object) -> bytes:
 
 @command("lcs", arity=-3, flags="readonly", acl="string", group="string",
          summary="Finds the longest common subsequence of two strings, its length or its matching ranges.",
-         args="key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", since="7.0.0",
+         args="key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]", since="7.0.0",
          complexity="O(N*M)",
          keys="RO access @1 range(1,1,0)")
 def lcs(ctx: Client, key1: bytes, key2: bytes, *opts: bytes) -> object:

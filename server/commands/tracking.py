@@ -22,7 +22,8 @@ def _overlap(a: bytes, b: bytes) -> bool:
 
 @command("client|tracking", arity=-3, flags="noscript loading stale", acl="connection", group="connection",
          since="6.0.0", summary="Turns tracking of read keys for client-side caching on or off.",
-         args="ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]")
+         args="(ON|OFF){name=status} [REDIRECT client-id] [PREFIX prefix{mt} ...] [BCAST] [OPTIN] [OPTOUT] "
+              "[NOLOOP]")
 def client_tracking(ctx: Client, _sub: bytes, mode: bytes, *options: bytes) -> object:
     server = ctx.server
     redirect = 0
@@ -85,7 +86,7 @@ def client_tracking(ctx: Client, _sub: bytes, mode: bytes, *options: bytes) -> o
 
 @command("client|caching", arity=3, flags="noscript loading stale", acl="connection", group="connection",
          since="6.0.0", summary="Says whether the keys of the next command should be tracked (OPTIN/OPTOUT).",
-         args="YES|NO")
+         args="(YES|NO){name=mode}")
 def client_caching(ctx: Client, _sub: bytes, mode: bytes) -> object:
     state = ctx.tracking
     if state is None:

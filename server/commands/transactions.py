@@ -134,7 +134,7 @@ def _run_queued(ctx: Client, cmd: Command, argv: list[bytes]) -> object:
 @command("watch", arity=-2, flags="noscript loading stale fast allow_busy",
          acl="transaction", group="transactions", since="2.2.0",
          summary="Makes the next EXEC fail if any of these keys changes before it.",
-         args="key [key ...]",
+         args="key ...",
          keys="RO @1 range(-1,1,0)")
 def watch(ctx: Client, *keys: bytes) -> object:
     if ctx.in_multi:

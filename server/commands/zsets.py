@@ -206,9 +206,11 @@ _ZADD_FLAGS = {
 
 @command("zadd", arity=-4, flags="write denyoom fast", acl="sortedset", group="sorted-set",
          summary="Adds members with scores to a sorted set, or updates their scores.",
-         args="key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
+         args="key [NX|XX]{name=condition,since=3.0.2} [GT|LT]{name=comparison,since=6.2.0} "
+              "[CH{name=change,since=3.0.2}] [INCR{name=increment,since=3.0.2}] (score "
+              "member){name=score_member} ...",
          complexity="O(log(N)) per member",
-         keys="RW update @1")
+         keys="RW update @1", since="1.2.0")
 def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
     if len(args) == 2 and (args[0].isdigit() or args[0] not in _ZADD_FLAGS):
         # The common "ZADD key score member" on an existing sorted set, kept lean. A score
@@ -347,15 +349,15 @@ def _finish_zadd(ctx: Client, key: bytes, zs: ZSetValue, created: bool, added: i
 @command("zincrby", arity=4, flags="write denyoom fast", acl="sortedset", group="sorted-set",
          summary="Adds an increment to a member's score (a missing member starts at 0).",
          args="key increment member", complexity="O(log(N))",
-         keys="RW access update @1")
+         keys="RW access update @1", since="1.2.0")
 def zincrby(ctx: Client, key: bytes, increment: bytes, member: bytes) -> object:
     return zadd_generic(ctx, key, [parse_score(increment)], (member,), incr=True)
 
 
 @command("zrem", arity=-3, flags="write fast", acl="sortedset", group="sorted-set",
          summary="Removes members from a sorted set; returns how many were there.",
-         args="key member [member ...]", complexity="O(M*log(N))",
-         keys="RW delete @1")
+         args="key member ...", complexity="O(M*log(N))",
+         keys="RW delete @1", since="1.2.0")
 def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
     zs = write_zset(ctx, key)
     if zs is None:
@@ -378,7 +380,7 @@ def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
 
 @command("zcard", arity=2, flags="readonly fast", acl="sortedset", group="sorted-set",
          summary="Returns how many members a sorted set has.", args="key",
-         keys="RO @1")
+         keys="RO @1", since="1.2.0")
 def zcard(ctx: Client, key: bytes) -> int:
     zs = read_zset(ctx, key)
     return 0 if zs is None else len(zs.scores)
@@ -386,7 +388,7 @@ def zcard(ctx: Client, key: bytes) -> int:
 
 @command("zscore", arity=3, flags="readonly fast", acl="sortedset", group="sorted-set",
          summary="Returns a member's score, or nil.", args="key member",
-         keys="RO access @1")
+         keys="RO access @1", since="1.2.0")
 def zscore(ctx: Client, key: bytes, member: bytes) -> float | None:
     zs = read_zset(ctx, key)
     return None if zs is None else zs.scores.get(member)
@@ -394,7 +396,7 @@ def zscore(ctx: Client, key: bytes, member: bytes) -> float | None:
 
 @command("zmscore", arity=-3, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Returns the scores of several members (nil for absent ones).",
-         args="key member [member ...]", complexity="O(N) for N members asked",
+         args="key member ...", complexity="O(N) for N members asked",
          keys="RO access @1")
 def zmscore(ctx: Client, key: bytes, *members: bytes) -> list:
     zs = read_zset(ctx, key)
@@ -427,7 +429,7 @@ def zrevrank(ctx: Client, key: bytes, member: bytes) -> int | None:
 
 @command("zcount", arity=4, flags="readonly fast", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Counts the members whose score lies between two bounds.",
-         args="key min max", complexity="O(log(N))",
+         args="key min{type=double} max{type=double}", complexity="O(log(N))",
          keys="RO access @1")
 def zcount(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_score_range(lo, hi)
@@ -558,16 +560,18 @@ def _store_entries(ctx: Client, destination: bytes, entries: list, event: bytes)
 
 @command("zrange", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          summary="Returns members by rank, score or member range, in either direction.",
-         args="key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
+         args="key start{type=string} stop{type=string} [BYSCORE|BYLEX]{name=sortby,since=6.2.0} "
+              "[REV{since=6.2.0}] [offset count]{name=offset_count,token=LIMIT,since=6.2.0} [WITHSCORES]",
          complexity="O(log(N)+M)",
-         keys="RO access @1")
+         keys="RO access @1", since="1.2.0")
 def zrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, start, stop, opts)
 
 
 @command("zrangestore", arity=-5, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Stores a range of a sorted set (as ZRANGE selects it) at another key.",
-         args="dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", complexity="O(log(N)+M)",
+         args="dst{type=key} src{type=key,ks=1} min max [BYSCORE|BYLEX]{name=sortby} [REV] [offset "
+              "count]{name=offset_count,token=LIMIT}", complexity="O(log(N)+M)",
          keys=("OW update @1", "RO access @2"))
 def zrangestore(ctx: Client, dst: bytes, src: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, src, lo, hi, opts, store=dst)
@@ -576,39 +580,46 @@ def zrangestore(ctx: Client, dst: bytes, src: bytes, lo: bytes, hi: bytes, *opts
 @command("zrevrange", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          summary="Returns members by rank, highest score first.", args="key start stop [WITHSCORES]",
          complexity="O(log(N)+M)",
-         keys="RO access @1")
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `REV` argument", since="1.2.0")
 def zrevrange(ctx: Client, key: bytes, start: bytes, stop: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, start, stop, opts, RANK, True)
 
 
 @command("zrangebyscore", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="1.0.5", summary="Returns the members whose score lies between two bounds, lowest first.",
-         args="key min max [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)",
-         keys="RO access @1")
+         args="key min{type=double} max{type=double} [WITHSCORES{since=2.0.0}] [offset "
+              "count]{name=offset_count,token=LIMIT}", complexity="O(log(N)+M)",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `BYSCORE` argument")
 def zrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, lo, hi, opts, SCORE, False)
 
 
 @command("zrevrangebyscore", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.2.0", summary="Returns the members whose score lies between two bounds, highest first.",
-         args="key max min [WITHSCORES] [LIMIT offset count]", complexity="O(log(N)+M)",
-         keys="RO access @1")
+         args="key max{type=double} min{type=double} [WITHSCORES] [offset "
+              "count]{name=offset_count,token=LIMIT}", complexity="O(log(N)+M)",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `REV` and `BYSCORE` arguments")
 def zrevrangebyscore(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, hi, lo, opts, SCORE, True)
 
 
 @command("zrangebylex", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Returns the members between two member bounds (all scores equal).",
-         args="key min max [LIMIT offset count]", complexity="O(log(N)+M)",
-         keys="RO access @1")
+         args="key min max [offset count]{name=offset_count,token=LIMIT}", complexity="O(log(N)+M)",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `BYLEX` argument")
 def zrangebylex(ctx: Client, key: bytes, lo: bytes, hi: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, lo, hi, opts, LEX, False)
 
 
 @command("zrevrangebylex", arity=-4, flags="readonly", acl="sortedset", group="sorted-set",
          since="2.8.9", summary="Returns the members between two member bounds, in reverse order.",
-         args="key max min [LIMIT offset count]", complexity="O(log(N)+M)",
-         keys="RO access @1")
+         args="key max min [offset count]{name=offset_count,token=LIMIT}", complexity="O(log(N)+M)",
+         keys="RO access @1",
+         doc_flags="deprecated", deprecated_since="6.2.0", replaced_by="`ZRANGE` with the `REV` and `BYLEX` arguments")
 def zrevrangebylex(ctx: Client, key: bytes, hi: bytes, lo: bytes, *opts: bytes) -> object:
     return zrange_generic(ctx, key, hi, lo, opts, LEX, True)
 
@@ -640,7 +651,7 @@ def zremrangebyrank(ctx: Client, key: bytes, start: bytes, stop: bytes) -> int:
 
 @command("zremrangebyscore", arity=4, flags="write", acl="sortedset", group="sorted-set",
          since="1.2.0", summary="Removes the members whose score lies between two bounds.",
-         args="key min max", complexity="O(log(N)+M)",
+         args="key min{type=double} max{type=double}", complexity="O(log(N)+M)",
          keys="RW delete @1")
 def zremrangebyscore(ctx: Client, key: bytes, lo: bytes, hi: bytes) -> int:
     spec = parse_score_range(lo, hi)
@@ -742,7 +753,7 @@ def _mpop_reply(key: bytes, taken: list) -> list:
 
 @command("zmpop", arity=-4, flags="write", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="Pops the lowest or highest members from the first non-empty sorted set of several.",
-         args="numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
+         args="numkeys key ... (MIN|MAX){name=where} [COUNT count]", complexity="O(K)+O(M*log(N))",
          getkeys=numkeys_keys(0, 1, 2),
          keys="RW access delete @1 keynum(0,1,1)")
 def zmpop(ctx: Client, *args: bytes) -> object:
@@ -796,7 +807,7 @@ def _blocking_pop(ctx: Client, keys: Sequence[bytes], timeout: float, highest: b
 @command("bzpopmin", arity=-3, flags="write noscript blocking fast", acl="sortedset",
          group="sorted-set", since="5.0.0",
          summary="Pops the lowest-scored member of the first non-empty sorted set, waiting if all are empty.",
-         args="key [key ...] timeout", complexity="O(log(N))",
+         args="key ... timeout{type=double}", complexity="O(log(N))",
          keys="RW access delete @1 range(-2,1,0)")
 def bzpopmin(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
@@ -806,7 +817,7 @@ def bzpopmin(ctx: Client, *args: bytes) -> object:
 @command("bzpopmax", arity=-3, flags="write noscript blocking fast", acl="sortedset",
          group="sorted-set", since="5.0.0",
          summary="Pops the highest-scored member of the first non-empty sorted set, waiting if all are empty.",
-         args="key [key ...] timeout", complexity="O(log(N))",
+         args="key ... timeout{type=double}", complexity="O(log(N))",
          keys="RW access delete @1 range(-2,1,0)")
 def bzpopmax(ctx: Client, *args: bytes) -> object:
     timeout = parse_timeout(args[-1])
@@ -815,7 +826,7 @@ def bzpopmax(ctx: Client, *args: bytes) -> object:
 
 @command("bzmpop", arity=-5, flags="write blocking", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="ZMPOP that waits for one of the sorted sets to fill when all are empty.",
-         args="timeout numkeys key [key ...] MIN|MAX [COUNT count]", complexity="O(K)+O(M*log(N))",
+         args="timeout{type=double} numkeys key ... (MIN|MAX){name=where} [COUNT count]", complexity="O(K)+O(M*log(N))",
          getkeys=numkeys_keys(0, 2, 3),
          keys="RW access delete @2 keynum(0,1,1)")
 def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
@@ -828,7 +839,7 @@ def bzmpop(ctx: Client, timeout_arg: bytes, *args: bytes) -> object:
 
 @command("zrandmember", arity=-2, flags="readonly", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Returns random members of a sorted set; a negative count allows repeats.",
-         args="key [count [WITHSCORES]]", complexity="O(N) for N members returned",
+         args="key [count [WITHSCORES]]{name=options}", complexity="O(N) for N members returned",
          keys="RO access @1", tips="nondeterministic_output")
 def zrandmember(ctx: Client, key: bytes, *rest: bytes) -> object:
     if not rest:
@@ -979,7 +990,8 @@ def _diff(inputs: list) -> dict[bytes, float]:
 
 @command("zunion", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the union of sorted sets (and sets), scores combined.",
-         args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
+         args="numkeys key ... [WEIGHTS weight{type=integer} ...] "
+              "[SUM|MIN|MAX]{name=aggregate,token=AGGREGATE} [WITHSCORES]",
          complexity="O(N)+O(M*log(M))", getkeys=numkeys_keys(0, 1, 2),
          keys="RO access @1 keynum(0,1,1)")
 def zunion(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
@@ -988,7 +1000,8 @@ def zunion(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 
 @command("zinter", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the intersection of sorted sets (and sets), scores combined.",
-         args="numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
+         args="numkeys key ... [WEIGHTS weight{type=integer} ...] "
+              "[SUM|MIN|MAX]{name=aggregate,token=AGGREGATE} [WITHSCORES]",
          complexity="O(N*K)+O(M*log(M))", getkeys=numkeys_keys(0, 1, 2),
          keys="RO access @1 keynum(0,1,1)")
 def zinter(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
@@ -997,7 +1010,7 @@ def zinter(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 
 @command("zdiff", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="6.2.0",
          summary="Returns the members of the first sorted set found in none of the others.",
-         args="numkeys key [key ...] [WITHSCORES]", complexity="O(L + (N-K)log(N))",
+         args="numkeys key ... [WITHSCORES]", complexity="O(L + (N-K)log(N))",
          getkeys=numkeys_keys(0, 1, 2),
          keys="RO access @1 keynum(0,1,1)")
 def zdiff(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
@@ -1006,7 +1019,8 @@ def zdiff(ctx: Client, numkeys: bytes, *rest: bytes) -> object:
 
 @command("zunionstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Stores the union of sorted sets (and sets) at a key; returns its size.",
-         args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
+         args="destination numkeys key{ks=1} ... [WEIGHTS weight{type=integer} ...] "
+              "[SUM|MIN|MAX]{name=aggregate,token=AGGREGATE}",
          complexity="O(N)+O(M*log(M))", getkeys=numkeys_keys(1, 2, 3),
          keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zunionstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
@@ -1015,7 +1029,8 @@ def zunionstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -
 
 @command("zinterstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="2.0.0", summary="Stores the intersection of sorted sets (and sets) at a key; returns its size.",
-         args="destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
+         args="destination numkeys key{ks=1} ... [WEIGHTS weight{type=integer} ...] "
+              "[SUM|MIN|MAX]{name=aggregate,token=AGGREGATE}",
          complexity="O(N*K)+O(M*log(M))", getkeys=numkeys_keys(1, 2, 3),
          keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zinterstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
@@ -1024,7 +1039,7 @@ def zinterstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -
 
 @command("zdiffstore", arity=-4, flags="write denyoom", acl="sortedset", group="sorted-set",
          since="6.2.0", summary="Stores the difference of sorted sets (and sets) at a key; returns its size.",
-         args="destination numkeys key [key ...]", complexity="O(L + (N-K)log(N))", getkeys=numkeys_keys(1, 2, 3),
+         args="destination numkeys key{ks=1} ...", complexity="O(L + (N-K)log(N))", getkeys=numkeys_keys(1, 2, 3),
          keys=("OW update @1", "RO access @2 keynum(0,1,1)"))
 def zdiffstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) -> object:
     return combine(ctx, DIFF, numkeys, rest, b"zdiffstore", store=destination)
@@ -1032,7 +1047,7 @@ def zdiffstore(ctx: Client, destination: bytes, numkeys: bytes, *rest: bytes) ->
 
 @command("zintercard", arity=-3, flags="readonly", acl="sortedset", group="sorted-set", since="7.0.0",
          summary="Counts the members common to all the given sorted sets, optionally stopping at a limit.",
-         args="numkeys key [key ...] [LIMIT limit]", complexity="O(N*K) worst case",
+         args="numkeys key ... [LIMIT limit]", complexity="O(N*K) worst case",
          getkeys=numkeys_keys(0, 1, 2),
          keys="RO access @1 keynum(0,1,1)")
 def zintercard(ctx: Client, numkeys: bytes, *rest: bytes) -> object:

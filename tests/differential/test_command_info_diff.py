@@ -1,4 +1,4 @@
-"""COMMAND INFO, byte for byte: every command ours declares against redis-server 7.0.15.
+"""COMMAND INFO and COMMAND DOCS, byte for byte: every command ours declares against redis-server 7.0.15.
 
 The whole entry is compared (name, arity, flags, legacy key positions, ACL
 categories, tips, key specs, subcommands) in RESP2 and RESP3, for every command
@@ -8,7 +8,9 @@ specs, or with other specs than Redis's, fails here. The one normalisation:
 Redis lists a container's subcommands in the order of its hash table, which a
 random seed shuffles at each start, so they are compared as a multiset of exact
 byte strings. COMMAND GETKEYS and GETKEYSANDFLAGS, derived from the same specs,
-are compared over generated invocations in ``test_fuzz_commands.py``.
+are compared over generated invocations in ``tests/fuzz/test_fuzz_commands.py``.
+COMMAND DOCS is compared field by field, all but the prose this project words
+itself (``OWN_WORDS``).
 """
 
 from __future__ import annotations
@@ -74,3 +76,37 @@ def test_command_lists_every_entry_as_command_info_does(ours, real):
     assert set(mine) - set(theirs) == EXTENSIONS
     assert {name: mine[name] for name in mine if name not in EXTENSIONS} == {name: theirs[name] for name in mine
                                                                             if name not in EXTENSIONS}
+
+
+# COMMAND DOCS fields this project writes in its own words, by its rule for prose (summaries,
+# complexity notes and the history of changes are Redis's documentation, not its behaviour).
+# Everything else (since, group, doc flags, deprecation, the whole argument tree with names,
+# types, tokens, flags, key spec indexes and per-argument since) must be Redis's, byte for byte.
+OWN_WORDS = {b"summary", b"complexity", b"history"}
+
+
+def _doc_fields(reply: bytes) -> list[tuple[bytes, bytes]]:
+    """A one-command COMMAND DOCS reply as its (field, exact value) pairs, prose and subcommands left out."""
+    _, top = raw_elements(reply)
+    _, body = raw_elements(top[1])
+    pairs = [(parse(body[i]), body[i + 1]) for i in range(0, len(body), 2)]
+    return [(k, v) for k, v in pairs if k not in OWN_WORDS and k != b"subcommands"]
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_command_docs_of_every_declared_command(ours, real, resp):
+    names = [name for name in _names(ours.port) if name not in EXTENSIONS]
+    conns = [RawConnection(ours.port), RawConnection(real.port)]
+    try:
+        if resp == 3:
+            for conn in conns:
+                conn.call("HELLO", "3")
+        differ = []
+        for name in names:  # subcommands are asked by their own names (Redis lists them in hash order)
+            mine, theirs = (_doc_fields(conn.call("COMMAND", "DOCS", name)) for conn in conns)
+            if mine != theirs:
+                differ.append(f"{name}:\n  ours  {mine}\n  redis {theirs}")
+        assert not differ, f"{len(differ)} of {len(names)} differ:\n" + "\n".join(differ)
+    finally:
+        for conn in conns:
+            conn.close()
