@@ -42,7 +42,8 @@ def psync(ctx: Client, replid: bytes, offset: bytes, *_rest: bytes) -> object:
 
 
 @command("replconf", arity=-1, flags="admin noscript loading stale allow_busy", group="server", since="3.0.0",
-         summary="Internal: a replica describes itself to its master, or acknowledges the stream.")
+         summary="Internal: a replica describes itself to its master, or acknowledges the stream.",
+         doc_flags="syscmd")
 def replconf(ctx: Client, *args: bytes) -> object:
     if len(args) % 2:
         raise SYNTAX_ERROR
@@ -76,18 +77,17 @@ def _replicaof(ctx: Client, host: bytes, port: bytes) -> object:
     return OK
 
 
-REPLICAOF_ARGS = "host port|NO ONE"
-
-
 @command("replicaof", arity=3, flags="admin noscript stale no_async_loading", group="server", since="5.0.0",
-         summary="Makes this server a replica of another one, or (NO ONE) a master again.", args=REPLICAOF_ARGS)
+         summary="Makes this server a replica of another one, or (NO ONE) a master again.",
+         args="((host port)|(NO ONE)){name=args}")
 def replicaof(ctx: Client, host: bytes, port: bytes) -> object:
     return _replicaof(ctx, host, port)
 
 
 @command("slaveof", arity=3, flags="admin noscript stale no_async_loading", group="server", since="1.0.0",
          summary="Makes this server a replica of another one, or (NO ONE) a master again (old name).",
-         args=REPLICAOF_ARGS)
+         args="((host port)|(NO ONE)){name=args}",
+         doc_flags="deprecated", deprecated_since="5.0.0", replaced_by="`REPLICAOF`")
 def slaveof(ctx: Client, host: bytes, port: bytes) -> object:
     return _replicaof(ctx, host, port)
 
@@ -110,7 +110,7 @@ def role(ctx: Client) -> list:
 
 @command("failover", arity=-1, flags="admin noscript stale", group="server", since="6.2.0",
          summary="Hands the master role to one of the replicas, then follows it.",
-         args="[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]")
+         args="[host port [FORCE]]{name=target,token=TO} [ABORT] [TIMEOUT milliseconds]")
 def failover(ctx: Client, *args: bytes) -> object:
     if ctx.server.cluster is not None:
         raise Error(b"ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.")
