@@ -30,7 +30,7 @@ import fcntl
 import os
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1026,7 +1026,25 @@ def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, i
 
     ``progress(done_bytes, total_bytes)`` is called now and then for long loads.
     """
+    steps = load_steps(buf, now_ms, skip_expired, factories)
+    try:
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if progress is not None:
+                progress(done, total)  # (may raise: a SHUTDOWN served during the load)
+    finally:
+        steps.close()
+
+
+def load_steps(buf: bytes, now_ms: int | None = None, skip_expired: bool = True, factories: dict | None = None,
+               step: int = 0) -> Generator[tuple[int, int], None, LoadResult]:
+    """``load_bytes`` in steps: yields (done bytes, total bytes) after about every ``step`` bytes
+    decoded and returns the ``LoadResult`` (a replica keeps answering -LOADING in between)."""
     result = LoadResult()
+    step = step or PROGRESS_EVERY
     if len(buf) < 9 or buf[:5] != b"REDIS":
         raise RDBError("wrong signature: not an RDB file", 0)
     try:
@@ -1041,7 +1059,7 @@ def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, i
     # helper process while this one decodes (two cores, half the wall time).
     checksum = _BackgroundChecksum(buf, len(buf) - 8) if version >= 5 and len(buf) >= _PARALLEL_CRC_MIN else None
     try:
-        return _load_records(buf, version, now, progress, skip_expired, factories, result, checksum)
+        return (yield from _load_records(buf, version, now, step, skip_expired, factories, result, checksum))
     finally:
         if checksum is not None:
             checksum.close()
@@ -1112,9 +1130,10 @@ class _BackgroundChecksum:
             self.pid = -1
 
 
-def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bool, factories,
-                  result: LoadResult, checksum: _BackgroundChecksum | None) -> LoadResult:
-    """The record loop of ``load_bytes``: every key, opcode and the footer."""
+def _load_records(buf: bytes, version: int, now: int, step: int, skip_expired: bool, factories,
+                  result: LoadResult, checksum: _BackgroundChecksum | None
+                  ) -> Generator[tuple[int, int], None, LoadResult]:
+    """The record loop of ``load_bytes``: every key, opcode and the footer (yielding every ``step`` bytes)."""
     reader = Reader(buf, 9, factories)
     databases = result.databases
     data: dict = {}
@@ -1124,7 +1143,7 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
     record_start = 9
     loaded = expired = 0
     total = len(buf)
-    next_progress = PROGRESS_EVERY
+    next_progress = step
     buf_len = total
     value_of = reader.value
     value: object  # a string (raw slice or decoded) or a collection, per record type
@@ -1156,9 +1175,9 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
                         break
                 if pos != first:
                     reader.pos = pos
-                    if progress is not None and pos > next_progress:
-                        progress(pos, total)
-                        next_progress = pos + PROGRESS_EVERY
+                    if pos > next_progress:
+                        yield pos, total
+                        next_progress = pos + step
                     continue
             # Fast path: a string key with a short string value (most keys of most files).
             if t == 0:
@@ -1225,9 +1244,9 @@ def _load_records(buf: bytes, version: int, now: int, progress, skip_expired: bo
                 deadline = -1
             data[key] = value
             loaded += 1
-            if progress is not None and reader.pos > next_progress:
-                progress(reader.pos, total)
-                next_progress = reader.pos + PROGRESS_EVERY
+            if reader.pos > next_progress:
+                yield reader.pos, total
+                next_progress = reader.pos + step
     except IndexError:
         raise RDBError("unexpected end of file", min(record_start, buf_len)) from None
     except RDBError as exc:

@@ -695,7 +695,8 @@ class Replication:
         self.gate = self.is_replica or self.config.get_int("min-replicas-to-write") > 0
 
     def refuse(self, client: Client, cmd: Command) -> Error | None:
-        """Dispatch's replication checks (Redis's order): NOREPLICAS, READONLY, MASTERDOWN."""
+        """Dispatch's replication checks (Redis's order): NOREPLICAS, READONLY, MASTERDOWN (LOADING
+        is dispatch's own, from ``persistence.loading``, which a replica sets while it loads)."""
         if client.kind == "master":
             return None
         config = self.config

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Generator
 from typing import TYPE_CHECKING, cast
 
 from server.config import ConfigError
@@ -36,6 +37,9 @@ CONNECTING = "connecting"
 HANDSHAKE = "handshake"
 SYNC = "sync"
 CONNECTED = "connected"
+
+LOAD_STEP = 256 * 1024  # bytes of snapshot decoded between two checks of the clock
+LOAD_SLICE = 0.05  # seconds of loading before the loop serves the others (-LOADING)
 
 
 class MasterLink(asyncio.Protocol):
@@ -65,6 +69,9 @@ class MasterLink(asyncio.Protocol):
         self.sync_offset = 0
         self.parser = RequestParser()
         self.last_ack = 0.0
+        self.loading: Generator[tuple[int, int], None, rdb.LoadResult] | None = None  # the snapshot being decoded
+        self.load_source = "disk"
+        self.load_logged = 0.0
         self.raw = bytearray()  # stream bytes received and not yet passed on
         self.current: list[list[bytes]] = []  # the frames of the read being applied
         self.frame_base = 0
@@ -160,6 +167,8 @@ class MasterLink(asyncio.Protocol):
 
     def _lost(self) -> None:
         """Back to ``connect``; a working link is remembered for a partial resync."""
+        if self.loading is not None:
+            self._stop_loading()
         client = self.client
         if self.state == CONNECTED and client is not None:
             self.log("notice", "Caching the disconnected master state.")
@@ -185,6 +194,8 @@ class MasterLink(asyncio.Protocol):
             self._apply_stream(data)
             return
         self.inbuf += data
+        if self.loading is not None:
+            return  # the stream after the snapshot: applied once it is loaded
         while self.transport is not None and self.state in (HANDSHAKE, SYNC):
             if self.state == SYNC and (self.bulk_size >= 0 or self.eof_mark is not None):
                 self._take_payload()
@@ -360,39 +371,72 @@ class MasterLink(asyncio.Protocol):
                 return
             payload = self.payload[:-len(mark)]
         self.payload = bytearray()
-        if self._load(bytes(payload)):
-            if rest:
-                self._apply_stream(rest)
+        self.inbuf += rest  # the stream that follows the snapshot waits for the load
+        self._start_load(bytes(payload))
 
-    def _load(self, payload: bytes) -> bool:
-        """Parse the whole snapshot, then swap it in (never a partial data set)."""
+    def _start_load(self, payload: bytes) -> None:
+        """Parse the snapshot a step at a time (clients get -LOADING meanwhile), then swap it in
+        whole: a damaged snapshot leaves the old data set in place."""
         server = self.server
-        source = "socket" if self.eof_mark is not None else "disk"
-        last = [time.monotonic()]
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 1.0:
-                last[0] = now
-                self.log("notice", f"MASTER <-> REPLICA sync: loading {100 * done // max(total, 1)}% "
-                                   f"({done >> 20} MB of {total >> 20} MB)")
-
         self.log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+        self.loading = rdb.load_steps(payload, skip_expired=False, factories=rdb.value_factories(server.config),
+                                      step=LOAD_STEP)
+        self.load_source = "socket" if self.eof_mark is not None else "disk"
+        self.load_logged = time.monotonic()
         persistence = server.persistence
-        persistence.loading = True
+        persistence.loading = True  # dispatch answers -LOADING; INFO persistence shows the progress
+        persistence.loading_start_time = int(time.time())
+        persistence.loading_total_bytes = len(payload)
+        persistence.loading_loaded_bytes = 0
+        self._load_step()
+
+    def _load_step(self) -> None:
+        steps = self.loading
+        if steps is None:
+            return
+        server = self.server
+        deadline = time.monotonic() + LOAD_SLICE
         try:
-            result = rdb.load_bytes(payload, progress=progress, skip_expired=False,
-                                    factories=rdb.value_factories(server.config))
-            self.log("notice", "MASTER <-> REPLICA sync: Flushing old data")
-            persistence.install(result)
-        except (rdb.RDBError, Exception) as exc:  # a damaged transfer keeps the old data set
+            while time.monotonic() < deadline:
+                done, total = next(steps)
+                server.persistence.loading_loaded_bytes = done
+                now = time.monotonic()
+                if now - self.load_logged >= 1.0:
+                    self.load_logged = now
+                    self.log("notice", f"MASTER <-> REPLICA sync: loading {100 * done // max(total, 1)}% "
+                                       f"({done >> 20} MB of {total >> 20} MB)")
+        except StopIteration as stop:
+            self._stop_loading()
+            self._finish_load(stop.value)
+            return
+        except Exception as exc:  # a damaged transfer keeps the old data set
+            self._stop_loading()
             reason = exc.reason if isinstance(exc, rdb.RDBError) else repr(exc)
-            self.log("warning", f"Failed trying to load the MASTER synchronization DB from {source}, "
+            self.log("warning", f"Failed trying to load the MASTER synchronization DB from {self.load_source}, "
                                 f"check server logs. ({reason})")
             self._close()
-            return False
-        finally:
-            persistence.loading = False
+            return
+        loop = server.loop
+        if loop is not None:
+            loop.call_soon(self._load_step)  # the other clients get their -LOADING in between
+
+    def _stop_loading(self) -> None:
+        steps, self.loading = self.loading, None
+        if steps is not None:
+            steps.close()
+        self.server.persistence.loading = False
+
+    def _finish_load(self, result: rdb.LoadResult) -> None:
+        server = self.server
+        persistence = server.persistence
+        try:
+            self.log("notice", "MASTER <-> REPLICA sync: Flushing old data")
+            persistence.install(result)
+        except Exception as exc:  # (more databases than we have)
+            self.log("warning", f"Failed trying to load the MASTER synchronization DB from {self.load_source}, "
+                                f"check server logs. ({exc})")
+            self._close()
+            return
         persistence.load_keys_loaded = result.keys_loaded
         persistence.load_keys_expired = result.keys_expired
         replication = self.replication
@@ -407,7 +451,10 @@ class MasterLink(asyncio.Protocol):
             db = 0
         self._go_connected(db if 0 <= db < len(server.keyspace.dbs) else 0)
         self.log("notice", "MASTER <-> REPLICA sync: Finished with success")
-        return True
+        rest = bytes(self.inbuf)
+        self.inbuf.clear()
+        if rest:
+            self._apply_stream(rest)
 
     def _go_connected(self, db: int) -> None:
         server = self.server

@@ -392,12 +392,14 @@ def test_chain_redis_to_ours_to_redis_and_ours_of_ours(tmp_path):
         assert_same_data(top, last)
         assert info(bottom)["master_replid"] == info(top)["master_replid"]
         # Promoting the middle: its replicas continue with it (PSYNC2: the old ID is its replid2).
+        full_before = info(middle, "stats")["sync_full"]
         with middle.client() as conn:
             assert conn.execute_command("REPLICAOF", "NO", "ONE")
             conn.set("promoted", 1)
         for server in (bottom, last):
             wait_for(lambda s=server: caught_up(middle, s), "the promoted middle's replicas")
-        assert info(middle, "stats")["sync_partial_ok"] == 2 and info(middle, "stats")["sync_full"] == 2
+        wait_for(lambda: info(middle, "stats")["sync_partial_ok"] == 2, "both partial resyncs")
+        assert info(middle, "stats")["sync_full"] == full_before
         assert info(bottom)["master_replid2"] == info(top)["master_replid"]
         assert_same_data(middle, bottom)
         assert_same_data(middle, last)
@@ -624,6 +626,31 @@ def test_replication_over_tls(tmp_path, certs, master_kind):
             conn.execute_command("REPLICAOF", "127.0.0.1", tls_port)
         wait_for(lambda: caught_up(master, replica), "the sync over TLS")
         assert_same_data(master, replica)
+
+
+def test_ours_answers_loading_while_it_loads_the_snapshot(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        with master.client() as conn:
+            conn.execute_command("DEBUG", "POPULATE", 1000000)
+        probe = RawConnection(replica.port)
+        try:
+            replicaof(replica, master)
+            seen = set()
+            end = time.monotonic() + DEADLINE
+            while time.monotonic() < end:
+                reply = probe.call("GET", "key:1")
+                seen.add(reply)
+                if reply == b"$7\r\nvalue:1\r\n":
+                    break
+            assert b"-LOADING Redis is loading the dataset in memory\r\n" in seen
+            assert b"$7\r\nvalue:1\r\n" in seen
+        finally:
+            probe.close()
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        with replica.client() as conn:
+            assert conn.dbsize() == 1000000
 
 
 # --------------------------------------------------------------------------- faults
