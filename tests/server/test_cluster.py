@@ -558,9 +558,17 @@ def test_three_masters_and_three_replicas_of_ours(tmp_path):
         assert len(replicas) == 3
         # Each replica catches up with its master (INFO replication: the same offset).
         promoted = replicas[0]
-        with promoted.client() as conn:
-            assert conn.execute_command("CLUSTER", "FAILOVER") == b"OK"
-        wait_for(lambda: role(promoted) == b"master", timeout=30, what="the manual failover")
+        # A manual failover gives up after 5 s (Redis's limit); on a loaded machine the operator's
+        # answer, retrying, is the test's too.
+        for _attempt in range(4):
+            with promoted.client() as conn:
+                assert conn.execute_command("CLUSTER", "FAILOVER") == b"OK"
+            try:
+                wait_for(lambda: role(promoted) == b"master", timeout=12, what="the manual failover")
+                break
+            except AssertionError:
+                continue
+        assert role(promoted) == b"master", promoted.log_tail(40)
         wait_for(lambda: all(cluster_ok(node) for node in nodes), what="cluster_state:ok after the failover")
         wait_for(lambda: check_passes(nodes[0]), what="check after the failover")
         assert [rc.get(f"k{i}") for i in range(100)] == [str(i) for i in range(100)]
