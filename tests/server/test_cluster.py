@@ -27,7 +27,7 @@ NODE_TIMEOUT = 1000  # ms
 
 def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
     args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
-            "--cluster-node-timeout", str(NODE_TIMEOUT), *extra]
+            "--cluster-node-timeout", str(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0", *extra]
     node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
     node.start(timeout=30)
     return node
@@ -556,6 +556,13 @@ def test_three_masters_and_three_replicas_of_ours(tmp_path):
 
         replicas = [node for node in nodes if role(node) == b"slave"]
         assert len(replicas) == 3
+
+        def synced(node: ServerProcess) -> bool:
+            with node.client() as conn:
+                return conn.info("replication").get("master_link_status") == "up"
+
+        for node in replicas:  # a manual failover needs the replica in sync with its master
+            wait_for(lambda node=node: synced(node), what="the replica's first sync")
         # Each replica catches up with its master (INFO replication: the same offset).
         promoted = replicas[0]
         # A manual failover gives up after 5 s (Redis's limit); on a loaded machine the operator's
