@@ -582,3 +582,41 @@ def test_three_masters_and_three_replicas_of_ours(tmp_path):
         rc.close()
     finally:
         stop_all(nodes)
+
+
+def test_data_loaded_at_start_is_checked_against_the_slots(tmp_path):
+    """Keys loaded from an RDB file make their unassigned slots this node's (verifyClusterConfigWithData);
+    keys in another database stop the start with Redis's message."""
+    workdir = tmp_path / "n"
+    plain = OurServer(workdir, extra=["--save", "900 1"])
+    plain.start(timeout=30)
+    try:
+        with plain.client() as conn:
+            conn.mset({"a": "1", "b": "2", "{a}c": "3"})
+            conn.save()
+    finally:
+        plain.stop()
+    node = start_node("ours", workdir)
+    try:
+        with node.client() as conn:
+            slots = {conn.execute_command("CLUSTER", "KEYSLOT", key) for key in ("a", "b")}
+            mine = next(line for line in conn.execute_command("CLUSTER", "NODES").decode().splitlines()
+                        if "myself" in line)
+            assert sorted(int(field) for field in mine.split(" ")[8:]) == sorted(slots)
+            assert conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", min(slots)) >= 1
+            assert sum(conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) for slot in slots) == 3
+    finally:
+        node.stop()
+    plain.start(timeout=30)
+    try:
+        with plain.client() as conn:
+            conn.select(1)
+            conn.set("elsewhere", "1")
+            conn.save()
+    finally:
+        plain.stop()
+    refused = OurServer(workdir, extra=["--cluster-enabled", "yes", "--cluster-port", str(free_port())])
+    proc = subprocess.run(refused.command(), cwd=workdir, env=refused.env(), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0
+    assert "You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting." in proc.stdout
