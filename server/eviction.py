@@ -15,7 +15,10 @@ many writes it received. Then
 
 so one list grown to hundreds of megabytes among many small keys is counted
 as it grows. The cron settles stale keys in bounded batches; reading the total
-(INFO, or the check before a write under a limit) settles the rest.
+(INFO, or the check before a write under a limit) settles the rest. Under a
+limit, ``check`` also notes the bytes each write carries for its key: a floor
+for the key's growth that a sampled measure (which cannot see a few huge
+elements among many small ones) must not go below.
 
 Eviction. Before a command flagged ``denyoom`` runs, if ``used_memory`` is
 above ``maxmemory``, keys are evicted one by one per ``maxmemory-policy`` until
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 OOM = Error(b"OOM command not allowed when used memory > 'maxmemory'.")
 POOL_SIZE = 16
 SETTLE_PER_TICK = 2000  # stale keys each database re-measures per cron tick (bounded work)
+ARG_OVERHEAD = 48  # what Python adds to a stored argument's bytes: object header, rounding, container slot
 
 
 class Eviction:
@@ -52,6 +56,7 @@ class Eviction:
         self.pool: list[tuple[float, int, bytes]] = []  # best candidates, best last
         self.peak = 0  # the highest used_memory INFO has reported
         self.limited = False  # a maxmemory is set: dispatch calls ``check`` before denyoom commands
+        self.noted: Database | None = None  # where ``check`` last noted a write's bytes
         server.config.on_change("maxmemory", lambda value: self._arm())
         self._arm()
 
@@ -89,9 +94,22 @@ class Eviction:
     # -- eviction ----------------------------------------------------------------
 
     def check(self, client: Client, argv: list[bytes] | None = None) -> Error | None:
-        """Run before a ``denyoom`` command: make room, or refuse with OOM."""
+        """Run before a ``denyoom`` command: make room, or refuse with OOM.
+
+        The bytes the command carries for its key (``argv`` past the key) are noted
+        in ``Database.written``: when the key's size is next counted they are a floor
+        for its growth, which sampling alone could miss (``memory.collection_size``).
+        """
         config = self.server.config
-        return self._make_room(config.get_int("maxmemory"), config.get_str("maxmemory-policy"))
+        error = self._make_room(config.get_int("maxmemory"), config.get_str("maxmemory-policy"))
+        noted = self.noted
+        if noted is not None and noted.written:  # left by a write that changed nothing
+            noted.written.clear()
+        if error is None and argv is not None and len(argv) > 2:
+            db = client.db
+            db.written[argv[1]] = sum(map(len, argv)) - len(argv[0]) - len(argv[1]) + ARG_OVERHEAD * (len(argv) - 2)
+            self.noted = db
+        return error
 
     def _make_room(self, limit: int, policy: str) -> Error | None:
         if not limit or self.used_memory() <= limit:

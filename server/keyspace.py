@@ -124,7 +124,7 @@ class Database:
         "id", "keyspace", "data", "expires", "avg_ttl",
         "order", "order_limit", "generation", "old_generations", "cursor_issued",
         "expire_order", "expire_order_limit", "expire_cursor",
-        "track", "access", "slot_keys", "used", "sized", "stale",
+        "track", "access", "slot_keys", "used", "sized", "stale", "written",
     )
 
     # What SWAPDB exchanges between two databases (everything but identity).
@@ -160,8 +160,9 @@ class Database:
         # Memory accounting (see server.memory): bytes of the keys and values, the last
         # size counted for each collection or bytearray, and the keys to re-measure.
         self.used = 0
-        self.sized: dict[bytes, tuple[int, int, int]] = {}
+        self.sized: dict[bytes, tuple[int, int, int, int]] = {}
         self.stale: set[bytes] = set()
+        self.written: dict[bytes, int] = {}  # bytes the last write carried per key (under a limit)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -346,7 +347,7 @@ class Database:
         stale = self.stale
         if not stale:
             return
-        data, sized = self.data, self.sized
+        data, sized, written = self.data, self.sized, self.written
         used = self.used
         done = 0
         while stale:
@@ -354,7 +355,7 @@ class Database:
             value = data.get(key)
             if value is not None and value.__class__ is not bytes:
                 known = sized.get(key)
-                entry = collection_size(key, value, known)
+                entry = collection_size(key, value, known, written.pop(key, 0) if written else 0)
                 used += entry[0] - (known[0] if known is not None else 0)
                 sized[key] = entry
             done += 1
@@ -370,7 +371,7 @@ class Database:
         those types' average bytes per element, to be measured when they change.
         """
         used = 0
-        sized: dict[bytes, tuple[int, int, int]] = {}
+        sized: dict[bytes, tuple[int, int, int, int]] = {}
         measured: dict[type, list[int]] = {}  # type -> [keys measured, their bytes, their elements]
         value: Any  # bytes or a collection: both have a length
         for key, value in self.data.items():
@@ -387,7 +388,7 @@ class Database:
                 stats[2] += count
             else:
                 size = stats[1] * count // stats[2]
-                entry = (size, size, count)
+                entry = (size, size, count, count)
             sized[key] = entry
             used += entry[0]
         self.used, self.sized, self.stale = used, sized, set()

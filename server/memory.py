@@ -107,21 +107,39 @@ def string_size(key: bytes, value: bytes) -> int:
     return STRING_COST + len(key) + len(value)
 
 
-def collection_size(key: bytes, value: Any, known: tuple[int, int, int] | None) -> tuple[int, int, int]:
-    """``(bytes, bytes measured, element count measured)`` for a collection or a ``bytearray``.
+def collection_size(key: bytes, value: Any, known: tuple[int, int, int, int] | None,
+                    written: int = 0) -> tuple[int, int, int, int]:
+    """``(bytes, bytes measured, count measured, count now)`` for a collection or a ``bytearray``.
 
-    ``known`` is the previous result for this key: while the element count stays
-    within half and twice the count of the last full measure, that measure is
-    scaled by the count (a multiplication instead of sampling elements); outside
-    that range, or for small collections, the value is measured again.
+    ``known`` is the previous result for this key. While the element count stays
+    within half and twice the count of the last measure, that measure is scaled
+    by the count (a multiplication instead of sampling elements); outside that
+    range, or for small collections, the value is measured again.
+
+    A measure samples a few elements, so it cannot see a few huge elements among
+    many small ones. Two rules keep such growth counted: while a collection
+    grows its size never drops below what was counted before plus the new
+    elements at the sampled average; and ``written``, the bytes the writes
+    since the last count carried (known when a ``maxmemory`` makes dispatch
+    report them, see ``Eviction.check``), is a floor for its growth.
     """
     count = len(value)
     if value.__class__ is bytearray:  # exact and cheap: its buffer is one allocation
         size = sys.getsizeof(b"") + 8 + len(key) + sys.getsizeof(value)
-        return size, size, count
-    if known is not None:
-        _, measured, measured_at = known
-        if EXACT_BELOW <= measured_at <= 2 * count and count <= 2 * measured_at:
-            return measured * count // measured_at, measured, measured_at
-    size = key_footprint(key, value)
-    return size, size, count
+        return size, size, count, count
+    if known is None:
+        size = key_footprint(key, value)
+        return size, size, count, count
+    before, measured, measured_at, counted_at = known
+    if EXACT_BELOW <= measured_at <= 2 * count and count <= 2 * measured_at:
+        size = measured * count // measured_at
+    else:
+        size = measured = key_footprint(key, value)
+        measured_at = count
+        if count > counted_at:  # grown: keep what was counted, add the new elements at the average
+            size = max(size, before + (count - counted_at) * size // count)
+    if written and count > counted_at and before + written > size:
+        size = before + written
+    if size != measured * count // max(measured_at, 1):  # a floor applied: scale from it from now on
+        measured, measured_at = size, count
+    return size, measured, measured_at, count

@@ -132,3 +132,27 @@ def test_strings_and_deadlines_track_rss_and_redis(servers):
     used = _used(client)
     client.flushall()
     assert used - _used(client) >= 0.9 * growth[ours.kind]
+
+
+def test_huge_elements_among_small_ones_are_held_by_the_limit(tmp_path):
+    """A size scaled from a sample of small elements would miss 1 MB ones pushed after them:
+    under a limit, the bytes each write carries are a floor for the key's growth."""
+    server = OurServer(tmp_path / "huge", extra=["--save", ""])
+    server.start()
+    try:
+        client = server.client()
+        client.rpush("l", *[b"s" * 10] * 1000)
+        client.hset("h", mapping={f"f{i}": "v" for i in range(1000)})
+        base = _used(client)
+        client.config_set("maxmemory", base + 5 * MB)
+        rss_before = _rss(server)
+        pushed = 0
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            for i in range(20):
+                client.rpush("l", b"%d" % i + b"h" * MB) if i % 2 else client.hset("h", f"big{i}", b"h" * MB)
+                pushed += 1
+        assert 4 <= pushed <= 6, pushed
+        assert _used(client) - base <= 6 * MB
+        assert _rss(server) - rss_before < 10 * MB
+    finally:
+        server.stop()
