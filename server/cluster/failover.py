@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 MF_TIMEOUT = 5000  # ms a manual failover may take
 MF_PAUSE_MULT = 2  # the master pauses its writers for MF_TIMEOUT * this
+MIGRATION_DELAY = 5000  # ms a master must stay orphaned before a replica moves to it
 
 
 class Failover:
@@ -68,6 +69,7 @@ class Failover:
         if self.cluster.myself.is_replica:
             self.handle_manual()
             self.handle()
+            self.migrate_if_needed()
 
     def handle(self) -> None:
         cluster = self.cluster
@@ -159,6 +161,60 @@ class Failover:
         cluster.save_or_die(True)
         cluster.broadcast_pong()
         self.reset_manual()
+
+    # ------------------------------------------------------------------ replica migration
+
+    def migrate_if_needed(self) -> None:
+        """A master left without working replicas (orphaned) gets one from the best-served
+        master, if this replica is the one chosen (clusterCron's census, clusterHandleSlaveMigration)."""
+        cluster = self.cluster
+        me = cluster.myself
+        if not cluster.setting("cluster-allow-replica-migration") or me.master is None:
+            return
+        orphaned = max_replicas = mine = 0
+        for node in cluster.nodes.values():
+            if node.flags & (wire.MYSELF | wire.NOADDR | wire.HANDSHAKE) or not node.is_master or node.failed:
+                continue
+            working = node.working_replicas()
+            if working == 0 and node.numslots > 0 and node.flags & wire.MIGRATE_TO:
+                orphaned += 1
+            max_replicas = max(max_replicas, working)
+            if me.master is node:
+                mine = working
+        if orphaned and max_replicas >= 2 and mine == max_replicas:
+            self.migrate(max_replicas)
+
+    def migrate(self, max_replicas: int) -> None:
+        cluster = self.cluster
+        me = cluster.myself
+        master = me.master
+        if not cluster.state_ok or master is None:
+            return
+        working = sum(1 for replica in master.replicas if not replica.failed and not replica.timed_out)
+        if working <= cluster.server.config.get_int("cluster-migration-barrier"):
+            return
+        now = mstime()
+        target: Node | None = None
+        candidate = me
+        for node in cluster.nodes.values():
+            replicas = node.working_replicas() if node.is_master else 0
+            orphaned = (node.is_master and not node.failed and bool(node.flags & wire.MIGRATE_TO)
+                        and replicas == 0)
+            if orphaned:
+                if target is None and node.numslots > 0:
+                    target = node
+                if not node.orphaned_time:
+                    node.orphaned_time = now
+            else:
+                node.orphaned_time = 0
+            if replicas == max_replicas:
+                for replica in node.replicas:
+                    if replica.name < candidate.name:
+                        candidate = replica
+        if target is not None and candidate is me and now - target.orphaned_time > MIGRATION_DELAY:
+            cluster.log("warning", f"Migrating to orphaned master {target.name.decode()}")
+            cluster.set_my_master(target)
+            cluster.later(TODO_SAVE | TODO_UPDATE_STATE)
 
     # ------------------------------------------------------------------ master side
 

@@ -111,7 +111,7 @@ class Node:
     __slots__ = (
         "name", "flags", "config_epoch", "slots", "numslots", "replicas", "master", "ctime", "ping_sent",
         "pong_received", "data_received", "fail_time", "voted_time", "repl_offset", "ip", "hostname", "port",
-        "pport", "cport", "link", "inbound_link", "fail_reports", "gossip_round",
+        "pport", "cport", "link", "inbound_link", "fail_reports", "gossip_round", "orphaned_time",
     )
 
     def __init__(self, name: bytes | None, flags: int) -> None:
@@ -138,6 +138,10 @@ class Node:
         self.inbound_link: Link | None = None  # the connection it opened to us
         self.fail_reports: dict[bytes, tuple[Node, int]] = {}  # reporter name -> (reporter, time)
         self.gossip_round = 0
+        self.orphaned_time = 0  # since when a master with slots has had no working replica
+
+    def working_replicas(self) -> int:
+        return sum(1 for replica in self.replicas if not replica.failed)
 
     @property
     def is_master(self) -> bool:

@@ -620,3 +620,43 @@ def test_data_loaded_at_start_is_checked_against_the_slots(tmp_path):
                           timeout=60)
     assert proc.returncode != 0
     assert "You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting." in proc.stdout
+
+
+def test_replica_migrates_to_an_orphaned_master(tmp_path):
+    """Master A has two replicas, master B one, C none: when B dies and its replica takes over, the
+    new master has no replica; one of A's moves to an orphaned master (after Redis's 5 s delay).
+    Which one depends on each node's view, as in Redis: C counts as orphaned too for a node that
+    learnt C's slots while masters had replicas (the MIGRATE_TO rule of Redis issue 3043)."""
+    require_tool("redis-cli")
+    a, b, c, a1, a2, b1 = start_nodes(["ours"] * 6, tmp_path)
+    nodes = [a, b, c, a1, a2, b1]
+    try:
+        cluster_create([a, b, c])
+        for replica, master in ((a1, a), (a2, a), (b1, b)):
+            out = cli("--cluster", "add-node", f"127.0.0.1:{replica.port}", f"127.0.0.1:{a.port}",
+                      "--cluster-slave", "--cluster-master-id", node_id(master))
+            assert "[OK] New node added correctly." in out, out
+
+        def replicas_of(master: ServerProcess, asked: ServerProcess) -> int:
+            with asked.client() as conn:
+                return len(conn.execute_command("CLUSTER", "REPLICAS", node_id(master)))
+
+        wait_for(lambda: replicas_of(a, c) == 2 and replicas_of(b, c) == 1, what="the replicas to be known")
+        wait_for(lambda: all(cluster_ok(node) for node in nodes), what="cluster_state:ok")
+        b_id = node_id(b1)
+        b.kill()
+
+        def role(node: ServerProcess) -> bytes:
+            with node.client() as conn:
+                return conn.execute_command("ROLE")[0]
+
+        wait_for(lambda: role(b1) == b"master", timeout=60, what="B's replica to take over")
+
+        def migrated() -> bool:
+            with c.client() as conn:
+                new_b = len(conn.execute_command("CLUSTER", "REPLICAS", b_id))
+            return replicas_of(a, c) == 1 and new_b + replicas_of(c, c) == 1
+
+        wait_for(migrated, timeout=60, what="one of A's replicas to move to an orphaned master")
+    finally:
+        stop_all(nodes)
