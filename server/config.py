@@ -272,7 +272,7 @@ ADVISORY = frozenset(
         "syslog-ident active-defrag-cycle-max active-defrag-cycle-min "
         "active-defrag-ignore-bytes active-defrag-max-scan-fields active-defrag-threshold-lower "
         "active-defrag-threshold-upper cluster-announce-tls-port "
-        "cluster-link-sendbuf-limit cluster-migration-barrier tls-cluster tls-replication tls-session-cache-size "
+        "cluster-link-sendbuf-limit tls-cluster tls-replication tls-session-cache-size "
         "tls-session-cache-timeout tls-session-caching tls-dh-params-file tls-prefer-server-ciphers "
         "tls-client-cert-file tls-client-key-file tls-client-key-file-pass tls-ciphers "
         "tls-ciphersuites ignore-warnings maxmemory-clients maxmemory-eviction-tenacity "
