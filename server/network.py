@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 HIGH_WATER = 4 * 1024 * 1024
 YIELD_AFTER = 0.01  # seconds: a read that took longer lets the other clients go first
+# libuv (and asyncio's selector loop) read a socket again in the same turn only after a read that
+# filled their buffer (about 256 KB in both): a smaller read cannot hold the others up.
+YIELD_MIN_READ = 64 * 1024
 
 
 class RedisProtocol(asyncio.Protocol):
@@ -110,7 +113,7 @@ class RedisProtocol(asyncio.Protocol):
         server = self.server
         server.stats.net_input += len(data)
         parser = self.parser
-        if parser.pending_bytes() + len(data) > server.query_buffer_limit:
+        if len(parser.held) + len(data) > server.query_buffer_limit:
             from server.monitor import quote  # sdscatrepr; rare path
 
             held = (parser.peek(64) + data[:64])[:64]
@@ -119,7 +122,11 @@ class RedisProtocol(asyncio.Protocol):
             self.abort()
             return
         parser.max_bulk_len = server.proto_max_bulk_len
-        started = time.perf_counter()
+        # Only a read that filled most of the loop's buffer can be followed by another read of
+        # this socket in the same turn (see yield_reading): smaller ones are not timed at all.
+        timed = len(data) >= YIELD_MIN_READ
+        if timed:
+            started = time.perf_counter()
         frames, error = parser.feed(data)
         if client.blocked is not None or client.pending:
             client.pending.extend(frames)
@@ -129,7 +136,7 @@ class RedisProtocol(asyncio.Protocol):
             self.run_frames(frames, error)
         else:  # only part of a request so far
             client.last_interaction = time.monotonic()
-        if time.perf_counter() - started > YIELD_AFTER:
+        if timed and time.perf_counter() - started > YIELD_AFTER:
             self.yield_reading()
 
     def yield_reading(self) -> None:

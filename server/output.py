@@ -64,7 +64,12 @@ class Output:
         out = client.outbuf
         if not out:
             return b""
-        data = b"".join(out) if len(out) > 1 else bytes(out[0])
+        if len(out) > 1:
+            data = b"".join(out)
+        else:  # one reply, mostly bytes already (a bytearray is a pub/sub batch, still growing)
+            data = out[0]
+            if data.__class__ is not bytes:
+                data = bytes(data)
         out.clear()
         return data
 

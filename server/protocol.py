@@ -25,6 +25,7 @@ import hiredis
 
 INLINE_MAX = 64 * 1024  # PROTO_INLINE_MAX_SIZE: longest header or inline line
 _BIG_HEADER = re.compile(rb"\*[0-9]{7,}\r")  # a multibulk of a million elements or more
+_PROBE = b"*0\r\n"  # an empty multibulk: where it comes out tells whether a read ended between requests
 
 
 class ProtocolError(Exception):
@@ -365,11 +366,11 @@ class RequestParser:
     headers, and hands the stream back at the next request.
     """
 
-    __slots__ = ("_reader", "_buf", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
+    __slots__ = ("_reader", "held", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
         self._reader = hiredis.Reader()  # empty between reads (replaced when a read ends mid-request)
-        self._buf = bytearray()  # unparsed bytes held by our own parser
+        self.held = bytearray()  # unparsed bytes held by our own parser (the query buffer)
         self._args: list[bytes] = []  # arguments of the multibulk being read
         self._left = 0  # arguments still to read in that multibulk (0: between requests)
         self._bulk = -1  # length of the next argument once its header is read
@@ -378,47 +379,57 @@ class RequestParser:
 
     def pending_bytes(self) -> int:
         """Buffered, unparsed input (``qbuf``, the query buffer limit)."""
-        return len(self._buf)
+        return len(self.held)
 
     def peek(self, size: int) -> bytes:
         """The first ``size`` unparsed bytes (for the log line of a client that is dropped)."""
-        return bytes(self._buf[:size])
+        return bytes(self.held[:size])
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        if self._buf or self._left or data[:1] != b"*" or _BIG_HEADER.match(data):
+        # A count of one digit ("*3\r") cannot be a huge header: the regex is skipped for it.
+        if self.held or self._left or data[:1] != b"*" or (data[2:3] != b"\r" and _BIG_HEADER.match(data)):
             return self._own(data)
         reader = self._reader
-        reader.feed(data)
+        # The read goes in with an empty multibulk after it (one feed: cheaper than a second).
+        # If the read ends between requests, that probe comes out last, as itself; if it ends
+        # inside a request, hiredis takes the probe's bytes as part of that request.
+        reader.feed(data + _PROBE)
         frames: list[list[bytes]] = []
         try:
             while True:
                 frame = reader.gets()
-                if frame is False:
-                    break
                 if frame.__class__ is not list or not frame:
-                    raise hiredis.ProtocolError("not a request")  # *0, *-1, a reply type ...
+                    break
                 for arg in frame:
-                    if arg.__class__ is not bytes:
-                        raise hiredis.ProtocolError("not a bulk")
-                frames.append(frame)
-            # Did the read end between requests? Then an empty multibulk comes out as it is;
-            # inside one, it would be taken as part of the request (or refused).
-            reader.feed(b"*0\r\n")
-            probe = reader.gets()
+                    if arg.__class__ is not bytes:  # :1, *2, $-1 ... inside a request
+                        break
+                else:
+                    frames.append(frame)
+                    continue
+                break
+            if frame is not False and reader.has_data():
+                # Something hiredis does not take as a plain request (*0, *-1, a reply type ...)
+                # before the probe: our parser, which knows Redis's answer to each (ignore,
+                # inline, error text), reads the whole read again.
+                raise hiredis.ProtocolError("not a request")
+            if frame.__class__ is list and not frame:
+                return frames, None  # the common case: the probe came out last, the reader is empty
         except hiredis.ProtocolError:
-            # Something hiredis does not take as a plain request: our parser, which knows
-            # Redis's answers to each (ignore, inline, error text), reads the whole read again.
             self._reader = hiredis.Reader()
             return self._own(data)
-        if probe.__class__ is list and not probe and not reader.has_data():
-            return frames, None  # the common case: the reader is left empty for the next read
+        # The read ends inside a request: hiredis took the probe's bytes into it (False, or,
+        # when an element or a few bytes of a value were missing, a frame that ends past the
+        # read). Our parser reads on from the end of the requests hiredis read whole.
         self._reader = hiredis.Reader()
         if not frames:
-            return self._own(data)  # one incomplete request: read it (and its headers) ourselves
+            return self._own(data)
         last = _encode_frame(frames[-1])
         used = sum(map(_frame_size, frames))
+        # A frame that took the probe's bytes with a value a few bytes short ends past the read;
+        # one in an encoding hiredis accepts but we cannot place is not where we expect it: in
+        # both cases our parser starts over.
         if used > len(data) or not data.startswith(last, used - len(last)):
-            return self._own(data)  # an encoding hiredis accepts but we cannot place: start over
+            return self._own(data)
         more, error = self._own(data[used:])
         return frames + more, error
 
@@ -428,7 +439,7 @@ class RequestParser:
 
     def _own(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
         """Our parser: everything held plus ``data``; hands back to hiredis between requests."""
-        buf = self._buf
+        buf = self.held
         buf += data
         if self._bulk >= 0 and len(buf) < self._bulk + 2:
             return [], None  # still inside a long argument: nothing to parse (nor to copy) yet

@@ -118,3 +118,19 @@ def test_hiredis_fast_path_agrees_with_our_parser(pieces, cuts, logged_in):
         if error:
             break
     assert (frames, error) == expected
+
+
+def test_every_two_piece_cut_of_a_pipeline_gives_its_frames():
+    """hiredis is fed each read followed by an empty multibulk (``*0``) to learn whether the read
+    ended between requests. Cut a few bytes short of a value's end, those bytes can complete the
+    request (``$5 abcd`` + ``*0\\r\\n`` reads as ``abcd*``); cut after a whole argument, they can
+    complete it as a nested empty array: neither may come out as a request."""
+    frames_in = [[b"SET", b"k", b"abcde"], [b"GET", b"k"], [b"SET", b"k2", b"v"], [b"ECHO", b"*0\r\n"], [b"PING"]]
+    stream = b"".join(multibulk(f) for f in frames_in)
+    for cut in range(1, len(stream)):
+        parser = RequestParser()
+        first, error = parser.feed(stream[:cut])
+        second, error2 = parser.feed(stream[cut:])
+        assert error is None and error2 is None, cut
+        assert first + second == frames_in, cut
+        assert parser.pending_bytes() == 0
