@@ -166,8 +166,8 @@ static PyObject *encode_entries(PyObject *self, PyObject *args)
             exhausted = 1;
             break;
         }
-        const char *kdata, *vdata;
-        Py_ssize_t ksize, vsize, room;
+        const char *kdata = NULL, *vdata = NULL;
+        Py_ssize_t ksize = 0, vsize = 0, room;
         int is_string = 0;
         if (!string_view(key, &kdata, &ksize))
             room = -1;
@@ -204,8 +204,8 @@ static PyObject *encode_entries(PyObject *self, PyObject *args)
             out += put_length(out, (uint64_t)PyDict_GET_SIZE(value));
             Py_ssize_t hpos = 0;
             PyObject *field, *fvalue;
-            const char *fdata;
-            Py_ssize_t fsize;
+            const char *fdata = NULL;
+            Py_ssize_t fsize = 0;
             while (PyDict_Next(value, &hpos, &field, &fvalue)) {
                 string_view(field, &fdata, &fsize);  /* both checked by hash_room */
                 out = put_string(out, fdata, fsize);
