@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     opener.set_defaults(handler=run_open)
 
     analyse = commands.add_parser(
-        "analyse", help="memory by prefix, type, encoding, db and TTL, and the biggest keys, on stdout"
+        "analyse",
+        help="memory by prefix, type, encoding, db and TTL, and the biggest keys, on stdout",
+        epilog="Exit status 3: the file is damaged (the report covers the keys read before the damage).",
     )
     analyse.add_argument("target", help="an RDB file, an AOF (directory, manifest or file), or a redis:// URL")
     analyse.add_argument("--format", choices=("table", "csv", "json"), default="table")
