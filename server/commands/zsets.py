@@ -528,7 +528,7 @@ def _select(zs: ZSetValue, kind: int, spec, reverse: bool, offset: int, limit: i
             return []
         start, stop = zs.score_positions(spec)
     else:
-        start, stop = zs.lex_positions(spec)
+        start, stop = zs.lex_positions(spec, reverse)
     if offset < 0 or start >= stop:
         return []
     if reverse:

@@ -341,10 +341,19 @@ class ZSetValue:
             stop = index.bisect_left(score_key(_nextafter(hi, _INF)))
         return start, max(start, stop)
 
-    def lex_positions(self, spec: LexRange) -> tuple[int, int]:
-        """The ranks [start, stop) whose members lie in ``spec`` (members of equal score)."""
+    def lex_positions(self, spec: LexRange, reverse: bool = False) -> tuple[int, int]:
+        """The ranks [start, stop) whose members lie in ``spec`` (members of equal score).
+
+        With unequal scores the members are not in lexical order and the answer is
+        whatever Redis's walk gives: for a listpack, from the head (from the tail when
+        ``reverse``) to the first member past the near bound, which must also be within
+        the far one, then on while members stay within the far bound. (A skiplist's walk
+        depends on its random levels; there the bisection below stands.)
+        """
         index = self.index
         n = len(index)
+        if self.listpack and n:
+            return self._listpack_lex_walk(spec, reverse)
         lo, hi = 0, n
         above_min = spec.above_min
         while lo < hi:  # first rank at or above the minimum
@@ -363,6 +372,29 @@ class ZSetValue:
             else:
                 hi = mid
         return start, max(start, lo)
+
+    def _listpack_lex_walk(self, spec: LexRange, reverse: bool) -> tuple[int, int]:
+        """zzlFirstInLexRange / zzlLastInLexRange and the loops that follow them."""
+        members = [key[8:] for key in self.index]
+        n = len(members)
+        above_min, below_max = spec.above_min, spec.below_max
+        if not above_min(members[-1]) or not below_max(members[0]):  # zzlIsInLexRange
+            return 0, 0
+        if not reverse:
+            start = next((i for i in range(n) if above_min(members[i])), n)
+            if start == n or not below_max(members[start]):
+                return 0, 0
+            stop = start
+            while stop < n and below_max(members[stop]):
+                stop += 1
+            return start, stop
+        last = next((i for i in range(n - 1, -1, -1) if below_max(members[i])), -1)
+        if last < 0 or not above_min(members[last]):
+            return 0, 0
+        start = last
+        while start > 0 and above_min(members[start - 1]):
+            start -= 1
+        return start, last + 1
 
     def scan(self, cursor: int, count: int) -> tuple[int, list[tuple[float, bytes]]]:
         """Up to ``count`` entries after ``cursor`` (0: start), and the next cursor (0: done).

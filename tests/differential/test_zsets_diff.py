@@ -393,3 +393,16 @@ def test_big_set_updates_ranks_and_pops(diff):
     d.check("ZPOPMAX", "big")
     d.check("ZRANGE", "big", "0", "9", "WITHSCORES")
     d.check("ZCARD", "big")
+
+
+def test_lex_ranges_over_unequal_scores_walk_as_redis_listpack_does(diff):
+    """Lexical ranges assume equal scores; with unequal ones Redis's listpack walk decides
+    (from the head, or the tail for REV, to the first member past the near bound)."""
+    diff.check("ZADD", "zl", "0", "a", "5", "c", "-1", "b", "3", "d", "2", "a2")
+    for lo, hi in (("[a", "[a"), ("[a", "[c"), ("-", "[b"), ("[b", "+"), ("(a", "[d"), ("-", "+"), ("[c", "[a")):
+        diff.check("ZRANGEBYLEX", "zl", lo, hi)
+        diff.check("ZREVRANGEBYLEX", "zl", hi, lo)
+        diff.check("ZRANGE", "zl", hi, lo, "BYLEX", "REV", "LIMIT", "1", "2")
+        diff.check("ZLEXCOUNT", "zl", lo, hi)
+    diff.check("ZREMRANGEBYLEX", "zl", "[a", "[c")
+    diff.check("ZRANGE", "zl", "0", "-1", "WITHSCORES")
