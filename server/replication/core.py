@@ -355,6 +355,7 @@ class Replication:
                 link.ack_time = time.monotonic()
                 if link.start_on_ack and link.state == SEND_BULK:
                     link.go_online(self.server)
+                self.refresh_good_replicas()
                 self._check_waiting()
                 self._update_failover()
                 return NO_REPLY
@@ -750,7 +751,14 @@ class Replication:
                 self.replid = new_replid()
                 self.replid2, self.second_replid_offset = NULL_REPLID, -1
                 server.log("notice", f"Replication backlog freed after {ttl} seconds without connected replicas.")
-        max_lag = config.get_int("min-replicas-max-lag")
+        self.refresh_good_replicas()
+
+    def refresh_good_replicas(self) -> None:
+        """min-replicas-to-write counts the online replicas heard from within min-replicas-max-lag."""
+        if not self.config.get_int("min-replicas-to-write"):
+            return
+        max_lag = self.config.get_int("min-replicas-max-lag")
+        now = time.monotonic()
         self.good_replicas = sum(1 for link in self.replicas.values()
                                  if link.state == ONLINE and now - link.ack_time <= max_lag)
 
@@ -806,7 +814,8 @@ class Replication:
         else:
             fields.append(("role", "master"))
         fields.append(("connected_slaves", len(self.replicas)))
-        if not self.is_replica and self.config.get_int("min-replicas-to-write"):
+        if (not self.is_replica and self.config.get_int("min-replicas-to-write")
+                and self.config.get_int("min-replicas-max-lag")):
             fields.append(("min_slaves_good_slaves", self.good_replicas))
         for index, link in enumerate(self.replicas.values()):
             fields.append((f"slave{index}", f"ip={link.ip},port={link.listening_port},state={link.state},"

@@ -147,6 +147,11 @@ class MasterLink(asyncio.Protocol):
         self.stopped = True
         self._close()
 
+    def _close_soon(self) -> None:
+        loop = self.server.loop
+        if loop is not None:
+            loop.call_soon(self._close)
+
     def _close(self) -> None:
         transport, self.transport = self.transport, None
         if transport is not None:
@@ -461,6 +466,7 @@ class MasterLink(asyncio.Protocol):
         client = server.new_client(f"{self.host}:{self.port}", "", -1)
         client.kind = "master"
         client.authenticated = True
+        client.close = self._close_soon  # CLIENT KILL TYPE master drops the link (it reconnects, as Redis's)
         client.select(db)
         self.client = client
         self.state = CONNECTED

@@ -375,6 +375,23 @@ def test_partial_resync_of_ours_after_a_cut_connection(tmp_path):
         assert "Successful partial resynchronization with master." in log_of(replica)
 
 
+def test_client_kill_type_master_reconnects_with_a_partial_resync(tmp_path):
+    master = real(tmp_path, "m")
+    replica = ours(tmp_path, "r")
+    with started(master, replica):
+        replicaof(replica, master)
+        mixed_writes(master, 20)
+        wait_for(lambda: caught_up(master, replica), "the sync")
+        with replica.client() as conn:
+            assert conn.client_list(_type="master")[0]["flags"] == "M"
+            assert conn.client_list(_type="replica") == []
+            assert conn.execute_command("CLIENT", "KILL", "TYPE", "master") == 1
+        mixed_writes(master, 20)
+        wait_for(lambda: info(master, "stats")["sync_partial_ok"] == 1, "the partial resync")
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        assert_same_data(master, replica)
+
+
 def test_chain_redis_to_ours_to_redis_and_ours_of_ours(tmp_path):
     top = real(tmp_path, "top")
     middle = ours(tmp_path, "middle")
