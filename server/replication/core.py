@@ -846,6 +846,7 @@ class _SocketTransfer:
         self.eof = False
         self.child_ok: bool | None = None
         self.reading = False
+        self.finished = False
 
     def start(self) -> bool:
         server = self.replication.server
@@ -917,9 +918,10 @@ class _SocketTransfer:
     def _maybe_finish(self) -> None:
         replication = self.replication
         server = replication.server
-        if self.child_ok is None:
+        if self.child_ok is None or self.finished:
             return
         if self.child_ok is False:
+            self.finished = True
             server.log("warning", "Diskless rdb transfer, last replica dropped, killing fork child."
                        if not self.links else "SYNC failed. BGSAVE child returned an error")
             self._close()
@@ -929,6 +931,7 @@ class _SocketTransfer:
             return
         if not self.eof:
             return
+        self.finished = True  # (both the pipe's end and the child's exit lead here: once)
         for link in self.links:
             server.output.send(link.client, self.mark)
             link.start_on_ack = True
