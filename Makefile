@@ -54,6 +54,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/streams.py
 	$(BIN)/python benchmarks/hll_geo_sort.py
 	$(BIN)/python benchmarks/scripting.py
+	$(BIN)/python benchmarks/tui_scale.py --keys 1000000
 	$(BIN)/python benchmarks/cluster.py
 	$(BIN)/python benchmarks/dumpfile.py
 	$(BIN)/python benchmarks/replication.py

@@ -1,7 +1,7 @@
 """The explorer at scale: time to first keys, event-loop stalls and memory with 1,000,000 keys.
 
     python benchmarks/tui_scale.py               # starts redis-server, seeds 1,000,000 keys
-    python benchmarks/tui_scale.py --keys 100000
+    python benchmarks/tui_scale.py --keys 100000  # a quick run (make bench uses 1,000,000)
     python benchmarks/tui_scale.py --url redis://127.0.0.1:6379/0 --no-seed
     python benchmarks/tui_scale.py --tree-only   # the key tree alone (no server, no UI), in seconds
 
@@ -10,7 +10,8 @@ Runs the real app headless (120×40) in this process and reports:
 - the longest event-loop stall while scanning everything, scrolling, filtering and
   toggling the tree (target: < 100 ms; measured by a 10 ms heartbeat's lateness),
 - this process's RSS after the first keys and after loading every key (target: < 200 MB),
-- with the biggest namespace (``user:``, a fifth of the keys) expanded (issue 17): the
+- with the biggest namespace (``user:``, a fifth of the keys, half of them one-key sub-namespaces
+  ``user:N:avatar``) expanded (issue 17): the
   frame times (p50/p99/max of the loop's lateness, target: max < 100 ms) while expanding
   it, scrolling through it, taking 1,000 live inserts per second into it for 10 s
   (keyspace notifications from another client's SETs), and loading every key again
@@ -87,6 +88,11 @@ def start_redis() -> tuple[subprocess.Popen[bytes], int]:
     sys.exit("redis-server did not start")
 
 
+def key_name(i: int) -> str:
+    """Key ``i`` of the seeded data: namespaces mixing leaves and sub-namespaces (``user:15:avatar``)."""
+    return f"{PREFIXES[i % len(PREFIXES)]}:{i}" + (":avatar" if i % 10 == 5 else "")
+
+
 def seed(conn: redis.Redis, count: int, batch: int = 20_000) -> float:
     """``count`` string keys spread over a few namespaces, pipelined; returns seconds taken."""
     start = time.perf_counter()
@@ -94,7 +100,7 @@ def seed(conn: redis.Redis, count: int, batch: int = 20_000) -> float:
     for base in range(0, count, batch):
         pipe = conn.pipeline(transaction=False)
         for i in range(base, min(count, base + batch)):
-            pipe.set(f"{PREFIXES[i % len(PREFIXES)]}:{i}", i)
+            pipe.set(key_name(i), i)
         pipe.execute()
     return time.perf_counter() - start
 
@@ -133,6 +139,11 @@ class StallMeter:
             self._task.cancel()
 
 
+def step(name: str) -> None:
+    """Say which step runs (a long one is then visibly slow, not silently stuck)."""
+    print(f"  … {name}", file=sys.stderr, flush=True)
+
+
 async def wait_until(pilot, condition, timeout: float) -> None:  # noqa: ANN001
     deadline = time.perf_counter() + timeout
     while not condition():
@@ -157,6 +168,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         meter = StallMeter()
         meter.start()
         scan_start = time.perf_counter()
+        step("scan all")
         browser.load_all()
         await wait_until(pilot, lambda: browser.scan_done, 600)
         results["scan_all_s"] = time.perf_counter() - scan_start
@@ -164,6 +176,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         results["stall_scan_ms"] = meter.worst * 1000
         results["rss_all_keys_mb"] = rss_mb()
 
+        step("scroll flat")
         meter.reset()
         browser.set_view(False)  # flat list of every key
         browser.key_list.focus()
@@ -175,6 +188,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         await pilot.pause(0.2)
         results["stall_scroll_ms"] = meter.worst * 1000
 
+        step("tree")
         meter.reset()
         browser.set_view(True)
         browser.key_list.move_to(0)
@@ -184,6 +198,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
             await pilot.press("pagedown")
         results["stall_tree_ms"] = meter.worst * 1000
 
+        step("filter")
         meter.reset()
         filter_start = time.perf_counter()
         browser.set_pattern("user:1*")
@@ -192,6 +207,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         results["stall_filter_ms"] = meter.worst * 1000
 
         # -- issue 17: the biggest namespace expanded, at full size -----------------------------
+        step("load all for user:")
         browser.set_pattern("")
         browser.load_all()
         await wait_until(pilot, lambda: browser.scan_done and len(browser.index) >= total, 600)
@@ -208,6 +224,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         await pilot.pause(0.3)
         results["expand"] = meter.percentiles()
 
+        step("expanded scroll")
         meter.reset()
         for _ in range(40):
             await pilot.press("pagedown")
@@ -216,6 +233,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         await pilot.pause(0.2)
         results["expanded_scroll"] = meter.percentiles()
 
+        step("live inserts")
         if not browser.live:
             await app.browser.check_live(enable=True)
         key_list.move_to(row + 1000)
@@ -233,6 +251,7 @@ async def measure(port: int, db: int, total: int) -> dict[str, float]:
         results["live_inserts"] = meter.percentiles()
         results["live_inserted"] = index.count_prefix(b"user:live")
 
+        step("load all, user: open")
         meter.reset()
         reload_start = time.perf_counter()
         browser.start()  # rescan from nothing with user: still open
@@ -279,12 +298,7 @@ def tree_only(total: int) -> None:
     print(f"key tree at {total:,} keys, user: expanded")
     for mixed in (False, True):
         index = KeyIndex()
-        index.add(
-            f"{PREFIXES[i % 5]}:{i}:avatar".encode()
-            if mixed and i % 10 == 5
-            else f"{PREFIXES[i % 5]}:{i}".encode()
-            for i in range(total)
-        )
+        index.add(key_name(i).encode() if mixed else f"{PREFIXES[i % 5]}:{i}".encode() for i in range(total))
         frame(index, 0)
         started = time.perf_counter()
         index.toggle(b"user:")

@@ -11,21 +11,29 @@ key) and their cumulative row counts. A key added or removed invalidates only th
 namespaces on its own path; expanding or collapsing one invalidates only its
 ancestors. Finding row *i* descends the namespaces by bisection, so drawing a
 screen, scrolling and live inserts cost in proportion to what changed and to what
-is on screen, not to the size of the open namespaces. A namespace whose keys are
-all leaves (``user:1`` … ``user:200000``) is one block, whatever its size: the
-count of its keys that go deeper is kept up to date on every insert and removal.
+is on screen, not to the size of the open namespaces.
+
+A namespace is laid out lazily, from its first key on, only as far as rows have been
+asked for (plus a margin): keys are examined in chunks at C speed (a run of leaves,
+however long, is one block; a sub-namespace is jumped over by bisection), and the
+part not laid out yet counts as one row per key until it is. So expanding
+``user:`` with a million keys, mixing leaves and sub-namespaces, lays out one
+screen's worth; the row count (the scroll bar) settles as the user scrolls on.
 """
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import accumulate
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import ge, methodcaller
 
 from sortedcontainers import SortedList
+
+LAYOUT_CHUNK = 4096  # keys examined per step while laying out a namespace (at C speed)
+LAYOUT_AHEAD = 512  # rows laid out past the one asked for
 
 
 def prefix_end(prefix: bytes) -> bytes | None:
@@ -59,18 +67,15 @@ class Row:
 
 
 class _Node:
-    """The laid-out children of one visible namespace."""
+    """The laid-out children of one visible namespace, from its first key up to ``rest``."""
 
-    __slots__ = ("blocks", "firsts", "starts")
+    __slots__ = ("blocks", "firsts", "rest", "starts")
 
-    def __init__(self, blocks: list[Row | LeafRun], firsts: list[bytes], starts: list[int]) -> None:
-        self.blocks = blocks
-        self.firsts = firsts  # each block's first key (a namespace's prefix): sorted, for bisection
-        self.starts = starts  # row offset of each block within the namespace, plus the total at the end
-
-    @property
-    def total(self) -> int:
-        return self.starts[-1]
+    def __init__(self, rest: bytes | None) -> None:
+        self.blocks: list[Row | LeafRun] = []
+        self.firsts: list[bytes] = []  # each block's first key (a namespace's prefix): sorted, for bisection
+        self.starts = [0]  # row offset of each block within the namespace, plus the laid-out rows at the end
+        self.rest = rest  # the first key not laid out yet (None: the namespace is laid out to its end)
 
 
 def _shift(starts: list[int], first: int, delta: int) -> None:
@@ -96,7 +101,6 @@ class KeyIndex:
         self.tree = tree
         self.expanded: set[bytes] = set()
         self._nodes: dict[bytes, _Node] = {}  # laid-out namespaces, dropped when something under them changes
-        self._deep: dict[bytes, int] = {}  # per namespace seen: how many of its keys have a further delimiter
 
     # -- contents -------------------------------------------------------------
 
@@ -159,13 +163,10 @@ class KeyIndex:
         insert into a namespace with 100,000 children does not lay all of them out again.
         A removal drops the path's layouts, to be rebuilt when drawn.
         """
-        if not self._nodes and not self._deep:
+        if not self._nodes:
             return
         delimiter = self.delimiter
         path = list(self._path(key))
-        for prefix in path:
-            if prefix in self._deep and delimiter and key.find(delimiter, len(prefix)) >= 0:
-                self._deep[prefix] += delta
         if delta < 0 or not delimiter or key.endswith(delimiter):
             for prefix in path:
                 self._nodes.pop(prefix, None)
@@ -187,6 +188,8 @@ class KeyIndex:
     ) -> int | None:
         """Fit a new key into a laid-out namespace; returns the change of its row count (None: lay it out again)."""
         blocks, firsts, starts, keys = node.blocks, node.firsts, node.starts, self.keys
+        if node.rest is not None and key > node.rest:
+            return 1  # in the part not laid out yet, which counts a row per key
         if child is None:  # a leaf of this namespace
             j = bisect_right(firsts, key) - 1
             position = keys.bisect_left(key)
@@ -235,7 +238,6 @@ class KeyIndex:
 
     def _forget_layout(self) -> None:
         self._nodes.clear()
-        self._deep.clear()
 
     # -- view state -----------------------------------------------------------
 
@@ -272,26 +274,43 @@ class KeyIndex:
 
     @property
     def row_count(self) -> int:
+        """Visible rows; a namespace not laid out to its end counts a row per key of the rest (an estimate
+        that settles as it is laid out: collapsed sub-namespaces make it smaller, expanded ones larger)."""
         if not self.tree or not self.delimiter:
             return len(self.keys)
-        return self._node(b"", 0).total
+        return self._total(b"", self._node(b"", 0))
 
     def row(self, index: int) -> Row:
+        row = self.locate(index)
+        if row is None:
+            raise IndexError(index)
+        return row
+
+    def locate(self, index: int) -> Row | None:
+        """Row ``index``, laying out as far as it (None: there are fewer rows, once laid out)."""
+        if index < 0:
+            return None
         if not self.tree or not self.delimiter:
+            if index >= len(self.keys):
+                return None
             key = self.keys[index]
             return Row(0, key, key)
         prefix, depth = b"", 0
+        trail: list[tuple[_Node, int]] = []  # the namespaces above, and the block each descent went through
         while True:
             node = self._node(prefix, depth)
+            if index >= node.starts[-1] and node.rest is not None:
+                self._extend(prefix, depth, node, index + LAYOUT_AHEAD, trail)
             j = bisect_right(node.starts, index) - 1
             if j >= len(node.blocks):
-                raise IndexError(index)
+                return None
             block, offset = node.blocks[j], index - node.starts[j]
             if isinstance(block, LeafRun):
                 key = self.keys[self.keys.bisect_left(block.first) + offset]
                 return Row(block.depth, key[block.prefix_len :], key)
             if offset == 0:
                 return block
+            trail.append((node, j))
             prefix, depth, index = block.key, depth + 1, offset - 1
 
     def row_of(self, key: bytes) -> int | None:
@@ -301,8 +320,11 @@ class KeyIndex:
             i = keys.bisect_left(key)
             return i if i < len(keys) and keys[i] == key else None
         prefix, depth, base = b"", 0, 0
+        trail: list[tuple[_Node, int]] = []
         while True:
             node = self._node(prefix, depth)
+            while node.rest is not None and key >= node.rest:
+                self._extend(prefix, depth, node, node.starts[-1] + LAYOUT_AHEAD, trail)
             j = bisect_right(node.firsts, key) - 1
             if j < 0:
                 return None
@@ -316,63 +338,92 @@ class KeyIndex:
                 return base + node.starts[j]
             if not (block.expanded and key.startswith(block.key)):
                 return None
+            trail.append((node, j))
             prefix, depth, base = block.key, depth + 1, base + node.starts[j] + 1
 
     def rows(self) -> list[Row]:
-        """Every visible row (materialised: for tests and small trees)."""
-        return [self.row(i) for i in range(self.row_count)]
+        """Every visible row (materialised, laying everything out: for tests and small trees)."""
+        rows: list[Row] = []
+        while (row := self.locate(len(rows))) is not None:
+            rows.append(row)
+        return rows
 
     def _node(self, prefix: bytes, depth: int) -> _Node:
         """The laid-out children of a visible namespace (cached until something under it changes)."""
         node = self._nodes.get(prefix)
         if node is None:
-            blocks = list(self.children(prefix, depth))
-            sizes = [
-                block.count
-                if isinstance(block, LeafRun)
-                else 1 + (self._node(block.key, depth + 1).total if block.expanded else 0)
-                for block in blocks
-            ]
-            firsts = [block.first if isinstance(block, LeafRun) else block.key for block in blocks]
-            node = self._nodes[prefix] = _Node(blocks, firsts, [0, *accumulate(sizes)])
+            i = self.keys.bisect_left(prefix)
+            first = self.keys[i] if i < len(self.keys) and i < self._range_end(prefix) else None
+            node = self._nodes[prefix] = _Node(first)
+            self._lay_out(prefix, depth, node, LAYOUT_AHEAD)
         return node
 
-    def _deep_count(self, prefix: bytes, i: int, end: int) -> int:
-        """How many keys of the namespace have a further delimiter (kept up to date once known)."""
-        known = self._deep.get(prefix)
-        if known is None:
-            # Once per namespace, at C speed; add() and discard() keep it current from then on.
-            finds = list(map(methodcaller("find", self.delimiter, len(prefix)), self.keys.islice(i, end)))
-            known = self._deep[prefix] = len(finds) - finds.count(-1)
-        return known
+    def _total(self, prefix: bytes, node: _Node) -> int:
+        """A namespace's rows: those laid out, plus one per key not laid out yet."""
+        if node.rest is None:
+            return node.starts[-1]
+        return node.starts[-1] + self._range_end(prefix) - self.keys.bisect_left(node.rest)
+
+    def _extend(self, prefix: bytes, depth: int, node: _Node, rows: int, trail: list[tuple[_Node, int]]) -> None:
+        """Lay a namespace out further; the namespaces above (``trail``) learn how its row count changed."""
+        before = self._total(prefix, node)
+        self._lay_out(prefix, depth, node, rows)
+        delta = self._total(prefix, node) - before
+        for above, j in trail:
+            _shift(above.starts, j + 1, delta)
+
+    def _lay_out(self, prefix: bytes, depth: int, node: _Node, rows: int) -> None:
+        """Append the namespace's next children until ``rows`` rows are laid out or it ends.
+
+        Keys are taken a chunk at a time: where each has a further delimiter is found at C speed, a run
+        of leaves becomes one block (merged with the run before it), a sub-namespace is one row (and its
+        own rows when expanded) and is jumped over by bisection.
+        """
+        if node.rest is None:
+            return
+        keys, delim, skip = self.keys, self.delimiter, len(prefix)
+        after_delim = prefix_end(delim)  # a sub-namespace "a:" ends before "a" + this
+        blocks, firsts, starts = node.blocks, node.firsts, node.starts
+        end = self._range_end(prefix)
+        i = keys.bisect_left(node.rest)
+        while i < end and starts[-1] < rows:
+            base = i
+            chunk = list(keys.islice(i, min(end, i + LAYOUT_CHUNK)))
+            cuts = list(map(methodcaller("find", delim, skip), chunk))
+            deep = list(compress(range(len(chunk)), map(ge, cuts, repeat(0))))  # positions going deeper
+            k, d = 0, 0
+            while k < len(chunk) and starts[-1] < rows:
+                d = bisect_left(deep, k, d)
+                stop = deep[d] if d < len(deep) else len(chunk)
+                if stop > k:  # leaves: one run, joined to the run laid out just before
+                    last = blocks[-1] if blocks else None
+                    if isinstance(last, LeafRun):
+                        blocks[-1] = LeafRun(depth, skip, last.first, last.count + stop - k)
+                        starts[-1] += stop - k
+                    else:
+                        blocks.append(LeafRun(depth, skip, chunk[k], stop - k))
+                        firsts.append(chunk[k])
+                        starts.append(starts[-1] + stop - k)
+                    k = stop
+                    continue
+                key, cut = chunk[k], cuts[k]
+                namespace = key[: cut + len(delim)]
+                bound = key[:cut] + after_delim if after_delim else None
+                if bound is not None and chunk[-1] >= bound:  # it ends inside this chunk: a C bisection
+                    ns_end = base + bisect_left(chunk, bound, k)
+                else:
+                    ns_end = self._range_end(namespace)
+                expanded = namespace in self.expanded
+                blocks.append(Row(depth, key[skip:cut], namespace, True, ns_end - (base + k), expanded))
+                firsts.append(namespace)
+                size = 1 + (self._total(namespace, self._node(namespace, depth + 1)) if expanded else 0)
+                starts.append(starts[-1] + size)
+                k = ns_end - base
+            i = base + k
+        node.rest = keys[i] if i < end else None
 
     def children(self, prefix: bytes, depth: int = 0) -> Iterator[Row | LeafRun]:
-        """Direct children of a namespace in key order: runs of leaves and sub-namespace rows."""
-        keys, delim = self.keys, self.delimiter
-        i, end = keys.bisect_left(prefix), self._range_end(prefix)
-        if i >= end:
-            return
-        skip = len(prefix)
-        if self._deep_count(prefix, i, end) == 0:
-            yield LeafRun(depth, skip, keys[i], end - i)  # all leaves: one block, however many
-            return
-        run_start = i
-        while i < end:
-            jumped = False
-            for key in keys.islice(i, end):
-                cut = key.find(delim, skip)
-                if cut < 0:
-                    i += 1
-                    continue
-                if i > run_start:
-                    yield LeafRun(depth, skip, keys[run_start], i - run_start)
-                namespace = key[: cut + len(delim)]
-                ns_end = self._range_end(namespace)
-                yield Row(depth, key[skip:cut], namespace, True, ns_end - i, namespace in self.expanded)
-                i = run_start = ns_end
-                jumped = True
-                break
-            if not jumped:
-                break
-        if end > run_start:
-            yield LeafRun(depth, skip, keys[run_start], end - run_start)
+        """Direct children of a namespace in key order: runs of leaves and sub-namespace rows (all laid out)."""
+        node = _Node(self.keys[self.keys.bisect_left(prefix)] if self.count_prefix(prefix) else None)
+        self._lay_out(prefix, depth, node, len(self.keys) + 1)
+        yield from node.blocks

@@ -13,6 +13,7 @@ import asyncio
 import math
 import re
 from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -38,6 +39,16 @@ REMOVE_EVENTS = {b"del", b"expired", b"evicted", b"rename_from", b"move_from"}
 FLUSH_INTERVAL = 0.25  # seconds between applying batched keyspace events
 DISAGREEMENT_POLLS = 3  # a view whose key count differs from DBSIZE this many polls in a row is stale
 SELECT_DELAY = 0.12  # seconds the cursor must rest on a key before its value loads
+
+
+class _Reconnected:
+    """Set when redis-py re-establishes one keyspace subscription's connection (events were lost)."""
+
+    def __init__(self) -> None:
+        self.happened = False
+
+    def hear(self, connection: object) -> None:  # a bound method: redis-py keeps connect callbacks weakly
+        self.happened = True
 
 
 class KeyBrowser(Vertical):
@@ -87,7 +98,6 @@ class KeyBrowser(Vertical):
         self.stale_note = ""  # said in the status line while the view disagrees with the server
         self._scan_active = False  # a SCAN loop is fetching pages right now
         self._scan_error = ""
-        self._stream_broken = False  # the keyspace-event connection was re-established: events were lost
         self.scan_cursor = 0
         self.scan_done = False
         self.scan_pages = 0
@@ -442,6 +452,8 @@ class KeyBrowser(Vertical):
         prefix_len = len(channel) - 1
         delay = 0.5
         subscribed_before = False
+        callback_on: Any = None  # the connection our reconnect callback is registered on
+        broken = _Reconnected()
         while True:
             pubsub = connect()
             try:
@@ -453,12 +465,13 @@ class KeyBrowser(Vertical):
                     self.call_later(self._events_lost)
                     return
                 subscribed_before = True
-                self._stream_broken = False
+                broken = _Reconnected()  # this subscription's own flag (its pooled connection outlives it)
                 if pubsub.connection is not None:  # redis-py reconnects and resubscribes silently: hear of it
-                    pubsub.connection.register_connect_callback(self._stream_reconnected)
+                    pubsub.connection.register_connect_callback(broken.hear)
+                    callback_on = pubsub.connection
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if self._stream_broken:
+                    if broken.happened:
                         self.call_later(self._events_lost)
                         return
                     if message is None or message.get("type") != "pmessage":
@@ -471,6 +484,9 @@ class KeyBrowser(Vertical):
             except RedisError:
                 return
             finally:
+                if callback_on is not None:  # a later user of the pooled connection must not call it
+                    callback_on.deregister_connect_callback(broken.hear)
+                    callback_on = None
                 try:
                     await pubsub.aclose()
                 except (RedisError, OSError):
@@ -528,10 +544,6 @@ class KeyBrowser(Vertical):
         if note != self.stale_note:
             self.stale_note = note
             self._update_status()
-
-    def _stream_reconnected(self, connection: object) -> None:
-        """redis-py reconnected the notification connection: events were lost in between."""
-        self._stream_broken = True
 
     def _events_lost(self) -> None:
         """Keyspace events were missed: rescan (which listens again) and say why."""

@@ -139,6 +139,7 @@ class KeyList(ScrollView, can_focus=True):
         self.cursor_key: bytes | None = None  # the row under the cursor, to keep it there when rows move
         self._adjusting = False
         self.empty_text = ""  # shown on the first line when there are no rows
+        self._settle_pending = False
         self.counts_partial = False  # the scan is not complete: namespace counts are of loaded keys only
 
     # -- data changed -------------------------------------------------------------
@@ -168,15 +169,19 @@ class KeyList(ScrollView, can_focus=True):
 
     @property
     def current_row(self) -> Row | None:
-        if 0 <= self.cursor < self.index.row_count:
-            return self.index.row(self.cursor)
-        return None
+        return self.index.locate(self.cursor)
 
     def visible_keys(self) -> list[bytes]:
         """Leaf keys currently on screen."""
         top = self.scroll_offset.y
-        bottom = min(self.index.row_count, top + self.scrollable_content_region.height)
-        return [row.key for row in (self.index.row(i) for i in range(top, bottom)) if not row.is_namespace]
+        rows = (self.index.locate(i) for i in range(top, top + self.scrollable_content_region.height))
+        return [row.key for row in rows if row is not None and not row.is_namespace]
+
+    def _settle(self) -> None:
+        """The row count is an estimate until big namespaces are laid out: follow it as it settles."""
+        self._settle_pending = False
+        if self.virtual_size.height != self.index.row_count:
+            self.rows_changed()
 
     # -- drawing --------------------------------------------------------------------
 
@@ -184,12 +189,16 @@ class KeyList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         base = self.rich_style
-        if index >= self.index.row_count:
+        row = self.index.locate(index)
+        if not self._settle_pending and self.virtual_size.height != self.index.row_count:
+            self._settle_pending = True
+            self.call_after_refresh(self._settle)
+        if row is None:
             if index == 0 and self.empty_text:
                 return Strip([Segment(fit(self.empty_text, width), base + DIM)], width)
             return Strip.blank(width, base)
         cursor = self.get_component_rich_style("key-list--cursor") if index == self.cursor else None
-        parts = self._row_parts(self.index.row(index), width)
+        parts = self._row_parts(row, width)
         # Plain segments (no rich Text layout): this runs for every visible line on every scroll.
         segments = [Segment(text, base + style + cursor if cursor else base + style) for text, style in parts]
         return Strip(segments).crop_extend(0, width, base + cursor if cursor else base)
@@ -267,7 +276,11 @@ class KeyList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def move_to(self, row: int) -> None:
-        self.cursor = max(0, min(row, self.index.row_count - 1))
+        """Put the cursor on ``row``, or the last row if there are fewer (laying out as far as needed)."""
+        target = max(0, min(row, self.index.row_count - 1))
+        while target > 0 and self.index.locate(target) is None:  # the estimated count was too high
+            target = max(0, min(target - 1, self.index.row_count - 1))
+        self.cursor = target
 
     def action_cursor_up(self) -> None:
         self.move_to(self.cursor - 1)
@@ -326,10 +339,10 @@ class KeyList(ScrollView, can_focus=True):
         if offset is None:
             return
         row_index = self.scroll_offset.y + offset.y
-        if row_index >= self.index.row_count:
+        row = self.index.locate(row_index)
+        if row is None:
             return
         self.focus()
         self.cursor = row_index
-        row = self.index.row(row_index)
         if row.is_namespace:
             self._toggle(row)

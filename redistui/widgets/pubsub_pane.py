@@ -139,20 +139,21 @@ class MessageView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         message = self.row_at(y)
         width = self.scrollable_content_region.width
+        base = self.rich_style  # the theme's text and background: readable in light mode as in dark
         if message is None:
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         stamp = (
             time.strftime("%H:%M:%S", time.localtime(message.at)) + f".{int(message.at * 1000) % 1000:03d}"
         )
         colour = channel_colour(message.channel)
         segments = [
-            Segment(stamp + " ", Style(color="grey50")),
-            Segment(_text(message.channel) + " ", Style(color=colour, bold=True)),
+            Segment(stamp + " ", base + Style(color="grey50")),
+            Segment(_text(message.channel) + " ", base + Style(color=colour, bold=True)),
         ]
         if message.pattern:  # separators end segments: SVG exports drop leading spaces
-            segments.append(Segment(f"[{_text(message.pattern)}] ", Style(color=colour, dim=True)))
-        segments.append(Segment(_text(message.data)))
-        return Strip(segments).crop(0, width).extend_cell_length(width)
+            segments.append(Segment(f"[{_text(message.pattern)}] ", base + Style(color=colour, dim=True)))
+        segments.append(Segment(_text(message.data), base))
+        return Strip(segments).crop(0, width).extend_cell_length(width, base)
 
     def on_click(self, event: Click) -> None:
         message = self.row_at(event.y)

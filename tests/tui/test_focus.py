@@ -126,3 +126,18 @@ async def test_footer_fits_120_columns_with_a_collection_open(server) -> None:
                       "Scripts", "Analyse"):
             assert label in line, f"{label!r} cut from the footer: {line!r}"
         assert line.rstrip().endswith("palette")
+
+
+async def test_shift_tab_from_the_value_goes_back_to_the_key_list(server) -> None:
+    """Issue 17 item 9: shift+tab from a collection's table lands on the key list, not the type filter."""
+    with server.connect() as conn:
+        conn.hset("h", mapping={"f": "1"})
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_key(pilot, app, b"h")
+        await wait_for(pilot, lambda: collection(app).pager is not None and collection(app).pager.items)
+        collection(app).query_one(DataTable).focus()
+        await pilot.press("shift+tab")
+        assert app.focused is app.browser.key_list
+        await pilot.press("tab")
+        assert isinstance(app.focused, DataTable)

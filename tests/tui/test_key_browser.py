@@ -190,3 +190,38 @@ async def test_an_empty_database_says_so(server) -> None:
         await wait_for(pilot, lambda: "no keys here yet" in screen_text(app))
         app.browser.set_pattern("nothing:*")
         await wait_for(pilot, lambda: "no keys match the filter" in screen_text(app))
+
+
+async def test_expanding_a_big_mixed_namespace_lays_out_one_screen(redis_server) -> None:
+    """Issue 17 item 1: ``user:`` with 60,000 keys, half of them one-key sub-namespaces, opens laying out
+    a screenful (not its 60,000 children); End reaches its last row; a live key lands in place."""
+    from redistui.key_index import LAYOUT_AHEAD, LAYOUT_CHUNK
+
+    redis_server.reset()
+    with redis_server.connect() as conn:
+        pipe = conn.pipeline(transaction=False)
+        for i in range(60_000):
+            pipe.set(f"user:{i}:avatar" if i % 2 else f"user:{i}", 1)
+        pipe.set("zz", 1)
+        pipe.execute()
+    app = make_app(redis_server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.browser.index) > 0, what="first keys")
+        app.browser.load_all()
+        await wait_for(
+            pilot, lambda: app.browser.scan_done and len(app.browser.index) == 60_001, timeout=30, what="loaded"
+        )
+        await wait_rows(pilot, app, ["user", "zz"])
+        key_list = app.query_one(KeyList)
+        key_list.focus()
+        key_list.move_to(0)
+        await pilot.press("right")
+        await wait_for(pilot, lambda: getattr(app.browser.index.locate(1), "key", None) == b"user:0", what="open")
+        node = app.browser.index._nodes[b"user:"]
+        assert node.rest is not None and node.starts[-1] <= LAYOUT_AHEAD + LAYOUT_CHUNK
+        await pilot.press("pagedown", "pagedown")
+        assert node.starts[-1] <= LAYOUT_AHEAD + LAYOUT_CHUNK + 100
+        await pilot.press("end")
+        await wait_for(pilot, lambda: getattr(key_list.current_row, "key", None) == b"zz", what="end")
+        assert key_list.cursor == app.browser.index.row_count - 1 == 60_000 + 1
+        assert "zz" in screen_text(app)

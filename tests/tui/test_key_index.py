@@ -154,6 +154,7 @@ def test_a_change_lays_out_only_the_namespaces_on_its_path() -> None:
     index.add(f"order:{i}:line".encode() for i in range(1000))
     index.toggle(b"user:")
     index.toggle(b"order:")
+    assert len(index.rows()) == 2 + 50_000 + 2000  # laid out to the end
     assert index.row_count == 2 + 50_000 + 2000
     order_node = index._nodes[b"order:"]
     user_node = index._nodes[b"user:"]
@@ -165,3 +166,47 @@ def test_a_change_lays_out_only_the_namespaces_on_its_path() -> None:
     index.add([b"order:5000:line"])  # a new sub-namespace slotted into 2,000 children, not a re-layout
     assert index._nodes[b"order:"] is order_node and index.row_count == 2 + 50_001 + 2001
     assert index.row(index.row_of(b"user:new")).key == b"user:new"
+
+
+def mixed_index(total: int) -> KeyIndex:
+    """``user:`` mixing leaves (``user:N``) and one-key sub-namespaces (``user:N:avatar``)."""
+    index = KeyIndex()
+    index.add(f"user:{i}:avatar".encode() if i % 2 else f"user:{i}".encode() for i in range(total))
+    index.add([b"a", b"zzz"])
+    return index
+
+
+def test_expanding_a_mixed_namespace_lays_out_only_what_is_asked_for() -> None:
+    """Issue 17 item 1: opening a namespace of 200,000 leaves and sub-namespaces lays out a screenful
+    (plus a margin), not its 200,000 children; further rows are laid out as they are asked for."""
+    from redistui.key_index import LAYOUT_AHEAD, LAYOUT_CHUNK
+
+    index = mixed_index(200_000)
+    assert [row.label for row in index.rows()] == [b"a", b"user", b"zzz"]
+    index.toggle(b"user:")
+    assert index.row(1).key == b"user:" and index.row(2).key == b"user:0"
+    node = index._nodes[b"user:"]
+    assert node.rest is not None and node.starts[-1] <= LAYOUT_AHEAD + LAYOUT_CHUNK  # a screenful, not 200,000
+    assert index.row_count == 3 + 200_000  # the rest counts a row per key until laid out
+    row = index.row(2 + 5000)  # scrolling on lays out as far as that
+    assert node.starts[-1] <= 5000 + LAYOUT_AHEAD + LAYOUT_CHUNK
+    full = mixed_index(200_000)
+    full.toggle(b"user:")
+    assert row == full.rows()[2 + 5000]  # the same row as a tree laid out whole
+    assert index.row_of(b"zzz") == 2 + 200_000  # below the open namespace, from its count so far
+    assert index.rows()[-1].key == b"zzz" and len(index.rows()) == index.row_count
+    assert node.rest is None
+
+
+def test_live_inserts_into_a_partly_laid_out_namespace() -> None:
+    index = mixed_index(50_000)
+    index.toggle(b"user:")
+    index.row(100)
+    node = index._nodes[b"user:"]
+    before = index.row_count
+    index.add([b"user:00", b"user:99999", b"user:5:extra", b"user:zz:deep"])  # laid-out part and the rest
+    assert index._nodes[b"user:"] is node  # patched, not laid out again
+    assert index.row_count == before + 4  # the part not laid out counts a row per key
+    rows = index.rows()
+    assert len([r for r in rows if r.key in (b"user:00", b"user:99999", b"user:zz:")]) == 3
+    assert len(rows) == index.row_count == before + 3  # laid out: user:5: already had its row

@@ -202,3 +202,25 @@ async def test_shard_channels(cmdline_server: ServerHandle) -> None:
         assert (message.channel, message.data, message.kind) == (b"shardy", b"sharded hello", "smessage")
         assert pane.shard == {b"shardy"}
         publisher.close()
+
+
+async def test_message_log_is_drawn_in_the_theme_colours_in_light_mode(cmdline_server: ServerHandle) -> None:
+    """Issue 17 item 9: every cell of the log (messages and empty rows) has the pane's background, so
+    the log is not a dark block in the light theme."""
+    app = Host(cmdline_server.port)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = "textual-light"
+        pane = app.pane
+        await pilot.click("#ps-subscribe")
+        await pilot.press(*"news", "enter")
+        await subscribed(pilot, pane, "news")
+        with cmdline_server.client() as publisher:
+            publisher.publish("news", "hello")
+        await wait_for(pilot, lambda: len(pane.view.rows) == 1)
+        await pilot.pause(0.1)
+        background = pane.view.rich_style.bgcolor
+        assert background is not None and background.triplet is not None
+        assert sum(background.triplet) > 3 * 200  # a light colour
+        for y in (0, 5):  # a message row and an empty row
+            segments = list(pane.view.render_line(y))
+            assert segments and all(seg.style is not None and seg.style.bgcolor == background for seg in segments)

@@ -21,7 +21,7 @@ def make_app(port: int, db: int = 0, embedded: bool = False) -> RedisTUI:
 
 
 async def wait_for(
-    pilot: Pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = ""
+    pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0, what: str = ""
 ) -> None:
     """Let the app run until ``condition()`` is truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
