@@ -85,10 +85,17 @@ def test_migrate_between_ours_and_redis_server(diff, ours, real):
 
 
 def _cluster_node(kind: str, workdir: Path) -> ServerProcess:
-    extra = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()), "--cluster-node-timeout", "1000"]
-    node: ServerProcess = OurServer(workdir, extra=extra) if kind == "ours" else RealServer(workdir, extra=extra)
-    node.start(timeout=30)
-    return node
+    """A cluster node on free ports; chosen again if another test took one meanwhile."""
+    for attempt in range(3):
+        extra = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()), "--cluster-node-timeout", "1000"]
+        node: ServerProcess = OurServer(workdir, extra=extra) if kind == "ours" else RealServer(workdir, extra=extra)
+        try:
+            node.start(timeout=30)
+            return node
+        except RuntimeError as exc:
+            if attempt == 2 or "in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")

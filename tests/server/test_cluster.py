@@ -26,11 +26,18 @@ NODE_TIMEOUT = 1000  # ms
 
 
 def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
-    args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
-            "--cluster-node-timeout", str(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0", *extra]
-    node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
-    node.start(timeout=30)
-    return node
+    """A cluster node on free ports; chosen again if another test took one meanwhile."""
+    for attempt in range(3):
+        args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                "--cluster-node-timeout", str(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0", *extra]
+        node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
+        try:
+            node.start(timeout=30)
+            return node
+        except RuntimeError as exc:
+            if attempt == 2 or "in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 def start_nodes(kinds: list[str], workdir: Path) -> list[ServerProcess]:
