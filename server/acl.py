@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from server.command import ACL_READ_FLAGS, ACL_WRITE_FLAGS, CATEGORIES, TABLE, Command
 from server.glob import glob_match
-from server.protocol import Error
+from server.protocol import Error, ProtocolError, split_inline
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -44,6 +44,10 @@ NOPERM_KEYS = Error(b"NOPERM this user has no permissions to access one of the k
 NOPERM_CHANNELS = Error(b"NOPERM this user has no permissions to access one of the channels used as arguments")
 
 
+# Refusals, ranked as Redis ranks them (ACL_DENIED_*): the highest over all selectors is reported.
+DENIED_COMMAND, DENIED_KEY, DENIED_CHANNEL = 1, 2, 4
+
+
 class RuleError(Exception):
     """A SETUSER modifier that cannot be applied; the text is Redis's."""
 
@@ -60,8 +64,250 @@ def commands_in(category: str) -> list[Command]:
     return [c for c in all_commands() if category == "all" or category in c.acl]
 
 
+class _Rules:
+    """Rules and checks a selector owns: key patterns, channel patterns, commands.
+
+    The user's root permissions and each ``(...)`` selector share them (Redis 7.0's aclSelector).
+    """
+
+    key_patterns: list[tuple[str, bytes]]
+    all_keys: bool
+    channel_patterns: list[bytes]
+    all_channels: bool
+    allowed: set[str]
+    command_rules: list[str]
+
+    def apply_selector_rule(self, rule: str) -> None:
+        """A key, channel or command rule (Redis's ACLSetSelector); anything else is a syntax error."""
+        low = rule.lower()
+        if low in ("allkeys", "~*"):
+            self.all_keys = True
+            self.key_patterns = [("rw", b"*")]
+        elif low == "resetkeys":
+            self.all_keys = False
+            self.key_patterns = []
+        elif rule.startswith("~") or rule.startswith("%"):
+            self._add_key_pattern(rule)
+        elif low in ("allchannels", "&*"):
+            self.all_channels = True
+            self.channel_patterns = [b"*"]
+        elif low == "resetchannels":
+            self.all_channels = False
+            self.channel_patterns = []
+        elif rule.startswith("&"):
+            if self.all_channels:
+                raise RuleError(
+                    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
+                    "does not have any effect. Try 'resetchannels' to start with an empty list of channels"
+                )
+            raw = rule[1:].encode("utf-8", "surrogateescape")
+            if has_spaces(raw):
+                raise RuleError("Syntax error")
+            if raw not in self.channel_patterns:
+                self.channel_patterns.append(raw)
+        elif low in ("allcommands", "+@all"):
+            self.allowed = {c.name for c in all_commands()}
+            self.command_rules = ["+@all"]
+        elif low in ("nocommands", "-@all"):
+            self.allowed = set()
+            self.command_rules = ["-@all"]
+        elif rule[:1] in ("+", "-"):
+            self._command_rule(rule)
+        else:
+            raise RuleError("Syntax error")
+
+    def _add_key_pattern(self, rule: str) -> None:
+        """``~pattern`` or ``%<R|W|RW>~pattern``, parsed as ACLSetSelector does (each flag once)."""
+        if self.all_keys:
+            raise RuleError(
+                "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
+                "have any effect. Try 'resetkeys' to start with an empty list of patterns"
+            )
+        access, pattern = "rw", rule[1:]
+        if rule.startswith("%"):
+            access, pos = "", 1
+            while pos < len(rule):
+                flag = rule[pos].upper()
+                pos += 1
+                if flag in "RW" and flag.lower() not in access:
+                    access += flag.lower()
+                elif flag == "~":
+                    break
+                else:
+                    raise RuleError("Syntax error")
+            access = "".join(a for a in "rw" if a in access)
+            pattern = rule[pos:]
+        raw = pattern.encode("utf-8", "surrogateescape")
+        if has_spaces(raw):
+            raise RuleError("Syntax error")
+        for n, (had, existing) in enumerate(self.key_patterns):
+            if existing == raw:  # the same pattern again: its permissions join (ACLSetSelector)
+                self.key_patterns[n] = "".join(a for a in "rw" if a in had + access), raw
+                return
+        self.key_patterns.append((access, raw))
+
+    def _command_rule(self, rule: str) -> None:
+        add = rule[0] == "+"
+        target = rule[1:].lower()
+        if target.startswith("@"):
+            category = target[1:]
+            if category != "all" and category not in CATEGORIES:
+                raise RuleError("Unknown command or category name in ACL")
+            names = {c.name for c in commands_in(category)}
+        else:
+            parent, _, sub = target.partition("|")
+            cmd = TABLE.get(parent.encode())
+            if cmd is None:
+                raise RuleError("Unknown command or category name in ACL")
+            if sub:  # -config|get takes the subcommand away, as +config|get grants it
+                subcmd = cmd.subcommands.get(sub.encode())
+                if subcmd is None:
+                    raise RuleError("Unknown command or category name in ACL")
+                names = {subcmd.name}
+            else:
+                names = {cmd.name} | {s.name for s in cmd.subcommands.values()}
+        if add:
+            self.allowed |= names
+        else:
+            self.allowed -= names
+        self.command_rules.append(rule.lower())
+
+    # -- checks ------------------------------------------------------------------
+
+    def may_run(self, cmd: Command) -> bool:
+        return cmd.name in self.allowed
+
+    def may_access_key(self, key: bytes, access: str) -> bool:
+        for allowed, pattern in self.key_patterns:
+            if access and not all(a in allowed for a in access):
+                continue
+            if glob_match(pattern, key) and (key or not pattern):  # Redis: '*' does not match ''
+                return True
+        return False
+
+    def may_access_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
+        if self.all_channels:
+            return True
+        for pattern in self.channel_patterns:
+            if is_pattern:
+                if pattern == channel:  # PSUBSCRIBE needs the very same pattern
+                    return True
+            elif glob_match(pattern, channel):
+                return True
+        return False
+
+    def has_unrestricted_read(self) -> bool:
+        """Every key is readable (ACLSelectorHasUnrestrictedKeyAccess for CMD_KEY_ACCESS)."""
+        return self.all_keys or any(pattern == b"*" and "r" in access for access, pattern in self.key_patterns)
+
+    def refusal(self, cmd: Command, argv: list[bytes], keys: list[tuple[int, int]] | None) -> tuple[int, int] | None:
+        """Why this selector refuses ``argv`` (ACLSelectorCheckCmd): (DENIED_*, argument index), or None.
+
+        ``keys`` is the command's key positions and flags when already found, else None.
+        """
+        if not self.may_run(cmd):
+            return DENIED_COMMAND, 0
+        if not self.all_keys and cmd.has_keys:
+            for pos, flags in cmd.find_keys(argv) if keys is None else keys:
+                if not self.may_access_key(argv[pos], _ACCESS_NEEDED[flags & _ACL_FLAGS]):
+                    return DENIED_KEY, pos
+        if not self.all_channels:
+            start = CHANNEL_COMMANDS.get(cmd.name)
+            if start is not None:
+                end = len(argv) if start == -1 else start + 1
+                is_pattern = cmd.name == "psubscribe"
+                for pos in range(1 if start == -1 else start, min(end, len(argv))):
+                    if not self.may_access_channel(argv[pos], is_pattern):
+                        return DENIED_CHANNEL, pos
+        return None
+
+    # -- description -------------------------------------------------------------
+
+    def _key_text(self) -> list[str]:
+        if self.all_keys:
+            return ["~*"]
+        out = []
+        for access, pattern in self.key_patterns:
+            prefix = {"rw": "~", "r": "%R~", "w": "%W~", "": "%~"}[access]
+            out.append(prefix + pattern.decode("utf-8", "surrogateescape"))
+        return out
+
+    def _channel_text(self) -> str:
+        if self.all_channels:
+            return "&*"
+        return " ".join(["resetchannels"] + ["&" + p.decode("utf-8", "surrogateescape") for p in self.channel_patterns])
+
+    def channels_field(self) -> str:
+        """The ``channels`` of ACL GETUSER: the patterns, or ``&*``."""
+        if self.all_channels:
+            return "&*"
+        return " ".join("&" + p.decode("utf-8", "surrogateescape") for p in self.channel_patterns)
+
+    def commands_text(self) -> str:
+        rules = self.command_rules or ["-@all"]
+        if rules[0] not in ("+@all", "-@all"):
+            rules = ["-@all", *rules]
+        return " ".join(rules)
+
+    def selector_text(self) -> str:
+        """Keys, channels and commands as ACL LIST prints a selector (ACLDescribeSelector)."""
+        return " ".join([*self._key_text(), self._channel_text(), self.commands_text()])
+
+
 @dataclass
-class User:
+class Selector(_Rules):
+    """One ``(...)`` rule group: it alone must allow a command, its keys and its channels."""
+
+    key_patterns: list[tuple[str, bytes]] = field(default_factory=list)
+    all_keys: bool = False
+    channel_patterns: list[bytes] = field(default_factory=list)
+    all_channels: bool = False
+    allowed: set[str] = field(default_factory=set)
+    command_rules: list[str] = field(default_factory=list)
+
+
+def parse_selector(rule: str) -> Selector:
+    """``(rule rule ...)`` as one selector; the words split as sdssplitargs splits them."""
+    try:
+        words = split_inline(rule[1:-1].encode("utf-8", "surrogateescape"))
+    except ProtocolError:
+        words = []  # Redis's split fails and leaves an empty selector
+    selector = Selector()
+    for word in words:
+        selector.apply_selector_rule(word.decode("utf-8", "surrogateescape"))
+    return selector
+
+
+def merge_selector_words(rules: list[str]) -> list[str]:
+    """Join a ``(`` word with the following ones up to one ending in ``)`` (ACLMergeSelectorArguments).
+
+    Raises Error with Redis's text when a parenthesis stays open.
+    """
+    out: list[str] = []
+    opened: str | None = None
+    first = ""
+    for rule in rules:
+        if rule.startswith("(") and not rule.endswith(")"):
+            opened = first = rule  # a second '(' restarts the group, as in Redis
+            continue
+        if opened is not None:
+            opened += " " + rule
+            if rule.endswith(")"):
+                out.append(opened)
+                opened = None
+            continue
+        out.append(rule)
+    if opened is not None:
+        raise UnmatchedParenthesis(first)
+    return out
+
+
+class UnmatchedParenthesis(Exception):
+    """A selector's ``(`` never closes; the argument is the word that opened it."""
+
+
+@dataclass
+class User(_Rules):
     name: str
     enabled: bool = False
     nopass: bool = False
@@ -73,12 +319,15 @@ class User:
     allowed: set[str] = field(default_factory=set)  # command full names ("config|get")
     command_rules: list[str] = field(default_factory=list)  # as given, for ACL LIST
     sanitize_payload: bool | None = None  # RESTORE payload checks: set by reset or the flags
+    selectors: list[Selector] = field(default_factory=list)  # the ``(...)`` groups after the root
 
     # -- rules -------------------------------------------------------------------
 
     def apply(self, rule: str) -> None:
         """Apply one ACL rule, or raise RuleError with Redis's reason."""
         low = rule.lower()
+        if not rule:
+            return  # an empty rule does nothing, as in Redis
         if low == "on":
             self.enabled = True
         elif low == "off":
@@ -103,35 +352,10 @@ class User:
             self._remove_hash(hashlib.sha256(rule[1:].encode("utf-8", "surrogateescape")).hexdigest())
         elif rule.startswith("!"):
             self._remove_hash(rule[1:])
-        elif low in ("allkeys", "~*"):
-            self.all_keys = True
-            self.key_patterns = [("rw", b"*")]
-        elif low == "resetkeys":
-            self.all_keys = False
-            self.key_patterns = []
-        elif rule.startswith("~") or rule.startswith("%"):
-            self._add_key_pattern(rule)
-        elif low in ("allchannels", "&*"):
-            self.all_channels = True
-            self.channel_patterns = [b"*"]
-        elif low == "resetchannels":
-            self.all_channels = False
-            self.channel_patterns = []
-        elif rule.startswith("&"):
-            if self.all_channels:
-                raise RuleError(
-                    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
-                    "does not have any effect. Try 'resetchannels' to start with an empty list of channels"
-                )
-            self.channel_patterns.append(rule[1:].encode())
-        elif low in ("allcommands", "+@all"):
-            self.allowed = {c.name for c in all_commands()}
-            self.command_rules = ["+@all"]
-        elif low in ("nocommands", "-@all"):
-            self.allowed = set()
-            self.command_rules = ["-@all"]
-        elif rule[:1] in ("+", "-"):
-            self._command_rule(rule)
+        elif rule.startswith("(") and rule.endswith(")"):
+            self.selectors.append(parse_selector(rule))
+        elif low == "clearselectors":
+            self.selectors.clear()
         elif low == "reset":
             User.__init__(self, self.name)
             self.apply("resetchannels")
@@ -141,10 +365,8 @@ class User:
             self.sanitize_payload = True
         elif low == "skip-sanitize-payload":
             self.sanitize_payload = False
-        elif low == "clearselectors":
-            pass
         else:
-            raise RuleError("Syntax error")
+            self.apply_selector_rule(rule)
 
     def _add_hash(self, digest: str) -> None:
         self.nopass = False
@@ -156,54 +378,6 @@ class User:
             raise RuleError("no such password")  # Redis's text for < and ! on a missing password
         self.passwords.remove(digest)
 
-    def _add_key_pattern(self, rule: str) -> None:
-        if rule.startswith("~"):
-            access, pattern = "rw", rule[1:]
-        else:
-            flags, sep, pattern = rule[1:].partition("~")
-            if not sep or not flags or any(f not in "RWrw" for f in flags):
-                raise RuleError("Syntax error")
-            access = ("r" if "R" in flags.upper() else "") + ("w" if "W" in flags.upper() else "")
-        if self.all_keys:
-            raise RuleError(
-                "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not "
-                "have any effect. Try 'resetkeys' to start with an empty list of patterns"
-            )
-        raw = pattern.encode("utf-8", "surrogateescape")
-        for n, (had, existing) in enumerate(self.key_patterns):
-            if existing == raw:  # the same pattern again: its permissions join (ACLSetSelector)
-                self.key_patterns[n] = ("r" if "r" in had + access else "") + ("w" if "w" in had + access else ""), raw
-                return
-        self.key_patterns.append((access, raw))
-
-    def _command_rule(self, rule: str) -> None:
-        add = rule[0] == "+"
-        target = rule[1:].lower()
-        if target.startswith("@"):
-            category = target[1:]
-            if category != "all" and category not in CATEGORIES:
-                raise RuleError("Unknown command or category name in ACL")
-            names = {c.name for c in commands_in(category)}
-        else:
-            parent, _, sub = target.partition("|")
-            cmd = TABLE.get(parent.encode())
-            if cmd is None:
-                raise RuleError("Unknown command or category name in ACL")
-            if sub:
-                if not add:
-                    raise RuleError("Allowing first-arg of a subcommand is not supported")
-                subcmd = cmd.subcommands.get(sub.encode())
-                if subcmd is None:
-                    raise RuleError("Unknown command or category name in ACL")
-                names = {subcmd.name}
-            else:
-                names = {cmd.name} | {s.name for s in cmd.subcommands.values()}
-        if add:
-            self.allowed |= names
-        else:
-            self.allowed -= names
-        self.command_rules.append(rule.lower())
-
     # -- checks ------------------------------------------------------------------
 
     def check_password(self, password: bytes) -> bool:
@@ -212,28 +386,6 @@ class User:
         if self.nopass:
             return True
         return hashlib.sha256(password).hexdigest() in self.passwords
-
-    def may_run(self, cmd: Command) -> bool:
-        return cmd.name in self.allowed
-
-    def may_access_key(self, key: bytes, access: str) -> bool:
-        for allowed, pattern in self.key_patterns:
-            if access and not all(a in allowed for a in access):
-                continue
-            if glob_match(pattern, key) and (key or not pattern):  # Redis: '*' does not match ''
-                return True
-        return False
-
-    def may_access_channel(self, channel: bytes, is_pattern: bool = False) -> bool:
-        if self.all_channels:
-            return True
-        for pattern in self.channel_patterns:
-            if is_pattern:
-                if pattern == channel:  # PSUBSCRIBE needs the very same pattern
-                    return True
-            elif glob_match(pattern, channel):
-                return True
-        return False
 
     # -- description -------------------------------------------------------------
 
@@ -252,30 +404,9 @@ class User:
         parts = ["user", self.name, "on" if self.enabled else "off"]
         parts.extend(self.flag_names()[1:])
         parts.extend("#" + h for h in self.passwords)
-        parts.extend(self._key_text())
-        parts.append(self._channel_text())
-        parts.append(self.commands_text())
+        parts.append(self.selector_text())
+        parts.extend("(" + s.selector_text() + ")" for s in self.selectors)
         return " ".join(p for p in parts if p)
-
-    def _key_text(self) -> list[str]:
-        if self.all_keys:
-            return ["~*"]
-        out = []
-        for access, pattern in self.key_patterns:
-            prefix = {"rw": "~", "r": "%R~", "w": "%W~"}[access]
-            out.append(prefix + pattern.decode("utf-8", "surrogateescape"))
-        return out
-
-    def _channel_text(self) -> str:
-        if self.all_channels:
-            return "&*"
-        return " ".join(["resetchannels"] + ["&" + p.decode("utf-8", "surrogateescape") for p in self.channel_patterns])
-
-    def commands_text(self) -> str:
-        rules = self.command_rules or ["-@all"]
-        if rules[0] not in ("+@all", "-@all"):
-            rules = ["-@all", *rules]
-        return " ".join(rules)
 
 
 class ACL:
@@ -331,6 +462,11 @@ class ACL:
         """Apply rules to a copy of the user (created if new); commit only if all apply."""
         import copy
 
+        try:
+            rules = merge_selector_words(rules)
+        except UnmatchedParenthesis as exc:
+            raise Error(f"ERR Unmatched parenthesis in acl selector starting at '{exc.args[0]}'.".encode(
+                "utf-8", "surrogateescape")) from None
         existing = self.users.get(name)
         user = copy.deepcopy(existing) if existing is not None else User(name)
         if existing is None:
@@ -384,25 +520,28 @@ class ACL:
         return NOPERM_KEYS if reason == "key" else NOPERM_CHANNELS
 
     def denial(self, user: User, cmd: Command, argv: list[bytes]) -> tuple[str, str] | None:
-        """Why ``user`` may not run ``argv``: ("command"|"key"|"channel", object), or None."""
+        """Why ``user`` may not run ``argv``: ("command"|"key"|"channel", object), or None.
+
+        The root permissions or any one selector must allow the command, all its keys and its
+        channels. When none does, Redis reports the highest-ranked refusal (channel over key over
+        command), the later argument on a tie.
+        """
         if cmd.no_auth and cmd.root_name in (b"auth", b"hello", b"quit", b"reset"):
             return None
-        if not user.may_run(cmd):
+        worst = user.refusal(cmd, argv, None)
+        if worst is None:
+            return None
+        if user.selectors:
+            keys = cmd.find_keys(argv) if cmd.has_keys else []
+            for selector in user.selectors:
+                found = selector.refusal(cmd, argv, keys)
+                if found is None:
+                    return None
+                worst = max(worst, found)
+        reason, pos = worst
+        if reason == DENIED_COMMAND:
             return "command", cmd.name
-        if not user.all_keys and cmd.has_keys:
-            for pos, flags in cmd.find_keys(argv):
-                key = argv[pos]
-                if not user.may_access_key(key, _ACCESS_NEEDED[flags & _ACL_FLAGS]):
-                    return "key", key.decode("utf-8", "surrogateescape")
-        if not user.all_channels:
-            start = CHANNEL_COMMANDS.get(cmd.name)
-            if start is not None:
-                channels = argv[1:] if start == -1 else argv[start : start + 1]
-                is_pattern = cmd.name == "psubscribe"
-                for channel in channels:
-                    if not user.may_access_channel(channel, is_pattern):
-                        return "channel", channel.decode("utf-8", "surrogateescape")
-        return None
+        return "key" if reason == DENIED_KEY else "channel", argv[pos].decode("utf-8", "surrogateescape")
 
     # -- ACL LOG -------------------------------------------------------------------------
 
@@ -416,6 +555,8 @@ class ACL:
                 entry["updated"] = now
                 if client is not None:
                     entry["client-info"] = client.info_line()
+                self.log.remove(entry)  # a repeated entry moves to the head, as in Redis
+                self.log.appendleft(entry)
                 return
         self.log.appendleft({
             "count": 1, "reason": reason, "context": context, "object": obj, "username": username,
@@ -441,7 +582,12 @@ class ACL:
         for words in lines:
             if not words:
                 continue
-            name, rules = words[0], words[1:]
+            name = words[0]
+            try:
+                rules = merge_selector_words(words[1:])
+            except UnmatchedParenthesis:
+                raise Error(f"ERR Error in user declaration '{name}': Unmatched parenthesis in selector definition.".encode(
+                    "utf-8", "surrogateescape")) from None
             user = User(name)
             user.command_rules = ["-@all"]
             for rule in rules:
@@ -456,8 +602,8 @@ class ACL:
     def save_file(self, path: str) -> None:
         tmp = f"{path}.tmp-{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as fh:
-            for user in self.users.values():
-                fh.write(user.describe() + "\n")
+            for name in sorted(self.users):  # in name order, as Redis walks its user tree
+                fh.write(self.users[name].describe() + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import time
 
-from server.acl import User, commands_in, has_spaces, read_acl_file
+from server.acl import User, _Rules, commands_in, has_spaces, read_acl_file
 from server.client import Client
 from server.command import CATEGORIES, command, container
 from server.commands.args import NOT_POSITIVE, c_string, to_int
 from server.commands.connection import help_lines
 from server.dispatch import resolve
-from server.protocol import OK, Error
+from server.protocol import OK, Error, RespSet
 
 container("acl", summary="Manages users and their permissions.", group="server", since="6.0.0")
 
@@ -46,13 +46,19 @@ def acl_getuser(ctx: Client, _sub: bytes, name: bytes) -> object:
     if user is None:
         return None
     return {
-        b"flags": [f.encode() for f in user.flag_names()],
+        b"flags": RespSet(f.encode() for f in user.flag_names()),  # a set in RESP3, as in Redis
         b"passwords": [h.encode() for h in user.passwords],
-        b"commands": user.commands_text().encode(),
-        b"keys": " ".join(user._key_text()).encode("utf-8", "surrogateescape"),
-        b"channels": " ".join("&" + p.decode("utf-8", "surrogateescape") for p in user.channel_patterns).encode(
-            "utf-8", "surrogateescape"),
-        b"selectors": [],
+        **_selector_fields(user),
+        b"selectors": [_selector_fields(s) for s in user.selectors],
+    }
+
+
+def _selector_fields(rules: _Rules) -> dict[bytes, bytes]:
+    """commands, keys and channels of the root or of one selector, as ACL GETUSER shows them."""
+    return {
+        b"commands": rules.commands_text().encode(),
+        b"keys": " ".join(rules._key_text()).encode("utf-8", "surrogateescape"),
+        b"channels": rules.channels_field().encode("utf-8", "surrogateescape"),
     }
 
 

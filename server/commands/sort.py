@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from server.acl import User
 from server.client import Client
-from server.command import K_ACCESS, K_OW, K_RO, K_UPDATE, command
+from server.command import K_ACCESS, K_OW, K_RO, K_UPDATE, TABLE, command
 from server.commands.args import SYNTAX_ERROR, ArgCursor, c_string
 from server.commands.lists import bulk_array
 from server.commands.zsets import strtod
@@ -78,13 +78,21 @@ def _score(value: bytes) -> float | None:
     return parsed[0]
 
 
-def _full_key_access(ctx: Client) -> bool:
-    """Whether the user may read every key (Redis's check before accepting BY/GET patterns)."""
+def _full_key_access(ctx: Client, argv: list[bytes], readonly: bool) -> bool:
+    """Whether the user may read every key (Redis's check before accepting BY/GET patterns).
+
+    The root permissions or a selector must both allow this SORT and read every key
+    (ACLUserCheckCmdWithUnrestrictedKeyAccess).
+    """
     users = cast(dict[str, User], cast(Any, ctx.server).acl.users)
     user = users.get(ctx.user)
-    if user is None or user.all_keys:
+    if user is None or (user.all_keys and not user.selectors):
         return True
-    return any(pattern == b"*" and "r" in access for access, pattern in user.key_patterns)
+    cmd = TABLE[b"sort_ro" if readonly else b"sort"]
+    return any(
+        rules.has_unrestricted_read() and rules.refusal(cmd, argv, None) is None
+        for rules in (user, *user.selectors)
+    )
 
 
 class _Item:
@@ -119,7 +127,7 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
     sort_by: bytes | None = None
     store_key: bytes | None = None
     gets: list[bytes] = []
-    full_access = _full_key_access(ctx)
+    full_access = _full_key_access(ctx, [b"sort", key, *options], readonly)
     args = ArgCursor(options)
     while args:
         opt = args.next_keyword()

@@ -221,3 +221,143 @@ def test_read_write_key_permissions_of_every_command_with_keys(ours, real):
             conn.close()
     assert denied > 500  # the matrix does exercise refusals
     assert not differ, f"{len(differ)} of {checked} differ:\n" + "\n".join(differ[:30])
+
+
+# Users with Redis 7.0 selectors: the root permissions or any one ``(...)`` group must allow a
+# command wholly (the command, all its keys and its channels in the same group). Redis prints
+# command rules in its own order, so each group's rules here are already in that order.
+SELECTOR_USERS = {
+    "sel-split": ["on", "nopass", "resetkeys", "-@all", "(+@read ~r:*)", "(+@write ~w:*)", "(+publish &news)"],
+    "sel-root": ["on", "nopass", "~cache:*", "+@read", "(", "~*", "+get", ")", "(%R~r:* %W~w:* +@all &chan*)"],
+    "sel-words": ["on", "nopass", "~other", "+@all", "-@write", "(+set", "~*)", "(&*", "+publish)",
+                  "(+rename ~r:* ~w:*)"],
+    "sel-cleared": ["on", "nopass", "~*", "+get", "(+set ~*)", "clearselectors", "(+del ~k*)"],
+}
+
+
+@pytest.fixture
+def selector_pair(ours, real):
+    conns = [RawConnection(ours.port), RawConnection(real.port)]
+    for conn in conns:
+        for name, rules in SELECTOR_USERS.items():
+            assert conn.call("ACL", "SETUSER", name, "reset", *rules) == b"+OK\r\n", name
+    yield conns
+    for conn in conns:
+        conn.call("ACL", "DELUSER", *SELECTOR_USERS)
+        conn.close()
+
+
+def test_selector_getuser_and_list_match(selector_pair):
+    ours, real = selector_pair
+    for name in SELECTOR_USERS:
+        assert ours.call("ACL", "GETUSER", name) == real.call("ACL", "GETUSER", name), name
+    assert ours.call("ACL", "LIST") == real.call("ACL", "LIST")
+    # RESP3 shows selectors as a list of maps.
+    for conn in selector_pair:
+        assert conn.call("HELLO", "3").startswith(b"%")
+    assert ours.call("ACL", "GETUSER", "sel-split") == real.call("ACL", "GETUSER", "sel-split")
+
+
+def test_selector_permission_matrix_dryrun(selector_pair):
+    ours, real = selector_pair
+    mismatches = []
+    checked = allowed = 0
+    for user, key, other, channel in itertools.product(SELECTOR_USERS, KEYS, KEYS[::-1], CHANNELS):
+        for argv in commands_for(key, other, channel):
+            mine = ours.call("ACL", "DRYRUN", user, *argv)
+            theirs = real.call("ACL", "DRYRUN", user, *argv)
+            checked += 1
+            allowed += theirs == b"+OK\r\n"
+            if mine != theirs:
+                mismatches.append((user, argv, mine, theirs))
+    assert checked > 2000 and allowed > 200
+    assert not mismatches, f"{len(mismatches)} of {checked} differ, e.g. {mismatches[:5]}"
+
+
+def test_selector_enforcement_and_acl_log(selector_pair, ours, real):
+    """Really run as a selector user: same replies, and the same ACL LOG object for refusals."""
+    from tests.differential.harness import parse
+
+    replies = []
+    for admin, port in zip(selector_pair, (ours.port, real.port)):
+        admin.call("ACL", "LOG", "RESET")
+        conn = RawConnection(port)
+        assert conn.call("AUTH", "sel-split", "x") == b"+OK\r\n"
+        seen = [conn.call(*argv) for argv in (
+            ("SET", "w:1", "v"), ("GET", "w:1"), ("GET", "r:1"), ("SET", "r:1", "v"), ("PUBLISH", "news", "m"),
+            ("PUBLISH", "other", "m"), ("COPY", "r:1", "w:2"), ("MGET", "r:1", "w:1"), ("PING",),
+        )]
+        for entry in parse(admin.call("ACL", "LOG")):
+            fields = dict(zip(entry[::2], entry[1::2]))
+            seen.append(tuple(fields[f] for f in (b"count", b"reason", b"context", b"object", b"username")))
+        replies.append(seen)
+        conn.close()
+    assert replies[0] == replies[1]
+    assert replies[0][0] == b"+OK\r\n" and replies[0][3].startswith(b"-NOPERM") and len(replies[0]) > 12
+
+
+def test_selector_sort_by_needs_a_selector_reading_every_key(ours, real):
+    """SORT BY/GET patterns need one group that allows the SORT and reads every key."""
+    replies = []
+    for port in (ours.port, real.port):
+        admin = RawConnection(port)
+        admin.call("RPUSH", "list", "2", "1")
+        conn = RawConnection(port)
+        seen = []
+        for rules in (["~list", "+sort", "(%R~* +get)"], ["~list", "+sort", "(%R~* +sort)"], ["-@all", "(~* +sort)"]):
+            assert admin.call("ACL", "SETUSER", "sorter", "reset", "on", "nopass", *rules) == b"+OK\r\n"
+            assert conn.call("AUTH", "sorter", "x") == b"+OK\r\n"
+            seen.append(conn.call("SORT", "list", "BY", "w_*", "GET", "#"))
+        replies.append(seen)
+        admin.call("ACL", "DELUSER", "sorter")
+        admin.call("DEL", "list")
+        admin.close()
+        conn.close()
+    assert replies[0] == replies[1]
+
+
+def test_selector_errors_match(diff):
+    for rules in (
+        ["(+get", "~k*"], ["(+get ~k*"], ["on", "(+get", "(", "~x"], ["(+get ~k* on)"], ["(+get", "bad)"],
+        ["(+nosuch)"], ["(~* ~k)"], ["(&* &x)"], ["(%X~k)"], [")"], ["(+get (~k))"], ["(nopass)"],
+        ["(-config|get)"], ["(reset)"], ["(clearselectors)"], ["%RR~k"], ["(%WRW~k)"], ["&a b"], ["~a b"],
+        ["-config|nosuch"],
+    ):
+        diff.check("ACL", "SETUSER", "tmp-user", *rules)
+    for rules in (["()"], ["(", "(", "+get)"], ["( +get  ~a  )"], ["(+get \"~a b\")"], ["(+get '~q')"], [""], ["%R"],
+                  ["&x", "&x", "(&y &y %R~k %W~k)"], ["+config|get", "(+@all -config|set ~*)"]):
+        diff.check("ACL", "SETUSER", "tmp-user", "reset", *rules)
+        diff.check("ACL", "GETUSER", "tmp-user")
+        diff.check("ACL", "DRYRUN", "tmp-user", "GET", "a b")
+    diff.check("ACL", "DELUSER", "tmp-user")
+
+
+def test_selectors_survive_acl_save_and_load(tmp_path):
+    """ACL SAVE writes selectors as ``(...)`` groups and ACL LOAD reads them back, as redis-server does."""
+    from tests.servers import OurServer, RealServer
+
+    texts, replies = [], []
+    for kind, server_class in (("ours", OurServer), ("real", RealServer)):
+        workdir = tmp_path / kind
+        workdir.mkdir()
+        aclfile = workdir / "users.acl"
+        aclfile.write_text("user default on nopass ~* &* +@all\n")
+        server = server_class(workdir, extra=["--aclfile", str(aclfile)])
+        server.start()
+        try:
+            conn = RawConnection(server.port)
+            for name, rules in SELECTOR_USERS.items():
+                assert conn.call("ACL", "SETUSER", name, *rules) == b"+OK\r\n"
+            assert conn.call("ACL", "SAVE") == b"+OK\r\n"
+            texts.append(aclfile.read_text())
+            assert conn.call("ACL", "SETUSER", "sel-split", "clearselectors") == b"+OK\r\n"
+            assert conn.call("ACL", "LOAD") == b"+OK\r\n"
+            replies.append([conn.call("ACL", "GETUSER", name) for name in SELECTOR_USERS])
+            replies[-1].append(conn.call("ACL", "DRYRUN", "sel-split", "SET", "w:1", "v"))
+            conn.close()
+        finally:
+            server.stop()
+    assert texts[0] == texts[1]
+    assert "(~w:* resetchannels -@all +@write)" in texts[0]
+    assert replies[0] == replies[1]
+    assert replies[0][-1] == b"+OK\r\n"
