@@ -182,6 +182,9 @@ KEY_USERS = {
     "writer": ["on", "nopass", "%W~*", "+@all"],
     "split": ["on", "nopass", "%R~k1", "%W~k2", "~both", "+@all"],
     "mixed": ["on", "nopass", "%R~k1", "%W~k1", "%R~k2", "%RW~both", "+@all"],
+    # The same split through selectors: one group must allow every key of the command.
+    "sel-keys": ["on", "nopass", "resetkeys", "-@all", "(%R~k1 %R~both +@all)", "(%W~k2 ~other +@all)"],
+    "sel-mixed": ["on", "nopass", "%R~*", "+@read", "(~k1 ~k2 +@all -@read)", "(%W~* +@write)"],
 }
 
 
@@ -270,6 +273,12 @@ def test_selector_permission_matrix_dryrun(selector_pair):
             allowed += theirs == b"+OK\r\n"
             if mine != theirs:
                 mismatches.append((user, argv, mine, theirs))
+    pubsub = [("SUBSCRIBE", "news", "other", "chan1"), ("SUBSCRIBE", "chan1", "news"), ("PSUBSCRIBE", "news", "chan*"),
+              ("PSUBSCRIBE", "chan1"), ("SSUBSCRIBE", "news"), ("SPUBLISH", "news", "m"), ("UNSUBSCRIBE", "x")]
+    for user, argv in itertools.product(SELECTOR_USERS, pubsub):
+        mine, theirs = ours.call("ACL", "DRYRUN", user, *argv), real.call("ACL", "DRYRUN", user, *argv)
+        if mine != theirs:
+            mismatches.append((user, argv, mine, theirs))
     assert checked > 2000 and allowed > 200
     assert not mismatches, f"{len(mismatches)} of {checked} differ, e.g. {mismatches[:5]}"
 

@@ -75,3 +75,27 @@ def test_acl_log_records_denials(ours, r):
         assert r.acl_log() == []
     finally:
         r.acl_deluser("logger")
+
+
+def test_selectors_in_config_file_user_lines(tmp_path):
+    """``user`` lines split into words: a ``(`` group spread over several words is joined again."""
+    conf = tmp_path / "redis.conf"
+    conf.write_text("user sel on nopass ~root:* +get (+set ~w:*) (+@read %R~r:*)\n")
+    server = OurServer(tmp_path, extra=[])
+    server.command = lambda: [*OurServer.command(server)[:3], str(conf), *OurServer.command(server)[3:]]  # type: ignore[method-assign]
+    server.start()
+    try:
+        admin = redis.Redis(port=server.port)
+        assert admin.acl_list()[-1] == (
+            "user sel on nopass ~root:* resetchannels -@all +get (~w:* resetchannels -@all +set) "
+            "(%R~r:* resetchannels -@all +@read)"
+        )
+        sel = redis.Redis(port=server.port, username="sel", password="x")
+        assert sel.set("w:1", "v")
+        assert sel.get("r:1") is None
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            sel.set("r:1", "v")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            sel.get("w:1")  # +set alone in the w:* group
+    finally:
+        server.stop()
