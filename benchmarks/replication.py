@@ -5,9 +5,9 @@
    reports ``master_link_status:up`` with the master's DBSIZE. Measured for ours→ours,
    ours→redis-server and redis-server→ours, against redis-server→redis-server.
    Target: ours→ours within 3x redis-server→redis-server.
-2. Lag: ``redis-benchmark -t set -P 16`` on our master with our replica attached; the
-   master's offset is sampled every 50 ms, and the replica's lag at each sample is the
-   time since the master had written what the replica has applied. Target: under 1 s.
+2. Lag: ``redis-benchmark -t set -P 16`` on our master with our replica attached; a probe
+   writes a new value on the master every 50 ms and times how long until the replica shows
+   it. Target: under 1 s.
 3. Throughput: the same benchmark on our master with one replica attached against the
    same master without one. Target: at least 0.8x.
 
@@ -75,38 +75,42 @@ def full_sync(master_kind: str, replica_kind: str, keys: int, work: Path) -> flo
 
 
 def lag_under_load(requests: int, work: Path) -> dict:
-    """The replica's lag (seconds) while redis-benchmark -t set -P 16 writes on the master."""
+    """The replica's lag (seconds) while redis-benchmark -t set -P 16 writes on the master.
+
+    Measured end to end, as a client sees it: a probe writes a fresh value on the master and
+    reads the replica until the value shows; the time that takes is the lag at that moment
+    (it includes the time a busy replica takes to answer, which an INFO offset would hide).
+    """
     master = server("ours", work, "lag-master")
     replica = server("ours", work, "lag-replica")
     try:
         with replica.client() as conn:
             conn.execute_command("REPLICAOF", "127.0.0.1", master.port)
         wait_caught_up(master, replica)
-        history: list[tuple[float, int]] = []  # (time, master offset)
         lags: list[float] = []
         done = threading.Event()
 
-        def sample() -> None:
-            with master.client() as m, replica.client() as r:
+        def probe() -> None:
+            with master.client() as m, replica.client(socket_timeout=60) as r:
+                n = 0
                 while not done.is_set():
-                    now = time.perf_counter()
-                    history.append((now, int(m.info("replication")["master_repl_offset"])))
-                    applied = int(r.info("replication")["slave_repl_offset"])
-                    # The lag (an upper bound, to the sampling period): the time since the last
-                    # sample at which the master had written no more than the replica has applied.
-                    reached = [t for t, offset in history if offset <= applied]
-                    lags.append(now - reached[-1] if reached else now - history[0][0])
+                    n += 1
+                    start = time.perf_counter()
+                    m.set("lag-probe", n)
+                    while r.get("lag-probe") != b"%d" % n:
+                        time.sleep(0.005)
+                    lags.append(time.perf_counter() - start)
                     time.sleep(0.05)
 
-        sampler = threading.Thread(target=sample)
-        sampler.start()
+        prober = threading.Thread(target=probe)
+        prober.start()
         rps = run_benchmark(master.port, "set", requests, 16)
+        done.set()
         start = time.perf_counter()
         wait_caught_up(master, replica)
         catch_up = time.perf_counter() - start
-        done.set()
-        sampler.join()
-        return {"rps": rps, "max_lag_s": max(lags) if lags else 0.0,
+        prober.join()
+        return {"rps": rps, "max_lag_s": max(lags) if lags else 0.0, "samples": len(lags),
                 "median_lag_s": statistics.median(lags) if lags else 0.0, "catch_up_after_run_s": catch_up}
     finally:
         replica.stop()
