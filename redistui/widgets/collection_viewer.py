@@ -214,7 +214,10 @@ class CollectionViewer(Vertical):
         """The element under the table's cursor (as the pager stores it)."""
         if self.pager is None or not self.pager.items:
             return None
-        row = self.table.cursor_row
+        try:
+            row = self.table.cursor_row
+        except NoMatches:  # being removed: another key (or a reload) replaced this viewer
+            return None
         return self.pager.items[row] if 0 <= row < len(self.pager.items) else None
 
     def position(self) -> tuple[Any, int] | None:
@@ -222,7 +225,7 @@ class CollectionViewer(Vertical):
         item = self.selected()
         if item is None or self.pager is None:
             return None
-        return self.pager.identity(item), self.table.cursor_row
+        return self.pager.identity(item), self.table.cursor_row  # selected() found the table
 
     @work(group="page", exclusive=True)
     async def load_page(self) -> None:
@@ -258,6 +261,8 @@ class CollectionViewer(Vertical):
         """Put the cursor back on the element it was on (found by identity: a new score moves it)."""
         assert self.pager is not None and self.restore is not None
         identity, row = self.restore
+        if not self.query(PagedTable):
+            return  # being removed
         for index, item in enumerate(self.pager.items):
             if self.pager.identity(item) == identity:
                 self.restore = None
