@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
+import trustme
 from conftest_cmdline import *  # noqa: F403
 from conftest_cmdline import ROOT, ServerHandle, needs
 
@@ -199,7 +201,6 @@ def test_subscribe_streams_messages(cmdline_server: ServerHandle) -> None:
 
 @pytest.fixture
 def pty_shell(cmdline_server: ServerHandle, tmp_path: Path):
-    pexpect = pytest.importorskip("pexpect")
     env = {
         **os.environ,
         "REDISTUI_HISTORY": str(tmp_path / "history"),
@@ -284,7 +285,6 @@ def test_dangerous_command_asks_first(pty_shell, cmdline_server: ServerHandle) -
 
 
 def test_offers_to_start_the_bundled_server(tmp_path: Path) -> None:
-    pexpect = pytest.importorskip("pexpect")
     from tests.servers import free_port
 
     port = free_port()
@@ -360,7 +360,6 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
 
 
 def test_tls_flags(tmp_path: Path) -> None:
-    trustme = pytest.importorskip("trustme")
     require_tool("redis-server")
     from tests.servers import free_port
 
