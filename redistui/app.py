@@ -34,7 +34,13 @@ from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.command_line import CommandLine
 from redistui.widgets.dashboard import DashboardScreen
 from redistui.widgets.db_selector import DbSelector
-from redistui.widgets.header import ConnectionBanner, ServerHeader, keyspace_counts
+from redistui.widgets.header import (
+    ConnectionBanner,
+    ServerHeader,
+    keyspace_counts,
+    read_only_replica,
+    replica_of,
+)
 from redistui.widgets.key_browser import KeyBrowser
 from redistui.widgets.key_list import display
 from redistui.widgets.pubsub_pane import PubSubPane
@@ -752,7 +758,17 @@ class RedisTUI(App[None]):
         self.ttl_panel.resync()
 
     def _writable(self) -> bool:
-        """False (and says why) while a dump file is open read-only."""
+        """False (and says why) while a dump file is open read-only or the server is a read-only replica."""
+        master = replica_of(self._header.info) if read_only_replica(self._header.info) else None
+        if master is not None:
+            self.notify(
+                f"This server is a read-only replica of {master}: it takes writes only from its master. "
+                "Edit on the master; the change reaches this replica by replication.",
+                title="Read-only replica",
+                severity="warning",
+                timeout=8,
+            )
+            return False
         if self.read_only:
             self.notify(
                 "This dump file is open read-only: the file itself is never changed. "

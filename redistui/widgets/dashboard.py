@@ -37,7 +37,7 @@ from textual.widgets import (
 
 from redistui.formatting import printable
 
-__all__ = ["Dashboard", "DashboardScreen", "info_cards"]
+__all__ = ["Dashboard", "DashboardScreen", "info_cards", "replication_card"]
 
 SECTIONS = {
     "Memory": [
@@ -101,6 +101,7 @@ def info_cards(info: dict[str, Any]) -> dict[str, Table]:
         for label, field in fields:
             table.add_row(label, _value(info, field))
         cards[title] = table
+    cards["Replication"] = replication_card(info)
     keyspace = Table.grid(padding=(0, 1))
     keyspace.add_column(style="dim")
     keyspace.add_column(style="bold")
@@ -108,6 +109,34 @@ def info_cards(info: dict[str, Any]) -> dict[str, Table]:
         keyspace.add_row(name, f"{stats.get('keys', 0)} keys, {stats.get('expires', 0)} expiring")
     cards["Keyspace"] = keyspace
     return cards
+
+
+def replication_card(info: dict[str, Any]) -> Table:
+    """Role and offsets; a master lists each replica (state, offset, bytes behind, seconds since its ACK)."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="dim")
+    table.add_column(style="bold")
+    if info.get("role") == "slave":
+        table.add_row("role", "replica (read-only)" if str(info.get("slave_read_only", "1")) == "1" else "replica")
+        table.add_row("master", printable(f"{info.get('master_host', '?')}:{info.get('master_port', '?')}"))
+        table.add_row("link", _value(info, "master_link_status"))
+        table.add_row("last I/O (s)", _value(info, "master_last_io_seconds_ago"))
+        table.add_row("syncing", _value(info, "master_sync_in_progress"))
+        table.add_row("offset", _value(info, "slave_repl_offset"))
+        return table
+    offset = int(info.get("master_repl_offset", 0) or 0)
+    table.add_row("role", _value(info, "role"))
+    table.add_row("offset", f"{offset:,}")
+    table.add_row("replicas", _value(info, "connected_slaves"))
+    index = 0
+    while isinstance(replica := info.get(f"slave{index}"), dict):
+        behind = offset - int(replica.get("offset", 0) or 0)
+        table.add_row(
+            printable(f"{replica.get('ip', '?')}:{replica.get('port', '?')}"),
+            printable(f"{replica.get('state', '?')} · {behind:,} B behind · lag {replica.get('lag', '?')} s"),
+        )
+        index += 1
+    return table
 
 
 NODE_FIELDS = (
@@ -226,7 +255,7 @@ class Dashboard(Vertical):
                     yield Label("memory", id="mem-label")
                     yield Sparkline([], id="mem-spark")
                 with Grid(id="dash-cards"):
-                    for title in [*SECTIONS, "Keyspace"]:
+                    for title in [*SECTIONS, "Replication", "Keyspace"]:
                         card = Static("", id=f"card-{title.lower()}", classes="card")
                         card.border_title = title
                         yield card

@@ -57,6 +57,7 @@ class ServerHeader(Static):
         version = info.get("valkey_version") or info.get("redis_version") or "?"
         server = f"{name} {version}" + (" (bundled)" if self.embedded else "")
         keys = keyspace_counts(info).get(self.db, 0)
+        role = replication_role(info)
         memory = info.get("used_memory_human", "?")
         ops = info.get("instantaneous_ops_per_sec", "?")
         clients = info.get("connected_clients", "?")
@@ -65,6 +66,7 @@ class ServerHeader(Static):
             ("", server),
             ("", self.address),
             ("", f"cluster · {self.cluster_masters} masters" if self.cluster_masters else f"db{self.db}"),
+            *((("", role),) if role else ()),
             ("keys ", f"{keys:,}"),
             ("mem ", str(memory)),
             ("ops/s ", str(ops)),
@@ -75,6 +77,34 @@ class ServerHeader(Static):
             text.append("  │  ", "dim")
         text.right_crop(5)
         return text
+
+
+def replica_of(info: dict[str, Any]) -> str | None:
+    """``host:port`` of the master when INFO says this server is a replica, else None."""
+    if info.get("role") != "slave":
+        return None
+    return f"{info.get('master_host', '?')}:{info.get('master_port', '?')}"
+
+
+def read_only_replica(info: dict[str, Any]) -> bool:
+    """A replica that refuses writes (``replica-read-only yes``, Redis's default)."""
+    return replica_of(info) is not None and str(info.get("slave_read_only", "1")) == "1"
+
+
+def replication_role(info: dict[str, Any]) -> str:
+    """The header's word on replication: ``replica of h:p · read-only · link down``, ``master · 2 replicas``."""
+    master = replica_of(info)
+    if master is not None:
+        parts = [f"replica of {master}"]
+        if read_only_replica(info):
+            parts.append("read-only")
+        if info.get("master_link_status") != "up":
+            parts.append("link down")
+        return " · ".join(parts)
+    replicas = int(info.get("connected_slaves", 0) or 0)
+    if replicas:
+        return f"master · {replicas} replica{'s' if replicas > 1 else ''}"
+    return ""
 
 
 class ConnectionBanner(Static):

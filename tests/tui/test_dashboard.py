@@ -46,7 +46,7 @@ def log_text(log: RichLog) -> str:
 
 def test_info_cards_cover_the_sections() -> None:
     cards = info_cards({"used_memory_human": "1M", "connected_clients": 3, "db0": {"keys": 5, "expires": 1}})
-    assert set(cards) == {"Memory", "Clients", "Stats", "Persistence", "Server", "Keyspace"}
+    assert set(cards) == {"Memory", "Clients", "Stats", "Persistence", "Server", "Replication", "Keyspace"}
     assert cards["Keyspace"].row_count == 1
 
 
