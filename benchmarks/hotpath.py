@@ -87,6 +87,17 @@ CASES["xreadgroup_xack"] = (
     + frame(b"XACK", b"q", b"g", b"%d-0" % (i + 1)),
     lambda: [frame(b"XADD", b"q", b"%d-0" % (n + 1), b"f", b"value1") for n in range(60000)]
     + [frame(b"XGROUP", b"CREATE", b"q", b"g", b"0")])
+# benchmarks/hll_geo_sort.py's cases: a dense HLL (as the benchmark's soon is), 10k geo members.
+CASES["pfadd"] = (lambda i: frame(b"PFADD", b"visitors", b"el:%d" % ((i * 7919) % 1000000)),
+                  lambda: [frame(b"PFADD", b"visitors", *[b"v%d" % i for i in range(5000)])])
+CASES["pfcount"] = (lambda i: frame(b"PFCOUNT", b"visitors"),  # the cached cardinality, as in the benchmark
+                    lambda: [frame(b"PFADD", b"visitors", *[b"v%d" % i for i in range(5000)]),
+                             frame(b"PFCOUNT", b"visitors")])
+CASES["geosearch"] = (
+    lambda i: frame(b"GEOSEARCH", b"places", b"FROMLONLAT", b"15", b"37", b"BYRADIUS", b"20", b"km", b"ASC"),
+    lambda: [frame(b"GEOADD", b"places", *[a for k in range(10000) for a in (
+        b"%.6f" % (14 + 2 * ((k * 7919) % 10007) / 10007), b"%.6f" % (36 + 2 * ((k * 104729) % 10009) / 10009),
+        b"place-%d" % k)])])
 FRESH = {"xreadgroup_xack"}  # each request must be new (no cycling over the same chunks)
 CORE = ["set", "get", "incr", "mset"]
 

@@ -58,9 +58,11 @@ def pfadd(ctx: Client, key: bytes, *elements: bytes) -> int:
         sketch = hll.new_sparse()
         db.set(key, sketch)
         updated = 1
+    elif isinstance(value, bytearray) and hll.valid_header(value):  # the common case, in one call
+        sketch = value
     else:
         sketch = _writable(db, key, value)
-    limit = _max_bytes(ctx)
+    limit = _max_bytes(ctx) if sketch[4] == hll.SPARSE else 0  # (a config lookup: a dense HLL needs none)
     for element in elements:
         try:
             updated += hll.add(sketch, element, limit)
@@ -95,6 +97,9 @@ def pfcount(ctx: Client, *keys: bytes) -> int:
     value = db.lookup_read(key)
     if value is None:
         return 0
+    cached = hll.valid_cached_count(value)  # the common case, checked in one call
+    if cached is not None:
+        return cached
     sketch = _writable(db, key, value)
     cached = hll.cached_count(sketch)
     if cached is not None:

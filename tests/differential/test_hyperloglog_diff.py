@@ -47,6 +47,20 @@ def test_pfadd_pfcount_and_the_strings(diff):
     diff.check("STRLEN", "big")
 
 
+def test_every_element_length_hashes_as_redis(diff):
+    """MurmurHash64A reads an element under 16 bytes from one int and longer ones word by word:
+    every length up to 40 bytes (each tail length, one to five words) sets the register
+    redis-server sets, in the sparse encoding and then the dense one."""
+    for key, extra in (("sparse", []), ("dense", ["PFDEBUG", "TODENSE", "dense"])):
+        if extra:
+            diff.check("PFADD", key)
+            diff.check(*extra)
+        for n in range(41):
+            diff.check("PFADD", key, "q" * n, "".join(chr(48 + (i * 7 + n) % 75) for i in range(n)))
+        diff.check("GET", key)
+        diff.check("PFCOUNT", key)
+
+
 def test_promotion_to_dense(diff):
     for size in ("3000", "300"):
         diff.check("CONFIG", "SET", "hll-sparse-max-bytes", size)
