@@ -7,9 +7,11 @@ connection flag, ``launch`` starts the bundled server and explores it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -174,11 +176,22 @@ def stop_server_on_signals(app: Any, server: Any) -> dict[int, Any]:
 
     def handler(signum: int, frame: object) -> None:
         server.stop(save=True)
+        code = 128 + signum
+        if signum == signal.SIGHUP:
+            # The terminal is gone: there is no screen to restore, and Textual's teardown would
+            # wait for its writer thread to flush into a closed terminal, for ever. Leave now.
+            os._exit(code)
         signal.signal(signum, signal.SIG_DFL)
+        # SIGTERM: the app restores the terminal from its own loop (this handler interrupts the
+        # main thread anywhere, even inside Textual's teardown, so it must not run Textual's code
+        # itself), and a watchdog ends the process if that teardown never finishes.
+        watchdog = threading.Timer(5.0, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            app.exit(return_code=128 + signum)
-        except Exception:  # the app may be half torn down already; the data is saved
-            os._exit(128 + signum)
+            asyncio.get_running_loop().call_soon_threadsafe(lambda: app.exit(return_code=code))
+        except RuntimeError:  # no loop running: the app is not up, or already gone
+            os._exit(code)
 
     return {signum: signal.signal(signum, handler) for signum in (signal.SIGHUP, signal.SIGTERM)}
 

@@ -57,6 +57,10 @@ def test_every_ending_saves_the_bundled_server(tmp_path: Path, ending: str, bund
         else:
             os.kill(ui_pid, signal.SIGKILL)  # the UI dies without a word (the OOM killer)
         wait_gone(server_pid)
+        if ending != "quit":
+            wait_gone(ui_pid)  # the explorer itself ends too, never lingering without its terminal
+    if ending == "quit":
+        wait_gone(ui_pid)  # after quitting, closing the terminal leaves no explorer running
     assert "Redis is now ready to exit" in (tmp_path / "server.log").read_text()
     server = EmbeddedServer(port=free_port(), data_dir=tmp_path)
     server.start()
