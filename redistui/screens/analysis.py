@@ -136,7 +136,7 @@ class AnalysisScreen(Screen[None]):
                 if report.file_size is not None:
                     head.append(
                         f" · file {human(report.file_size)} · structure {report.structure_bytes} B"
-                        f" · {len(report.functions)} function libraries"
+                        f" · {len(report.functions)} function librar{'y' if len(report.functions) == 1 else 'ies'}"
                     )
                 head.append(f" · {report.seconds:.1f}s")
         return head
