@@ -1,6 +1,6 @@
-"""A real three-master Redis Cluster of Debian redis-server processes, for the explorer's cluster tests.
+"""A three-master Redis Cluster for the explorer's cluster tests: Debian redis-server processes, or our own.
 
-Each node is a `RealServer` with ``--cluster-enabled yes`` on a free port (and its bus on another) and
+Each node is a server of the chosen kind (`tests.servers.server_process`) with ``--cluster-enabled yes`` on a free port (and its bus on another) and
 a config file in its own directory; ``redis-cli --cluster create`` assigns the 16384 slots, and `start` waits until every
 node reports ``cluster_state:ok``.
 """
@@ -12,16 +12,17 @@ import time
 
 import redis
 
-from tests.servers import RealServer, free_port, require_tool
+from tests.servers import free_port, require_tool, server_process
 
 MASTERS = 3
 
 
 class RedisClusterProcesses:
-    """Three redis-server masters joined into one cluster (no replicas)."""
+    """Three masters of one kind ("redis-server" or "bundled") joined into one cluster (no replicas)."""
 
-    def __init__(self, masters: int = MASTERS) -> None:
-        self.nodes = [RealServer() for _ in range(masters)]
+    def __init__(self, kind: str = "redis-server", masters: int = MASTERS) -> None:
+        self.kind = kind
+        self.nodes = [server_process(kind) for _ in range(masters)]
         for node in self.nodes:
             node.extra = [
                 "--cluster-enabled", "yes",
@@ -37,7 +38,8 @@ class RedisClusterProcesses:
         return self.nodes[0].port
 
     def start(self, timeout: float = 30.0) -> None:
-        require_tool("redis-server")
+        if self.kind == "redis-server":
+            require_tool("redis-server")
         cli = require_tool("redis-cli")
         for node in self.nodes:
             node.start()
@@ -50,7 +52,7 @@ class RedisClusterProcesses:
         while not self.ready():
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("the redis-server cluster did not reach cluster_state:ok")
+                raise RuntimeError(f"the {self.kind} cluster did not reach cluster_state:ok")
             time.sleep(0.1)
 
     def ready(self) -> bool:

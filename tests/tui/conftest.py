@@ -5,8 +5,8 @@
 - ``bundled_server``: ``python -m server --port <free> --save ''``, once per session.
 - ``server``: each test runs against both (parametrised "redis-server" / "bundled"),
   on an emptied server with keyspace notifications off.
-- ``redis_cluster``: three redis-server masters joined by ``redis-cli --cluster create``, once per
-  session; ``cluster`` empties it for each test.
+- ``redis_cluster``: three masters joined by ``redis-cli --cluster create``, once per session for
+  each kind (redis-server, then ours); ``cluster`` empties it for each test.
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ def bundled(bundled_server: ServerProcess, request: pytest.FixtureRequest) -> Se
     return bundled_server
 
 
-@pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[RedisClusterProcesses]:
-    cluster = RedisClusterProcesses()
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def redis_cluster(request: pytest.FixtureRequest) -> Iterator[RedisClusterProcesses]:
+    """Three masters of redis-server, then three of ours (issue 19: the explorer on a cluster of ours)."""
+    cluster = RedisClusterProcesses(request.param)
     cluster.start()
     yield cluster
     cluster.stop()
