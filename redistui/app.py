@@ -145,6 +145,11 @@ ACTIONS = (
     ),
     ExplorerAction("set_delimiter", title="Set tree delimiter", help="The separator namespaces are split on"),
     ExplorerAction(
+        "toggle_natural",
+        title="Natural sort order",
+        help="Toggle sorting digit runs in key names as numbers (user:2 before user:10)",
+    ),
+    ExplorerAction(
         "rescan", "f5", "Rescan", footer=False, title="Rescan keys", help="Start the SCAN again from cursor 0"
     ),
     ExplorerAction(
@@ -648,6 +653,11 @@ class RedisTUI(App[None]):
 
     def action_toggle_tree(self) -> None:
         self.browser.set_view(not self.browser.index.tree)
+
+    def action_toggle_natural(self) -> None:
+        natural = not self.browser.index.natural
+        self.browser.set_natural(natural)
+        self.notify("Natural sort order" if natural else "Plain byte order", timeout=2)
 
     @work(group="edit")
     async def action_set_delimiter(self) -> None:

@@ -23,10 +23,11 @@ screen's worth; the row count (the scroll bar) settles as the user scrolls on.
 
 from __future__ import annotations
 
+import re
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from itertools import compress, repeat
 from operator import ge, methodcaller
 
@@ -34,6 +35,49 @@ from sortedcontainers import SortedList
 
 LAYOUT_CHUNK = 4096  # keys examined per step while laying out a namespace (at C speed)
 LAYOUT_AHEAD = 512  # rows laid out past the one asked for
+
+
+_DIGITS = re.compile(rb"[0-9]+")
+
+
+def _encode_run(match: re.Match[bytes]) -> bytes:
+    run = match.group()
+    digits = run.lstrip(b"0")
+    return b"0" + len(digits).to_bytes(4, "big") + digits + (len(run) - len(digits)).to_bytes(4, "big")
+
+
+def natural_key(key: bytes) -> bytes:
+    """``key`` re-spelt so that plain byte order is natural order (``user:2`` < ``user:10``).
+
+    Each run of ASCII digits becomes ``0``, its significant length (4 bytes), its significant digits and its
+    count of leading zeros (4 bytes): numbers compare by size, then by leading zeros; the run still starts
+    with a digit byte, so it sorts against the other bytes where the digits would; every other byte (UTF-8
+    or not) is kept, so a prefix that ends in a non-digit keeps its keys contiguous and namespaces still
+    work as byte ranges. ``natural_name`` undoes it.
+    """
+    return _DIGITS.sub(_encode_run, key)
+
+
+def natural_name(encoded: bytes) -> bytes:
+    """The key ``natural_key`` re-spelt (also for any cut of it at a non-digit byte, such as a segment)."""
+    i = encoded.find(b"0")
+    if i < 0:
+        return encoded
+    out, start = bytearray(), 0
+    while i >= 0:
+        out += encoded[start:i]
+        length = int.from_bytes(encoded[i + 1 : i + 5], "big")
+        digits_end = i + 5 + length
+        zeros = int.from_bytes(encoded[digits_end : digits_end + 4], "big")
+        out += b"0" * zeros + encoded[i + 5 : digits_end]
+        start = digits_end + 4
+        i = encoded.find(b"0", start)
+    out += encoded[start:]
+    return bytes(out)
+
+
+def _same(key: bytes) -> bytes:
+    return key
 
 
 def prefix_end(prefix: bytes) -> bytes | None:
@@ -101,6 +145,11 @@ class KeyIndex:
         self.tree = tree
         self.expanded: set[bytes] = set()
         self._nodes: dict[bytes, _Node] = {}  # laid-out namespaces, dropped when something under them changes
+        self.natural = False  # natural order asked for (digit runs compare as numbers)
+        # Stored keys are spelt by _enc (natural_key when natural order is in force, else as they are):
+        # the public methods take and give real key names.
+        self._enc: Callable[[bytes], bytes] = _same
+        self._dec: Callable[[bytes], bytes] = _same
 
     # -- contents -------------------------------------------------------------
 
@@ -108,12 +157,12 @@ class KeyIndex:
         return len(self.keys)
 
     def __contains__(self, key: bytes) -> bool:
-        return key in self.keys
+        return self._enc(key) in self.keys
 
     def add(self, keys: Iterable[bytes]) -> int:
         """Add keys not yet present; returns how many were new."""
         added = 0
-        for key in keys:
+        for key in map(self._enc, keys):
             if key not in self.keys:
                 self.keys.add(key)
                 self._touched(key, 1)
@@ -122,7 +171,7 @@ class KeyIndex:
 
     def discard(self, keys: Iterable[bytes]) -> int:
         removed = 0
-        for key in keys:
+        for key in map(self._enc, keys):
             if key in self.keys:
                 self.keys.remove(key)
                 self._touched(key, -1)
@@ -137,6 +186,7 @@ class KeyIndex:
 
     def count_prefix(self, prefix: bytes) -> int:
         """Loaded keys starting with ``prefix``."""
+        prefix = self._enc(prefix)
         return self._range_end(prefix) - self.keys.bisect_left(prefix)
 
     def _range_end(self, prefix: bytes) -> int:
@@ -247,9 +297,28 @@ class KeyIndex:
             self.delimiter = delimiter
             self.expanded.clear()
             self._forget_layout()
+            self._respell()
+
+    def set_natural(self, natural: bool) -> None:
+        """Natural order (digit runs as numbers) or plain byte order: re-sorts the loaded keys once."""
+        self.natural = natural
+        self._respell()
+
+    def _respell(self) -> None:
+        """Store keys in the spelling the order needs. A delimiter with a digit in it would split digit runs,
+        and namespaces would no longer be contiguous: plain byte order then, whatever was asked for."""
+        natural = self.natural and not _DIGITS.search(self.delimiter)
+        if (self._enc is natural_key) == natural:
+            return
+        dec = self._dec
+        self._enc, self._dec = (natural_key, natural_name) if natural else (_same, _same)
+        self.keys = SortedList(self._enc(dec(key)) for key in self.keys)
+        self.expanded = {self._enc(dec(prefix)) for prefix in self.expanded}
+        self._forget_layout()
 
     def toggle(self, namespace: bytes) -> bool:
         """Expand or collapse a namespace; returns True if now expanded."""
+        namespace = self._enc(namespace)
         for prefix in self._path(namespace, own=False):  # its parent's rows (and the sizes above) change
             self._nodes.pop(prefix, None)
         if namespace in self.expanded:
@@ -262,6 +331,7 @@ class KeyIndex:
         """Expand every namespace above ``key`` so it becomes visible."""
         if not self.tree or not self.delimiter:
             return
+        key = self._enc(key)
         path = list(self._path(key))[1:]
         missing = [prefix for prefix in path if prefix not in self.expanded]
         if not missing:
@@ -288,6 +358,12 @@ class KeyIndex:
 
     def locate(self, index: int) -> Row | None:
         """Row ``index``, laying out as far as it (None: there are fewer rows, once laid out)."""
+        row = self._locate(index)
+        if row is None or self._dec is _same:
+            return row
+        return replace(row, label=self._dec(row.label), key=self._dec(row.key))
+
+    def _locate(self, index: int) -> Row | None:
         if index < 0:
             return None
         if not self.tree or not self.delimiter:
@@ -315,6 +391,7 @@ class KeyIndex:
 
     def row_of(self, key: bytes) -> int | None:
         """Where a key (or namespace) is shown, if visible."""
+        key = self._enc(key)
         keys = self.keys
         if not self.tree or not self.delimiter:
             i = keys.bisect_left(key)
@@ -424,6 +501,6 @@ class KeyIndex:
 
     def children(self, prefix: bytes, depth: int = 0) -> Iterator[Row | LeafRun]:
         """Direct children of a namespace in key order: runs of leaves and sub-namespace rows (all laid out)."""
-        node = _Node(self.keys[self.keys.bisect_left(prefix)] if self.count_prefix(prefix) else None)
+        node = _Node(self.keys[self.keys.bisect_left(prefix)] if self._range_end(prefix) > self.keys.bisect_left(prefix) else None)
         self._lay_out(prefix, depth, node, len(self.keys) + 1)
         yield from node.blocks

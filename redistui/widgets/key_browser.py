@@ -395,6 +395,14 @@ class KeyBrowser(Vertical):
             self.index.expand_to(key)
         self.key_list.rows_changed()
 
+    def set_natural(self, natural: bool) -> None:
+        """Natural or plain byte order for the key names, keeping the cursor on its key."""
+        key = self.key_list.cursor_key
+        self.index.set_natural(natural)
+        if key is not None:
+            self.index.expand_to(key)
+        self.key_list.rows_changed(keep=key)
+
     def select_key(self, key: bytes) -> bool:
         """Put the cursor on ``key`` (expanding its namespaces); False if it is not loaded."""
         if key not in self.index:
