@@ -10,6 +10,7 @@ lines, the effects handed to consumers (the AOF), and the data left behind.
 from __future__ import annotations
 
 import random
+from hashlib import sha1
 
 import pytest
 
@@ -27,7 +28,19 @@ SEED = [
     [b"XADD", b"x", b"1-1", b"f", b"v"], [b"PFADD", b"hll", b"a", b"b"],
 ]
 KEYS = [b"s", b"l", b"h", b"st", b"z", b"x", b"hll", b"missing"]
-WALL_CLOCK = {b"TIME", b"LASTSAVE"}  # their replies are the time of the call (checked for shape only)
+WALL_CLOCK = {b"TIME", b"LASTSAVE"}
+WRITER = b"redis.call('incr', KEYS[1]); return redis.call('rpush', KEYS[2], ARGV[1])"
+READER = b"return {redis.call('get', KEYS[1]), redis.call('lrange', KEYS[2], 0, -1)}"
+FAILING = b"return redis.call('incr', KEYS[1])"  # on a list: an error raised into the script
+SCRIPTS = [  # EVAL caches each body: the EVALSHAs that follow find it
+    [b"EVAL", WRITER, b"2", b"s", b"l", b"new"], [b"EVALSHA", sha1(WRITER).hexdigest().encode(), b"2", b"s", b"l", b"x"],
+    [b"EVAL", READER, b"2", b"s", b"l"], [b"EVALSHA_RO", sha1(READER).hexdigest().encode(), b"2", b"s", b"l"],
+    [b"EVAL_RO", READER, b"2", b"s", b"l"], [b"EVALSHA_RO", sha1(WRITER).hexdigest().encode(), b"2", b"s", b"l", b"y"],
+    [b"EVAL", FAILING, b"1", b"l"], [b"EVALSHA", sha1(FAILING).hexdigest().encode(), b"1", b"s"],
+    [b"EVALSHA", b"0" * 40, b"0"], [b"EVAL", b"return redis.pcall('lpop', KEYS[1])", b"1", b"h"],
+    [b"EVAL", b"redis.call('del', KEYS[1]); return 1", b"1", b"z"], [b"EVAL", b"return", b"x"],
+    [b"EVAL", b"#!lua flags=no-writes\nreturn redis.call('exists', KEYS[1])", b"1", b"st"],
+]  # their replies are the time of the call (checked for shape only)
 
 
 class Recorder:
@@ -50,7 +63,7 @@ def _requests() -> list[list[bytes]]:
         n = cmd.min_args
         for key in KEYS:
             out.append([name.upper(), key, *fillers[: max(0, n - 2)]][:n] if n > 1 else [name.upper()])
-    return out
+    return out + SCRIPTS
 
 
 def _run(fast: bool, requests: list[list[bytes]], watching: str) -> dict:
