@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,9 +89,10 @@ def _tail(path: Path, lines: int = 15) -> str:
 class PrivateServer:
     """The bundled server loading one dump file in a temporary directory, over a Unix socket."""
 
-    def __init__(self, path: str | os.PathLike[str], read_only: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = True, server_options: Sequence[str] = ()) -> None:
         self.source = detect(path)
         self.read_only = read_only
+        self.server_options = list(server_options)  # more redis-server options, e.g. --key-load-delay
         self.workdir = Path(tempfile.mkdtemp(prefix="redistui-open-"))
         self.socket = self.workdir / SOCKET_NAME
         self.log_path = self.workdir / "server.log"
@@ -162,7 +164,7 @@ class PrivateServer:
         ]  # fmt: skip
         if self.read_only:
             args += ["--user", "default", *READ_ONLY_RULES]
-        return args
+        return args + self.server_options
 
     def start(self) -> None:
         """Start the server; it loads the file in the background of this call (see `wait_ready`)."""

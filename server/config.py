@@ -276,7 +276,7 @@ ADVISORY = frozenset(
         "tls-session-cache-timeout tls-session-caching tls-dh-params-file tls-prefer-server-ciphers "
         "tls-client-cert-file tls-client-key-file tls-client-key-file-pass tls-ciphers "
         "tls-ciphersuites ignore-warnings maxmemory-clients maxmemory-eviction-tenacity "
-        "key-load-delay loading-process-events-interval-bytes lua-enable-deprecated-api rdb-key-save-delay "
+        "loading-process-events-interval-bytes lua-enable-deprecated-api rdb-key-save-delay "
         "use-exit-on-panic watchdog-period"
     ).split()
 )

@@ -516,7 +516,8 @@ class Persistence:
         try:
             self._start_loading(os.path.getsize(path))
             result = rdb.load_file(path, progress=self._progress(os.path.basename(path)),
-                                   factories=rdb.value_factories(self.config))
+                                   factories=rdb.value_factories(self.config),
+                                   key_delay=self.config.get_int("key-load-delay"))
         except rdb.RDBError as exc:
             raise LoadError(f"Bad RDB file {path}: {exc.reason} at offset {exc.offset}") from None
         except OSError as exc:

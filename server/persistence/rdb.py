@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import struct
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -1021,12 +1022,13 @@ def verify_payload(payload: bytes) -> bool:
 
 
 def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, int], None] | None = None,
-               skip_expired: bool = True, factories: dict | None = None) -> LoadResult:
+               skip_expired: bool = True, factories: dict | None = None, key_delay: int = 0) -> LoadResult:
     """Decode a whole RDB image. Keys already expired at ``now_ms`` are dropped, as Redis's master does.
 
-    ``progress(done_bytes, total_bytes)`` is called now and then for long loads.
+    ``progress(done_bytes, total_bytes)`` is called now and then for long loads. ``key_delay``:
+    Redis's ``key-load-delay`` (see `debug_delay`), for tests that watch a load in progress.
     """
-    steps = load_steps(buf, now_ms, skip_expired, factories)
+    steps = load_steps(buf, now_ms, skip_expired, factories, key_delay=key_delay)
     try:
         while True:
             try:
@@ -1040,7 +1042,7 @@ def load_bytes(buf: bytes, now_ms: int | None = None, progress: Callable[[int, i
 
 
 def load_steps(buf: bytes, now_ms: int | None = None, skip_expired: bool = True, factories: dict | None = None,
-               step: int = 0) -> Generator[tuple[int, int], None, LoadResult]:
+               step: int = 0, key_delay: int = 0) -> Generator[tuple[int, int], None, LoadResult]:
     """``load_bytes`` in steps: yields (done bytes, total bytes) after about every ``step`` bytes
     decoded and returns the ``LoadResult`` (a replica keeps answering -LOADING in between)."""
     result = LoadResult()
@@ -1059,7 +1061,8 @@ def load_steps(buf: bytes, now_ms: int | None = None, skip_expired: bool = True,
     # helper process while this one decodes (two cores, half the wall time).
     checksum = _BackgroundChecksum(buf, len(buf) - 8) if version >= 5 and len(buf) >= _PARALLEL_CRC_MIN else None
     try:
-        return (yield from _load_records(buf, version, now, step, skip_expired, factories, result, checksum))
+        return (yield from _load_records(buf, version, now, step, skip_expired, factories, result, checksum,
+                                         key_delay))
     finally:
         if checksum is not None:
             checksum.close()
@@ -1130,8 +1133,18 @@ class _BackgroundChecksum:
             self.pid = -1
 
 
+def debug_delay(usec: int) -> None:
+    """Redis's ``debugDelay``: sleep ``usec`` microseconds; a negative value sleeps 1 µs once in
+    ``-usec`` calls on average (even the shortest sleep is a system call, so short delays are
+    made by sleeping less often)."""
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1_000_000)
+
+
 def _load_records(buf: bytes, version: int, now: int, step: int, skip_expired: bool, factories,
-                  result: LoadResult, checksum: _BackgroundChecksum | None
+                  result: LoadResult, checksum: _BackgroundChecksum | None, key_delay: int = 0
                   ) -> Generator[tuple[int, int], None, LoadResult]:
     """The record loop of ``load_bytes``: every key, opcode and the footer (yielding every ``step`` bytes)."""
     reader = Reader(buf, 9, factories)
@@ -1154,7 +1167,7 @@ def _load_records(buf: bytes, version: int, now: int, step: int, skip_expired: b
             if pos >= buf_len:
                 raise RDBError("unexpected end of file (no EOF marker)", pos)
             t = buf[pos]
-            if t == 0 and deadline == -1:
+            if t == 0 and deadline == -1 and not key_delay:
                 # Fastest path: a run of short string keys with short string values and no
                 # expiry (most records of most files), stored without leaving this loop.
                 first = pos
@@ -1244,6 +1257,8 @@ def _load_records(buf: bytes, version: int, now: int, step: int, skip_expired: b
                 deadline = -1
             data[key] = value
             loaded += 1
+            if key_delay:
+                debug_delay(key_delay)
             if reader.pos > next_progress:
                 yield reader.pos, total
                 next_progress = reader.pos + step

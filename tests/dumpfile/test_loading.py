@@ -125,7 +125,9 @@ async def test_explorer_shows_progress_and_first_keys_while_the_server_loads(big
 
     from redistui.screens.opening import DumpFileApp, LoadingScreen
 
-    private = PrivateServer(big_rdb)
+    # Redis's key-load-delay (1 µs slept once per 8 keys on average) keeps the load going for a
+    # few seconds however fast or idle the machine is, so the screen is seen mid-load every time.
+    private = PrivateServer(big_rdb, server_options=["--key-load-delay", "-8"])
     private.start()
     app = DumpFileApp(private)
     try:
