@@ -11,8 +11,10 @@ are enforced in ``RedisProtocol.check_output_limits``).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from server.client import Client
@@ -373,6 +375,52 @@ def protected_mode_refusal(server: Server, peer: object) -> bytes | None:
     if server.default_user_has_password():
         return None
     return PROTECTED_MODE_DENIED
+
+
+def accept_while_held(
+    server: Server, listen_fd: int, send: Callable[[socket.socket, bytes], None]
+) -> tuple[socket.socket, Client, RequestParser] | None:
+    """Accept one connection while the event loop is held (a busy script, the start-up load).
+
+    The loop cannot run, so the connection is taken by hand from the listening socket and
+    given a client whose replies go out through ``send``; protected mode applies as at any
+    accept. The holder serves it with its own reply policy and hands it to asyncio afterwards.
+    """
+    try:
+        listener = socket.socket(fileno=os.dup(listen_fd))
+    except OSError:
+        return None
+    try:
+        conn, addr = listener.accept()
+    except OSError:
+        return None
+    finally:
+        listener.close()
+    conn.setblocking(False)
+    if conn.family in (socket.AF_INET, socket.AF_INET6):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        refusal = protected_mode_refusal(server, addr)
+        if refusal is not None:
+            send(conn, refusal)
+            conn.close()
+            return None
+        local = conn.getsockname()
+        peer, here = "%s:%d" % (addr[0], addr[1]), "%s:%d" % (local[0], local[1])
+    else:
+        peer, here = str(server.config["unixsocket"]) + ":0", str(server.config["unixsocket"])
+    client = server.new_client(peer, here, conn.fileno())
+    parser = RequestParser()
+    parser.authenticated = lambda: client.authenticated
+
+    def reply(data: bytes) -> None:
+        send(conn, data)
+
+    def close() -> None:
+        client.closed = True
+
+    client.send = reply
+    client.close = close
+    return conn, client, parser
 
 
 def error_reply(text: str) -> bytes:

@@ -17,7 +17,6 @@ the end of the load: their bytes cannot be read around the TLS layer.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 from typing import TYPE_CHECKING
@@ -58,45 +57,11 @@ class LoadingService:
             raise LoadAborted
 
     def _accept(self, listen_fd: int) -> None:
-        from server.network import protected_mode_refusal
-        from server.protocol import RequestParser
+        from server.network import accept_while_held
 
-        server = self.server
-        try:
-            listener = socket.socket(fileno=os.dup(listen_fd))
-        except OSError:
-            return
-        try:
-            conn, addr = listener.accept()
-        except OSError:
-            return
-        finally:
-            listener.close()
-        conn.setblocking(False)
-        if conn.family in (socket.AF_INET, socket.AF_INET6):
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            refusal = protected_mode_refusal(server, addr)
-            if refusal is not None:
-                _send(conn, refusal)
-                conn.close()
-                return
-            local = conn.getsockname()
-            peer, here = "%s:%d" % (addr[0], addr[1]), "%s:%d" % (local[0], local[1])
-        else:
-            peer, here = str(server.config["unixsocket"]) + ":0", str(server.config["unixsocket"])
-        client = server.new_client(peer, here, conn.fileno())
-        parser = RequestParser()
-        parser.authenticated = lambda: client.authenticated
-
-        def send(data: bytes) -> None:
-            _send(conn, data)
-
-        def close() -> None:
-            client.closed = True
-
-        client.send = send
-        client.close = close
-        self.conns[conn.fileno()] = (conn, client, parser)
+        accepted = accept_while_held(self.server, listen_fd, _send)
+        if accepted is not None:
+            self.conns[accepted[0].fileno()] = accepted
 
     def _serve(self, fd: int) -> None:
         from server.dispatch import run_requests

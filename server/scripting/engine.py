@@ -745,43 +745,11 @@ class Engine:
 
     def _accept(self, listen_fd: int) -> None:
         """Accept one connection on a listening socket while the loop is held by the script."""
-        from server.protocol import RequestParser
+        from server.network import accept_while_held
 
-        server = self.server
-        try:
-            listener = socket.socket(fileno=os.dup(listen_fd))
-        except OSError:
-            return
-        try:
-            conn, addr = listener.accept()
-        except OSError:
-            return
-        finally:
-            listener.close()
-        conn.setblocking(False)
-        if conn.family in (socket.AF_INET, socket.AF_INET6):
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            peer = "%s:%d" % (addr[0], addr[1])
-            local = conn.getsockname()
-            here = "%s:%d" % (local[0], local[1])
-        else:
-            peer, here = str(server.config["unixsocket"]) + ":0", str(server.config["unixsocket"])
-        client = server.new_client(peer, here, conn.fileno())
-        parser = RequestParser()
-        parser.authenticated = lambda: client.authenticated
-
-        def send(data: bytes) -> None:
-            try:
-                conn.send(data)
-            except OSError:
-                pass
-
-        def close() -> None:
-            client.closed = True
-
-        client.send = send
-        client.close = close
-        self.busy_conns[conn.fileno()] = (conn, client, parser)
+        accepted = accept_while_held(self.server, listen_fd, _send_now)
+        if accepted is not None:
+            self.busy_conns[accepted[0].fileno()] = accepted
 
     def _busy_reply(self, client: Client, argv: list[bytes]) -> object:
         cmd = LOOKUP.get(argv[0]) or TABLE.get(argv[0].lower())
@@ -861,3 +829,11 @@ def _version_num(version: str) -> int:
     while len(parts) < 3:
         parts.append(0)
     return (parts[0] << 16) | (parts[1] << 8) | parts[2]
+
+
+def _send_now(conn: socket.socket, data: bytes) -> None:
+    """A reply to a client served during a busy script (a peer that cannot take it loses it)."""
+    try:
+        conn.send(data)
+    except OSError:
+        pass
