@@ -13,7 +13,7 @@ from __future__ import annotations
 from server.client import Client
 from server.command import command
 from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
-from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, lru_clock, now_ms
+from server.keyspace import ACCESS_LRU, LRU_CLOCK_MAX, NOTIFY_GENERIC, lfu_minutes, now_ms
 from server.persistence import rdb
 from server.persistence.manager import CHILD_AOF, CHILD_RDB, LoadError, Persistence
 from server.protocol import NO_REPLY, OK, Error, Status
@@ -188,7 +188,8 @@ def _set_access(ctx: Client, key: bytes, idle: int, freq: int) -> None:
     elif not lfu and idle >= 0:
         if ks.access_mode != ACCESS_LRU:
             ks.track_access(ACCESS_LRU)
-        ctx.db.access[key] = (lru_clock() - idle) % LRU_CLOCK_MAX
+        # The cached clock, as OBJECT IDLETIME reads it (Redis's LRU_CLOCK() at hz >= 1).
+        ctx.db.access[key] = (ks.lru_now - idle) % LRU_CLOCK_MAX
 
 
 # --------------------------------------------------------------------------- DEBUG RELOAD / LOADAOF
