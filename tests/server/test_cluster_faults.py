@@ -9,6 +9,7 @@ every wait polls a condition with a generous deadline, nothing sleeps a fixed ti
 from __future__ import annotations
 
 import binascii
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,5 +160,79 @@ def test_partitioned_master_is_failed_over_and_rejoins_as_a_replica(tmp_path: Pa
         wait_for(lambda: check_passes(a), what="redis-cli --cluster check after healing")
         assert [rc.get(key) for key in mine] == mine
         rc.close()
+    finally:
+        stop_all(nodes)
+
+
+def tag_for_slot(slot: int) -> str:
+    """A hash tag whose keys all fall in ``slot``."""
+    i = 0
+    while binascii.crc_hqx(f"t{i}".encode(), 0) % 16384 != slot:
+        i += 1
+    return f"t{i}"
+
+
+def test_reshard_killed_halfway_is_repaired_by_cluster_fix(tmp_path: Path) -> None:
+    """``redis-cli --cluster reshard`` moving three slots full of keys is killed -9 while the first
+    slot is half moved (MIGRATING on the source, IMPORTING on the target, keys on both sides):
+    ``--cluster check`` complains of the open slot, ``--cluster fix`` finishes the move, check
+    then passes and every key is still there."""
+    require_tool("redis-cli")
+    nodes = start_nodes(["ours"] * 3, tmp_path)
+    try:
+        cluster_create(nodes)
+        for node in nodes:
+            wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+        wait_for(lambda: check_passes(nodes[0]), what="agreement before resharding")
+        source, target = nodes[0], nodes[1]
+        first = min(s for s, _e, p in slots_view(source) if p == source.port)
+        # The reshard takes the source's lowest slots first (clusterManagerComputeReshardTable).
+        tags = [tag_for_slot(slot) for slot in (first, first + 1, first + 2)]
+        keys = [f"{{{tag}}}:{i}" for tag in tags for i in range(3000 if tag == tags[0] else 200)]
+        with source.client() as conn:
+            pipe = conn.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(key, key)
+            pipe.execute()
+        proc = subprocess.Popen(
+            [require_tool("redis-cli"), "--cluster", "reshard", f"127.0.0.1:{source.port}",
+             "--cluster-from", node_id(source), "--cluster-to", node_id(target), "--cluster-slots", "3",
+             "--cluster-pipeline", "1", "--cluster-yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def half_moved() -> bool:
+                with target.client() as conn:
+                    moved = conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", first)
+                return 0 < moved < 3000
+
+            wait_for(half_moved, timeout=60, what="the reshard to be moving the first slot's keys")
+        finally:
+            proc.kill()
+            proc.wait()
+        with source.client() as conn:
+            assert f"[{first}->-" in conn_nodes_myself(source)  # still MIGRATING
+            left = conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", first)
+        with target.client() as conn:
+            moved = conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", first)
+            assert f"[{first}-<-" in conn_nodes_myself(target)  # still IMPORTING
+        assert left > 0 and moved > 0 and left + moved == 3000
+        out = cli("--cluster", "check", f"127.0.0.1:{source.port}")
+        assert f"[WARNING] Node 127.0.0.1:{source.port} has slots in migrating state {first}" in out, out
+        out = cli("--cluster", "fix", f"127.0.0.1:{source.port}", "--cluster-yes", timeout=120)
+        assert f">>> Fixing open slot {first}" in out, out[-3000:]
+        wait_for(lambda: check_passes(source), what="redis-cli --cluster check after fix")
+        # fix gives the slot to the node holding most of its keys and moves the rest there.
+        owner_port = next(port for s, e, port in slots_view(source) if s <= first <= e)
+        owner = next(node for node in nodes if node.port == owner_port)
+        assert owner in (source, target)
+        with owner.client() as conn:
+            assert conn.execute_command("CLUSTER", "COUNTKEYSINSLOT", first) == 3000
+        rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nodes[2].port)], decode_responses=True)
+        try:
+            values = rc.mget_nonatomic(keys)
+        finally:
+            rc.close()
+        assert values == keys
+        assert sum(node.client().dbsize() for node in nodes) == len(keys)
     finally:
         stop_all(nodes)
