@@ -10,17 +10,18 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml server/persistence/_rdbwriter.c | $(BIN)/python
+$(STAMP): pyproject.toml server/persistence/_rdbwriter.c server/datatypes/_hllgeo.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# The C extension alone, built in place (what `pip install -e .` does), for a checkout that runs
+# The C extensions alone, built in place (what `pip install -e .` does), for a checkout that runs
 # from PYTHONPATH with another checkout's venv.
 ext: | $(BIN)/python
 	$(BIN)/python -c "from setuptools import Distribution, Extension; \
 	from setuptools.command.build_ext import build_ext; \
 	cmd = build_ext(Distribution({'ext_modules': [Extension('server.persistence._rdbwriter', \
-	['server/persistence/_rdbwriter.c'])]})); cmd.inplace = 1; cmd.ensure_finalized(); cmd.run()"
+	['server/persistence/_rdbwriter.c']), Extension('server.datatypes._hllgeo', \
+	['server/datatypes/_hllgeo.c'])]})); cmd.inplace = 1; cmd.ensure_finalized(); cmd.run()"
 
 # Debian's redis-server and redis-tools: the reference the differential tests compare against;
 # tmux: the real terminal the explorer's terminal-safety and paste tests drive.

@@ -11,6 +11,8 @@ georadiusGeneric's single loop, so errors come in Redis's order.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from server.client import Client
 from server.command import command
@@ -176,18 +178,17 @@ def geodist(ctx: Client, key: bytes, member1: bytes, member2: bytes, *unit: byte
 # --------------------------------------------------------------------------- searches
 
 
-class Found:
-    """A member inside the search area, with what the reply may show."""
+# A member inside the search area: (distance in meters, member). Its score and position, which
+# few replies show, are read again for the members returned.
+Found = tuple[float, bytes]
 
-    __slots__ = ("member", "score", "lon", "lat", "dist")
-
-    def __init__(self, member: bytes, score: float, lon: float, lat: float, dist: float) -> None:
-        self.member = member
-        self.score = score
-        self.lon = lon
-        self.lat = lat
-        self.dist = dist
-
+# The candidate filter in C (server/datatypes/_hllgeo.c), built by `pip install -e .`; the loop in
+# ``_scan_python`` is the reference it is tested against, and the fallback without it.
+native_scan: Callable[..., None] | None
+try:
+    from server.datatypes._hllgeo import scan as native_scan
+except ImportError:  # an install that did not build the extension
+    native_scan = None
 
 # Decoded positions of recently searched scores (a pure function of the score, so a plain memo;
 # emptied when full). Repeated searches over one geo set then skip the deinterleaving.
@@ -195,12 +196,9 @@ POSITION_CACHE_SIZE = 100_000
 _POSITIONS: dict[float, tuple[float, float]] = {}
 
 
-def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
-    """membersOfAllNeighbors: scan each of the nine cells (skipping repeats as Redis does)."""
-    cells = gh.search_cells(shape)
-    window = gh.candidate_window(shape)
-    found: list[Found] = []
-    last = 0
+def _scan_python(keys: Iterable[bytes], scores: dict[bytes, float], shape: gh.Shape, limit: int,
+                 found: list[Found]) -> None:
+    """Append the members of ``keys`` (index keys, in order) that lie inside ``shape``."""
     decode = gh.decode_score
     positions = _POSITIONS
     circle = shape.kind == gh.CIRCULAR
@@ -212,6 +210,48 @@ def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
     lat1r = shape.lat * d_r
     cos_lat1 = cos(lat1r)
     max_dist = shape.radius * shape.conversion
+    for key in keys:
+        member = key[8:]
+        score = scores[member]
+        position = positions.get(score)
+        if position is None:
+            position = decode(score)
+            if len(positions) >= POSITION_CACHE_SIZE:
+                positions.clear()
+            positions[score] = position
+        lon, lat = position
+        dist: float | None
+        if circle:
+            v = sin((lon * d_r - lon1r) / 2)
+            if v == 0.0:
+                dist = earth * fabs(lat * d_r - lat1r)
+            else:
+                lat2r = lat * d_r
+                u = sin((lat2r - lat1r) / 2)
+                dist = 2.0 * earth * asin(sqrt(u * u + cos_lat1 * cos(lat2r) * v * v))
+            if dist > max_dist:
+                dist = None
+        else:
+            dist = shape.contains(lon, lat)
+        if dist is not None:
+            found.append((dist, member))
+            if limit and len(found) >= limit:
+                break
+
+
+def _search(zs: ZSetValue, shape: gh.Shape, limit: int, native: bool = True) -> list[Found]:
+    """membersOfAllNeighbors: scan each of the nine cells (skipping repeats as Redis does).
+
+    Each cell is a score range of the sorted set (cut to the sub-cells that meet the
+    candidate window); its members are filtered by ``native_scan`` or ``_scan_python``.
+    """
+    cells = gh.search_cells(shape)
+    window = gh.candidate_window(shape)
+    found: list[Found] = []
+    last = 0
+    index = zs.index
+    scores = zs.scores
+    conversion = shape.conversion
     for i, cell in enumerate(cells):
         if cell.is_zero():
             continue
@@ -223,31 +263,14 @@ def _search(zs: ZSetValue, shape: gh.Shape, limit: int) -> list[Found]:
             if found and limit and len(found) >= limit:
                 break
             start, stop = zs.score_positions(ScoreRange(float(low), float(high), False, True))
-            for score, member in zs.slice(start, stop):
-                position = positions.get(score)
-                if position is None:
-                    position = decode(score)
-                    if len(positions) >= POSITION_CACHE_SIZE:
-                        positions.clear()
-                    positions[score] = position
-                lon, lat = position
-                dist: float | None
-                if circle:
-                    v = sin((lon * d_r - lon1r) / 2)
-                    if v == 0.0:
-                        dist = earth * fabs(lat * d_r - lat1r)
-                    else:
-                        lat2r = lat * d_r
-                        u = sin((lat2r - lat1r) / 2)
-                        dist = 2.0 * earth * asin(sqrt(u * u + cos_lat1 * cos(lat2r) * v * v))
-                    if dist > max_dist:
-                        dist = None
-                else:
-                    dist = shape.contains(lon, lat)
-                if dist is not None:
-                    found.append(Found(member, score, lon, lat, dist))
-                    if limit and len(found) >= limit:
-                        break
+            if start == stop:
+                continue
+            keys = index.islice(start, stop)
+            if native and native_scan is not None:
+                native_scan(keys, shape.kind, shape.lon, shape.lat, shape.radius * conversion,
+                            shape.width * conversion, shape.height * conversion, limit, found)
+            else:
+                _scan_python(keys, scores, shape, limit, found)
         last = i
     return found
 
@@ -354,35 +377,33 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     returned_items = count if count and count < len(found) else len(found)
     if sort and returned_items == len(found):
         # Stable (equal distances keep their scan order), as glibc's merge-sort qsort is.
-        found.sort(key=lambda f: f.dist, reverse=sort == 2)
+        found.sort(key=itemgetter(0), reverse=sort == 2)
     elif sort:
         # Redis sorts only the first COUNT places with its partial quicksort; ties land where it puts them.
         sign = 1 if sort == 1 else -1
-        partial_sort(found, lambda x, y: sign * ((x.dist > y.dist) - (x.dist < y.dist)), 0, returned_items - 1)
+        partial_sort(found, lambda x, y: sign * ((x[0] > y[0]) - (x[0] < y[0])), 0, returned_items - 1)
     returned = found[:returned_items]
-    for f in returned:
-        f.dist /= shape.conversion
+    conversion = shape.conversion
     if store_key is None:
-        extras = withdist + withhash + withcoord
-        if not extras:
-            return bulk_array([f.member for f in returned])
+        if not (withdist or withhash or withcoord):
+            return bulk_array([f[1] for f in returned])
         out: list = []
-        for f in returned:
-            if not extras:
-                out.append(f.member)
-                continue
-            item: list = [f.member]
+        scores = zs.scores
+        for dist, member in returned:
+            item: list = [member]
             if withdist:
-                item.append(distance_text(f.dist))
+                item.append(distance_text(dist / conversion))
             if withhash:
-                item.append(gh.c_int64(f.score))
+                item.append(gh.c_int64(scores[member]))
             if withcoord:
-                item.append([HumanDouble(f.lon), HumanDouble(f.lat)])
+                lon, lat = gh.decode_score(scores[member])
+                item.append([HumanDouble(lon), HumanDouble(lat)])
             out.append(item)
         return out
     if returned:
         max_entries, max_value = limits(ctx)
-        entries = ((f.member, f.dist if storedist else f.score) for f in returned)
+        scores = zs.scores
+        entries = ((f[1], f[0] / conversion if storedist else scores[f[1]]) for f in returned)
         db.set(store_key, ZSetValue(entries, max_entries, max_value))
         ctx.db.notify(NOTIFY_ZSET, b"geosearchstore" if flags & GEOSEARCH else b"georadiusstore", store_key)
         db.signal_ready(store_key)

@@ -29,6 +29,14 @@ import math
 import struct
 from collections.abc import Callable
 
+# PFADD's per-element work in C (server/datatypes/_hllgeo.c), built by `pip install -e .`;
+# the Python below is the reference it is tested against, and the fallback without it.
+native_add: Callable[[bytearray, bytes, int], int] | None
+try:
+    from server.datatypes._hllgeo import add as native_add
+except ImportError:  # an install that did not build the extension
+    native_add = None
+
 HLL_P = 14
 HLL_Q = 64 - HLL_P
 HLL_REGISTERS = 1 << HLL_P
@@ -395,6 +403,18 @@ def _promote(hll: bytearray, index: int, count: int) -> int:
 
 def add(hll: bytearray, element: bytes, max_bytes: int) -> int:
     """PFADD one element: 1 if a register changed, 0 if not; Corrupt for an invalid sparse HLL."""
+    if native_add is not None:
+        changed = native_add(hll, element, max_bytes)
+        if changed >= 0:
+            return changed
+        if changed == -2:
+            raise Corrupt
+        return _promote(hll, *pattern(element))  # a value above 32, or no room left: dense from now on
+    return add_python(hll, element, max_bytes)
+
+
+def add_python(hll: bytearray, element: bytes, max_bytes: int) -> int:
+    """``add`` without the C extension (and the reference the tests compare it with)."""
     h = murmur64a(element)  # as ``pattern``, spelled out: a call less per element
     rest = h >> HLL_P | 1 << HLL_Q
     index, count = h & HLL_P_MASK, (rest & -rest).bit_length()

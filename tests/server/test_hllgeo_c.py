@@ -1,0 +1,120 @@
+"""The C loops of PFADD and of geo searches (``server/datatypes/_hllgeo.c``) against their Python references.
+
+The differential tests compare the server with redis-server; these compare the two
+implementations inside it on many more random inputs than a server round trip allows:
+the HLL bytes after every single add (sparse splits, merges, promotion, corrupt opcodes)
+and every search's members and distances, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.commands import geo
+from server.datatypes import geohash as gh
+from server.datatypes import hyperloglog as hll
+from server.datatypes.zset import ZSetValue
+
+NOT_BUILT = "server/datatypes/_hllgeo.c is not built: run `make ext` (or pip install -e .)"
+
+
+def test_the_extension_is_built():
+    assert hll.native_add is not None, NOT_BUILT
+    assert geo.native_scan is not None, NOT_BUILT
+
+
+def test_murmur64a_matches_the_python_one():
+    from server.datatypes._hllgeo import murmur64a
+
+    rng = random.Random(7)
+    for length in range(0, 70):
+        for _ in range(20):
+            data = rng.randbytes(length)
+            assert murmur64a(data) == hll.murmur64a(data), data
+
+
+def _both_add(native: bytearray, python: bytearray, element: bytes, max_bytes: int) -> None:
+    try:
+        expected: object = hll.add_python(python, element, max_bytes)
+    except hll.Corrupt:
+        expected = hll.Corrupt
+    try:
+        got: object = hll.add(native, element, max_bytes)
+    except hll.Corrupt:
+        got = hll.Corrupt
+    assert got == expected, element
+    assert native == python, element
+
+
+@pytest.mark.parametrize("max_bytes", [3000, 300, 40, 17])
+def test_pfadd_leaves_the_same_bytes(max_bytes):
+    """Thousands of adds, compared after each: splits of ZERO/XZERO/VAL runs, merges, values
+    above 32 and promotion when the sparse string would outgrow ``max_bytes``."""
+    rng = random.Random(max_bytes)
+    native, python = hll.new_sparse(), hll.new_sparse()
+    for i in range(6000):
+        element = b"%d" % i if rng.random() < 0.5 else rng.randbytes(rng.randrange(20))
+        _both_add(native, python, element, max_bytes)
+    assert native[4] == hll.DENSE  # the run went through the promotion
+    # Elements with long runs of zeros in their hash (large register values), in VAL runs.
+    native, python = hll.new_sparse(), hll.new_sparse()
+    big = [e for e in (b"x%d" % i for i in range(100000)) if hll.pattern(e)[1] > 10][:40]
+    for element in big:
+        _both_add(native, python, element, 100000)
+    assert len(big) == 40
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=40), elements=st.lists(st.binary(max_size=6), max_size=8),
+       max_bytes=st.sampled_from([20, 60, 3000]))
+def test_pfadd_on_arbitrary_sparse_bytes(body, elements, max_bytes):
+    """A sparse header followed by any bytes (as a client may SET): the same result, the same
+    bytes, or Corrupt from both."""
+    native = bytearray(b"HYLL\x01\x00\x00\x00" + bytes(8) + body)
+    python = bytearray(native)
+    for element in elements:
+        _both_add(native, python, element, max_bytes)
+
+
+def _geo_set(rng: random.Random, n: int, lon: float, lat: float, spread: float) -> ZSetValue:
+    entries = []
+    for i in range(n):
+        x = min(max(lon + rng.uniform(-spread, spread), gh.LONG_MIN), gh.LONG_MAX)
+        y = min(max(lat + rng.uniform(-spread, spread), gh.LAT_MIN), gh.LAT_MAX)
+        entries.append((b"m%d" % i, float(gh.score_of(x, y))))
+    # Members sharing a score, and one stored as -0: ties and the score read back for STORE.
+    entries += [(b"twin-a", entries[0][1]), (b"twin-b", entries[0][1]), (b"zero", -0.0)]
+    return ZSetValue(entries)
+
+
+CENTRES = [(15.0, 37.0), (0.0, 0.0), (179.9, 10.0), (-179.95, -20.0), (30.0, 84.9), (-60.0, -84.5)]
+
+
+@pytest.mark.parametrize("lon,lat", CENTRES)
+def test_geo_scan_matches_the_python_one(lon, lat):
+    rng = random.Random(int(lon * 100 + lat))
+    zs = _geo_set(rng, 3000, lon, lat, 3.0)
+    hits = 0
+    for _ in range(40):
+        shape = gh.Shape(lon=lon + rng.uniform(-0.5, 0.5), lat=max(min(lat + rng.uniform(-0.5, 0.5), 85.0), -85.0),
+                         conversion=rng.choice([1.0, 1000.0, 0.3048, 1609.34]))
+        if rng.random() < 0.5:
+            shape.kind = gh.CIRCULAR
+            shape.radius = math.exp(rng.uniform(0, 13)) / shape.conversion
+        else:
+            shape.kind = gh.RECTANGLE
+            shape.width = math.exp(rng.uniform(0, 13)) / shape.conversion
+            shape.height = math.exp(rng.uniform(0, 13)) / shape.conversion
+        limit = rng.choice([0, 0, 1, 7])
+        got = geo._search(zs, shape, limit)
+        expected = geo._search(zs, shape, limit, native=False)
+        assert got == expected, (shape, limit)
+        # Bit for bit: == would let -0.0 pass for 0.0.
+        assert [math.copysign(1, d) for d, _ in got] == [math.copysign(1, d) for d, _ in expected]
+        hits += len(got)
+    assert hits > 200
