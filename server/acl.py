@@ -76,6 +76,7 @@ class _Rules:
     all_channels: bool
     allowed: set[str]
     command_rules: list[str]
+    firstargs: dict[str, list[str]]
 
     def apply_selector_rule(self, rule: str) -> None:
         """A key, channel or command rule (Redis's ACLSetSelector); anything else is a syntax error."""
@@ -108,9 +109,11 @@ class _Rules:
         elif low in ("allcommands", "+@all"):
             self.allowed = {c.name for c in all_commands()}
             self.command_rules = ["+@all"]
+            self.firstargs = {}
         elif low in ("nocommands", "-@all"):
             self.allowed = set()
             self.command_rules = ["-@all"]
+            self.firstargs = {}
         elif rule[:1] in ("+", "-"):
             self._command_rule(rule)
         else:
@@ -147,35 +150,80 @@ class _Rules:
         self.key_patterns.append((access, raw))
 
     def _command_rule(self, rule: str) -> None:
+        """``+``/``-`` a category, a command, a subcommand, or (``+`` only) a command's first argument.
+
+        Parsed as ACLSetSelector does: ``+name|arg`` splits at the last ``|``; if ``name`` has
+        subcommands ``arg`` must be one of them, otherwise ``arg`` is an allowed first argument
+        (``+select|0``: SELECT 0 only). Granting or taking away a whole command forgets its first
+        arguments.
+        """
         add = rule[0] == "+"
         target = rule[1:].lower()
         if target.startswith("@"):
             category = target[1:]
             if category != "all" and category not in CATEGORIES:
                 raise RuleError("Unknown command or category name in ACL")
-            names = {c.name for c in commands_in(category)}
-        else:
-            parent, _, sub = target.partition("|")
-            cmd = TABLE.get(parent.encode())
+            cmds = commands_in(category)
+        elif add and "|" in target:
+            head, _, sub = rule[1:].rpartition("|")
+            cmd = _lookup(head.lower())
             if cmd is None:
                 raise RuleError("Unknown command or category name in ACL")
-            if sub:  # -config|get takes the subcommand away, as +config|get grants it
-                subcmd = cmd.subcommands.get(sub.encode())
-                if subcmd is None:
-                    raise RuleError("Unknown command or category name in ACL")
-                names = {subcmd.name}
-            else:
-                names = {cmd.name} | {s.name for s in cmd.subcommands.values()}
+            if cmd.parent is not None:
+                raise RuleError("Allowing first-arg of a subcommand is not supported")
+            if not sub:
+                raise RuleError("Syntax error")
+            if not cmd.subcommands:
+                self._allow_first_arg(cmd, sub)
+                return
+            subcmd = _lookup(target)
+            if subcmd is None:
+                raise RuleError("Unknown command or category name in ACL")
+            cmds = [subcmd]
+        else:
+            found = _lookup(target)  # -config|get takes the subcommand away; -select|0 is unknown
+            if found is None:
+                raise RuleError("Unknown command or category name in ACL")
+            cmds = [found, *found.subcommands.values()]
+        names = {c.name for c in cmds}
         if add:
             self.allowed |= names
         else:
             self.allowed -= names
+        if self.firstargs:
+            for name in names & self.firstargs.keys():
+                self._forget_first_args(name)
         self.command_rules.append(rule.lower())
+
+    def _allow_first_arg(self, cmd: Command, arg: str) -> None:
+        """ACLAddAllowedFirstArg (once per argument, compared without case). While the command is
+        allowed outright the argument changes nothing, and anything that could take the command
+        away also forgets it, so it is not kept (Redis keeps it but never shows or uses it)."""
+        if cmd.name in self.allowed:
+            return
+        args = self.firstargs.setdefault(cmd.name, [])
+        if arg.lower() in (a.lower() for a in args):
+            return
+        args.append(arg)
+        self.command_rules.append(f"+{cmd.name}|{arg}")
+
+    def _forget_first_args(self, name: str) -> None:
+        del self.firstargs[name]
+        prefix = f"+{name}|"
+        self.command_rules = [r for r in self.command_rules if not r.startswith(prefix)]
 
     # -- checks ------------------------------------------------------------------
 
-    def may_run(self, cmd: Command) -> bool:
-        return cmd.name in self.allowed
+    def may_run(self, cmd: Command, argv: list[bytes]) -> bool:
+        """The command is allowed, or its first argument is one of those allowed for it (compared
+        as strcasecmp compares: without ASCII case, up to a NUL)."""
+        if cmd.name in self.allowed:
+            return True
+        args = self.firstargs.get(cmd.name) if self.firstargs else None
+        if not args or len(argv) < 2:
+            return False
+        first = argv[1].split(b"\0", 1)[0].lower()
+        return any(first == a.encode("utf-8", "surrogateescape").lower() for a in args)
 
     def may_access_key(self, key: bytes, access: str) -> bool:
         for allowed, pattern in self.key_patterns:
@@ -205,7 +253,7 @@ class _Rules:
 
         ``keys`` is the command's key positions and flags when already found, else None.
         """
-        if not self.may_run(cmd):
+        if not self.may_run(cmd, argv):
             return DENIED_COMMAND, 0
         if not self.all_keys and cmd.has_keys:
             for pos, flags in cmd.find_keys(argv) if keys is None else keys:
@@ -264,15 +312,31 @@ class Selector(_Rules):
     all_channels: bool = False
     allowed: set[str] = field(default_factory=set)
     command_rules: list[str] = field(default_factory=list)
+    firstargs: dict[str, list[str]] = field(default_factory=dict)
 
 
-def parse_selector(rule: str) -> Selector:
-    """``(rule rule ...)`` as one selector; the words split as sdssplitargs splits them."""
+def _lookup(name: str) -> Command | None:
+    """A command or ``parent|subcommand`` by its lower-case name, as lookupCommandBySdsLogic in
+    strict mode: ``get|x`` or ``a|b|c`` name nothing."""
+    parts = name.split("|")
+    if len(parts) > 2:
+        return None
+    cmd = TABLE.get(parts[0].encode("utf-8", "surrogateescape"))
+    if len(parts) == 1 or cmd is None:
+        return cmd
+    return cmd.subcommands.get(parts[1].encode("utf-8", "surrogateescape"))
+
+
+def parse_selector(rule: str, all_channels: bool = False) -> Selector:
+    """``(rule rule ...)`` as one selector; the words split as sdssplitargs splits them.
+    ``all_channels``: acl-pubsub-default is allchannels (a new selector starts with ``&*``)."""
     try:
         words = split_inline(rule[1:-1].encode("utf-8", "surrogateescape"))
     except ProtocolError:
         words = []  # Redis's split fails and leaves an empty selector
     selector = Selector()
+    if all_channels:
+        selector.apply_selector_rule("allchannels")
     for word in words:
         selector.apply_selector_rule(word.decode("utf-8", "surrogateescape"))
     return selector
@@ -318,13 +382,15 @@ class User(_Rules):
     all_channels: bool = False
     allowed: set[str] = field(default_factory=set)  # command full names ("config|get")
     command_rules: list[str] = field(default_factory=list)  # as given, for ACL LIST
+    firstargs: dict[str, list[str]] = field(default_factory=dict)  # command → allowed first arguments
     sanitize_payload: bool | None = None  # RESTORE payload checks: set by reset or the flags
     selectors: list[Selector] = field(default_factory=list)  # the ``(...)`` groups after the root
 
     # -- rules -------------------------------------------------------------------
 
-    def apply(self, rule: str) -> None:
-        """Apply one ACL rule, or raise RuleError with Redis's reason."""
+    def apply(self, rule: str, all_channels: bool = False) -> None:
+        """Apply one ACL rule, or raise RuleError with Redis's reason. ``all_channels``:
+        acl-pubsub-default is allchannels, which ``reset`` and new selectors start from."""
         low = rule.lower()
         if not rule:
             return  # an empty rule does nothing, as in Redis
@@ -353,12 +419,12 @@ class User(_Rules):
         elif rule.startswith("!"):
             self._remove_hash(rule[1:])
         elif rule.startswith("(") and rule.endswith(")"):
-            self.selectors.append(parse_selector(rule))
+            self.selectors.append(parse_selector(rule, all_channels))
         elif low == "clearselectors":
             self.selectors.clear()
         elif low == "reset":
             User.__init__(self, self.name)
-            self.apply("resetchannels")
+            self.apply("allchannels" if all_channels else "resetchannels")
             self.command_rules = ["-@all"]
             self.sanitize_payload = True
         elif low == "sanitize-payload":
@@ -468,16 +534,29 @@ class ACL:
             raise Error(f"ERR Unmatched parenthesis in acl selector starting at '{exc.args[0]}'.".encode(
                 "utf-8", "surrogateescape")) from None
         existing = self.users.get(name)
-        user = copy.deepcopy(existing) if existing is not None else User(name)
-        if existing is None:
-            user.command_rules = ["-@all"]
+        all_channels = self.pubsub_default_all()
+        user = copy.deepcopy(existing) if existing is not None else self.new_user(name, all_channels)
         for rule in rules:
             try:
-                user.apply(rule)
+                user.apply(rule, all_channels)
             except RuleError as exc:
                 raise Error(f"ERR Error in ACL SETUSER modifier '{rule}': {exc}".encode("utf-8", "surrogateescape")) from None
         self.users[name] = user
         self.changed()
+
+    def pubsub_default_all(self) -> bool:
+        """acl-pubsub-default: do new users, ``reset`` and new selectors start with ``&*``?"""
+        return self.server.config.get_str("acl-pubsub-default") == "allchannels"
+
+    @staticmethod
+    def new_user(name: str, all_channels: bool) -> User:
+        """A user as ACLCreateUser makes it: off, no password, no keys, no commands, and the
+        channels acl-pubsub-default gives."""
+        user = User(name)
+        user.command_rules = ["-@all"]
+        if all_channels:
+            user.apply("allchannels")
+        return user
 
     def deluser(self, names: list[str]) -> int:
         removed = 0
@@ -588,11 +667,11 @@ class ACL:
             except UnmatchedParenthesis:
                 raise Error(f"ERR Error in user declaration '{name}': Unmatched parenthesis in selector definition.".encode(
                     "utf-8", "surrogateescape")) from None
-            user = User(name)
-            user.command_rules = ["-@all"]
+            all_channels = self.pubsub_default_all()
+            user = self.new_user(name, all_channels)
             for rule in rules:
                 try:
-                    user.apply(rule)
+                    user.apply(rule, all_channels)
                 except RuleError as exc:
                     raise Error(f"ERR Error in user declaration '{name}': {exc}".encode()) from None
             staged.users[name] = user

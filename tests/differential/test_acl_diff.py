@@ -370,3 +370,108 @@ def test_selectors_survive_acl_save_and_load(tmp_path):
     assert "(~w:* resetchannels -@all +@write)" in texts[0]
     assert replies[0] == replies[1]
     assert replies[0][-1] == b"+OK\r\n"
+
+
+# -- first-argument rules (+select|0) and acl-pubsub-default ------------------------------------------
+
+
+def _list_line(conn: RawConnection, name: str) -> bytes:
+    from tests.differential.harness import parse
+
+    lines = [line for line in parse(conn.call("ACL", "LIST")) if line.split()[1] == name.encode()]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_first_arg_rules_setuser_getuser_and_list(diff):
+    """``+cmd|arg`` for commands without subcommands: stored once per argument (case kept, compared
+    without case), forgotten when the command itself is granted or taken away; Redis's refusals.
+    (Each case names one command: Redis prints several in its command dict's order, which its
+    random hash seed changes from run to run.)"""
+    for rules in (
+        ["+select|0"], ["+select|0", "+select|1", "+SELECT|0", "+select|Abc"], ["+debug|object"],
+        ["+select|0", "+@connection"], ["+select|0", "+select"], ["+@all", "+select|0"],
+        ["+@all", "-select", "+select|0"], ["+select|0", "+@all"], ["+select|0", "-@all", "+get"],
+        ["~k*", "+select|0", "(+get|x ~k*)"], ["+select|0", "(+select|1 +select|1)"],
+        ["+Select|0"],
+    ):
+        diff.check("ACL", "SETUSER", "fa", "reset", *rules)
+        diff.check("ACL", "GETUSER", "fa")
+        assert _list_line(diff.ours, "fa") == _list_line(diff.real, "fa"), rules
+    for rule in ("-select|0", "+config|get|x", "+client|list|x", "+select|", "+nosuch|x", "+config|nosuch",
+                 "-config|nosuch", "+get|x|", "+|x", "+config|", "-get|", "+select|0|1", "-config|get|x",
+                 "+config|get|", "-select|"):
+        assert diff.check("ACL", "SETUSER", "fa", rule).startswith(b"-ERR Error in ACL SETUSER modifier"), rule
+    diff.check("ACL", "GETUSER", "fa")  # a refused rule changed nothing
+    diff.check("ACL", "DELUSER", "fa")
+
+
+def test_first_arg_rules_dryrun_and_enforcement(ours, real):
+    """Which calls a first-argument rule lets through (DRYRUN and for real, MULTI included), the
+    NOPERM texts and the ACL LOG entries."""
+    from tests.differential.harness import parse
+
+    rules = ["on", "nopass", "~*", "+select|0", "+select|2", "+debug|object", "+multi", "+exec",
+             "(+get|x ~k*)", "(+object|encoding ~*)"]
+    calls = [("SELECT", "0"), ("SELECT", "1"), ("select", "2"), ("SELECT", "Abc"), ("DEBUG", "OBJECT", "k"),
+             ("DEBUG", "object", "nokey"), ("DEBUG", "SLEEP", "0"), ("GET", "x"), ("GET", "X"), ("GET", "kx"),
+             ("GET", "y"), ("OBJECT", "ENCODING", "k"), ("OBJECT", "FREQ", "k"), ("SET", "k", "v")]
+    replies = []
+    for port in (ours.port, real.port):
+        admin = RawConnection(port)
+        assert admin.call("ACL", "SETUSER", "fa2", "reset", *rules) == b"+OK\r\n"
+        admin.call("SET", "k", "v")
+        admin.call("ACL", "LOG", "RESET")
+        seen = [admin.call("ACL", "DRYRUN", "fa2", *argv) for argv in calls]
+        conn = RawConnection(port)
+        assert conn.call("AUTH", "fa2", "x") == b"+OK\r\n"
+        seen += [conn.call(*argv) for argv in calls if argv[1].upper() != "SLEEP"]
+        seen += [conn.call("MULTI"), conn.call("SELECT", "1"), conn.call("SELECT", "0"), conn.call("EXEC")]
+        for entry in parse(admin.call("ACL", "LOG")):
+            fields = dict(zip(entry[::2], entry[1::2]))
+            seen.append(tuple(fields[f] for f in (b"count", b"reason", b"context", b"object", b"username")))
+        replies.append(seen)
+        admin.call("ACL", "DELUSER", "fa2")
+        admin.call("DEL", "k")
+        conn.close()
+        admin.close()
+    assert replies[0] == replies[1]
+    mine = replies[0]
+    assert mine[0] == b"+OK\r\n" and mine[1].startswith(b"$") and b"no permissions to run the 'select'" in mine[1]
+    assert any(r == b"-NOPERM this user has no permissions to run the 'select' command\r\n" for r in mine)
+
+
+def test_acl_pubsub_default(ours, real):
+    """acl-pubsub-default: its values and error, and the channels of new users, of ``reset``
+    and of new selectors (existing users keep theirs); PUBLISH as such users."""
+    replies = []
+    for port in (ours.port, real.port):
+        admin = RawConnection(port)
+        seen = [admin.call("CONFIG", "GET", "acl-pubsub-default"),
+                admin.call("CONFIG", "SET", "acl-pubsub-default", "foo")]
+        try:
+            seen.append(admin.call("ACL", "SETUSER", "ps-old", "on", "nopass", "+publish"))
+            seen.append(admin.call("CONFIG", "SET", "acl-pubsub-default", "AllChannels"))
+            seen.append(admin.call("CONFIG", "GET", "acl-pubsub-default"))
+            seen.append(admin.call("ACL", "SETUSER", "ps-new", "on", "nopass", "+publish", "(+get)"))
+            seen.append(admin.call("ACL", "SETUSER", "ps-reset", "resetchannels", "&x"))
+            seen.append(admin.call("ACL", "SETUSER", "ps-reset", "reset", "on", "nopass", "+publish"))
+            seen.append(admin.call("ACL", "SETUSER", "ps-old", "(+get)"))
+            seen += [admin.call("ACL", "GETUSER", name) for name in ("ps-old", "ps-new", "ps-reset")]
+            seen += [_list_line(admin, name) for name in ("ps-old", "ps-new", "ps-reset")]
+            for name in ("ps-old", "ps-new", "ps-reset"):
+                conn = RawConnection(port)
+                conn.call("AUTH", name, "x")
+                seen.append(conn.call("PUBLISH", "news", "m"))
+                conn.close()
+        finally:
+            admin.call("CONFIG", "SET", "acl-pubsub-default", "resetchannels")
+            admin.call("ACL", "DELUSER", "ps-old", "ps-new", "ps-reset")
+        seen.append(admin.call("ACL", "SETUSER", "ps-after", "reset"))
+        seen.append(_list_line(admin, "ps-after"))
+        admin.call("ACL", "DELUSER", "ps-after")
+        admin.close()
+        replies.append(seen)
+    assert replies[0] == replies[1]
+    published = replies[0][-5:-2]
+    assert published[0].startswith(b"-NOPERM") and published[1] == published[2] == b":0\r\n"
