@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from server.cluster.state import Cluster, Node
 
 MAX_MESSAGE = 1 << 30
+LINK_OVERHEAD = 64  # a link's own record, counted as Redis counts sizeof(clusterLink)
+RECEIVE_BUFFER = 1024  # the receive buffer a link starts with (RCVBUF_INIT_LEN)
 
 
 class Link(asyncio.Protocol):
@@ -128,9 +130,14 @@ class Link(asyncio.Protocol):
                 node.inbound_link = None
 
     def buffered(self) -> int:
+        """Bytes sent to the link that the peer has not taken yet (Redis's sndbuf)."""
         if self.transport is None:
             return sum(map(len, self.pending))
         return self.transport.get_write_buffer_size()
+
+    def memory(self) -> int:
+        """What the link holds (getClusterLinkMemUsage): its record, unsent and unparsed bytes."""
+        return LINK_OVERHEAD + self.buffered() + max(len(self.buffer), RECEIVE_BUFFER)
 
 
 def peer_ip(link: Link) -> str:

@@ -194,6 +194,7 @@ class Cluster:
         self.received = [0] * wire.TYPE_COUNT
         self.pfail_nodes = 0
         self.links_buffer_limit_exceeded = 0
+        self.links_memory = 0  # the links' buffers, as of the last cron (INFO's mem_cluster_links)
         self.first_state_call = 0
         self.among_minority_time = 0
         self.iteration = 0
@@ -939,7 +940,13 @@ class Cluster:
         handshake_timeout = max(timeout, 1000)
         self._update_myself_address()  # cluster-announce-* may have changed (CONFIG SET)
         self.pfail_nodes = 0
+        limit = self.server.config.get_int("cluster-link-sendbuf-limit")
+        links_memory = 0
         for node in list(self.nodes.values()):
+            if limit:
+                self._free_link_over_limit(node.link, limit)
+                self._free_link_over_limit(node.inbound_link, limit)
+            links_memory += sum(link.memory() for link in (node.link, node.inbound_link) if link is not None)
             if node.flags & (wire.MYSELF | wire.NOADDR):
                 continue
             if node.flags & wire.PFAIL:
@@ -949,6 +956,7 @@ class Cluster:
                 continue
             if node.link is None:
                 connect(self, node)
+        self.links_memory = links_memory
         if self.iteration % 10 == 0:
             candidates = [node for node in random.sample(list(self.nodes.values()), min(5, len(self.nodes)))]
             best: Node | None = None
@@ -991,6 +999,17 @@ class Cluster:
         if update or not self.state_ok:
             self.update_state()
         self.redirect_blocked_clients()
+
+    def _free_link_over_limit(self, link: Link | None, limit: int) -> None:
+        """A link whose unsent bytes exceed cluster-link-sendbuf-limit is freed (a peer that stopped
+        reading must not hold our memory); the cron opens the outbound one again."""
+        if link is None or (used := link.buffered()) <= limit:
+            return
+        name = link.node.name.decode() if link.node is not None else ""
+        self.log("warning", f"Freeing cluster link({'from' if link.inbound else 'to'} node {name}, used memory: "
+                            f"{used}) due to exceeding send buffer memory limit.")
+        link.close()
+        self.links_buffer_limit_exceeded += 1
 
     # ------------------------------------------------------------------ failure reports
 

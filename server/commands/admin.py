@@ -151,7 +151,7 @@ def _section_memory(ctx: Client) -> list[tuple[str, object]]:
         ("mem_total_replication_buffers", 0),
         ("mem_clients_slaves", 0),
         ("mem_clients_normal", 0),
-        ("mem_cluster_links", 0),
+        ("mem_cluster_links", server.cluster.links_memory if server.cluster is not None else 0),
         ("mem_aof_buffer", 0),
         ("mem_allocator", "pymalloc"),
         ("active_defrag_running", 0),

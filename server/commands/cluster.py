@@ -548,13 +548,16 @@ def cluster_links(ctx: Client, sub: bytes) -> object:
         for link in (node.link, node.inbound_link):
             if link is None:
                 continue
+            unsent = link.buffered()
+            # Events as Redis's: a read handler once connected, a write handler while bytes wait.
+            events = (b"r" if link.transport is not None else b"") + (b"w" if unsent else b"")
             reply.append({
                 b"direction": b"from" if link.inbound else b"to",
                 b"node": node.name,
                 b"create-time": link.ctime,
-                b"events": b"r" if link.transport is not None else b"",
-                b"send-buffer-allocated": link.buffered(),
-                b"send-buffer-used": link.buffered(),
+                b"events": events,
+                b"send-buffer-allocated": unsent,
+                b"send-buffer-used": unsent,
             })
     return reply
 

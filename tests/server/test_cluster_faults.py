@@ -9,6 +9,7 @@ every wait polls a condition with a generous deadline, nothing sleeps a fixed ti
 from __future__ import annotations
 
 import binascii
+import signal
 import subprocess
 import threading
 import time
@@ -21,6 +22,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ClusterError, TryAgainError
 
+from tests.differential.harness import RawConnection, parse
 from tests.server.bus_proxy import BusProxies
 from tests.server.test_cluster import (
     check_passes,
@@ -361,5 +363,77 @@ def test_redis_py_cluster_survives_a_master_killed_under_a_mixed_workload(tmp_pa
             client.close()
         print(f"{len(acked)} writes acknowledged, {maybe_lost} in the window a failover may lose, "
               f"{transient[0]} transient errors retried")
+    finally:
+        stop_all(nodes)
+
+
+def links_to(node: ServerProcess, peer: str) -> dict[bytes, dict[bytes, object]]:
+    """``node``'s CLUSTER LINKS with ``peer``, by direction (b"to", b"from")."""
+    raw = RawConnection(node.port)
+    try:
+        reply = parse(raw.call("CLUSTER", "LINKS"))
+    finally:
+        raw.close()
+    links = [dict(zip(entry[::2], entry[1::2])) for entry in reply]
+    return {link[b"direction"]: link for link in links if link[b"node"] == peer.encode()}
+
+
+def cluster_info_field(node: ServerProcess, field: str) -> int:
+    with node.client() as conn:
+        text = conn.execute_command("CLUSTER", "INFO").decode()
+    return int(next(line.split(":")[1] for line in text.splitlines() if line.startswith(field + ":")))
+
+
+@pytest.mark.parametrize("kind", ["ours", "redis"])
+def test_link_over_the_send_buffer_limit_is_freed(tmp_path: Path, kind: str) -> None:
+    """A peer that stops reading (SIGSTOP) makes the bus link to it pile up what PUBLISH sends;
+    CLUSTER LINKS shows the unsent bytes, INFO's mem_cluster_links counts them, and once
+    ``cluster-link-sendbuf-limit`` is below them the cron frees that link (and only that one),
+    counts it in total_cluster_links_buffer_limit_exceeded and opens a new one. Run against
+    redis-server too: the same observations hold there."""
+    require_tool("redis-cli")
+    nodes = start_nodes([kind] * 3, tmp_path)
+    try:
+        cluster_create(nodes)
+        for node in nodes:
+            wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok")
+        p1, p2 = nodes[0], nodes[1]
+        p2_name = node_id(p2)
+        wait_for(lambda: set(links_to(p1, p2_name)) == {b"to", b"from"}, what="both links with p2")
+        before = links_to(p1, p2_name)
+        with p1.client() as conn:
+            conn.config_set("cluster-node-timeout", 3600 * 1000)  # no link dropped for a timeout
+            memory_before = conn.info("memory")["mem_cluster_links"]
+        assert cluster_info_field(p1, "total_cluster_links_buffer_limit_exceeded") == 0
+        assert p2.proc is not None
+        p2.proc.send_signal(signal.SIGSTOP)
+        try:
+            message = "x" * (128 * 1024)
+
+            def piled_up() -> bool:
+                with p1.client() as conn:
+                    conn.publish("channel", message)
+                return int(links_to(p1, p2_name)[b"to"][b"send-buffer-used"]) > 512 * 1024
+
+            wait_for(piled_up, timeout=60, what="unsent bytes on the link to the stopped peer")
+            piled = links_to(p1, p2_name)[b"to"]
+            assert int(piled[b"send-buffer-allocated"]) >= int(piled[b"send-buffer-used"])
+            assert b"w" in piled[b"events"]
+            with p1.client() as conn:
+                assert conn.info("memory")["mem_cluster_links"] > memory_before + 512 * 1024
+                conn.config_set("cluster-link-sendbuf-limit", 256 * 1024)
+            wait_for(lambda: cluster_info_field(p1, "total_cluster_links_buffer_limit_exceeded") == 1,
+                     what="the link freed")
+            wait_for(lambda: b"to" in links_to(p1, p2_name), what="a new link to p2")
+            after = links_to(p1, p2_name)
+            assert int(after[b"to"][b"create-time"]) > int(before[b"to"][b"create-time"])
+            assert after[b"from"][b"create-time"] == before[b"from"][b"create-time"]  # untouched
+            with p1.client() as conn:
+                wait_for(lambda: conn.info("memory")["mem_cluster_links"] < memory_before + 256 * 1024,
+                         what="mem_cluster_links to drop")
+        finally:
+            p2.proc.send_signal(signal.SIGCONT)
+        for node in nodes:
+            wait_for(lambda node=node: cluster_ok(node), what="cluster_state:ok after the peer resumed")
     finally:
         stop_all(nodes)
