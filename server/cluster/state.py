@@ -49,6 +49,7 @@ WRITABLE_DELAY = 2000
 MAX_REJOIN_DELAY = 5000
 MIN_REJOIN_DELAY = 500
 CRON_PERIOD = 0.1
+FLAG_BITS = {name: bit for bit, name in wire.FLAG_NAMES}  # nodes.conf's flag words
 
 CROSSSLOT = Error(b"CROSSSLOT Keys in request don't hash to the same slot")
 TRYAGAIN = Error(b"TRYAGAIN Multiple keys request during rehashing of slot")
@@ -199,11 +200,6 @@ class Cluster:
         self.among_minority_time = 0
         self.iteration = 0
         self.gossip_round = 0
-        self.failover_auth_time = 0
-        self.failover_auth_count = 0
-        self.failover_auth_sent = False
-        self.failover_auth_rank = 0
-        self.failover_auth_epoch = 0
         self.mf_end = 0
         self.listeners: list[asyncio.AbstractServer] = []
         self._cron_handle: asyncio.TimerHandle | None = None
@@ -328,10 +324,7 @@ class Cluster:
             name = argv[0].encode()
             if not valid_name(name):
                 raise ValueError(f"bad node name {argv[0]!r}")
-            node = self.nodes.get(name)
-            if node is None:
-                node = Node(name, 0)
-                self._add_node(node)
+            node = self._known_or_new(name)
             address, _, hostname = argv[1].partition(",")
             node.hostname = hostname
             if ":" not in address:
@@ -340,38 +333,24 @@ class Cluster:
             port, _, bus = ports.partition("@")
             node.port = int(port)
             node.cport = int(bus) if bus else node.port + PORT_INCR
-            for flag in argv[2].split(","):
-                lowered = flag.lower()
-                if lowered == "myself":
+            for flag in argv[2].lower().split(","):
+                bit = FLAG_BITS.get(flag)
+                if bit is None:
+                    if flag != "noflags":
+                        raise ValueError(f"unknown flag {flag!r}")
+                    continue
+                if bit == wire.MYSELF:
                     if myself is not None:
                         raise ValueError("two nodes flagged myself")
                     myself = node
-                    node.flags |= wire.MYSELF
-                elif lowered == "master":
-                    node.flags |= wire.MASTER
-                elif lowered == "slave":
-                    node.flags |= wire.REPLICA
-                elif lowered == "fail?":
-                    node.flags |= wire.PFAIL
-                elif lowered == "fail":
-                    node.flags |= wire.FAILED
+                elif bit == wire.FAILED:
                     node.fail_time = mstime()
-                elif lowered == "handshake":
-                    node.flags |= wire.HANDSHAKE
-                elif lowered == "noaddr":
-                    node.flags |= wire.NOADDR
-                elif lowered == "nofailover":
-                    node.flags |= wire.NOFAILOVER
-                elif lowered != "noflags":
-                    raise ValueError(f"unknown flag {flag!r}")
+                node.flags |= bit
             if argv[3] != "-":
                 master_name = argv[3].encode()
                 if not valid_name(master_name):
                     raise ValueError(f"bad master name {argv[3]!r}")
-                master = self.nodes.get(master_name)
-                if master is None:
-                    master = Node(master_name, 0)
-                    self._add_node(master)
+                master = self._known_or_new(master_name)
                 node.master = master
                 if node not in master.replicas:
                     master.replicas.append(node)
@@ -389,10 +368,7 @@ class Cluster:
                     direction, peer_name = rest[0], rest[2:-1].encode()
                     if not 0 <= slot < SLOTS or not valid_name(peer_name) or direction not in "<>":
                         raise ValueError(f"bad open slot {field!r}")
-                    peer = self.nodes.get(peer_name)
-                    if peer is None:
-                        peer = Node(peer_name, 0)
-                        self._add_node(peer)
+                    peer = self._known_or_new(peer_name)
                     (self.migrating if direction == ">" else self.importing)[slot] = peer
                     continue
                 start_text, sep, stop_text = field.partition("-")
@@ -405,6 +381,14 @@ class Cluster:
         if myself is None:
             raise ValueError("no node flagged myself")
         self.myself = myself
+
+    def _known_or_new(self, name: bytes) -> Node:
+        """The node of that name, added (without flags) if nodes.conf names it before its own line."""
+        node = self.nodes.get(name)
+        if node is None:
+            node = Node(name, 0)
+            self._add_node(node)
+        return node
 
     def slot_runs(self) -> list[tuple[Node, int, int]]:
         """Maximal runs of consecutive slots served by one node, in slot order (one pass for all nodes)."""

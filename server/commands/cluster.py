@@ -14,7 +14,7 @@ from server.cluster import wire
 from server.cluster.slots import SLOTS, key_slot
 from server.cluster.state import TODO_FSYNC, TODO_SAVE, TODO_UPDATE_STATE, Cluster, Node
 from server.command import command, container
-from server.commands.args import SYNTAX_ERROR, to_int
+from server.commands.args import SYNTAX_ERROR, parse_int, to_int
 from server.commands.connection import help_lines, subcommand_syntax_error
 from server.protocol import OK, Error, Status, Verbatim
 
@@ -217,18 +217,11 @@ def cluster_keyslot(ctx: Client, sub: bytes, key: bytes) -> object:
     return key_slot(key)
 
 
-def _slot_number(arg: bytes) -> int:
-    value = to_int(arg)
-    if value is None:
-        raise Error(b"ERR value is not an integer or out of range")
-    return value
-
-
 @command("cluster|countkeysinslot", arity=3, flags="stale", group="cluster", since="3.0.0",
          summary="Counts this node's keys in a hash slot.", args="slot{type=integer}")
 def cluster_countkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes) -> object:
     cluster = cluster_of(ctx)
-    slot = _slot_number(slot_arg)
+    slot = parse_int(slot_arg)
     if not 0 <= slot < SLOTS:
         raise Error(b"ERR Invalid slot")
     return cluster.keys.count(slot)
@@ -239,8 +232,8 @@ def cluster_countkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes) -> object:
          complexity="O(log(N)) where N is the number of requested keys")
 def cluster_getkeysinslot(ctx: Client, sub: bytes, slot_arg: bytes, count_arg: bytes) -> object:
     cluster = cluster_of(ctx)
-    slot = _slot_number(slot_arg)
-    count = _slot_number(count_arg)
+    slot = parse_int(slot_arg)
+    count = parse_int(count_arg)
     if not 0 <= slot < SLOTS or count < 0:
         raise Error(b"ERR Invalid slot or number of keys")
     return cluster.keys.keys(slot, count)
@@ -440,7 +433,7 @@ def cluster_bumpepoch(ctx: Client, sub: bytes) -> object:
          summary="Sets the config epoch of a node that knows no other node yet.", args="config-epoch{type=integer}")
 def cluster_set_config_epoch(ctx: Client, sub: bytes, epoch_arg: bytes) -> object:
     cluster = cluster_of(ctx)
-    epoch = _slot_number(epoch_arg)
+    epoch = parse_int(epoch_arg)
     if epoch < 0:
         raise Error(b"ERR Invalid config epoch specified: %d" % epoch)
     if len(cluster.nodes) > 1:
