@@ -191,3 +191,25 @@ def test_sort_getkeys_finds_the_last_store(diff):
         ("SORT", "k", "GET", "STORE", "x"), ("SORT_RO", "k", "BY", "x"),
     ):
         diff.check("COMMAND", "GETKEYS", *args)
+
+
+def test_sort_lists_of_plain_integers(sdiff):
+    """The integer-only fast path: leading zeros (equal numbers, unequal bytes), duplicates, 15 and
+    16 digits (where doubles stop being exact and tie), DESC, LIMIT and STORE, against Redis."""
+    d = sdiff
+    rng = random.Random(16)
+    pool = ["0", "00", "007", "7", "10", "010", "1", "01", "999999999999999", "0999999999999999",
+            "9007199254740993", "09007199254740992", "9007199254740992", "123456789012345"]
+    for _ in range(12):
+        values = [rng.choice(pool) if rng.random() < 0.4 else str(rng.randrange(10 ** rng.randrange(1, 16)))
+                  for _ in range(rng.randrange(1, 60))]
+        d.check("DEL", "ints")
+        d.check("RPUSH", "ints", *values)
+        d.check("SORT", "ints")
+        d.check("SORT", "ints", "DESC")
+        d.check("SORT", "ints", "LIMIT", "3", "10")
+        d.check("SORT", "ints", "DESC", "STORE", "dst")
+        d.check("LRANGE", "dst", "0", "-1")
+    d.check("SADD", "iset", *pool)
+    d.check("SORT", "iset")
+    d.check("SORT", "iset", "DESC")
