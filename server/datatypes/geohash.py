@@ -407,8 +407,11 @@ def cell_ranges(cell: Bits, window: tuple[float, float, float, float] | None) ->
     lat_lo, lat_hi, lon_lo, lon_hi = window
     k = _SPLIT_BITS
     step = cell.step + k
-    ilat = _squash(cell.bits) << k
-    ilon = _squash(cell.bits >> 1) << k
+    t = _SQUASH16
+    bits = cell.bits  # at most 2 * (26 - k) bits: four table lookups deinterleave it
+    ilat = (t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16) << k
+    bits >>= 1
+    ilon = (t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16) << k
     div = float(1 << step)
     rows = [LAT_MIN + ((ilat + a + 1) * 1.0 / div) * _LAT_SCALE >= lat_lo
             and LAT_MIN + ((ilat + a) * 1.0 / div) * _LAT_SCALE <= lat_hi for a in range(1 << k)]
@@ -416,9 +419,10 @@ def cell_ranges(cell: Bits, window: tuple[float, float, float, float] | None) ->
             and LONG_MIN + ((ilon + b) * 1.0 / div) * _LONG_SCALE <= lon_hi for b in range(1 << k)]
     ranges: list[tuple[int, int]] = []
     base = cell.bits << (2 * k)
+    shift = 52 - step * 2  # align52 of a sub-cell (no bits above 52 to mask)
     for j in range(1 << (2 * k)):
-        if rows[_squash(j)] and cols[_squash(j >> 1)]:
-            low, high = cell_scores(Bits(base + j, step))
+        if rows[t[j]] and cols[t[j >> 1]]:
+            low, high = (base + j) << shift, (base + j + 1) << shift
             if ranges and ranges[-1][1] == low:
                 ranges[-1] = (ranges[-1][0], high)
             else:
