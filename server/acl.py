@@ -48,6 +48,10 @@ NOPERM_CHANNELS = Error(b"NOPERM this user has no permissions to access one of t
 DENIED_COMMAND, DENIED_KEY, DENIED_CHANNEL = 1, 2, 4
 
 
+# First-argument rules applied since ACL last looked: it logs Redis's deprecation warning for each.
+first_arg_offenders: list[str] = []
+
+
 class RuleError(Exception):
     """A SETUSER modifier that cannot be applied; the text is Redis's."""
 
@@ -174,6 +178,7 @@ class _Rules:
             if not sub:
                 raise RuleError("Syntax error")
             if not cmd.subcommands:
+                first_arg_offenders.append(rule[1:])
                 self._allow_first_arg(cmd, sub)
                 return
             subcmd = _lookup(target)
@@ -536,13 +541,24 @@ class ACL:
         existing = self.users.get(name)
         all_channels = self.pubsub_default_all()
         user = copy.deepcopy(existing) if existing is not None else self.new_user(name, all_channels)
-        for rule in rules:
-            try:
-                user.apply(rule, all_channels)
-            except RuleError as exc:
-                raise Error(f"ERR Error in ACL SETUSER modifier '{rule}': {exc}".encode("utf-8", "surrogateescape")) from None
+        try:
+            for rule in rules:
+                try:
+                    user.apply(rule, all_channels)
+                except RuleError as exc:
+                    raise Error(f"ERR Error in ACL SETUSER modifier '{rule}': {exc}".encode(
+                        "utf-8", "surrogateescape")) from None
+        finally:
+            self.warn_first_args()
         self.users[name] = user
         self.changed()
+
+    def warn_first_args(self) -> None:
+        """Redis's warning for each ``+cmd|arg`` first-argument rule just applied."""
+        for offender in first_arg_offenders:
+            self.server.log("warning", "Deprecation warning: Allowing a first arg of an otherwise blocked command "
+                            f"is a misuse of ACL and may get disabled in the future (offender: +{offender})")
+        first_arg_offenders.clear()
 
     def pubsub_default_all(self) -> bool:
         """acl-pubsub-default: do new users, ``reset`` and new selectors start with ``&*``?"""
@@ -669,11 +685,14 @@ class ACL:
                     "utf-8", "surrogateescape")) from None
             all_channels = self.pubsub_default_all()
             user = self.new_user(name, all_channels)
-            for rule in rules:
-                try:
-                    user.apply(rule, all_channels)
-                except RuleError as exc:
-                    raise Error(f"ERR Error in user declaration '{name}': {exc}".encode()) from None
+            try:
+                for rule in rules:
+                    try:
+                        user.apply(rule, all_channels)
+                    except RuleError as exc:
+                        raise Error(f"ERR Error in user declaration '{name}': {exc}".encode()) from None
+            finally:
+                self.warn_first_args()
             staged.users[name] = user
         self.users = staged.users
         self.changed()

@@ -406,6 +406,22 @@ def test_first_arg_rules_setuser_getuser_and_list(diff):
     diff.check("ACL", "DELUSER", "fa")
 
 
+def test_first_arg_rules_log_redis_deprecation_warning(ours, real):
+    import time
+
+    warning = ("Deprecation warning: Allowing a first arg of an otherwise blocked command is a misuse of ACL "
+               "and may get disabled in the future (offender: +select|Warn7)")
+    for server in (ours, real):
+        admin = RawConnection(server.port)
+        assert admin.call("ACL", "SETUSER", "fa-log", "reset", "+select|Warn7") == b"+OK\r\n"
+        admin.call("ACL", "DELUSER", "fa-log")
+        admin.close()
+        deadline = time.monotonic() + 10
+        while warning not in server.log_path.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert warning in server.log_path.read_text(errors="replace"), server.kind
+
+
 def test_first_arg_rules_dryrun_and_enforcement(ours, real):
     """Which calls a first-argument rule lets through (DRYRUN and for real, MULTI included), the
     NOPERM texts and the ACL LOG entries."""
