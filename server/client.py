@@ -57,6 +57,7 @@ class Client:
         self.addr = addr
         self.laddr = laddr
         self.fd = fd
+        self.tls = False  # connected through the TLS listener
         self.db: Database = server.keyspace.dbs[0]
         self.resp = 2
         self.name = b""

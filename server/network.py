@@ -69,6 +69,7 @@ class RedisProtocol(asyncio.Protocol):
         adopted = self.adopted
         client = adopted if adopted is not None else server.new_client(_fmt_addr(peer), _fmt_addr(local), fd)
         self.client = client
+        client.tls = transport.get_extra_info("sslcontext") is not None
         client.send = self.send
         client.close = self.close
         client.abort = self.abort

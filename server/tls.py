@@ -62,8 +62,18 @@ def server_context(config: Config) -> ssl.SSLContext:
     return context
 
 
+def bus_context(config: Config) -> ssl.SSLContext:
+    """The cluster bus listener's (``tls-cluster``): the client listener's settings, but a node
+    dialling in must always present a certificate the CA signed, whatever tls-auth-clients says,
+    as Redis accepts bus links."""
+    context = server_context(config)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 def client_context(config: Config) -> ssl.SSLContext:
-    """An SSLContext for our own outgoing links (``tls-replication``: a replica dialling its master).
+    """An SSLContext for our own outgoing links (``tls-replication``: a replica dialling its master;
+    ``tls-cluster``: bus links and MIGRATE).
 
     As Redis: the peer's certificate must be signed by ``tls-ca-cert-file``/``-dir`` (its name is
     not checked), and we present ``tls-client-cert-file`` (or else ``tls-cert-file``) when set.

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, cast
 
 from server.cluster import wire
 from server.cluster.state import mstime
+from server.config import ConfigError
+from server.tls import bus_context, client_context
 
 if TYPE_CHECKING:
     from server.cluster.state import Cluster, Node
@@ -158,6 +160,7 @@ async def listen(cluster: Cluster) -> list[asyncio.AbstractServer]:
     """Accept bus links on every ``bind`` address at the bus port."""
     loop = asyncio.get_running_loop()
     port = cluster.bus_port()
+    context = bus_context(cluster.server.config) if cluster.setting("tls-cluster") else None
     servers: list[asyncio.AbstractServer] = []
     for addr in cluster.server.config.get_str_list("bind"):
         optional = addr.startswith("-")
@@ -165,7 +168,8 @@ async def listen(cluster: Cluster) -> list[asyncio.AbstractServer]:
         if host == "*":
             host = "0.0.0.0"
         try:
-            servers.append(await loop.create_server(lambda: Link(cluster, None), host, port, reuse_address=True))
+            servers.append(await loop.create_server(lambda: Link(cluster, None), host, port, reuse_address=True,
+                                                    ssl=context))
         except OSError as exc:
             if optional:
                 continue
@@ -184,9 +188,10 @@ def connect(cluster: Cluster, node: Node) -> None:
 
     async def dial() -> None:
         try:
-            await asyncio.wait_for(loop.create_connection(lambda: link, node.ip, node.cport),
+            context = client_context(cluster.server.config) if cluster.setting("tls-cluster") else None
+            await asyncio.wait_for(loop.create_connection(lambda: link, node.ip, node.cport, ssl=context),
                                    max(cluster.node_timeout, 1000) / 1000)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (OSError, asyncio.TimeoutError, ConfigError) as exc:
             cluster.log("verbose", f"Connection with Node {node.name.decode()} at {node.ip}:{node.cport} "
                                    f"failed: {exc}")
             if node.ping_sent == 0:

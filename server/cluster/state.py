@@ -234,19 +234,38 @@ class Cluster:
     def log(self, level: str, message: str) -> None:
         self.server.log(level, message)
 
+    def _client_ports(self) -> tuple[int, int]:
+        """(the port the cluster knows this node by, the plaintext one in a TLS cluster, else 0):
+        with tls-cluster the nodes tell each other, and TLS clients, their TLS ports."""
+        config = self.server.config
+        plain = self.server.tcp_port or config.port
+        if self.setting("tls-cluster"):
+            return self.server.tls_port or config.get_int("tls-port"), plain
+        return plain, 0
+
     def announced_ports(self) -> tuple[int, int, int]:
         """(client port, plaintext port, bus port) as this node announces them (deriveAnnouncedPorts)."""
         config = self.server.config
-        port = self.server.tcp_port or config.port
-        cport = config.get_int("cluster-port") or port + PORT_INCR
+        port, pport = self._client_ports()
+        announced_tls = config.get_int("cluster-announce-tls-port")
         announced = config.get_int("cluster-announce-port")
-        announced_bus = config.get_int("cluster-announce-bus-port")
-        return announced or port, 0, announced_bus or cport
+        if pport and announced_tls:
+            port, pport = announced_tls, announced
+        elif announced:
+            port = announced
+        return port, pport, config.get_int("cluster-announce-bus-port") or self.bus_port()
 
     def bus_port(self) -> int:
-        config = self.server.config
-        port = self.server.tcp_port or config.port
-        return config.get_int("cluster-port") or port + PORT_INCR
+        return self.server.config.get_int("cluster-port") or self._client_ports()[0] + PORT_INCR
+
+    def plaintext_for(self, client: Client) -> bool:
+        """Whether ``client`` is told nodes' plaintext ports (Redis's use_pport): in a TLS cluster,
+        a client that is not on TLS."""
+        return self.setting("tls-cluster") and not client.tls
+
+    @staticmethod
+    def client_port(node: Node, plaintext: bool) -> int:
+        return node.pport if plaintext and node.pport else node.port
 
     def _update_myself_address(self) -> None:
         me = self.myself
@@ -401,18 +420,18 @@ class Cluster:
             start += length
         return runs
 
-    def describe_nodes(self, skip_flags: int = 0) -> str:
+    def describe_nodes(self, skip_flags: int = 0, plaintext: bool = False) -> str:
         """CLUSTER NODES' text (and nodes.conf's, which skips nodes in handshake)."""
         ranges: dict[bytes, list[tuple[int, int]]] = {}
         for owner, start, end in self.slot_runs():
             ranges.setdefault(owner.name, []).append((start, end))
-        lines = [self.describe(node, ranges.get(node.name, [])) for node in self.nodes.values()
+        lines = [self.describe(node, ranges.get(node.name, []), plaintext) for node in self.nodes.values()
                  if not node.flags & skip_flags]
         return "".join(line + "\n" for line in lines)
 
-    def describe(self, node: Node, ranges: list[tuple[int, int]] | None = None) -> str:
+    def describe(self, node: Node, ranges: list[tuple[int, int]] | None = None, plaintext: bool = False) -> str:
         """One node's line (clusterGenNodeDescription)."""
-        address = f"{node.ip}:{node.port}@{node.cport}"
+        address = f"{node.ip}:{self.client_port(node, plaintext)}@{node.cport}"
         if node.hostname:
             address += "," + node.hostname
         epoch = node.master.config_epoch if (node.is_replica and node.master) else node.config_epoch
@@ -682,7 +701,7 @@ class Cluster:
                     and not _is_write(blocked.argv)):
                 continue
             if owner is not me and slot not in self.importing:
-                blocking.finish(client, UNBOUND if owner is None else self.redirection(b"MOVED", slot, owner))
+                blocking.finish(client, UNBOUND if owner is None else self.redirection(b"MOVED", slot, owner, client))
 
     def del_node_slots(self, node: Node) -> int:
         deleted = 0
@@ -890,7 +909,7 @@ class Cluster:
         if migrating and missing:
             if existing:
                 return TRYAGAIN
-            return self.redirection(b"ASK", slot, self.migrating[slot])
+            return self.redirection(b"ASK", slot, self.migrating[slot], client)
         if importing and (asking or "asking" in cmd.flags):
             if multiple and missing:
                 return TRYAGAIN
@@ -898,11 +917,12 @@ class Cluster:
         if (client.readonly or shard_pubsub) and not write and me.is_replica and me.master is owner:
             return None
         if owner is not me:
-            return self.redirection(b"MOVED", slot, owner)
+            return self.redirection(b"MOVED", slot, owner, client)
         return None
 
-    def redirection(self, kind: bytes, slot: int, node: Node) -> Error:
-        return Error(b"%s %d %s:%d" % (kind, slot, self.endpoint(node).encode(), node.port))
+    def redirection(self, kind: bytes, slot: int, node: Node, client: Client) -> Error:
+        port = self.client_port(node, self.plaintext_for(client))
+        return Error(b"%s %d %s:%d" % (kind, slot, self.endpoint(node).encode(), port))
 
     def endpoint(self, node: Node) -> str:
         kind = self.server.config.get_str("cluster-preferred-endpoint-type")

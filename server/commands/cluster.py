@@ -107,10 +107,11 @@ def cluster_myid(ctx: Client, sub: bytes) -> object:
 @command("cluster|nodes", tips="nondeterministic_output", arity=2, flags="stale", group="cluster", since="3.0.0",
          summary="Lists every node this node knows, with its address, flags, epoch and slots.")
 def cluster_nodes(ctx: Client, sub: bytes) -> object:
-    return Verbatim(cluster_of(ctx).describe_nodes().encode())
+    cluster = cluster_of(ctx)
+    return Verbatim(cluster.describe_nodes(plaintext=cluster.plaintext_for(ctx)).encode())
 
 
-def _node_entry(cluster: Cluster, node: Node) -> list[object]:
+def _node_entry(cluster: Cluster, node: Node, plaintext: bool) -> list[object]:
     """One node of CLUSTER SLOTS: endpoint, port, ID, then the other known addresses."""
     kind = cluster.server.config.get_str("cluster-preferred-endpoint-type")
     endpoint: object
@@ -125,7 +126,7 @@ def _node_entry(cluster: Cluster, node: Node) -> list[object]:
         extra[b"ip"] = node.ip.encode()
     if kind != "hostname" and node.hostname:
         extra[b"hostname"] = node.hostname.encode()
-    return [endpoint, node.port, node.name, extra]
+    return [endpoint, cluster.client_port(node, plaintext), node.name, extra]
 
 
 def _replica_available(cluster: Cluster, node: Node) -> bool:
@@ -140,20 +141,25 @@ def _replica_available(cluster: Cluster, node: Node) -> bool:
          doc_flags="deprecated", deprecated_since="7.0.0", replaced_by="`CLUSTER SHARDS`")
 def cluster_slots(ctx: Client, sub: bytes) -> object:
     cluster = cluster_of(ctx)
+    plaintext = cluster.plaintext_for(ctx)
     reply = []
     for node, start, end in cluster.slot_runs():
-        entry: list[object] = [start, end, _node_entry(cluster, node)]
+        entry: list[object] = [start, end, _node_entry(cluster, node, plaintext)]
         for replica in node.replicas:
             if _replica_available(cluster, replica):
-                entry.append(_node_entry(cluster, replica))
+                entry.append(_node_entry(cluster, replica, plaintext))
         reply.append(entry)
     return reply
 
 
 def _shard_node(cluster: Cluster, node: Node) -> dict[bytes, object]:
     info: dict[bytes, object] = {b"id": node.name}
-    if node.port:
-        info[b"port"] = node.port
+    # In a TLS cluster the port nodes know each other by is the TLS one.
+    plain, tls = (node.pport, node.port) if cluster.setting("tls-cluster") else (node.port, 0)
+    if plain:
+        info[b"port"] = plain
+    if tls:
+        info[b"tls-port"] = tls
     info[b"ip"] = node.ip.encode()
     info[b"endpoint"] = cluster.endpoint(node).encode() if cluster.server.config.get_str(
         "cluster-preferred-endpoint-type") != "unknown-endpoint" else b""
@@ -194,7 +200,8 @@ def _replicas_of(ctx: Client, name: bytes) -> object:
     node = node_named(cluster, name)
     if node.is_replica:
         raise Error(b"ERR The specified node is not a master")
-    return [cluster.describe(replica).encode() for replica in node.replicas]
+    plaintext = cluster.plaintext_for(ctx)
+    return [cluster.describe(replica, plaintext=plaintext).encode() for replica in node.replicas]
 
 
 @command("cluster|replicas", tips="nondeterministic_output", arity=3, flags="admin stale", group="cluster", since="5.0.0",

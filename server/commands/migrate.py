@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from server.command import K_ACCESS, K_DELETE, K_RW, command
 from server.commands.args import SYNTAX_ERROR, ArgCursor, parse_int
 from server.commands.persistence import restore
+from server.config import ConfigError
 from server.keyspace import now_ms
 from server.persistence import rdb
 from server.protocol import OK, Error, Status
+from server.tls import client_context
 
 if TYPE_CHECKING:
     from server.client import Client
@@ -121,6 +123,12 @@ def migrate(ctx: Client, host: bytes, port_arg: bytes, key: bytes, db_arg: bytes
         raise Error(b"IOERR error or timeout connecting to the client") from None
     except OSError:  # refused: Redis's non-blocking connect reports it when it first writes
         raise Error(b"IOERR error or timeout writing to target instance") from None
+    if ctx.server.config["tls-cluster"]:  # the target's port is its TLS one (Redis's MIGRATE)
+        try:
+            conn = client_context(ctx.server.config).wrap_socket(conn)
+        except (OSError, ConfigError):
+            conn.close()
+            raise Error(b"IOERR error or timeout connecting to the client") from None
     writing = True
     with conn:
         try:

@@ -40,14 +40,16 @@ def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
     raise AssertionError("unreachable")
 
 
-def start_nodes(kinds: list[str], workdir: Path) -> list[ServerProcess]:
-    """Several nodes started side by side (a Python server takes seconds to come up)."""
+def start_nodes(kinds: list[str], workdir: Path,
+                extra: Callable[[int], list[str]] = lambda _i: []) -> list[ServerProcess]:
+    """Several nodes started side by side (a Python server takes seconds to come up); ``extra``
+    gives the i-th node's further options."""
     nodes: list[ServerProcess | None] = [None] * len(kinds)
     errors: list[BaseException] = []
 
     def start(i: int, kind: str) -> None:
         try:
-            nodes[i] = start_node(kind, workdir / f"{kind}{i}")
+            nodes[i] = start_node(kind, workdir / f"{kind}{i}", *extra(i))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
