@@ -304,6 +304,7 @@ class Command:
     min_args: int = 0  # the bounds of len(argv) that the arity allows
     max_args: int = 0
     batchable: bool = False
+    plain_args: int = 0  # up to this many arguments its effect is its argv (effects.plain_args)
 
     def prepare(self) -> None:
         """Turn flags into attributes once, so dispatch tests booleans, not set membership."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from server.client import Blocked
 from server.command import TABLE, Command
+from server.effects import plain_args
 from server.monitor import feed as feed_monitors
 from server.protocol import (
     BULK_HEADERS,
@@ -57,7 +58,9 @@ def build_lookup() -> None:
         LOOKUP[name.upper()] = cmd
         for sub in cmd.subcommands.values():
             sub.prepare()
+            sub.plain_args = plain_args(sub)
         cmd.prepare()
+        cmd.plain_args = plain_args(cmd)
 
 
 def _sanitize(text: str) -> str:
@@ -230,8 +233,24 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                 or monitored
                 or keyspace.ready_keys
             ):
-                reply = after_call(client, cmd, argv, reply, duration, dirty_before)
-                open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
+                if (
+                    n <= cmd.plain_args  # its effect is its argv (effects.PLAIN_ARGS): nothing to derive
+                    and keyspace.dirty != dirty_before
+                    and reply.__class__ is not Error
+                    and duration < server.slowlog_threshold
+                    and not monitored
+                    and not keyspace.ready_keys
+                    and client.propagate_as is None
+                ):
+                    # What ``after_call`` would do here, with nothing else to do: the write's
+                    # effect, straight to the consumers (replicas, the AOF).
+                    if not effects.muted:
+                        effects.emit(client.db.id, [argv])
+                    if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
+                        open_ = False
+                else:
+                    reply = after_call(client, cmd, argv, reply, duration, dirty_before)
+                    open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
         else:
             reply = execute(client, argv)
             if reply is POSTPONED:  # CLIENT PAUSE: this request and the rest wait for its end

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from server.client import Client
+    from server.command import Command
     from server.keyspace import Database
 
 # One effect: the database it applies to and the command that reproduces it.
@@ -229,6 +230,23 @@ REWRITERS: dict[str, Rewriter] = {
 
 _EXPIRE_COMMANDS = {"expire", "pexpire", "expireat", "pexpireat"}
 _SET_TTL_OPTIONS = {b"EX", b"PX", b"EXAT", b"PXAT"}
+# Commands ``rewrite_for_log`` may change (SET only with options after the value).
+_REWRITTEN = _EXPIRE_COMMANDS | {"setex", "psetex", "set", "getex", "restore", "incrbyfloat"}
+
+
+def plain_args(cmd: Command) -> int:
+    """Up to how many arguments (``len(argv)``) the effect of ``cmd`` is always its own ``argv``
+    (unless the command sets ``client.propagate_as``): 0 when it never is (a read, a command
+    rewritten from its reply or with relative times made absolute). Dispatch's fast path
+    hands such a write straight to ``emit``, skipping ``effects_of``."""
+    name = cmd.name
+    if cmd.is_readonly or not cmd.is_write or cmd.parent is not None or name in REWRITERS:
+        return 0
+    if name == "set":
+        return 3  # SET key value: no expiry option to make absolute
+    if name in _REWRITTEN:
+        return 0
+    return cmd.max_args
 
 
 def rewrite_for_log(client: Client, name: str, argv: list[bytes]) -> list[list[bytes]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import Any
 
 import hiredis
@@ -538,6 +539,21 @@ def _frame_size(frame: list[bytes]) -> int:
         n = len(arg)
         size += n + (_BULK_OVERHEAD[n] if n < 1024 else len(b"$%d\r\n\r\n" % n))
     return size
+
+
+_HEADER_SIZES = [len(b"*%d\r\n" % n) for n in range(64)]
+_BULK_SIZES = [len(b"$%d\r\n\r\n" % n) for n in range(4096)]
+
+
+def wire_size(frames: list[list[bytes]]) -> int:
+    """How many bytes ``frames`` took on the wire as canonical RESP (``_frame_size`` of them
+    all), summed with C-level loops: a replica sizes every command of its master's stream."""
+    lengths = list(map(len, chain.from_iterable(frames)))
+    try:
+        return (sum(lengths) + sum(map(_BULK_SIZES.__getitem__, lengths))
+                + sum(map(_HEADER_SIZES.__getitem__, map(len, frames))))
+    except IndexError:  # a long argument, or many of them
+        return sum(map(_frame_size, frames))
 
 
 def _encode_frame(frame: list[bytes]) -> bytes:

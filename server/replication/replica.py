@@ -18,13 +18,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, cast
 
+import hiredis
+
 from server.config import ConfigError
-from server.dispatch import LOOKUP, MULTI_IMMEDIATE, call, resolve
+from server.dispatch import LOOKUP, MULTI_IMMEDIATE, after_call, call, failure_reply, resolve
 from server.persistence import rdb
 from server.persistence.aof import encode_command
-from server.protocol import Error, RequestParser, _frame_size
+from server.protocol import Error, wire_size
 from server.replication.backlog import Backlog
 from server.tls import client_context
 
@@ -39,6 +42,7 @@ SYNC = "sync"
 CONNECTED = "connected"
 
 LOAD_STEP = 256 * 1024  # bytes of snapshot decoded between two checks of the clock
+_BYTES_ONLY = frozenset([bytes])  # the argument types of a well-formed command
 LOAD_SLICE = 0.05  # seconds of loading before the loop serves the others (-LOADING)
 
 
@@ -67,7 +71,7 @@ class MasterLink(asyncio.Protocol):
         self.bulk_read = 0
         self.sync_replid = ""
         self.sync_offset = 0
-        self.parser = RequestParser()
+        self.reader = hiredis.Reader()  # the command stream, once connected
         self.last_ack = 0.0
         self.loading: Generator[tuple[int, int], None, rdb.LoadResult] | None = None  # the snapshot being decoded
         self.load_source = "disk"
@@ -186,7 +190,7 @@ class MasterLink(asyncio.Protocol):
         if self.state in (CONNECTED, SYNC):
             self.down_since = time.monotonic()
         self.payload = bytearray()
-        self.parser = RequestParser()
+        self.reader = hiredis.Reader()
         self.eof_mark = None
         self.bulk_size = -1
         self.state = CONNECT
@@ -471,7 +475,7 @@ class MasterLink(asyncio.Protocol):
         self.client = client
         self.state = CONNECTED
         self.cached = None
-        self.parser = RequestParser()
+        self.reader = hiredis.Reader()
         self.raw = bytearray()
         self.send_ack()
 
@@ -480,39 +484,89 @@ class MasterLink(asyncio.Protocol):
     def _apply_stream(self, data: bytes) -> None:
         """Run the master's commands in ``data``, then pass their bytes on unchanged.
 
-        A master writes every command as a canonical RESP array, so the commands of a read
-        cover exactly their encoded sizes of the bytes received: those bytes go to our own
-        backlog and replicas as they came, with no re-encoding.
+        The stream is parsed by one hiredis reader that keeps a command cut by the end of a
+        read for the next one (a master's stream is trusted: the limits a client's parser
+        checks do not apply). Commands run on dispatch's per-batch fast path where a client's
+        would (``run_requests``: its inlined ``call``; the master client is exempt from every
+        check that path skips), the others through ``call``. A master writes every command
+        as a canonical RESP array, so the commands of a read cover exactly their encoded
+        sizes of the bytes received: those bytes go to our own backlog and replicas as they
+        came, with no re-encoding.
         """
-        frames, error = self.parser.feed(data)
         client = self.client
         if client is None:
             return
+        frames, error = self._frames(data)
         raw = self.raw
         raw += data
         replication = self.replication
-        keyspace = self.server.keyspace
+        server = self.server
+        keyspace = server.keyspace
         self.frame_base = replication.offset
         self.frames_done = 0
         expire_enabled = keyspace.expire_enabled
         keyspace.expire_enabled = False  # the master's commands see keys the master still has
         self.current = frames
+        lookup = LOOKUP.get
+        propagating = server.effects.active
+        monitored = bool(server.monitors)
+        in_multi = client.in_multi
         try:
-            for argv in frames:
-                cmd = LOOKUP.get(argv[0]) or resolve(argv)
-                if isinstance(cmd, Error):
-                    self.log("warning", f"Command from the master failed: {cmd.message.decode('utf-8', 'replace')}")
-                elif client.in_multi and cmd.root_name not in MULTI_IMMEDIATE:
+            for index, argv in enumerate(frames):
+                cmd = lookup(argv[0])
+                n = len(argv)
+                if (cmd is not None and cmd.batchable and not in_multi
+                        and cmd.min_args <= n <= cmd.max_args):
+                    # dispatch.run_requests's fast path, as it runs for a client's request.
+                    dirty_before = keyspace.dirty
+                    client.last_command = cmd.name_bytes
+                    client.argv = argv
+                    func = cmd.func
+                    start = perf_counter_ns()
+                    try:
+                        if n == 3:
+                            reply = func(client, argv[1], argv[2])
+                        elif n == 2:
+                            reply = func(client, argv[1])
+                        elif n == 4:
+                            reply = func(client, argv[1], argv[2], argv[3])
+                        else:
+                            reply = func(client, *argv[1:])
+                    except Exception as exc:
+                        reply = failure_reply(server, cmd, exc)
+                    duration = (perf_counter_ns() - start) // 1000
+                    cmd.calls += 1
+                    cmd.usec += duration
+                    if (
+                        reply.__class__ is Error
+                        or duration >= server.slowlog_threshold
+                        or (propagating and keyspace.dirty != dirty_before)
+                        or monitored
+                        or keyspace.ready_keys
+                    ):
+                        after_call(client, cmd, argv, reply, duration, dirty_before)
+                    continue
+                self.frames_done = index  # (REPLCONF GETACK counts the commands before it)
+                if cmd is None or cmd.subcommands or not cmd.min_args <= n <= cmd.max_args:
+                    resolved = resolve(argv)
+                    if isinstance(resolved, Error):
+                        self.log("warning", "Command from the master failed: "
+                                            f"{resolved.message.decode('utf-8', 'replace')}")
+                        continue
+                    cmd = resolved
+                if in_multi and cmd.root_name not in MULTI_IMMEDIATE:
                     client.multi_queue.append((cmd, argv))
-                else:
-                    call(client, cmd, argv)
-                    if self.client is not client:  # the command changed our role (REPLICAOF in the stream)
-                        return
-                self.frames_done += 1
+                    continue
+                call(client, cmd, argv)
+                if self.client is not client:  # the command changed our role (REPLICAOF in the stream)
+                    return
+                in_multi = client.in_multi
+                propagating = server.effects.active
+                monitored = bool(server.monitors)
         finally:
             keyspace.expire_enabled = expire_enabled
             self.current = []
-        size = sum(map(_frame_size, frames))
+        size = wire_size(frames)
         if size == len(raw):  # the read ended between commands: hand the whole buffer over
             self.raw = bytearray()
             chunk: bytes | bytearray = raw
@@ -524,10 +578,28 @@ class MasterLink(asyncio.Protocol):
         if error:
             self._fail(f"Protocol error from the master: {error}")
 
+    def _frames(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        """The complete commands the stream holds so far (a cut one waits in the reader)."""
+        reader = self.reader
+        reader.feed(data)
+        frames: list[list[bytes]] = []
+        append = frames.append
+        gets = reader.gets
+        try:
+            frame = gets()
+            while frame is not False:
+                if frame.__class__ is not list or not frame or not _BYTES_ONLY.issuperset(map(type, frame)):
+                    return frames, "expected a command (an array of bulk strings)"
+                append(frame)
+                frame = gets()
+        except hiredis.ProtocolError as exc:
+            return frames, str(exc)
+        return frames, None
+
     def applied_offset(self) -> int:
         """The offset of what we applied, counting inside a read being applied (REPLCONF GETACK)."""
         if self.current:
-            return self.frame_base + sum(map(_frame_size, self.current[:self.frames_done]))
+            return self.frame_base + wire_size(self.current[:self.frames_done])
         return self.replication.offset
 
     def send_ack(self) -> None:

@@ -822,3 +822,98 @@ class FakeMaster:
                     writer.write(b"+PONG\r\n")
                 elif word == b"REPLCONF":
                     writer.write(b"+OK\r\n")
+
+
+class StreamMaster:
+    """A master that completes the handshake, sends an empty snapshot, then ``stream`` in
+    pieces of ``piece`` bytes (so that every command is cut across reads), then
+    REPLCONF GETACK * and records the replica's ACK offsets."""
+
+    def __init__(self, stream: bytes, piece: int) -> None:
+        self.stream = stream
+        self.piece = piece
+        self.acks: list[int] = []
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> StreamMaster:
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shut_down(self.loop, self.thread)
+
+    async def _listen(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _command(self, reader: asyncio.StreamReader) -> list[bytes]:
+        count = int((await reader.readline())[1:])
+        args = []
+        for _ in range(count):
+            size = int((await reader.readline())[1:])
+            args.append((await reader.readexactly(size + 2))[:-2])
+        return args
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import io
+
+        from server.persistence import rdb
+
+        while True:
+            argv = await self._command(reader)
+            word = argv[0].upper()
+            if word == b"PING":
+                writer.write(b"+PONG\r\n")
+            elif word == b"REPLCONF":
+                writer.write(b"+OK\r\n")
+            elif word == b"PSYNC":
+                break
+        empty = io.BytesIO()
+        rdb.write_rdb(empty, [], aux={b"repl-stream-db": 0})
+        snapshot = empty.getvalue()
+        writer.write(b"+FULLRESYNC " + b"b" * 40 + b" 0\r\n$%d\r\n" % len(snapshot) + snapshot)
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        for start in range(0, len(self.stream), self.piece):
+            writer.write(self.stream[start:start + self.piece])
+            await writer.drain()
+            await asyncio.sleep(0.001)
+        writer.write(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n")
+        await writer.drain()
+        try:
+            while True:
+                argv = await self._command(reader)
+                if argv[:2] == [b"REPLCONF", b"ACK"]:
+                    self.acks.append(int(argv[2]))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+
+
+def test_stream_cut_at_every_byte_is_applied_with_exact_offsets(tmp_path):
+    """The replica's stream parser keeps a command cut by the end of a read for the next read:
+    a stream sent in pieces of 1, 3 and 7 bytes (SET on the fast path, MULTI/EXEC, SELECT, an
+    expiry made absolute, a DEL) leaves the data a master would, and the replica's ACKs and
+    INFO count exactly the bytes applied."""
+    from server.persistence.aof import encode_command
+
+    commands = [[b"SET", b"a", b"1"], [b"MULTI"], [b"INCR", b"n"], [b"RPUSH", b"l", b"x", b"y"], [b"EXEC"],
+                [b"SELECT", b"3"], [b"SET", b"b", b"v" * 3000], [b"PEXPIREAT", b"b", b"99999999999999"],
+                [b"SELECT", b"0"], [b"SET", b"gone", b"1"], [b"DEL", b"gone"], [b"HSET", b"h", b"f", b"\r\n"],
+                [b"PING"], [b"SADD", b"s", *[b"%d" % i for i in range(40)]]]
+    stream = b"".join(encode_command(argv) for argv in commands)
+    getack = len(encode_command([b"REPLCONF", b"GETACK", b"*"]))
+    for piece in (1, 3, 7):
+        replica = ours(tmp_path, f"r{piece}")
+        with started(replica), StreamMaster(stream, piece) as master:
+            replicaof(replica, master)
+            wait_for(lambda m=master: m.acks and m.acks[-1] == len(stream) + getack, "the ACK of the whole stream")
+            with replica.client() as conn:
+                assert conn.get("a") == b"1" and conn.get("n") == b"1"
+                assert conn.lrange("l", 0, -1) == [b"x", b"y"]
+                assert conn.exists("gone") == 0 and conn.hget("h", "f") == b"\r\n" and conn.scard("s") == 40
+                assert conn.execute_command("INFO", "replication")["slave_repl_offset"] == len(stream) + getack
+            with replica.client(db=3) as conn:
+                assert conn.strlen("b") == 3000 and conn.pexpiretime("b") == 99999999999999
