@@ -81,6 +81,7 @@ class Client:
         # What the running command did, when its argv does not say it (server/effects.py);
         # read and cleared by the effects pipeline.
         self.propagate_as: list[list[bytes]] | None = None
+        self.woff = 0  # the replication offset after this client's last write (Redis's c->woff, for WAIT)
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_dirty = False
         # Pub/sub.

@@ -190,6 +190,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
     open_ = fast_path_open(client)
     eviction = server.eviction
     effects = server.effects
+    replication = server.replication
     no_memory_limit = not eviction.limited
     propagating = effects.active
     monitored = bool(server.monitors)
@@ -246,6 +247,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                     # effect, straight to the consumers (replicas, the AOF).
                     if not effects.muted:
                         effects.emit(client.db.id, [argv])
+                    client.woff = replication.offset
                     if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
                         open_ = False
                 else:
@@ -444,9 +446,11 @@ def after_call(client: Client, cmd: Command, argv: list[bytes], reply: object, d
             server.stats.count_error(reply.message)
     if duration >= server.slowlog_threshold >= 0 and not cmd.skip_slowlog:
         server.slowlog.add(client, argv, duration)
-    if keyspace.dirty != dirty_before and server.effects.active and not cmd.is_readonly:
-        # (A read-only command moves ``dirty`` only by expiring keys, which log their own DELs.)
-        server.effects.command(client, cmd.name, argv, reply)
+    if keyspace.dirty != dirty_before and server.effects.active:
+        if not cmd.is_readonly:
+            # (A read-only command moves ``dirty`` only by expiring keys, which log their own DELs.)
+            server.effects.command(client, cmd.name, argv, reply)
+        client.woff = server.replication.offset  # what WAIT waits for (Redis's c->woff)
     if server.monitors:  # after the command, as Redis does: a SELECT shows its new db
         own_line = feed_monitors(server, client, cmd, argv)
         if own_line is not None:  # a monitor sees its own command after the reply to it

@@ -663,7 +663,7 @@ class Replication:
             return Error(b"ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
                          b"if a replica is configured to be writable (which is not the default) writes to replicas "
                          b"are just local and are not propagated.")
-        offset = self.offset
+        offset = client.woff  # its own last write, not the stream's end (Redis's c->woff)
         count = self.acked(offset)
         if count >= wanted or client.executing_multi:
             return count

@@ -241,6 +241,36 @@ def test_wait_counts_acknowledging_replicas(tmp_path):
             assert conn.get("k") == b"w"
 
 
+def test_wait_counts_acks_of_the_callers_own_last_write(tmp_path):
+    """WAIT waits for the offset of the calling client's last write (Redis's c->woff), not the
+    stream's end: with the replica stopped after A's write was acknowledged, B's later write
+    leaves A's WAIT answered at once, B's timing out; a client that never wrote counts every
+    replica."""
+    import os
+    import signal
+
+    master = ours(tmp_path, "m")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        with master.client() as a, master.client() as b, master.client() as idle:
+            a.set("a", 1)
+            assert a.execute_command("WAIT", 1, 10000) == 1
+            assert replica.proc is not None
+            os.kill(replica.proc.pid, signal.SIGSTOP)
+            try:
+                b.set("b", 1)
+                started_at = time.monotonic()
+                assert a.execute_command("WAIT", 1, 5000) == 1  # A's write was acknowledged
+                assert time.monotonic() - started_at < 4
+                assert b.execute_command("WAIT", 1, 200) == 0  # B's was not
+                assert idle.execute_command("WAIT", 1, 5000) == 1
+            finally:
+                os.kill(replica.proc.pid, signal.SIGCONT)
+            assert b.execute_command("WAIT", 1, 10000) == 1
+
+
 def test_min_replicas_to_write(tmp_path):
     master = ours(tmp_path, "m", "--min-replicas-to-write", "1")
     replica = real(tmp_path, "r")
