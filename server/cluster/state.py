@@ -510,6 +510,11 @@ class Cluster:
         """Listen on the bus port and start the 100 ms cron (the client port is known by now)."""
         from server.cluster.bus import listen
 
+        if not self.server.config.get_int("cluster-port") and self._client_ports()[0] > 65535 - PORT_INCR:
+            # The bus would be past the last port (and the resolver quietly wraps such a number).
+            self.log("warning", "Redis port number too high. Cluster communication port is 10,000 port numbers "
+                                "higher than your Redis port. Your Redis port number must be 55535 or less.")
+            raise ClusterConfigError("port number too high for the cluster bus")
         self._update_myself_address()
         self.listeners = await listen(self)
         self.save_or_die(True)

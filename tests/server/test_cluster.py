@@ -9,6 +9,7 @@ condition with a generous deadline; nothing sleeps a fixed time to pass.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -669,3 +670,19 @@ def test_replica_migrates_to_an_orphaned_master(tmp_path):
         wait_for(migrated, timeout=60, what="one of A's replicas to move to an orphaned master")
     finally:
         stop_all(nodes)
+
+
+def test_a_client_port_too_high_for_the_bus_port_is_refused(tmp_path):
+    """With no cluster-port, the bus is the port + 10000: a port above 55535 stops the start with
+    Redis's message (the resolver would quietly wrap the bus port round to a low one)."""
+    for port in range(60000, 65000, 97):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        break
+    node = OurServer(tmp_path, extra=["--cluster-enabled", "yes"], port=port)
+    proc = subprocess.run(node.command(), cwd=tmp_path, env=node.env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "Your Redis port number must be 55535 or less." in proc.stdout
