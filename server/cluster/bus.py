@@ -142,18 +142,18 @@ class Link(asyncio.Protocol):
         return LINK_OVERHEAD + self.buffered() + max(len(self.buffer), RECEIVE_BUFFER)
 
 
+def _ip(link: Link, end: str) -> str:
+    """The IP of one end of the link ("peername" or "sockname"), "" while it has no socket."""
+    address = link.transport.get_extra_info(end) if link.transport is not None else None
+    return str(address[0]) if address else ""
+
+
 def peer_ip(link: Link) -> str:
-    if link.transport is None:
-        return ""
-    peer = link.transport.get_extra_info("peername")
-    return str(peer[0]) if peer else ""
+    return _ip(link, "peername")
 
 
 def sock_ip(link: Link) -> str:
-    if link.transport is None:
-        return ""
-    local = link.transport.get_extra_info("sockname")
-    return str(local[0]) if local else ""
+    return _ip(link, "sockname")
 
 
 async def listen(cluster: Cluster) -> list[asyncio.AbstractServer]:
