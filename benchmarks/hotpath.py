@@ -98,6 +98,8 @@ CASES["geosearch"] = (
     lambda: [frame(b"GEOADD", b"places", *[a for k in range(10000) for a in (
         b"%.6f" % (14 + 2 * ((k * 7919) % 10007) / 10007), b"%.6f" % (36 + 2 * ((k * 104729) % 10009) / 10009),
         b"place-%d" % k)])])
+CASES["sort_1k"] = (lambda i: frame(b"SORT", b"numbers"),
+                   lambda: [frame(b"RPUSH", b"numbers", *[b"%d" % ((k * 7919) % 1000003) for k in range(1000)])])
 FRESH = {"xreadgroup_xack"}  # each request must be new (no cycling over the same chunks)
 CORE = ["set", "get", "incr", "mset"]
 
@@ -111,7 +113,7 @@ def run(name: str, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float
     if setup is not None:
         for data in setup():
             proto.data_received(data)
-    if name == "lrange_100":
+    if name in ("lrange_100", "sort_1k"):
         rounds //= 4 if pipeline == 1 else 8
     if name in FRESH:
         rounds = min(rounds, 60000 // (pipeline * repeats))
