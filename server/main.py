@@ -184,9 +184,22 @@ def set_process_title(title: str) -> None:
 
 
 def _on_signal(server: Server, sig: int, stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM: shut down as ``shutdown-on-sigint``/``-sigterm`` say, waiting for lagging
+    replicas as SHUTDOWN does; a second SIGINT during that wait exits at once, with status 1."""
     name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+    replication = server.replication
+    if replication.shutting_down:
+        if sig == signal.SIGINT:
+            server.log("warning", "You insist... exiting now.")
+            server.persistence.shutdown_done = True  # no save: not a clean shutdown
+            server.persistence.shutdown_exit_code = 1
+            stop.set()
+        return
     server.log("warning", f"Received {name} scheduling shutdown...")
-    stop.set()
+    server.log("warning", "User requested shutdown...")
+    words = server.config.get_str("shutdown-on-sigint" if sig == signal.SIGINT else "shutdown-on-sigterm").split()
+    if replication.begin_shutdown(None, False, "now" in words, by_signal=True):
+        replication.finish_shutdown()  # (the loop's stop saves: Persistence.on_shutdown)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -65,6 +65,7 @@ def _section_server(ctx: Client) -> list[tuple[str, object]]:
         ("executable", sys.executable),
         ("config_file", server.config.config_file or ""),
         ("io_threads_active", 0),
+        *server.replication.shutdown_info(),
         ("server_name", "redistui"),
         ("redistui_version", __version__),
         ("python_version", platform.python_version()),

@@ -96,18 +96,24 @@ def shutdown(ctx: Client, *options: bytes) -> object:
             raise SYNTAX_ERROR
     if (abort and (nosave or save_flag or now or force)) or (nosave and save_flag):
         raise SYNTAX_ERROR
+    replication = ctx.server.replication
     if abort:
-        raise Error(b"ERR No shutdown in progress.")  # shutdowns here never wait for replicas
+        if not replication.shutting_down:
+            raise Error(b"ERR No shutdown in progress.")
+        replication.cancel_shutdown()
+        ctx.server.log("notice", "Shutdown manually aborted.")
+        return OK
+    if replication.shutting_down:  # (as Redis: any SHUTDOWN, NOW too, joins the one waiting)
+        return replication.wait_for_shutdown(ctx)
     p = _persistence(ctx)
     want_save = True if save_flag else False if nosave else None
     if p.loading:  # as Redis: a half-loaded data set is never saved
         want_save = False
     ctx.server.log("warning", "User requested shutdown...")
-    if not p.prepare_shutdown(want_save, force):
+    if not replication.begin_shutdown(want_save, force, now):
+        return replication.wait_for_shutdown(ctx)  # lagging replicas get shutdown-timeout to catch up
+    if not replication.finish_shutdown():
         raise Error(b"ERR Errors trying to SHUTDOWN. Check logs.")
-    p.shutdown_done = True
-    if ctx.server.shutdown_requested is not None:
-        ctx.server.shutdown_requested()
     ctx.close_after_reply = True
     return NO_REPLY  # Redis closes the connection without a reply
 

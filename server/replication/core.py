@@ -85,6 +85,12 @@ class Replication:
         self.failover_force = False
         # REPLCONF before SYNC/PSYNC: (listening port, announced ip, capa eof, capa psync2) per client.
         self._conf: dict[int, tuple[int, str, bool, bool]] = {}
+        # SHUTDOWN waiting for lagging replicas (Redis 7.0's shutdown-timeout).
+        self.shutdown_deadline = 0.0  # time.monotonic() when it gives up waiting; 0: no wait on
+        self.shutdown_options: tuple[bool | None, bool] = (None, False)  # (save, force)
+        self.shutdown_by_signal = False  # the loop's stop does the saving (Persistence.on_shutdown)
+        self.shutdown_clients: list[Client] = []  # blocked in SHUTDOWN until it ends
+        self.shutdown_paused = False  # the wait paused writes (not a CLIENT PAUSE already on)
         # Replica side.
         self.master: MasterLink | None = None
         self.master_host = ""
@@ -358,6 +364,7 @@ class Replication:
                 self.refresh_good_replicas()
                 self._check_waiting()
                 self._update_failover()
+                self._check_shutdown()
                 return NO_REPLY
             elif option == b"getack":
                 master = self.master
@@ -391,6 +398,8 @@ class Replication:
                 if not transfer.links:
                     transfer.abandon()
         self.waiting = [entry for entry in self.waiting if entry[0] is not client]
+        if client in self.shutdown_clients:
+            self.shutdown_clients.remove(client)
 
     def disconnect_replicas(self) -> None:
         for link in list(self.replicas.values()):
@@ -688,9 +697,97 @@ class Replication:
                 still.append((client, offset, wanted))
         self.waiting = still
 
-    def _finish_wait(self, client: Client, count: int) -> None:
+    def _finish_wait(self, client: Client, count: object) -> None:
         if client.blocked is not None and not client.closed:
             self.server.blocking.finish(client, count)
+
+    # ------------------------------------------------------------------ SHUTDOWN
+
+    def _lagging(self) -> list[ReplicaLink]:
+        """Replicas that have not acknowledged the whole stream (Redis's isReadyToShutdown)."""
+        self.flush()
+        return [link for link in self.replicas.values() if link.ack_offset != self.offset]
+
+    def begin_shutdown(self, save: bool | None, force: bool, now: bool, by_signal: bool = False) -> bool:
+        """Redis 7.0's prepareForShutdown: True to finish at once; False when lagging replicas
+        get up to ``shutdown-timeout`` seconds to catch up (writes paused, GETACK sent), after
+        which the cron (or the ACK that completes them) calls ``finish_shutdown``."""
+        timeout = self.config.get_int("shutdown-timeout")
+        self.shutdown_options = (save, force)
+        self.shutdown_by_signal = by_signal
+        if now or not timeout or not self._lagging():
+            return True
+        server = self.server
+        self.shutdown_deadline = time.monotonic() + timeout
+        if server.pause_mode is None:
+            self.request_acks()
+            server.pause(10 ** 9, "write")
+            self.shutdown_paused = True
+        server.log("notice", "Waiting for replicas before shutting down.")
+        return False
+
+    @property
+    def shutting_down(self) -> bool:
+        return self.shutdown_deadline != 0.0
+
+    def wait_for_shutdown(self, client: Client) -> object:
+        """Block the SHUTDOWN caller until the shutdown ends (the server exits, or it fails)."""
+        from server.client import Blocked
+
+        self.shutdown_clients.append(client)
+
+        def keep(ctx: Client) -> object:
+            return blocked
+
+        blocked = Blocked([], 0, keep, keep)
+        return blocked
+
+    def _check_shutdown(self) -> None:
+        if self.shutdown_deadline and (time.monotonic() >= self.shutdown_deadline or not self._lagging()):
+            self.finish_shutdown()
+
+    def finish_shutdown(self) -> bool:
+        """Redis's finishShutdown: log the replicas left lagging, save (Persistence.prepare_shutdown),
+        stop the loop. False (and the server runs on) when the save failed without FORCE."""
+        server = self.server
+        self.shutdown_deadline = 0.0
+        lagging = self._lagging()
+        now = time.monotonic()
+        for link in lagging:
+            lag = int(now - link.ack_time) if link.state == ONLINE else 0
+            server.log("warning", f"Lagging replica {link.name} reported offset {self.offset - link.ack_offset} "
+                                  f"behind master, lag={lag}, state={link.state}.")
+        if self.replicas:
+            server.log("notice", f"{len(self.replicas) - len(lagging)} of {len(self.replicas)} replicas are in "
+                                 f"sync when shutting down.")
+        if not self.shutdown_by_signal:
+            save, force = self.shutdown_options
+            if not server.persistence.prepare_shutdown(save, force):
+                server.log("warning", "Errors trying to shut down the server. Check the logs for more information.")
+                self.cancel_shutdown()
+                return False
+            server.persistence.shutdown_done = True
+        if server.shutdown_requested is not None:
+            server.shutdown_requested()
+        return True
+
+    def cancel_shutdown(self) -> None:
+        """The wait ends without exiting (SHUTDOWN ABORT, a failed save): writes resume and the
+        blocked SHUTDOWN callers get Redis's error."""
+        self.shutdown_deadline = 0.0
+        self.shutdown_by_signal = False
+        if self.shutdown_paused:
+            self.shutdown_paused = False
+            self.server.unpause()
+        clients, self.shutdown_clients = self.shutdown_clients, []
+        for client in clients:
+            self._finish_wait(client, Error(b"ERR Errors trying to SHUTDOWN. Check logs."))
+
+    def shutdown_info(self) -> list[tuple[str, object]]:
+        """INFO server's shutdown_in_milliseconds, while a shutdown waits."""
+        if not self.shutdown_deadline:
+            return []
+        return [("shutdown_in_milliseconds", max(0, int((self.shutdown_deadline - time.monotonic()) * 1000)))]
 
     def _update_gate(self, *_changed: object) -> None:
         self.gate = self.is_replica or self.config.get_int("min-replicas-to-write") > 0
@@ -718,6 +815,7 @@ class Replication:
     def cron(self) -> None:
         """Redis's replicationCron, once a second (Server.cron calls this at every tick)."""
         now = time.monotonic()
+        self._check_shutdown()
         if self.failover_state == "waiting-for-sync":
             self._update_failover()
         if self.diskless_due and now >= self.diskless_due:

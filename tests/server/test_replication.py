@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
+import socket
 import subprocess
 import threading
 import time
@@ -947,3 +949,123 @@ def test_stream_cut_at_every_byte_is_applied_with_exact_offsets(tmp_path):
                 assert conn.execute_command("INFO", "replication")["slave_repl_offset"] == len(stream) + getack
             with replica.client(db=3) as conn:
                 assert conn.strlen("b") == 3000 and conn.pexpiretime("b") == 99999999999999
+
+
+@contextlib.contextmanager
+def stopped(server: ServerProcess) -> Iterator[None]:
+    """The server's process frozen (SIGSTOP) for the block: it reads nothing, acknowledges nothing."""
+    import os
+    import signal
+
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+
+
+def shutdown_in_thread(server: ServerProcess, *options: str) -> tuple[threading.Thread, list[bytes]]:
+    """SHUTDOWN sent from a thread on a plain socket (it blocks while replicas lag; a client
+    library would send it again after the connection closes): what came back before the
+    connection closed lands in the list (b"" when it closed without a reply, as on success)."""
+    outcome: list[bytes] = []
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    conn.settimeout(60)
+    conn.sendall(" ".join(["SHUTDOWN", *options]).encode() + b"\r\n")
+
+    def run() -> None:
+        with conn:
+            received = b""
+            try:
+                while not received.endswith(b"\r\n"):
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+            except OSError:
+                pass
+            outcome.append(received)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_shutdown_waits_for_a_lagging_redis_server_replica(tmp_path):
+    """SHUTDOWN on our master waits for redis-server to acknowledge the last write (writes
+    paused meanwhile, INFO shutdown_in_milliseconds), then exits: the replica has the last write."""
+    master = ours(tmp_path, "m")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        with stopped(replica):
+            with master.client() as conn:
+                conn.set("last", "write")
+            thread, outcome = shutdown_in_thread(master)
+            wait_for(lambda: "Waiting for replicas before shutting down." in log_of(master), "the wait")
+            with master.client() as conn:
+                assert 0 < conn.info("server")["shutdown_in_milliseconds"] <= 10000
+            with socket.create_connection(("127.0.0.1", master.port), timeout=5) as raw:
+                raw.sendall(b"SET paused 1\r\nPING\r\n")
+                assert select.select([raw], [], [], 0.5)[0] == []  # writes (and what follows) wait
+            assert master.proc is not None and master.proc.poll() is None
+        assert master.proc is not None
+        assert master.proc.wait(timeout=DEADLINE) == 0
+        thread.join(DEADLINE)
+        assert outcome == [b""]  # closed without a reply, as Redis
+        log = log_of(master)
+        assert "1 of 1 replicas are in sync when shutting down." in log
+        assert log.index("Waiting for replicas") < log.index("1 of 1 replicas") < log.index("ready to exit")
+        with replica.client() as conn:
+            assert conn.get("last") == b"write"
+            assert conn.get("paused") is None
+
+
+@pytest.mark.parametrize("master_kind", ["ours", "redis-server"])
+def test_shutdown_timeout_abort_and_now_match_redis_server(tmp_path, master_kind):
+    """ABORT ends the wait (the waiting SHUTDOWN gets Redis's error, writes resume); the timeout
+    runs out with the lagging replica logged; NOW does not wait. Same replies and log lines as 7.0."""
+    make = ours if master_kind == "ours" else real
+    master = make(tmp_path, "m", "--shutdown-timeout", "2")
+    replica = real(tmp_path, "r")
+    with started(master, replica):
+        with master.client() as conn:
+            with pytest.raises(redis.ResponseError, match="^No shutdown in progress.$"):
+                conn.execute_command("SHUTDOWN", "ABORT")
+            with pytest.raises(redis.ResponseError, match="^syntax error$"):
+                conn.execute_command("SHUTDOWN", "ABORT", "NOW")
+        replicaof(replica, master)
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        with stopped(replica):
+            with master.client() as conn:
+                conn.set("k", "v")
+            thread, outcome = shutdown_in_thread(master, "NOSAVE")
+            wait_for(lambda: "Waiting for replicas before shutting down." in log_of(master), "the wait")
+            with master.client() as conn:
+                assert conn.execute_command("SHUTDOWN", "ABORT") in (b"OK", "OK", True)
+                thread.join(DEADLINE)
+                assert outcome == [b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"]
+                assert "Shutdown manually aborted." in log_of(master)
+                assert "shutdown_in_milliseconds" not in conn.info("server")
+                assert conn.set("after", "abort")  # writes go on
+                conn.set("k", "w")
+            thread, outcome = shutdown_in_thread(master, "NOSAVE")
+            assert master.proc is not None
+            assert master.proc.wait(timeout=DEADLINE) == 0  # shutdown-timeout (2 s) ran out
+        log = log_of(master)
+        assert "0 of 1 replicas are in sync when shutting down." in log
+        assert f"Lagging replica 127.0.0.1:{replica.port} reported offset" in log
+        assert "behind master, lag=" in log and "state=online." in log
+        # NOW: no wait at all, even with the replica stopped.
+        master.start()  # (the same port: the replica reconnects by itself)
+        wait_for(lambda: caught_up(master, replica), "the replica again")
+        with stopped(replica):
+            with master.client() as conn:
+                conn.set("k", "x")
+            before = log_of(master).count("Waiting for replicas")
+            thread, outcome = shutdown_in_thread(master, "NOW", "NOSAVE")
+            assert master.proc is not None
+            assert master.proc.wait(timeout=DEADLINE) == 0
+            assert log_of(master).count("Waiting for replicas") == before
