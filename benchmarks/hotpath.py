@@ -87,6 +87,12 @@ CASES["xreadgroup_xack"] = (
     + frame(b"XACK", b"q", b"g", b"%d-0" % (i + 1)),
     lambda: [frame(b"XADD", b"q", b"%d-0" % (n + 1), b"f", b"value1") for n in range(60000)]
     + [frame(b"XGROUP", b"CREATE", b"q", b"g", b"0")])
+# benchmarks/streams.py's consumer loop: ten entries read, then those ten acknowledged (one pair a request).
+CASES["xreadgroup10_xack10"] = (
+    lambda i: frame(b"XREADGROUP", b"GROUP", b"g", b"c1", b"COUNT", b"10", b"STREAMS", b"q", b">")
+    + frame(b"XACK", b"q", b"g", *[b"%d-0" % (i * 10 + k + 1) for k in range(10)]),
+    lambda: [frame(b"XADD", b"q", b"%d-0" % (n + 1), b"f", b"value1") for n in range(60000)]
+    + [frame(b"XGROUP", b"CREATE", b"q", b"g", b"0")])
 # benchmarks/hll_geo_sort.py's cases: a dense HLL (as the benchmark's soon is), 10k geo members.
 CASES["pfadd"] = (lambda i: frame(b"PFADD", b"visitors", b"el:%d" % ((i * 7919) % 1000000)),
                   lambda: [frame(b"PFADD", b"visitors", *[b"v%d" % i for i in range(5000)])])
@@ -100,7 +106,7 @@ CASES["geosearch"] = (
         b"place-%d" % k)])])
 CASES["sort_1k"] = (lambda i: frame(b"SORT", b"numbers"),
                    lambda: [frame(b"RPUSH", b"numbers", *[b"%d" % ((k * 7919) % 1000003) for k in range(1000)])])
-FRESH = {"xreadgroup_xack"}  # each request must be new (no cycling over the same chunks)
+FRESH = {"xreadgroup_xack", "xreadgroup10_xack10"}  # each request must be new (no cycling over the same chunks)
 CORE = ["set", "get", "incr", "mset"]
 
 
@@ -116,7 +122,7 @@ def run(name: str, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float
     if name in ("lrange_100", "sort_1k"):
         rounds //= 4 if pipeline == 1 else 8
     if name in FRESH:
-        rounds = min(rounds, 60000 // (pipeline * repeats))
+        rounds = min(rounds, 60000 // (pipeline * repeats * (10 if name == "xreadgroup10_xack10" else 1)))
         feed = iter([b"".join(make(i * pipeline + j) for j in range(pipeline)) for i in range(rounds * repeats)])
     else:
         feed = cycle([b"".join(make(i * pipeline + j) for j in range(pipeline)) for i in range(50)])

@@ -23,7 +23,7 @@ from sortedcontainers import SortedList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.datatypes.stream import MAX_ID, StreamValue  # noqa: E402
+from server.datatypes.stream import MAX_ID, SEQ_MASK, StreamValue  # noqa: E402
 
 
 class SortedEntries:
@@ -82,7 +82,7 @@ def main() -> None:
         for i in range(n):
             row = (b"field", b"value-%06d" % (i % 1000))
             if isinstance(holder, StreamValue):
-                holder.append(((1_700_000_000_000 + i // 3) << 64) | (i % 3), row, 4096, 100)
+                holder.append(1_700_000_000_000 + i // 3, i % 3, row, len(row[0]) + len(row[1]), 4096, 100)
             else:
                 holder.append(((1_700_000_000_000 + i // 3) << 64) | (i % 3), row)
         memory = tracemalloc.get_traced_memory()[0] / n
@@ -92,7 +92,8 @@ def main() -> None:
             stream = StreamValue()
 
             def add(i: int, s=stream) -> None:
-                s.append(ids[i], rows[i], 4096, 100)
+                sid, row = ids[i], rows[i]
+                s.append(sid >> 64, sid & SEQ_MASK, row, sum(map(len, row)), 4096, 100)
 
             def read(i: int, s=stream) -> None:
                 s.range(probes[i % len(probes)], MAX_ID, 100)

@@ -68,7 +68,7 @@ class _Clock:
     def now(self) -> int:
         if self.frozen is not None:
             return self.frozen
-        return int(time.time() * 1000)
+        return time.time_ns() // 1000000  # integers only: cheaper than int(time.time() * 1000)
 
 
 clock = _Clock()

@@ -47,7 +47,7 @@ from server.datatypes.stream import (
     StreamValue,
     format_id,
 )
-from server.keyspace import NOTIFY_STREAM, WRONGTYPE, now_ms
+from server.keyspace import NOTIFY_STREAM, WRONGTYPE, clock, now_ms
 from server.protocol import NULL_ARRAY, OK, Error, Raw, Status
 
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
@@ -368,7 +368,7 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
     ``argv`` is the command's arguments from the key on, or from the ID on when ``args`` is None.
     """
     db = ctx.db
-    stream = cast("StreamValue | None", db.lookup_type(key, StreamValue, read=False))
+    stream = db.lookup_type(key, StreamValue, False)
     created = False
     if stream is None:
         if args is not None and args.nomkstream:
@@ -378,21 +378,26 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
     last = stream.last_id
     if last == MAX_ID:
         raise Error(b"ERR The stream has exhausted the last possible ID, unable to add more items")
-    if sid is None:
-        ms = now_ms()
-        new_id = ms << 64 if ms > last >> 64 else last + 1
-    elif not seq_given:
-        if last >> 64 == sid >> 64:
+    if sid is None:  # the time, or the top item's time if that is later (then its seq + 1)
+        ms = clock.now()
+        last_ms = last >> 64
+        if ms > last_ms:
+            seq = 0
+        else:
+            ms = last_ms
+            seq = (last & SEQ_MASK) + 1
+            if seq > SEQ_MASK:
+                ms, seq = ms + 1, 0
+    else:
+        if not seq_given and last >> 64 == sid >> 64:
             if last & SEQ_MASK == SEQ_MASK:
                 raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
-            new_id = last + 1
-        else:
-            new_id = sid
-    else:
-        new_id = sid
-    if new_id <= last:
-        raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
-    if sum(map(len, row)) > LISTPACK_MAX_SIZE:  # a listpack holds 32-bit lengths (streamAppendItem's ERANGE)
+            sid = last + 1
+        if sid <= last:
+            raise Error(b"ERR The ID specified in XADD is equal or smaller than the target stream top item")
+        ms, seq = sid >> 64, sid & SEQ_MASK
+    size = len(row[0]) + len(row[1]) if len(row) == 2 else sum(map(len, row))
+    if size > LISTPACK_MAX_SIZE:  # a listpack holds 32-bit lengths (streamAppendItem's ERANGE)
         if created:  # Redis created the key before the append failed: an empty stream stays
             db.data[key] = stream
             db.created(key)
@@ -402,9 +407,9 @@ def add_entry(ctx: Client, key: bytes, row: tuple[bytes, ...], sid: int | None, 
     else:
         db.touch(key)
     values = ctx.server.config.values
-    stream.append(new_id, row, cast(int, values["stream-node-max-bytes"]),
+    stream.append(ms, seq, row, size, cast(int, values["stream-node-max-bytes"]),
                   cast(int, values["stream-node-max-entries"]))
-    reply = b"%d-%d" % (new_id >> 64, new_id & SEQ_MASK)
+    reply = b"%d-%d" % (ms, seq)
     ks = db.keyspace
     if ks.notify_flags:
         db.notify(NOTIFY_STREAM, b"xadd", key)

@@ -43,9 +43,13 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
+from typing import cast
 
 import hiredis
 from sortedcontainers import SortedList
+
+from server.protocol import BULK_HEADERS, CRLF
 
 MAX_ID = (1 << 128) - 1
 SEQ_MASK = (1 << 64) - 1
@@ -126,6 +130,8 @@ def entry_size(s: bytes) -> int:
 
 _EMPTY_Q: array[int] = array("Q")  # shared placeholders: never written to
 _NO_GONE: set[int] = set()  # the tombstones of a frozen node without any (never added to)
+_NO_ROWS: list[bytes | None] = []  # the row list of a frozen node (never appended to)
+ROW_SIZE = 2  # a one-field entry's back-count: int_entry_size(n + 3) with n = 1
 
 
 def encode_row(row: tuple[bytes, ...]) -> bytes:
@@ -145,19 +151,24 @@ def decode_row(encoded: bytes) -> tuple[bytes, ...]:
 class Node:
     """One radix-tree node: the entries of one listpack, tombstones included.
 
+    IDs are kept as their two halves, ``ms`` and ``seq``: lists while the node is the tail
+    of the stream (*open*), arrays of 64-bit numbers once a newer node starts (*frozen*,
+    ``freeze``). Either way ``ms[i] << 64 | seq[i]`` is entry i's ID and both bisect alike.
     An entry's fields and values are kept as their RESP encoding (one bytes object: replies
-    copy it as it is, and it costs less memory than a tuple of strings). While the node is the
-    tail of the stream it is *open*: ``ids`` and ``rows`` are lists (``None`` marks a
-    tombstone). Once a newer node starts, it is *frozen* (``freeze``): IDs go into two arrays
-    of 64-bit halves, rows into one blob with an offset array, tombstones into ``gone``. That
-    brings an entry with small fields to a few dozen bytes, near what Redis's listpack takes.
+    copy it as it is, and it costs less memory than a tuple of strings): in ``rows`` while
+    open (``None`` marks a tombstone), then in one blob with an offset array, tombstones in
+    ``gone``. That brings an entry with small fields to a few dozen bytes, near what Redis's
+    listpack takes. ``prefix`` is the encoded start of a row holding just the master field
+    (the usual entry: its row is the prefix, then the value).
     """
 
-    __slots__ = ("master", "fields", "live", "dead", "lp_base", "frozen", "ids", "rows", "ms", "seq", "blob",
-                 "offs", "gone")
+    __slots__ = ("master", "fields", "live", "dead", "lp_base", "frozen", "ms", "seq", "rows", "blob", "offs",
+                 "gone", "prefix", "master_ms", "master_seq")
 
     def __init__(self, master: int, fields: tuple[bytes, ...]):
         self.master = master
+        self.master_ms = master >> 64
+        self.master_seq = master & SEQ_MASK
         self.fields = fields  # the master entry's field names
         self.live = 0
         self.dead = 0
@@ -165,29 +176,32 @@ class Node:
         # header 6 + end 1 + num-fields + master fields + terminator 0.
         self.lp_base = 7 + int_entry_size(len(fields)) + sum(map(entry_size, fields)) + 2
         self.frozen = False
-        self.ids: list[int] = []  # open node
-        self.rows: list[bytes | None] = []
-        self.ms: array[int] = _EMPTY_Q  # frozen node
-        self.seq: array[int] = _EMPTY_Q
-        self.blob = b""
+        self.ms: list[int] | array[int] = []
+        self.seq: list[int] | array[int] = []
+        self.rows: list[bytes | None] = []  # open node
+        self.blob = b""  # frozen node
         self.offs: array[int] = _EMPTY_Q
         self.gone: set[int] = _NO_GONE
+        if len(fields) == 1:
+            f = fields[0]
+            self.prefix = b"*2\r\n$%d\r\n%b\r\n" % (len(f), f)
+        else:
+            self.prefix = b""
 
     def lp_bytes(self) -> int:
         return self.lp_base + int_entry_size(self.live) + int_entry_size(self.dead)
 
-    def add(self, sid: int, row: tuple[bytes, ...]) -> None:
+    def add(self, ms: int, seq: int, row: tuple[bytes, ...]) -> None:
         """Append an entry (to an open node), counting its listpack bytes as Redis encodes them."""
         fields = self.fields
         n = len(row) >> 1
-        master = self.master
-        dms = (sid >> 64) - (master >> 64)
-        dseq = (sid & SEQ_MASK) - (master & SEQ_MASK)
+        dms = ms - self.master_ms
+        dseq = seq - self.master_seq
         # flags (always 1 byte + back-length), then the two ID deltas (usually small)
         size = 2 + (2 if 0 <= dms <= 127 else _delta_size(dms)) + (2 if 0 <= dseq <= 127 else _delta_size(dseq))
         if n == 1:  # one field: no slicing; the sizes of a 1-field entry's counters are constants
             if len(fields) == 1 and row[0] == fields[0]:
-                size += entry_size(row[1]) + 2  # int_entry_size(n + 3)
+                size += entry_size(row[1]) + ROW_SIZE
             else:
                 size += 2 + entry_size(row[0]) + entry_size(row[1]) + 2
         elif n == len(fields) and row[0::2] == fields:
@@ -195,7 +209,8 @@ class Node:
         else:
             size += int_entry_size(n) + sum(map(entry_size, row)) + int_entry_size(2 * n + 4)
         self.lp_base += size
-        self.ids.append(sid)
+        self.ms.append(ms)
+        self.seq.append(seq)
         self.rows.append(encode_row(row))
         self.live += 1
 
@@ -203,45 +218,48 @@ class Node:
         """Pack a node that will take no more entries (see the class docstring)."""
         if self.frozen:
             return
-        ids, rows = self.ids, self.rows
-        self.ms = array("Q", [i >> 64 for i in ids])
-        self.seq = array("Q", [i & SEQ_MASK for i in ids])
-        offs = array("I", [0])
-        pos = 0
-        gone: set[int] = set()
-        parts = []
-        for k, row in enumerate(rows):
-            if row is None:
-                gone.add(k)
-            else:
-                parts.append(row)
-                pos += len(row)
-            offs.append(pos)
-        self.blob = b"".join(parts)
-        self.offs = offs
-        self.gone = gone or _NO_GONE
-        self.ids = []
-        self.rows = []
+        rows = self.rows
+        self.ms = array("Q", self.ms)
+        self.seq = array("Q", self.seq)
+        if not self.dead:  # no tombstone: the offsets are the running sum of the row sizes (in C)
+            full = cast("list[bytes]", rows)
+            self.offs = array("I", accumulate(map(len, full), initial=0))
+            self.blob = b"".join(full)
+        else:
+            offs = array("I", [0])
+            pos = 0
+            gone: set[int] = set()
+            parts = []
+            for k, row in enumerate(rows):
+                if row is None:
+                    gone.add(k)
+                else:
+                    parts.append(row)
+                    pos += len(row)
+                offs.append(pos)
+            self.blob = b"".join(parts)
+            self.offs = offs
+            self.gone = gone
+        self.rows = _NO_ROWS
         self.frozen = True
 
     def thaw(self) -> None:
         """Back to lists: the tail node was deleted and this one is the tail again (it may take entries)."""
         if not self.frozen:
             return
-        self.ids = [self.id_at(i) for i in range(len(self.ms))]
         self.rows = [self.row_at(i) for i in range(len(self.ms))]
-        self.ms = self.seq = self.offs = _EMPTY_Q
+        self.ms = list(self.ms)
+        self.seq = list(self.seq)
+        self.offs = _EMPTY_Q
         self.blob = b""
         self.gone = _NO_GONE
         self.frozen = False
 
     def __len__(self) -> int:
-        return len(self.ms) if self.frozen else len(self.ids)
+        return len(self.ms)
 
     def id_at(self, i: int) -> int:
-        if self.frozen:
-            return self.ms[i] << 64 | self.seq[i]
-        return self.ids[i]
+        return self.ms[i] << 64 | self.seq[i]
 
     def row_at(self, i: int) -> bytes | None:
         if not self.frozen:
@@ -252,18 +270,15 @@ class Node:
         return self.blob[offs[i]:offs[i + 1]]
 
     def bisect_left(self, sid: int) -> int:
-        if self.frozen:  # IDs ascend: the run of entries with sid's ms, then its seq within the run (all in C)
-            ms, m = self.ms, sid >> 64
-            lo = bisect_left(ms, m)
-            return bisect_left(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
-        return bisect_left(self.ids, sid)
+        """IDs ascend: the run of entries with sid's ms, then its seq within the run (all in C)."""
+        ms, m = self.ms, sid >> 64
+        lo = bisect_left(ms, m)
+        return bisect_left(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
 
     def bisect_right(self, sid: int) -> int:
-        if self.frozen:
-            ms, m = self.ms, sid >> 64
-            lo = bisect_left(ms, m)
-            return bisect_right(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
-        return bisect_right(self.ids, sid)
+        ms, m = self.ms, sid >> 64
+        lo = bisect_left(ms, m)
+        return bisect_right(self.seq, sid & SEQ_MASK, lo, bisect_right(ms, m, lo))
 
     def kill(self, i: int) -> None:
         """Turn entry ``i`` into a tombstone (Redis flags it deleted inside the listpack)."""
@@ -284,7 +299,7 @@ class Node:
 
     def last_live(self) -> int:
         if not self.dead:  # no tombstone: the last entry (XREADGROUP asks on every read)
-            return self.ms[-1] << 64 | self.seq[-1] if self.frozen else self.ids[-1]
+            return self.ms[-1] << 64 | self.seq[-1]
         for i in range(len(self) - 1, -1, -1):
             if self.row_at(i) is not None:
                 return self.id_at(i)
@@ -298,13 +313,13 @@ class Node:
         new = Node(self.master, self.fields)
         new.live, new.dead, new.lp_base = self.live, self.dead, self.lp_base
         if not self.frozen:
-            new.ids, new.rows = list(self.ids), list(self.rows)
+            new.ms, new.seq, new.rows = list(self.ms), list(self.seq), list(self.rows)
         else:
             new.frozen = True
             new.ms, new.seq, new.blob, new.offs = self.ms, self.seq, self.blob, self.offs  # immutable once frozen
+            new.rows = _NO_ROWS
             new.gone = set(self.gone) if self.gone else _NO_GONE
         return new
-
 
 def _delta_size(delta: int) -> int:
     """A seq delta is stored as a uint64 difference read back as int64 (lpAppendInteger)."""
@@ -415,31 +430,55 @@ class StreamValue:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, sid: int, row: tuple[bytes, ...], max_bytes: int, max_entries: int) -> None:
-        """Add an entry whose ID the caller checked is above ``last_id`` (streamAppendItem)."""
+    def append(self, ms: int, seq: int, row: tuple[bytes, ...], size: int, max_bytes: int, max_entries: int) -> int:
+        """Add the entry ``<ms>-<seq>``, which the caller checked is above ``last_id``, and return its ID
+        (streamAppendItem). ``size`` is the bytes of its fields and values together.
+
+        Every XADD runs this: the usual entry (one field, the node's master field, to the tail
+        node) is added here without further calls.
+        """
+        sid = ms << 64 | seq
         nodes = self.nodes
-        node = nodes[-1] if nodes else None
-        if node is not None:
+        if nodes:
+            node = nodes[-1]
             if node.frozen:
                 node.thaw()
-            limit = max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE
             live, dead = node.live, node.dead
-            # node.lp_bytes(), inlined: this runs on every XADD
+            # node.lp_bytes(), inlined
             used = node.lp_base + (2 if live <= 127 else int_entry_size(live)) + (2 if dead <= 127 else
                                                                                   int_entry_size(dead))
-            if used + sum(map(len, row)) >= limit or (max_entries and live + dead >= max_entries):
+            if (used + size >= (max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE)
+                    or (max_entries and live + dead >= max_entries)):
                 node.freeze()
-                node = None
-        if node is None:
-            node = Node(sid, row[0::2])
-            nodes.append(node)
+                nodes.append(node := Node(sid, row[0::2]))
+                self.keys.append(sid)
+                node.add(ms, seq, row)
+            elif len(row) == 2 and node.prefix and row[0] == node.fields[0]:  # Node.add's common case, inlined
+                value = row[1]
+                n = len(value)
+                dms = ms - node.master_ms
+                dseq = seq - node.master_seq
+                # flags, the ID deltas, the value (text that cannot be an integer), the back-count
+                node.lp_base += (2 + (2 if 0 <= dms <= 127 else _delta_size(dms))
+                                 + (2 if 0 <= dseq <= 127 else _delta_size(dseq))
+                                 + (n + 2 if 0 < n < 64 and value[0] > 57 else entry_size(value)) + ROW_SIZE)
+                node.ms.append(ms)
+                node.seq.append(seq)
+                node.rows.append(node.prefix + BULK_HEADERS[n] + value + CRLF if n < 1024
+                                 else node.prefix + b"$%d\r\n%b\r\n" % (n, value))
+                node.live = live + 1
+            else:
+                node.add(ms, seq, row)
+        else:
+            nodes.append(node := Node(sid, row[0::2]))
             self.keys.append(sid)
-        node.add(sid, row)
+            node.add(ms, seq, row)
         self.length += 1
         self.entries_added += 1
         self.last_id = sid
         if self.length == 1:
             self.first_id = sid
+        return sid
 
     def _locate(self, sid: int) -> tuple[int, int] | None:
         """(node index, entry index) of a live entry ``sid``, else None."""
@@ -560,11 +599,12 @@ class StreamValue:
                     positions = positions[: count - len(out)]
                 out.extend([(ms[x] << 64 | seq[x], blob[offs[x]:offs[x + 1]]) for x in positions])
             else:
-                ids, rows = node.ids[j:k], node.rows[j:k]
+                ms, seq, rows = node.ms[j:k], node.seq[j:k], node.rows[j:k]
                 if rev:
-                    ids.reverse()
+                    ms.reverse()
+                    seq.reverse()
                     rows.reverse()
-                got = [(a, b) for a, b in zip(ids, rows, strict=True) if b is not None]
+                got = [(a << 64 | b, c) for a, b, c in zip(ms, seq, rows, strict=True) if c is not None]
                 out.extend(got[: count - len(out)] if count else got)
             if count and len(out) >= count:
                 break

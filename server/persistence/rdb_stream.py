@@ -136,7 +136,7 @@ def _load_node(stream: StreamValue, master: int, items: list[bytes], offset: int
                     raise ValueError
                 pos += 1 + 2 * n
             pos += 1  # the back-count
-            node.add(ms << 64 | seq, row)
+            node.add(ms, seq, row)
             if flags & FLAG_DELETED:
                 node.kill(len(node) - 1)
         if pos != len(items) or not node.live or (stream.keys and master <= stream.keys[-1]):
