@@ -243,6 +243,7 @@ class Database:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
         data = self.data
         old = data.get(key)
+        ks = self.keyspace
         # Memory accounting: a bytes string at once (a string replacing a string changes
         # the count by the difference of their lengths), a collection when settled.
         if old is not None:
@@ -251,7 +252,7 @@ class Database:
             else:
                 self.unaccount(key, old)
                 self._account_new(key, value)
-            if self.keyspace.blocked_keys:
+            if ks.blocked_keys:
                 self.stream_gone(key, old)
             data[key] = value
             if not keep_ttl and self.expires:
@@ -271,11 +272,9 @@ class Database:
                 self.note_access(key, new=True)
             if self.slot_keys is not None:
                 self.slot_keys.add(key)
-            ks = self.keyspace
             if ks.notify_flags & NOTIFY_NEW:
                 ks.notify(NOTIFY_NEW, b"new", key, self.id)
         # ``touch`` inlined, as above.
-        ks = self.keyspace
         ks.dirty += 1
         if ks.watched:
             ks.on_touch(self, key)

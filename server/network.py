@@ -11,15 +11,13 @@ are enforced in ``RedisProtocol.check_output_limits``).
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from server.client import Client
 from server.dispatch import run_requests
-from server.protocol import Error, RequestParser, encode
+from server.protocol import RequestParser
 from server.tls import server_context
 
 if TYPE_CHECKING:
@@ -41,8 +39,8 @@ class RedisProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = parser or RequestParser()
         self.paused = False
-        # A client accepted while a busy script held the loop (scripting/engine.py): it keeps its
-        # state (login, protocol, database) and its unread input when asyncio takes it over.
+        # A client accepted while the loop was held (server/held.py: a busy script, the start-up
+        # load): it keeps its state (login, protocol, database) and its unread input.
         self.adopted = adopted
 
     # -- connection lifecycle --------------------------------------------------
@@ -114,9 +112,15 @@ class RedisProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         server = self.server
-        server.stats.net_input += len(data)
+        size = len(data)
+        server.stats.net_input += size
         parser = self.parser
-        if len(parser.held) + len(data) > server.query_buffer_limit:
+        # Only a read that filled most of the loop's buffer can be followed by another read of
+        # this socket in the same turn (see yield_reading): smaller ones are not timed at all.
+        timed = size >= YIELD_MIN_READ
+        # client-query-buffer-limit is at least 1 MB (config.py), more than a small read: the
+        # limit can be reached only by a large read or by input already held.
+        if (timed or parser.held) and len(parser.held) + size > server.query_buffer_limit:
             from server.monitor import quote  # sdscatrepr; rare path
 
             held = (parser.peek(64) + data[:64])[:64]
@@ -125,9 +129,6 @@ class RedisProtocol(asyncio.Protocol):
             self.abort()
             return
         parser.max_bulk_len = server.proto_max_bulk_len
-        # Only a read that filled most of the loop's buffer can be followed by another read of
-        # this socket in the same turn (see yield_reading): smaller ones are not timed at all.
-        timed = len(data) >= YIELD_MIN_READ
         if timed:
             started = time.perf_counter()
         frames, error = parser.feed(data)
@@ -204,11 +205,12 @@ class RedisProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        held = self.server.held_replies
+        server = self.server
+        held = server.held_replies
         if held is not None:  # appendfsync always: the AOF is fsynced first (group commit)
             held.append((self.deliver, data))
             return
-        self.server.stats.net_output += len(data)
+        server.stats.net_output += len(data)
         transport.write(data)
         if transport.get_write_buffer_size():  # the kernel did not take it all: a slow reader
             self.check_output_limits()
@@ -323,26 +325,6 @@ async def _listen_on(server: Server, factory, port: int, context, listeners: lis
     return chosen
 
 
-def adopt_socket(server: Server, conn: socket.socket, client: Client, parser: RequestParser) -> None:
-    """Hand a connection accepted outside the loop (during a busy script) to asyncio."""
-    loop = server.loop
-    if loop is None:
-        conn.close()
-        return
-
-    def factory() -> RedisProtocol:
-        return RedisProtocol(server, client, parser)
-
-    async def attach() -> None:
-        try:
-            await loop.connect_accepted_socket(factory, conn)
-        except OSError:
-            conn.close()
-            server.client_gone(client)
-
-    loop.create_task(attach())
-
-
 PROTECTED_MODE_DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is "
     b"set for the default user. In this mode connections are only accepted from the loopback interface. "
@@ -376,55 +358,3 @@ def protected_mode_refusal(server: Server, peer: object) -> bytes | None:
     if server.default_user_has_password():
         return None
     return PROTECTED_MODE_DENIED
-
-
-def accept_while_held(
-    server: Server, listen_fd: int, send: Callable[[socket.socket, bytes], None]
-) -> tuple[socket.socket, Client, RequestParser] | None:
-    """Accept one connection while the event loop is held (a busy script, the start-up load).
-
-    The loop cannot run, so the connection is taken by hand from the listening socket and
-    given a client whose replies go out through ``send``; protected mode applies as at any
-    accept. The holder serves it with its own reply policy and hands it to asyncio afterwards.
-    """
-    try:
-        listener = socket.socket(fileno=os.dup(listen_fd))
-    except OSError:
-        return None
-    try:
-        conn, addr = listener.accept()
-    except OSError:
-        return None
-    finally:
-        listener.close()
-    conn.setblocking(False)
-    if conn.family in (socket.AF_INET, socket.AF_INET6):
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        refusal = protected_mode_refusal(server, addr)
-        if refusal is not None:
-            send(conn, refusal)
-            conn.close()
-            return None
-        local = conn.getsockname()
-        peer, here = "%s:%d" % (addr[0], addr[1]), "%s:%d" % (local[0], local[1])
-    else:
-        peer, here = str(server.config["unixsocket"]) + ":0", str(server.config["unixsocket"])
-    client = server.new_client(peer, here, conn.fileno())
-    parser = RequestParser()
-    parser.authenticated = lambda: client.authenticated
-
-    def reply(data: bytes) -> None:
-        send(conn, data)
-
-    def close() -> None:
-        client.closed = True
-
-    client.send = reply
-    client.close = close
-    return conn, client, parser
-
-
-def error_reply(text: str) -> bytes:
-    out: list[bytes] = []
-    encode(Error(text), out)
-    return b"".join(out)

@@ -387,10 +387,12 @@ class RequestParser:
         return bytes(self.held[:size])
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        # A count of one digit ("*3\r") cannot be a huge header: the regex is skipped for it.
-        if self.held or self._left or data[:1] != b"*" or (data[2:3] != b"\r" and _BIG_HEADER.match(data)):
+        # A count of one or two digits ("*3\r", "*21\r") cannot be a huge header: no regex for it.
+        if (self.held or self._left or data[:1] != b"*"
+                or (data[2:3] != b"\r" and data[3:4] != b"\r" and _BIG_HEADER.match(data))):
             return self._own(data)
         reader = self._reader
+        gets = reader.gets
         # The read goes in with an empty multibulk after it (one feed: cheaper than a second).
         # If the read ends between requests, that probe comes out last, as itself; if it ends
         # inside a request, hiredis takes the probe's bytes as part of that request.
@@ -398,7 +400,7 @@ class RequestParser:
         frames: list[list[bytes]] = []
         try:
             while True:
-                frame = reader.gets()
+                frame = gets()
                 if frame.__class__ is not list or not frame:
                     break
                 for arg in frame:

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import select
-import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from server import REDIS_VERSION
 from server.client import Blocked, Client
 from server.command import TABLE, Command
-from server.dispatch import LOOKUP, call, execute
-from server.protocol import Error, encode
+from server.dispatch import LOOKUP, call
+from server.held import BusyReplies, HeldLoop
+from server.protocol import Error
 from server.scripting import convert
 from server.scripting.libs import LibError
 from server.scripting.sandbox import HOOK_EVERY, new_runtime
@@ -205,8 +203,8 @@ class Engine:
         self.register_hook: Any = None  # set by FUNCTION LOAD while a library's code runs
         self.functions: Any = None  # the FUNCTION libraries (server/scripting/functions.py)
         self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
-        # Connections accepted during a busy script: fd -> (socket, client, request parser).
-        self.busy_conns: dict[int, tuple[socket.socket, Client, Any]] = {}
+        # Past busy-reply-threshold the others are answered (-BUSY) while the script runs.
+        self.held = HeldLoop(server, BusyReplies(self))
         self.runs = 0  # scripts run so far (the Lua memory check runs every 64, and after errors)
         self.reset()
 
@@ -377,8 +375,8 @@ class Engine:
                 # next allocation outside a protected call would abort the process.
                 vm.collect_garbage()
             self.run = None
-            if run.timed_out:
-                self._leave_busy(run)
+            if run.timed_out:  # asyncio takes over the connections accepted meanwhile
+                self.held.release()
         return reply
 
     def _error_reply(self, run: Run, value: Any) -> Error:
@@ -631,20 +629,8 @@ class Engine:
                 f"Slow script detected: still in execution after {int(elapsed)} milliseconds. You can try "
                 f"killing the script using the {'SCRIPT KILL' if run.eval_mode else 'FUNCTION KILL'} command. "
                 f"Script name is: {run.name.decode('utf-8', 'replace')}.")
-        self.process_events(run)
+        self.held.poll(run.caller)
         return run.killed
-
-    def _leave_busy(self, run: Run) -> None:
-        """The timed-out script ended: asyncio takes over the connections accepted meanwhile."""
-        from server.network import adopt_socket
-
-        conns, self.busy_conns = self.busy_conns, {}
-        for conn, client, parser in conns.values():
-            if client.closed:
-                conn.close()
-                self.server.client_gone(client)
-            else:
-                adopt_socket(self.server, conn, client, parser)
 
     def busy_threshold(self) -> int:
         """``busy-reply-threshold`` (alias ``lua-time-limit``) in milliseconds."""
@@ -670,115 +656,6 @@ class Engine:
         run.killed = b"ERR Script killed by user with SCRIPT KILL..."  # Redis's text for both
         from server.protocol import OK
         return OK
-
-    def process_events(self, run: Run) -> None:
-        """Read what other clients sent and answer it without running it (-BUSY), except
-        for the commands Redis allows during a busy script; accept new connections too, so
-        that ``redis-cli SCRIPT KILL`` from another terminal gets through."""
-        server = self.server
-        sources: dict[int, Client] = {}
-        for client in list(server.clients.values()):
-            if client is run.caller or client.closed or client.fd < 0 or client.fd in self.busy_conns:
-                continue
-            sources[client.fd] = client
-        listening = {sock.fileno(): sock for sock in server.listen_sockets}
-        watched = [*sources, *self.busy_conns, *listening]
-        if not watched:
-            return
-        try:
-            readable, _, _ = select.select(watched, [], [], 0)
-        except (OSError, ValueError):
-            return
-        for fd in readable:
-            if fd in listening:
-                self._accept(fd)
-                continue
-            busy = self.busy_conns.get(fd)
-            if busy is not None:
-                conn, client, parser = busy
-                try:
-                    data = conn.recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError:
-                    data = b""
-                if not data:  # the new client left before the script ended
-                    del self.busy_conns[fd]
-                    conn.close()
-                    server.client_gone(client)
-                    continue
-            else:
-                client = sources[fd]
-                protocol = client.send.__self__ if hasattr(client.send, "__self__") else None
-                parser = getattr(protocol, "parser", None)
-                if parser is None or getattr(protocol, "paused", False):
-                    continue
-                transport = getattr(protocol, "transport", None)
-                if transport is None or transport.get_extra_info("ssl_object") is not None:
-                    continue  # TLS bytes cannot be read around the TLS layer: it waits for the script
-                try:
-                    data = os.read(fd, 65536)
-                except OSError:
-                    continue
-                if not data:
-                    continue
-            server.stats.net_input += len(data)
-            self._answer_busy(client, parser, data)
-
-    def _answer_busy(self, client: Client, parser: Any, data: bytes) -> None:
-        frames, error = parser.feed(data)
-        if client.blocked is not None or client.pending:
-            client.pending.extend(frames)
-            return
-        out: list[bytes] = []
-        for argv in frames:
-            reply = self._busy_reply(client, argv)
-            encode(reply, out, client.resp == 3)
-            if client.close_after_reply:
-                break
-        if error:
-            out.append(b"-ERR Protocol error: %b\r\n" % error.encode())
-        if out:
-            client.send(b"".join(out))
-        if client.close_after_reply or error:
-            client.close()
-
-    def _accept(self, listen_fd: int) -> None:
-        """Accept one connection on a listening socket while the loop is held by the script."""
-        from server.network import accept_while_held
-
-        accepted = accept_while_held(self.server, listen_fd, _send_now)
-        if accepted is not None:
-            self.busy_conns[accepted[0].fileno()] = accepted
-
-    def _busy_reply(self, client: Client, argv: list[bytes]) -> object:
-        cmd = LOOKUP.get(argv[0]) or TABLE.get(argv[0].lower())
-        if cmd is None or "allow_busy" not in _flags_of(cmd, argv):
-            resolved = execute_resolution(argv)
-            if isinstance(resolved, Error):
-                return resolved
-            return self.busy_error()
-        if cmd.name == "shutdown":
-            if not any(a.lower() == b"nosave" for a in argv[1:]):
-                return BUSY_EVAL
-            run = self.run
-            if run is not None:
-                run.killed = b"ERR Script killed by SHUTDOWN NOSAVE"
-        return execute(client, argv)
-
-
-def execute_resolution(argv: list[bytes]) -> object:
-    from server.dispatch import resolve
-
-    return resolve(argv)
-
-
-def _flags_of(cmd: Command, argv: list[bytes]) -> frozenset[str]:
-    if cmd.subcommands and len(argv) >= 2:
-        sub = cmd.subcommands.get(argv[1].lower())
-        if sub is not None:
-            return sub.flags
-    return cmd.flags
 
 
 def _check_int(args: tuple, i: int) -> int:
@@ -829,11 +706,3 @@ def _version_num(version: str) -> int:
     while len(parts) < 3:
         parts.append(0)
     return (parts[0] << 16) | (parts[1] << 8) | parts[2]
-
-
-def _send_now(conn: socket.socket, data: bytes) -> None:
-    """A reply to a client served during a busy script (a peer that cannot take it loses it)."""
-    try:
-        conn.send(data)
-    except OSError:
-        pass
