@@ -33,6 +33,7 @@ from server.protocol import (
     Raw,
     Replies,
     encode,
+    wire_size,
 )
 
 if TYPE_CHECKING:
@@ -166,7 +167,25 @@ def fast_path_open(client: Client) -> bool:
     )
 
 
-def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:
+def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], raw: bytes | None = None) -> bool:
+    """``_run_requests``, then the effects of its plain writes go out (``Effects.settle``).
+
+    ``raw``: the bytes ``frames`` were parsed from, when they are exactly those frames
+    (``RequestParser.whole``). When every request of the read was a plain write (and their
+    sizes are canonical RESP's), the replication stream takes these bytes as they came
+    instead of encoding each command again (``Replication.apply_raw``)."""
+    try:
+        return _run_requests(client, frames, out)
+    finally:
+        effects = client.server.effects
+        if effects.plain:
+            if raw is not None and (len(effects.plain) != len(frames) or wire_size(frames) != len(raw)):
+                raw = None
+            effects.settle(raw)
+            client.woff = client.server.replication.offset
+
+
+def _run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:
     """Run the requests of one read in order, appending their encoded replies to ``out``.
 
     Returns True if a command blocked (the client is then blocked) or must wait for
@@ -194,6 +213,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
     replication = server.replication
     no_memory_limit = not eviction.limited
     propagating = effects.active
+    deferred = effects.consumers == [replication]  # plain writes' effects wait for the batch's end
     monitored = bool(server.monitors)
     requests = iter(frames)
     for argv in requests:
@@ -245,16 +265,24 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
                     and client.propagate_as is None
                 ):
                     # What ``after_call`` would do here, with nothing else to do: the write's
-                    # effect, straight to the consumers (replicas, the AOF).
-                    if not effects.muted:
+                    # effect, for the consumers (replicas, the AOF) at the end of the batch
+                    # (``run_requests``), or before any other effect (``Effects._deliver``).
+                    if effects.muted:
+                        pass
+                    elif deferred:  # (replicas only: nothing here can fail)
+                        effects.plain.append((client.db.id, argv))
+                    else:
                         effects.emit(client.db.id, [argv])
-                    client.woff = replication.offset
-                    if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
-                        open_ = False
+                        client.woff = replication.offset
+                        if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
+                            open_ = False
                 else:
                     reply = after_call(client, cmd, argv, reply, duration, dirty_before)
                     open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
         else:
+            if effects.plain:  # the batch's plain writes go out before this command runs
+                effects.settle(None)
+                client.woff = replication.offset
             reply = execute(client, argv)
             if reply is POSTPONED:  # CLIENT PAUSE: this request and the rest wait for its end
                 server.postpone(client, [argv, *requests])
@@ -265,6 +293,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) ->
             open_ = fast_path_open(client)
             no_memory_limit = not eviction.limited
             propagating = effects.active
+            deferred = effects.consumers == [replication]
             monitored = bool(server.monitors)
         cls = reply.__class__
         if cls is bytes:  # as ``encode`` writes them

@@ -63,13 +63,16 @@ def with_selects(ops: list[Op], selected: int) -> tuple[list[list[bytes]], int]:
 class Effects:
     """The server's effects pipeline (``server.effects``)."""
 
-    __slots__ = ("consumers", "active", "muted", "_pending", "_depth", "_units")
+    __slots__ = ("consumers", "active", "muted", "plain", "_pending", "_depth", "_units")
 
     def __init__(self) -> None:
         self.consumers: list[EffectConsumer] = []
         self.active = False  # any consumer: dispatch skips computing effects otherwise
         self.muted = False  # a script's redis.set_repl(REPL_NONE): its commands log nothing
         self._pending: list[Op] = []  # effects of the unit being run
+        # Dispatch's batch of plain writes (their effect is their argv), delivered by ``settle``
+        # at the batch's end or before any other effect, whichever comes first.
+        self.plain: list[Op] = []
         self._depth = 0  # nesting of units (a script inside EXEC is still one unit)
         self._units: list[tuple[Client, int]] = []  # (client, keyspace dirty count) per open unit
 
@@ -148,7 +151,24 @@ class Effects:
                 ops = [(ops[0][0], [b"MULTI"]), *ops, (ops[-1][0], [b"EXEC"])]
             self._deliver(ops)
 
+    def settle(self, raw: bytes | None) -> None:
+        """Deliver dispatch's batch of plain writes. ``raw``: the bytes the client sent for exactly
+        those commands (``dispatch.run_requests``): a consumer with ``apply_raw`` (replication)
+        may take them as they are instead of encoding each command again."""
+        ops, self.plain = self.plain, []
+        if not ops:
+            return
+        if raw is not None and len(self.consumers) == 1:
+            dbid = ops[0][0]
+            apply_raw = getattr(self.consumers[0], "apply_raw", None)
+            if apply_raw is not None and all(op[0] == dbid for op in ops) and apply_raw(dbid, raw):
+                return
+        for consumer in self.consumers:
+            consumer.apply_effects(ops)
+
     def _deliver(self, ops: list[Op]) -> None:
+        if self.plain:  # the plain writes before these effects go first
+            self.settle(None)
         for consumer in self.consumers:
             consumer.apply_effects(ops)
 

@@ -137,7 +137,7 @@ class RedisProtocol(asyncio.Protocol):
             if error:
                 client.pending_error = error
         elif frames or error:
-            self.run_frames(frames, error)
+            self.run_frames(frames, error, data if parser.whole else None)
         else:  # only part of a request so far
             client.last_interaction = time.monotonic()
         if timed and time.perf_counter() - started > YIELD_AFTER:
@@ -164,14 +164,15 @@ class RedisProtocol(asyncio.Protocol):
         if transport is not None and not transport.is_closing() and not transport.is_reading():
             transport.resume_reading()
 
-    def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
-        """Execute frames in order (until one blocks) and write all their replies at once."""
+    def run_frames(self, frames: list[list[bytes]], error: str | None = None, raw: bytes | None = None) -> None:
+        """Execute frames in order (until one blocks) and write all their replies at once
+        (``raw``: the bytes of exactly these frames, see ``run_requests``)."""
         client = self.client
         assert client is not None
         output = self.server.output
         out = output.replies(client)
         client.last_interaction = time.monotonic()
-        if run_requests(client, frames, out) and error:
+        if run_requests(client, frames, out, raw) and error:
             # Reading goes on while blocked (data_received queues the frames):
             # that is how a blocked client's disconnect is noticed at once.
             client.pending_error = error

@@ -367,7 +367,7 @@ class RequestParser:
     headers, and hands the stream back at the next request.
     """
 
-    __slots__ = ("_reader", "held", "_args", "_left", "_bulk", "max_bulk_len", "authenticated")
+    __slots__ = ("_reader", "held", "_args", "_left", "_bulk", "max_bulk_len", "authenticated", "whole")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
         self._reader = hiredis.Reader()  # empty between reads (replaced when a read ends mid-request)
@@ -377,6 +377,7 @@ class RequestParser:
         self._bulk = -1  # length of the next argument once its header is read
         self.max_bulk_len = max_bulk_len
         self.authenticated: Callable[[], bool] | bool = True
+        self.whole = False  # the last read was exactly the frames ``feed`` returned (hiredis's path)
 
     def pending_bytes(self) -> int:
         """Buffered, unparsed input (``qbuf``, the query buffer limit)."""
@@ -387,6 +388,7 @@ class RequestParser:
         return bytes(self.held[:size])
 
     def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+        self.whole = False
         # A count of one or two digits ("*3\r", "*21\r") cannot be a huge header: no regex for it.
         if (self.held or self._left or data[:1] != b"*"
                 or (data[2:3] != b"\r" and data[3:4] != b"\r" and _BIG_HEADER.match(data))):
@@ -416,6 +418,7 @@ class RequestParser:
                 # inline, error text), reads the whole read again.
                 raise hiredis.ProtocolError("not a request")
             if frame.__class__ is list and not frame:
+                self.whole = True
                 return frames, None  # the common case: the probe came out last, the reader is empty
         except hiredis.ProtocolError:
             self._reader = hiredis.Reader()
@@ -455,6 +458,7 @@ class RequestParser:
             buf.clear()
             more, error = self.feed(rest)
             frames += more
+            self.whole = False  # (that was the rest of the read only)
         return frames, error
 
     def _parse(self, data: bytes, frames: list[list[bytes]]) -> tuple[int, str | None]:

@@ -198,6 +198,15 @@ class Replication:
         commands, self.selected_db = with_selects(ops, self.selected_db)
         self.feed(b"".join([_encode(argv) for argv in commands]))
 
+    def apply_raw(self, dbid: int, raw: bytes) -> bool:
+        """Plain writes as a client sent them (``Effects.settle``): their bytes go into the stream
+        as they are, with a SELECT first if the stream is in another database."""
+        if dbid != self.selected_db:
+            self.feed(_encode([b"SELECT", b"%d" % dbid]))
+            self.selected_db = dbid
+        self.feed(raw)
+        return True
+
     def propagate(self, dbid: int, argv: list[bytes]) -> None:
         """A command for replicas only (PUBLISH: Redis's PROPAGATE_REPL), never the AOF."""
         if not self.is_replica:

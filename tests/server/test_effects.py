@@ -114,3 +114,53 @@ def test_no_consumer_no_work():
     run(c, "SADD", "s", "a")
     run(c, "SPOP", "s")
     assert c.propagate_as is None
+
+
+def test_a_read_of_plain_writes_goes_to_replicas_as_the_client_sent_it():
+    """Dispatch's fast path defers plain writes (their effect is their argv) to the end of the
+    read: with replication the only consumer, a read made only of them enters the stream as the
+    bytes received (``Replication.apply_raw``); anything else in the read, or a non-canonical
+    encoding, makes each command encoded again, in order with the other effects."""
+    from server.protocol import RequestParser
+
+    server = build_server(["--save", ""])
+    replication = server.replication
+    replication.create_backlog()
+    client = server.new_client("c")
+    taken: list[bytes] = []  # what went in as received
+    as_received = replication.apply_raw
+    replication.__dict__["apply_raw"] = lambda dbid, raw: bool(taken.append(raw)) or as_received(dbid, raw)
+
+    def stream_of(data: bytes) -> bytes:
+        parser = RequestParser()
+        frames, error = parser.feed(data)
+        assert error is None
+        before = replication.offset
+        run_requests(client, frames, [], data if parser.whole else None)
+        assert client.woff == replication.offset
+        return replication.backlog.since(before + 1) if replication.backlog else b""
+
+    sets = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    select0 = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
+    assert stream_of(sets) == select0 + sets  # the stream's first command selects the database
+    assert stream_of(sets) == sets  # the bytes as received
+    assert taken == [sets, sets]
+    mixed = b"*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+    assert stream_of(mixed) == b"*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+    assert len(taken) == 2  # (encoded again: the GET is not a write)
+    # An expiring key read in the middle: its DEL comes after the write before it, as it happened.
+    run(client, "SET", "e", "1", "PX", "1")
+    replication.backlog = None
+    replication.create_backlog()
+    import time
+
+    time.sleep(0.01)
+    ordered = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*3\r\n$6\r\nAPPEND\r\n$1\r\ne\r\n$1\r\nz\r\n"
+    assert stream_of(ordered) == (b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\ne\r\n"
+                                  b"*3\r\n$6\r\nAPPEND\r\n$1\r\ne\r\n$1\r\nz\r\n")
+    # Another database: a SELECT, then the bytes; a SET with options is rewritten (PXAT).
+    run(client, "SELECT", "2")
+    assert stream_of(sets) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n" + sets
+    assert len(taken) == 3
+    with_ttl = stream_of(b"*5\r\n$3\r\nSET\r\n$1\r\nt\r\n$1\r\n1\r\n$2\r\nEX\r\n$3\r\n100\r\n")
+    assert with_ttl.startswith(b"*5\r\n$3\r\nSET\r\n$1\r\nt\r\n$1\r\n1\r\n$4\r\nPXAT\r\n")
