@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -33,8 +34,10 @@ from operator import ge, methodcaller
 
 from sortedcontainers import SortedList
 
-LAYOUT_CHUNK = 4096  # keys examined per step while laying out a namespace (at C speed)
+LAYOUT_CHUNK = 4096  # keys examined per step while laying out a namespace (at C speed), at most
+LAYOUT_FIRST_CHUNK = 64  # and at least, in the first step
 LAYOUT_AHEAD = 512  # rows laid out past the one asked for
+PATCH_LIMIT = 256  # keys added at once that are patched into the layout (more: it is dropped and redone)
 
 
 _DIGITS = re.compile(rb"[0-9]+")
@@ -88,9 +91,13 @@ def prefix_end(prefix: bytes) -> bytes | None:
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LeafRun:
-    """Consecutive leaf keys of one namespace: ``count`` keys from ``first`` on, in sorted order."""
+    """Consecutive leaf keys of one namespace: ``count`` keys from ``first`` on, in sorted order.
+
+    Not frozen (treated as immutable all the same): laying out a big namespace makes one per block,
+    and a frozen dataclass is made several times slower.
+    """
 
     depth: int
     prefix_len: int
@@ -98,9 +105,9 @@ class LeafRun:
     count: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
-    """One visible line of the browser: a key (leaf) or a namespace node."""
+    """One visible line of the browser: a key (leaf) or a namespace node (not frozen: see LeafRun)."""
 
     depth: int
     label: bytes  # the part shown: full key in flat mode, last segment in tree mode
@@ -160,14 +167,25 @@ class KeyIndex:
         return self._enc(key) in self.keys
 
     def add(self, keys: Iterable[bytes]) -> int:
-        """Add keys not yet present; returns how many were new."""
-        added = 0
-        for key in map(self._enc, keys):
-            if key not in self.keys:
+        """Add keys not yet present; returns how many were new.
+
+        A few keys (live inserts) are patched into the laid-out namespaces; a big batch (a SCAN page)
+        drops the layouts on its keys' paths instead, to be laid out again as far as drawn: patching
+        costs a shift of the row offsets per key, so a page of keys patched into a namespace that grows
+        to 100,000 children would cost in proportion to its size, page after page.
+        """
+        fresh = {key for key in map(self._enc, keys) if key not in self.keys}
+        if len(fresh) <= PATCH_LIMIT:
+            for key in sorted(fresh):
                 self.keys.add(key)
                 self._touched(key, 1)
-                added += 1
-        return added
+            return len(fresh)
+        self.keys.update(fresh)
+        if self._nodes:
+            paths = {prefix for key in fresh for prefix in self._path(key)}
+            for prefix in paths:
+                self._nodes.pop(prefix, None)
+        return len(fresh)
 
     def discard(self, keys: Iterable[bytes]) -> int:
         removed = 0
@@ -389,6 +407,29 @@ class KeyIndex:
             trail.append((node, j))
             prefix, depth, index = block.key, depth + 1, offset - 1
 
+    def prepare(self, index: int, seconds: float) -> bool:
+        """Lay out towards row ``index`` for about ``seconds``; True once ``locate(index)`` has nothing left
+        to lay out (a jump to the end of a namespace of a million keys is then spread over frames)."""
+        if index < 0 or not self.tree or not self.delimiter:
+            return True
+        deadline = time.perf_counter() + seconds
+        prefix, depth = b"", 0
+        trail: list[tuple[_Node, int]] = []
+        while True:
+            node = self._node(prefix, depth)
+            if index >= node.starts[-1] and node.rest is not None:
+                self._extend(prefix, depth, node, index + LAYOUT_AHEAD, trail, deadline)
+                if index >= node.starts[-1] and node.rest is not None:
+                    return False
+            j = bisect_right(node.starts, index) - 1
+            if j >= len(node.blocks):
+                return True
+            block, offset = node.blocks[j], index - node.starts[j]
+            if isinstance(block, LeafRun) or offset == 0:
+                return True
+            trail.append((node, j))
+            prefix, depth, index = block.key, depth + 1, offset - 1
+
     def row_of(self, key: bytes) -> int | None:
         """Where a key (or namespace) is shown, if visible."""
         key = self._enc(key)
@@ -441,16 +482,25 @@ class KeyIndex:
             return node.starts[-1]
         return node.starts[-1] + self._range_end(prefix) - self.keys.bisect_left(node.rest)
 
-    def _extend(self, prefix: bytes, depth: int, node: _Node, rows: int, trail: list[tuple[_Node, int]]) -> None:
+    def _extend(
+        self,
+        prefix: bytes,
+        depth: int,
+        node: _Node,
+        rows: int,
+        trail: list[tuple[_Node, int]],
+        deadline: float | None = None,
+    ) -> None:
         """Lay a namespace out further; the namespaces above (``trail``) learn how its row count changed."""
         before = self._total(prefix, node)
-        self._lay_out(prefix, depth, node, rows)
+        self._lay_out(prefix, depth, node, rows, deadline)
         delta = self._total(prefix, node) - before
         for above, j in trail:
             _shift(above.starts, j + 1, delta)
 
-    def _lay_out(self, prefix: bytes, depth: int, node: _Node, rows: int) -> None:
-        """Append the namespace's next children until ``rows`` rows are laid out or it ends.
+    def _lay_out(self, prefix: bytes, depth: int, node: _Node, rows: int, deadline: float | None = None) -> None:
+        """Append the namespace's next children until ``rows`` rows are laid out, it ends, or (checked
+        between chunks) the ``deadline`` passes.
 
         Keys are taken a chunk at a time: where each has a further delimiter is found at C speed, a run
         of leaves becomes one block (merged with the run before it), a sub-namespace is one row (and its
@@ -462,10 +512,16 @@ class KeyIndex:
         after_delim = prefix_end(delim)  # a sub-namespace "a:" ends before "a" + this
         blocks, firsts, starts = node.blocks, node.firsts, node.starts
         end = self._range_end(prefix)
-        i = keys.bisect_left(node.rest)
+        i = started = keys.bisect_left(node.rest)
+        # The first chunk is about as many keys as rows are wanted, then chunks double: laying out one
+        # screen (or a namespace that opens with big sub-namespaces, each jumped over) costs that screen.
+        size = max(LAYOUT_FIRST_CHUNK, min(LAYOUT_CHUNK, rows - starts[-1]))
         while i < end and starts[-1] < rows:
+            if deadline is not None and i > started and time.perf_counter() > deadline:
+                break  # at least one chunk per call, so it always gets on
             base = i
-            chunk = list(keys.islice(i, min(end, i + LAYOUT_CHUNK)))
+            chunk = list(keys.islice(i, min(end, i + size)))
+            size = min(LAYOUT_CHUNK, size * 2)
             cuts = list(map(methodcaller("find", delim, skip), chunk))
             deep = list(compress(range(len(chunk)), map(ge, cuts, repeat(0))))  # positions going deeper
             k, d = 0, 0

@@ -9,6 +9,7 @@ million widgets.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from rich.cells import cell_len, set_cell_size
@@ -21,6 +22,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from redistui.client import KeyMeta
 from redistui.formatting import printable
@@ -36,6 +38,10 @@ BADGES: dict[str, tuple[str, str]] = {
     "none": ("GONE", "dim"),
 }
 
+
+LAYOUT_SLICE = 0.03  # seconds of laying out per frame on the way to a far row
+TRAVEL_PAUSE = 0.005  # between slices: the frame gets drawn and keys get read
+LAST = sys.maxsize  # move_to's row for the last row
 
 NO_STYLE = Style()
 DIM = Style(dim=True)
@@ -141,13 +147,15 @@ class KeyList(ScrollView, can_focus=True):
         self.empty_text = ""  # shown on the first line when there are no rows
         self._settle_pending = False
         self.counts_partial = False  # the scan is not complete: namespace counts are of loaded keys only
+        self._travel: int | None = None  # the row a move is still laying out its way to
+        self._travel_timer: Timer | None = None
 
     # -- data changed -------------------------------------------------------------
 
     def rows_changed(self, keep: bytes | None = None) -> None:
         """Re-measure after keys were added/removed, keeping the cursor on ``keep`` (default: its row's key)."""
         count = self.index.row_count
-        self.virtual_size = Size(max(1, self.scrollable_content_region.width), count)
+        self._set_height(count)
         keep = keep if keep is not None else self.cursor_key
         if keep is not None:
             row = self.index.row_of(keep)
@@ -165,7 +173,22 @@ class KeyList(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(max(1, self.scrollable_content_region.width), self.index.row_count)
+        self._set_height(self.index.row_count)
+
+    def _set_height(self, rows: int) -> None:
+        """A new row count, without a layout pass of the whole screen.
+
+        Setting ``virtual_size`` asks Textual to lay the screen out again (it is a layout reactive), and with
+        live inserts or a scan that is several full layouts a second. The list's own box never changes with
+        its row count: only the scroll bar does, so update that alone (a layout follows only if the bar
+        appears or goes).
+        """
+        size = Size(max(1, self.scrollable_content_region.width), rows)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     @property
     def current_row(self) -> Row | None:
@@ -276,11 +299,32 @@ class KeyList(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def move_to(self, row: int) -> None:
-        """Put the cursor on ``row``, or the last row if there are fewer (laying out as far as needed)."""
+        """Put the cursor on ``row``, or the last row if there are fewer (laying out as far as needed).
+
+        A row far past what is laid out (End in an open namespace of a million keys) is reached over
+        several frames, a slice of layout in each, so the screen keeps drawing meanwhile; another move
+        cancels the trip (what was laid out stays).
+        """
+        self._travel = None
         target = max(0, min(row, self.index.row_count - 1))
+        if not self.index.prepare(target, LAYOUT_SLICE):
+            self._travel = row
+            if self._travel_timer is None:
+                self._travel_timer = self.set_timer(TRAVEL_PAUSE, self._travel_on)
+            return
         while target > 0 and self.index.locate(target) is None:  # the estimated count was too high
             target = max(0, min(target - 1, self.index.row_count - 1))
         self.cursor = target
+
+    def _travel_on(self) -> None:
+        self._travel_timer = None
+        if self._travel is not None:
+            self.move_to(self._travel)
+
+    @property
+    def travelling(self) -> bool:
+        """A move is still laying out its way to a far row."""
+        return self._travel is not None
 
     def action_cursor_up(self) -> None:
         self.move_to(self.cursor - 1)
@@ -298,7 +342,7 @@ class KeyList(ScrollView, can_focus=True):
         self.move_to(0)
 
     def action_last(self) -> None:
-        self.move_to(self.index.row_count - 1)
+        self.move_to(LAST)  # the last row, however the count settles on the way
 
     def action_activate(self) -> None:
         row = self.current_row

@@ -125,7 +125,10 @@ class MessageView(ScrollView, can_focus=True):
     def show(self, rows: list[PubSubMessage]) -> None:
         follow = not self.newest_first and self.scroll_offset.y >= self.max_scroll_y - 1
         self.rows = rows
-        self.virtual_size = Size(self.scrollable_content_region.width, len(rows))
+        size = Size(self.scrollable_content_region.width, len(rows))
+        if size != self.virtual_size:  # only the scroll bar changes: no layout pass of the whole screen
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
         if follow:  # stay at the newest row once the new size is laid out
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
@@ -256,6 +259,8 @@ class PubSubPane(Vertical):
         self._wake = asyncio.Event()
         # kept as attributes: workers may report while the pane is being torn down
         self._status = Static("", id="ps-status")
+        self._status_text = ""
+        self._side_text = ""
         self._side = Static("", id="ps-side")
         self._view = MessageView(id="ps-view")
 
@@ -456,7 +461,10 @@ class PubSubPane(Vertical):
         parts.append("^O pause ^L clear ^N order")
         if self.notice:
             parts.append(printable(self.notice))
-        self._status.update(Text(" · ".join(parts), no_wrap=True, overflow="ellipsis"))
+        status = " · ".join(parts)
+        if status != self._status_text:  # each update redraws; the line's size is fixed: no layout pass
+            self._status_text = status
+            self._status.update(Text(status, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def _update_side(self) -> None:
         text = Text()
@@ -469,7 +477,9 @@ class PubSubPane(Vertical):
         for name, subscribers in self.server_channels[:50]:
             text.append(f" {_text(name)} ", style=channel_colour(name))
             text.append(f"({subscribers})\n", style="dim")
-        self._side.update(text)
+        if text.plain != self._side_text:  # unchanged lists every 2 s would lay the screen out again
+            self._side_text = text.plain
+            self._side.update(text)
 
     @work(exclusive=True, group="pubsub-channels")
     async def refresh_channels(self) -> None:

@@ -35,6 +35,7 @@ class ValueView(Vertical):
         self.type: str | None = None
         self._title = Static("", id="value-title")
         self._body = Container(id="value-body")
+        self._acting: tuple[bool, type[Widget] | None] | None = None  # what the footer's keys were refreshed for
 
     def compose(self) -> ComposeResult:
         yield self._title
@@ -74,8 +75,13 @@ class ValueView(Vertical):
         try:
             await self._show(key, start, match, restore)
         finally:
-            if self.is_attached:
-                self.app.refresh_bindings()  # which editing keys act depends on the key and its type
+            # Which editing keys act depends on the key and its viewer. Refreshing the bindings rebuilds the
+            # footer (a layout pass of the whole screen): only when that changed, not for every key shown.
+            viewer = self.viewer
+            acting = (self.key is not None, type(viewer) if viewer is not None else None)
+            if self.is_attached and acting != self._acting:
+                self._acting = acting
+                self.app.refresh_bindings()
 
     async def _show(
         self, key: bytes | None, start: int, match: bytes | None, restore: tuple[Any, int] | None
@@ -83,7 +89,7 @@ class ValueView(Vertical):
         body, title = self._body, self._title
         if key is None:
             self.type = None
-            title.update("")
+            title.update("", layout=False)
             await body.remove_children()
             await body.mount(Static("Select a key on the left.", id="value-empty"))
             return
@@ -100,7 +106,7 @@ class ValueView(Vertical):
         heading = Text.assemble(
             (f" {badge.strip()} ", f"reverse {style}"), " ", display(key), no_wrap=True, overflow="ellipsis"
         )
-        title.update(heading)
+        title.update(heading, layout=False)  # one fixed line
         await body.remove_children()
         if self.type == "string":
             await body.mount(StringViewer(key, encoding))
