@@ -30,6 +30,7 @@ from redistui.client import KEY_TYPES, ConnectionSpec, ExplorerClient
 from redistui.formatting import ErrorReply, has_controls, printable
 from redistui.screens.detail import ElementDetail, element_parts
 from redistui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from redistui.screens.hex_editor import HEX_EDIT_LIMIT, HexEditor
 from redistui.widgets.collection_viewer import CollectionViewer
 from redistui.widgets.command_line import CommandLine
 from redistui.widgets.dashboard import DashboardScreen
@@ -92,6 +93,12 @@ ACTIONS = (
     ExplorerAction("new_key", "n", "New", title="New key", help="Create a key of any type"),
     ExplorerAction(
         "edit", "e", "Edit", title="Edit value", help="Edit the string or the selected element", scope="key"
+    ),
+    ExplorerAction(
+        "edit_hex",
+        title="Edit as hex",
+        help="Edit the string's bytes as hex (binary values open this with e)",
+        scope="string",
     ),
     ExplorerAction(
         "add_element",
@@ -857,11 +864,9 @@ class RedisTUI(App[None]):
                 self.notify("Load the whole value (m) before editing it", severity="warning")
                 return
             if not is_text(viewer.data):
-                # In a text field control bytes would reach the terminal, and escaped they would be saved changed.
-                self.notify(
-                    "This value is not UTF-8 text (or holds control bytes): edit it from the command line",
-                    severity="warning",
-                )
+                # In a text field control bytes would reach the terminal, and escaped they would be saved
+                # changed: binary values are edited as hex, byte for byte.
+                await self._edit_hex(key, viewer.data)
                 return
             text = viewer.data.decode("utf-8")
             answer = await self.push_screen_wait(
@@ -879,6 +884,34 @@ class RedisTUI(App[None]):
             return
         command = await self._edit_element(key, viewer.type, item)
         if command is not None and await self._apply("edit", command):
+            self._changed(key)
+
+    @work(group="edit")
+    async def action_edit_hex(self) -> None:
+        """Any string value as hex (the palette's 'Edit as hex'; binary values open it with e)."""
+        if not self._writable():
+            return
+        key = self._selected_key()
+        viewer = self.value_view.viewer
+        if key is None or not isinstance(viewer, StringViewer):
+            self.notify("Select a string key first", severity="warning")
+            return
+        if not viewer.complete:
+            self.notify("Load the whole value (m) before editing it", severity="warning")
+            return
+        await self._edit_hex(key, viewer.data)
+
+    async def _edit_hex(self, key: bytes, data: bytes) -> None:
+        """Edit ``data`` in the hex editor and SET the exact bytes back, keeping the key's TTL."""
+        if len(data) > HEX_EDIT_LIMIT:
+            self.notify(
+                f"This value ({len(data):,} bytes) is too big for the hex editor "
+                f"(up to {HEX_EDIT_LIMIT:,}): change it from the command line (SETRANGE, APPEND)",
+                severity="warning",
+            )
+            return
+        new = await self.push_screen_wait(HexEditor(f"Set {display(key)} (hex)", data))
+        if new is not None and await self._apply("SET", self.client.set_string(key, new)):
             self._changed(key)
 
     async def _edit_element(self, key: bytes, type_: str, item: tuple[Any, ...]) -> Awaitable[Any] | None:

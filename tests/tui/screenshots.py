@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from redistui.app import RedisTUI
 from redistui.client import ConnectionSpec
 from redistui.screens.dialogs import FormDialog
+from redistui.screens.hex_editor import HexEditor
 from redistui.widgets.string_viewer import StringViewer
 from tests.servers import ROOT, ServerProcess, bundled_available, server_process
 
@@ -181,6 +182,18 @@ async def binary_and_stream_light(pilot: Pilot, app: RedisTUI) -> None:
     await shoot(app, "07-binary-hex-light-theme")
 
 
+async def hex_editor(pilot: Pilot, app: RedisTUI) -> None:
+    app.browser.index.toggle(b"user:")
+    app.browser.key_list.rows_changed()
+    await open_key(pilot, app, b"user:2:avatar")
+    viewer = app.value_view.viewer
+    await wait(pilot, lambda: isinstance(viewer, StringViewer) and viewer.complete)
+    await pilot.press("e")  # a binary value: the hex editor
+    await wait(pilot, lambda: isinstance(app.screen, HexEditor))
+    await pilot.pause(0.3)
+    await shoot(app, "20-hex-editor")
+
+
 async def new_key_dialog(pilot: Pilot, app: RedisTUI) -> None:
     await open_key(pilot, app, b"queue:jobs")
     await pilot.press("n")
@@ -205,7 +218,7 @@ def all_steps() -> list[Callable[[Pilot, RedisTUI], Awaitable[None]]]:
     from tests.tui import screenshots_cmdline  # imported late: it reuses this module's helpers
 
     mine = [browser_and_hash, json_string, big_hash, ttl_panel, flat_filtered_zset, binary_and_stream_light,
-            new_key_dialog, control_bytes]  # fmt: skip
+            hex_editor, new_key_dialog, control_bytes]  # fmt: skip
     from tests.tui import screenshots_scripting
 
     return mine + screenshots_cmdline.steps() + screenshots_scripting.steps()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from textual.widgets import DataTable, TabbedContent
+from textual.widgets import DataTable, TabbedContent, TextArea
 from tui_helpers import SIZE, make_app, open_key, screen_text, string_viewer, wait_for
 
 from redistui.formatting import ErrorReply, Status, Verbatim, format_tty, printable
+from redistui.screens.hex_editor import HexEditor, hex_text
 from redistui.widgets.command_line import CommandLine
 from redistui.widgets.dashboard import DashboardScreen
 from redistui.widgets.pubsub_pane import PubSubPane
@@ -121,17 +122,16 @@ async def test_keys_values_toasts_and_ttl_are_escaped(server) -> None:
         assert [str(table.get_row_at(i)[1]) for i in range(2)] == ["\\x9b2J", "\\xc2\\x9b2J"]
         await assert_clean(pilot, app, "\\x9b2J")
 
-        # an editor is refused rather than fed control bytes
+        # no text editor is fed control bytes: such a value opens in the hex editor, as hex
         await open_key(pilot, app, TITLE_KEY)
-        await wait_for(pilot, lambda: string_viewer(app).loaded, what="the viewer")
+        await wait_for(pilot, lambda: string_viewer(app).complete, what="the viewer")
+        value = string_viewer(app).data
         await pilot.press("e")
-        await pilot.pause(0.5)
-        await wait_for(
-            pilot,
-            lambda: "control bytes" in toasts(app),
-            what=f"the refusal: {toasts(app)} {app.screen} {app.focused}",
-        )
-        await assert_clean(pilot, app)
+        await wait_for(pilot, lambda: isinstance(app.screen, HexEditor), what=f"the hex editor: {toasts(app)}")
+        assert app.screen.query_one("#hex-input", TextArea).text == hex_text(value)
+        await assert_clean(pilot, app, "1b 5b 32 4a")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HexEditor))
 
 
 @pytest.mark.commands("ECHO")

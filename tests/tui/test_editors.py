@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select, TextArea
-from tui_helpers import SIZE, collection, make_app, notified, open_key, record_notifications, wait_for
+from textual.widgets import Input, Select, Static, TextArea
+from tui_helpers import (
+    SIZE,
+    collection,
+    make_app,
+    notified,
+    open_key,
+    record_notifications,
+    string_viewer,
+    wait_for,
+)
 
 from redistui.app import add_command, creation_command
 from redistui.screens.dialogs import ConfirmDialog, FormDialog
+from redistui.screens.hex_editor import HexEditor, hex_text, parse_hex
 
 pytestmark = pytest.mark.commands("EXISTS", "SET", "GET", "STRLEN", "GETRANGE", "EXPIRE", "PERSIST", "TTL", "RENAME",
                                   "UNLINK", "RPUSH", "LPUSH", "LSET", "LREM", "LLEN", "LRANGE", "HSET", "HDEL", "HGET",
@@ -293,3 +303,66 @@ async def test_binary_elements_and_names_are_never_rewritten_from_escaped_text(s
         await pilot.press("r")
         await wait_for(pilot, lambda: notified(seen, "rename it from the command line", "warning"))
         assert server.connect().get(b"bin\xffkey") == b"v"
+
+
+def test_hex_text_round_trips_and_parse_names_the_bad_word() -> None:
+    data = bytes(range(256))
+    text = hex_text(data)
+    assert text.splitlines()[0] == " ".join(f"{b:02x}" for b in range(16))
+    assert parse_hex(text) == data
+    assert parse_hex("00ff  41\n\n 42") == b"\x00\xffAB"
+    assert parse_hex("") == b""
+    with pytest.raises(ValueError, match="word 2 .* odd number"):
+        parse_hex("00 fff")
+    with pytest.raises(ValueError, match="word 1 .* not hex"):
+        parse_hex("zz")
+
+
+async def test_binary_string_is_edited_as_hex_and_written_byte_for_byte(server) -> None:
+    original = b"\x00\xffhead\x00\x01tail\xfe"
+    with server.connect() as conn:
+        conn.set(b"blob", original, ex=5000)
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await open_key(pilot, app, b"blob")
+        viewer = string_viewer(app)
+        await wait_for(pilot, lambda: viewer.complete, what="value loaded")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexEditor), what="hex editor")
+        editor = app.screen
+        area = editor.query_one("#hex-input", TextArea)
+        assert parse_hex(area.text) == original  # the exact bytes, as hex pairs
+        assert "00000000  00 ff 68 65" in str(editor.query_one("#hex-preview", Static).render())
+        # A new first line: NUL, 0xff, "A", then an odd digit (refused), then made whole.
+        area.text = "00 ff 41\n" + area.text
+        area.move_cursor(area.document.end)
+        await pilot.press("space", "a")
+        await wait_for(pilot, lambda: editor.value is None, what="odd digit noticed")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: notified(seen, "does not parse", "error"), what="refusal")
+        assert isinstance(app.screen, HexEditor)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: editor.value is not None)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HexEditor), what="editor closed")
+        expected = b"\x00\xffA" + original + b"\xab"
+        with server.connect() as conn:
+            await wait_for(pilot, lambda: conn.get(b"blob") == expected, what="bytes written")
+            assert 4000 <= conn.ttl(b"blob") <= 5000  # SET KEEPTTL, as the other editors
+        await wait_for(pilot, lambda: string_viewer(app).data == expected, what="viewer reloaded")
+
+
+async def test_hex_editor_cancel_writes_nothing(server) -> None:
+    with server.connect() as conn:
+        conn.set(b"blob", b"\xff\x00")
+    app = make_app(server.port)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_key(pilot, app, b"blob")
+        await wait_for(pilot, lambda: string_viewer(app).complete)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexEditor))
+        app.screen.query_one("#hex-input", TextArea).text = "01 02"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HexEditor))
+        assert server.connect().get(b"blob") == b"\xff\x00"
