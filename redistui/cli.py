@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from redistui.client import ConnectionSpec
 
@@ -162,6 +162,7 @@ def run_launch(args: argparse.Namespace) -> int:
             print(f"the bundled server keeps running on {server.url}", file=sys.stderr)
             server.detach()
         else:
+            print(f"saving and stopping the bundled server ({server.data_dir}) …", file=sys.stderr)
             server.stop(save=True)
     return 0
 
@@ -258,6 +259,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``redistui`` command (``argv`` None: this process's own arguments, and the explorer's end
+    ends the process at once; tests pass ``argv`` and get the exit status back)."""
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["shell"]:
         from redistui.shell import main as shell_main
@@ -272,7 +276,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
-    return int(args.handler(args) or 0)
+    code = int(args.handler(args) or 0)
+    if from_command_line and args.command in ("launch", "open"):
+        leave(code)
+    return code
+
+
+def leave(code: int) -> NoReturn:
+    """End the process now that the explorer is done (its terminal restored, the bundled or private
+    server stopped and saved): the interpreter's own teardown would garbage-collect and free a million
+    key names and every widget one by one, seconds spent after the user quit, with nothing left to save."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

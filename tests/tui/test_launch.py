@@ -234,3 +234,30 @@ def test_a_crash_of_the_ui_still_saves(monkeypatch: pytest.MonkeyPatch, tmp_path
             assert conn.get("before-the-crash") == b"kept"
     finally:
         again.stop(save=False)
+
+
+def test_the_explorer_process_ends_at_once_after_it_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the command line, launch and open end the process with os._exit once the explorer is done
+    (its server already stopped and saved): no interpreter teardown freeing a million keys one by one.
+    Called with arguments (tests, embedding), main returns the status instead."""
+    ended: list[int] = []
+
+    class Ended(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        ended.append(code)
+        raise Ended
+
+    monkeypatch.setattr(cli, "run_launch", lambda args: 0)
+    monkeypatch.setattr(cli, "run_open", lambda args: 3)
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["redistui", "launch", "-u", "redis://127.0.0.1:1/0"])
+    with pytest.raises(Ended):
+        cli.main()
+    monkeypatch.setattr(sys, "argv", ["redistui", "open", "dump.rdb"])
+    with pytest.raises(Ended):
+        cli.main()
+    assert ended == [0, 3]
+    assert cli.main(["launch", "-u", "redis://127.0.0.1:1/0"]) == 0
+    assert ended == [0, 3]
