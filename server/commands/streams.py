@@ -20,6 +20,8 @@ key deleted or overwritten (the keyspace signals a removed stream as ready).
 
 from __future__ import annotations
 
+import re
+from itertools import islice
 from typing import cast
 
 from server.client import Blocked, Client
@@ -120,6 +122,25 @@ def strict_id(arg: bytes) -> int:
     return parse_id(arg, 0, True)[0]
 
 
+# Plain "<ms>-<seq>" IDs, one a line: below 10**19 no 64-bit overflow can happen.
+_ID_LINES = re.compile(rb"\d{1,19}-\d{1,19}(?:\n\d{1,19}-\d{1,19})*")
+_ID_PARTS = re.compile(rb"(\d+)-(\d+)")
+
+
+def strict_ids(args: tuple[bytes, ...]) -> list[int]:
+    """``strict_id`` of each argument (XACK's IDs): when all are plain ``<ms>-<seq>``, in one pass.
+
+    The joined arguments are a list of plain IDs with as many lines as arguments, so none
+    holds a line break and each is one plain ID.
+    """
+    joined = b"\n".join(args)
+    if _ID_LINES.fullmatch(joined):
+        found = _ID_PARTS.findall(joined)
+        if len(found) == len(args):
+            return [int(ms) << 64 | int(seq) for ms, seq in found]
+    return [strict_id(arg) for arg in args]
+
+
 def interval_id(arg: bytes, missing_seq: int) -> tuple[int, bool]:
     """streamParseIntervalIDOrReply: an ID, exclusive when written ``(<id>``."""
     if len(arg) > 1 and arg[:1] == b"(":
@@ -168,11 +189,12 @@ def entry_reply(entries: list[Entry]) -> Raw:
     return Raw(b"".join(parts))
 
 
-def claim_effect(key: bytes, group_name: bytes, group: Group, sid: int, nack: Nack) -> list[bytes]:
-    """streamPropagateXCLAIM: the idempotent XCLAIM that recreates ``nack`` on a replay."""
+def claim_effect(key: bytes, group_name: bytes, sid: int, nack: Nack, last_id: int) -> list[bytes]:
+    """streamPropagateXCLAIM: the idempotent XCLAIM that recreates ``nack`` on a replay (``last_id``:
+    the group's last ID at that point)."""
     owner = nack.consumer.name if nack.consumer is not None else b""
     return [b"XCLAIM", key, group_name, owner, b"0", format_id(sid), b"TIME", b"%d" % nack.delivery_time,
-            b"RETRYCOUNT", b"%d" % nack.delivery_count, b"FORCE", b"JUSTID", b"LASTID", format_id(group.last_id)]
+            b"RETRYCOUNT", b"%d" % nack.delivery_count, b"FORCE", b"JUSTID", b"LASTID", format_id(last_id)]
 
 
 def setid_effect(key: bytes, group_name: bytes, group: Group) -> list[bytes]:
@@ -515,7 +537,7 @@ def xdel(ctx: Client, key: bytes, *ids: bytes) -> int:
     stream = lookup(ctx, key, read=False)
     if stream is None:
         return 0
-    parsed = [strict_id(arg) for arg in ids]
+    parsed = strict_ids(ids)
     deleted = 0
     first_gone = False
     for sid in parsed:
@@ -544,15 +566,36 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
             now: int) -> object:
     """streamReplyWithRange for XREAD(GROUP): entries from ``start`` on, the PEL updated for a group."""
     entries = stream.range(start, MAX_ID, count)
-    if group is None or consumer is None:
+    if group is None or consumer is None or not entries:
         return entry_reply(entries)
     logging = ctx.server.effects.active  # the XCLAIMs are built only for a consumer of effects
+    pel = group.pel
+    first = entries[0][0]
+    if (first > group.last_id and group.entries_read != INVALID_ENTRIES_READ
+            and not stream.range_has_tombstones(first) and (noack or not pel or first > group.pel_index.last())):
+        # A consumer loop's every read: each entry moves the group on and counts one read
+        # (note_delivered), and none is pending yet. All at once; the XCLAIM logged for an
+        # entry carries the group's last ID as it was then, the entry's own.
+        group.entries_read += len(entries)
+        group.last_id = entries[-1][0]
+        if noack:
+            if logging:
+                effects.append(setid_effect(key, group_name, group))
+            return entry_reply(entries)
+        sids = [sid for sid, _row in entries]
+        nacks = [Nack(consumer, now) for _sid in sids]
+        pel.update(zip(sids, nacks))
+        group.pel_index.add_run(sids)
+        consumer.pel.add_run(sids)
+        if logging:
+            effects.extend([claim_effect(key, group_name, sid, nack, sid) for sid, nack in zip(sids, nacks, strict=True)])
+        return entry_reply(entries)
     moved = False
     for sid, _row in entries:
         if stream.note_delivered(group, sid) and noack:
             moved = True
         if not noack:
-            nack = group.pel.get(sid)
+            nack = pel.get(sid)
             if nack is None:
                 nack = Nack(consumer, now)
                 group.add_nack(sid, nack)
@@ -564,7 +607,7 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
                 nack.delivery_count = 1
                 consumer.pel.add(sid)
             if logging:
-                effects.append(claim_effect(key, group_name, group, sid, nack))
+                effects.append(claim_effect(key, group_name, sid, nack, group.last_id))
     if moved and logging:
         effects.append(setid_effect(key, group_name, group))
     return entry_reply(entries)
@@ -575,7 +618,7 @@ def deliver_history(stream: StreamValue, consumer: Consumer, group: Group, start
     """streamReplyWithRangeFromConsumerPEL: the consumer's own pending entries from ``start``."""
     out: list = []
     pel = consumer.pel
-    for sid in pel.irange(start, None):
+    for sid in pel.irange(start):
         if count and len(out) >= count:
             break
         row = stream.get(sid)
@@ -1005,11 +1048,7 @@ def xack(ctx: Client, key: bytes, group_name: bytes, *ids: bytes) -> int:
     group = stream.group(group_name) if stream is not None else None
     if group is None:
         return 0
-    parsed = [strict_id(arg) for arg in ids]
-    acked = 0
-    for sid in parsed:
-        if group.remove_nack(sid) is not None:
-            acked += 1
+    acked = group.ack(strict_ids(ids))
     if acked:
         ctx.db.keyspace.dirty += acked
     return acked
@@ -1052,7 +1091,7 @@ def xpending(ctx: Client, key: bytes, group_name: bytes, *rest: bytes) -> object
         index = group.pel_index
         owners = [[name, b"%d" % len(group.consumers[name].pel)] for name in sorted(group.consumers)
                   if group.consumers[name].pel]
-        return [len(index), format_id(index[0]), format_id(index[-1]), owners]
+        return [len(index), format_id(index.first()), format_id(index.last()), owners]
     if consumer_name is not None:
         consumer = group.consumers.get(consumer_name)
         if consumer is None:
@@ -1148,7 +1187,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
         nack = group.pel.get(sid)
         if not stream.exists(sid):
             if nack is not None:
-                effects.append(claim_effect(key, group_name, group, sid, nack))
+                effects.append(claim_effect(key, group_name, sid, nack, group.last_id))
                 propagate_last_id = False
                 keyspace.dirty += 1
                 group.remove_nack(sid)
@@ -1175,7 +1214,7 @@ def xclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_arg:
             out.append(format_id(sid))
         else:
             out.append([format_id(sid), Raw(stream.get(sid) or b"*0\r\n")])
-        effects.append(claim_effect(key, group_name, group, sid, nack))
+        effects.append(claim_effect(key, group_name, sid, nack, group.last_id))
         propagate_last_id = False
         keyspace.dirty += 1
     if propagate_last_id:
@@ -1222,20 +1261,22 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
     consumer: Consumer | None = None
     out: list = []
     deleted: list[bytes] = []
-    index = group.pel_index
-    pos = index.bisect_left(start)
-    while attempts and count and pos < len(index):
+    # The pending IDs the scan may visit, and the one after them (the next cursor): the scan
+    # removes only IDs it visited, so the list stays true to the PEL.
+    scan = list(islice(group.pel_index.irange(start), attempts + 1))
+    pos = 0
+    while attempts and count and pos < len(scan):
         attempts -= 1
-        sid = index[pos]
+        sid = scan[pos]
+        pos += 1
         nack = group.pel[sid]
         if not stream.exists(sid):
-            effects.append(claim_effect(key, group_name, group, sid, nack))
+            effects.append(claim_effect(key, group_name, sid, nack, group.last_id))
             keyspace.dirty += 1
             group.remove_nack(sid)
             deleted.append(format_id(sid))
             count -= 1
-            continue  # the next entry moved into ``pos``
-        pos += 1
+            continue
         if minidle and now - nack.delivery_time < minidle:
             continue
         if consumer is None:
@@ -1251,9 +1292,9 @@ def xautoclaim(ctx: Client, key: bytes, group_name: bytes, name: bytes, minidle_
         else:
             out.append([format_id(sid), Raw(stream.get(sid) or b"*0\r\n")])
         count -= 1
-        effects.append(claim_effect(key, group_name, group, sid, nack))
+        effects.append(claim_effect(key, group_name, sid, nack, group.last_id))
         keyspace.dirty += 1
-    cursor = format_id(index[pos]) if pos < len(index) else b"0-0"
+    cursor = format_id(scan[pos]) if pos < len(scan) else b"0-0"
     set_effects(ctx, effects)
     return [cursor, out, deleted]
 

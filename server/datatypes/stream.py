@@ -31,9 +31,9 @@ random ID (~200 against ~115 µs) cost more, but both stay well below the cost
 of the command around them, while memory is what the issue's 1M-entry target
 (≤ 3x Redis per entry) depends on.
 
-Consumer groups hold a pending entries list (PEL): a dict ID → ``Nack`` with a
-``SortedList`` of the IDs for ranges (XPENDING, XAUTOCLAIM, XINFO FULL); each
-consumer keeps a ``SortedList`` of the IDs it owns. Group and consumer names
+Consumer groups hold a pending entries list (PEL): a dict ID → ``Nack`` with an
+``IdSet`` (sorted blocks) of the IDs for ranges (XPENDING, XAUTOCLAIM, XINFO FULL);
+each consumer keeps an ``IdSet`` of the IDs it owns. Group and consumer names
 are kept in dicts and sorted when listed (Redis lists them in radix-tree, i.e.
 byte, order).
 """
@@ -42,12 +42,11 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
-from itertools import accumulate
+from collections.abc import Iterable, Iterator
+from itertools import accumulate, chain, islice
 from typing import cast
 
 import hiredis
-from sortedcontainers import SortedList
 
 from server.protocol import BULK_HEADERS, CRLF
 
@@ -329,6 +328,143 @@ def _delta_size(delta: int) -> int:
     return int_entry_size(delta)
 
 
+ID_BLOCK = 1000  # IDs per block of an IdSet: blocks grow to twice this before a split
+
+
+class IdSet:
+    """A sorted set of stream IDs (the order of a PEL): sorted blocks, the largest ID of each in ``maxes``.
+
+    What ``sortedcontainers.SortedList`` gives (O(log n) add, discard and ranges: two bisects,
+    then a memmove inside one block of at most 2 * ``ID_BLOCK`` IDs), with the PEL's usual
+    shapes done in one call and a few C-level list operations: a run of new IDs above all
+    those held (XREADGROUP ``>``) is appended (``add_run``), and acknowledged IDs that are
+    the oldest pending (a consumer acknowledging what it read) are cut off the first block
+    with one slice deletion (``discard_sorted``). Blocks emptied by deletions are dropped,
+    so every block holds at least one ID.
+    """
+
+    __slots__ = ("blocks", "maxes", "size")
+
+    def __init__(self, sids: Iterable[int] = ()):
+        ordered = sorted(set(sids))
+        self.blocks: list[list[int]] = [ordered[i:i + ID_BLOCK] for i in range(0, len(ordered), ID_BLOCK)]
+        self.maxes: list[int] = [block[-1] for block in self.blocks]
+        self.size = len(ordered)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        return chain.from_iterable(self.blocks)
+
+    def __contains__(self, sid: int) -> bool:
+        i = bisect_left(self.maxes, sid)
+        if i == len(self.maxes):
+            return False
+        block = self.blocks[i]
+        return block[bisect_left(block, sid)] == sid
+
+    def first(self) -> int:
+        return self.blocks[0][0]
+
+    def last(self) -> int:
+        return self.maxes[-1]
+
+    def add(self, sid: int) -> None:
+        maxes, blocks = self.maxes, self.blocks
+        if not maxes or sid > maxes[-1]:  # above every ID: at the end
+            if maxes and len(blocks[-1]) < ID_BLOCK:
+                blocks[-1].append(sid)
+                maxes[-1] = sid
+            else:
+                blocks.append([sid])
+                maxes.append(sid)
+        else:
+            i = bisect_left(maxes, sid)
+            block = blocks[i]
+            j = bisect_left(block, sid)
+            if block[j] == sid:
+                return
+            block.insert(j, sid)
+            if len(block) > 2 * ID_BLOCK:
+                blocks.insert(i + 1, block[ID_BLOCK:])
+                del block[ID_BLOCK:]
+                maxes.insert(i, block[-1])
+        self.size += 1
+
+    def add_run(self, sids: list[int]) -> None:
+        """Add ascending IDs, none of them held yet."""
+        maxes = self.maxes
+        if maxes and sids[0] <= maxes[-1]:
+            for sid in sids:
+                self.add(sid)
+            return
+        blocks = self.blocks
+        if maxes and len(blocks[-1]) + len(sids) <= ID_BLOCK:
+            blocks[-1].extend(sids)
+            maxes[-1] = sids[-1]
+        else:
+            for i in range(0, len(sids), ID_BLOCK):
+                block = sids[i:i + ID_BLOCK]
+                blocks.append(block)
+                maxes.append(block[-1])
+        self.size += len(sids)
+
+    def discard(self, sid: int) -> bool:
+        maxes = self.maxes
+        i = bisect_left(maxes, sid)
+        if i == len(maxes):
+            return False
+        block = self.blocks[i]
+        j = bisect_left(block, sid)
+        if block[j] != sid:
+            return False
+        del block[j]
+        if not block:
+            del self.blocks[i]
+            del maxes[i]
+        elif j == len(block):
+            maxes[i] = block[-1]
+        self.size -= 1
+        return True
+
+    def discard_sorted(self, sids: list[int]) -> None:
+        """Remove ascending IDs that are all held (at once when they are the first IDs held)."""
+        blocks = self.blocks
+        head = blocks[0]
+        k = len(sids)
+        if head[:k] == sids:
+            if k == len(head):
+                del blocks[0]
+                del self.maxes[0]
+            else:
+                del head[:k]
+            self.size -= k
+            return
+        for sid in sids:
+            self.discard(sid)
+
+    def irange(self, start: int, end: int = MAX_ID) -> Iterator[int]:
+        """The IDs from ``start`` to ``end`` included, ascending (the set must not change meanwhile)."""
+        blocks = self.blocks
+        i = bisect_left(self.maxes, start)
+        if i == len(blocks):
+            return
+        block = blocks[i]
+        j = bisect_left(block, start)
+        while True:
+            if block[-1] <= end:
+                yield from islice(block, j, None)
+            else:
+                yield from islice(block, j, bisect_right(block, end))
+                return
+            i += 1
+            if i == len(blocks):
+                return
+            block = blocks[i]
+            j = 0
+
+
 class Nack:
     """A pending entry: last delivery time (ms), delivery count, owning consumer."""
 
@@ -346,7 +482,7 @@ class Consumer:
     def __init__(self, name: bytes, now: int):
         self.name = name
         self.seen_time = now
-        self.pel: SortedList = SortedList()
+        self.pel = IdSet()
 
 
 class Group:
@@ -356,7 +492,7 @@ class Group:
         self.last_id = last_id
         self.entries_read = entries_read
         self.pel: dict[int, Nack] = {}
-        self.pel_index: SortedList = SortedList()
+        self.pel_index = IdSet()
         self.consumers: dict[bytes, Consumer] = {}
 
     def add_nack(self, sid: int, nack: Nack) -> None:
@@ -368,10 +504,28 @@ class Group:
     def remove_nack(self, sid: int) -> Nack | None:
         nack = self.pel.pop(sid, None)
         if nack is not None:
-            self.pel_index.remove(sid)
+            self.pel_index.discard(sid)
             if nack.consumer is not None:
                 nack.consumer.pel.discard(sid)
         return nack
+
+    def ack(self, sids: list[int]) -> int:
+        """XACK: drop the pending entries among ``sids``; how many there were."""
+        pel = self.pel
+        gone = [(sid, nack) for sid in sids if (nack := pel.pop(sid, None)) is not None]
+        if not gone:
+            return 0
+        ids = [sid for sid, _nack in gone]
+        ids.sort()
+        self.pel_index.discard_sorted(ids)
+        owner = gone[0][1].consumer
+        if owner is not None and all(nack.consumer is owner for _sid, nack in gone):
+            owner.pel.discard_sorted(ids)
+        else:
+            for sid, nack in gone:
+                if nack.consumer is not None:
+                    nack.consumer.pel.discard(sid)
+        return len(ids)
 
     def delete_consumer(self, consumer: Consumer) -> int:
         pending = len(consumer.pel)
@@ -386,7 +540,7 @@ class Group:
         mapping: dict[int, Consumer] = {}
         for name, c in self.consumers.items():
             nc = Consumer(name, c.seen_time)
-            nc.pel = SortedList(c.pel)
+            nc.pel = IdSet(c.pel)
             new.consumers[name] = nc
             mapping[id(c)] = nc
         for sid, nack in self.pel.items():
@@ -394,7 +548,7 @@ class Group:
             nn.delivery_count = nack.delivery_count
             nn.consumer = mapping.get(id(nack.consumer)) if nack.consumer is not None else None
             new.pel[sid] = nn
-        new.pel_index = SortedList(self.pel_index)
+        new.pel_index = IdSet(self.pel_index)
         return new
 
 
