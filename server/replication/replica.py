@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator
+from itertools import chain
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, cast
 
@@ -43,6 +44,7 @@ CONNECTED = "connected"
 
 LOAD_STEP = 256 * 1024  # bytes of snapshot decoded between two checks of the clock
 _BYTES_ONLY = frozenset([bytes])  # the argument types of a well-formed command
+_LIST_ONLY = frozenset([list])
 LOAD_SLICE = 0.05  # seconds of loading before the loop serves the others (-LOADING)
 
 
@@ -579,7 +581,11 @@ class MasterLink(asyncio.Protocol):
             self._fail(f"Protocol error from the master: {error}")
 
     def _frames(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        """The complete commands the stream holds so far (a cut one waits in the reader)."""
+        """The complete commands the stream holds so far (a cut one waits in the reader).
+
+        Checked once for the whole read (C-level passes): every command an array of bulk
+        strings; at the first one that is not, the commands before it are kept and the
+        link fails."""
         reader = self.reader
         reader.feed(data)
         frames: list[list[bytes]] = []
@@ -588,13 +594,22 @@ class MasterLink(asyncio.Protocol):
         try:
             frame = gets()
             while frame is not False:
-                if frame.__class__ is not list or not frame or not _BYTES_ONLY.issuperset(map(type, frame)):
-                    return frames, "expected a command (an array of bulk strings)"
                 append(frame)
                 frame = gets()
         except hiredis.ProtocolError as exc:
-            return frames, str(exc)
-        return frames, None
+            return self._well_formed(frames, str(exc))
+        if _LIST_ONLY.issuperset(map(type, frames)) and all(frames) and _BYTES_ONLY.issuperset(
+                map(type, chain.from_iterable(frames))):
+            return frames, None
+        return self._well_formed(frames, None)
+
+    @staticmethod
+    def _well_formed(frames: list, error: str | None) -> tuple[list[list[bytes]], str | None]:
+        """The commands before the first malformed one (and the error to fail the link with)."""
+        for index, frame in enumerate(frames):
+            if frame.__class__ is not list or not frame or not _BYTES_ONLY.issuperset(map(type, frame)):
+                return frames[:index], "expected a command (an array of bulk strings)"
+        return frames, error
 
     def applied_offset(self) -> int:
         """The offset of what we applied, counting inside a read being applied (REPLCONF GETACK)."""

@@ -1069,3 +1069,17 @@ def test_shutdown_timeout_abort_and_now_match_redis_server(tmp_path, master_kind
             assert master.proc is not None
             assert master.proc.wait(timeout=DEADLINE) == 0
             assert log_of(master).count("Waiting for replicas") == before
+
+
+def test_a_malformed_stream_from_the_master_fails_the_link(tmp_path):
+    """A reply type where a command belongs (":1"), or a command with a non-bulk argument: the
+    commands before it are applied, then the link fails with a protocol error in the log."""
+    from server.persistence.aof import encode_command
+
+    good = encode_command([b"SET", b"before", b"1"])
+    for bad in (b":1\r\n", b"*2\r\n$3\r\nGET\r\n:5\r\n"):
+        replica = ours(tmp_path, f"r{len(bad)}")
+        with started(replica), StreamMaster(good + bad + good, 5) as master:
+            replicaof(replica, master)
+            wait_for(lambda r=replica: "Protocol error from the master: expected a command (an array of bulk "
+                                       "strings)" in log_of(r), "the protocol error")
