@@ -174,6 +174,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
     (``RequestParser.whole``). When every request of the read was a plain write (and their
     sizes are canonical RESP's), the replication stream takes these bytes as they came
     instead of encoding each command again (``Replication.apply_raw``)."""
+    replication = client.server.replication
+    offset = replication.offset
     try:
         return _run_requests(client, frames, out)
     finally:
@@ -182,7 +184,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
             if raw is not None and (len(effects.plain) != len(frames) or wire_size(frames) != len(raw)):
                 raw = None
             effects.settle(raw)
-            client.woff = client.server.replication.offset
+        if replication.offset != offset:  # (Redis's rule for c->woff: the stream grew during its commands)
+            client.woff = replication.offset
 
 
 def _run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:

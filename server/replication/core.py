@@ -210,6 +210,9 @@ class Replication:
     def propagate(self, dbid: int, argv: list[bytes]) -> None:
         """A command for replicas only (PUBLISH: Redis's PROPAGATE_REPL), never the AOF."""
         if not self.is_replica:
+            effects = self.server.effects
+            if effects.plain:  # the writes before it in the read go first
+                effects.settle(None)
             self.apply_effects([(dbid, argv)])
 
     def feed(self, data: bytes | bytearray) -> None:

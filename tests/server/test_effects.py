@@ -158,6 +158,9 @@ def test_a_read_of_plain_writes_goes_to_replicas_as_the_client_sent_it():
     ordered = b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*3\r\n$6\r\nAPPEND\r\n$1\r\ne\r\n$1\r\nz\r\n"
     assert stream_of(ordered) == (b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\ne\r\n"
                                   b"*3\r\n$6\r\nAPPEND\r\n$1\r\ne\r\n$1\r\nz\r\n")
+    # A PUBLISH (replicas only) after a write of the same read follows it.
+    published = b"*3\r\n$3\r\nSET\r\n$1\r\np\r\n$1\r\n1\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\nm\r\n"
+    assert stream_of(published) == published
     # Another database: a SELECT, then the bytes; a SET with options is rewritten (PXAT).
     run(client, "SELECT", "2")
     assert stream_of(sets) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n" + sets
