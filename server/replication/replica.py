@@ -45,6 +45,7 @@ CONNECTED = "connected"
 LOAD_STEP = 256 * 1024  # bytes of snapshot decoded between two checks of the clock
 _BYTES_ONLY = frozenset([bytes])  # the argument types of a well-formed command
 _LIST_ONLY = frozenset([list])
+_PROBE = b"*0\r\n"  # an empty multibulk after a read: comes out last if the read ended between commands
 LOAD_SLICE = 0.05  # seconds of loading before the loop serves the others (-LOADING)
 
 
@@ -74,6 +75,7 @@ class MasterLink(asyncio.Protocol):
         self.sync_replid = ""
         self.sync_offset = 0
         self.reader = hiredis.Reader()  # the command stream, once connected
+        self.clean = True  # the reader holds no part of a command
         self.last_ack = 0.0
         self.loading: Generator[tuple[int, int], None, rdb.LoadResult] | None = None  # the snapshot being decoded
         self.load_source = "disk"
@@ -193,6 +195,7 @@ class MasterLink(asyncio.Protocol):
             self.down_since = time.monotonic()
         self.payload = bytearray()
         self.reader = hiredis.Reader()
+        self.clean = True
         self.eof_mark = None
         self.bulk_size = -1
         self.state = CONNECT
@@ -478,6 +481,7 @@ class MasterLink(asyncio.Protocol):
         self.state = CONNECTED
         self.cached = None
         self.reader = hiredis.Reader()
+        self.clean = True
         self.raw = bytearray()
         self.send_ack()
 
@@ -498,7 +502,7 @@ class MasterLink(asyncio.Protocol):
         client = self.client
         if client is None:
             return
-        frames, error = self._frames(data)
+        frames, error, size = self._frames(data)
         raw = self.raw
         raw += data
         replication = self.replication
@@ -568,8 +572,10 @@ class MasterLink(asyncio.Protocol):
         finally:
             keyspace.expire_enabled = expire_enabled
             self.current = []
-        size = wire_size(frames)
+        if size < 0 or len(raw) != len(data):  # (the read's own length counts only when nothing was held)
+            size = wire_size(frames)
         if size == len(raw):  # the read ended between commands: hand the whole buffer over
+            self.clean = not error
             self.raw = bytearray()
             chunk: bytes | bytearray = raw
         else:
@@ -580,16 +586,44 @@ class MasterLink(asyncio.Protocol):
         if error:
             self._fail(f"Protocol error from the master: {error}")
 
-    def _frames(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        """The complete commands the stream holds so far (a cut one waits in the reader).
+    def _frames(self, data: bytes) -> tuple[list[list[bytes]], str | None, int]:
+        """The complete commands the stream holds so far (a cut one waits in the reader), and
+        the bytes they took when that is known without sizing them (-1 otherwise).
 
-        Checked once for the whole read (C-level passes): every command an array of bulk
-        strings; at the first one that is not, the commands before it are kept and the
-        link fails."""
+        While the reader holds nothing (the last read ended between commands, as most do: a
+        master writes whole commands), the read goes in with an empty multibulk after it, as
+        ``RequestParser.feed`` does: if that probe comes out last, the read ended between
+        commands and its length is the commands' size. Otherwise the commands are sized, one
+        that took the probe's bytes is dropped, and a new reader starts with the cut command.
+        Commands are checked once for the whole read (C-level passes): every one an array of
+        bulk strings; at the first one that is not, those before it are kept and the link fails."""
         reader = self.reader
-        reader.feed(data)
         frames: list[list[bytes]] = []
         append = frames.append
+        if self.clean:
+            reader.feed(data + _PROBE)
+            gets = reader.gets
+            try:
+                frame = gets()
+                while frame is not False and frame != []:
+                    append(frame)
+                    frame = gets()
+            except hiredis.ProtocolError:
+                frame = None  # (a probe read into a cut command): read again, without it
+            if frame == [] and not reader.has_data():
+                return self._checked(frames, None, len(data))
+            self.clean = False
+            if frame is False:
+                used = wire_size(frames) if frames else 0
+                if used > len(data):  # the last one took the probe's bytes: it is the cut one
+                    frames.pop()
+                    used = wire_size(frames)
+                self.reader = reader = hiredis.Reader()
+                reader.feed(data[used:])
+                return self._checked(frames, None, used)
+            self.reader = reader = hiredis.Reader()
+            frames.clear()
+        reader.feed(data)
         gets = reader.gets
         try:
             frame = gets()
@@ -597,11 +631,14 @@ class MasterLink(asyncio.Protocol):
                 append(frame)
                 frame = gets()
         except hiredis.ProtocolError as exc:
-            return self._well_formed(frames, str(exc))
+            return self._well_formed(frames, str(exc)) + (-1,)
+        return self._checked(frames, None, -1)
+
+    def _checked(self, frames: list[list[bytes]], error: str | None, size: int) -> tuple[list[list[bytes]], str | None, int]:
         if _LIST_ONLY.issuperset(map(type, frames)) and all(frames) and _BYTES_ONLY.issuperset(
                 map(type, chain.from_iterable(frames))):
-            return frames, None
-        return self._well_formed(frames, None)
+            return frames, error, size
+        return self._well_formed(frames, error) + (-1,)
 
     @staticmethod
     def _well_formed(frames: list, error: str | None) -> tuple[list[list[bytes]], str | None]:
