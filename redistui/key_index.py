@@ -143,6 +143,15 @@ def _insert(node: _Node, at: int, block: Row | LeafRun, first: bytes) -> None:
     _shift(node.starts, at + 1, 1)
 
 
+def _free_gradually(keys: SortedList) -> None:
+    """Free a big key list a sublist (about a thousand keys) at a time. ``SortedList.clear`` frees all
+    of them in one call, which holds the GIL, and so the UI's thread, until the last key is gone."""
+    lists = keys._lists
+    while lists:
+        lists.pop()
+    keys.clear()
+
+
 class KeyIndex:
     """Sorted loaded keys plus the tree/flat view state (delimiter, expanded namespaces)."""
 
@@ -200,7 +209,7 @@ class KeyIndex:
         old, self.keys = self.keys, SortedList()
         self._forget_layout()
         if len(old) > 50_000:  # freeing a million keys takes a while: let a thread do it between frames
-            threading.Thread(target=old.clear, name="free-keys", daemon=True).start()
+            threading.Thread(target=_free_gradually, args=(old,), name="free-keys", daemon=True).start()
 
     def count_prefix(self, prefix: bytes) -> int:
         """Loaded keys starting with ``prefix``."""
