@@ -261,7 +261,7 @@ class Arg:
     children: list[Arg] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: dispatch reads a command's fields on every request
 class Command:
     name: str  # lower case; subcommands as "config|get"
     func: Callable
