@@ -231,7 +231,7 @@ class KeyList(ScrollView, can_focus=True):
         indent = "  " * row.depth if self.index.tree else ""
         if row.is_namespace:
             marker = "▾ " if row.expanded else "▸ "
-            count = f" ({row.count:,} loaded)" if self.counts_partial else f" ({row.count:,})"
+            count = f" ({row.size:,} loaded)" if self.counts_partial else f" ({row.size:,})"
             label = display(row.label) + display(self.index.delimiter)
             room = max(1, width - len(indent) - len(marker) - len(count))
             namespace = self.get_component_rich_style("key-list--namespace", partial=True)

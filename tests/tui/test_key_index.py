@@ -11,7 +11,7 @@ from redistui.key_index import KeyIndex, prefix_end
 
 
 def labels(index: KeyIndex) -> list[tuple[int, bytes, bool, int]]:
-    return [(row.depth, row.label, row.is_namespace, row.count) for row in index.rows()]
+    return [(row.depth, row.label, row.is_namespace, row.size) for row in index.rows()]
 
 
 def test_prefix_end_bounds_every_key_with_the_prefix() -> None:
@@ -70,7 +70,7 @@ def test_namespace_children_cost_follows_children_not_keys() -> None:
     index = KeyIndex()
     index.add([f"big:{i:06d}".encode() for i in range(50_000)] + [b"small:1"])
     rows = index.rows()
-    assert [(row.label, row.count) for row in rows] == [(b"big", 50_000), (b"small", 1)]
+    assert [(row.label, row.size) for row in rows] == [(b"big", 50_000), (b"small", 1)]
 
 
 def test_glob_to_regex_follows_redis_glob() -> None:
@@ -137,7 +137,7 @@ def test_incremental_layout_matches_a_full_recomputation(seed: int) -> None:
             namespaces = [row.key for row in index.rows() if row.is_namespace]
             if namespaces:
                 index.toggle(rng.choice(namespaces))
-        rows = [(r.depth, r.label, r.key, r.is_namespace, r.count, r.expanded) for r in index.rows()]
+        rows = [(r.depth, r.label, r.key, r.is_namespace, r.size, r.expanded) for r in index.rows()]
         assert rows == reference_rows(index), f"step {step}"
         for i, row in enumerate(index.rows()):
             if row.is_namespace or not row.key.endswith(b":"):  # a key named like its namespace: the row wins
