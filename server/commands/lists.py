@@ -15,6 +15,8 @@ A served blocked client emits the same keyspace events as the plain command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from server.client import Blocked, Client
 from server.command import command, numkeys_keys
 from server.commands.args import (
@@ -103,27 +105,33 @@ def pop_many(lst: ListValue, left: bool, count: int) -> list[bytes]:
     return [pop() for _ in range(count)]
 
 
-def push(ctx: Client, key: bytes, elements: tuple[bytes, ...], left: bool, create: bool) -> int:
-    """LPUSH/RPUSH/LPUSHX/RPUSHX: push in argument order; the new length."""
-    db = ctx.db
-    lst = db.lookup_type(key, ListValue, read=False)
-    if lst is None:
-        if not create:
-            return 0
-        lst = ListValue()
-        db.add(key, lst)
-    else:
-        db.touch(key)
-    if left:
-        lst.extendleft(elements)
-    else:
-        lst.extend(elements)
-    ks = db.keyspace
-    if ks.notify_flags & NOTIFY_LIST:
-        ks.notify(NOTIFY_LIST, b"lpush" if left else b"rpush", key, db.id)
-    if ks.blocked_keys:
-        db.signal_ready(key)
-    return len(lst)
+def pusher(left: bool, create: bool) -> Callable[..., int]:
+    """The body of LPUSH/RPUSH (``create``) and LPUSHX/RPUSHX: push in argument order; the new
+    length. Each command is this body itself, bound to its direction: no second call per request."""
+    event = b"lpush" if left else b"rpush"
+
+    def push(ctx: Client, key: bytes, *elements: bytes) -> int:
+        db = ctx.db
+        lst = db.lookup_type(key, ListValue, read=False)
+        if lst is None:
+            if not create:
+                return 0
+            lst = ListValue()
+            db.add(key, lst)
+        else:
+            db.touch(key)
+        if left:
+            lst.extendleft(elements)
+        else:
+            lst.extend(elements)
+        ks = db.keyspace
+        if ks.notify_flags & NOTIFY_LIST:
+            ks.notify(NOTIFY_LIST, event, key, db.id)
+        if ks.blocked_keys:
+            db.signal_ready(key)
+        return len(lst)
+
+    return push
 
 
 def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: ListValue | None,
@@ -149,36 +157,36 @@ def move_element(ctx: Client, src: bytes, lst: ListValue, dst: bytes, dst_list: 
 # --------------------------------------------------------------------------- pushes
 
 
-@command("lpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
-         summary="Adds elements at the head of a list (creating it); returns the new length.",
-         args="key element ...", complexity="O(1) per element",
-         keys="RW insert @1")
-def lpush(ctx: Client, key: bytes, *elements: bytes) -> int:
-    return push(ctx, key, elements, True, True)
+lpush = command(
+    "lpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
+    summary="Adds elements at the head of a list (creating it); returns the new length.",
+    args="key element ...", complexity="O(1) per element",
+    keys="RW insert @1",
+)(pusher(True, True))
 
 
-@command("rpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
-         summary="Adds elements at the tail of a list (creating it); returns the new length.",
-         args="key element ...", complexity="O(1) per element",
-         keys="RW insert @1")
-def rpush(ctx: Client, key: bytes, *elements: bytes) -> int:
-    return push(ctx, key, elements, False, True)
+rpush = command(
+    "rpush", arity=-3, flags="write denyoom fast", acl="list", group="list",
+    summary="Adds elements at the tail of a list (creating it); returns the new length.",
+    args="key element ...", complexity="O(1) per element",
+    keys="RW insert @1",
+)(pusher(False, True))
 
 
-@command("lpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
-         since="2.2.0", summary="Adds elements at the head of a list only if the list already exists.",
-         args="key element ...", complexity="O(1) per element",
-         keys="RW insert @1")
-def lpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
-    return push(ctx, key, elements, True, False)
+lpushx = command(
+    "lpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
+    since="2.2.0", summary="Adds elements at the head of a list only if the list already exists.",
+    args="key element ...", complexity="O(1) per element",
+    keys="RW insert @1",
+)(pusher(True, False))
 
 
-@command("rpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
-         since="2.2.0", summary="Adds elements at the tail of a list only if the list already exists.",
-         args="key element ...", complexity="O(1) per element",
-         keys="RW insert @1")
-def rpushx(ctx: Client, key: bytes, *elements: bytes) -> int:
-    return push(ctx, key, elements, False, False)
+rpushx = command(
+    "rpushx", arity=-3, flags="write denyoom fast", acl="list", group="list",
+    since="2.2.0", summary="Adds elements at the tail of a list only if the list already exists.",
+    args="key element ...", complexity="O(1) per element",
+    keys="RW insert @1",
+)(pusher(False, False))
 
 
 # --------------------------------------------------------------------------- pops

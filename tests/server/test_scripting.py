@@ -397,6 +397,40 @@ def test_new_connection_during_busy_script_is_served(busy_server):
     late.close()
 
 
+def test_connection_that_quits_during_busy_script_is_closed_at_once(busy_server):
+    """A connection accepted while a script holds the loop is closed after QUIT's reply, as at any
+    other time (server/held.py), not left open until the script ends."""
+    port = busy_server.port
+    watcher = _raw(port)
+
+    def run_loop() -> None:
+        c = redis.Redis(port=port, socket_timeout=30)
+        try:
+            c.eval("while true do end", 0)
+        except redis.ResponseError:
+            pass
+        c.close()
+
+    runner = threading.Thread(target=run_loop)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not _command(watcher, "GET", "x").startswith(b"-BUSY"):  # the script holds the loop
+            assert time.monotonic() < deadline, "the script never became busy"
+            time.sleep(0.05)
+        late = _raw(port)
+        assert _command(late, "QUIT") == b"+OK\r\n"
+        late.settimeout(5)
+        assert late.recv(100) == b""  # closed while the script still runs
+        late.close()
+        assert _command(watcher, "GET", "x").startswith(b"-BUSY")
+    finally:
+        assert _command(watcher, "SCRIPT", "KILL") == b"+OK\r\n"
+        runner.join(10)
+    assert not runner.is_alive()
+    watcher.close()
+
+
 def test_lua_time_limit_is_busy_reply_threshold_and_acl_log_says_lua(r):
     r.config_set("lua-time-limit", 1234)
     try:
