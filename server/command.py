@@ -48,12 +48,12 @@ CATEGORIES = (
 
 # Categories of the commands that may change a client's or the server's standing state.
 STATE_CATEGORIES = frozenset({"admin", "dangerous", "connection", "transaction", "pubsub", "scripting"})
-# Scripting commands that may take the fast path all the same: a script cannot change its caller's
+# Scripting commands that may take the fast path all the same: a script (or function) cannot change its caller's
 # state (its commands run on the script's own client, and the ``noscript`` ones, which could change the
 # server's, are refused), and the commands other clients may run while it is busy (``allow_busy``)
 # change only their own client. A script that wrote, or failed, goes through ``after_call``, which
 # reads the standing state again (a failed AOF write blocks writes).
-FAST_SCRIPTING = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro"})
+FAST_SCRIPTING = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 # Key-spec flags, in the order COMMAND INFO prints them (a flag's bit is 1 << its rank).
 KEY_FLAG_NAMES = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",

@@ -42,8 +42,8 @@ def _fcall(ctx: Client, name: bytes, function_name: bytes, numkeys: bytes, rest:
         if oom is not None:
             return oom
     try:
-        return engine(ctx).execute(ctx, function.callback, function.name, flags, ro, list(rest[:count]),
-                                   list(rest[count:]), eval_mode=False, vm=reg.vm,
+        return engine(ctx).execute(ctx, function.callback, function.name, flags, ro, count, rest,
+                                   eval_mode=False, vm=reg.vm,
                                    argv=[name, function_name, numkeys, *rest])
     except ScriptError as exc:
         return exc.error

@@ -25,17 +25,6 @@ def engine(ctx: Client) -> Engine:
     return ctx.server.scripting
 
 
-def split_keys(numkeys: bytes, rest: tuple[bytes, ...]) -> tuple[list[bytes], list[bytes]]:
-    count = to_int(numkeys)
-    if count is None:
-        raise NOT_INTEGER
-    if count > len(rest):
-        raise TOO_MANY_KEYS
-    if count < 0:
-        raise NEGATIVE_KEYS
-    return list(rest[:count]), list(rest[count:])
-
-
 def _feed_monitors(ctx: Client, argv: list[bytes]) -> None:
     """Redis feeds MONITOR with EVAL before the script runs, so its commands follow it."""
     server = ctx.server
@@ -51,20 +40,26 @@ def _feed_monitors(ctx: Client, argv: list[bytes]) -> None:
 
 def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, rest: tuple[bytes, ...],
                evalsha: bool, ro: bool) -> object:
-    if ctx.server.monitors:
+    server = ctx.server
+    if server.monitors:
         _feed_monitors(ctx, [name, body_or_sha, numkeys, *rest])
-    eng = engine(ctx)
-    keys, args = split_keys(numkeys, rest)
+    eng: Engine = server.scripting
+    count = to_int(numkeys)
+    if count is None:
+        return NOT_INTEGER
+    if count > len(rest):
+        return TOO_MANY_KEYS
+    if count < 0:
+        return NEGATIVE_KEYS
     try:
         if evalsha:
-            script = eng.lookup(body_or_sha)
+            script = eng.scripts.get(body_or_sha) or eng.lookup(body_or_sha)
             if script is None:
                 return NOSCRIPT
         else:
             script = eng.lookup(sha1hex(body_or_sha)) or eng.create(body_or_sha)
         flags = script.flags
         if not flags & EVAL_COMPAT:
-            server = ctx.server
             writes = not flags & NO_WRITES
             if writes and server.persistence.write_block is not None:
                 return server.persistence.write_block
@@ -72,7 +67,7 @@ def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, res
                 oom = server.eviction.check(ctx, [])
                 if oom is not None:
                     return oom
-        return eng.execute(ctx, script.func, script.sha, flags, ro, keys, args, eval_mode=True)
+        return eng.execute(ctx, script.func, script.sha, flags, ro, count, rest, True)
     except ScriptError as exc:
         return exc.error
 
@@ -82,7 +77,7 @@ def run_script(ctx: Client, name: bytes, body_or_sha: bytes, numkeys: bytes, res
          summary="Runs a Lua script on the server.", args="script numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RW access update @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")
 def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
-    return run_script(ctx, b"eval", body, numkeys, rest, evalsha=False, ro=False)
+    return run_script(ctx, b"eval", body, numkeys, rest, False, False)
 
 
 @command("evalsha", arity=-3, flags="noscript stale skip_monitor no_mandatory_keys may_replicate", acl="scripting",
@@ -93,7 +88,7 @@ def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     if len(sha) != 40:
         _feed_monitors(ctx, [b"evalsha", sha, numkeys, *rest])
         return NOSCRIPT
-    return run_script(ctx, b"evalsha", sha, numkeys, rest, evalsha=True, ro=False)
+    return run_script(ctx, b"evalsha", sha, numkeys, rest, True, False)
 
 
 @command("eval_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
@@ -101,7 +96,7 @@ def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
          summary="Runs a read-only Lua script on the server.", args="script numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RO access @2 keynum(0,1,1) # We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")
 def eval_ro(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
-    return run_script(ctx, b"eval_ro", body, numkeys, rest, evalsha=False, ro=True)
+    return run_script(ctx, b"eval_ro", body, numkeys, rest, False, True)
 
 
 @command("evalsha_ro", arity=-3, flags="readonly noscript stale skip_monitor no_mandatory_keys", acl="scripting",
@@ -113,7 +108,7 @@ def evalsha_ro(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     if len(sha) != 40:
         _feed_monitors(ctx, [b"evalsha_ro", sha, numkeys, *rest])
         return NOSCRIPT
-    return run_script(ctx, b"evalsha_ro", sha, numkeys, rest, evalsha=True, ro=True)
+    return run_script(ctx, b"evalsha_ro", sha, numkeys, rest, True, True)
 
 
 container("script", summary="A container for Lua scripts management commands.", group="scripting", since="2.6.0")

@@ -24,6 +24,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from server import REDIS_VERSION
@@ -33,6 +34,7 @@ from server.dispatch import LOOKUP, call
 from server.held import BusyReplies, HeldLoop
 from server.protocol import Error
 from server.scripting import convert
+from server.scripting.convert import LLONG_MIN
 from server.scripting.libs import LibError
 from server.scripting.sandbox import HOOK_EVERY, new_runtime
 
@@ -47,6 +49,7 @@ UNKILLABLE = Error(
     b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
     b"wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
 )
+LLONG_MAX = (1 << 63) - 1
 OOM_IN_SCRIPT = b"OOM command not allowed when used memory > 'maxmemory'."
 
 # Script flags (#!lua flags=... and register_function's flags).
@@ -205,6 +208,7 @@ class Engine:
         self.load_deadline: float | None = None  # while FUNCTION LOAD runs a library's code
         # Past busy-reply-threshold the others are answered (-BUSY) while the script runs.
         self.held = HeldLoop(server, BusyReplies(self))
+        self.spare_run = Run(self.client, self.client, b"", False, False, True)  # see ``execute``
         self.runs = 0  # scripts run so far (the Lua memory check runs every 64, and after errors)
         self.reset()
 
@@ -230,7 +234,7 @@ class Engine:
 
     def _callbacks(self) -> dict[str, object]:
         return {
-            "call": self._call_raise,
+            "call": self._call,
             "pcall": self._call_noraise,
             "unwrap_error": self._unwrap_error,
             "setresp": self._setresp,
@@ -322,41 +326,62 @@ class Engine:
                                         b"used memory > 'maxmemory'"))
 
     def execute(self, caller: Client, func: Any, name: bytes, flags: int, ro: bool,
-                keys: list[bytes], args: list[bytes], eval_mode: bool, vm: LuaVM | None = None,
+                nkeys: int, params: tuple[bytes, ...] | list[bytes], eval_mode: bool, vm: LuaVM | None = None,
                 argv: list[bytes] | None = None) -> object:
-        """Run ``func`` for ``caller`` and return the reply (Redis's luaCallFunction)."""
+        """Run ``func`` for ``caller`` and return the reply (Redis's luaCallFunction).
+
+        ``params`` holds the keys (its first ``nkeys``) then the arguments: they go to Lua as
+        they came, split into KEYS and ARGV there (no lists built here)."""
         if self.run is not None:  # a script reached EVAL through a hook: never nested
             return Error(b"ERR Can not run a script while another script is running")
-        self.check_flags(caller, flags, ro)
-        server = self.server
         client = self.client
+        if not flags & EVAL_COMPAT:
+            self.check_flags(caller, flags, ro)
+            ro = ro or bool(flags & NO_WRITES)
+        # One Run, reset for each script (building one costs more than the script's own work
+        # on the common path); nothing holds it after its run, and runs never nest (above).
+        run = self.spare_run
+        run.caller = caller
+        run.name = name  # the SHA of an EVAL script, the name of a function
+        run.read_only = ro
+        run.allow_oom = not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM)
+        run.eval_mode = eval_mode
+        run.start = monotonic()
+        run.timed_out = False
+        run.killed = None
+        run.dirty = False
+        run.repl = PROPAGATE_AOF | PROPAGATE_REPL
+        run.argv = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
+        server = self.server
         client.id = caller.id
         client.db = caller.db
         client.user = caller.user
         client.tracking = caller.tracking  # keys the script reads are tracked for the caller
         client.resp = 2
         client.in_multi = False
-        if flags & EVAL_COMPAT:
-            run = Run(caller, client, name, ro, False, eval_mode, argv)
-        else:
-            run = Run(caller, client, name, ro or bool(flags & NO_WRITES), bool(flags & ALLOW_OOM), eval_mode,
-                      argv)
         self.run = run
         vm = vm or self.vm
         self.active = vm
         effects = server.effects
+        # With no consumer (no AOF, no replica) there is nothing to gather, and none can appear
+        # while a script runs (the commands that add one are refused in scripts, and others
+        # wait for the event loop): the unit is skipped.
+        unit = effects.active
         reply: object = None
         try:
             # One execution unit: the script's writes go out together (MULTI/EXEC around
             # several), and the EVAL/FCALL itself is never logged. (Effects.unit spelled out:
             # a context manager costs a microsecond per script.)
-            effects.begin_unit(caller)
+            if unit:
+                effects.begin_unit(caller)
             try:
-                ok, value = vm.run(func, self.busy_threshold() > 0, not eval_mode, len(keys), *keys, *args)
+                ok, value = vm.run(func, not eval_mode, nkeys, *params)
                 if ok:
                     cls = value.__class__
-                    if cls is bytes or cls is int or cls is float:  # common replies, as from_lua and finish leave them
-                        reply = value if cls is bytes else convert.lua_int(value)
+                    if cls is bytes or (cls is int and LLONG_MIN <= value <= LLONG_MAX):
+                        reply = value  # common replies, as from_lua and finish leave them
+                    elif cls is int or cls is float:
+                        reply = convert.lua_int(value)
                     else:
                         reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
                                                caller.resp == 3)
@@ -366,7 +391,8 @@ class Engine:
                 reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
             finally:
                 effects.muted = False  # redis.set_repl lasts for this run only
-                effects.end_unit()
+                if unit:
+                    effects.end_unit()
         finally:
             self.active = self.vm
             self.runs += 1
@@ -375,6 +401,7 @@ class Engine:
                 # next allocation outside a protected call would abort the process.
                 vm.collect_garbage()
             self.run = None
+            run.caller = client  # the spare keeps no disconnected client alive
             if run.timed_out:  # asyncio takes over the connections accepted meanwhile
                 self.held.release()
         return reply
@@ -402,14 +429,10 @@ class Engine:
 
     # ------------------------------------------------------------------ redis.* callbacks
 
-    def _call_raise(self, *args: Any) -> Any:
-        """``redis.call``: the reply, or the error raised into the script (a CallError)."""
-        return self._call(args)
-
     def _call_noraise(self, *args: Any) -> Any:
         """``redis.pcall``: the reply, or the error as a ``{err=...}`` table."""
         try:
-            return self._call(args)
+            return self._call(*args)
         except CallError as exc:
             return exc.table
 
@@ -424,24 +447,22 @@ class Engine:
             return exc.message
         return None
 
-    def _call(self, args: tuple[Any, ...]) -> Any:
-        """``redis.call`` / ``redis.pcall``: Redis's luaRedisGenericCommand and scriptCall.
+    def _call(self, *args: Any) -> Any:
+        """``redis.call`` (and, through ``_call_noraise``, ``redis.pcall``): Redis's
+        luaRedisGenericCommand and scriptCall. Lua calls it directly (no wrapper: one
+        Python call per ``redis.call``).
 
         The reply as a Lua value; a refusal or an error reply raises CallError with its table."""
         run = self.run
         if run is None:
             raise self._raise(b"ERR redis.call/pcall can only be called inside a script invocation")
-        if not args:
-            raise self._raise(b"ERR Please specify at least one argument for this redis lib call")
-        argv: list[bytes] = []
+        argv = list(args)
         for arg in args:
-            cls = arg.__class__
-            if cls is bytes:
-                argv.append(arg)
-            elif cls is int or cls is float:
-                argv.append(b"%.17g" % arg)
-            else:
-                raise self._raise(b"ERR Lua redis lib command arguments must be strings or integers")
+            if arg.__class__ is not bytes:  # numbers become their text; anything else is refused
+                argv = self._call_args(args)
+                break
+        if not argv:
+            raise self._raise(b"ERR Please specify at least one argument for this redis lib call")
         cmd = LOOKUP.get(argv[0])
         if cmd is None:
             cmd = TABLE.get(argv[0].lower())
@@ -449,8 +470,7 @@ class Engine:
             cmd = cmd.subcommands.get(argv[1].lower())
         if cmd is None:
             raise self._reject(b"ERR Unknown Redis command called from script")
-        n = len(argv)
-        if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
+        if not cmd.min_args <= len(argv) <= cmd.max_args:
             raise self._reject(b"ERR Wrong number of args calling Redis command from script", cmd)
         if "noscript" in cmd.flags:
             raise self._reject(b"ERR This Redis command is not allowed from script", cmd)
@@ -493,6 +513,19 @@ class Engine:
             raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
                                                             b"ignore_error_stats_update": True}))
         return convert.to_lua(self.active.runtime, reply, client.resp == 3)
+
+    def _call_args(self, args: tuple[Any, ...]) -> list[bytes]:
+        """``redis.call``'s arguments as bytes: numbers as Lua prints them with %.17g."""
+        argv: list[bytes] = []
+        for arg in args:
+            cls = arg.__class__
+            if cls is bytes:
+                argv.append(arg)
+            elif cls is int or cls is float:
+                argv.append(b"%.17g" % arg)
+            else:
+                raise self._raise(b"ERR Lua redis lib command arguments must be strings or integers")
+        return argv
 
     def _raise(self, text: bytes) -> CallError:
         return CallError(self.active.runtime.table_from({b"err": text}))

@@ -125,7 +125,7 @@ class Registry:
         self._loading = library
         vm.load_mode(True)
         try:
-            ok, value = vm.run(chunk, True, True, 0)
+            ok, value = vm.run(chunk, True, 0)
         finally:
             vm.load_mode(False)
             engine.register_hook = None

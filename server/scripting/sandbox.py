@@ -208,12 +208,11 @@ local function count_hook()
   end
 end
 
--- Run f(...) with the busy hook; returns ok, value (or the error table).
 local hook_every = py.hook_every
 -- Run a script (KEYS and ARGV as globals) or a function callback (keys, args as parameters)
 -- with the busy hook. Keys and arguments arrive as plain parameters, cheaper than two tables
 -- built from Python. Returns ok, value (or the error table).
-local function run(f, with_hook, as_function, nkeys, ...)
+local function run(f, as_function, nkeys, ...)
   local keys, args
   -- The usual key counts straight from the varargs: two tables, not three.
   if nkeys == 0 then

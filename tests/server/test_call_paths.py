@@ -26,6 +26,10 @@ SEED = [
     [b"SET", b"s", b"10"], [b"RPUSH", b"l", b"a", b"b", b"c"], [b"HSET", b"h", b"f", b"1", b"g", b"x"],
     [b"SADD", b"st", b"a", b"b", b"1"], [b"ZADD", b"z", b"1", b"a", b"2", b"b"],
     [b"XADD", b"x", b"1-1", b"f", b"v"], [b"PFADD", b"hll", b"a", b"b"],
+    [b"FUNCTION", b"LOAD", b"#!lua name=lib\n"
+     b"redis.register_function('bump', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)\n"
+     b"redis.register_function{function_name='peek', callback=function(keys) return redis.call('get', keys[1]) end,"
+     b" flags={'no-writes'}}"],
 ]
 KEYS = [b"s", b"l", b"h", b"st", b"z", b"x", b"hll", b"missing"]
 WALL_CLOCK = {b"TIME", b"LASTSAVE"}
@@ -40,6 +44,8 @@ SCRIPTS = [  # EVAL caches each body: the EVALSHAs that follow find it
     [b"EVALSHA", b"0" * 40, b"0"], [b"EVAL", b"return redis.pcall('lpop', KEYS[1])", b"1", b"h"],
     [b"EVAL", b"redis.call('del', KEYS[1]); return 1", b"1", b"z"], [b"EVAL", b"return", b"x"],
     [b"EVAL", b"#!lua flags=no-writes\nreturn redis.call('exists', KEYS[1])", b"1", b"st"],
+    [b"FCALL", b"bump", b"1", b"s", b"5"], [b"FCALL", b"BUMP", b"1", b"l", b"1"], [b"FCALL_RO", b"peek", b"1", b"s"],
+    [b"FCALL_RO", b"bump", b"1", b"s", b"1"], [b"FCALL", b"nosuch", b"0"], [b"FCALL", b"peek", b"x"],
 ]  # their replies are the time of the call (checked for shape only)
 
 
