@@ -682,56 +682,63 @@ def _pop(ctx: Client, key: bytes, zs: ZSetValue, count: int, highest: bool) -> l
     return taken
 
 
-def _zpop_command(ctx: Client, key: bytes, rest: tuple[bytes, ...], highest: bool) -> object:
-    if not rest:
-        # The common form, one member: kept lean.
-        db = ctx.db
-        zs = db.lookup_type(key, ZSetValue, read=False)
+def zpopper(highest: bool) -> Callable[..., object]:
+    """The body of ZPOPMIN/ZPOPMAX (``highest``): each command is this body itself, bound to its
+    end of the set, so a request makes no second call."""
+    event = b"zpopmax" if highest else b"zpopmin"
+
+    def zpop(ctx: Client, key: bytes, *rest: bytes) -> object:
+        if not rest:
+            # The common form, one member: kept lean.
+            db = ctx.db
+            zs = db.lookup_type(key, ZSetValue, read=False)
+            if zs is None:
+                return []
+            score, member = zs.pop_one(highest)
+            db.touch(key)
+            ks = db.keyspace
+            if ks.notify_flags & NOTIFY_ZSET:
+                ks.notify(NOTIFY_ZSET, event, key, db.id)
+            if not zs.scores:
+                db.delete_with_event(key)
+            # [member, score], written as RESP here: one format instead of encoding three values.
+            text = format_double(score)
+            if ctx.resp == 3:
+                return Raw(b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(member), member, text))
+            return Raw(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(text), text))
+        if len(rest) > 1:
+            raise SYNTAX_ERROR
+        count = 1
+        if rest:
+            value = to_int(rest[0])
+            if value is None or value < 0:
+                raise NOT_POSITIVE
+            count = value
+        zs = ctx.db.lookup_type(key, ZSetValue, read=False)  # WRONGTYPE before a zero count, as Redis
         if zs is None:
             return []
-        score, member = zs.pop_one(highest)
-        db.touch(key)
-        ks = ctx.server.keyspace
-        if ks.notify_flags & NOTIFY_ZSET:
-            ks.notify(NOTIFY_ZSET, b"zpopmax" if highest else b"zpopmin", key, db.id)
-        if not zs.scores:
-            db.delete_with_event(key)
-        # [member, score], written as RESP here: one format instead of encoding three values.
-        text = format_double(score)
-        if ctx.resp == 3:
-            return Raw(b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(member), member, text))
-        return Raw(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(text), text))
-    if len(rest) > 1:
-        raise SYNTAX_ERROR
-    count = 1
-    if rest:
-        value = to_int(rest[0])
-        if value is None or value < 0:
-            raise NOT_POSITIVE
-        count = value
-    zs = ctx.db.lookup_type(key, ZSetValue, read=False)  # WRONGTYPE before a zero count, as Redis
-    if zs is None:
-        return []
-    if count == 0:
-        return []
-    taken = _pop(ctx, key, zs, count, highest)
-    return pair_reply(((member, score) for score, member in taken), bool(rest) and ctx.resp == 3)
+        if count == 0:
+            return []
+        taken = _pop(ctx, key, zs, count, highest)
+        return pair_reply(((member, score) for score, member in taken), bool(rest) and ctx.resp == 3)
+
+    return zpop
 
 
-@command("zpopmin", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
-         since="5.0.0", summary="Removes and returns the members with the lowest scores.",
-         args="key [count]", complexity="O(log(N)*M)",
-         keys="RW access delete @1")
-def zpopmin(ctx: Client, key: bytes, *rest: bytes) -> object:
-    return _zpop_command(ctx, key, rest, False)
+zpopmin = command(
+    "zpopmin", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
+    since="5.0.0", summary="Removes and returns the members with the lowest scores.",
+    args="key [count]", complexity="O(log(N)*M)",
+    keys="RW access delete @1",
+)(zpopper(False))
 
 
-@command("zpopmax", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
-         since="5.0.0", summary="Removes and returns the members with the highest scores.",
-         args="key [count]", complexity="O(log(N)*M)",
-         keys="RW access delete @1")
-def zpopmax(ctx: Client, key: bytes, *rest: bytes) -> object:
-    return _zpop_command(ctx, key, rest, True)
+zpopmax = command(
+    "zpopmax", arity=-2, flags="write fast", acl="sortedset", group="sorted-set",
+    since="5.0.0", summary="Removes and returns the members with the highest scores.",
+    args="key [count]", complexity="O(log(N)*M)",
+    keys="RW access delete @1",
+)(zpopper(True))
 
 
 def _first_nonempty(ctx: Client, keys) -> tuple[bytes, ZSetValue] | None:
