@@ -368,12 +368,11 @@ def test_client_pause_write_holds_scripts_that_may_write(r):
     assert time.monotonic() - start >= 0.35
 
 
-def test_new_connection_during_busy_script_is_served(busy_server):
-    """redis-cli SCRIPT KILL from another terminal opens a new connection while the script runs."""
-    port = busy_server.port
+def _start_endless_script(port: int) -> threading.Thread:
+    """A thread running ``while true do end`` on its own connection until SCRIPT KILL ends it."""
 
     def run_loop() -> None:
-        c = redis.Redis(port=port, socket_timeout=20)
+        c = redis.Redis(port=port, socket_timeout=30)
         try:
             c.eval("while true do end", 0)
         except redis.ResponseError:
@@ -382,6 +381,13 @@ def test_new_connection_during_busy_script_is_served(busy_server):
 
     runner = threading.Thread(target=run_loop)
     runner.start()
+    return runner
+
+
+def test_new_connection_during_busy_script_is_served(busy_server):
+    """redis-cli SCRIPT KILL from another terminal opens a new connection while the script runs."""
+    port = busy_server.port
+    runner = _start_endless_script(port)
     time.sleep(0.4)
     late = _raw(port)  # connects while the loop is held by the script
     hello = _command(late, "HELLO", "3")
@@ -402,17 +408,7 @@ def test_connection_that_quits_during_busy_script_is_closed_at_once(busy_server)
     other time (server/held.py), not left open until the script ends."""
     port = busy_server.port
     watcher = _raw(port)
-
-    def run_loop() -> None:
-        c = redis.Redis(port=port, socket_timeout=30)
-        try:
-            c.eval("while true do end", 0)
-        except redis.ResponseError:
-            pass
-        c.close()
-
-    runner = threading.Thread(target=run_loop)
-    runner.start()
+    runner = _start_endless_script(port)
     try:
         deadline = time.monotonic() + 20
         while not _command(watcher, "GET", "x").startswith(b"-BUSY"):  # the script holds the loop
