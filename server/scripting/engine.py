@@ -104,7 +104,7 @@ class Run:
     """
 
     __slots__ = ("caller", "client", "name", "read_only", "allow_oom", "eval_mode", "start", "timed_out",
-                 "killed", "dirty", "repl", "argv")
+                 "killed", "dirty", "repl", "argv", "guarded")
 
     def __init__(self, caller: Client, client: Client, name: bytes, read_only: bool, allow_oom: bool,
                  eval_mode: bool, argv: list[bytes] | None = None):
@@ -120,6 +120,7 @@ class Run:
         self.dirty = False
         self.repl = PROPAGATE_AOF | PROPAGATE_REPL
         self.argv: list[bytes] = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
+        self.guarded = True  # must ``redis.call`` apply ACL, read-only, MISCONF and OOM refusals?
 
 
 def sha1hex(data: bytes) -> bytes:
@@ -351,8 +352,11 @@ class Engine:
         run.killed = None
         run.dirty = False
         run.repl = PROPAGATE_AOF | PROPAGATE_REPL
-        run.argv = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
         server = self.server
+        # Standing state no command in a script can change (ACL, CONFIG, saves are refused there).
+        run.guarded = (ro or server.acl.restricted or server.persistence.write_block is not None
+                       or server.eviction.limited)
+        run.argv = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
         client.id = caller.id
         client.db = caller.db
         client.user = caller.user
@@ -474,6 +478,25 @@ class Engine:
             raise self._reject(b"ERR Wrong number of args calling Redis command from script", cmd)
         if "noscript" in cmd.flags:
             raise self._reject(b"ERR This Redis command is not allowed from script", cmd)
+        client = run.client
+        if run.guarded:  # ACL rules, a read-only script, a failed save or a memory limit to apply
+            self._guard(run, cmd, argv)
+        if cmd.is_write:
+            run.dirty = True
+        reply = call(client, cmd, argv)
+        cls = reply.__class__
+        if cls is int or cls is bytes:
+            return reply
+        if isinstance(reply, Blocked):
+            reply = reply.on_timeout(client)
+        if isinstance(reply, Error):
+            # counted by ``call`` already: flagged, the script's reply does not count it again
+            raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
+                                                            b"ignore_error_stats_update": True}))
+        return convert.to_lua(self.active.runtime, reply, client.resp == 3)
+
+    def _guard(self, run: Run, cmd: Command, argv: list[bytes]) -> None:
+        """The refusals of Redis's scriptCall, in its order: ACL, read-only script, MISCONF, OOM."""
         server = self.server
         client = run.client
         acl = server.acl
@@ -500,19 +523,6 @@ class Engine:
         if (cmd.denyoom and not run.allow_oom and not run.dirty and server.eviction.limited
                 and server.eviction.check(run.caller, []) is not None):
             raise self._reject(OOM_IN_SCRIPT, cmd)
-        if writes:
-            run.dirty = True
-        reply = call(client, cmd, argv)
-        cls = reply.__class__
-        if cls is int or cls is bytes:
-            return reply
-        if isinstance(reply, Blocked):
-            reply = reply.on_timeout(client)
-        if isinstance(reply, Error):
-            # counted by ``call`` already: flagged, the script's reply does not count it again
-            raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
-                                                            b"ignore_error_stats_update": True}))
-        return convert.to_lua(self.active.runtime, reply, client.resp == 3)
 
     def _call_args(self, args: tuple[Any, ...]) -> list[bytes]:
         """``redis.call``'s arguments as bytes: numbers as Lua prints them with %.17g."""

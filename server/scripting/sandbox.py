@@ -227,8 +227,7 @@ local function run(f, as_function, nkeys, ...)
     for i = nkeys + 1, n do args[i - nkeys] = all[i] end
   end
   if not as_function then
-    rawset(R, 'KEYS', keys)
-    rawset(R, 'ARGV', args)
+    R.KEYS, R.ARGV = keys, args  -- (R has no __newindex: plain stores, cheaper than rawset calls)
   end
   local ok, v
   if as_function then
