@@ -244,6 +244,8 @@ def _run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -
                     reply = func(client, argv[1], argv[2])
                 elif n == 4:
                     reply = func(client, argv[1], argv[2], argv[3])
+                elif n == 5:  # XADD key * field value, SET key value EX n ...
+                    reply = func(client, argv[1], argv[2], argv[3], argv[4])
                 else:
                     reply = func(client, *argv[1:])
             except Exception as exc:
@@ -422,6 +424,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
             reply = cmd.func(client, argv[1], argv[2])
         elif n == 4:
             reply = cmd.func(client, argv[1], argv[2], argv[3])
+        elif n == 5:
+            reply = cmd.func(client, argv[1], argv[2], argv[3], argv[4])
         else:
             reply = cmd.func(client, *argv[1:])
     except Exception as exc:

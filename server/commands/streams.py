@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 from itertools import islice
-from typing import cast
+from time import time_ns
+from typing import Any, cast
 
 from server.client import Blocked, Client
 from server.command import command, container
@@ -38,11 +39,13 @@ from server.commands.args import (
 )
 from server.commands.connection import subcommand_syntax_error
 from server.datatypes.stream import (
+    COUNTERS_BOUND,
     INVALID_ENTRIES_READ,
     LISTPACK_MAX_SIZE,
     MAX_ID,
     SEQ_MASK,
     U64_MAX,
+    UNSIZED_ENTRY,
     Consumer,
     Group,
     Nack,
@@ -50,7 +53,7 @@ from server.datatypes.stream import (
     format_id,
 )
 from server.keyspace import NOTIFY_STREAM, WRONGTYPE, clock, now_ms
-from server.protocol import NULL_ARRAY, OK, Error, Raw, Status
+from server.protocol import BULK_HEADERS, CRLF, NULL_ARRAY, OK, Error, Raw, Status
 
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
 BAD_START = Error(b"ERR invalid start ID for the interval")
@@ -227,6 +230,20 @@ def consumer_for(ctx: Client, group: Group, name: bytes, key: bytes, now: int) -
 # --------------------------------------------------------------------------- XADD / XTRIM
 
 
+class IdText:
+    """The text of the last millisecond an XADD formatted: generated IDs come many to the millisecond."""
+
+    __slots__ = ("ms", "prefix")
+
+    def __init__(self) -> None:
+        self.ms = -1
+        self.prefix = b""
+
+
+ID_TEXT = IdText()
+DIGITS = [b"%d" % i for i in range(1024)]
+
+
 class TrimArgs:
     __slots__ = ("maxlen", "minid", "approx", "limit", "arg_index", "id_index", "sid", "seq_given", "nomkstream")
 
@@ -337,7 +354,60 @@ def node_limits(ctx: Client) -> tuple[int, int]:
          keys="RW update @1 # UPDATE instead of INSERT because of the optional trimming feature", tips="nondeterministic_output")
 def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest[0] == b"*":  # the common form, XADD key * field value ...: no option to parse
-        if len(rest) % 2 == 0:
+        if len(rest) == 3:
+            # XADD key * field value to the open tail node of a stream, all here: what add_entry and
+            # StreamValue.append do for it, checks in the same order (a change there is made here
+            # too). Anything else goes there: a new, expiring or tracked key, another field than
+            # the node's, a full node, an ID at its limits.
+            db = ctx.db
+            stream = db.data.get(key)
+            if type(stream) is StreamValue and stream.length and not db.track and key not in db.expires:
+                node = stream.nodes[-1]
+                field = rest[1]
+                if not node.frozen and node.prefix and field == node.fields[0]:
+                    frozen = clock.frozen  # clock.now(), inlined
+                    ms = time_ns() // 1000000 if frozen is None else frozen
+                    last = stream.last_id
+                    last_ms = last >> 64
+                    seq = 0
+                    if ms <= last_ms:
+                        ms = last_ms
+                        seq = (last & SEQ_MASK) + 1
+                    value = rest[2]
+                    n = len(value)
+                    live = node.live
+                    config: Any = ctx.server.config.values  # ints
+                    max_bytes = config["stream-node-max-bytes"]
+                    max_entries = config["stream-node-max-entries"]
+                    if (seq <= SEQ_MASK and (not max_entries or live + node.dead < max_entries)
+                            and node.lp_bound + COUNTERS_BOUND + len(field) + n
+                            < (max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE)):
+                        # (a node that may be full by the exact count goes to StreamValue.append)
+                        db.touch(key)
+                        node.lp_bound += n + UNSIZED_ENTRY  # counted exactly later (Node.settle)
+                        node.unsized += 1
+                        node.ms.append(ms)
+                        node.seq.append(seq)
+                        node.rows.append(b"".join((node.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
+                                         else node.prefix + b"$%d\r\n%b\r\n" % (n, value))
+                        node.live = live + 1
+                        stream.length += 1
+                        stream.entries_added += 1
+                        stream.last_id = ms << 64 | seq
+                        text = ID_TEXT
+                        if text.ms != ms:
+                            text.ms = ms
+                            text.prefix = b"%d-" % ms
+                        reply = text.prefix + DIGITS[seq] if seq < 1024 else text.prefix + b"%d" % seq
+                        ks = db.keyspace
+                        if ks.notify_flags:
+                            db.notify(NOTIFY_STREAM, b"xadd", key)
+                        if ctx.server.effects.active:
+                            ctx.propagate_as = [[b"XADD", key, reply, field, value]]
+                        if ks.blocked_keys:
+                            db.signal_ready(key)
+                        return reply
+        elif len(rest) % 2 == 0:
             raise Error(b"ERR wrong number of arguments for 'xadd' command")
         return add_entry(ctx, key, rest[1:], None, True, None, None, rest)
     argv = (key, *rest)

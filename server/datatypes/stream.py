@@ -131,6 +131,11 @@ _EMPTY_Q: array[int] = array("Q")  # shared placeholders: never written to
 _NO_GONE: set[int] = set()  # the tombstones of a frozen node without any (never added to)
 _NO_ROWS: list[bytes | None] = []  # the row list of a frozen node (never appended to)
 ROW_SIZE = 2  # a one-field entry's back-count: int_entry_size(n + 3) with n = 1
+# Upper bounds, in listpack bytes: the two counters of a node's master entry (10 each at most),
+# and an entry holding just the master field beyond its value's length (flags 2, ID deltas 10
+# each, the value's header and back-length 10, the back-count 2).
+COUNTERS_BOUND = 20
+UNSIZED_ENTRY = 34
 
 
 def encode_row(row: tuple[bytes, ...]) -> bytes:
@@ -161,8 +166,8 @@ class Node:
     (the usual entry: its row is the prefix, then the value).
     """
 
-    __slots__ = ("master", "fields", "live", "dead", "lp_base", "frozen", "ms", "seq", "rows", "blob", "offs",
-                 "gone", "prefix", "master_ms", "master_seq")
+    __slots__ = ("master", "fields", "live", "dead", "lp_base", "lp_bound", "unsized", "frozen", "ms", "seq",
+                 "rows", "blob", "offs", "gone", "prefix", "master_ms", "master_seq")
 
     def __init__(self, master: int, fields: tuple[bytes, ...]):
         self.master = master
@@ -172,8 +177,11 @@ class Node:
         self.live = 0
         self.dead = 0
         # Listpack bytes except the two counters (live, deleted) of the master entry:
-        # header 6 + end 1 + num-fields + master fields + terminator 0.
-        self.lp_base = 7 + int_entry_size(len(fields)) + sum(map(entry_size, fields)) + 2
+        # header 6 + end 1 + num-fields + master fields + terminator 0. Exact for all
+        # entries but the last ``unsized``, which XADD's common path counts only in
+        # ``lp_bound`` (an upper bound of the exact count, ``settle`` makes it exact).
+        self.lp_base = self.lp_bound = 7 + int_entry_size(len(fields)) + sum(map(entry_size, fields)) + 2
+        self.unsized = 0
         self.frozen = False
         self.ms: list[int] | array[int] = []
         self.seq: list[int] | array[int] = []
@@ -188,26 +196,45 @@ class Node:
             self.prefix = b""
 
     def lp_bytes(self) -> int:
+        """The listpack's exact size, as Redis counts it to split nodes (``stream-node-max-bytes``)."""
+        if self.unsized:
+            self.settle()
         return self.lp_base + int_entry_size(self.live) + int_entry_size(self.dead)
 
-    def add(self, ms: int, seq: int, row: tuple[bytes, ...]) -> None:
-        """Append an entry (to an open node), counting its listpack bytes as Redis encodes them."""
+    def entry_bytes(self, ms: int, seq: int, row: tuple[bytes, ...]) -> int:
+        """The listpack bytes of an entry of this node, as Redis encodes it."""
         fields = self.fields
         n = len(row) >> 1
         dms = ms - self.master_ms
         dseq = seq - self.master_seq
         # flags (always 1 byte + back-length), then the two ID deltas (usually small)
-        size = 2 + (2 if 0 <= dms <= 127 else _delta_size(dms)) + (2 if 0 <= dseq <= 127 else _delta_size(dseq))
+        size = 2 + (2 if 0 <= dms <= 127 else delta_size(dms)) + (2 if 0 <= dseq <= 127 else delta_size(dseq))
         if n == 1:  # one field: no slicing; the sizes of a 1-field entry's counters are constants
             if len(fields) == 1 and row[0] == fields[0]:
-                size += entry_size(row[1]) + ROW_SIZE
-            else:
-                size += 2 + entry_size(row[0]) + entry_size(row[1]) + 2
-        elif n == len(fields) and row[0::2] == fields:
-            size += sum(map(entry_size, row[1::2])) + int_entry_size(n + 3)
-        else:
-            size += int_entry_size(n) + sum(map(entry_size, row)) + int_entry_size(2 * n + 4)
+                return size + entry_size(row[1]) + ROW_SIZE
+            return size + 2 + entry_size(row[0]) + entry_size(row[1]) + 2
+        if n == len(fields) and row[0::2] == fields:
+            return size + sum(map(entry_size, row[1::2])) + int_entry_size(n + 3)
+        return size + int_entry_size(n) + sum(map(entry_size, row)) + int_entry_size(2 * n + 4)
+
+    def settle(self) -> None:
+        """Count the unsized entries exactly (their rows are still whole: ``kill`` settles first)."""
+        ms, seq = self.ms, self.seq
+        end = len(ms)
+        for i in range(end - self.unsized, end):
+            row = self.row_at(i)
+            assert row is not None
+            self.lp_base += self.entry_bytes(ms[i], seq[i], decode_row(row))
+        self.lp_bound = self.lp_base
+        self.unsized = 0
+
+    def add(self, ms: int, seq: int, row: tuple[bytes, ...]) -> None:
+        """Append an entry (to an open node), counting its listpack bytes as Redis encodes them."""
+        if self.unsized:  # the unsized entries stay the last ones
+            self.settle()
+        size = self.entry_bytes(ms, seq, row)
         self.lp_base += size
+        self.lp_bound += size
         self.ms.append(ms)
         self.seq.append(seq)
         self.rows.append(encode_row(row))
@@ -253,6 +280,8 @@ class Node:
         self.blob = b""
         self.gone = _NO_GONE
         self.frozen = False
+        if self.unsized:
+            self.settle()
 
     def __len__(self) -> int:
         return len(self.ms)
@@ -281,6 +310,8 @@ class Node:
 
     def kill(self, i: int) -> None:
         """Turn entry ``i`` into a tombstone (Redis flags it deleted inside the listpack)."""
+        if self.unsized:
+            self.settle()
         if not self.frozen:
             self.rows[i] = None
         else:
@@ -310,7 +341,8 @@ class Node:
 
     def copy(self) -> Node:
         new = Node(self.master, self.fields)
-        new.live, new.dead, new.lp_base = self.live, self.dead, self.lp_base
+        new.live, new.dead, new.lp_base, new.lp_bound, new.unsized = (self.live, self.dead, self.lp_base,
+                                                                      self.lp_bound, self.unsized)
         if not self.frozen:
             new.ms, new.seq, new.rows = list(self.ms), list(self.seq), list(self.rows)
         else:
@@ -320,7 +352,7 @@ class Node:
             new.gone = set(self.gone) if self.gone else _NO_GONE
         return new
 
-def _delta_size(delta: int) -> int:
+def delta_size(delta: int) -> int:
     """A seq delta is stored as a uint64 difference read back as int64 (lpAppendInteger)."""
     delta &= SEQ_MASK
     if delta >= 1 << 63:
@@ -588,8 +620,9 @@ class StreamValue:
         """Add the entry ``<ms>-<seq>``, which the caller checked is above ``last_id``, and return its ID
         (streamAppendItem). ``size`` is the bytes of its fields and values together.
 
-        Every XADD runs this: the usual entry (one field, the node's master field, to the tail
-        node) is added here without further calls.
+        The usual entry (one field, the node's master field, to the tail node) is added here
+        without further calls; ``XADD key * field value`` has its own copy of that path
+        (``commands.streams.xadd``): a change to one is made to the other.
         """
         sid = ms << 64 | seq
         nodes = self.nodes
@@ -597,28 +630,27 @@ class StreamValue:
             node = nodes[-1]
             if node.frozen:
                 node.thaw()
-            live, dead = node.live, node.dead
-            # node.lp_bytes(), inlined
-            used = node.lp_base + (2 if live <= 127 else int_entry_size(live)) + (2 if dead <= 127 else
-                                                                                  int_entry_size(dead))
-            if (used + size >= (max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE)
-                    or (max_entries and live + dead >= max_entries)):
+            live = node.live
+            limit = max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE
+            if max_entries and live + node.dead >= max_entries:
+                full = True
+            elif node.lp_bound + COUNTERS_BOUND + size < limit:  # fits, whatever the exact count
+                full = False
+            else:  # as Redis decides: lp_bytes + totelelen >= node_max_bytes
+                full = node.lp_bytes() + size >= limit
+            if full:
                 node.freeze()
                 nodes.append(node := Node(sid, row[0::2]))
                 self.keys.append(sid)
                 node.add(ms, seq, row)
-            elif len(row) == 2 and node.prefix and row[0] == node.fields[0]:  # Node.add's common case, inlined
+            elif len(row) == 2 and node.prefix and row[0] == node.fields[0]:  # the usual entry: counted later
                 value = row[1]
                 n = len(value)
-                dms = ms - node.master_ms
-                dseq = seq - node.master_seq
-                # flags, the ID deltas, the value (text that cannot be an integer), the back-count
-                node.lp_base += (2 + (2 if 0 <= dms <= 127 else _delta_size(dms))
-                                 + (2 if 0 <= dseq <= 127 else _delta_size(dseq))
-                                 + (n + 2 if 0 < n < 64 and value[0] > 57 else entry_size(value)) + ROW_SIZE)
+                node.lp_bound += n + UNSIZED_ENTRY
+                node.unsized += 1
                 node.ms.append(ms)
                 node.seq.append(seq)
-                node.rows.append(node.prefix + BULK_HEADERS[n] + value + CRLF if n < 1024
+                node.rows.append(b"".join((node.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
                                  else node.prefix + b"$%d\r\n%b\r\n" % (n, value))
                 node.live = live + 1
             else:
