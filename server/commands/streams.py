@@ -45,7 +45,6 @@ from server.datatypes.stream import (
     MAX_ID,
     SEQ_MASK,
     U64_MAX,
-    UNSIZED_ENTRY,
     Consumer,
     Group,
     Nack,
@@ -53,7 +52,7 @@ from server.datatypes.stream import (
     format_id,
 )
 from server.keyspace import NOTIFY_STREAM, WRONGTYPE, clock, now_ms
-from server.protocol import BULK_HEADERS, CRLF, NULL_ARRAY, OK, Error, Raw, Status
+from server.protocol import NULL_ARRAY, OK, Error, Raw, Status
 
 INVALID_ID = Error(b"ERR Invalid stream ID specified as stream command argument")
 BAD_START = Error(b"ERR invalid start ID for the interval")
@@ -384,13 +383,7 @@ def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
                             < (max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE)):
                         # (a node that may be full by the exact count goes to StreamValue.append)
                         db.touch(key)
-                        node.lp_bound += n + UNSIZED_ENTRY  # counted exactly later (Node.settle)
-                        node.unsized += 1
-                        node.ms.append(ms)
-                        node.seq.append(seq)
-                        node.rows.append(b"".join((node.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
-                                         else node.prefix + b"$%d\r\n%b\r\n" % (n, value))
-                        node.live = live + 1
+                        node.add_usual(ms, seq, value)
                         stream.length += 1
                         stream.entries_added += 1
                         stream.last_id = ms << 64 | seq

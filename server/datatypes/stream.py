@@ -240,6 +240,18 @@ class Node:
         self.rows.append(encode_row(row))
         self.live += 1
 
+    def add_usual(self, ms: int, seq: int, value: bytes) -> None:
+        """Append the usual entry (one field, the node's master field, to an open node) uncounted:
+        a bound now, the exact listpack bytes later (``settle``). XADD's common path comes here."""
+        n = len(value)
+        self.lp_bound += n + UNSIZED_ENTRY
+        self.unsized += 1
+        self.ms.append(ms)
+        self.seq.append(seq)
+        self.rows.append(b"".join((self.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
+                         else self.prefix + b"$%d\r\n%b\r\n" % (n, value))
+        self.live += 1
+
     def freeze(self) -> None:
         """Pack a node that will take no more entries (see the class docstring)."""
         if self.frozen:
@@ -620,9 +632,9 @@ class StreamValue:
         """Add the entry ``<ms>-<seq>``, which the caller checked is above ``last_id``, and return its ID
         (streamAppendItem). ``size`` is the bytes of its fields and values together.
 
-        The usual entry (one field, the node's master field, to the tail node) is added here
-        without further calls; ``XADD key * field value`` has its own copy of that path
-        (``commands.streams.xadd``): a change to one is made to the other.
+        The usual entry (one field, the node's master field, to the tail node) goes in
+        uncounted (``Node.add_usual``); ``XADD key * field value`` decides the same case
+        itself (``commands.streams.xadd``) and calls the same method.
         """
         sid = ms << 64 | seq
         nodes = self.nodes
@@ -644,15 +656,7 @@ class StreamValue:
                 self.keys.append(sid)
                 node.add(ms, seq, row)
             elif len(row) == 2 and node.prefix and row[0] == node.fields[0]:  # the usual entry: counted later
-                value = row[1]
-                n = len(value)
-                node.lp_bound += n + UNSIZED_ENTRY
-                node.unsized += 1
-                node.ms.append(ms)
-                node.seq.append(seq)
-                node.rows.append(b"".join((node.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
-                                 else node.prefix + b"$%d\r\n%b\r\n" % (n, value))
-                node.live = live + 1
+                node.add_usual(ms, seq, row[1])
             else:
                 node.add(ms, seq, row)
         else:
