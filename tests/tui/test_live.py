@@ -127,8 +127,9 @@ async def test_pinned_keys_sort_by_soonest_expiry_and_drop_when_expired(server) 
 
         await wait_for(pilot, lambda: pinned_order()[-3:] == ["early", "late", "forever"], what="sorted pins")
         with server.connect() as conn:
-            conn.pexpire("early", 400)  # another client shortens it: the event resyncs the countdown
-        await wait_for(pilot, lambda: panel.pinned.get(b"early") and panel.pinned[b"early"].pttl <= 400)
+            conn.pexpire("early", 1500)  # another client shortens it: the event resyncs the countdown
+        # Seen resynced, unless a loaded machine let the 1.5 s run out before this looked.
+        await wait_for(pilot, lambda: b"early" not in panel.pinned or panel.pinned[b"early"].pttl <= 1500)
         await wait_for(pilot, lambda: b"early" not in panel.pinned, timeout=8, what="expired pin dropped")
         assert set(panel.pinned) == {b"late", b"forever"}
         await pilot.press("p")  # "early" is selected but gone: p does nothing harmful
