@@ -2,11 +2,13 @@
 
 Use them from a worker with ``await app.push_screen_wait(...)``: `ConfirmDialog`
 returns a bool, `FormDialog` a ``{field name: text}`` dict or None when cancelled.
+`SubmitDialog` is the OK/Cancel part the form and the hex editor share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -17,6 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, TextArea
 
 from redistui.formatting import printable
+
+ResultT = TypeVar("ResultT")
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -60,6 +64,49 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class SubmitDialog(ModalScreen[ResultT | None], Generic[ResultT]):
+    """A modal that submits with Ctrl+S or its OK button and cancels with Escape or Cancel.
+
+    A subclass yields `buttons()` last in its layout and says in `answer()` what OK returns
+    (None when the input cannot be submitted yet: the dialog then stays open).
+    """
+
+    DEFAULT_CSS = """
+    SubmitDialog #buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    SubmitDialog Button { margin-left: 1; }
+    """
+
+    SUBMIT_LABEL = "OK"  # the OK button's word; the Ctrl+S binding's description says the same
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", SUBMIT_LABEL),
+    ]
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(id="buttons"):
+            yield Button("Cancel", id="cancel")
+            yield Button(f"{self.SUBMIT_LABEL} (ctrl+s)", id="ok", variant="primary")
+
+    def answer(self) -> ResultT | None:
+        raise NotImplementedError
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_submit()
+        else:
+            self.action_cancel()
+
+    def action_submit(self) -> None:
+        answer = self.answer()
+        if answer is not None:
+            self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 @dataclass(frozen=True)
 class Field:
     """One form field: a one-line input, a multi-line text area, or a choice."""
@@ -72,7 +119,7 @@ class Field:
     choices: tuple[str, ...] = ()
 
 
-class FormDialog(ModalScreen[dict[str, str] | None]):
+class FormDialog(SubmitDialog[dict[str, str]]):
     """A titled form; Ctrl+S or the OK button submits, Escape cancels."""
 
     DEFAULT_CSS = """
@@ -84,14 +131,7 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
     FormDialog #title { text-style: bold; margin-bottom: 1; }
     FormDialog Label { margin-top: 1; color: $text-muted; width: 100%; }
     FormDialog TextArea { height: 8; }
-    FormDialog #buttons { height: auto; align-horizontal: right; margin-top: 1; }
-    FormDialog Button { margin-left: 1; }
     """
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "OK"),
-    ]
 
     def __init__(self, title: str, fields: list[Field]) -> None:
         super().__init__()
@@ -114,11 +154,9 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
                     yield TextArea(field.value, id=f"field-{field.name}", soft_wrap=True)
                 else:
                     yield Input(field.value, placeholder=field.placeholder, id=f"field-{field.name}")
-            with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("OK (ctrl+s)", id="ok", variant="primary")
+            yield from self.buttons()
 
-    def values(self) -> dict[str, str]:
+    def answer(self) -> dict[str, str]:
         result: dict[str, str] = {}
         for field in self.fields:
             widget = self.query_one(f"#field-{field.name}")
@@ -135,16 +173,3 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_submit()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.action_cancel()
-
-    def action_submit(self) -> None:
-        self.dismiss(self.values())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -13,11 +13,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static, TextArea
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Label, Static, TextArea
 
 from redistui.formatting import printable
+from redistui.screens.dialogs import SubmitDialog
 from redistui.widgets.string_viewer import hex_dump, human_size
 
 HEX_EDIT_LIMIT = 64 * 1024  # bytes the editor takes (a bigger value: the command line)
@@ -47,7 +47,7 @@ def parse_hex(text: str) -> bytes:
     return bytes(out)
 
 
-class HexEditor(ModalScreen[bytes | None]):
+class HexEditor(SubmitDialog[bytes]):
     """Edit bytes as hex; Ctrl+S (or OK) returns them, Escape returns None."""
 
     DEFAULT_CSS = """
@@ -62,14 +62,10 @@ class HexEditor(ModalScreen[bytes | None]):
     HexEditor #hex-status { height: 1; margin-top: 1; color: $text-muted; }
     HexEditor #hex-status.-error { color: $error; text-style: bold; }
     HexEditor #hex-preview-scroll { height: 10; border: round $primary 50%; }
-    HexEditor #buttons { height: auto; align-horizontal: right; margin-top: 1; }
-    HexEditor Button { margin-left: 1; }
     """
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "Write"),
-    ]
+    SUBMIT_LABEL = "Write"
+    BINDINGS = [Binding("ctrl+s", "submit", SUBMIT_LABEL)]
 
     def __init__(self, title: str, data: bytes) -> None:
         super().__init__()
@@ -89,9 +85,7 @@ class HexEditor(ModalScreen[bytes | None]):
             yield Static("", id="hex-status")
             with VerticalScroll(id="hex-preview-scroll"):
                 yield Static("", id="hex-preview")
-            with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Write (ctrl+s)", id="ok", variant="primary")
+            yield from self.buttons()
 
     def on_mount(self) -> None:
         self._show(self.original)
@@ -119,18 +113,7 @@ class HexEditor(ModalScreen[bytes | None]):
         status.update(Text(f"{len(data):,} bytes, {human_size(len(data))}{delta}{same}"), layout=False)
         self.query_one("#hex-preview", Static).update(Text(hex_dump(data) or "(empty)"))
 
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.action_submit()
-        else:
-            self.action_cancel()
-
-    def action_submit(self) -> None:
+    def answer(self) -> bytes | None:
         if self.value is None:
             self.notify("The hex does not parse: see the line under it", severity="error")
-            return
-        self.dismiss(self.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return self.value
