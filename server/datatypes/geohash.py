@@ -280,35 +280,32 @@ def _bounding_box(shape: Shape) -> list[float]:
     ]
 
 
-def _move_x(hash: Bits, d: int) -> Bits:
-    x = hash.bits & 0xAAAAAAAAAAAAAAAA
-    y = hash.bits & 0x5555555555555555
-    zz = 0x5555555555555555 >> (64 - hash.step * 2)
-    if d > 0:
-        x = (x + (zz + 1)) & _M64
-    else:
-        x = ((x | zz) - (zz + 1)) & _M64
-    x &= 0xAAAAAAAAAAAAAAAA >> (64 - hash.step * 2)
-    return Bits(x | y, hash.step)
+_LONG_BITS = 0xAAAAAAAAAAAAAAAA  # the odd bit positions of an interleaved hash hold longitude
+_LAT_BITS = 0x5555555555555555
 
 
-def _move_y(hash: Bits, d: int) -> Bits:
-    x = hash.bits & 0xAAAAAAAAAAAAAAAA
-    y = hash.bits & 0x5555555555555555
-    zz = 0xAAAAAAAAAAAAAAAA >> (64 - hash.step * 2)
+def _step(hash: Bits, d: int, axis: int, other: int) -> Bits:
+    """One cell east/west (``axis`` = longitude bits) or north/south (latitude bits), by the sign of ``d``.
+
+    Adds or subtracts one in the axis's bits alone: the other axis's bits, set to ones in the
+    addend (or in the value, for a subtraction), carry across them (geohash_move_x/_y).
+    """
+    a = hash.bits & axis
+    b = hash.bits & other
+    zz = other >> (64 - hash.step * 2)
     if d > 0:
-        y = (y + (zz + 1)) & _M64
+        a = (a + (zz + 1)) & _M64
     else:
-        y = ((y | zz) - (zz + 1)) & _M64
-    y &= 0x5555555555555555 >> (64 - hash.step * 2)
-    return Bits(x | y, hash.step)
+        a = ((a | zz) - (zz + 1)) & _M64
+    a &= axis >> (64 - hash.step * 2)
+    return Bits(a | b, hash.step)
 
 
 def _move(hash: Bits, dx: int, dy: int) -> Bits:
     if dx:
-        hash = _move_x(hash, dx)
+        hash = _step(hash, dx, _LONG_BITS, _LAT_BITS)
     if dy:
-        hash = _move_y(hash, dy)
+        hash = _step(hash, dy, _LAT_BITS, _LONG_BITS)
     return hash
 
 
