@@ -147,6 +147,16 @@ class Accumulator:
         seq = itertools.count()
         floors: list[float] = [-1, -1] if top > 0 else [float("inf")] * 2  # the smallest in a full heap
 
+        def rank(heap: list[tuple[int, int, BigKey]], floor: int, measure: int, key: BigKey) -> None:
+            """Enter a key that beats ``floors[floor]`` into its top-N min-heap."""
+            entry = (measure, -next(seq), key)
+            if len(heap) < top:
+                push(heap, entry)
+            else:
+                replace(heap, entry)
+            if len(heap) == top:
+                floors[floor] = heap[0][0]
+
         def add(db: int, key: bytes, type_: str, encoding: str, size: int, elements: int,
                 expire_ms: int | None) -> None:
             cut = key.rfind(delimiter) if delimiter else -1
@@ -166,21 +176,9 @@ class Accumulator:
                     row[0] += 1
                     row[1] += size
             if size > floors[0]:
-                entry = (size, -next(seq), BigKey(db, key, type_, encoding, size, elements, expire_ms))
-                if len(big) < top:
-                    push(big, entry)
-                else:
-                    replace(big, entry)
-                if len(big) == top:
-                    floors[0] = big[0][0]
+                rank(big, 0, size, BigKey(db, key, type_, encoding, size, elements, expire_ms))
             if elements > floors[1] and type_ != "string":
-                entry = (elements, -next(seq), BigKey(db, key, type_, encoding, size, elements, expire_ms))
-                if len(long_) < top:
-                    push(long_, entry)
-                else:
-                    replace(long_, entry)
-                if len(long_) == top:
-                    floors[1] = long_[0][0]
+                rank(long_, 1, elements, BigKey(db, key, type_, encoding, size, elements, expire_ms))
 
         return add
 
