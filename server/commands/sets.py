@@ -13,6 +13,7 @@ numeric order, a hashtable in no particular order.
 from __future__ import annotations
 
 import random
+from typing import Protocol
 
 from server.client import Client
 from server.command import command, numkeys_keys
@@ -49,6 +50,31 @@ def read_set(ctx: Client, key: bytes) -> SetValue | None:
 def write_set(ctx: Client, key: bytes) -> SetValue | None:
     """The set at ``key`` for a write (no hit/miss counted), None if absent, WRONGTYPE otherwise."""
     return ctx.db.lookup_type(key, SetValue, read=False)
+
+
+class Members(Protocol):
+    """A set or a sorted set, as SREM and ZREM remove from it."""
+
+    def remove(self, member: bytes) -> bool: ...
+    def __len__(self) -> int: ...
+
+
+def remove_members(ctx: Client, key: bytes, value: Members, members: tuple[bytes, ...],
+                   event_class: int, event: bytes) -> int:
+    """SREM and ZREM: remove ``members``, notify once, delete the emptied key; how many were there."""
+    removed = 0
+    for member in members:
+        if value.remove(member):
+            removed += 1
+            if not value:
+                break
+    if removed:
+        db = ctx.db
+        db.touch(key)
+        db.notify(event_class, event, key)
+        if not value:
+            db.delete_with_event(key)
+    return removed
 
 
 # --------------------------------------------------------------------------- single set
@@ -90,18 +116,7 @@ def srem(ctx: Client, key: bytes, *members: bytes) -> int:
     value = write_set(ctx, key)
     if value is None:
         return 0
-    removed = 0
-    for member in members:
-        if value.remove(member):
-            removed += 1
-            if not value.members:
-                break
-    if removed:
-        ctx.db.touch(key)
-        ctx.db.notify(NOTIFY_SET, b"srem", key)
-        if not value.members:
-            ctx.db.delete_with_event(key)
-    return removed
+    return remove_members(ctx, key, value, members, NOTIFY_SET, b"srem")
 
 
 @command("smembers", arity=2, flags="readonly", acl="set", group="set",

@@ -46,7 +46,7 @@ from server.commands.args import (
     rank_range,
     to_int,
 )
-from server.commands.sets import LIMIT_NEGATIVE
+from server.commands.sets import LIMIT_NEGATIVE, remove_members
 from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
@@ -362,17 +362,7 @@ def zrem(ctx: Client, key: bytes, *members: bytes) -> int:
     zs = write_zset(ctx, key)
     if zs is None:
         return 0
-    removed = 0
-    for member in members:
-        if zs.remove(member):
-            removed += 1
-            if not zs.scores:
-                break
-    if removed:
-        ctx.db.touch(key)
-        ctx.db.notify(NOTIFY_ZSET, b"zrem", key)
-        deleted_if_empty(ctx, key, zs)
-    return removed
+    return remove_members(ctx, key, zs, members, NOTIFY_ZSET, b"zrem")
 
 
 # --------------------------------------------------------------------------- single lookups
