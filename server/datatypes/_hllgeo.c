@@ -459,14 +459,10 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    "_hllgeo",
-    "PFADD's register update and a geo search's candidate filter in C (see the C source).",
-    -1,
-    methods,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
+    .m_name = "_hllgeo",
+    .m_doc = "PFADD's register update and a geo search's candidate filter in C (see the C source).",
+    .m_size = -1,  /* no per-module state */
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit__hllgeo(void)

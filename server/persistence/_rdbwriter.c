@@ -265,14 +265,10 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    "_rdbwriter",
-    "String records of an RDB file, serialised with borrowed references, and its CRC-64 (see the C source).",
-    -1,
-    methods,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
+    .m_name = "_rdbwriter",
+    .m_doc = "String records of an RDB file, serialised with borrowed references, and its CRC-64 (see the C source).",
+    .m_size = -1,  /* no per-module state */
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC PyInit__rdbwriter(void)
