@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
@@ -749,30 +750,47 @@ def shut_down(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None
     loop.close()
 
 
-class Proxy:
-    """A TCP proxy in a thread: ``cut`` closes every connection through it (the replica
-    reconnects through it), ``cut(hold=True)`` refuses new ones until ``release``."""
+LoopServerT = TypeVar("LoopServerT", bound="LoopServer")
 
-    def __init__(self, target: int) -> None:
-        self.target = target
+
+class LoopServer:
+    """A TCP server on an asyncio loop in a thread of the test, on a free port while in a
+    ``with`` block; a subclass says in ``_serve`` what it does with each connection."""
+
+    def __init__(self) -> None:
         self.port = 0
         self.loop = asyncio.new_event_loop()
-        self.writers: list[asyncio.StreamWriter] = []
-        self.holding = False
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    def __enter__(self) -> Proxy:
+    def __enter__(self: LoopServerT) -> LoopServerT:
         self.thread.start()
         self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.cut()
         shut_down(self.loop, self.thread)
 
     async def _listen(self) -> int:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class Proxy(LoopServer):
+    """A TCP proxy in a thread: ``cut`` closes every connection through it (the replica
+    reconnects through it), ``cut(hold=True)`` refuses new ones until ``release``."""
+
+    def __init__(self, target: int) -> None:
+        super().__init__()
+        self.target = target
+        self.writers: list[asyncio.StreamWriter] = []
+        self.holding = False
+
+    def __exit__(self, *exc: object) -> None:
+        self.cut()
+        super().__exit__(*exc)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.holding:
@@ -810,28 +828,14 @@ class Proxy:
         asyncio.run_coroutine_threadsafe(release(), self.loop).result(10)
 
 
-class FakeMaster:
+class FakeMaster(LoopServer):
     """A master that completes the handshake, announces a full sync, sends ``payload``
     (a damaged snapshot, or the start of one) and hangs up."""
 
     def __init__(self, payload: bytes) -> None:
+        super().__init__()
         self.payload = payload
         self.served = False
-        self.port = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> FakeMaster:
-        self.thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shut_down(self.loop, self.thread)
-
-    async def _listen(self) -> int:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -856,30 +860,16 @@ class FakeMaster:
                     writer.write(b"+OK\r\n")
 
 
-class StreamMaster:
+class StreamMaster(LoopServer):
     """A master that completes the handshake, sends an empty snapshot, then ``stream`` in
     pieces of ``piece`` bytes (so that every command is cut across reads), then
     REPLCONF GETACK * and records the replica's ACK offsets."""
 
     def __init__(self, stream: bytes, piece: int) -> None:
+        super().__init__()
         self.stream = stream
         self.piece = piece
         self.acks: list[int] = []
-        self.port = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> StreamMaster:
-        self.thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shut_down(self.loop, self.thread)
-
-    async def _listen(self) -> int:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
 
     async def _command(self, reader: asyncio.StreamReader) -> list[bytes]:
         count = int((await reader.readline())[1:])
