@@ -14,19 +14,7 @@ import time
 
 import redis
 
-SIZE = 1_000_000
-BATCH = 10_000
-
-
-def timed(fn, repeat: int = 50) -> float:
-    """Seconds per call, the best of three rounds (the machine is shared)."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        best = min(best, (time.perf_counter() - start) / repeat)
-    return best
+from tests.server.scale import BATCH, SIZE, timed
 
 
 def test_million_element_list(ours):

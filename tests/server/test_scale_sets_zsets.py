@@ -13,21 +13,8 @@ import time
 import pytest
 import redis
 
+from tests.server.scale import BATCH, SIZE, timed
 from tests.servers import OurServer
-
-SIZE = 1_000_000
-BATCH = 10_000
-
-
-def timed(fn, repeat: int = 50) -> float:
-    """Seconds per call, the best of a few rounds (the machine is shared)."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        best = min(best, (time.perf_counter() - start) / repeat)
-    return best
 
 
 @pytest.fixture
