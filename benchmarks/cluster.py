@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import alternate, cpu_seconds, save_results  # noqa: E402
+from benchmarks.run import compare, cpu_seconds, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer, ServerProcess, free_port  # noqa: E402
 
 TESTS = ("set", "get")
@@ -90,14 +90,12 @@ def main() -> int:
         ours_nodes = start_cluster("ours", work)
         real_nodes = start_cluster("real", work)
         ours, real = Cluster(ours_nodes), Cluster(real_nodes)
-        print(f"{'case':<12} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
-        for pipeline in (1, 16):
-            for test in TESTS:
-                requests = n * (4 if pipeline > 1 else 1)
-                row = results["cases"][f"{test}_P{pipeline}"] = alternate(
-                    rounds, ours, real, lambda c, t=test, p=pipeline, r=requests: c.bench(t, r, p))
-                print(f"{test + '_P' + str(pipeline):<12} {row['ours']:>10.0f} {row['redis']:>10.0f} "
-                      f"{row['ratio']:>6.2f}   {row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+        cases = {
+            f"{test}_P{pipeline}": lambda c, t=test, p=pipeline: c.bench(t, n * (4 if p > 1 else 1), p)
+            for pipeline in (1, 16)
+            for test in TESTS
+        }
+        compare(cases, rounds, ours, real, results, 12)
     finally:
         for node in ours_nodes + real_nodes:
             node.stop()

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import alternate, command_benchmark, save_results  # noqa: E402
+from benchmarks.run import command_benchmark, compare, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
 
 
@@ -74,11 +74,7 @@ def main() -> int:
                                                 "BYRADIUS", "20", "km", "ASC"),
             "sort_1k_list_P1": lambda s: command_benchmark(s, n // 4, 1, "SORT", "numbers"),
         }
-        print(f"{'case':<20} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
-        for name, run in cases.items():
-            row = results["cases"][name] = alternate(rounds, ours, real, run)
-            print(f"{name:<20} {row['ours']:>10.0f} {row['redis']:>10.0f} {row['ratio']:>6.2f}   "
-                  f"{row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+        compare(cases, rounds, ours, real, results, 20)
     finally:
         ours.stop()
         real.stop()

@@ -98,6 +98,15 @@ def alternate(rounds: int, ours, real, run) -> dict:
             "redis_cpu_us": statistics.median(x[1] for x in theirs)}
 
 
+def compare(cases: dict, rounds: int, ours, real, results: dict, width: int) -> None:
+    """Each case ``name: run`` through `alternate`, stored in ``results["cases"]`` and printed as a row."""
+    print(f"{'case':<{width}} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
+    for name, run in cases.items():
+        row = results["cases"][name] = alternate(rounds, ours, real, run)
+        print(f"{name:<{width}} {row['ours']:>10.0f} {row['redis']:>10.0f} {row['ratio']:>6.2f}   "
+              f"{row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+
+
 def save_results(prefix: str, results: dict) -> None:
     """Write ``results`` to benchmarks/results/<prefix>-<time>.json and say where."""
     out_dir = ROOT / "benchmarks" / "results"

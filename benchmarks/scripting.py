@@ -27,7 +27,7 @@ from redis.lock import Lock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import alternate, command_benchmark, save_results  # noqa: E402
+from benchmarks.run import command_benchmark, compare, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
 
 INCR_SCRIPT = "return redis.call('incr', KEYS[1])"
@@ -66,14 +66,13 @@ def main() -> int:
     try:
         for server in (ours, real):
             prepare(server)
-        print(f"{'case':<22} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
-        for pipeline in (1, 16):
-            for name, command in (("evalsha_incr", incr), ("evalsha_lock_release", release)):
-                requests = n * (4 if pipeline > 1 else 1)
-                row = results["cases"][f"{name}_P{pipeline}"] = alternate(
-                    rounds, ours, real, lambda s, c=command, p=pipeline, r=requests: command_benchmark(s, r, p, *c, keyspace=100000))
-                print(f"{name + '_P' + str(pipeline):<22} {row['ours']:>10.0f} {row['redis']:>10.0f} "
-                      f"{row['ratio']:>6.2f}   {row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+        cases = {
+            f"{name}_P{pipeline}": lambda s, c=command, p=pipeline: command_benchmark(
+                s, n * (4 if p > 1 else 1), p, *c, keyspace=100000)
+            for pipeline in (1, 16)
+            for name, command in (("evalsha_incr", incr), ("evalsha_lock_release", release))
+        }
+        compare(cases, rounds, ours, real, results, 22)
     finally:
         ours.stop()
         real.stop()

@@ -27,7 +27,7 @@ import hiredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import alternate, command_benchmark, cpu_seconds, rss_bytes, save_results  # noqa: E402
+from benchmarks.run import command_benchmark, compare, cpu_seconds, rss_bytes, save_results  # noqa: E402
 from tests.servers import OurServer, RealServer  # noqa: E402
 
 
@@ -119,11 +119,7 @@ def main() -> int:
             "xrange_100_P1": lambda s: command_benchmark(s, n // 4, 1, "XRANGE", "r", "-", "+", "COUNT", "100"),
             "xreadgroup_xack_loop": lambda s: consumer_loop(s, 10_000 if args.quick else 50_000),
         }
-        print(f"{'case':<22} {'ours':>10} {'redis':>10} {'ratio':>6}   {'ours us':>8} {'redis us':>8}")
-        for name, run in cases.items():
-            row = results["cases"][name] = alternate(rounds, ours, real, run)
-            print(f"{name:<22} {row['ours']:>10.0f} {row['redis']:>10.0f} {row['ratio']:>6.2f}   "
-                  f"{row['ours_cpu_us']:>8.1f} {row['redis_cpu_us']:>8.1f}", flush=True)
+        compare(cases, rounds, ours, real, results, 22)
         if not args.skip_memory:
             # Fresh servers: memory freed by the cases above stays in the process (RSS would not grow).
             ours.stop()
