@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -37,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import OurServer, RealServer  # noqa: E402
+from server.memory import private_dirty_bytes  # noqa: E402
+from tests.servers import OurServer, RealServer, descendants, process_rss  # noqa: E402
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 LOADED = re.compile(r"DB loaded from disk: ([0-9.]+) seconds")
 
 
@@ -68,39 +67,6 @@ def time_load(server, rounds: int) -> float:
     return statistics.median(times)
 
 
-def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as fh:
-        return int(fh.read().split()[1]) * PAGE
-
-
-def _descendants(pid: int) -> list[int]:
-    """The processes forked by ``pid``, and theirs (the BGSAVE child and any helper of it)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as fh:
-                children = [int(x) for x in fh.read().split()]
-        except OSError:
-            children = []
-        found += children
-        todo += children
-    return found
-
-
-def _private_dirty(pid: int) -> int:
-    """Pages only this process maps, written: what copy-on-write cost it (smaps_rollup)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Private_Dirty:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def bgsave_latency(server, keys: int, startup_rss: int) -> dict:
     """GET round trips (ms) measured while a BGSAVE runs, and the memory its processes copied.
 
@@ -111,7 +77,7 @@ def bgsave_latency(server, keys: int, startup_rss: int) -> dict:
     client = server.client(socket_timeout=60)
     probe = server.client(socket_timeout=60)
     pid = server.proc.pid
-    dataset = _rss(pid) - startup_rss
+    dataset = process_rss(pid) - startup_rss
     samples: list[float] = []
     peak = 0
     client.bgsave()
@@ -123,7 +89,7 @@ def bgsave_latency(server, keys: int, startup_rss: int) -> dict:
         probe.get(f"key:{index}")
         samples.append((time.perf_counter() - t0) * 1000)
         if len(samples) % 20 == 0:
-            peak = max(peak, sum(_private_dirty(child) for child in _descendants(pid)))
+            peak = max(peak, sum(private_dirty_bytes(child) for child in descendants(pid)))
         if len(samples) % 200 == 0 and not client.info("persistence")["rdb_bgsave_in_progress"]:
             break
         if time.perf_counter() - start > 300:
@@ -155,7 +121,7 @@ def main() -> int:
     try:
         real = RealServer(work / "real")
         real.start()
-        real_startup = _rss(real.proc.pid)
+        real_startup = process_rss(real.proc.pid)
         client = real.client(socket_timeout=600)
         client.execute_command("DEBUG", "POPULATE", args.keys)
         client.close()

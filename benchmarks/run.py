@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import OurServer, RealServer  # noqa: E402
+from tests.servers import OurServer, RealServer, process_rss  # noqa: E402
 
 CORE_TESTS = ["set", "get", "incr", "mset"]
 FAMILY_TESTS = ["lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"]
@@ -42,11 +42,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def run_benchmark(port: int, test: str, requests: int, pipeline: int, clients: int = 50) -> float:
@@ -129,11 +124,11 @@ def load_keys(port: int, count: int) -> None:
 def memory_per_key(server, count: int) -> float:
     server.client().flushall()
     time.sleep(0.5)
-    before = rss_bytes(server.proc.pid)
+    before = process_rss(server.proc.pid)
     load_keys(server.port, count)
     assert server.client().dbsize() == count
     time.sleep(0.5)
-    return (rss_bytes(server.proc.pid) - before) / count
+    return (process_rss(server.proc.pid) - before) / count
 
 
 def run_pubsub_fanout(quick: bool) -> dict:

@@ -27,8 +27,8 @@ import hiredis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import command_benchmark, compare, cpu_seconds, rss_bytes, save_results  # noqa: E402
-from tests.servers import OurServer, RealServer  # noqa: E402
+from benchmarks.run import command_benchmark, compare, cpu_seconds, save_results  # noqa: E402
+from tests.servers import OurServer, RealServer, process_rss  # noqa: E402
 
 
 class Conn:
@@ -86,11 +86,11 @@ def memory_per_entry(server, count: int) -> float:
     c = Conn(server.port)
     c.call(b"FLUSHALL")
     time.sleep(0.5)
-    before = rss_bytes(server.proc.pid)
+    before = process_rss(server.proc.pid)
     fill(server.port, b"m", count)
     assert c.call(b"XLEN", b"m") == count
     time.sleep(0.5)
-    used = rss_bytes(server.proc.pid) - before
+    used = process_rss(server.proc.pid) - before
     c.call(b"FLUSHALL")
     c.close()
     return used / count

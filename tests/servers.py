@@ -24,6 +24,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_rss(pid: int) -> int:
+    """A process's resident set size in bytes (/proc/<pid>/statm)."""
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes forked by ``pid``, and theirs (a BGSAVE child and any helper of it)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as fh:
+                children = [int(x) for x in fh.read().split()]
+        except OSError:
+            children = []
+        found += children
+        todo += children
+    return found
+
+
 def require_tool(name: str) -> str:
     """The path of a reference tool (redis-server, redis-cli ...), or a failed test.
 

@@ -24,31 +24,10 @@ import pytest
 from server.datatypes.hash import HashValue
 from server.memory import private_dirty_bytes, rss_bytes
 from server.persistence import rdb
-from tests.servers import OurServer, RealServer, real_server_available, require_tool
+from tests.servers import OurServer, RealServer, descendants, process_rss, real_server_available, require_tool
 
 KEYS = 300_000  # strings; a fifth as many hashes of five fields
 COW_LINE = re.compile(r"RDB: (\d+) MB of memory used by copy-on-write")
-
-
-def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/statm") as fh:
-        return int(fh.read().split()[1]) * 4096
-
-
-def _descendants(pid: int) -> list[int]:
-    """The processes forked by ``pid``, and theirs (the BGSAVE child and any helper of it)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as fh:
-                children = [int(x) for x in fh.read().split()]
-        except OSError:
-            children = []
-        found += children
-        todo += children
-    return found
 
 
 def _strings() -> dict:
@@ -82,7 +61,7 @@ def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path, build):
             client.rpush(f"list:{i}", *range(50))
             client.hset(f"hash:{i}", mapping={"a": 1, "b": "two"})
         pid = server.proc.pid
-        dataset = _rss(pid) - int(client.info("memory")["used_memory_startup"])
+        dataset = process_rss(pid) - int(client.info("memory")["used_memory_startup"])
         assert dataset > 30 * 1024 * 1024, dataset
 
         log_start = server.log_path.stat().st_size
@@ -91,7 +70,7 @@ def test_bgsave_child_copies_under_30_percent_of_the_dataset(tmp_path, build):
         peak = samples = 0
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            children = _descendants(pid)
+            children = descendants(pid)
             if children:
                 peak = max(peak, sum(private_dirty_bytes(child) for child in children))
                 samples += 1

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.differential.harness import RawConnection, encode_command, parse
-from tests.servers import OurServer
+from tests.servers import OurServer, process_rss
 
 
 def client_line(r: redis.Redis, client_id: int) -> dict[str, str]:
@@ -130,14 +130,6 @@ def test_message_published_before_a_command_arrives_before_its_reply(ours, r):
 # --------------------------------------------------------------------------- slow subscribers
 
 
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 @pytest.fixture
 def own_server(tmp_path):
     """A server of its own, so memory measurements see only this test."""
@@ -172,7 +164,7 @@ def test_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded(own_s
     time.sleep(0.2)
     fast.setblocking(False)
     _read_all(fast)
-    baseline = rss_bytes(own_server.proc.pid)
+    baseline = process_rss(own_server.proc.pid)
     payload = b"x" * 65536
     frame = len(b"*3\r\n$7\r\nmessage\r\n$5\r\nflood\r\n$65536\r\n\r\n") + len(payload)
     received = 0
@@ -182,7 +174,7 @@ def test_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded(own_s
     for _ in range(640):  # 40 MB per subscriber: five times the hard limit
         counts.append(publisher.call("PUBLISH", "flood", payload))
         received += _read_all(fast)
-        peak = max(peak, rss_bytes(own_server.proc.pid))
+        peak = max(peak, process_rss(own_server.proc.pid))
     deadline = time.monotonic() + 10
     while received < 640 * frame and time.monotonic() < deadline:
         received += _read_all(fast)
