@@ -42,6 +42,15 @@ def real(tmp_path_factory):
 
 
 @pytest.fixture
+def own_server(tmp_path):
+    """A server for this test alone: what it measures (memory, RSS) or breaks sees no other test."""
+    server = OurServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def r(ours):
     """A redis-py client on our server, with every database empty."""
     client = redis.Redis(port=ours.port, protocol=2)

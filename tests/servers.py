@@ -205,6 +205,21 @@ class RealServer(ServerProcess):
         ]
 
 
+def cluster_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
+    """A started cluster node, ours (``kind`` "ours") or redis-server, its bus on a free port of
+    its own; the port is chosen again if another test took it meanwhile."""
+    for attempt in range(3):
+        args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()), *extra]
+        node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
+        try:
+            node.start(timeout=30)
+            return node
+        except RuntimeError as exc:
+            if attempt == 2 or "in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
 def server_process(kind: str, port: int = 0) -> ServerProcess:
     """A server of the given kind ("bundled" or "redis-server") in a directory of its own."""
     if kind == "bundled":

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.differential.harness import Differ, RawConnection
-from tests.servers import OurServer, RealServer, ServerProcess, free_port, real_server_available
+from tests.servers import RealServer, ServerProcess, cluster_node, real_server_available
 
 
 def test_cluster_commands_with_cluster_mode_off(diff):
@@ -85,17 +85,7 @@ def test_migrate_between_ours_and_redis_server(diff, ours, real):
 
 
 def _cluster_node(kind: str, workdir: Path) -> ServerProcess:
-    """A cluster node on free ports; chosen again if another test took one meanwhile."""
-    for attempt in range(3):
-        extra = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()), "--cluster-node-timeout", "1000"]
-        node: ServerProcess = OurServer(workdir, extra=extra) if kind == "ours" else RealServer(workdir, extra=extra)
-        try:
-            node.start(timeout=30)
-            return node
-        except RuntimeError as exc:
-            if attempt == 2 or "in use" not in str(exc):
-                raise
-    raise AssertionError("unreachable")
+    return cluster_node(kind, workdir, "--cluster-node-timeout", "1000")
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ moves HLLs across (GET on one server, SET on the other) and lowers
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tests.differential.harness import RawConnection, parse
+from tests.differential.machines import run_machine
 
 KEYS = ["h1", "h2", "h3"]
 
@@ -257,13 +257,4 @@ class Machine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("sparse_max", ["3000", "200"])
 def test_hyperloglog_sequences_match_redis(ours, real, sparse_max):
-    class Run(Machine):
-        ours_port = ours.port
-        real_port = real.port
-
-    Run.sparse_max = sparse_max
-    run_state_machine_as_test(
-        Run,
-        settings=settings(max_examples=25, stateful_step_count=20, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(Machine, ours, real, 25, 20, sparse_max=sparse_max)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tests.differential.harness import RawConnection, parse
+from tests.differential.machines import run_machine
 
 KEYS = st.sampled_from(["a", "b", "c"])
 VALUES = st.sampled_from([b"1", b"42", b"hello", b"", b"x" * 50, b"-3", b"\xff\x00"])
@@ -173,13 +173,4 @@ class KeyMachine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("resp", [2, 3])
 def test_key_commands_match_redis(ours, real, resp):
-    class Machine(KeyMachine):
-        ours_port = ours.port
-        real_port = real.port
-
-    Machine.resp = resp
-    run_state_machine_as_test(
-        Machine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(KeyMachine, ours, real, 25, 30, resp=resp)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from tests.differential.harness import parse
 from tests.differential.live import Pair, new_fence
+from tests.differential.machines import run_machine
 
 _names = itertools.count()
 
@@ -395,12 +395,4 @@ def _normalised(replies: list[bytes]) -> tuple[list, list, list]:
 
 
 def test_generated_pubsub_matches_redis(ours, real):
-    class Machine(PubSubMachine):
-        ours_port = ours.port
-        real_port = real.port
-
-    run_state_machine_as_test(
-        Machine,
-        settings=settings(max_examples=20, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(PubSubMachine, ours, real, 20, 25)

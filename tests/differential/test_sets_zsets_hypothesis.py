@@ -13,11 +13,11 @@ One run lowers the encoding thresholds so conversions happen on small data.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tests.differential.harness import RawConnection, parse
+from tests.differential.machines import run_machine
 
 SET_KEYS = st.sampled_from(["s1", "s2", "s3"])
 ZSET_KEYS = st.sampled_from(["z1", "z2", "z3"])
@@ -305,14 +305,4 @@ class Machine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("resp,small", [(2, False), (3, False), (2, True)])
 def test_sets_and_sorted_sets_match_redis(ours, real, resp, small):
-    class Run(Machine):
-        ours_port = ours.port
-        real_port = real.port
-
-    Run.resp = resp
-    Run.small_encodings = small
-    run_state_machine_as_test(
-        Run,
-        settings=settings(max_examples=40, stateful_step_count=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(Machine, ours, real, 40, 40, resp=resp, small_encodings=small)

@@ -9,11 +9,11 @@ drawn far in the future or already past, so no reply depends on timing.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tests.differential.harness import RawConnection
+from tests.differential.machines import run_machine
 
 KEYS = st.sampled_from(["a", "b", "c"])
 VALUES = st.one_of(
@@ -177,17 +177,10 @@ class StringMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("resp", [2, 3])
 def test_string_commands_match_redis(ours, real, resp):
     class Machine(StringMachine):
-        ours_port = ours.port
-        real_port = real.port
-
         def __init__(self) -> None:
             super().__init__()
             if resp == 3:
                 self.ours.call("HELLO", "3")
                 self.real.call("HELLO", "3")
 
-    run_state_machine_as_test(
-        Machine,
-        settings=settings(max_examples=30, stateful_step_count=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(Machine, ours, real, 30, 30)

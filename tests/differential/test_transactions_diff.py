@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from tests.differential.live import Pair
+from tests.differential.machines import run_machine
 
 
 @pytest.fixture
@@ -396,16 +396,7 @@ class TransactionMachine(RuleBasedStateMachine):
 
 @pytest.mark.parametrize("resp", [2, 3])
 def test_generated_transactions_match_redis(ours, real, resp):
-    class Machine(TransactionMachine):
-        ours_port = ours.port
-        real_port = real.port
-
-    Machine.resp = resp
-    run_state_machine_as_test(
-        Machine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
-    )
+    run_machine(TransactionMachine, ours, real, 25, 30, resp=resp)
 
 
 def test_acl_rules_changed_before_exec(pairs):

@@ -21,24 +21,15 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 
 from tests.differential.harness import RawConnection, parse
-from tests.servers import OurServer, RealServer, ServerProcess, free_port, require_tool
+from tests.servers import OurServer, ServerProcess, cluster_node, free_port, require_tool
 
 NODE_TIMEOUT = 1000  # ms
 
 
 def start_node(kind: str, workdir: Path, *extra: str) -> ServerProcess:
-    """A cluster node on free ports; chosen again if another test took one meanwhile."""
-    for attempt in range(3):
-        args = ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
-                "--cluster-node-timeout", str(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0", *extra]
-        node: ServerProcess = OurServer(workdir, extra=args) if kind == "ours" else RealServer(workdir, extra=args)
-        try:
-            node.start(timeout=30)
-            return node
-        except RuntimeError as exc:
-            if attempt == 2 or "in use" not in str(exc):
-                raise
-    raise AssertionError("unreachable")
+    """A cluster node with this file's node timeout and immediate diskless syncs."""
+    return cluster_node(kind, workdir, "--cluster-node-timeout", str(NODE_TIMEOUT), "--repl-diskless-sync-delay", "0",
+                        *extra)
 
 
 def start_nodes(kinds: list[str], workdir: Path,

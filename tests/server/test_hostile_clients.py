@@ -14,10 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import redis
 
-from tests.servers import OurServer, free_port, require_tool
+from tests.servers import free_port, require_tool
 
 
 def rss_kib(pid: int) -> int:
@@ -40,14 +39,6 @@ def send_and_count_replies(port: int, payload: bytes, replies: int, marker: byte
             data += chunk
         sender.join()
         return bytes(data)
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    server = OurServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_error_replies_cost_no_memory(own_server):

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.differential.harness import RawConnection, encode_command, parse
-from tests.servers import OurServer, process_rss
+from tests.servers import process_rss
 
 
 def client_line(r: redis.Redis, client_id: int) -> dict[str, str]:
@@ -128,15 +128,6 @@ def test_message_published_before_a_command_arrives_before_its_reply(ours, r):
 
 
 # --------------------------------------------------------------------------- slow subscribers
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    """A server of its own, so memory measurements see only this test."""
-    server = OurServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _read_all(sock: socket.socket) -> int:

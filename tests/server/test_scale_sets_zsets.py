@@ -10,20 +10,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import redis
 
 from tests.server.scale import BATCH, SIZE, timed
-from tests.servers import OurServer
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    """A server of its own: the memory a million members take is returned when it stops."""
-    server = OurServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_million_member_set_and_sorted_set(own_server):
