@@ -131,6 +131,21 @@ def _real_dump(server: RealServer, client: redis.Redis, compression: str) -> Pat
     return copy
 
 
+def assert_redis_loads(path: Path, workdir: Path, expected: dict) -> None:
+    """The RDB file at ``path`` passes redis-check-rdb, and redis-server started on it holds ``expected``."""
+    check = subprocess.run(["redis-check-rdb", str(path)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "RDB looks OK" in check.stdout
+    workdir.mkdir()
+    shutil.copy(path, workdir / "dump.rdb")
+    target = RealServer(workdir)
+    target.start()
+    try:
+        assert_same(snapshot(target.client()), expected)
+    finally:
+        target.stop()
+
+
 @pytest.mark.parametrize("compression", ["yes", "no"])
 def test_redis_dump_loads_into_ours(source, tmp_path, compression):
     server, client, expected = source
@@ -162,18 +177,7 @@ def test_our_dump_loads_into_redis(source, tmp_path):
         ours.stop()
     written = tmp_path / "dump.rdb"
     assert written.read_bytes() != path.read_bytes()
-    check = subprocess.run(["redis-check-rdb", str(written)], capture_output=True, text=True, timeout=60)
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert "RDB looks OK" in check.stdout
-    target_dir = tmp_path / "real"
-    target_dir.mkdir()
-    shutil.copy(written, target_dir / "dump.rdb")
-    target = RealServer(target_dir)
-    target.start()
-    try:
-        assert_same(snapshot(target.client()), expected)
-    finally:
-        target.stop()
+    assert_redis_loads(written, tmp_path / "real", expected)
 
 
 def test_bgsave_output_loads_into_redis(tmp_path):
@@ -204,17 +208,7 @@ def test_bgsave_output_loads_into_redis(tmp_path):
     finally:
         ours.stop()
     assert not [p for p in os.listdir(tmp_path) if p.startswith("temp-")]
-    check = subprocess.run(["redis-check-rdb", str(tmp_path / "dump.rdb")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout
-    target_dir = tmp_path / "real"
-    target_dir.mkdir()
-    shutil.copy(tmp_path / "dump.rdb", target_dir / "dump.rdb")
-    target = RealServer(target_dir)
-    target.start()
-    try:
-        assert_same(snapshot(target.client()), expected)
-    finally:
-        target.stop()
+    assert_redis_loads(tmp_path / "dump.rdb", tmp_path / "real", expected)
 
 
 def test_dump_restore_both_ways(source, ours):
@@ -432,18 +426,10 @@ def test_writer_output_is_read_by_redis(source, tmp_path):
 
     server, client, expected = source
     result = rdb.load_file(str(_real_dump(server, client, "yes")))
-    target_dir = tmp_path / "real"
-    target_dir.mkdir()
+    written = tmp_path / "written.rdb"
     dbs = [(dbid, data, expires) for dbid, (data, expires) in sorted(result.databases.items())]
-    rdb.save_file(str(target_dir / "dump.rdb"), dbs)
-    check = subprocess.run(["redis-check-rdb", str(target_dir / "dump.rdb")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout
-    target = RealServer(target_dir)
-    target.start()
-    try:
-        assert_same(snapshot(target.client()), expected)
-    finally:
-        target.stop()
+    rdb.save_file(str(written), dbs)
+    assert_redis_loads(written, tmp_path / "real", expected)
 
 
 def test_flushall_and_sigterm_save_with_save_points(tmp_path):
