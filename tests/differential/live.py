@@ -66,5 +66,22 @@ class Pair:
         self.real.close()
 
 
+class Pairs:
+    """Opens ``Pair``s on two servers (``pairs(resp)``) and closes them all at once: a test's fixture."""
+
+    def __init__(self, our_port: int, real_port: int) -> None:
+        self.ports = our_port, real_port
+        self.opened: list[Pair] = []
+
+    def __call__(self, resp: int = 2) -> Pair:
+        pair = Pair(*self.ports, resp=resp)
+        self.opened.append(pair)
+        return pair
+
+    def close(self) -> None:
+        for pair in self.opened:
+            pair.close()
+
+
 def new_fence() -> bytes:
     return b"fence-%d" % next(_fences)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from tests.differential.harness import parse
-from tests.differential.live import Pair, new_fence
+from tests.differential.live import Pair, Pairs, new_fence
 from tests.differential.machines import run_machine
 
 _names = itertools.count()
@@ -23,16 +23,9 @@ _names = itertools.count()
 @pytest.fixture
 def pairs(ours, real):
     """A factory of ``Pair``s (closed at the end of the test)."""
-    opened: list[Pair] = []
-
-    def make(resp: int = 2) -> Pair:
-        pair = Pair(ours.port, real.port, resp=resp)
-        opened.append(pair)
-        return pair
-
+    make = Pairs(ours.port, real.port)
     yield make
-    for pair in opened:
-        pair.close()
+    make.close()
 
 
 def unique(prefix: str) -> str:

@@ -14,26 +14,19 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from tests.differential.live import Pair
+from tests.differential.live import Pair, Pairs
 from tests.differential.machines import run_machine
 
 
 @pytest.fixture
 def pairs(ours, real):
-    opened: list[Pair] = []
-
-    def make(resp: int = 2) -> Pair:
-        pair = Pair(ours.port, real.port, resp=resp)
-        opened.append(pair)
-        return pair
-
+    make = Pairs(ours.port, real.port)
     first = make()
     first.call("FLUSHALL")
     first.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
     yield make
     first.call("DEBUG", "SET-ACTIVE-EXPIRE", "1", compare=False)
-    for pair in opened:
-        pair.close()
+    make.close()
 
 
 @pytest.mark.parametrize("resp", [2, 3])
