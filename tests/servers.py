@@ -46,6 +46,30 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def write_certs(folder: Path, client: bool = False) -> dict[str, Path]:
+    """A test CA and a certificate for 127.0.0.1 and localhost, written as PEM files in ``folder``:
+    keys "ca", "cert", "key", and with ``client`` a client certificate, "client_cert", "client_key"."""
+    import trustme
+
+    ca = trustme.CA()
+    paths = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem"}
+    ca.cert_pem.write_to_path(str(paths["ca"]))
+    issued = [("cert", "key", ca.issue_cert("127.0.0.1", "localhost"))]
+    if client:
+        paths.update(client_cert=folder / "client-cert.pem", client_key=folder / "client-key.pem")
+        issued.append(("client_cert", "client_key", ca.issue_cert("client@example")))
+    for cert_name, key_name, cert in issued:
+        cert.cert_chain_pems[0].write_to_path(str(paths[cert_name]))
+        cert.private_key_pem.write_to_path(str(paths[key_name]))
+    return paths
+
+
+def tls_args(certs: dict[str, Path], auth_clients: str = "no") -> list[str]:
+    """The server options that use ``certs`` (from `write_certs`); a TLS port is the caller's."""
+    return ["--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
+            "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", auth_clients]
+
+
 def require_tool(name: str) -> str:
     """The path of a reference tool (redis-server, redis-cli ...), or a failed test.
 

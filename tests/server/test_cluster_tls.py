@@ -19,21 +19,12 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from tests.differential.harness import RawConnection, parse
 from tests.server.test_cluster import cluster_ok, node_id, slots_view, start_nodes, stop_all, wait_for
-from tests.servers import ServerProcess, free_port, require_tool
+from tests.servers import ServerProcess, free_port, require_tool, tls_args, write_certs
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import trustme
-
-    ca = trustme.CA()
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    folder = tmp_path_factory.mktemp("certs")
-    paths = {"ca": folder / "ca.pem", "cert": folder / "node.pem", "key": folder / "node.key"}
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
-    cert.private_key_pem.write_to_path(str(paths["key"]))
-    return paths
+    return write_certs(tmp_path_factory.mktemp("certs"))
 
 
 class TlsCluster:
@@ -42,8 +33,7 @@ class TlsCluster:
     def __init__(self, kinds: list[str], workdir: Path, certs: dict[str, Path]) -> None:
         self.certs = certs
         self.tls_ports = [free_port() for _ in kinds]
-        self.tls_args = ["--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
-                         "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "yes"]
+        self.tls_args = tls_args(certs, "yes")
         self.nodes = start_nodes(kinds, workdir, lambda i: [
             "--tls-port", str(self.tls_ports[i]), "--tls-cluster", "yes", "--tls-replication", "yes",
             *self.tls_args])

@@ -10,39 +10,21 @@ import time
 
 import pytest
 import redis
-import trustme
 
 from server.config import Config
 from server.instance import Server
 from server.network import PROTECTED_MODE_DENIED, is_loopback, protected_mode_refusal
-from tests.servers import OurServer, free_port
+from tests.servers import OurServer, free_port, tls_args, write_certs
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("localhost", "127.0.0.1")
-    client_cert = ca.issue_cert("client@example")
-    d = tmp_path_factory.mktemp("certs")
-    paths = {
-        "ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key",
-        "client_cert": d / "client.pem", "client_key": d / "client.key",
-    }
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    server_cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
-    server_cert.private_key_pem.write_to_path(str(paths["key"]))
-    client_cert.cert_chain_pems[0].write_to_path(str(paths["client_cert"]))
-    client_cert.private_key_pem.write_to_path(str(paths["client_key"]))
-    return paths
+    return write_certs(tmp_path_factory.mktemp("certs"), client=True)
 
 
 def start_tls(tmp_path, certs, auth_clients: str) -> tuple[OurServer, int]:
     tls_port = free_port()
-    server = OurServer(tmp_path, extra=[
-        "--tls-port", str(tls_port), "--tls-cert-file", str(certs["cert"]),
-        "--tls-key-file", str(certs["key"]), "--tls-ca-cert-file", str(certs["ca"]),
-        "--tls-auth-clients", auth_clients,
-    ])
+    server = OurServer(tmp_path, extra=["--tls-port", str(tls_port), *tls_args(certs, auth_clients)])
     server.start()
     return server, tls_port
 

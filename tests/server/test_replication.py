@@ -24,7 +24,16 @@ import pytest
 import redis
 
 from tests.differential.harness import RawConnection
-from tests.servers import OurServer, RealServer, ServerProcess, free_port, real_server_available, require_tool
+from tests.servers import (
+    OurServer,
+    RealServer,
+    ServerProcess,
+    free_port,
+    real_server_available,
+    require_tool,
+    tls_args,
+    write_certs,
+)
 
 DEADLINE = 30.0  # seconds: generous, the machine is shared
 
@@ -649,23 +658,13 @@ def test_failover_errors_match_redis_server(tmp_path):
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    import trustme
-
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("localhost", "127.0.0.1")
-    d = tmp_path_factory.mktemp("certs")
-    paths = {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
-    ca.cert_pem.write_to_path(str(paths["ca"]))
-    server_cert.cert_chain_pems[0].write_to_path(str(paths["cert"]))
-    server_cert.private_key_pem.write_to_path(str(paths["key"]))
-    return paths
+    return write_certs(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.mark.parametrize("master_kind", ["redis-server", "ours"])
 def test_replication_over_tls(tmp_path, certs, master_kind):
     """tls-replication: each side's TLS port, client certificates required, in both directions."""
-    tls = ["--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
-           "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "yes"]
+    tls = tls_args(certs, "yes")
     tls_port = free_port()
     make_master, make_replica = (real, ours) if master_kind == "redis-server" else (ours, real)
     master = make_master(tmp_path, "m", "--tls-port", str(tls_port), *tls)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-import trustme
 from conftest_cmdline import *  # noqa: F403
 from conftest_cmdline import ROOT, ServerHandle, needs
 
@@ -361,22 +360,15 @@ def test_monitor_streams_lines(cmdline_server: ServerHandle) -> None:
 
 def test_tls_flags(tmp_path: Path) -> None:
     require_tool("redis-server")
-    from tests.servers import free_port
+    from tests.servers import free_port, tls_args, write_certs
 
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    certs = write_certs(tmp_path)
     port = free_port()
-    server = RealServer(tmp_path, unix_socket=tmp_path / "redis.sock", extra=[
-        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "cert.pem"),
-        "--tls-key-file", str(tmp_path / "key.pem"), "--tls-ca-cert-file", str(tmp_path / "ca.pem"),
-        "--tls-auth-clients", "no",
-    ])  # fmt: skip
+    server = RealServer(tmp_path, unix_socket=tmp_path / "redis.sock",
+                        extra=["--port", "0", "--tls-port", str(port), *tls_args(certs)])
     server.start()
     try:
-        ca_file = str(tmp_path / "ca.pem")
+        ca_file = str(certs["ca"])
         deadline = time.monotonic() + 10
         while True:
             ours = run(

@@ -10,33 +10,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 from tui_helpers import SIZE, key_rows, wait_for
 
 from redistui import cli
 from redistui.app import RedisTUI
-from tests.servers import RealServer, free_port
+from tests.servers import RealServer, free_port, tls_args, write_certs
 
 
 @pytest.fixture
 def tls_and_unix_server(redis_server, tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
     """redis-server with a TLS port (certificate from a test CA) and a unix socket."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    certs = write_certs(tmp_path)
     port, sock = free_port(), tmp_path / "redis.sock"
-    server = RealServer(tmp_path, unix_socket=sock, extra=[
-        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "cert.pem"),
-        "--tls-key-file", str(tmp_path / "key.pem"), "--tls-ca-cert-file", str(tmp_path / "ca.pem"),
-        "--tls-auth-clients", "no",
-    ])  # fmt: skip
+    server = RealServer(tmp_path, unix_socket=sock, extra=["--port", "0", "--tls-port", str(port), *tls_args(certs)])
     server.start()
     try:
         with server.client() as conn:
             conn.set("over:the:wire", "1")
-        yield port, sock, tmp_path / "ca.pem"
+        yield port, sock, certs["ca"]
     finally:
         server.stop()
 
