@@ -367,15 +367,16 @@ def run_lines(runner: Runner, lines: Iterable[str]) -> int:
 
 # --- the interactive prompt -----------------------------------------------------------
 
-STYLE = {
+# The colour of each syntax role: the prompt's lexer and the explorer's command line use them both.
+ROLE_STYLES = {
     "command": "bold #ff8700",
     "keyword": "#5fafff",
     "key": "#87d787",
     "number": "#d7af5f",
     "string": "#d7d75f",
     "unknown": "#ff5f5f",
-    "bottom-toolbar": "noreverse bg:#303030 #bcbcbc",
 }
+STYLE = {**ROLE_STYLES, "bottom-toolbar": "noreverse bg:#303030 #bcbcbc"}
 
 
 def prompt_text(options: ShellOptions, client: TypedClient) -> str:

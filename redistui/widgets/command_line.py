@@ -50,18 +50,9 @@ from redistui.completion import (
 )
 from redistui.formatting import ErrorReply, format_tty, printable, raw_output
 from redistui.history import SafeFileHistory
-from redistui.shell import STREAMING, TypedClient, kwargs_from_spec
+from redistui.shell import ROLE_STYLES, STREAMING, TypedClient, kwargs_from_spec
 
 __all__ = ["CommandInput", "CommandLine", "Suggestion", "reply_text"]
-
-ROLE_STYLES = {
-    "command": "bold #ff8700",
-    "keyword": "#5fafff",
-    "key": "#87d787",
-    "number": "#d7af5f",
-    "string": "#d7d75f",
-    "unknown": "#ff5f5f",
-}
 
 
 class LineHighlighter(Highlighter):
