@@ -523,6 +523,7 @@ class ACL:
             u.all_keys and u.all_channels and len(u.allowed) >= len(all_commands()) for u in self.users.values()
         )
         self.restricted = not unrestricted
+        self.server.standing_changed()
 
     def changed(self) -> None:
         self._refresh_fast_path()

@@ -59,7 +59,7 @@ class Client:
         "watched", "watch_dirty", "channels", "patterns", "shard_channels", "blocked", "pending",
         "pending_error", "no_evict", "monitor", "close_after_reply", "closed", "reply_off", "skip_next",
         "skip_this", "postponed", "killed_reason", "kind", "send", "close", "resume", "output_size",
-        "input_size", "abort", "soft_limit_since", "outbuf",
+        "input_size", "abort", "soft_limit_since", "outbuf", "fast_stamp",
     )
 
     def __init__(self, server: Server, client_id: int, addr: str = "", laddr: str = "", fd: int = -1):
@@ -127,6 +127,8 @@ class Client:
         # Output queued during this loop turn and written at its end, in order: one write
         # per client, not per message. Only ``server.output`` (server/output.py) touches it.
         self.outbuf: list[bytes] = []
+        # ``server.fast_stamp`` when ``dispatch.fast_path_open`` last found this client open (-1: not).
+        self.fast_stamp = -1
 
     @property
     def resp3(self) -> bool:

@@ -116,8 +116,11 @@ def execute(client: Client, argv: list[bytes]) -> object:
         if argv[0].lower() == b"exec":  # EXEC is known: this is its arity error
             cmd = exec_abort(client, cmd)
         client.server.stats.count_error(cmd.message)
-        return cmd
-    return _checked(client, cmd, argv)
+        reply: object = cmd
+    else:
+        reply = _checked(client, cmd, argv)
+    client.server.standing_changed()  # a command off the fast path may have changed what it reads
+    return reply
 
 
 def exec_abort(client: Client, error: Error) -> Error:
@@ -148,10 +151,16 @@ def fast_path_open(client: Client) -> bool:
     """Can this client's requests skip ``_checked``? True for a logged-in client outside
     MULTI, MONITOR and RESP2 subscribed mode, with its replies on, on a server with no ACL
     rules to apply, no failed save blocking writes and no CLIENT PAUSE. (A memory limit is
-    checked per command: ``denyoom``.)"""
+    checked per command: ``denyoom``.)
+
+    An open answer is remembered with the server's ``fast_stamp`` of the time
+    (``client.fast_stamp``): ``run_requests`` trusts it while the stamp has not moved. What is
+    read here changes only by a command off the fast path (``call`` moves the stamp after each)
+    or by one of the server's own events, whose writers move it (``Server.standing_changed``:
+    a failed save, the end of a pause, loading, the replication gate, ACL rules)."""
     server = client.server
     # One ``or`` chain of the reasons to take the full path (cheaper than ``and not`` each).
-    return not (
+    closed = (
         not client.authenticated
         or client.in_multi
         or client.monitor
@@ -165,162 +174,156 @@ def fast_path_open(client: Client) -> bool:
         or server.replication.gate  # a replica refuses writes; min-replicas-to-write may too
         or server.persistence.loading  # -LOADING for most commands while the data set loads
     )
+    client.fast_stamp = -1 if closed else server.fast_stamp
+    return not closed
 
 
 def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], raw: bytes | None = None) -> bool:
-    """``_run_requests``, then the effects of its plain writes go out (``Effects.settle``).
+    """Run the requests of one read in order, appending their encoded replies to ``out``.
+
+    Returns True if a command blocked (the client is then blocked) or must wait for
+    CLIENT PAUSE to end: the frames after it (with it, if it waits) are then kept in
+    ``client.pending``. Stops early too if the client must close. At the end, the effects
+    of the read's plain writes go out (``Effects.settle``).
 
     ``raw``: the bytes ``frames`` were parsed from, when they are exactly those frames
     (``RequestParser.whole``). When every request of the read was a plain write (and their
     sizes are canonical RESP's), the replication stream takes these bytes as they came
-    instead of encoding each command again (``Replication.apply_raw``)."""
-    replication = client.server.replication
+    instead of encoding each command again (``Replication.apply_raw``).
+
+    This loop runs once per request on pipelined traffic, so it holds a fast path.
+    What ``_checked`` would verify for every request depends on the client's and the
+    server's standing state, which only a few commands change (``Command.batchable`` is
+    False for those). So the state is read once here (``fast_path_open``, remembered from
+    the last read while nothing changed), and read again only after a command outside
+    the fast path. On the fast path, ``call``'s body is inlined (one Python call less per
+    request, ~11% fewer instructions for SET at -P 16), and the commonest replies are
+    encoded inline. tests/server/test_call_paths.py runs every fast-path command both ways
+    and fails on any difference (replies, statistics, SLOWLOG, MONITOR, effects): a change
+    to one copy must be made to the other.
+    """
+    server = client.server
+    keyspace = server.keyspace
+    replication = server.replication
     offset = replication.offset
+    effects = server.effects
+    # The standing state, read once (and again after any command off the fast path).
+    open_ = client.fast_stamp == server.fast_stamp or fast_path_open(client)
+    no_memory_limit = not server.eviction.limited
+    propagating = effects.active
+    deferred = effects.replicas_only  # plain writes' effects wait for the batch's end
+    monitored = bool(server.monitors)
+    requests = iter(frames)
     try:
-        return _run_requests(client, frames, out)
+        for argv in requests:
+            cmd = LOOKUP.get(argv[0])
+            n = len(argv)
+            if (
+                open_
+                and cmd is not None
+                and cmd.batchable
+                and cmd.min_args <= n <= cmd.max_args
+                and (no_memory_limit or not cmd.denyoom)
+            ):
+                dirty_before = keyspace.dirty
+                client.last_command = cmd.name_bytes
+                client.argv = argv
+                func = cmd.func
+                start = perf_counter_ns()
+                try:
+                    # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a
+                    # slice, a tuple and a C-level call (CALL_FUNCTION_EX), about 200 ns more
+                    # per request on CPython 3.11 than a plain positional call.
+                    if n == 2:
+                        reply = func(client, argv[1])
+                    elif n == 3:
+                        reply = func(client, argv[1], argv[2])
+                    elif n == 4:
+                        reply = func(client, argv[1], argv[2], argv[3])
+                    elif n == 5:  # XADD key * field value, SET key value EX n ...
+                        reply = func(client, argv[1], argv[2], argv[3], argv[4])
+                    else:
+                        reply = func(client, *argv[1:])
+                except Exception as exc:
+                    reply = failure_reply(server, cmd, exc)
+                duration = (perf_counter_ns() - start) // 1000
+                cmd.calls += 1
+                cmd.usec += duration
+                if (
+                    reply.__class__ is Error
+                    or duration >= server.slowlog_threshold
+                    or (propagating and keyspace.dirty != dirty_before)
+                    or monitored
+                    or keyspace.ready_keys
+                ):
+                    if (
+                        n <= cmd.plain_args  # its effect is its argv (effects.PLAIN_ARGS): nothing to derive
+                        and keyspace.dirty != dirty_before
+                        and reply.__class__ is not Error
+                        and duration < server.slowlog_threshold
+                        and not monitored
+                        and not keyspace.ready_keys
+                        and client.propagate_as is None
+                    ):
+                        # What ``after_call`` would do here, with nothing else to do: the write's
+                        # effect, for the consumers (replicas, the AOF) at the end of the batch
+                        # (below), or before any other effect (``Effects._deliver``).
+                        if effects.muted:
+                            pass
+                        elif deferred:  # (replicas only: nothing here can fail)
+                            effects.plain.append((client.db.id, argv))
+                        else:
+                            effects.emit(client.db.id, [argv])
+                            client.woff = replication.offset
+                            if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
+                                open_ = False
+                    else:
+                        reply = after_call(client, cmd, argv, reply, duration, dirty_before)
+                        open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
+            else:
+                if effects.plain:  # the batch's plain writes go out before this command runs
+                    effects.settle(None)
+                    client.woff = replication.offset
+                reply = execute(client, argv)
+                if reply is POSTPONED:  # CLIENT PAUSE: this request and the rest wait for its end
+                    server.postpone(client, [argv, *requests])
+                    return True
+                if (client.reply_off or client.skip_this or client.skip_next) and reply.__class__ is not Blocked:
+                    if client.reply_muted() and not _is_push(reply):
+                        reply = NO_REPLY  # (pub/sub confirmations are pushes: Redis always sends them)
+                open_ = fast_path_open(client)
+                no_memory_limit = not server.eviction.limited
+                propagating = effects.active
+                deferred = effects.replicas_only
+                monitored = bool(server.monitors)
+            cls = reply.__class__
+            if cls is bytes:  # as ``encode`` writes them
+                size = len(reply)
+                out.append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
+                out.append(reply)
+                out.append(CRLF)
+            elif reply is OK:
+                out.append(OK_REPLY)
+            elif cls is int:
+                out.append(INT_REPLIES[reply + 1] if -1 <= reply <= 10000 else b":%d\r\n" % reply)
+            elif cls is Blocked:
+                server.blocking.block(client, reply, argv)
+                client.pending.extend(requests)
+                return True
+            elif cls is Raw:
+                out.append(reply)
+            else:
+                encode(reply, out, client.resp == 3)
+            if client.close_after_reply:
+                break
+        return False
     finally:
-        effects = client.server.effects
         if effects.plain:
             if raw is not None and (len(effects.plain) != len(frames) or wire_size(frames) != len(raw)):
                 raw = None
             effects.settle(raw)
         if replication.offset != offset:  # (Redis's rule for c->woff: the stream grew during its commands)
             client.woff = replication.offset
-
-
-def _run_requests(client: Client, frames: list[list[bytes]], out: list[bytes]) -> bool:
-    """Run the requests of one read in order, appending their encoded replies to ``out``.
-
-    Returns True if a command blocked (the client is then blocked) or must wait for
-    CLIENT PAUSE to end: the frames after it (with it, if it waits) are then kept in
-    ``client.pending``. Stops early too if the client must close.
-
-    This loop runs once per request on pipelined traffic, so it holds a fast path.
-    What ``_checked`` would verify for every request depends on the client's and the
-    server's standing state, which only a few commands change (``Command.batchable`` is
-    False for those). So the state is read once here, and read again only after a
-    command outside the fast path. On the fast path, ``call``'s body is inlined (one
-    Python call less per request, ~11% fewer instructions for SET at -P 16), and the
-    commonest replies are encoded inline. tests/server/test_call_paths.py runs every
-    fast-path command both ways and fails on any difference (replies, statistics,
-    SLOWLOG, MONITOR, effects): a change to one copy must be made to the other.
-    """
-    server = client.server
-    keyspace = server.keyspace
-    lookup = LOOKUP.get
-    append = out.append
-    # The standing state, read once (and again after any command off the fast path).
-    open_ = fast_path_open(client)
-    eviction = server.eviction
-    effects = server.effects
-    replication = server.replication
-    no_memory_limit = not eviction.limited
-    propagating = effects.active
-    deferred = effects.consumers == [replication]  # plain writes' effects wait for the batch's end
-    monitored = bool(server.monitors)
-    requests = iter(frames)
-    for argv in requests:
-        cmd = lookup(argv[0])
-        n = len(argv)
-        if (
-            open_
-            and cmd is not None
-            and cmd.batchable
-            and cmd.min_args <= n <= cmd.max_args
-            and (no_memory_limit or not cmd.denyoom)
-        ):
-            dirty_before = keyspace.dirty
-            client.last_command = cmd.name_bytes
-            client.argv = argv
-            func = cmd.func
-            start = perf_counter_ns()
-            try:
-                # Spelled out for the common lengths: ``func(client, *argv[1:])`` costs a
-                # slice, a tuple and a C-level call (CALL_FUNCTION_EX), about 200 ns more
-                # per request on CPython 3.11 than a plain positional call.
-                if n == 2:
-                    reply = func(client, argv[1])
-                elif n == 3:
-                    reply = func(client, argv[1], argv[2])
-                elif n == 4:
-                    reply = func(client, argv[1], argv[2], argv[3])
-                elif n == 5:  # XADD key * field value, SET key value EX n ...
-                    reply = func(client, argv[1], argv[2], argv[3], argv[4])
-                else:
-                    reply = func(client, *argv[1:])
-            except Exception as exc:
-                reply = failure_reply(server, cmd, exc)
-            duration = (perf_counter_ns() - start) // 1000
-            cmd.calls += 1
-            cmd.usec += duration
-            if (
-                reply.__class__ is Error
-                or duration >= server.slowlog_threshold
-                or (propagating and keyspace.dirty != dirty_before)
-                or monitored
-                or keyspace.ready_keys
-            ):
-                if (
-                    n <= cmd.plain_args  # its effect is its argv (effects.PLAIN_ARGS): nothing to derive
-                    and keyspace.dirty != dirty_before
-                    and reply.__class__ is not Error
-                    and duration < server.slowlog_threshold
-                    and not monitored
-                    and not keyspace.ready_keys
-                    and client.propagate_as is None
-                ):
-                    # What ``after_call`` would do here, with nothing else to do: the write's
-                    # effect, for the consumers (replicas, the AOF) at the end of the batch
-                    # (``run_requests``), or before any other effect (``Effects._deliver``).
-                    if effects.muted:
-                        pass
-                    elif deferred:  # (replicas only: nothing here can fail)
-                        effects.plain.append((client.db.id, argv))
-                    else:
-                        effects.emit(client.db.id, [argv])
-                        client.woff = replication.offset
-                        if server.persistence.write_block is not None:  # the AOF write failed (MISCONF)
-                            open_ = False
-                else:
-                    reply = after_call(client, cmd, argv, reply, duration, dirty_before)
-                    open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
-        else:
-            if effects.plain:  # the batch's plain writes go out before this command runs
-                effects.settle(None)
-                client.woff = replication.offset
-            reply = execute(client, argv)
-            if reply is POSTPONED:  # CLIENT PAUSE: this request and the rest wait for its end
-                server.postpone(client, [argv, *requests])
-                return True
-            if (client.reply_off or client.skip_this or client.skip_next) and reply.__class__ is not Blocked:
-                if client.reply_muted() and not _is_push(reply):
-                    reply = NO_REPLY  # (pub/sub confirmations are pushes: Redis always sends them)
-            open_ = fast_path_open(client)
-            no_memory_limit = not eviction.limited
-            propagating = effects.active
-            deferred = effects.consumers == [replication]
-            monitored = bool(server.monitors)
-        cls = reply.__class__
-        if cls is bytes:  # as ``encode`` writes them
-            size = len(reply)
-            append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
-            append(reply)
-            append(CRLF)
-        elif reply is OK:
-            append(OK_REPLY)
-        elif cls is int:
-            append(INT_REPLIES[reply + 1] if -1 <= reply <= 10000 else b":%d\r\n" % reply)
-        elif cls is Blocked:
-            server.blocking.block(client, reply, argv)
-            client.pending.extend(requests)
-            return True
-        elif cls is Raw:
-            append(reply)
-        else:
-            encode(reply, out, client.resp == 3)
-        if client.close_after_reply:
-            break
-    return False
 
 
 def _checked(client: Client, cmd: Command, argv: list[bytes]) -> object:

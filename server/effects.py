@@ -63,11 +63,14 @@ def with_selects(ops: list[Op], selected: int) -> tuple[list[list[bytes]], int]:
 class Effects:
     """The server's effects pipeline (``server.effects``)."""
 
-    __slots__ = ("consumers", "active", "muted", "plain", "_pending", "_depth", "_units")
+    __slots__ = ("consumers", "active", "replicas_only", "muted", "plain", "_pending", "_depth", "_units")
 
     def __init__(self) -> None:
         self.consumers: list[EffectConsumer] = []
         self.active = False  # any consumer: dispatch skips computing effects otherwise
+        # The one consumer is replication, which cannot fail (``defers_plain``): dispatch may
+        # then keep a read's plain writes for the end of the read (``plain``, ``settle``).
+        self.replicas_only = False
         self.muted = False  # a script's redis.set_repl(REPL_NONE): its commands log nothing
         self._pending: list[Op] = []  # effects of the unit being run
         # Dispatch's batch of plain writes (their effect is their argv), delivered by ``settle``
@@ -82,11 +85,17 @@ class Effects:
         if consumer not in self.consumers:
             self.consumers.append(consumer)
         self.active = True
+        self._sized()
 
     def unregister(self, consumer: EffectConsumer) -> None:
         if consumer in self.consumers:
             self.consumers.remove(consumer)
         self.active = bool(self.consumers)
+        self._sized()
+
+    def _sized(self) -> None:
+        consumers = self.consumers
+        self.replicas_only = len(consumers) == 1 and getattr(consumers[0], "defers_plain", False)
 
     # -- producing -----------------------------------------------------------------
 

@@ -148,6 +148,8 @@ class Server:
         "output", "held_replies",
         # CLIENT PAUSE
         "pause_mode", "pause_end", "_pause_timer", "postponed",
+        # what dispatch.fast_path_open reads has changed since (``standing_changed``)
+        "fast_stamp",
     )
 
     def __init__(self, config: Config | None = None, user_lines: list[list[str]] | None = None):
@@ -197,6 +199,8 @@ class Server:
         self.output = Output(self)  # the one owner of output queues and their order
         # CLIENT PAUSE: "write" or "all" until ``pause_end`` (time.monotonic()); None when off.
         self.pause_mode: str | None = None
+        # Moved by every change to what ``dispatch.fast_path_open`` reads (``standing_changed``).
+        self.fast_stamp = 0
         self.pause_end = 0.0
         self._pause_timer: asyncio.TimerHandle | None = None
         self.postponed: list[Client] = []  # clients whose requests wait for the pause to end
@@ -358,6 +362,12 @@ class Server:
         if self.loop is not None:
             self.loop.call_soon(client.resume)
 
+    def standing_changed(self) -> None:
+        """Something ``dispatch.fast_path_open`` reads has changed: every client's remembered
+        answer is stale. Each writer of that state calls this (tests/server/test_fast_path_stamp.py
+        checks that every assignment to the server-wide fields is followed by a call)."""
+        self.fast_stamp += 1
+
     # -- CLIENT PAUSE ------------------------------------------------------------
 
     def pause(self, seconds: float, mode: str) -> None:
@@ -368,6 +378,7 @@ class Server:
         """
         if self.pause_mode != "all":
             self.pause_mode = mode
+            self.standing_changed()
         self.pause_end = max(self.pause_end, time.monotonic() + seconds)
         if self._pause_timer is not None:
             self._pause_timer.cancel()
@@ -378,6 +389,7 @@ class Server:
     def unpause(self) -> None:
         """End a pause (CLIENT UNPAUSE, or its time ran out): held clients run their requests."""
         self.pause_mode = None
+        self.standing_changed()
         self.pause_end = 0.0
         self.keyspace.expiry_paused = self.replication.is_replica  # a replica keeps expired keys for the master's DEL
         if self._pause_timer is not None:

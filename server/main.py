@@ -69,6 +69,7 @@ def load_while_listening(server: Server) -> None:
         load_data(server)
     except LoadAborted:  # SHUTDOWN during the load: it asked the loop to stop, which it now does
         server.persistence.loading = False
+        server.standing_changed()
     finally:
         server.persistence.serve_while_loading = None
         service.adopt()

@@ -230,6 +230,7 @@ def debug_loadaof(ctx: Client, *options: bytes) -> object:
     if p.aof_enabled and p.writer is not None:
         p.writer.sync()
         p.loading = True
+        ctx.server.standing_changed()
         try:
             p.load_aof()
         except LoadError as exc:
@@ -237,6 +238,7 @@ def debug_loadaof(ctx: Client, *options: bytes) -> object:
             raise Error(b"ERR Error loading the AOF, check server logs.") from None
         finally:
             p.loading = False
+            ctx.server.standing_changed()
         ctx.server.log("warning", "Append Only File loaded by DEBUG LOADAOF")
     return OK
 

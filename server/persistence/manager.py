@@ -265,7 +265,9 @@ class Persistence:
             block = MISCONF_RDB
         elif (self.aof_enabled or self.aof_enable_pending) and self.aof_last_write_status == "err":
             block = Error(b"MISCONF Errors writing to the AOF file: " + self.aof_last_write_error.encode())
-        self.write_block = block
+        if block is not self.write_block:
+            self.write_block = block
+            self.server.standing_changed()
 
     # ------------------------------------------------------------------ children
 
@@ -541,6 +543,7 @@ class Persistence:
     def load_at_startup(self) -> None:
         """AOF if enabled (preferred, as Redis), otherwise the RDB file if there is one."""
         self.loading = True
+        self.server.standing_changed()
         try:
             if self.layout.exists():  # read even with appendonly no, as Redis does: a bad one stops us
                 self.manifest = self._read_manifest()
@@ -555,6 +558,7 @@ class Persistence:
                 self.load_rdb(self.rdb_path)
         finally:
             self.loading = False
+            self.server.standing_changed()
         self.server.keyspace.dirty = 0
         # The loaded values live on and hold no reference cycles: take them out of the
         # cyclic collector's sight. Otherwise each full collection walks every hash, list,

@@ -55,6 +55,10 @@ def new_replid() -> str:
 class Replication:
     """Both sides of replication for one server; see the module docstring."""
 
+    # As the effects pipeline's only consumer, it lets dispatch keep a read's plain writes for
+    # the read's end: feeding the stream cannot fail (the AOF's write can, and must be known).
+    defers_plain = True
+
     def __init__(self, server: Server) -> None:
         self.server = server
         config = server.config
@@ -803,6 +807,7 @@ class Replication:
 
     def _update_gate(self, *_changed: object) -> None:
         self.gate = self.is_replica or self.config.get_int("min-replicas-to-write") > 0
+        self.server.standing_changed()
 
     def refuse(self, client: Client, cmd: Command) -> Error | None:
         """Dispatch's replication checks (Redis's order): NOREPLICAS, READONLY, MASTERDOWN (LOADING

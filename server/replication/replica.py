@@ -399,6 +399,7 @@ class MasterLink(asyncio.Protocol):
         self.load_logged = time.monotonic()
         persistence = server.persistence
         persistence.loading = True  # dispatch answers -LOADING; INFO persistence shows the progress
+        server.standing_changed()
         persistence.loading_start_time = int(time.time())
         persistence.loading_total_bytes = len(payload)
         persistence.loading_loaded_bytes = 0
@@ -439,6 +440,7 @@ class MasterLink(asyncio.Protocol):
         if steps is not None:
             steps.close()
         self.server.persistence.loading = False
+        self.server.standing_changed()
 
     def _finish_load(self, result: rdb.LoadResult) -> None:
         server = self.server
