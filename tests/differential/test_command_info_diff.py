@@ -38,28 +38,31 @@ def _names(port: int) -> list[str]:
         conn.close()
 
 
-@pytest.mark.parametrize("resp", [2, 3])
-def test_command_info_of_every_declared_command(ours, real, resp):
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def conns(request, ours, real):
+    """A connection to each server (ours first), in RESP2 or RESP3."""
+    opened = [RawConnection(ours.port), RawConnection(real.port)]
+    if request.param == 3:
+        for conn in opened:
+            conn.call("HELLO", "3")
+    yield opened
+    for conn in opened:
+        conn.close()
+
+
+def test_command_info_of_every_declared_command(ours, real, conns):
     names = _names(ours.port)
     assert set(names) - set(_names(real.port)) == EXTENSIONS
-    conns = [RawConnection(ours.port), RawConnection(real.port)]
-    try:
-        if resp == 3:
-            for conn in conns:
-                conn.call("HELLO", "3")
-        differ = []
-        for name in names:
-            if name in EXTENSIONS:
-                continue
-            mine, theirs = (conn.call("COMMAND", "INFO", name) for conn in conns)
-            _, [mine_entry] = raw_elements(mine)
-            _, [their_entry] = raw_elements(theirs)
-            if _normalised(mine_entry) != _normalised(their_entry):
-                differ.append(f"{name}:\n  ours  {parse(mine)}\n  redis {parse(theirs)}")
-        assert not differ, f"{len(differ)} of {len(names)} differ:\n" + "\n".join(differ)
-    finally:
-        for conn in conns:
-            conn.close()
+    differ = []
+    for name in names:
+        if name in EXTENSIONS:
+            continue
+        mine, theirs = (conn.call("COMMAND", "INFO", name) for conn in conns)
+        _, [mine_entry] = raw_elements(mine)
+        _, [their_entry] = raw_elements(theirs)
+        if _normalised(mine_entry) != _normalised(their_entry):
+            differ.append(f"{name}:\n  ours  {parse(mine)}\n  redis {parse(theirs)}")
+    assert not differ, f"{len(differ)} of {len(names)} differ:\n" + "\n".join(differ)
 
 
 def test_command_lists_every_entry_as_command_info_does(ours, real):
@@ -93,20 +96,11 @@ def _doc_fields(reply: bytes) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in pairs if k not in OWN_WORDS and k != b"subcommands"]
 
 
-@pytest.mark.parametrize("resp", [2, 3])
-def test_command_docs_of_every_declared_command(ours, real, resp):
+def test_command_docs_of_every_declared_command(ours, conns):
     names = [name for name in _names(ours.port) if name not in EXTENSIONS]
-    conns = [RawConnection(ours.port), RawConnection(real.port)]
-    try:
-        if resp == 3:
-            for conn in conns:
-                conn.call("HELLO", "3")
-        differ = []
-        for name in names:  # subcommands are asked by their own names (Redis lists them in hash order)
-            mine, theirs = (_doc_fields(conn.call("COMMAND", "DOCS", name)) for conn in conns)
-            if mine != theirs:
-                differ.append(f"{name}:\n  ours  {mine}\n  redis {theirs}")
-        assert not differ, f"{len(differ)} of {len(names)} differ:\n" + "\n".join(differ)
-    finally:
-        for conn in conns:
-            conn.close()
+    differ = []
+    for name in names:  # subcommands are asked by their own names (Redis lists them in hash order)
+        mine, theirs = (_doc_fields(conn.call("COMMAND", "DOCS", name)) for conn in conns)
+        if mine != theirs:
+            differ.append(f"{name}:\n  ours  {mine}\n  redis {theirs}")
+    assert not differ, f"{len(differ)} of {len(names)} differ:\n" + "\n".join(differ)
