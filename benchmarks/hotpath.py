@@ -81,6 +81,9 @@ CASES["evalsha_release"] = (
     lambda: [frame(b"SCRIPT", b"LOAD", RELEASE_SCRIPT), frame(b"SET", b"bench:lock", b"holder-token")])
 CASES["xadd"] = (lambda i: frame(b"XADD", b"mystream", b"*", b"myfield", b"xxx"), None)
 CASES["xadd_maxlen"] = (lambda i: frame(b"XADD", b"mystream", b"MAXLEN", b"~", b"1000", b"*", b"myfield", b"xxx"), None)
+# benchmarks/streams.py's XRANGE case: the whole of a stream of 100 entries (as ``redis-cli --pipe`` fills it).
+CASES["xrange_100"] = (lambda i: frame(b"XRANGE", b"r", b"-", b"+", b"COUNT", b"100"),
+                       lambda: [frame(b"XADD", b"r", b"*", b"f", b"value1") for _ in range(100)])
 # One consumer-loop step: read the next entry for the group, then acknowledge it (IDs are ``<n>-0``).
 CASES["xreadgroup_xack"] = (
     lambda i: frame(b"XREADGROUP", b"GROUP", b"g", b"c1", b"COUNT", b"1", b"STREAMS", b"q", b">")
@@ -119,7 +122,7 @@ def run(name: str, pipeline: int, rounds: int = 1000, repeats: int = 5) -> float
     if setup is not None:
         for data in setup():
             proto.data_received(data)
-    if name in ("lrange_100", "sort_1k"):
+    if name in ("lrange_100", "xrange_100", "sort_1k"):
         rounds //= 4 if pipeline == 1 else 8
     if name in FRESH:
         rounds = min(rounds, 60000 // (pipeline * repeats * (10 if name == "xreadgroup10_xack10" else 1)))

@@ -545,6 +545,8 @@ def xtrim(ctx: Client, key: bytes, *rest: bytes) -> int:
 
 def parse_count_option(rest: tuple[bytes, ...]) -> int:
     """XRANGE's trailing ``COUNT n`` (-1 when absent)."""
+    if len(rest) == 2 and rest[0].upper() == b"COUNT" and (given := to_int(rest[1])) is not None:
+        return max(given, 0)  # the usual form, as the loop below reads it
     count = -1
     args = ArgCursor(rest)
     while args:
@@ -557,15 +559,15 @@ def parse_count_option(rest: tuple[bytes, ...]) -> int:
 
 def range_command(ctx: Client, key: bytes, start_arg: bytes, end_arg: bytes, rest: tuple[bytes, ...],
                   rev: bool) -> object:
-    start = range_start(start_arg)
-    end = range_end(end_arg)
-    count = parse_count_option(rest)
+    start = 0 if start_arg == b"-" else range_start(start_arg)
+    end = MAX_ID if end_arg == b"+" else range_end(end_arg)
+    count = parse_count_option(rest) if rest else -1
     stream = lookup(ctx, key)
     if stream is None:
         return []
     if count == 0:
         return NULL_ARRAY
-    return entry_reply(stream.range(start, end, 0 if count < 0 else count, rev))
+    return Raw(stream.range_reply(start, end, 0 if count < 0 else count, rev))
 
 
 @command("xrange", arity=-4, flags="readonly", acl="stream", group="stream", since="5.0.0",
@@ -628,8 +630,10 @@ def deliver(ctx: Client, stream: StreamValue, key: bytes, start: int, count: int
             group_name: bytes, consumer: Consumer | None, noack: bool, effects: list[list[bytes]],
             now: int) -> object:
     """streamReplyWithRange for XREAD(GROUP): entries from ``start`` on, the PEL updated for a group."""
+    if group is None or consumer is None:
+        return Raw(stream.range_reply(start, MAX_ID, count))
     entries = stream.range(start, MAX_ID, count)
-    if group is None or consumer is None or not entries:
+    if not entries:
         return entry_reply(entries)
     logging = ctx.server.effects.active  # the XCLAIMs are built only for a consumer of effects
     pel = group.pel
@@ -807,7 +811,7 @@ def read_command(ctx: Client, args: tuple[bytes, ...], xreadgroup: bool) -> obje
                                   noack, effects, now)
             db.keyspace.dirty += 1
         else:
-            entries = entry_reply(stream.range(start, MAX_ID, count))
+            entries = Raw(stream.range_reply(start, MAX_ID, count))
         served.append((key, entries))
     if groups:
         set_effects(ctx, effects)
@@ -1423,7 +1427,7 @@ def xinfo_stream(ctx: Client, sub: bytes, key: bytes, *options: bytes) -> object
         info[b"first-entry"] = entry_or_none(stream.first_entry())
         info[b"last-entry"] = entry_or_none(stream.last_entry())
         return info
-    info[b"entries"] = entry_reply(stream.range(0, MAX_ID, count))
+    info[b"entries"] = Raw(stream.range_reply(0, MAX_ID, count))
     groups = []
     all_groups = stream.groups or {}
     for name in sorted(all_groups):

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain, islice
 from typing import cast
 
@@ -144,6 +144,40 @@ def encode_row(row: tuple[bytes, ...]) -> bytes:
         f, v = row
         return b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(f), f, len(v), v)
     return b"*%d\r\n" % len(row) + b"".join([b"$%d\r\n%s\r\n" % (len(x), x) for x in row])
+
+
+def encode_entries_py(ms: list[int] | array[int], seq: list[int] | array[int], rows: list[bytes | None] | bytes,
+                      offs: array[int], gone: set[int], j: int, k: int, rev: bool, limit: int) -> tuple[int, bytes]:
+    """A node's entries j..k-1 (k-1 down to j when ``rev``), at most ``limit`` (0: all), as the RESP
+    pairs ``[id, [field, value ...]]`` replies send, deleted entries skipped: (how many, the bytes).
+
+    ``rows`` is an open node's list (None: deleted) or a frozen node's blob cut at ``offs``
+    (deleted positions in ``gone``). The reference for ``entries`` in ``_hllgeo.c``, which
+    replies use when it is built (the same bytes, tests/server/test_hllgeo_c.py).
+    """
+    parts = []
+    for x in range(k - 1, j - 1, -1) if rev else range(j, k):
+        if isinstance(rows, list):
+            row = rows[x]
+            if row is None:
+                continue
+        elif x in gone:
+            continue
+        else:
+            row = rows[offs[x]:offs[x + 1]]
+        text = b"%d-%d" % (ms[x], seq[x])
+        parts.append(b"*2\r\n$%d\r\n%b\r\n%b" % (len(text), text, row))
+        if len(parts) == limit:
+            break
+    return len(parts), b"".join(parts)
+
+
+encode_entries: Callable[[list[int] | array[int], list[int] | array[int], list[bytes | None] | bytes, array[int],
+                          set[int], int, int, bool, int], tuple[int, bytes]]
+try:
+    from server.datatypes._hllgeo import entries as encode_entries
+except ImportError:  # an install that did not build the extension (or an older build of it)
+    encode_entries = encode_entries_py
 
 
 def decode_row(encoded: bytes) -> tuple[bytes, ...]:
@@ -756,14 +790,11 @@ class StreamValue:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, bytes]]:
-        """Live entries (ID, encoded row) with start <= ID <= end, at most ``count`` (0: all).
-
-        Each node contributes one slice, built by a comprehension (no per-entry Python loop).
-        """
-        out: list[tuple[int, bytes]] = []
+    def spans(self, start: int, end: int, rev: bool = False) -> Iterator[tuple[Node, int, int]]:
+        """The nodes with entries start <= ID <= end, in reply order, each with the positions
+        j..k-1 of those entries (found by bisection: O(log n) to the first node)."""
         if start > end or not self.length:
-            return out
+            return
         nodes = self.nodes
         keys = self.keys
         if not rev:
@@ -778,8 +809,16 @@ class StreamValue:
             i += step
             j = node.bisect_left(start) if node.master < start else 0
             k = len(node) if end == MAX_ID else node.bisect_right(end)
-            if j >= k:
-                continue
+            if j < k:
+                yield node, j, k
+
+    def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, bytes]]:
+        """Live entries (ID, encoded row) with start <= ID <= end, at most ``count`` (0: all).
+
+        Each node contributes one slice, built by a comprehension (no per-entry Python loop).
+        """
+        out: list[tuple[int, bytes]] = []
+        for node, j, k in self.spans(start, end, rev):
             if node.frozen:
                 ms, seq, offs, blob, gone = node.ms, node.seq, node.offs, node.blob, node.gone
                 positions: range | list[int] = range(j, k) if not gone else [x for x in range(j, k) if x not in gone]
@@ -799,6 +838,21 @@ class StreamValue:
             if count and len(out) >= count:
                 break
         return out
+
+    def range_reply(self, start: int, end: int, count: int = 0, rev: bool = False) -> bytes:
+        """``range`` as the RESP array XRANGE and XREAD reply with (the same in RESP2 and RESP3),
+        written from the nodes in one pass per node (``encode_entries``), no pair built."""
+        parts = [b""]
+        total = 0
+        for node, j, k in self.spans(start, end, rev):
+            got, data = encode_entries(node.ms, node.seq, node.blob if node.frozen else node.rows, node.offs,
+                                       node.gone, j, k, rev, count - total if count else 0)
+            total += got
+            parts.append(data)
+            if count and total >= count:
+                break
+        parts[0] = b"*%d\r\n" % total
+        return b"".join(parts)
 
     def first_entry(self) -> tuple[int, bytes] | None:
         got = self.range(0, MAX_ID, 1)

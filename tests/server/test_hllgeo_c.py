@@ -1,23 +1,28 @@
-"""The C loops of PFADD and of geo searches (``server/datatypes/_hllgeo.c``) against their Python references.
+"""The C loops of PFADD, geo searches and stream replies (``server/datatypes/_hllgeo.c``) against their
+Python references.
 
 The differential tests compare the server with redis-server; these compare the two
 implementations inside it on many more random inputs than a server round trip allows:
 the HLL bytes after every single add (sparse splits, merges, promotion, corrupt opcodes)
-and every search's members and distances, bit for bit.
+every search's members and distances, bit for bit, and every stream range's reply bytes.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from array import array
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.commands import geo
+from server.commands.streams import entry_reply
 from server.datatypes import geohash as gh
 from server.datatypes import hyperloglog as hll
+from server.datatypes import stream as streams
 from server.datatypes.zset import ZSetValue
 
 NOT_BUILT = "server/datatypes/_hllgeo.c is not built: run `make ext` (or pip install -e .)"
@@ -26,6 +31,7 @@ NOT_BUILT = "server/datatypes/_hllgeo.c is not built: run `make ext` (or pip ins
 def test_the_extension_is_built():
     assert hll.native_add is not None, NOT_BUILT
     assert geo.native_scan is not None, NOT_BUILT
+    assert streams.encode_entries is not streams.encode_entries_py, NOT_BUILT
 
 
 def test_murmur64a_matches_the_python_one():
@@ -118,3 +124,66 @@ def test_geo_scan_matches_the_python_one(lon, lat):
         assert [math.copysign(1, d) for d, _ in got] == [math.copysign(1, d) for d, _ in expected]
         hits += len(got)
     assert hits > 200
+
+
+def _stream(rng: random.Random, n: int, node_entries: int) -> streams.StreamValue:
+    """Entries of one to three fields (the node's master field or others), values empty to 300
+    bytes, IDs from small to the largest; some deleted: tombstones in frozen and open nodes."""
+    sv = streams.StreamValue()
+    ms = rng.choice([0, 1, 1733150000000, (1 << 64) - 40000])
+    seq = rng.choice([0, 7, (1 << 64) - 30])
+    for _ in range(n):
+        if rng.random() < 0.3:
+            ms, seq = ms + rng.randrange(1, 3), rng.choice([0, 5])
+        else:
+            seq += 1
+        if seq > streams.SEQ_MASK:
+            ms, seq = ms + 1, 0
+        row = tuple(rng.choice([b"f", b"field-%d" % rng.randrange(3), rng.randbytes(rng.randrange(30)),
+                                b"v" * rng.choice([0, 1, 63, 64, 300])]) for _ in range(2 * rng.choice([1, 1, 2, 3])))
+        sv.append(ms, seq, row, sum(map(len, row)), 4096, node_entries)
+    for sid in rng.sample([sid for sid, _row in sv.range(0, streams.MAX_ID)], n // 4):
+        sv.delete(sid)
+    return sv
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stream_entries_match_the_python_ones(seed):
+    rng = random.Random(seed)
+    sv = _stream(rng, 700, rng.choice([3, 7, 100]))
+    ids = [sid for sid, _row in sv.range(0, streams.MAX_ID)]
+    assert any(node.frozen and node.gone for node in sv.nodes)
+    for node in sv.nodes:  # node by node: every slice, both directions, limits
+        rows = node.blob if node.frozen else node.rows
+        for _ in range(30):
+            j = rng.randrange(len(node) + 1)
+            k = rng.randrange(j, len(node) + 1)
+            rev = rng.random() < 0.5
+            limit = rng.choice([0, 0, 1, 3, 1000])
+            args = (node.ms, node.seq, rows, node.offs, node.gone, j, k, rev, limit)
+            assert streams.encode_entries(*args) == streams.encode_entries_py(*args), (j, k, rev, limit)
+    for _ in range(200):  # whole replies, against the (ID, row) pairs encoded one by one
+        start, end = sorted(rng.choice([0, streams.MAX_ID, *ids, *(i + 1 for i in ids)]) for _ in range(2))
+        count = rng.choice([0, 1, 10, 100])
+        rev = rng.random() < 0.5
+        assert sv.range_reply(start, end, count, rev) == entry_reply(sv.range(start, end, count, rev))
+
+
+def test_stream_entries_refuse_what_is_not_a_node():
+    from server.datatypes._hllgeo import entries
+
+    ms, seq = [1, 2], [0, 0]
+    rows: list[bytes | None] = [b"*0\r\n", None]
+    assert entries(ms, seq, rows, streams._EMPTY_Q, set(), 0, 2, False, 0) == (1, b"*2\r\n$3\r\n1-0\r\n*0\r\n")
+    with pytest.raises(ValueError):
+        entries(ms, seq, rows, streams._EMPTY_Q, set(), 0, 3, False, 0)  # past the end
+    with pytest.raises(ValueError):
+        entries(ms, [0], rows, streams._EMPTY_Q, set(), 0, 1, False, 0)  # halves of different lengths
+    with pytest.raises(OverflowError):
+        entries([-1, 2], seq, rows, streams._EMPTY_Q, set(), 0, 2, False, 0)
+    with pytest.raises(TypeError):
+        entries(ms, seq, cast(Any, [b"x", 3]), streams._EMPTY_Q, set(), 0, 2, False, 0)
+    with pytest.raises(TypeError):  # a frozen node's offsets are array('I')
+        entries(ms, seq, b"abc", streams._EMPTY_Q, set(), 0, 2, False, 0)
+    with pytest.raises(ValueError):  # offsets past the blob
+        entries(ms, seq, b"abc", array("I", [0, 2, 9]), set(), 0, 2, False, 0)
