@@ -405,7 +405,8 @@ def call(client: Client, cmd: Command, argv: list[bytes]) -> object:
     """Run a resolved, checked command: timing, stats, slowlog, MONITOR, propagation.
 
     ``run_requests`` has a copy of this body for its fast path (one call less per
-    request): a change here must be made there too (tests/server/test_call_paths.py).
+    request), and a replica's ``MasterLink._apply_stream`` another for its master's stream:
+    a change here must be made there too (tests/server/test_call_paths.py compares all three).
     """
     server = client.server
     keyspace = server.keyspace

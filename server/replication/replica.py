@@ -496,7 +496,9 @@ class MasterLink(asyncio.Protocol):
         read for the next one (a master's stream is trusted: the limits a client's parser
         checks do not apply). Commands run on dispatch's per-batch fast path where a client's
         would (``run_requests``: its inlined ``call``; the master client is exempt from every
-        check that path skips), the others through ``call``. A master writes every command
+        check that path skips), the others through ``call``; tests/server/test_call_paths.py
+        runs every fast-path command both through here and through ``call`` and fails on any
+        difference (statistics, SLOWLOG, MONITOR, effects, data). A master writes every command
         as a canonical RESP array, so the commands of a read cover exactly their encoded
         sizes of the bytes received: those bytes go to our own backlog and replicas as they
         came, with no re-encoding.

@@ -5,6 +5,11 @@ fast path runs, in the same sequence on two identical servers, once through the 
 once through the full path (``execute`` → ``_checked`` → ``call``), and everything observable
 must be the same: replies, per-command statistics, error counters, SLOWLOG entries, MONITOR
 lines, the effects handed to consumers (the AOF), and the data left behind.
+
+A replica holds a third copy, for its master's stream (``MasterLink._apply_stream``): the same
+requests run through it, and through ``call`` for a master client as the stream runs the others
+(expiry off: the master's commands see keys the master still has), and must leave the same
+statistics, SLOWLOG, MONITOR lines, effects and data (a master's replies are not sent anywhere).
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import pytest
 
 from server import dispatch
 from server.command import TABLE
-from server.dispatch import execute, run_requests
+from server.dispatch import call, execute, resolve, run_requests
 from server.effects import Op
 from server.keyspace import clock
 from server.main import build_server
-from server.protocol import encode
+from server.protocol import Error, encode
+from server.replication.replica import CONNECTED, MasterLink
 
 SEED = [
     [b"SET", b"s", b"10"], [b"RPUSH", b"l", b"a", b"b", b"c"], [b"HSET", b"h", b"f", b"1", b"g", b"x"],
@@ -72,9 +78,11 @@ def _requests() -> list[list[bytes]]:
     return out + SCRIPTS
 
 
-def _run(fast: bool, requests: list[list[bytes]], watching: str) -> dict:
-    """Run ``requests``; ``watching`` says which one observer is on (each makes the fast path
-    hand the command to ``after_call``, so one at a time shows that each is checked)."""
+def _run(mode: str, requests: list[list[bytes]], watching: str) -> dict:
+    """Run ``requests`` by ``mode``: "fast" (``run_requests``), "full" (``execute``), "stream" (a
+    replica's ``_apply_stream``) or "master" (``call`` for a master client, expiry off).
+    ``watching`` says which one observer is on (each makes the fast path hand the command to
+    ``after_call``, so one at a time shows that each is checked)."""
     slower_than = "0" if watching == "slowlog" else "100000000"
     server = build_server(["--save", "", "--slowlog-log-slower-than", slower_than, "--slowlog-max-len", "100000"])
     recorder = Recorder()
@@ -88,6 +96,11 @@ def _run(fast: bool, requests: list[list[bytes]], watching: str) -> dict:
         execute(monitor, [b"MONITOR"])
     for argv in SEED:
         execute(client, argv)
+    link = MasterLink(server.replication, "127.0.0.1", 1000)
+    if mode in ("stream", "master"):  # the master's link, as ``MasterLink._go_connected`` makes it
+        client.kind = "master"
+        link.client = client
+        link.state = CONNECTED
     random.seed(7)
     checked: list[bytes] = []
     real_checked = dispatch._checked
@@ -104,14 +117,24 @@ def _run(fast: bool, requests: list[list[bytes]], watching: str) -> dict:
         for argv in requests:
             root = TABLE[argv[0].lower()]
             before = (root.calls, root.failed_calls, root.rejected_calls)
-            if fast:
+            if mode == "fast":
                 out: list[bytes] = []
                 run_requests(client, [list(argv)], out)
                 replies.append(b"".join(out))
-            else:
+            elif mode == "full":
                 encoded: list[bytes] = []
                 encode(execute(client, list(argv)), encoded, client.resp == 3)
                 replies.append(b"".join(encoded))
+            elif mode == "stream":
+                link._apply_stream(b"".join(encode_request(argv)))
+            else:
+                cmd = resolve(list(argv))
+                assert not isinstance(cmd, Error)
+                server.keyspace.expire_enabled = False
+                try:
+                    call(client, cmd, list(argv))
+                finally:
+                    server.keyspace.expire_enabled = True
             after = (root.calls, root.failed_calls, root.rejected_calls)
             stats.append(tuple(a - b for a, b in zip(after, before)))  # type: ignore[arg-type]  # always 3
     finally:
@@ -129,14 +152,35 @@ def _run(fast: bool, requests: list[list[bytes]], watching: str) -> dict:
     }
 
 
+def encode_request(argv: list[bytes]) -> list[bytes]:
+    return [b"*%d\r\n" % len(argv), *(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in argv)]
+
+
+@pytest.mark.parametrize("watching", ["slowlog", "monitor", "effects"])
+def test_a_replicas_stream_runs_commands_as_call_does(watching):
+    requests = _requests()
+    clock.frozen = 1_700_000_000_000
+    try:
+        stream = _run("stream", requests, watching)
+        master = _run("master", requests, watching)
+    finally:
+        clock.frozen = None
+    assert stream["checked"] == master["checked"] == []
+    for i, argv in enumerate(requests):
+        assert stream["stats"][i] == master["stats"][i], argv
+    for part in ("errors", "slowlog", "monitor", "effects", "data"):
+        assert stream[part] == master[part], part
+    assert stream[watching]  # the observer saw the commands
+
+
 @pytest.mark.parametrize("watching", ["slowlog", "monitor", "effects"])
 def test_fast_path_and_full_path_are_the_same(watching):
     requests = _requests()
     assert len(requests) > 1000
     clock.frozen = 1_700_000_000_000  # TTLs and stream IDs must not depend on when each run happens
     try:
-        fast = _run(True, requests, watching)
-        full = _run(False, requests, watching)
+        fast = _run("fast", requests, watching)
+        full = _run("full", requests, watching)
     finally:
         clock.frozen = None
     assert fast["checked"] == []  # every request really took the fast path
