@@ -213,10 +213,12 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
     propagating = effects.active
     deferred = effects.replicas_only  # plain writes' effects wait for the batch's end
     monitored = bool(server.monitors)
+    slow = server.slowlog_threshold  # (CONFIG SET, which moves it, is off the fast path)
     requests = iter(frames)
+    lookup = LOOKUP.get  # (a bound method is cheaper per call; ``out.append`` is not: 3.11 specializes it)
     try:
         for argv in requests:
-            cmd = LOOKUP.get(argv[0])
+            cmd = lookup(argv[0])
             n = len(argv)
             if (
                 open_
@@ -249,9 +251,10 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
                 duration = (perf_counter_ns() - start) // 1000
                 cmd.calls += 1
                 cmd.usec += duration
+                cls = reply.__class__
                 if (
-                    reply.__class__ is Error
-                    or duration >= server.slowlog_threshold
+                    cls is Error
+                    or duration >= slow
                     or (propagating and keyspace.dirty != dirty_before)
                     or monitored
                     or keyspace.ready_keys
@@ -259,8 +262,8 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
                     if (
                         n <= cmd.plain_args  # its effect is its argv (effects.PLAIN_ARGS): nothing to derive
                         and keyspace.dirty != dirty_before
-                        and reply.__class__ is not Error
-                        and duration < server.slowlog_threshold
+                        and cls is not Error
+                        and duration < slow
                         and not monitored
                         and not keyspace.ready_keys
                         and client.propagate_as is None
@@ -279,6 +282,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
                                 open_ = False
                     else:
                         reply = after_call(client, cmd, argv, reply, duration, dirty_before)
+                        cls = reply.__class__
                         open_ = fast_path_open(client)  # feeding the AOF may have failed and blocked writes
             else:
                 if effects.plain:  # the batch's plain writes go out before this command runs
@@ -291,12 +295,13 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
                 if (client.reply_off or client.skip_this or client.skip_next) and reply.__class__ is not Blocked:
                     if client.reply_muted() and not _is_push(reply):
                         reply = NO_REPLY  # (pub/sub confirmations are pushes: Redis always sends them)
+                cls = reply.__class__
                 open_ = fast_path_open(client)
                 no_memory_limit = not server.eviction.limited
                 propagating = effects.active
                 deferred = effects.replicas_only
                 monitored = bool(server.monitors)
-            cls = reply.__class__
+                slow = server.slowlog_threshold
             if cls is bytes:  # as ``encode`` writes them
                 size = len(reply)
                 out.append(BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)

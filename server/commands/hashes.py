@@ -90,7 +90,19 @@ def set_fields(ctx: Client, key: bytes, h: HashValue | None, pairs: tuple[bytes,
 def hset(ctx: Client, key: bytes, *pairs: bytes) -> int:
     if len(pairs) % 2:
         raise Error(b"ERR wrong number of arguments for 'hset' command")
-    h = ctx.db.lookup_type(key, HashValue, read=False)
+    db = ctx.db
+    h = db.lookup_type(key, HashValue, read=False)
+    if len(pairs) == 2 and h is not None and not h.listpack and h.order is None:
+        # The usual one field of a hash past the listpack limits: ``set_fields`` without what
+        # does not apply (a new key, a listpack's limits, a field order to keep).
+        field = pairs[0]
+        added = 0 if field in h else 1
+        h[field] = pairs[1]
+        db.touch(key)
+        ks = db.keyspace
+        if ks.notify_flags & NOTIFY_HASH:
+            ks.notify(NOTIFY_HASH, b"hset", key, db.id)
+        return added
     return set_fields(ctx, key, h, pairs, b"hset")
 
 

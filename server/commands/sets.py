@@ -105,7 +105,9 @@ def sadd(ctx: Client, key: bytes, *members: bytes) -> int:
         if not added:
             return 0
         db.touch(key)
-    ctx.db.notify(NOTIFY_SET, b"sadd", key)
+    ks = db.keyspace
+    if ks.notify_flags & NOTIFY_SET:  # (``Database.notify``, inlined)
+        ks.notify(NOTIFY_SET, b"sadd", key, db.id)
     return added
 
 

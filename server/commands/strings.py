@@ -292,9 +292,7 @@ def mset(ctx: Client, *pairs: bytes) -> object:
     if not db.expires and not ks.notify_flags & NOTIFY_STRING:
         # The benchmarked case, settled for the whole command: no deadline to expire first
         # (setting keys adds none), no event to send.
-        store = db.set
-        for key, value in zip(pairs_in, pairs_in):
-            store(key, value)
+        db.set_strings(zip(pairs_in, pairs_in))
         return OK
     for key, value in zip(pairs_in, pairs_in):
         if db.expires:

@@ -51,7 +51,7 @@ from server.datatypes.set import SetValue
 from server.datatypes.zset import LexRange, ScoreRange, ZSetValue
 from server.glob import glob_matcher
 from server.keyspace import NOTIFY_ZSET, WRONGTYPE
-from server.protocol import NULL_ARRAY, Error, Raw, format_double, pair_reply
+from server.protocol import BULK_HEADERS, NULL_ARRAY, Error, Raw, format_double, pair_reply
 
 WEIGHT_NOT_FLOAT = Error(b"ERR weight value is not a float")
 NAN_SCORE = Error(b"ERR resulting score is not a number (NaN)")
@@ -215,7 +215,8 @@ def zadd(ctx: Client, key: bytes, *args: bytes) -> object:
     if len(args) == 2 and (args[0].isdigit() or args[0] not in _ZADD_FLAGS):
         # The common "ZADD key score member" on an existing sorted set, kept lean. A score
         # of digits cannot be a flag (testing that spares hashing it).
-        score = parse_score(args[0])
+        text = args[0]
+        score = float(text) if text.isdigit() and len(text) < 300 else parse_score(text)  # (its common case)
         member = args[1]
         db = ctx.db
         zs = db.lookup_type(key, ZSetValue, read=False)
@@ -691,11 +692,13 @@ def zpopper(highest: bool) -> Callable[..., object]:
                 ks.notify(NOTIFY_ZSET, event, key, db.id)
             if not zs.scores:
                 db.delete_with_event(key)
-            # [member, score], written as RESP here: one format instead of encoding three values.
+            # [member, score], written as RESP here: one join instead of encoding three values.
             text = format_double(score)
+            size = len(member)
+            header = BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size
             if ctx.resp == 3:
-                return Raw(b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(member), member, text))
-            return Raw(b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(member), member, len(text), text))
+                return Raw(b"".join((b"*2\r\n", header, member, b"\r\n,", text, b"\r\n")))
+            return Raw(b"".join((b"*2\r\n", header, member, b"\r\n", BULK_HEADERS[len(text)], text, b"\r\n")))
         if len(rest) > 1:
             raise SYNTAX_ERROR
         count = 1

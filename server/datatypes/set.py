@@ -123,10 +123,16 @@ class SetValue:
         return members[floor(_random() * len(members))]  # uniform; floor is cheaper than int() or randrange
 
     def pop_random(self) -> bytes:
-        """Remove and return a random member (SPOP's hot path: ``random_member`` inlined)."""
+        """Remove and return a random member (SPOP's hot path: ``random_member`` and ``remove``
+        inlined; its position is known, so no lookup finds it)."""
         members = self.members
-        member = members[floor(_random() * len(members))]
-        self.remove(member)
+        index = floor(_random() * len(members))
+        member = members[index]
+        last = members.pop()  # the last member fills the slot
+        if index < len(members):
+            members[index] = last
+            self.pos[last] = index
+        del self.pos[member]
         return member
 
     def sample(self, count: int) -> list[bytes]:

@@ -250,3 +250,31 @@ def test_scan_survives_compactions_of_the_field_order():
         cursor, fields = h.scan(cursor, 100)
         seen.update(fields)
     assert survivors <= seen
+
+
+@pytest.mark.parametrize("which", ["ours", "real"])
+def test_one_field_of_a_hashtable_hash(request, which):
+    """HSET's own path for one field of a hash past the listpack limits: the count of new
+    fields, the event, and WATCH, as redis-server."""
+    srv = request.getfixturevalue(which)
+    r = redis.Redis(port=srv.port)
+    r.flushall()
+    r.hset("big", mapping={f"f{i}": i for i in range(600)})
+    assert r.object("encoding", "big") == b"hashtable"
+    r.config_set("notify-keyspace-events", "Kh")
+    sub = redis.Redis(port=srv.port).pubsub()
+    sub.subscribe("__keyspace@0__:big")
+    sub.get_message(timeout=1)
+    watcher = r.pipeline()
+    watcher.watch("big")
+    assert r.hset("big", "f1", "x") == 0 and r.hset("big", "new", "y") == 1
+    watcher.multi()
+    watcher.hlen("big")
+    with pytest.raises(redis.WatchError):
+        watcher.execute()
+    events = [sub.get_message(timeout=1) for _ in range(2)]
+    sub.close()
+    r.config_set("notify-keyspace-events", "")
+    assert [e["data"] for e in events if e] == [b"hset", b"hset"]
+    assert r.hget("big", "f1") == b"x" and r.hget("big", "new") == b"y" and r.hlen("big") == 601
+    r.close()

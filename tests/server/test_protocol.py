@@ -73,3 +73,25 @@ def test_malformed_multibulk_closes_with_redis_error(ours, payload, message):
 def test_server_survives_bad_client(ours):
     raw(ours.port, b"*1\r\n$-5\r\n")
     assert raw(ours.port, b"PING\r\n") == b"+PONG\r\n"
+
+
+def test_format_double_writes_integral_values_as_percent_17g():
+    """``format_double`` writes integral values below 1e17 with ``%d``: the same text as ``%.17g``
+    (Redis's format), around every boundary, and -0, inf and values past the cut as before."""
+    import math
+    import random
+
+    from server.protocol import format_double
+
+    rng = random.Random(5)
+    values = [0.0, -0.0, 1.0, -1.0, 1e16, 1e17, -1e17, 1e17 - 16, 2.0**53 + 2, -(2.0**60), 1e22, 0.5, -2.5,
+              math.inf, -math.inf]
+    values += [float(rng.randint(-(2**bits), 2**bits)) for bits in range(70) for _ in range(50)]
+    for value in values:
+        if math.isinf(value):
+            expected = b"inf" if value > 0 else b"-inf"
+        elif value == 0:
+            expected = b"-0" if math.copysign(1.0, value) < 0 else b"0"
+        else:
+            expected = b"%.17g" % value
+        assert format_double(value) == expected, value

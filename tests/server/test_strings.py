@@ -370,3 +370,41 @@ def test_long_double_parse_and_format():
     assert round_extended(Fraction(2**64 + 1)) == 2**64
     assert round_extended(Fraction(2**64 + 3)) == 2**64 + 4
     assert round_extended(Fraction(2**16384)) == float("inf")
+
+
+def test_set_strings_leaves_what_a_set_per_key_leaves():
+    """MSET's ``Database.set_strings`` is ``set``'s steps in one loop: on two servers, the same
+    keys set by it and by a ``set`` per key leave the same data, memory count, SCAN order (its
+    compaction included), dirty count, WATCH marks and "new" events."""
+    from server.datatypes.list import ListValue
+    from server.keyspace import MIN_STALE, NOTIFY_NEW
+    from server.main import build_server
+
+    states = []
+    for bulk in (True, False):
+        server = build_server(["--save", ""])
+        db = server.keyspace.dbs[0]
+        events: list[bytes] = []
+        server.keyspace.notify_hook = lambda kind, event, key, dbid, events=events: events.append(event + b":" + key)
+        server.keyspace.notify_flags = NOTIFY_NEW
+        for i in range(40):
+            db.set(b"old%d" % i, b"x" * i)
+        db.set(b"list", ListValue([b"a", b"b"]))
+        for i in range(30):
+            db.delete(b"old%d" % i)
+        db.order.extend([b"gone"] * (MIN_STALE + 100))  # stale SCAN entries: the loop below compacts them
+        watcher = server.new_client("127.0.0.1:1")
+        server.watches.watch(watcher, b"old35")
+        db.order_limit = len(db.order) + 3
+        dirty = server.keyspace.dirty
+        pairs = [(b"old35", b"new"), (b"list", b"now a string"), *[(b"k%d" % i, b"v%d" % i) for i in range(10)]]
+        if bulk:
+            db.set_strings(iter(pairs))
+        else:
+            for key, value in pairs:
+                db.set(key, value)
+        states.append((dict(db.data), db.used, list(db.order), server.keyspace.dirty - dirty, events,
+                       watcher.watch_dirty, db.generation))
+    assert states[0] == states[1]
+    assert len(states[0][2]) < MIN_STALE  # (compacted)
+    assert states[0][3] == 12 and states[0][4][-1] == b"new:k9" and states[0][5] is True
