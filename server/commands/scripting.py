@@ -85,6 +85,15 @@ def eval_(ctx: Client, body: bytes, numkeys: bytes, *rest: bytes) -> object:
          summary="Runs a cached Lua script by its SHA1 digest.", args="sha1 numkeys [key ...] [arg ...]", getkeys=numkeys_keys(0, 2, 3),
          keys="RW access update @2 keynum(0,1,1)")
 def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
+    server = ctx.server
+    eng: Engine = server.scripting
+    script = eng.scripts.get(sha)
+    count = to_int(numkeys)
+    # The usual request (the SHA as SCRIPT LOAD gave it, a valid key count, a script without
+    # declared flags, nobody MONITORing) runs at once: ``run_script`` has nothing to refuse.
+    if (script is not None and count is not None and 0 <= count <= len(rest)
+            and script.flags == EVAL_COMPAT and not server.monitors):
+        return eng.execute(ctx, script.func, sha, EVAL_COMPAT, False, count, rest, True)
     if len(sha) != 40:
         _feed_monitors(ctx, [b"evalsha", sha, numkeys, *rest])
         return NOSCRIPT

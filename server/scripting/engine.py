@@ -34,7 +34,6 @@ from server.dispatch import LOOKUP, call
 from server.held import BusyReplies, HeldLoop
 from server.protocol import Error
 from server.scripting import convert
-from server.scripting.convert import LLONG_MIN
 from server.scripting.libs import LibError
 from server.scripting.sandbox import HOOK_EVERY, new_runtime
 
@@ -49,7 +48,6 @@ UNKILLABLE = Error(
     b"UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
     b"wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
 )
-LLONG_MAX = (1 << 63) - 1
 OOM_IN_SCRIPT = b"OOM command not allowed when used memory > 'maxmemory'."
 
 # Script flags (#!lua flags=... and register_function's flags).
@@ -67,6 +65,7 @@ LUA_COLLECT_ABOVE = 64 << 20
 
 PROPAGATE_AOF = 1
 PROPAGATE_REPL = 2
+PROPAGATE_ALL = PROPAGATE_AOF | PROPAGATE_REPL
 
 LOG_LEVELS = {0: "debug", 1: "verbose", 2: "notice", 3: "warning"}
 VERBOSITY = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
@@ -118,9 +117,15 @@ class Run:
         self.timed_out = False
         self.killed: bytes | None = None
         self.dirty = False
-        self.repl = PROPAGATE_AOF | PROPAGATE_REPL
-        self.argv: list[bytes] = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
+        self.repl = PROPAGATE_ALL
+        self.argv = argv  # the FCALL that started it (FUNCTION STATS); None for EVAL
         self.guarded = True  # must ``redis.call`` apply ACL, read-only, MISCONF and OOM refusals?
+
+
+def script_commands() -> dict[bytes, Command]:
+    """The names ``redis.call`` finds without further checks (``Engine._call``): the lower
+    and upper case names of the commands without subcommands that scripts may run."""
+    return {name: cmd for name, cmd in LOOKUP.items() if not cmd.subcommands and "noscript" not in cmd.flags}
 
 
 def sha1hex(data: bytes) -> bytes:
@@ -176,6 +181,7 @@ class LuaVM:
         self.runtime, entry = new_runtime(callbacks)
         self.compile = entry[b"compile"]
         self.run = entry[b"run"]
+        self.eval1 = entry[b"eval1"]
         self.shape = entry[b"shape"]
         self.err_info = entry[b"err_info"]
         self.load_mode = entry[b"load_mode"]
@@ -211,6 +217,7 @@ class Engine:
         self.held = HeldLoop(server, BusyReplies(self))
         self.spare_run = Run(self.client, self.client, b"", False, False, True)  # see ``execute``
         self.runs = 0  # scripts run so far (the Lua memory check runs every 64, and after errors)
+        self.script_commands = script_commands()
         self.reset()
 
     def function_library_codes(self) -> list[bytes]:
@@ -335,28 +342,30 @@ class Engine:
         they came, split into KEYS and ARGV there (no lists built here)."""
         if self.run is not None:  # a script reached EVAL through a hook: never nested
             return Error(b"ERR Can not run a script while another script is running")
-        client = self.client
-        if not flags & EVAL_COMPAT:
+        if flags & EVAL_COMPAT:
+            allow_oom = False
+        else:
             self.check_flags(caller, flags, ro)
             ro = ro or bool(flags & NO_WRITES)
+            allow_oom = bool(flags & ALLOW_OOM)
+        server = self.server
+        client = self.client
         # One Run, reset for each script (building one costs more than the script's own work
         # on the common path); nothing holds it after its run, and runs never nest (above).
         run = self.spare_run
         run.caller = caller
         run.name = name  # the SHA of an EVAL script, the name of a function
         run.read_only = ro
-        run.allow_oom = not flags & EVAL_COMPAT and bool(flags & ALLOW_OOM)
+        run.allow_oom = allow_oom
         run.eval_mode = eval_mode
-        run.start = monotonic()
         run.timed_out = False
         run.killed = None
         run.dirty = False
-        run.repl = PROPAGATE_AOF | PROPAGATE_REPL
-        server = self.server
+        # (run.repl is back to PROPAGATE_ALL: the end of the previous run restored it)
         # Standing state no command in a script can change (ACL, CONFIG, saves are refused there).
         run.guarded = (ro or server.acl.restricted or server.persistence.write_block is not None
                        or server.eviction.limited)
-        run.argv = argv if argv is not None else []  # the EVAL/FCALL that started it (FUNCTION STATS)
+        run.argv = argv  # the FCALL that started it (FUNCTION STATS); None for EVAL
         client.id = caller.id
         client.db = caller.db
         client.user = caller.user
@@ -364,8 +373,10 @@ class Engine:
         client.resp = 2
         client.in_multi = False
         self.run = run
-        vm = vm or self.vm
-        self.active = vm
+        if vm is None:
+            vm = self.vm  # (self.active already: it is set back after each run)
+        else:
+            self.active = vm
         effects = server.effects
         # With no consumer (no AOF, no replica) there is nothing to gather, and none can appear
         # while a script runs (the commands that add one are refused in scripts, and others
@@ -378,23 +389,32 @@ class Engine:
             # a context manager costs a microsecond per script.)
             if unit:
                 effects.begin_unit(caller)
+            run.start = monotonic()
             try:
-                ok, value = vm.run(func, not eval_mode, nkeys, *params)
-                if ok:
-                    cls = value.__class__
-                    if cls is bytes or (cls is int and LLONG_MIN <= value <= LLONG_MAX):
-                        reply = value  # common replies, as from_lua and finish leave them
-                    elif cls is int or cls is float:
-                        reply = convert.lua_int(value)
-                    else:
-                        reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
-                                               caller.resp == 3)
+                # The value, or (False, error) when the script raised (sandbox.run).
+                if nkeys == 1 and eval_mode:
+                    value = vm.eval1(func, *params)
                 else:
-                    reply = self._error_reply(run, value)
+                    value = vm.run(func, not eval_mode, nkeys, *params)
+                cls = value.__class__
+                if cls is bytes or cls is int:
+                    # Common replies, as from_lua and finish leave them. (An int from lupa
+                    # always fits 64 bits: Lua 5.1's numbers are doubles, and lupa makes an
+                    # int only of a double its lua_Integer cast keeps exactly.)
+                    reply = value
+                elif cls is tuple:
+                    reply = self._error_reply(run, value[1])
+                elif cls is float:
+                    reply = convert.lua_int(value)
+                else:
+                    reply = convert.finish(convert.from_lua(vm.shape, value, client.resp == 3),
+                                           caller.resp == 3)
             except Exception as exc:  # lupa: out of memory, or an error outside the protected call
                 reply = Error(b"ERR Error running script %b, %b" % (name, str(exc).encode()[:100]))
             finally:
-                effects.muted = False  # redis.set_repl lasts for this run only
+                if run.repl != PROPAGATE_ALL:  # redis.set_repl lasts for this run only
+                    run.repl = PROPAGATE_ALL
+                    effects.muted = False
                 if unit:
                     effects.end_unit()
         finally:
@@ -458,6 +478,41 @@ class Engine:
 
         The reply as a Lua value; a refusal or an error reply raises CallError with its table."""
         run = self.run
+        # The usual call, string arguments naming a plain command by its lower or upper case
+        # name with a count its arity allows, skips ``_checked_command``'s checks: the
+        # ``script_commands`` table holds only commands that pass them.
+        for arg in args:
+            if arg.__class__ is not bytes:  # numbers become their text; anything else is refused
+                cmd = None
+                break
+        else:
+            cmd = self.script_commands.get(args[0]) if args else None
+        n = len(args)
+        if cmd is None or run is None or n < cmd.min_args or n > cmd.max_args:
+            run, cmd, argv = self._checked_command(args)
+        else:
+            argv = list(args)
+        client = run.client
+        if run.guarded:  # ACL rules, a read-only script, a failed save or a memory limit to apply
+            self._guard(run, cmd, argv)
+        if cmd.is_write:
+            run.dirty = True
+        reply = call(client, cmd, argv)
+        cls = reply.__class__
+        if cls is int or cls is bytes:
+            return reply
+        if isinstance(reply, Blocked):
+            reply = reply.on_timeout(client)
+        if isinstance(reply, Error):
+            # counted by ``call`` already: flagged, the script's reply does not count it again
+            raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
+                                                            b"ignore_error_stats_update": True}))
+        return convert.to_lua(self.active.runtime, reply, client.resp == 3)
+
+    def _checked_command(self, args: tuple[Any, ...]) -> tuple[Run, Command, list[bytes]]:
+        """The run, command and arguments of a ``redis.call`` outside ``script_commands``, or
+        the refusal raised, with Redis's checks in its order."""
+        run = self.run
         if run is None:
             raise self._raise(b"ERR redis.call/pcall can only be called inside a script invocation")
         argv = list(args)
@@ -478,22 +533,7 @@ class Engine:
             raise self._reject(b"ERR Wrong number of args calling Redis command from script", cmd)
         if "noscript" in cmd.flags:
             raise self._reject(b"ERR This Redis command is not allowed from script", cmd)
-        client = run.client
-        if run.guarded:  # ACL rules, a read-only script, a failed save or a memory limit to apply
-            self._guard(run, cmd, argv)
-        if cmd.is_write:
-            run.dirty = True
-        reply = call(client, cmd, argv)
-        cls = reply.__class__
-        if cls is int or cls is bytes:
-            return reply
-        if isinstance(reply, Blocked):
-            reply = reply.on_timeout(client)
-        if isinstance(reply, Error):
-            # counted by ``call`` already: flagged, the script's reply does not count it again
-            raise CallError(self.active.runtime.table_from({b"err": convert.error_text(b"-" + reply.message),
-                                                            b"ignore_error_stats_update": True}))
-        return convert.to_lua(self.active.runtime, reply, client.resp == 3)
+        return run, cmd, argv
 
     def _guard(self, run: Run, cmd: Command, argv: list[bytes]) -> None:
         """The refusals of Redis's scriptCall, in its order: ACL, read-only script, MISCONF, OOM."""

@@ -125,15 +125,15 @@ class Registry:
         self._loading = library
         vm.load_mode(True)
         try:
-            ok, value = vm.run(chunk, True, 0)
+            value = vm.run(chunk, True, 0)  # (false, error) on failure, see sandbox.run
         finally:
             vm.load_mode(False)
             engine.register_hook = None
             engine.load_deadline = None
             engine.active = engine.vm
             self._loading = None
-        if not ok:
-            info = vm.err_info(value)
+        if value.__class__ is tuple:
+            info = vm.err_info(value[1])
             msg = info[1] if info is not None and isinstance(info[1], bytes) else b"execution failure"
             raise LoadError(b"Error registering functions: " + msg)
         if not library.functions:

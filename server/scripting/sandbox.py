@@ -209,9 +209,15 @@ local function count_hook()
 end
 
 local hook_every = py.hook_every
+-- After a killed run, the count hook again (kill_hook stopped it at the next line).
+local function rearm()
+  killed_mode = false
+  sethook(count_hook, '', hook_every)
+end
 -- Run a script (KEYS and ARGV as globals) or a function callback (keys, args as parameters)
 -- with the busy hook. Keys and arguments arrive as plain parameters, cheaper than two tables
--- built from Python. Returns ok, value (or the error table).
+-- built from Python. Returns the value on success, (false, error table) on failure: one
+-- value is one Python object, no tuple to build and unpack on the usual path.
 local function run(f, as_function, nkeys, ...)
   local keys, args
   -- The usual key counts straight from the varargs: two tables, not three.
@@ -235,11 +241,18 @@ local function run(f, as_function, nkeys, ...)
   else
     ok, v = xpcall(f, handler)
   end
-  if killed_mode then
-    killed_mode = false
-    sethook(count_hook, '', hook_every)
-  end
-  return ok, v
+  if killed_mode then rearm() end
+  if ok then return v end
+  return false, v
+end
+-- ``run`` for the commonest call, an EVAL script with one key (locks, counters, rate
+-- limiters): no flag or key count to pass and test, no select().
+local function eval1(f, key, ...)
+  R.KEYS, R.ARGV = {key}, {...}
+  local ok, v = xpcall(f, handler)
+  if killed_mode then rearm() end
+  if ok then return v end
+  return false, v
 end
 -- The busy hook stays installed: it costs nothing between its calls, and py.hook decides.
 sethook(count_hook, '', hook_every)
@@ -303,8 +316,7 @@ local function err_info(e)
   return {rawget(e, 'err'), rawget(e, 'source'), rawget(e, 'line'), rawget(e, 'ignore_error_stats_update') == true}
 end
 
-debug = nil
-return {compile = compile, run = run, shape = shape, globals = G, real = R, err_info = err_info,
+return {compile = compile, run = run, eval1 = eval1, shape = shape, globals = G, real = R, err_info = err_info,
         load_mode = load_mode, function_env = FENV}
 """
 
@@ -331,6 +343,10 @@ def new_runtime(callbacks: dict[str, object]) -> tuple[Any, Any]:
     table = runtime.table_from({k.encode(): v for k, v in callbacks.items()})
     table[b"libs"] = runtime.table_from(libs.build(runtime))
     entry = prelude(table)
-    for name in (b"python", b"os", b"io", b"require", b"module", b"package", b"dofile", b"loadfile", b"print"):
+    # ``debug`` too: the prelude keeps what it needs of it as locals. (lupa also looks for
+    # ``debug.traceback`` on every call from Python to use as the error handler: without it,
+    # each call skips that look-up. Scripts run under their own handler in ``run``.)
+    for name in (b"python", b"os", b"io", b"require", b"module", b"package", b"dofile", b"loadfile", b"print",
+                 b"debug"):
         lua_globals[name] = None
     return runtime, entry
