@@ -354,52 +354,46 @@ def node_limits(ctx: Client) -> tuple[int, int]:
 def xadd(ctx: Client, key: bytes, *rest: bytes) -> object:
     if rest[0] == b"*":  # the common form, XADD key * field value ...: no option to parse
         if len(rest) == 3:
-            # XADD key * field value to the open tail node of a stream, all here: what add_entry and
-            # StreamValue.append do for it, checks in the same order (a change there is made here
-            # too). Anything else goes there: a new, expiring or tracked key, another field than
-            # the node's, a full node, an ID at its limits.
+            # XADD key * field value to the open tail node of a stream whose master field is
+            # ``field``, all here: what add_entry and StreamValue.append do for it, checks in the
+            # same order (a change there is made here too). Anything else goes there: a new,
+            # expiring or tracked key, another field than the node's, a node that may be full,
+            # a limit of 0 (none), an ID at its limits.
             db = ctx.db
             stream = db.data.get(key)
-            if type(stream) is StreamValue and stream.length and not db.track and key not in db.expires:
-                node = stream.nodes[-1]
-                field = rest[1]
-                if not node.frozen and node.prefix and field == node.fields[0]:
-                    frozen = clock.frozen  # clock.now(), inlined
-                    ms = time_ns() // 1000000 if frozen is None else frozen
-                    last = stream.last_id
-                    last_ms = last >> 64
+            if (stream.__class__ is StreamValue and stream.length and (node := stream.nodes[-1]).usual == rest[1]
+                    and not db.track and key not in db.expires):
+                frozen = clock.frozen  # clock.now(), inlined
+                ms = time_ns() // 1000000 if frozen is None else frozen
+                last = stream.last_id
+                if ms > last >> 64:
                     seq = 0
-                    if ms <= last_ms:
-                        ms = last_ms
-                        seq = (last & SEQ_MASK) + 1
-                    value = rest[2]
-                    n = len(value)
-                    live = node.live
-                    config: Any = ctx.server.config.values  # ints
-                    max_bytes = config["stream-node-max-bytes"]
-                    max_entries = config["stream-node-max-entries"]
-                    if (seq <= SEQ_MASK and (not max_entries or live + node.dead < max_entries)
-                            and node.lp_bound + COUNTERS_BOUND + len(field) + n
-                            < (max_bytes if 0 < max_bytes <= LISTPACK_MAX_SIZE else LISTPACK_MAX_SIZE)):
-                        # (a node that may be full by the exact count goes to StreamValue.append)
-                        db.touch(key)
-                        node.add_usual(ms, seq, value)
-                        stream.length += 1
-                        stream.entries_added += 1
-                        stream.last_id = ms << 64 | seq
-                        text = ID_TEXT
-                        if text.ms != ms:
-                            text.ms = ms
-                            text.prefix = b"%d-" % ms
-                        reply = text.prefix + DIGITS[seq] if seq < 1024 else text.prefix + b"%d" % seq
-                        ks = db.keyspace
-                        if ks.notify_flags:
-                            db.notify(NOTIFY_STREAM, b"xadd", key)
-                        if ctx.server.effects.active:
-                            ctx.propagate_as = [[b"XADD", key, reply, field, value]]
-                        if ks.blocked_keys:
-                            db.signal_ready(key)
-                        return reply
+                else:
+                    ms = last >> 64
+                    seq = (last & SEQ_MASK) + 1
+                value = rest[2]
+                config: Any = ctx.server.config.values  # ints
+                bound = node.lp_bound + COUNTERS_BOUND + len(rest[1]) + len(value)
+                if (len(node.ms) < config["stream-node-max-entries"] and bound < config["stream-node-max-bytes"]
+                        and bound < LISTPACK_MAX_SIZE and seq <= SEQ_MASK):
+                    db.touch(key)
+                    node.add_usual(ms, seq, value)
+                    stream.length += 1
+                    stream.entries_added += 1
+                    stream.last_id = ms << 64 | seq
+                    text = ID_TEXT
+                    if text.ms != ms:
+                        text.ms = ms
+                        text.prefix = b"%d-" % ms
+                    reply = text.prefix + DIGITS[seq] if seq < 1024 else text.prefix + b"%d" % seq
+                    ks = db.keyspace
+                    if ks.notify_flags:
+                        db.notify(NOTIFY_STREAM, b"xadd", key)
+                    if ctx.server.effects.active:
+                        ctx.propagate_as = [[b"XADD", key, reply, rest[1], value]]
+                    if ks.blocked_keys:
+                        db.signal_ready(key)
+                    return reply
         elif len(rest) % 2 == 0:
             raise Error(b"ERR wrong number of arguments for 'xadd' command")
         return add_entry(ctx, key, rest[1:], None, True, None, None, rest)

@@ -196,12 +196,14 @@ class Node:
     copy it as it is, and it costs less memory than a tuple of strings): in ``rows`` while
     open (``None`` marks a tombstone), then in one blob with an offset array, tombstones in
     ``gone``. That brings an entry with small fields to a few dozen bytes, near what Redis's
-    listpack takes. ``prefix`` is the encoded start of a row holding just the master field
-    (the usual entry: its row is the prefix, then the value).
+    listpack takes. While the node is open and its master entry has one field, ``usual`` is
+    that field (else None) and ``prefix`` the encoded start of a row holding just it (the
+    usual entry: its row is the prefix, then the value); XADD's common path asks only
+    ``usual``.
     """
 
-    __slots__ = ("master", "fields", "live", "dead", "lp_base", "lp_bound", "unsized", "frozen", "ms", "seq",
-                 "rows", "blob", "offs", "gone", "prefix", "master_ms", "master_seq")
+    __slots__ = ("master", "fields", "live", "dead", "lp_base", "lp_bound", "sized", "frozen", "ms", "seq",
+                 "rows", "blob", "offs", "gone", "prefix", "usual", "master_ms", "master_seq")
 
     def __init__(self, master: int, fields: tuple[bytes, ...]):
         self.master = master
@@ -211,11 +213,11 @@ class Node:
         self.live = 0
         self.dead = 0
         # Listpack bytes except the two counters (live, deleted) of the master entry:
-        # header 6 + end 1 + num-fields + master fields + terminator 0. Exact for all
-        # entries but the last ``unsized``, which XADD's common path counts only in
-        # ``lp_bound`` (an upper bound of the exact count, ``settle`` makes it exact).
+        # header 6 + end 1 + num-fields + master fields + terminator 0. Exact for the
+        # first ``sized`` entries; those after them (XADD's common path) are counted only
+        # in ``lp_bound`` (an upper bound of the exact count, ``settle`` makes it exact).
         self.lp_base = self.lp_bound = 7 + int_entry_size(len(fields)) + sum(map(entry_size, fields)) + 2
-        self.unsized = 0
+        self.sized = 0
         self.frozen = False
         self.ms: list[int] | array[int] = []
         self.seq: list[int] | array[int] = []
@@ -223,15 +225,20 @@ class Node:
         self.blob = b""  # frozen node
         self.offs: array[int] = _EMPTY_Q
         self.gone: set[int] = _NO_GONE
-        if len(fields) == 1:
-            f = fields[0]
+        self.open_usual()
+
+    def open_usual(self) -> None:
+        """``usual`` and ``prefix`` of an open node (a frozen one drops them: no more entries)."""
+        if len(self.fields) == 1:
+            f = self.usual = self.fields[0]
             self.prefix = b"*2\r\n$%d\r\n%b\r\n" % (len(f), f)
         else:
+            self.usual = None
             self.prefix = b""
 
     def lp_bytes(self) -> int:
         """The listpack's exact size, as Redis counts it to split nodes (``stream-node-max-bytes``)."""
-        if self.unsized:
+        if self.sized != len(self.ms):
             self.settle()
         return self.lp_base + int_entry_size(self.live) + int_entry_size(self.dead)
 
@@ -252,19 +259,20 @@ class Node:
         return size + int_entry_size(n) + sum(map(entry_size, row)) + int_entry_size(2 * n + 4)
 
     def settle(self) -> None:
-        """Count the unsized entries exactly (their rows are still whole: ``kill`` settles first)."""
+        """Count the entries after the first ``sized`` exactly (their rows are still whole: ``kill``
+        settles first)."""
         ms, seq = self.ms, self.seq
         end = len(ms)
-        for i in range(end - self.unsized, end):
+        for i in range(self.sized, end):
             row = self.row_at(i)
             assert row is not None
             self.lp_base += self.entry_bytes(ms[i], seq[i], decode_row(row))
         self.lp_bound = self.lp_base
-        self.unsized = 0
+        self.sized = end
 
     def add(self, ms: int, seq: int, row: tuple[bytes, ...]) -> None:
         """Append an entry (to an open node), counting its listpack bytes as Redis encodes them."""
-        if self.unsized:  # the unsized entries stay the last ones
+        if self.sized != len(self.ms):  # the entries counted later stay the last ones
             self.settle()
         size = self.entry_bytes(ms, seq, row)
         self.lp_base += size
@@ -273,13 +281,13 @@ class Node:
         self.seq.append(seq)
         self.rows.append(encode_row(row))
         self.live += 1
+        self.sized += 1
 
     def add_usual(self, ms: int, seq: int, value: bytes) -> None:
         """Append the usual entry (one field, the node's master field, to an open node) uncounted:
         a bound now, the exact listpack bytes later (``settle``). XADD's common path comes here."""
         n = len(value)
         self.lp_bound += n + UNSIZED_ENTRY
-        self.unsized += 1
         self.ms.append(ms)
         self.seq.append(seq)
         self.rows.append(b"".join((self.prefix, BULK_HEADERS[n], value, CRLF)) if n < 1024
@@ -314,6 +322,8 @@ class Node:
             self.gone = gone
         self.rows = _NO_ROWS
         self.frozen = True
+        self.usual = None
+        self.prefix = b""
 
     def thaw(self) -> None:
         """Back to lists: the tail node was deleted and this one is the tail again (it may take entries)."""
@@ -326,7 +336,8 @@ class Node:
         self.blob = b""
         self.gone = _NO_GONE
         self.frozen = False
-        if self.unsized:
+        self.open_usual()
+        if self.sized != len(self.ms):
             self.settle()
 
     def __len__(self) -> int:
@@ -356,7 +367,7 @@ class Node:
 
     def kill(self, i: int) -> None:
         """Turn entry ``i`` into a tombstone (Redis flags it deleted inside the listpack)."""
-        if self.unsized:
+        if self.sized != len(self.ms):
             self.settle()
         if not self.frozen:
             self.rows[i] = None
@@ -387,12 +398,14 @@ class Node:
 
     def copy(self) -> Node:
         new = Node(self.master, self.fields)
-        new.live, new.dead, new.lp_base, new.lp_bound, new.unsized = (self.live, self.dead, self.lp_base,
-                                                                      self.lp_bound, self.unsized)
+        new.live, new.dead, new.lp_base, new.lp_bound, new.sized = (self.live, self.dead, self.lp_base,
+                                                                    self.lp_bound, self.sized)
         if not self.frozen:
             new.ms, new.seq, new.rows = list(self.ms), list(self.seq), list(self.rows)
         else:
             new.frozen = True
+            new.usual = None
+            new.prefix = b""
             new.ms, new.seq, new.blob, new.offs = self.ms, self.seq, self.blob, self.offs  # immutable once frozen
             new.rows = _NO_ROWS
             new.gone = set(self.gone) if self.gone else _NO_GONE
@@ -689,7 +702,7 @@ class StreamValue:
                 nodes.append(node := Node(sid, row[0::2]))
                 self.keys.append(sid)
                 node.add(ms, seq, row)
-            elif len(row) == 2 and node.prefix and row[0] == node.fields[0]:  # the usual entry: counted later
+            elif len(row) == 2 and row[0] == node.usual:  # the usual entry: counted later
                 node.add_usual(ms, seq, row[1])
             else:
                 node.add(ms, seq, row)
