@@ -225,6 +225,8 @@ class Node:
         self.blob = b""  # frozen node
         self.offs: array[int] = _EMPTY_Q
         self.gone: set[int] = _NO_GONE
+        self.usual: bytes | None = None
+        self.prefix = b""
         self.open_usual()
 
     def open_usual(self) -> None:
