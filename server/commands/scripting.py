@@ -20,6 +20,9 @@ from server.scripting.engine import (
     sha1hex,
 )
 
+# The usual numkeys, as clients write them: EVALSHA's shortcut reads them with one look-up.
+KEY_COUNTS = {b"%d" % i: i for i in range(256)}
+
 
 def engine(ctx: Client) -> Engine:
     return ctx.server.scripting
@@ -88,10 +91,10 @@ def evalsha(ctx: Client, sha: bytes, numkeys: bytes, *rest: bytes) -> object:
     server = ctx.server
     eng: Engine = server.scripting
     script = eng.scripts.get(sha)
-    count = to_int(numkeys)
+    count = KEY_COUNTS.get(numkeys)  # (any other spelling takes run_script's to_int)
     # The usual request (the SHA as SCRIPT LOAD gave it, a valid key count, a script without
     # declared flags, nobody MONITORing) runs at once: ``run_script`` has nothing to refuse.
-    if (script is not None and count is not None and 0 <= count <= len(rest)
+    if (script is not None and count is not None and count <= len(rest)
             and script.flags == EVAL_COMPAT and not server.monitors):
         return eng.execute(ctx, script.func, sha, EVAL_COMPAT, False, count, rest, True)
     if len(sha) != 40:
