@@ -15,6 +15,7 @@ from tui_helpers import SIZE, make_app, open_key, screen_text, string_viewer, wa
 
 from redistui.formatting import ErrorReply, Status, Verbatim, format_tty, printable
 from redistui.screens.hex_editor import HexEditor, hex_text
+from redistui.widgets.collection_viewer import PagedTable
 from redistui.widgets.command_line import CommandLine
 from redistui.widgets.dashboard import DashboardScreen
 from redistui.widgets.pubsub_pane import PubSubPane
@@ -83,6 +84,12 @@ async def as_text(pilot, app) -> None:
     await wait_for(pilot, lambda: "format: text" in screen_text(app), what="the text format")
 
 
+def table_rows(app) -> int:
+    """Rows in the open collection's table; 0 while the viewer has not composed it yet."""
+    found = app.value_view.viewer.query(PagedTable)
+    return found.first().row_count if found else 0
+
+
 async def test_keys_values_toasts_and_ttl_are_escaped(server) -> None:
     with server.connect() as conn:
         conn.set(TITLE_KEY, b"v" + CLEAR + b"wiped")
@@ -108,8 +115,8 @@ async def test_keys_values_toasts_and_ttl_are_escaped(server) -> None:
         await assert_clean(pilot, app, "pinned", "all\\x00\\x01\\x02\\x03\\x04\\x05\\x0")
 
         await open_key(pilot, app, b"h\x1b[31m")
+        await wait_for(pilot, lambda: table_rows(app) == 1, what="the hash")
         table = app.value_view.viewer.table
-        await wait_for(pilot, lambda: table.row_count == 1, what="the hash")
         assert [str(cell) for cell in table.get_row_at(0)] == [
             "f\\x1b[2J\\x1b[H",
             "\\x00\\x01\\x02val\\x1b]52;c;cHduZWQ=\\a",
@@ -117,8 +124,8 @@ async def test_keys_values_toasts_and_ttl_are_escaped(server) -> None:
         await assert_clean(pilot, app, "h\\x1b[31m", "f\\x1b")
 
         await open_key(pilot, app, b"l")
+        await wait_for(pilot, lambda: table_rows(app) == 2, what="the list")
         table = app.value_view.viewer.table
-        await wait_for(pilot, lambda: table.row_count == 2, what="the list")
         assert [str(table.get_row_at(i)[1]) for i in range(2)] == ["\\x9b2J", "\\xc2\\x9b2J"]
         await assert_clean(pilot, app, "\\x9b2J")
 
