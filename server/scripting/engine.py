@@ -491,7 +491,7 @@ class Engine:
         if cmd is None or run is None or n < cmd.min_args or n > cmd.max_args:
             run, cmd, argv = self._checked_command(args)
         else:
-            argv = list(args)
+            argv = [*args]  # (a display: no global look-up and call, as list() has)
         client = run.client
         if run.guarded:  # ACL rules, a read-only script, a failed save or a memory limit to apply
             self._guard(run, cmd, argv)
