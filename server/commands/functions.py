@@ -179,7 +179,7 @@ def function_stats(ctx: Client, _sub: bytes) -> object:
         return BUSY_EVAL
     running: object = None
     if run is not None:
-        running = {b"name": run.name, b"command": list(run.argv),
+        running = {b"name": run.name, b"command": list(run.argv or ()),
                    b"duration_ms": int((time.monotonic() - run.start) * 1000)}
     reg = registry(ctx.server)
     return {b"running_script": running,
