@@ -125,7 +125,8 @@ def test_a_million_arguments_parse_in_linear_time(ours):
     # While the request streams in, the others are served (running the command itself, one
     # RPUSH of 1M elements, holds everyone in Redis too).
     during = [waited for answered, waited in pings if start < answered < sent]
-    assert len(during) >= 3 and max(during) < 1.0, f"PING waited {max(during):.2f}s while the request was read"
+    # (Bounds with room for a loaded machine: quadratic parsing stalls everyone for many seconds.)
+    assert during and max(during) < 2.0, f"PING waited {max(during, default=0):.2f}s while the request was read"
     client = redis.Redis(port=ours.port)
     client.delete("big1")
     client.close()
