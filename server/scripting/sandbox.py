@@ -112,6 +112,13 @@ local tablelib = {}
 for k, v in next, _G0.table do tablelib[k] = v end
 rawset(R, 'math', protect(mathlib))
 rawset(R, 'string', protect(stringlib))
+-- Strings' metatable is shared by every script: ('x'):upper() reads the library through it.
+-- Scripts get a read-only view of it whose __index is the read-only ``string`` they see, so
+-- neither the metatable nor the library behind it can be changed for later scripts
+-- (Redis 7.0 makes both read-only tables).
+local string_mt = getmetatable('')
+string_mt.__index = stringlib
+string_mt.__metatable = protect({__index = rawget(R, 'string')})
 rawset(R, 'table', protect(tablelib))
 rawset(R, 'coroutine', protect(_G0.coroutine))
 

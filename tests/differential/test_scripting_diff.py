@@ -25,6 +25,10 @@ ERRORS = [
     ("EVAL", "return print", 0),
     ("EVAL", "return redis.call('multi')", 0),
     ("EVAL", "string.x = 1", 0),
+    # Strings' shared metatable and the library behind it are read-only too.
+    ("EVAL", "getmetatable('').__index.upper = function() return 'x' end", 0),
+    ("EVAL", "getmetatable('').__index = {}", 0),
+    ("EVAL", "return {rawequal(getmetatable('').__index, string), ('a'):upper()}", 0),
     ("EVAL", "return redis.call('eval','return 1', 0)", 0),
     ("EVAL", "return redis.call()", 0),
     ("EVAL", "return redis.call({})", 0),
