@@ -268,7 +268,8 @@ def test_object_freq_counts_accesses_logarithmically(r):
         freq = r.object("freq", "k")
         assert 6 < freq < 20  # logarithmic: 200 accesses move a factor-10 counter only a little
         r.rename("k", "k2")
-        assert r.object("freq", "k2") == freq  # the value keeps its counter
+        # The value keeps its counter (RENAME's own access may add one, by LFU's chance rule).
+        assert freq <= r.object("freq", "k2") <= freq + 1
         r.config_set("lfu-log-factor", 0)
         for _ in range(50):
             r.touch("k2")
