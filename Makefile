@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml server/persistence/_rdbwriter.c server/datatypes/_hllgeo.c | $(BIN)/python
+$(STAMP): pyproject.toml server/persistence/_rdbwriter.c server/datatypes/_hllgeo.c server/_multibulk.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -21,7 +21,7 @@ ext: | $(BIN)/python
 	from setuptools.command.build_ext import build_ext; \
 	cmd = build_ext(Distribution({'ext_modules': [Extension('server.persistence._rdbwriter', \
 	['server/persistence/_rdbwriter.c']), Extension('server.datatypes._hllgeo', \
-	['server/datatypes/_hllgeo.c'])]})); cmd.inplace = 1; cmd.ensure_finalized(); cmd.run()"
+	['server/datatypes/_hllgeo.c']), Extension('server._multibulk', ['server/_multibulk.c'])]})); cmd.inplace = 1; cmd.ensure_finalized(); cmd.run()"
 
 # Debian's redis-server and redis-tools: the reference the differential tests compare against;
 # tmux: the real terminal the explorer's terminal-safety and paste tests drive.

@@ -187,6 +187,11 @@ class RedisProtocol(asyncio.Protocol):
             self.send(data)
         if client.close_after_reply:
             self.close()
+        elif self.parser.deferred and client.blocked is None and not client.pending:
+            self.parser.deferred = False  # the requests before it have run (one may have been AUTH)
+            frames, error = self.parser.feed(b"")
+            if frames or error:
+                self.run_frames(frames, error)
 
     def resume(self) -> None:
         """Called when a blocked client is served: run what it sent while waiting."""
@@ -195,7 +200,7 @@ class RedisProtocol(asyncio.Protocol):
             return
         frames, client.pending = client.pending, []
         error, client.pending_error = client.pending_error, None
-        if frames or error:
+        if frames or error or self.parser.deferred:
             self.run_frames(frames, error)
         if client.blocked is None and not client.pending and self.transport is not None and not self.paused:
             self.transport.resume_reading()

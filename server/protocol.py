@@ -5,10 +5,11 @@ into RESP2 or RESP3 bytes. It knows nothing of what commands mean.
 
 Requests come in two shapes, as in Redis:
 - multibulk (``*2\\r\\n$3\\r\\nGET\\r\\n$1\\r\\nk\\r\\n``), what every client library
-  sends. hiredis's C reader parses these: it is the fast path.
-- inline (``GET k\\r\\n``), what a person types in telnet. hiredis does not
-  parse requests of this shape, so a small parser of our own handles them,
-  and also produces Redis's exact protocol-error texts when hiredis gives up.
+  sends. A small C function (server/_multibulk.c) cuts whole ones out of a
+  read: it is the fast path.
+- inline (``GET k\\r\\n``), what a person types in telnet. Our parser in Python
+  reads these, and whatever the C function leaves (partial requests, odd
+  lengths, malformed input, with Redis's exact protocol-error texts).
 
 Replies are plain Python values chosen by commands (see ``encode``); the few
 reply shapes Python has no natural type for get a small class here.
@@ -22,11 +23,15 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
-import hiredis
-
 INLINE_MAX = 64 * 1024  # PROTO_INLINE_MAX_SIZE: longest header or inline line
-_BIG_HEADER = re.compile(rb"\*[0-9]{7,}\r")  # a multibulk of a million elements or more
-_PROBE = b"*0\r\n"  # an empty multibulk: where it comes out tells whether a read ended between requests
+
+# Complete multibulk requests cut in C (server/_multibulk.c), built by `pip install -e .`; without
+# it our own parser reads everything.
+split: Callable[[bytes, Callable[[], bool] | bool, int], tuple[list[list[bytes]], int]] | None
+try:
+    from server._multibulk import split
+except ImportError:  # an install that did not build the extension
+    split = None
 
 
 class ProtocolError(Exception):
@@ -359,29 +364,31 @@ class RequestParser:
     Redis). ``authenticated`` is asked for Redis's tighter limits on clients that have not
     logged in yet (10 arguments, bulks of 16 KB).
 
-    Two parsers share the stream. Our own follows Redis's ``processMultibulkBuffer`` and
-    ``processInlineBuffer``: it keeps the state of a partial request between reads (the
+    Two parsers share the stream. Our own, in Python, follows Redis's ``processMultibulkBuffer``
+    and ``processInlineBuffer``: it keeps the state of a partial request between reads (the
     arguments read so far, the pending bulk length), so a request of a million arguments is
     read in linear time, and it checks every header as soon as its line is complete (64 KB at
-    most for a line, ``proto-max-bulk-len``, the unauthenticated limits). hiredis, much faster
-    at turning complete requests into lists, is given a read only when the stream is between
-    requests and the read starts a multibulk; it never keeps anything from one read to the
-    next: if the read ends inside a request (an empty multibulk fed after the read does not
-    come back as one), that request's bytes go to our parser, which finishes it, checking its
-    headers, and hands the stream back at the next request.
+    most for a line, ``proto-max-bulk-len``, the unauthenticated limits). It is the reference.
+    In front of it, when the stream is between requests, ``split`` (server/_multibulk.c) cuts
+    the read's complete, canonical multibulks in C, the shape every client library sends, and
+    stops at anything else; our parser reads on from there, and hands the stream back at the
+    next request boundary. (hiredis, a reply parser, is not used here: it takes reply types
+    inside requests, and allocates a list as long as any header asks before the bytes arrive.)
     """
 
-    __slots__ = ("_reader", "held", "_args", "_left", "_bulk", "max_bulk_len", "authenticated", "whole")
+    __slots__ = ("held", "_args", "_left", "_bulk", "max_bulk_len", "authenticated", "whole", "deferred")
 
     def __init__(self, max_bulk_len: int = 512 * 1024 * 1024):
-        self._reader = hiredis.Reader()  # empty between reads (replaced when a read ends mid-request)
         self.held = bytearray()  # unparsed bytes held by our own parser (the query buffer)
         self._args: list[bytes] = []  # arguments of the multibulk being read
         self._left = 0  # arguments still to read in that multibulk (0: between requests)
         self._bulk = -1  # length of the next argument once its header is read
         self.max_bulk_len = max_bulk_len
         self.authenticated: Callable[[], bool] | bool = True
-        self.whole = False  # the last read was exactly the frames ``feed`` returned (hiredis's path)
+        self.whole = False  # the last read was exactly the frames ``feed`` returned (``split``'s path)
+        # A request past the unauthenticated limits came after others in the same read: it is held
+        # until they have run (one may be AUTH), then read again by ``feed(b"")``.
+        self.deferred = False
 
     def pending_bytes(self) -> int:
         """Buffered, unparsed input (``qbuf``, the query buffer limit)."""
@@ -391,84 +398,50 @@ class RequestParser:
         """The first ``size`` unparsed bytes (for the log line of a client that is dropped)."""
         return bytes(self.held[:size])
 
-    def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
+    def feed(self, data: bytes, earlier: bool = False) -> tuple[list[list[bytes]], str | None]:
+        """The requests completed by ``data``, and the protocol error that ends the stream if any.
+        (``earlier``: requests of the same read came before ``data``; see ``deferred``.)"""
+        if self.held or self._left or split is None:
+            self.whole = False
+            return self._own(data, earlier)
+        frames, used = split(data, self.authenticated, self.max_bulk_len)
+        if used == len(data):  # the common case: whole requests only
+            self.whole = True
+            return frames, None
         self.whole = False
-        # A count of one or two digits ("*3\r", "*21\r") cannot be a huge header: no regex for it.
-        if (self.held or self._left or data[:1] != b"*"
-                or (data[2:3] != b"\r" and data[3:4] != b"\r" and _BIG_HEADER.match(data))):
-            return self._own(data)
-        reader = self._reader
-        gets = reader.gets
-        # The read goes in with an empty multibulk after it (one feed: cheaper than a second).
-        # If the read ends between requests, that probe comes out last, as itself; if it ends
-        # inside a request, hiredis takes the probe's bytes as part of that request.
-        reader.feed(data + _PROBE)
-        frames: list[list[bytes]] = []
-        try:
-            while True:
-                frame = gets()
-                if frame.__class__ is not list or not frame:
-                    break
-                for arg in frame:
-                    if arg.__class__ is not bytes:  # :1, *2, $-1 ... inside a request
-                        break
-                else:
-                    frames.append(frame)
-                    continue
-                break
-            if frame is not False and reader.has_data():
-                # Something hiredis does not take as a plain request (*0, *-1, a reply type ...)
-                # before the probe: our parser, which knows Redis's answer to each (ignore,
-                # inline, error text), reads the whole read again.
-                raise hiredis.ProtocolError("not a request")
-            if frame.__class__ is list and not frame:
-                self.whole = True
-                return frames, None  # the common case: the probe came out last, the reader is empty
-        except hiredis.ProtocolError:
-            self._reader = hiredis.Reader()
-            return self._own(data)
-        # The read ends inside a request: hiredis took the probe's bytes into it (False, or,
-        # when an element or a few bytes of a value were missing, a frame that ends past the
-        # read). Our parser reads on from the end of the requests hiredis read whole.
-        self._reader = hiredis.Reader()
-        if not frames:
-            return self._own(data)
-        last = _encode_frame(frames[-1])
-        used = sum(map(_frame_size, frames))
-        # A frame that took the probe's bytes with a value a few bytes short ends past the read;
-        # one in an encoding hiredis accepts but we cannot place is not where we expect it: in
-        # both cases our parser starts over.
-        if used > len(data) or not data.startswith(last, used - len(last)):
-            return self._own(data)
-        more, error = self._own(data[used:])
+        if not used:
+            return self._own(data, earlier)
+        more, error = self._own(data[used:], True)
         return frames + more, error
 
     def _is_authenticated(self) -> bool:
         auth = self.authenticated
         return auth() if callable(auth) else auth
 
-    def _own(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        """Our parser: everything held plus ``data``; hands back to hiredis between requests."""
+    def _own(self, data: bytes, earlier: bool = False) -> tuple[list[list[bytes]], str | None]:
+        """Our parser: everything held plus ``data``; hands back to ``split`` between requests."""
         buf = self.held
         buf += data
         if self._bulk >= 0 and len(buf) < self._bulk + 2:
             return [], None  # still inside a long argument: nothing to parse (nor to copy) yet
         held = bytes(buf)
         frames: list[list[bytes]] = []
-        pos, error = self._parse(held, frames)
+        pos, error = self._parse(held, frames, earlier)
         del buf[:pos]
-        if error is None and pos and buf and not self._left and buf[:1] == b"*" and not _BIG_HEADER.match(buf):
+        if (error is None and pos and buf and not self._left and not self.deferred and buf[:1] == b"*"
+                and split is not None):
             rest = bytes(buf)
             buf.clear()
-            more, error = self.feed(rest)
+            more, error = self.feed(rest, earlier or bool(frames))
             frames += more
             self.whole = False  # (that was the rest of the read only)
         return frames, error
 
-    def _parse(self, data: bytes, frames: list[list[bytes]]) -> tuple[int, str | None]:
+    def _parse(self, data: bytes, frames: list[list[bytes]], earlier: bool = False) -> tuple[int, str | None]:
         """Read complete requests from ``data`` into ``frames``: (bytes used, error or None).
 
         A partial multibulk leaves its state in ``_left``/``_args``/``_bulk`` for the next read.
+        ``earlier``: requests of this read came before ``data`` (see ``deferred``).
         """
         pos, n = 0, len(data)
         find = data.find
@@ -496,6 +469,9 @@ class RequestParser:
                 if count is None or count > 2147483647:
                     return pos, "invalid multibulk length"
                 if count > 10 and not self._is_authenticated():
+                    if earlier or frames:  # Redis checks it after they ran: wait for them
+                        self.deferred = True
+                        return pos, None
                     return pos, "unauthenticated multibulk length"
                 pos = end + 2
                 if count <= 0:  # *0 and *-1: nothing to run, as in Redis
@@ -522,6 +498,10 @@ class RequestParser:
                         if parsed is None or parsed < 0 or parsed > self.max_bulk_len:
                             return pos, "invalid bulk length"
                         if parsed > 16384 and not self._is_authenticated():
+                            if earlier or frames:
+                                self.deferred = True
+                                self._left, self._bulk = left, -1
+                                return pos, None
                             return pos, "unauthenticated bulk length"
                         size = parsed
                     pos = end + 2
@@ -565,7 +545,3 @@ def wire_size(frames: list[list[bytes]]) -> int:
     except IndexError:  # a long argument, or many of them
         return sum(map(_frame_size, frames))
 
-
-def _encode_frame(frame: list[bytes]) -> bytes:
-    """A request frame as a client library writes it."""
-    return b"*%d\r\n" % len(frame) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in frame)

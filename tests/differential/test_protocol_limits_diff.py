@@ -84,6 +84,11 @@ def test_header_lines_are_limited_to_64k(ours, real, pieces):
     [PING + b"ECHO \"unbalanced\r\n" + PING],
     [b"*1\r", b"\n$4\r\nPING\r\n"],
     [b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY" + PING],  # Redis skips the 2 bytes after a bulk unread
+    [b"*1\r\n+PING\r\n"],  # reply types inside a request are refused
+    [PING + b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n"],
+    [PING + b"*2\r\n$4\r\nECHO\r\n(12\r\n"],
+    [PING + b"*2000000000\r\n", PING],  # a huge header after a request: it waits for the rest
+    [PING + b"*2\r\n$4\r\nECHO\r\n>2000000000\r\n"],
 ])
 def test_odd_requests(ours, real, pieces):
     same(ours, real, pieces)
@@ -137,11 +142,17 @@ def password(ours, real):
 @pytest.mark.parametrize("pieces", [
     [b"*11\r\n"],
     [b"*10\r\n" + b"$1\r\nx\r\n" * 10],
+    [b"*11\r\n" + b"$1\r\nx\r\n" * 11],  # whole, in one read
+    [PING + b"*2\r\n$4\r\nECHO\r\n$16385\r\n" + b"x" * 16385 + b"\r\n"],
     [b"*2\r\n$3\r\nGET\r\n$16385\r\n"],
     [b"*2\r\n$3\r\nGET\r\n$1000000\r\n" + b"x" * 100_000],
     [b"*1000\r\n" + b"$1\r\nx\r\n" * 20_000],
     [b"*2\r\n$4\r\nECHO\r\n$16384\r\n" + b"x" * 16384 + b"\r\n"],
     [b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*11\r\n" + b"$1\r\nx\r\n" * 11],  # logged in: no limit
+    # The limits apply after the requests before, in the same read, have run:
+    [b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*2\r\n$4\r\nECHO\r\n$20000\r\n" + b"x" * 20000 + b"\r\n" + PING],
+    [b"*2\r\n$4\r\nAUTH\r\n$2\r\nno\r\n*11\r\n" + b"$1\r\nx\r\n" * 11],
+    [b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*11\r\n", b"$1\r\nx\r\n" * 11],
 ])
 def test_unauthenticated_limits(ours, real, password, pieces):
     same(ours, real, pieces)

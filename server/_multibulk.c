@@ -1,0 +1,176 @@
+/* _multibulk: cutting a read into the requests it holds, in C.
+ *
+ * Why this exists. Every read a client sends passes through the request
+ * parser, and on unpipelined traffic the parser's fixed cost per read is a
+ * large part of a request's time. Client libraries send requests as
+ * multibulks of bulk strings with canonical lengths, whole, so this module
+ * reads exactly those, at C speed, and leaves everything else to the Python
+ * parser (server/protocol.py: RequestParser._parse, the reference, which
+ * follows Redis's processMultibulkBuffer and produces its error texts).
+ *
+ * split(data, authenticated, max_bulk_len) reads complete requests from the
+ * start of data and returns (frames, used): the requests as lists of bytes
+ * and how many bytes they took. It stops, without judging, at the first
+ * thing that is not a complete, non-empty multibulk of bulk strings with
+ * canonical decimal lengths inside the limits: an inline request, a request
+ * cut by the end of the read, *0 or *-1, a length with a sign or a leading
+ * zero, any other type byte, an unauthenticated client's eleventh argument or
+ * 16 KB bulk, a bulk over proto-max-bulk-len. The Python parser reads on from
+ * there, so behaviour is the reference's by construction; the tests feed
+ * both the same random streams cut at random points.
+ *
+ * Safety. A multibulk's list is allocated only when the read holds enough
+ * bytes for all its arguments (six at least each: "$0\r\n\r\n"), so a header
+ * such as *2000000000 costs nothing here; the Python parser then reads such a
+ * request argument by argument as the bytes arrive.
+ *
+ * authenticated is a bool or a callable returning one; it is asked only when
+ * a request goes past the unauthenticated limits (RequestParser.authenticated).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define UNAUTH_MAX_ARGS 10
+#define UNAUTH_MAX_BULK 16384
+#define MIN_BULK_SIZE 6 /* "$0\r\n\r\n" */
+
+/* A length written as Redis's clients write it: "0", or digits without a leading zero, at most
+ * ten of them. -1 for anything else (the Python parser decides what Redis makes of it). */
+static long long canonical_length(const char *p, Py_ssize_t len)
+{
+    if (len < 1 || len > 10)
+        return -1;
+    if (p[0] == '0')
+        return len == 1 ? 0 : -1;
+    long long value = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        value = value * 10 + (p[i] - '0');
+    }
+    return value;
+}
+
+/* 1 if the client has logged in, 0 if not, -1 on an exception from the callable. */
+static int is_authenticated(PyObject *authenticated)
+{
+    if (!PyCallable_Check(authenticated))
+        return PyObject_IsTrue(authenticated);
+    PyObject *answer = PyObject_CallNoArgs(authenticated);
+    if (answer == NULL)
+        return -1;
+    int yes = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    return yes;
+}
+
+/* The end of the line that starts at pos (its '\r'), if the byte after it has arrived too. */
+static const char *line_end(const char *buf, Py_ssize_t pos, Py_ssize_t n)
+{
+    const char *cr = memchr(buf + pos, '\r', (size_t)(n - pos));
+    if (cr == NULL || cr - buf > n - 2)
+        return NULL;
+    return cr;
+}
+
+PyDoc_STRVAR(split_doc,
+"split(data, authenticated, max_bulk_len) -> (frames, used)\n\n"
+"The complete canonical multibulk requests at the start of data, and the bytes they took.");
+
+static PyObject *split(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *authenticated;
+    long long max_bulk;
+    if (!PyArg_ParseTuple(args, "y*OL", &view, &authenticated, &max_bulk))
+        return NULL;
+    const char *buf = view.buf;
+    Py_ssize_t n = view.len;
+    Py_ssize_t pos = 0;
+    int auth = -2; /* not asked yet */
+    PyObject *frames = PyList_New(0);
+    if (frames == NULL)
+        goto fail;
+    while (pos < n && buf[pos] == '*') {
+        const char *cr = line_end(buf, pos, n);
+        if (cr == NULL)
+            break;
+        long long count = canonical_length(buf + pos + 1, cr - buf - pos - 1);
+        if (count <= 0 || count > (n - pos) / MIN_BULK_SIZE)
+            break; /* not a plain request, or it cannot be whole in this read */
+        if (count > UNAUTH_MAX_ARGS) {
+            if (auth == -2 && (auth = is_authenticated(authenticated)) < 0)
+                goto fail;
+            if (!auth)
+                break;
+        }
+        Py_ssize_t p = cr - buf + 2;
+        PyObject *frame = PyList_New((Py_ssize_t)count);
+        if (frame == NULL)
+            goto fail;
+        Py_ssize_t i;
+        for (i = 0; i < count; i++) {
+            if (p >= n || buf[p] != '$')
+                break;
+            cr = line_end(buf, p, n);
+            if (cr == NULL)
+                break;
+            long long size = canonical_length(buf + p + 1, cr - buf - p - 1);
+            if (size < 0 || size > max_bulk)
+                break;
+            if (size > UNAUTH_MAX_BULK) {
+                if (auth == -2 && (auth = is_authenticated(authenticated)) < 0) {
+                    Py_DECREF(frame);
+                    goto fail;
+                }
+                if (!auth)
+                    break;
+            }
+            p = cr - buf + 2;
+            if (n - p < size + 2)
+                break;
+            PyObject *arg = PyBytes_FromStringAndSize(buf + p, (Py_ssize_t)size);
+            if (arg == NULL) {
+                Py_DECREF(frame);
+                goto fail;
+            }
+            PyList_SET_ITEM(frame, i, arg);
+            p += (Py_ssize_t)size + 2; /* Redis skips the two bytes after a bulk unread */
+        }
+        if (i < count) { /* (a list with empty slots is freed safely) */
+            Py_DECREF(frame);
+            break;
+        }
+        int failed = PyList_Append(frames, frame);
+        Py_DECREF(frame);
+        if (failed)
+            goto fail;
+        pos = p;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", frames, pos);
+
+fail:
+    Py_XDECREF(frames);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"split", split, METH_VARARGS, split_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_multibulk",
+    .m_doc = "Cutting a read into its complete multibulk requests, in C (see the C source).",
+    .m_size = -1, /* no per-module state */
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__multibulk(void)
+{
+    return PyModule_Create(&module);
+}
