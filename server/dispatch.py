@@ -212,7 +212,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
     no_memory_limit = not server.eviction.limited
     propagating = effects.active
     deferred = effects.replicas_only  # plain writes' effects wait for the batch's end
-    monitored = bool(server.monitors)
+    monitored = server.monitors  # (tested for truth only)
     slow = server.slowlog_threshold  # (CONFIG SET, which moves it, is off the fast path)
     requests = iter(frames)
     lookup = LOOKUP.get  # (a bound method is cheaper per call; ``out.append`` is not: 3.11 specializes it)
@@ -300,7 +300,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
                 no_memory_limit = not server.eviction.limited
                 propagating = effects.active
                 deferred = effects.replicas_only
-                monitored = bool(server.monitors)
+                monitored = server.monitors
                 slow = server.slowlog_threshold
             if cls is bytes:  # as ``encode`` writes them
                 size = len(reply)

@@ -62,14 +62,9 @@ class Output:
     def take(self, client: Client) -> bytes:
         """Everything queued for ``client``, emptied (b"" if nothing)."""
         out = client.outbuf
-        if not out:
-            return b""
-        if len(out) > 1:
-            data = b"".join(out)
-        else:  # one reply, mostly bytes already (a bytearray is a pub/sub batch, still growing)
-            data = out[0]
-            if data.__class__ is not bytes:
-                data = bytes(data)
+        # (join hands back a lone bytes reply as it is; a bytearray, a pub/sub batch still
+        # growing, is copied)
+        data = b"".join(out)
         out.clear()
         return data
 
