@@ -78,13 +78,22 @@ PyDoc_STRVAR(split_doc,
 "split(data, authenticated, max_bulk_len) -> (frames, used)\n\n"
 "The complete canonical multibulk requests at the start of data, and the bytes they took.");
 
-static PyObject *split(PyObject *self, PyObject *args)
+static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_buffer view;
-    PyObject *authenticated;
-    long long max_bulk;
-    if (!PyArg_ParseTuple(args, "y*OL", &view, &authenticated, &max_bulk))
+    /* (METH_FASTCALL, arguments read by hand: PyArg_ParseTuple cost more than the cutting) */
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "split() takes 3 arguments");
         return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *authenticated = args[1];
+    long long max_bulk = PyLong_AsLongLong(args[2]);
+    if (max_bulk == -1 && PyErr_Occurred()) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     const char *buf = view.buf;
     Py_ssize_t n = view.len;
     Py_ssize_t pos = 0;
@@ -149,7 +158,16 @@ static PyObject *split(PyObject *self, PyObject *args)
         pos = p;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(Nn)", frames, pos);
+    PyObject *used = PyLong_FromSsize_t(pos);
+    PyObject *result = used == NULL ? NULL : PyTuple_New(2);
+    if (result == NULL) {
+        Py_XDECREF(used);
+        Py_DECREF(frames);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, frames);
+    PyTuple_SET_ITEM(result, 1, used);
+    return result;
 
 fail:
     Py_XDECREF(frames);
@@ -158,7 +176,7 @@ fail:
 }
 
 static PyMethodDef methods[] = {
-    {"split", split, METH_VARARGS, split_doc},
+    {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL, split_doc},
     {NULL, NULL, 0, NULL},
 };
 
