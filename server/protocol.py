@@ -419,22 +419,28 @@ class RequestParser:
         return auth() if callable(auth) else auth
 
     def _own(self, data: bytes, earlier: bool = False) -> tuple[list[list[bytes]], str | None]:
-        """Our parser: everything held plus ``data``; hands back to ``split`` between requests."""
+        """Our parser: everything held plus ``data``; hands back to ``split`` between requests.
+        (A read is copied as little as possible: on a big pipeline each copy is a copy of it.)"""
         buf = self.held
-        buf += data
-        if self._bulk >= 0 and len(buf) < self._bulk + 2:
-            return [], None  # still inside a long argument: nothing to parse (nor to copy) yet
-        held = bytes(buf)
-        frames: list[list[bytes]] = []
-        pos, error = self._parse(held, frames, earlier)
-        del buf[:pos]
-        if (error is None and pos and buf and not self._left and not self.deferred and buf[:1] == b"*"
-                and split is not None):
-            rest = bytes(buf)
+        if buf:
+            buf += data
+            if self._bulk >= 0 and len(buf) < self._bulk + 2:
+                return [], None  # still inside a long argument: nothing to parse (nor to copy) yet
+            data = bytes(buf)
             buf.clear()
-            more, error = self.feed(rest, earlier or bool(frames))
-            frames += more
-            self.whole = False  # (that was the rest of the read only)
+        elif self._bulk >= 0 and len(data) < self._bulk + 2:
+            buf += data
+            return [], None
+        frames: list[list[bytes]] = []
+        pos, error = self._parse(data, frames, earlier)
+        if pos < len(data):
+            if (error is None and pos and not self._left and not self.deferred and data[pos] == 0x2A
+                    and split is not None):  # between requests again: ``split`` reads on
+                more, error = self.feed(data[pos:], earlier or bool(frames))
+                frames += more
+                self.whole = False  # (that was the rest of the read only)
+            else:
+                buf += memoryview(data)[pos:]  # the part of a request read so far (the query buffer)
         return frames, error
 
     def _parse(self, data: bytes, frames: list[list[bytes]], earlier: bool = False) -> tuple[int, str | None]:
