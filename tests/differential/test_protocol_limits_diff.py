@@ -158,6 +158,38 @@ def test_unauthenticated_limits(ours, real, password, pieces):
     same(ours, real, pieces)
 
 
+def test_a_request_held_for_the_limits_waits_for_a_blocked_command_before_it(ours, real, password):
+    """AUTH, a BLPOP that blocks and an eleven-argument request in one read: the last is read
+    (as a logged-in client's) once the BLPOP is served, and answered after it."""
+    answers = []
+    for server in (ours, real):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*3\r\n$5\r\nBLPOP\r\n$5\r\nqueue\r\n$1\r\n0\r\n"
+                         b"*11\r\n" + b"$1\r\nx\r\n" * 11)
+            time.sleep(0.2)
+            pusher = RawConnection(server.port)
+            assert pusher.call("AUTH", "pw") == b"+OK\r\n"
+            assert pusher.call("RPUSH", "queue", "job") == b":1\r\n"
+            pusher.close()
+            answers.append(exchange_tail(sock))
+    assert answers[0] == answers[1]
+    assert answers[1].startswith(b"+OK\r\n*2\r\n$5\r\nqueue\r\n$3\r\njob\r\n-ERR unknown command 'x'")
+
+
+def exchange_tail(sock: socket.socket) -> bytes:
+    """What the server sends until it goes quiet for a moment."""
+    data = b""
+    sock.settimeout(0.5)
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
 BLOCKING = [
     ("BLPOP", "nokey", "{t}"), ("BRPOP", "nokey", "{t}"), ("BRPOPLPUSH", "nokey", "dst", "{t}"),
     ("BLMOVE", "nokey", "dst", "LEFT", "RIGHT", "{t}"), ("BLMPOP", "{t}", "1", "nokey", "LEFT"),
