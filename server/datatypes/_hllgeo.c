@@ -33,7 +33,8 @@
  * them (0: all), as the RESP pairs [id, [field, value ...]] XRANGE and XREAD
  * reply with, skipping deleted entries; it returns (count, bytes). The node's
  * IDs are two sequences of 64-bit halves (lists of ints while the node is
- * open, array('Q') once frozen); its rows, already RESP-encoded, are a list
+ * open, array('Q') once frozen, or array('I') for sequence numbers that all
+ * fit 32 bits); its rows, already RESP-encoded, are a list
  * of bytes (None for a deleted entry) or one blob cut at the offsets offs
  * (array('I')), deleted positions in the set gone. The Python reference is
  * server/datatypes/stream.py: encode_entries_py.
@@ -470,6 +471,7 @@ typedef struct {
     PyObject *list;
     Py_buffer view;
     Py_ssize_t len;
+    int wide; /* array('Q'): 8-byte items; array('I'): 4-byte ones */
 } halves;
 
 static int halves_open(PyObject *obj, halves *h)
@@ -483,12 +485,17 @@ static int halves_open(PyObject *obj, halves *h)
     }
     if (PyObject_GetBuffer(obj, &h->view, PyBUF_FORMAT) < 0)
         return -1;
-    if (h->view.itemsize != 8 || h->view.format == NULL || strcmp(h->view.format, "Q") != 0) {
+    const char *format = h->view.format;
+    if (format != NULL && h->view.itemsize == 8 && strcmp(format, "Q") == 0)
+        h->wide = 1;
+    else if (format != NULL && h->view.itemsize == 4 && strcmp(format, "I") == 0)
+        h->wide = 0;
+    else {
         PyBuffer_Release(&h->view);
-        PyErr_SetString(PyExc_TypeError, "stream IDs must be a list of ints or an array('Q')");
+        PyErr_SetString(PyExc_TypeError, "stream IDs must be a list of ints, an array('Q') or an array('I')");
         return -1;
     }
-    h->len = h->view.len / 8;
+    h->len = h->view.len / h->view.itemsize;
     return 0;
 }
 
@@ -501,7 +508,7 @@ static void halves_close(halves *h)
 static int halves_get(halves *h, Py_ssize_t i, uint64_t *out)
 {
     if (h->list == NULL) {
-        *out = ((const uint64_t *)h->view.buf)[i];
+        *out = h->wide ? ((const uint64_t *)h->view.buf)[i] : ((const uint32_t *)h->view.buf)[i];
         return 0;
     }
     *out = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(h->list, i));

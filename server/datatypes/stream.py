@@ -190,8 +190,8 @@ class Node:
     """One radix-tree node: the entries of one listpack, tombstones included.
 
     IDs are kept as their two halves, ``ms`` and ``seq``: lists while the node is the tail
-    of the stream (*open*), arrays of 64-bit numbers once a newer node starts (*frozen*,
-    ``freeze``). Either way ``ms[i] << 64 | seq[i]`` is entry i's ID and both bisect alike.
+    of the stream (*open*), arrays of numbers once a newer node starts (*frozen*, ``freeze``:
+    64-bit ones, 32-bit for ``seq`` when every one fits). Either way ``ms[i] << 64 | seq[i]`` is entry i's ID and both bisect alike.
     An entry's fields and values are kept as their RESP encoding (one bytes object: replies
     copy it as it is, and it costs less memory than a tuple of strings): in ``rows`` while
     open (``None`` marks a tombstone), then in one blob with an offset array, tombstones in
@@ -302,7 +302,8 @@ class Node:
             return
         rows = self.rows
         self.ms = array("Q", self.ms)
-        self.seq = array("Q", self.seq)
+        # Sequence numbers are small but for explicit IDs: 4 bytes each when they all fit.
+        self.seq = array("I" if max(self.seq, default=0) <= 0xFFFFFFFF else "Q", self.seq)
         if not self.dead:  # no tombstone: the offsets are the running sum of the row sizes (in C)
             full = cast("list[bytes]", rows)
             self.offs = array("I", accumulate(map(len, full), initial=0))

@@ -169,6 +169,14 @@ def test_stream_entries_match_the_python_ones(seed):
         assert sv.range_reply(start, end, count, rev) == entry_reply(sv.range(start, end, count, rev))
 
 
+def test_stream_entries_cover_both_widths_of_sequence_numbers():
+    """A frozen node keeps its sequence numbers in 32 bits when they all fit, else 64: the seeds
+    above give both, and the C encoder reads both."""
+    widths = {node.seq.typecode for seed in range(6)
+              for node in _stream(random.Random(seed), 700, 7).nodes if node.frozen and isinstance(node.seq, array)}
+    assert widths == {"I", "Q"}
+
+
 def test_stream_entries_refuse_what_is_not_a_node():
     from server.datatypes._hllgeo import entries
 
