@@ -33,7 +33,6 @@ from server.protocol import (
     Raw,
     Replies,
     encode,
-    wire_size,
 )
 
 if TYPE_CHECKING:
@@ -186,10 +185,10 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
     ``client.pending``. Stops early too if the client must close. At the end, the effects
     of the read's plain writes go out (``Effects.settle``).
 
-    ``raw``: the bytes ``frames`` were parsed from, when they are exactly those frames
-    (``RequestParser.whole``). When every request of the read was a plain write (and their
-    sizes are canonical RESP's), the replication stream takes these bytes as they came
-    instead of encoding each command again (``Replication.apply_raw``).
+    ``raw``: the bytes ``frames`` were parsed from, when they are exactly those frames in
+    canonical RESP (``RequestParser.whole``). When every request of the read was a plain
+    write, the replication stream takes these bytes as they came instead of encoding each
+    command again (``Replication.apply_raw``).
 
     This loop runs once per request on pipelined traffic, so it holds a fast path.
     What ``_checked`` would verify for every request depends on the client's and the
@@ -324,7 +323,7 @@ def run_requests(client: Client, frames: list[list[bytes]], out: list[bytes], ra
         return False
     finally:
         if effects.plain:
-            if raw is not None and (len(effects.plain) != len(frames) or wire_size(frames) != len(raw)):
+            if raw is not None and len(effects.plain) != len(frames):
                 raw = None
             effects.settle(raw)
         if replication.offset != offset:  # (Redis's rule for c->woff: the stream grew during its commands)

@@ -385,7 +385,9 @@ class RequestParser:
         self._bulk = -1  # length of the next argument once its header is read
         self.max_bulk_len = max_bulk_len
         self.authenticated: Callable[[], bool] | bool = True
-        self.whole = False  # the last read was exactly the frames ``feed`` returned (``split``'s path)
+        # The last read was exactly the frames ``feed`` returned, every length canonical (``split``
+        # read all of it): the replication stream may forward its bytes as they came.
+        self.whole = False
         # A request past the unauthenticated limits came after others in the same read: it is held
         # until they have run (one may be AUTH), then read again by ``feed(b"")``.
         self.deferred = False

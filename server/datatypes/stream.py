@@ -191,7 +191,8 @@ class Node:
 
     IDs are kept as their two halves, ``ms`` and ``seq``: lists while the node is the tail
     of the stream (*open*), arrays of numbers once a newer node starts (*frozen*, ``freeze``:
-    64-bit ones, 32-bit for ``seq`` when every one fits). Either way ``ms[i] << 64 | seq[i]`` is entry i's ID and both bisect alike.
+    64-bit ones, 32-bit for ``seq`` when every one fits). Either way ``ms[i] << 64 | seq[i]``
+    is entry i's ID and both bisect alike.
     An entry's fields and values are kept as their RESP encoding (one bytes object: replies
     copy it as it is, and it costs less memory than a tuple of strings): in ``rows`` while
     open (``None`` marks a tombstone), then in one blob with an offset array, tombstones in
