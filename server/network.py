@@ -115,6 +115,28 @@ class RedisProtocol(asyncio.Protocol):
         size = len(data)
         server.stats.net_input += size
         parser = self.parser
+        if size < YIELD_MIN_READ and not parser.held and client.blocked is None and not client.pending:
+            # The common read: small, between requests, the client free to run them. Nothing to
+            # check against the query buffer limit, nothing to time (see below). When it holds
+            # whole canonical requests (so no protocol error, nothing deferred), ``run_frames``
+            # is spelled out without those cases: the call and its checks are ~3% of an INCR.
+            parser.max_bulk_len = server.proto_max_bulk_len
+            frames, error = parser.feed(data)
+            if parser.whole:  # whole canonical requests, so no error and nothing deferred
+                output = server.output
+                out = output.replies(client)
+                client.last_interaction = time.monotonic()
+                run_requests(client, frames, out, data)
+                reply = output.take(client)
+                if reply:
+                    self.send(reply)
+                if client.close_after_reply:
+                    self.close()
+            elif frames or error:
+                self.run_frames(frames, error)
+            else:  # only part of a request so far
+                client.last_interaction = time.monotonic()
+            return
         # Only a read that filled most of the loop's buffer can be followed by another read of
         # this socket in the same turn (see yield_reading): smaller ones are not timed at all.
         timed = size >= YIELD_MIN_READ
