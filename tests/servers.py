@@ -30,6 +30,20 @@ def process_rss(pid: int) -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def process_alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper (a container's PID 1 may never reap it).
+
+    One read of /proc/<pid>/stat: a process may vanish between two looks, so a
+    missing file at any point means gone.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
 def descendants(pid: int) -> list[int]:
     """The processes forked by ``pid``, and theirs (a BGSAVE child and any helper of it)."""
     found: list[int] = []

@@ -13,17 +13,7 @@ import time
 from pathlib import Path
 
 from server.persistence import rdb
-from tests.servers import OurServer
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting for a reaper (a container's PID 1 may never reap it)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
+from tests.servers import OurServer, process_alive
 
 
 def _fill(client, elements: int) -> None:
@@ -48,11 +38,11 @@ def test_orphaned_bgsave_child_exits_without_renaming(tmp_path: Path):
             time.sleep(0.005)
         assert temps, "the BGSAVE child did not start writing"
         child = int(temps[0].stem.split("-")[1])
-        assert _alive(child)
+        assert process_alive(child)
     finally:
         old.kill()  # SIGKILL: no cleanup in the parent
     killed_at = time.monotonic()
-    while _alive(child) and time.monotonic() - killed_at < 30:
+    while process_alive(child) and time.monotonic() - killed_at < 30:
         time.sleep(0.01)
     gone_after = time.monotonic() - killed_at
     assert not (tmp_path / "dump.rdb").exists()  # the orphan renamed nothing

@@ -13,7 +13,7 @@ import redis
 from tmux_term import Terminal
 
 from redistui.embedded import EmbeddedServer
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, process_alive
 
 ENV = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
 
@@ -22,17 +22,9 @@ def launch_command(port: int, data_dir: Path) -> str:
     return f"cd {ROOT} && exec {sys.executable} -m redistui launch --bundled-port {port} --dir {data_dir}"
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-
-
 def wait_gone(pid: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not gone(pid):
+    while process_alive(pid):
         assert time.monotonic() < deadline, f"process {pid} still running"
         time.sleep(0.05)
 
