@@ -1,4 +1,4 @@
-/* _multibulk: cutting a read into the requests it holds, in C.
+/* _multibulk: cutting a read into the requests it holds, and writing arrays of bulk strings, in C.
  *
  * Why this exists. Every read a client sends passes through the request
  * parser, and on unpipelined traffic the parser's fixed cost per read is a
@@ -26,6 +26,15 @@
  *
  * authenticated is a bool or a callable returning one; it is asked only when
  * a request goes past the unauthenticated limits (RequestParser.authenticated).
+ *
+ * encode_bulks(items, resp3) is the other direction: the reply of an array of
+ * bulk strings (LRANGE, MGET, ZRANGE, KEYS ...), a multibulk reply in Redis's
+ * words, written in one pass. Encoding it element by element in Python costs
+ * two calls and three list appends per element, which made a 100-element
+ * LRANGE several times dearer than the request around it. It takes only what
+ * it can write exactly as protocol.encode would: bytes (not a subclass such as
+ * Status) and None (a null); for anything else it returns None and the caller
+ * encodes generically.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -175,15 +184,105 @@ fail:
     return NULL;
 }
 
+/* The decimal digits of a non-negative v, written backwards from end; returns where they start. */
+static char *digits_before(char *end, Py_ssize_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* "<mark><v>\r\n" at p; returns the position after it. */
+static char *write_header(char *p, char mark, Py_ssize_t v)
+{
+    char digits[24];
+    char *end = digits + sizeof(digits);
+    char *start = digits_before(end, v);
+    *p++ = mark;
+    memcpy(p, start, (size_t)(end - start));
+    p += end - start;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+static Py_ssize_t decimal_width(Py_ssize_t v)
+{
+    Py_ssize_t width = 1;
+    while (v >= 10) {
+        v /= 10;
+        width++;
+    }
+    return width;
+}
+
+PyDoc_STRVAR(encode_bulks_doc,
+"encode_bulks(items, resp3) -> bytes | None\n\n"
+"The RESP array of items (a list or tuple of bytes and None), or None if an item is anything else.");
+
+static PyObject *encode_bulks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "encode_bulks() takes 2 arguments");
+        return NULL;
+    }
+    PyObject *seq = args[0];
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq))
+        Py_RETURN_NONE;
+    int resp3 = PyObject_IsTrue(args[1]);
+    if (resp3 < 0)
+        return NULL;
+    const char *null = resp3 ? "_\r\n" : "$-1\r\n";
+    Py_ssize_t null_size = resp3 ? 3 : 5;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    /* First pass: check every item and add up the size (no Python code runs in between, so the
+     * list cannot change under us). */
+    Py_ssize_t total = 1 + decimal_width(n) + 2;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = items[i];
+        if (item == Py_None) {
+            total += null_size;
+        } else if (PyBytes_CheckExact(item)) {
+            Py_ssize_t size = PyBytes_GET_SIZE(item);
+            total += 1 + decimal_width(size) + 2 + size + 2;
+        } else {
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *reply = PyBytes_FromStringAndSize(NULL, total);
+    if (reply == NULL)
+        return NULL;
+    char *p = write_header(PyBytes_AS_STRING(reply), '*', n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = items[i];
+        if (item == Py_None) {
+            memcpy(p, null, (size_t)null_size);
+            p += null_size;
+            continue;
+        }
+        Py_ssize_t size = PyBytes_GET_SIZE(item);
+        p = write_header(p, '$', size);
+        memcpy(p, PyBytes_AS_STRING(item), (size_t)size);
+        p += size;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return reply;
+}
+
 static PyMethodDef methods[] = {
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL, split_doc},
+    {"encode_bulks", (PyCFunction)(void (*)(void))encode_bulks, METH_FASTCALL, encode_bulks_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_multibulk",
-    .m_doc = "Cutting a read into its complete multibulk requests, in C (see the C source).",
+    .m_doc = "Multibulks in C: cutting a read into its requests, writing an array of bulks (see the C source).",
     .m_size = -1, /* no per-module state */
     .m_methods = methods,
 };

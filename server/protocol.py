@@ -25,13 +25,15 @@ from typing import Any
 
 INLINE_MAX = 64 * 1024  # PROTO_INLINE_MAX_SIZE: longest header or inline line
 
-# Complete multibulk requests cut in C (server/_multibulk.c), built by `pip install -e .`; without
-# it our own parser reads everything.
+# Complete multibulk requests cut in C, and arrays of bulk strings written in C (server/_multibulk.c),
+# built by `pip install -e .`; without it our own parser reads everything and ``encode`` writes
+# every array element by element.
 split: Callable[[bytes, Callable[[], bool] | bool, int], tuple[list[list[bytes]], int]] | None
+encode_bulks: Callable[[list[Any] | tuple[Any, ...], bool], bytes | None] | None
 try:
-    from server._multibulk import split
+    from server._multibulk import encode_bulks, split
 except ImportError:  # an install that did not build the extension
-    split = None
+    split = encode_bulks = None
 
 
 class ProtocolError(Exception):
@@ -198,6 +200,12 @@ def encode(value: Any, out: list[bytes], resp3: bool = False) -> None:
     elif value is None:
         out.append(_NULL3 if resp3 else _NULL2)
     elif cls is list or cls is tuple:
+        # An array of bulk strings and nulls, the commonest array (LRANGE, MGET, KEYS ...), is
+        # written in one C call; it answers None if an element is anything else.
+        data = encode_bulks(value, resp3) if encode_bulks is not None else None
+        if data is not None:
+            out.append(data)
+            return
         out.append(b"*%d\r\n" % len(value))
         for item in value:
             encode(item, out, resp3)

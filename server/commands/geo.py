@@ -17,7 +17,6 @@ from operator import itemgetter
 from server.client import Client
 from server.command import command
 from server.commands.args import COUNT_NOT_POSITIVE, SYNTAX_ERROR, ArgCursor
-from server.commands.lists import bulk_array
 from server.commands.zsets import limits, parse_score, zadd_generic
 from server.datatypes import geohash as gh
 from server.datatypes.zset import ScoreRange, ZSetValue
@@ -386,7 +385,7 @@ def _search_generic(ctx: Client, args: tuple[bytes, ...], src_index: int, flags:
     conversion = shape.conversion
     if store_key is None:
         if not (withdist or withhash or withcoord):
-            return bulk_array([f[1] for f in returned])
+            return [f[1] for f in returned]
         out: list = []
         scores = zs.scores
         for dist, member in returned:

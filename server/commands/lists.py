@@ -34,7 +34,7 @@ from server.commands.args import (
 )
 from server.datatypes.list import ListValue
 from server.keyspace import NOTIFY_LIST, WRONGTYPE
-from server.protocol import NULL_ARRAY, OK, Error, Raw
+from server.protocol import NULL_ARRAY, OK, Error
 
 INDEX_OUT_OF_RANGE = Error(b"ERR index out of range")
 RANK_ZERO = Error(
@@ -57,30 +57,6 @@ def parse_where(arg: bytes) -> bool:
     if word == b"RIGHT":
         return False
     raise SYNTAX_ERROR
-
-
-_BULK_HEADERS = [b"$%d" % n for n in range(1024)]
-_bulk_header = _BULK_HEADERS.__getitem__
-
-
-def bulk_array(items: list[bytes]) -> object:
-    """An array of bulk strings, written straight to RESP (the same bytes in RESP2 and RESP3).
-
-    LRANGE is a benchmarked command: instead of encoding element by element,
-    the reply is one ``b"\\r\\n".join`` over the headers and elements, laid out
-    by C-level slice assignment. An element of 1 KiB or more has no ready-made
-    header (the lookup raises IndexError): then the generic path encodes the list.
-    """
-    n = len(items)
-    parts: list = [None] * (2 * n + 2)
-    parts[0] = b"*%d" % n
-    try:
-        parts[1:-1:2] = map(_bulk_header, map(len, items))
-    except IndexError:
-        return items
-    parts[2::2] = items
-    parts[-1] = b""  # the join then ends with the last CRLF (no second copy to append it)
-    return Raw(b"\r\n".join(parts))
 
 
 def elements_removed(ctx: Client, key: bytes, lst: ListValue, left: bool) -> None:
@@ -290,7 +266,7 @@ def lrange(ctx: Client, key: bytes, start_arg: bytes, stop_arg: bytes) -> object
     bounds = rank_range(start, stop, len(lst))
     if bounds is None:
         return EMPTY
-    return bulk_array(lst.window(bounds[0], bounds[1]))
+    return lst.window(bounds[0], bounds[1])
 
 
 @command("lindex", arity=3, flags="readonly", keys="RO access @1", acl="list", group="list",

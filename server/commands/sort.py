@@ -22,7 +22,6 @@ from server.acl import User
 from server.client import Client
 from server.command import K_ACCESS, K_OW, K_RO, K_UPDATE, TABLE, command
 from server.commands.args import SYNTAX_ERROR, ArgCursor, c_string
-from server.commands.lists import bulk_array
 from server.commands.zsets import strtod
 from server.datatypes.hash import HashValue
 from server.datatypes.list import ListValue
@@ -233,7 +232,7 @@ def _sort(ctx: Client, key: bytes, options: tuple[bytes, ...], readonly: bool) -
     chosen = result_order[start : end + 1] if end >= start else []
     if store_key is None:
         if not gets:
-            return bulk_array(chosen)
+            return chosen
         out: list = []
         for element in chosen:
             if not gets:
