@@ -98,6 +98,9 @@ class HeldLoop:
         """Accept and answer whatever is ready now, without waiting. ``holder``: the client
         whose command holds the loop (its connection is not read meanwhile)."""
         server = self.server
+        # What this loop turn queued (replies, messages) goes out first, in order before the
+        # answers below, as Redis's processEventsWhileBlocked writes pending replies too.
+        server.output.flush_pending()
         conns = self.conns
         loop_clients: dict[int, tuple[Client, RedisProtocol]] = {}
         for client in server.clients.values():

@@ -142,13 +142,13 @@ class RedisProtocol(asyncio.Protocol):
             # checks are ~3% of an unpipelined INCR.
             output = server.output
             out = output.replies(client)
+            idle = not out  # (a queue that holds output is already due to be written)
             client.last_interaction = time.monotonic()
             run_requests(client, frames, out, data)
-            reply = output.take(client)
-            if reply:
-                self.send(reply)
             if client.close_after_reply:
-                self.close()
+                self.close_after_replies()
+            elif out and idle:
+                output.write_later(client)
         elif frames or error:
             self.run_frames(frames, error)
         else:  # only part of a request so far
@@ -178,13 +178,14 @@ class RedisProtocol(asyncio.Protocol):
             transport.resume_reading()
 
     def run_frames(self, frames: list[list[bytes]], error: str | None = None) -> None:
-        """Execute frames in order (until one blocks) and write all their replies at once,
-        then the protocol error if any, then what was deferred (see ``data_received`` for
-        the common read, which needs none of that)."""
+        """Execute frames in order (until one blocks) and queue all their replies, then the
+        protocol error if any, then run what was deferred (see ``data_received`` for the
+        common read, which needs none of that)."""
         client = self.client
         assert client is not None
         output = self.server.output
         out = output.replies(client)
+        idle = not out
         client.last_interaction = time.monotonic()
         if run_requests(client, frames, out) and error:
             # Reading goes on while blocked (data_received queues the frames):
@@ -196,12 +197,12 @@ class RedisProtocol(asyncio.Protocol):
                 out.append(b"-ERR Protocol error: %s\r\n" % error.encode())
             self.server.log("verbose", f"Protocol error ({error}) from client: {client.addr}")
             client.close_after_reply = True
-        data = output.take(client)
-        if data:
-            self.send(data)
         if client.close_after_reply:
-            self.close()
-        elif self.parser.deferred and client.blocked is None and not client.pending:
+            self.close_after_replies()
+            return
+        if out and idle:
+            output.write_later(client)
+        if self.parser.deferred and client.blocked is None and not client.pending:
             self.parser.deferred = False  # the requests before it have run (one may have been AUTH)
             frames, error = self.parser.feed(b"")
             if frames or error:
@@ -234,6 +235,13 @@ class RedisProtocol(asyncio.Protocol):
         transport.write(data)
         if transport.get_write_buffer_size():  # the kernel did not take it all: a slow reader
             self.check_output_limits()
+
+    def close_after_replies(self) -> None:
+        """Write what is queued for the client now, then close (QUIT, a protocol error, a kill)."""
+        client = self.client
+        if client is not None:
+            self.server.output.flush_client(client)
+        self.close()
 
     def close(self) -> None:
         held = self.server.held_replies
