@@ -66,15 +66,6 @@ class Output:
         self.epoch += 1  # replies follow what is queued: pub/sub batches stop growing
         return client.outbuf
 
-    def take(self, client: Client) -> bytes:
-        """Everything queued for ``client``, emptied (b"" if nothing)."""
-        out = client.outbuf
-        # (join hands back a lone bytes reply as it is; a bytearray, a pub/sub batch still
-        # growing, is copied)
-        data = b"".join(out)
-        out.clear()
-        return data
-
     def mark(self, client: Client) -> int:
         """A position in the client's queue (EXEC: what its own commands push)."""
         return len(client.outbuf)
@@ -190,9 +181,13 @@ class Output:
             loop.call_soon(self.flush_pending)
 
     def flush_client(self, client: Client) -> None:
-        """Write ``client``'s queue now."""
-        data = self.take(client)
-        if data:
+        """Write ``client``'s queue now, in one write, and empty it."""
+        out = client.outbuf
+        if out:
+            # (join hands back a lone bytes reply as it is; a bytearray, a pub/sub batch still
+            # growing, is copied)
+            data = b"".join(out)
+            out.clear()
             client.send(data)
 
     def flush_pending(self) -> None:
