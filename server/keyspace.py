@@ -37,6 +37,7 @@ for are queued in ``ready_keys`` for ``Blocking.handle_ready_keys``.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -777,6 +778,9 @@ def random_dict_key(d: dict) -> object:
     return next(it)
 
 
+UNSHARED_RECORD_MIN = 1024  # COPY's small-integer strings remembered before the first clean-up
+
+
 class Keyspace:
     """All databases, plus the hooks and counters the rest of the server uses."""
 
@@ -812,7 +816,34 @@ class Keyspace:
         self.lru_now = lru_clock()
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
+        # Small-integer strings made by COPY, by identity (``unshared_copy``).
+        self.unshared_ints: dict[int, bytes] = {}
+        self.unshared_limit = UNSHARED_RECORD_MIN
         self.dbs = [Database(i, self) for i in range(databases)]
+
+    def unshared_copy(self, value: bytes) -> bytes:
+        """COPY's duplicate of a small-integer string ("0" .. "9999").
+
+        Redis keeps those as shared objects (OBJECT REFCOUNT answers INT_MAX), but COPY
+        duplicates the object: the copy is a value of its own (REFCOUNT 1), and stays so
+        through RENAME, MOVE and SWAPDB, until the key is written again. So the copy is a
+        distinct bytes object, remembered by identity; copies that no key holds any more
+        are forgotten when the record has grown.
+        """
+        copy = bytes(bytearray(value))
+        record = self.unshared_ints
+        if len(record) >= self.unshared_limit:
+            for ident in list(record):
+                held = record[ident]
+                if sys.getrefcount(held) <= 3:  # the record's, ``held`` and the call's own
+                    del record[ident]
+            self.unshared_limit = max(UNSHARED_RECORD_MIN, 2 * len(record))
+        record[id(copy)] = copy
+        return copy
+
+    def is_unshared(self, value: bytes) -> bool:
+        """True for a string ``unshared_copy`` made (and no other object with its bytes)."""
+        return self.unshared_ints.get(id(value)) is value
 
     def new_generation(self) -> int:
         """A SCAN generation number never used before by any database."""

@@ -43,6 +43,7 @@ from server.keyspace import (
     ACCESS_LRU,
     NOTIFY_GENERIC,
     Database,
+    Keyspace,
     now_ms,
     type_name,
 )
@@ -78,10 +79,19 @@ class _Copyable(Protocol):
     def copy(self) -> object: ...
 
 
-def copy_value(value: object) -> object:
-    """An independent copy of a value for COPY: immutable bytes are shared, the rest duplicated."""
+def shared_integer(value: object) -> bool:
+    """A string Redis stores as one of its shared integer objects ("0" .. "9999")."""
+    if value.__class__ is not bytes:
+        return False
+    number = to_int(value) if len(value) <= 4 else None
+    return number is not None and 0 <= number < SHARED_INTEGERS
+
+
+def copy_value(keyspace: Keyspace, value: object) -> object:
+    """An independent copy of a value for COPY: immutable bytes are shared, the rest duplicated
+    (and a small integer made a value of its own, as Redis's duplicate is: ``unshared_copy``)."""
     if isinstance(value, bytes):
-        return value
+        return keyspace.unshared_copy(value) if shared_integer(value) else value
     if isinstance(value, bytearray):
         return bytearray(value)
     return cast(_Copyable, value).copy()
@@ -322,7 +332,7 @@ def copy(ctx: Client, src: bytes, dst: bytes, *options: bytes) -> int:
         if not replace:
             return 0
         target.delete(dst)
-    place(target, dst, copy_value(value), deadline)
+    place(target, dst, copy_value(target.keyspace, value), deadline)
     target.keyspace.dirty = dirty + 1
     target.notify(NOTIFY_GENERIC, b"copy_to", dst)
     return 1
@@ -538,10 +548,8 @@ def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:
         return None
-    if value.__class__ is bytes and len(value) <= 4 and shared_integers(ctx):
-        number = to_int(value)
-        if number is not None and 0 <= number < SHARED_INTEGERS:
-            return INT_MAX
+    if shared_integer(value) and shared_integers(ctx) and not ctx.db.keyspace.is_unshared(cast(bytes, value)):
+        return INT_MAX
     return 1
 
 

@@ -364,6 +364,19 @@ def test_expiry_commands_in_resp3(diff3):
 # --------------------------------------------------------------------------- OBJECT
 
 
+def test_a_copied_small_integer_is_not_the_shared_one(diff):
+    """Redis shares "0" .. "9999" (REFCOUNT INT_MAX), but COPY duplicates the object: the copy
+    answers 1, through RENAME, MOVE and SWAPDB, until the key is written again."""
+    diff.check_all([
+        "SET a 1", "COPY a b", "OBJECT REFCOUNT b", "OBJECT ENCODING b", "OBJECT REFCOUNT a",
+        "RENAME b c", "OBJECT REFCOUNT c", "MOVE c 1", "SELECT 1", "OBJECT REFCOUNT c", "SELECT 0",
+        "COPY a a DB 1", "SWAPDB 0 1", "OBJECT REFCOUNT a", "OBJECT REFCOUNT c", "SELECT 1", "OBJECT REFCOUNT a",
+        "SET a 9999", "COPY a d", "OBJECT REFCOUNT d", "COPY d e", "OBJECT REFCOUNT e", "SET d 9999",
+        "OBJECT REFCOUNT d", "SET f 10000", "COPY f g", "OBJECT REFCOUNT g", "SET h hello", "COPY h i",
+        "OBJECT REFCOUNT i", "SELECT 0", "FLUSHALL",
+    ])
+
+
 def test_object_subcommands(diff):
     diff.check_all([
         "OBJECT", "OBJECT HELP", "object help", "OBJECT HELP x", "OBJECT FOO", "OBJECT ENCODING",

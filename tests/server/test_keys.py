@@ -287,16 +287,19 @@ def test_copy_is_independent_for_every_value_type():
     from server.datatypes.set import SetValue
     from server.datatypes.zset import ZSetValue
 
+    keyspace = Keyspace(1)
     for cls in (HashValue, ListValue, SetValue, ZSetValue):
         value = cls()
-        duplicate = copy_value(value)
+        duplicate = copy_value(keyspace, value)
         assert duplicate is not value and duplicate.__class__ is cls
     raw = bytearray(b"abc")
-    duplicate = copy_value(raw)
+    duplicate = copy_value(keyspace, raw)
     duplicate += b"d"
     assert raw == b"abc"
     text = b"abc"
-    assert copy_value(text) is text
+    assert copy_value(keyspace, text) is text
+    small = b"12"  # a shared integer in Redis: its copy is an object of its own
+    assert copy_value(keyspace, small) == small and keyspace.is_unshared(copy_value(keyspace, small))
 
 
 def test_keys_that_bypassed_set_are_found_again():
@@ -336,3 +339,18 @@ def test_cursor_map_is_built_only_when_a_scan_is_under_way():
     assert len(db.order) == 10
     assert (cursor >> 32) in db.old_generations
     assert db.scan_position(cursor) == 0  # its block starts before any surviving key
+
+
+def test_copies_of_small_integers_are_remembered_only_while_a_key_holds_them():
+    """COPY's small-integer strings are known by identity (OBJECT REFCOUNT 1); the record
+    forgets the copies no key holds any more once it grows, and keeps the rest."""
+    from server.keyspace import UNSHARED_RECORD_MIN
+
+    keyspace = Keyspace(databases=1)
+    kept = [keyspace.unshared_copy(b"%d" % n) for n in range(10)]
+    for n in range(3 * UNSHARED_RECORD_MIN):
+        keyspace.unshared_copy(b"%d" % (n % 10000))  # a copy dropped at once (its key overwritten)
+    assert len(keyspace.unshared_ints) <= UNSHARED_RECORD_MIN
+    assert all(keyspace.is_unshared(copy) for copy in kept)
+    assert not keyspace.is_unshared(b"%d" % 3)  # the same bytes, another object: shared
+    assert kept[3] == b"3"
