@@ -778,7 +778,7 @@ def random_dict_key(d: dict) -> object:
     return next(it)
 
 
-UNSHARED_RECORD_MIN = 1024  # COPY's small-integer strings remembered before the first clean-up
+MARKED_RECORD_MIN = 1024  # marked strings remembered before the first clean-up (``marked_string``)
 
 
 class Keyspace:
@@ -816,34 +816,38 @@ class Keyspace:
         self.lru_now = lru_clock()
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
-        # Small-integer strings made by COPY, by identity (``unshared_copy``).
-        self.unshared_ints: dict[int, bytes] = {}
-        self.unshared_limit = UNSHARED_RECORD_MIN
+        # Strings whose OBJECT ENCODING or REFCOUNT is not what their bytes suggest, by
+        # identity (``marked_string``): id -> (the object, its encoding).
+        self.marked_strings: dict[int, tuple[bytes, bytes]] = {}
+        self.marked_limit = MARKED_RECORD_MIN
         self.dbs = [Database(i, self) for i in range(databases)]
 
-    def unshared_copy(self, value: bytes) -> bytes:
-        """COPY's duplicate of a small-integer string ("0" .. "9999").
+    def marked_string(self, value: bytes, encoding: bytes) -> bytes:
+        """``value`` as an object of its own that OBJECT ENCODING reports as ``encoding`` and
+        OBJECT REFCOUNT as 1, whatever its bytes look like.
 
-        Redis keeps those as shared objects (OBJECT REFCOUNT answers INT_MAX), but COPY
-        duplicates the object: the copy is a value of its own (REFCOUNT 1), and stays so
-        through RENAME, MOVE and SWAPDB, until the key is written again. So the copy is a
-        distinct bytes object, remembered by identity; copies that no key holds any more
-        are forgotten when the record has grown.
+        Redis settles a string's encoding when it stores it, and the bytes alone do not
+        always tell: COPY duplicates a shared small integer ("0" .. "9999", REFCOUNT INT_MAX)
+        into an int of its own (REFCOUNT 1), and INCRBYFLOAT stores an integral result such
+        as "3" as an embstr. The object keeps that through RENAME, MOVE and SWAPDB until the
+        key is written again, so it is remembered by identity; the ones no key holds any
+        more are forgotten when the record has grown.
         """
-        copy = bytes(bytearray(value))
-        record = self.unshared_ints
-        if len(record) >= self.unshared_limit:
+        marked = bytes(bytearray(value))  # a distinct object with the same bytes
+        record = self.marked_strings
+        if len(record) >= self.marked_limit:
             for ident in list(record):
-                held = record[ident]
-                if sys.getrefcount(held) <= 3:  # the record's, ``held`` and the call's own
+                held = record[ident][0]
+                if sys.getrefcount(held) <= 3:  # the record's tuple, ``held`` and the call's own
                     del record[ident]
-            self.unshared_limit = max(UNSHARED_RECORD_MIN, 2 * len(record))
-        record[id(copy)] = copy
-        return copy
+            self.marked_limit = max(MARKED_RECORD_MIN, 2 * len(record))
+        record[id(marked)] = (marked, encoding)
+        return marked
 
-    def is_unshared(self, value: bytes) -> bool:
-        """True for a string ``unshared_copy`` made (and no other object with its bytes)."""
-        return self.unshared_ints.get(id(value)) is value
+    def string_marking(self, value: object) -> bytes | None:
+        """The encoding ``marked_string`` gave this very object, or None (the bytes tell)."""
+        entry = self.marked_strings.get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else None
 
     def new_generation(self) -> int:
         """A SCAN generation number never used before by any database."""

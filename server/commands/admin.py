@@ -804,7 +804,7 @@ def debug(ctx: Client, sub: bytes, *args: bytes) -> object:
             raise NO_SUCH_KEY
         from server.commands.keys import encoding_of
 
-        enc = encoding_of(value).decode()
+        enc = encoding_of(ctx.db.keyspace, value).decode()
         return Status(
             f"Value at:0x0 refcount:1 encoding:{enc} serializedlength:{value_memory(args[0], value, 0)} "
             f"lru:0 lru_seconds_idle:0".encode()

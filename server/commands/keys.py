@@ -60,12 +60,15 @@ SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOU
 # --------------------------------------------------------------------------- values
 
 
-def encoding_of(value: Any) -> bytes:
+def encoding_of(keyspace: Keyspace, value: Any) -> bytes:
     """OBJECT ENCODING's answer: Redis's names for how the value is stored."""
     cls = value.__class__
     if cls is bytearray:
         return b"raw"
     if cls is bytes:
+        marking = keyspace.string_marking(value)
+        if marking is not None:
+            return marking
         if len(value) <= 20 and to_int(value) is not None:
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"
@@ -89,9 +92,13 @@ def shared_integer(value: object) -> bool:
 
 def copy_value(keyspace: Keyspace, value: object) -> object:
     """An independent copy of a value for COPY: immutable bytes are shared, the rest duplicated
-    (and a small integer made a value of its own, as Redis's duplicate is: ``unshared_copy``)."""
+    (a small integer, or a marked string, becomes a value of its own, as Redis's duplicate
+    is: ``Keyspace.marked_string``)."""
     if isinstance(value, bytes):
-        return keyspace.unshared_copy(value) if shared_integer(value) else value
+        marking = keyspace.string_marking(value)
+        if marking is not None:
+            return keyspace.marked_string(value, marking)
+        return keyspace.marked_string(value, b"int") if shared_integer(value) else value
     if isinstance(value, bytearray):
         return bytearray(value)
     return cast(_Copyable, value).copy()
@@ -537,7 +544,7 @@ def lfu_policy(ctx: Client) -> bool:
          keys="RO @2", tips="nondeterministic_output")
 def object_encoding(ctx: Client, _sub: bytes, key: bytes) -> bytes | None:
     value = object_lookup(ctx, key)
-    return None if value is None else encoding_of(value)
+    return None if value is None else encoding_of(ctx.db.keyspace, value)
 
 
 @command("object|refcount", arity=3, flags="readonly", acl="keyspace", group="generic",
@@ -548,7 +555,7 @@ def object_refcount(ctx: Client, _sub: bytes, key: bytes) -> int | None:
     value = object_lookup(ctx, key)
     if value is None:
         return None
-    if shared_integer(value) and shared_integers(ctx) and not ctx.db.keyspace.is_unshared(cast(bytes, value)):
+    if shared_integer(value) and shared_integers(ctx) and ctx.db.keyspace.string_marking(value) is None:
         return INT_MAX
     return 1
 

@@ -398,7 +398,9 @@ def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
     if isinstance(total, float):
         raise NAN_OR_INFINITY
     text = format_human(total)
-    db.set(key, text, keep_ttl=True)
+    # Redis stores the result as it prints it, a plain string: even "3" is an embstr, not an int.
+    integral = len(text) <= 20 and to_int(text) is not None
+    db.set(key, db.keyspace.marked_string(text, b"embstr") if integral else text, keep_ttl=True)
     ctx.db.notify(NOTIFY_STRING, b"incrbyfloat", key)
     return text
 

@@ -377,6 +377,18 @@ def test_a_copied_small_integer_is_not_the_shared_one(diff):
     ])
 
 
+def test_an_integral_incrbyfloat_result_is_stored_as_a_string(diff):
+    """INCRBYFLOAT stores what it prints: "3" is an embstr with a reference of its own, and
+    stays so when copied or renamed, until the key is written again."""
+    diff.check_all([
+        "INCRBYFLOAT f 3", "OBJECT ENCODING f", "OBJECT REFCOUNT f", "INCRBYFLOAT f 0.5", "OBJECT ENCODING f",
+        "INCRBYFLOAT f 0.5", "OBJECT ENCODING f", "COPY f g", "OBJECT ENCODING g", "OBJECT REFCOUNT g",
+        "RENAME g h", "OBJECT ENCODING h", "INCR h", "OBJECT ENCODING h", "OBJECT REFCOUNT h",
+        "INCRBYFLOAT big 1e30", "OBJECT ENCODING big", "INCRBYFLOAT neg -12", "OBJECT ENCODING neg",
+        "SET f 4", "OBJECT ENCODING f", "OBJECT REFCOUNT f", "FLUSHALL",
+    ])
+
+
 def test_object_subcommands(diff):
     diff.check_all([
         "OBJECT", "OBJECT HELP", "object help", "OBJECT HELP x", "OBJECT FOO", "OBJECT ENCODING",

@@ -299,7 +299,7 @@ def test_copy_is_independent_for_every_value_type():
     text = b"abc"
     assert copy_value(keyspace, text) is text
     small = b"12"  # a shared integer in Redis: its copy is an object of its own
-    assert copy_value(keyspace, small) == small and keyspace.is_unshared(copy_value(keyspace, small))
+    assert copy_value(keyspace, small) == small and keyspace.string_marking(copy_value(keyspace, small)) == b"int"
 
 
 def test_keys_that_bypassed_set_are_found_again():
@@ -341,16 +341,17 @@ def test_cursor_map_is_built_only_when_a_scan_is_under_way():
     assert db.scan_position(cursor) == 0  # its block starts before any surviving key
 
 
-def test_copies_of_small_integers_are_remembered_only_while_a_key_holds_them():
-    """COPY's small-integer strings are known by identity (OBJECT REFCOUNT 1); the record
-    forgets the copies no key holds any more once it grows, and keeps the rest."""
-    from server.keyspace import UNSHARED_RECORD_MIN
+def test_marked_strings_are_remembered_only_while_a_key_holds_them():
+    """Strings whose encoding their bytes do not tell (COPY's small integers, INCRBYFLOAT's
+    integral results) are known by identity; the record forgets the ones no key holds any
+    more once it grows, and keeps the rest."""
+    from server.keyspace import MARKED_RECORD_MIN
 
     keyspace = Keyspace(databases=1)
-    kept = [keyspace.unshared_copy(b"%d" % n) for n in range(10)]
-    for n in range(3 * UNSHARED_RECORD_MIN):
-        keyspace.unshared_copy(b"%d" % (n % 10000))  # a copy dropped at once (its key overwritten)
-    assert len(keyspace.unshared_ints) <= UNSHARED_RECORD_MIN
-    assert all(keyspace.is_unshared(copy) for copy in kept)
-    assert not keyspace.is_unshared(b"%d" % 3)  # the same bytes, another object: shared
+    kept = [keyspace.marked_string(b"%d" % n, b"int") for n in range(10)]
+    for n in range(3 * MARKED_RECORD_MIN):
+        keyspace.marked_string(b"%d" % (n % 10000), b"embstr")  # dropped at once (its key overwritten)
+    assert len(keyspace.marked_strings) <= MARKED_RECORD_MIN
+    assert all(keyspace.string_marking(copy) == b"int" for copy in kept)
+    assert keyspace.string_marking(b"%d" % 3) is None  # the same bytes, another object: unmarked
     assert kept[3] == b"3"
