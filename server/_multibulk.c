@@ -208,14 +208,12 @@ static char *write_header(char *p, char mark, Py_ssize_t v)
     return p;
 }
 
+/* How many decimal digits v has (by writing them where they are not kept). */
 static Py_ssize_t decimal_width(Py_ssize_t v)
 {
-    Py_ssize_t width = 1;
-    while (v >= 10) {
-        v /= 10;
-        width++;
-    }
-    return width;
+    char digits[24];
+    char *end = digits + sizeof(digits);
+    return end - digits_before(end, v);
 }
 
 PyDoc_STRVAR(encode_bulks_doc,

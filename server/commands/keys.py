@@ -60,6 +60,11 @@ SHARED_INTEGERS = 10000  # Redis shares the string objects "0" .. "9999" (REFCOU
 # --------------------------------------------------------------------------- values
 
 
+def int_encoded(value: bytes) -> bool:
+    """Whether Redis stores these bytes as an int (tryObjectEncoding: a canonical 64-bit integer)."""
+    return len(value) <= 20 and to_int(value) is not None
+
+
 def encoding_of(keyspace: Keyspace, value: Any) -> bytes:
     """OBJECT ENCODING's answer: Redis's names for how the value is stored."""
     cls = value.__class__
@@ -69,7 +74,7 @@ def encoding_of(keyspace: Keyspace, value: Any) -> bytes:
         marking = keyspace.string_marking(value)
         if marking is not None:
             return marking
-        if len(value) <= 20 and to_int(value) is not None:
+        if int_encoded(value):
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"
     encoding = getattr(value, "encoding", None)

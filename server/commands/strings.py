@@ -35,6 +35,7 @@ from server.commands.args import (
     parse_int,
     to_int,
 )
+from server.commands.keys import int_encoded
 from server.keyspace import NOTIFY_GENERIC, NOTIFY_STRING, WRONGTYPE, Database, now_ms
 from server.longdouble import LongDoubleError, format_human, parse, round_extended
 from server.protocol import OK, Error
@@ -399,8 +400,7 @@ def incrbyfloat(ctx: Client, key: bytes, increment: bytes) -> bytes:
         raise NAN_OR_INFINITY
     text = format_human(total)
     # Redis stores the result as it prints it, a plain string: even "3" is an embstr, not an int.
-    integral = len(text) <= 20 and to_int(text) is not None
-    db.set(key, db.keyspace.marked_string(text, b"embstr") if integral else text, keep_ttl=True)
+    db.set(key, db.keyspace.marked_string(text, b"embstr") if int_encoded(text) else text, keep_ttl=True)
     ctx.db.notify(NOTIFY_STRING, b"incrbyfloat", key)
     return text
 
